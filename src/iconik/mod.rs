@@ -1,0 +1,1 @@
+//! iconik: not built yet.

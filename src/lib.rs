@@ -1,0 +1,21 @@
+//! card-ingest: registers camera-card clips in iconik as complete multi-file assets.
+//!
+//! Module map (arrows = "may depend on"):
+//! - [`card`]: finds cards in dropped folders and groups their files into clips, one detector per
+//!   camera family. Touches only the filesystem; may use the pure sidecar parsers in
+//!   [`media::sidecar`] for clip identity and span relations.
+//! - [`media`]: technical metadata (MediaInfo, ffprobe fallback), sidecar parsers, normalisation.
+//! - [`scan`]: composes `card` + `media` into the `scan` report.
+//! - [`sample`]: synthesises structurally real camera cards with ffmpeg (tests, demo, first run).
+//! - [`iconik`]: typed async iconik client and the GCS resumable uploader.
+//! - [`sandbox`]: a local iconik-compatible server with fault injection.
+//!
+//! Direction: `scan → {card, media}`, `card → media::sidecar`, `sandbox` is independent of
+//! `iconik` (it stores what it receives as JSON, validated against iconik's OpenAPI files).
+
+pub mod card;
+pub mod iconik;
+pub mod media;
+pub mod sample;
+pub mod sandbox;
+pub mod scan;

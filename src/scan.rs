@@ -1,0 +1,1 @@
+//! The `scan` report: card detection plus metadata for every clip.
