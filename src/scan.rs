@@ -1,1 +1,101 @@
-//! The `scan` report: card detection plus metadata for every clip.
+//! The `scan` report: card detection plus technical/sidecar metadata for every clip.
+//!
+//! Detection (`card`) is fast and filesystem-only; metadata (`media`) spawns MediaInfo per clip,
+//! so clips are described on a small pool of threads. Per-file trouble never aborts the scan: it
+//! lands in `errors` next to the clips that did work.
+
+use crate::card::{self, Card, CardError, Clip, ScanIssue, Skipped};
+use crate::media::{self, ClipMetadata, MediaError, Tools};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// One clip with its metadata, as printed by `card-ingest scan --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScannedClip {
+    #[serde(flatten)]
+    pub clip: Clip,
+    pub metadata: ClipMetadata,
+    pub raw_metadata: serde_json::Value,
+}
+
+/// The whole `scan --json` document.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScanReport {
+    pub cards: Vec<Card>,
+    pub clips: Vec<ScannedClip>,
+    pub skipped: Vec<Skipped>,
+    pub errors: Vec<ScanIssue>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Card(#[from] CardError),
+    #[error(transparent)]
+    Media(#[from] MediaError),
+}
+
+/// Detects the cards in `paths`, groups their clips and reads every clip's metadata.
+pub fn scan(paths: &[PathBuf], tools: &Tools) -> Result<ScanReport, ScanError> {
+    let detected = card::scan_paths(paths)?;
+    let described = describe_all(&detected.clips, tools)?;
+    let mut errors = detected.errors;
+    let clips = detected
+        .clips
+        .into_iter()
+        .zip(described)
+        .map(|(clip, desc)| {
+            errors.extend(
+                desc.issues
+                    .into_iter()
+                    .map(|(path, message)| ScanIssue { path, message }),
+            );
+            ScannedClip {
+                clip,
+                metadata: desc.metadata,
+                raw_metadata: desc.raw,
+            }
+        })
+        .collect();
+    Ok(ScanReport {
+        cards: detected.cards,
+        clips,
+        skipped: detected.skipped,
+        errors,
+    })
+}
+
+/// Describes clips on up to `available_parallelism` threads (MediaInfo is one process per
+/// clip, mostly waiting on I/O), keeping the input order.
+fn describe_all(clips: &[Clip], tools: &Tools) -> Result<Vec<media::ClipDescription>, MediaError> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4);
+    let next = Mutex::new(0usize);
+    let results: Mutex<Vec<Option<Result<media::ClipDescription, MediaError>>>> =
+        Mutex::new((0..clips.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..workers.min(clips.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = {
+                        let mut n = next.lock().unwrap_or_else(|e| e.into_inner());
+                        let i = *n;
+                        *n += 1;
+                        i
+                    };
+                    let Some(clip) = clips.get(i) else { break };
+                    let r = media::describe_clip(clip, tools);
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Ok(media::ClipDescription::default())))
+        .collect()
+}

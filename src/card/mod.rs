@@ -26,5 +26,7 @@ pub enum CardError {
 /// or folders holding several cards) and groups their files into clips.
 pub fn scan_paths(paths: &[PathBuf]) -> Result<CardScan, CardError> {
     let _ = paths;
-    Err(CardError::NotFound(PathBuf::from("card detection not built yet")))
+    Err(CardError::NotFound(PathBuf::from(
+        "card detection not built yet",
+    )))
 }

@@ -4,8 +4,14 @@
 //! JSON output and, later, ingest. Serialised names are a public interface
 //! (`card-ingest scan --json`): do not rename them.
 
-use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use serde::{Deserialize, Serialize, Serializer};
+use std::path::{Path, PathBuf};
+
+/// Paths are written lossily: a non-UTF-8 name must never make the whole report fail to
+/// serialise (the scanner reports such names in `errors` separately).
+pub fn serialize_path_lossy<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}
 
 /// Camera family of a card or clip. Serialised names are fixed by the `scan --json` interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -78,6 +84,7 @@ pub enum FileRole {
 pub struct Card {
     pub family: Family,
     /// Absolute path of the card root (the folder holding `CONTENTS`, `XDROOT`, `DCIM`, ...).
+    #[serde(serialize_with = "serialize_path_lossy")]
     pub root: PathBuf,
 }
 
@@ -85,6 +92,7 @@ pub struct Card {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClipFile {
     /// Absolute path.
+    #[serde(serialize_with = "serialize_path_lossy")]
     pub path: PathBuf,
     pub role: FileRole,
     /// Size in bytes.
@@ -101,6 +109,7 @@ pub struct Clip {
     pub name: String,
     pub family: Family,
     /// Root of the card holding the clip's first file (spans: the card of the first segment).
+    #[serde(serialize_with = "serialize_path_lossy")]
     pub card_root: PathBuf,
     /// Member files, essence first in playback order (segments/chapters in order; for P2 the
     /// video file then audio channels 00, 01, ...), then sidecars, proxies, thumbnails, other.
@@ -131,6 +140,7 @@ impl Clip {
 /// A file the scanner deliberately left out (junk, not media, belongs to no clip).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
+    #[serde(serialize_with = "serialize_path_lossy")]
     pub path: PathBuf,
     pub reason: String,
 }
@@ -138,6 +148,7 @@ pub struct Skipped {
 /// A file or folder the scanner could not handle (unreadable, zero bytes, truncated, loop, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanIssue {
+    #[serde(serialize_with = "serialize_path_lossy")]
     pub path: PathBuf,
     /// Says what is wrong and what to do, e.g. "file is empty (0 bytes): re-copy it from the card".
     pub message: String,

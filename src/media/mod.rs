@@ -46,6 +46,13 @@ pub struct Tools {
     pub ffprobe: Option<std::path::PathBuf>,
 }
 
+impl Tools {
+    /// Looks for `mediainfo` and `ffprobe` on PATH.
+    pub fn detect() -> Tools {
+        Tools::default()
+    }
+}
+
 /// Result of describing one clip.
 #[derive(Debug, Clone, Default)]
 pub struct ClipDescription {
@@ -58,7 +65,9 @@ pub struct ClipDescription {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("neither mediainfo nor ffprobe was found on PATH: install them (apt-get install mediainfo ffmpeg)")]
+    #[error(
+        "neither mediainfo nor ffprobe was found on PATH: install them (apt-get install mediainfo ffmpeg)"
+    )]
     NoTools,
 }
 

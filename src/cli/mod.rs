@@ -1,0 +1,61 @@
+//! Command-line front end: one file per subcommand. The only place (with `main`) that uses
+//! `anyhow`; library modules return their own typed errors.
+
+mod sandbox;
+mod scan;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "card-ingest",
+    version,
+    about = "Register camera-card clips in iconik as complete assets"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Find the cards in PATH... and list their clips, files and metadata.
+    Scan(scan::ScanArgs),
+    /// Run the local iconik-compatible sandbox server.
+    Sandbox(sandbox::SandboxArgs),
+}
+
+pub fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Scan(args)) => scan::run(args),
+        Some(Command::Sandbox(args)) => sandbox::run(args),
+        None => {
+            // The GUI will open here (issue "GUI"); until then show what the binary can do.
+            use clap::CommandFactory;
+            Cli::command()
+                .print_help()
+                .map(|_| ExitCode::SUCCESS)
+                .map_err(anyhow::Error::from)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("card-ingest: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Logs go to stderr so that `--json` output on stdout stays machine-readable.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CARD_INGEST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
