@@ -14,8 +14,12 @@
 //! `iconik` (it stores what it receives as JSON, validated against iconik's OpenAPI files).
 
 pub mod card;
+pub mod checksum;
 pub mod iconik;
+pub mod ingest;
 pub mod media;
+pub mod mhl;
+pub mod offload;
 pub mod sample;
 pub mod sandbox;
 pub mod scan;
