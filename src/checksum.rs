@@ -101,7 +101,9 @@ impl AlgorithmSet {
 
     /// The algorithms in the set, in [`Algorithm::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Algorithm> {
-        Algorithm::ALL.into_iter().filter(move |a| self.contains(*a))
+        Algorithm::ALL
+            .into_iter()
+            .filter(move |a| self.contains(*a))
     }
 }
 
@@ -489,7 +491,13 @@ mod tests {
     }
 
     fn hash_all(path: &Path) -> Hashes {
-        hash_file(path, AlgorithmSet::ALL, &AtomicBool::new(false), &mut |_| {}).unwrap()
+        hash_file(
+            path,
+            AlgorithmSet::ALL,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap()
     }
 
     #[test]
@@ -571,17 +579,29 @@ mod tests {
                 total_bytes: total
             })
         );
-        assert!(reports.windows(2).all(|w| w[0].done_bytes < w[1].done_bytes));
+        assert!(
+            reports
+                .windows(2)
+                .all(|w| w[0].done_bytes < w[1].done_bytes)
+        );
     }
 
     #[test]
     fn cancel_flag_stops_with_cancelled_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "clip.mxf", &pattern_mib());
-        let err = hash_file(&p, AlgorithmSet::DEFAULT, &AtomicBool::new(true), &mut |_| {})
-            .unwrap_err();
+        let err = hash_file(
+            &p,
+            AlgorithmSet::DEFAULT,
+            &AtomicBool::new(true),
+            &mut |_| {},
+        )
+        .unwrap_err();
         assert!(matches!(&err, ChecksumError::Cancelled { path } if path == &p));
-        assert_eq!(err.to_string(), format!("cancelled while hashing {}", p.display()));
+        assert_eq!(
+            err.to_string(),
+            format!("cancelled while hashing {}", p.display())
+        );
     }
 
     #[test]
@@ -606,7 +626,10 @@ mod tests {
             .status()
             .expect("mkfifo must be installed (coreutils)");
         assert!(status.success());
-        assert!(matches!(hash_all_err(&fifo), ChecksumError::NotAFile { .. }));
+        assert!(matches!(
+            hash_all_err(&fifo),
+            ChecksumError::NotAFile { .. }
+        ));
     }
 
     fn hash_all_err(p: &Path) -> ChecksumError {
@@ -619,13 +642,18 @@ mod tests {
         let p = write(dir.path(), "growing.mxf", &pattern_mib());
         // Append from the progress callback: the first call happens after open + stat.
         let mut appended = false;
-        let err = hash_file(&p, AlgorithmSet::DEFAULT, &AtomicBool::new(false), &mut |_| {
-            if !appended {
-                let mut f = OpenOptions::new().append(true).open(&p).unwrap();
-                f.write_all(b"more").unwrap();
-                appended = true;
-            }
-        })
+        let err = hash_file(
+            &p,
+            AlgorithmSet::DEFAULT,
+            &AtomicBool::new(false),
+            &mut |_| {
+                if !appended {
+                    let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+                    f.write_all(b"more").unwrap();
+                    appended = true;
+                }
+            },
+        )
         .unwrap_err();
         assert!(matches!(
             &err,

@@ -13,6 +13,7 @@
 //! Direction: `scan → {card, media}`, `card → media::sidecar`, `sandbox` is independent of
 //! `iconik` (it stores what it receives as JSON, validated against iconik's OpenAPI files).
 
+pub mod atomic_write;
 pub mod card;
 pub mod checksum;
 pub mod iconik;
