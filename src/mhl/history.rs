@@ -71,6 +71,15 @@ impl History {
     }
 }
 
+/// Reads a chain file (`ascmhl_chain.xml`) on its own.
+pub fn read_chain(path: &Path) -> Result<Vec<ChainEntry>, MhlError> {
+    let xml = std::fs::read_to_string(path).map_err(|source| MhlError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    reader::parse_chain(path, &xml)
+}
+
 /// Reads `<root>/ascmhl/`. `Ok(None)` when there is no chain file (no history yet). Fails when a
 /// generation listed in the chain is missing, unparsable, or its C4 differs from the chain's.
 pub fn read_history(root: &Path) -> Result<Option<History>, MhlError> {

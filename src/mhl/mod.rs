@@ -20,7 +20,7 @@ mod reader;
 mod writer;
 
 pub use dirhash::{DirectoryHashes, directory_hashes};
-pub use history::{ChainEntry, Generation, History, read_history, write_generation};
+pub use history::{ChainEntry, Generation, History, read_chain, read_history, write_generation};
 
 use std::path::PathBuf;
 
