@@ -10,7 +10,7 @@
 //!   accepts C4 here, `ascmitc/mhl` #136).
 //!
 //! Directory hashes follow the reference implementation (`ascmhl/hasher.py`,
-//! `DirectoryHashContext`); see [`dirhash`]. Times are written in UTC (`+00:00`).
+//! `DirectoryHashContext`); see [`directory_hashes`]. Times are written in UTC (`+00:00`).
 //!
 //! This module only does XML and files; hashing file contents is [`crate::checksum`]'s job.
 
