@@ -9,13 +9,24 @@
 //! - [`sample`]: synthesises structurally real camera cards with ffmpeg (tests, demo, first run).
 //! - [`iconik`]: typed async iconik client and the GCS resumable uploader.
 //! - [`sandbox`]: a local iconik-compatible server with fault injection.
+//! - [`checksum`]: one-pass xxh64/md5/C4 file hashing (and hashing copy) with progress + cancel.
+//! - [`mhl`]: ASC MHL v2.0 generations and chain (write, read back, verify the chain).
+//! - [`offload`]: verified card copy to the storage mount, with a transfer MHL generation.
+//! - [`ingest`]: the ingest engine; so far its crash-safe per-card [`ingest::journal`].
+//! - [`atomic_write`]: temp + fsync + rename file replacement used by `mhl` and the journal.
 //!
 //! Direction: `scan → {card, media}`, `card → media::sidecar`, `sandbox` is independent of
 //! `iconik` (it stores what it receives as JSON, validated against iconik's OpenAPI files).
+//! `offload → {checksum, mhl}`, `mhl → checksum`; none of these know about the UI or iconik.
 
+pub mod atomic_write;
 pub mod card;
+pub mod checksum;
 pub mod iconik;
+pub mod ingest;
 pub mod media;
+pub mod mhl;
+pub mod offload;
 pub mod sample;
 pub mod sandbox;
 pub mod scan;

@@ -1,0 +1,698 @@
+//! Per-card ingest journal: a JSON state file, saved atomically on every change, plus a lock file
+//! so two processes never ingest the same card at once.
+//!
+//! - **Where**: `<data dir>/journals/` (`directories::ProjectDirs` for "card-ingest", e.g.
+//!   `~/.local/share/card-ingest/journals` on Linux), or any folder via [`JournalStore::at`].
+//! - **Name**: a stable [`CardKey`] = xxh64 of the card root's canonical path and the card's
+//!   identity (e.g. P2 card serial), as 16 hex digits: `<key>.json`, `<key>.lock`.
+//! - **Content**: `{"format":1,"card_key":…,"saved_at":…,"state":T}`; `T` is defined by the
+//!   engine (any `Serialize + DeserializeOwned`).
+//! - **Atomic saves** via [`crate::atomic_write`] (temp in the same folder, fsync, rename, fsync
+//!   folder). Temp leftovers of a crash are never read and are removed when the journal is opened.
+//! - **Corrupt files** are renamed to `<key>.json.corrupt-<UTC timestamp>` (kept for inspection)
+//!   and reported as [`JournalError::Corrupt`]; the next load then starts fresh.
+//! - **Lock**: `<key>.lock` created with `create_new`, holding `pid`, `host`, a random token and
+//!   the time. A lock whose pid is dead on this host is stale and taken over. Liveness is checked
+//!   with `kill(pid, 0)` on Unix (ESRCH = dead; EPERM = alive, owned by another user). On other
+//!   systems liveness cannot be checked without extra dependencies, so a lock is assumed live
+//!   until [`JournalStore::force_unlock`] (an explicit operator action) removes it. Locks from
+//!   another host (shared data dir) are always assumed live. A recycled pid makes a stale lock look
+//!   live: the operator then force-unlocks.
+
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::atomic_write::{self, TEMP_MARKER};
+
+/// Version of the journal envelope.
+const FORMAT: u32 = 1;
+
+/// Errors of the journal and its lock; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("no per-user data folder on this system; configure a journal folder explicitly")]
+    NoDataDir,
+    #[error("card folder not found: {path}")]
+    CardNotFound {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot create journal folder {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read journal {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write journal {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "journal {path} is corrupt ({message}); kept it as {kept_as} and starting this card afresh"
+    )]
+    Corrupt {
+        path: PathBuf,
+        kept_as: PathBuf,
+        message: String,
+    },
+    #[error(
+        "journal {path} has format {found}, this version reads format {FORMAT}; update card-ingest"
+    )]
+    UnsupportedFormat { path: PathBuf, found: u32 },
+    #[error("cannot encode journal state for {path}: {source}")]
+    Encode {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("card is being ingested by another process ({holder}); lock file {path}")]
+    Locked { path: PathBuf, holder: String },
+    #[error("cannot create lock file {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Stable name of a card's journal: 16 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CardKey(String);
+
+impl CardKey {
+    /// xxh64 of the canonical card root path, a NUL, and `identity` (card serial / volume id;
+    /// distinguishes two cards mounted at the same path one after the other).
+    pub fn for_card(card_root: &Path, identity: &str) -> Result<Self, JournalError> {
+        let canonical =
+            std::fs::canonicalize(card_root).map_err(|source| JournalError::CardNotFound {
+                path: card_root.to_path_buf(),
+                source,
+            })?;
+        let mut data = canonical.to_string_lossy().into_owned().into_bytes();
+        data.push(0);
+        data.extend_from_slice(identity.as_bytes());
+        Ok(Self(format!(
+            "{:016x}",
+            xxhash_rust::xxh64::xxh64(&data, 0)
+        )))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for CardKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The folder holding all journals.
+#[derive(Debug, Clone)]
+pub struct JournalStore {
+    dir: PathBuf,
+}
+
+impl JournalStore {
+    /// `<per-user data dir>/journals`.
+    pub fn default_location() -> Result<Self, JournalError> {
+        let dirs =
+            directories::ProjectDirs::from("", "", "card-ingest").ok_or(JournalError::NoDataDir)?;
+        Ok(Self::at(dirs.data_dir().join("journals")))
+    }
+
+    /// Journals in `dir` (tests, or an operator-chosen folder).
+    pub fn at(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Locks the card's journal for this process and returns it. Fails with
+    /// [`JournalError::Locked`] while another live process holds it.
+    pub fn open<T>(&self, key: &CardKey) -> Result<Journal<T>, JournalError> {
+        std::fs::create_dir_all(&self.dir).map_err(|source| JournalError::CreateDir {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let lock = CardLock::acquire(self.dir.join(format!("{key}.lock")))?;
+        let path = self.dir.join(format!("{key}.json"));
+        remove_temp_leftovers(&path);
+        Ok(Journal {
+            path,
+            key: key.clone(),
+            _lock: lock,
+            _state: PhantomData,
+        })
+    }
+
+    /// Removes a card's lock file regardless of its holder (operator action for a lock that
+    /// cannot be checked, see module docs).
+    pub fn force_unlock(&self, key: &CardKey) -> Result<bool, JournalError> {
+        let path = self.dir.join(format!("{key}.lock"));
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                tracing::warn!(path = %path.display(), "lock removed by operator");
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(JournalError::Lock { path, source }),
+        }
+    }
+}
+
+/// An open, locked journal of one card. Dropping it releases the lock.
+#[derive(Debug)]
+pub struct Journal<T> {
+    path: PathBuf,
+    key: CardKey,
+    _lock: CardLock,
+    _state: PhantomData<fn() -> T>,
+}
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a, T> {
+    format: u32,
+    card_key: &'a str,
+    saved_at: DateTime<Utc>,
+    state: &'a T,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeIn {
+    format: u32,
+    state: serde_json::Value,
+}
+
+impl<T: Serialize + DeserializeOwned> Journal<T> {
+    /// The journal file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The saved state; `None` when the card has no journal yet.
+    pub fn load(&self) -> Result<Option<T>, JournalError> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(JournalError::Read {
+                    path: self.path.clone(),
+                    source,
+                });
+            }
+        };
+        let envelope: EnvelopeIn = match serde_json::from_slice(&bytes) {
+            Ok(e) => e,
+            Err(e) => return Err(self.quarantine(e.to_string())),
+        };
+        if envelope.format != FORMAT {
+            return Err(JournalError::UnsupportedFormat {
+                path: self.path.clone(),
+                found: envelope.format,
+            });
+        }
+        match serde_json::from_value(envelope.state) {
+            Ok(state) => Ok(Some(state)),
+            Err(e) => Err(self.quarantine(format!("state does not match: {e}"))),
+        }
+    }
+
+    /// Replaces the saved state atomically.
+    pub fn save(&self, state: &T) -> Result<(), JournalError> {
+        let envelope = EnvelopeOut {
+            format: FORMAT,
+            card_key: self.key.as_str(),
+            saved_at: Utc::now(),
+            state,
+        };
+        let bytes =
+            serde_json::to_vec_pretty(&envelope).map_err(|source| JournalError::Encode {
+                path: self.path.clone(),
+                source,
+            })?;
+        atomic_write::write_atomic(&self.path, &bytes).map_err(|source| JournalError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Deletes the journal (the card is fully ingested); the lock is released on return.
+    pub fn remove(self) -> Result<(), JournalError> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(JournalError::Write {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
+    /// Moves a corrupt journal aside and builds the error reporting it.
+    fn quarantine(&self, message: String) -> JournalError {
+        let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let kept_as = self.path.with_file_name(format!("{name}.corrupt-{stamp}"));
+        if let Err(source) = std::fs::rename(&self.path, &kept_as) {
+            return JournalError::Write {
+                path: kept_as,
+                source,
+            };
+        }
+        tracing::error!(path = %self.path.display(), kept_as = %kept_as.display(), %message, "corrupt journal");
+        JournalError::Corrupt {
+            path: self.path.clone(),
+            kept_as,
+            message,
+        }
+    }
+}
+
+/// Removes `.<name>.tmp-*` files left by a crash during a save (only called with the lock held).
+fn remove_temp_leftovers(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}{TEMP_MARKER}", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        if e.file_name().to_string_lossy().starts_with(&prefix)
+            && let Err(err) = std::fs::remove_file(e.path())
+        {
+            tracing::warn!(path = %e.path().display(), %err, "cannot remove journal temp leftover");
+        }
+    }
+}
+
+/// Content of a lock file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LockInfo {
+    pid: u32,
+    host: String,
+    token: String,
+}
+
+impl LockInfo {
+    fn render(&self) -> String {
+        format!(
+            "pid={}\nhost={}\ntoken={}\nsince={}\n",
+            self.pid,
+            self.host,
+            self.token,
+            Utc::now().to_rfc3339()
+        )
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let field = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .map(str::to_owned)
+        };
+        Some(Self {
+            pid: field("pid")?.parse().ok()?,
+            host: field("host")?,
+            token: field("token")?,
+        })
+    }
+}
+
+/// A held lock file; removed on drop if it is still ours.
+#[derive(Debug)]
+struct CardLock {
+    path: PathBuf,
+    token: String,
+}
+
+fn this_host() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+impl CardLock {
+    fn acquire(path: PathBuf) -> Result<Self, JournalError> {
+        let me = LockInfo {
+            pid: std::process::id(),
+            host: this_host(),
+            token: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        // Two rounds: the second after removing a stale lock.
+        for _ in 0..2 {
+            match create_lock_file(&path, &me.render()) {
+                Ok(()) => {
+                    return Ok(Self {
+                        path,
+                        token: me.token,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    match LockInfo::parse(&text) {
+                        Some(holder) if is_stale(&holder) => {
+                            take_over_stale(&path, &text)?;
+                        }
+                        Some(holder) => {
+                            return Err(JournalError::Locked {
+                                path,
+                                holder: format!("pid {} on {}", holder.pid, holder.host),
+                            });
+                        }
+                        None if lock_age_secs(&path) > 10 => {
+                            // A crash between creating and writing the file: nobody can own it.
+                            take_over_stale(&path, &text)?;
+                        }
+                        None => {
+                            return Err(JournalError::Locked {
+                                path,
+                                holder: "a process that is just starting".to_owned(),
+                            });
+                        }
+                    }
+                }
+                Err(source) => return Err(JournalError::Lock { path, source }),
+            }
+        }
+        Err(JournalError::Locked {
+            path,
+            holder: "another process that took over the stale lock first".to_owned(),
+        })
+    }
+}
+
+impl Drop for CardLock {
+    fn drop(&mut self) {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        if LockInfo::parse(&text).is_some_and(|i| i.token == self.token) {
+            if let Err(err) = std::fs::remove_file(&self.path) {
+                tracing::warn!(path = %self.path.display(), %err, "cannot remove lock file");
+            }
+        } else {
+            tracing::warn!(path = %self.path.display(), "lock file was taken over; leaving it");
+        }
+    }
+}
+
+fn create_lock_file(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    f.write_all(content.as_bytes())?;
+    f.sync_all()
+}
+
+fn lock_age_secs(path: &Path) -> u64 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .map_or(0, |d| d.as_secs())
+}
+
+fn is_stale(holder: &LockInfo) -> bool {
+    holder.host == this_host() && !pid_alive(holder.pid)
+}
+
+/// Moves a stale lock aside under a unique name, then checks that what was moved is still the
+/// stale lock that was judged; if another process replaced it meanwhile, it is put back.
+fn take_over_stale(path: &Path, judged: &str) -> Result<(), JournalError> {
+    let aside = atomic_write::temp_path_for(path);
+    match std::fs::rename(path, &aside) {
+        Ok(()) => {}
+        // Someone else removed it first; just try to create ours.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(JournalError::Lock {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    }
+    let moved = std::fs::read_to_string(&aside).unwrap_or_default();
+    if moved != judged {
+        // We grabbed a fresh lock of another process: restore it unless a newer one exists.
+        if !path.exists()
+            && let Err(err) = std::fs::rename(&aside, path)
+        {
+            tracing::warn!(path = %path.display(), %err, "cannot restore a lock file");
+        }
+        return Err(JournalError::Locked {
+            path: path.to_path_buf(),
+            holder: "another process that took over the stale lock first".to_owned(),
+        });
+    }
+    tracing::warn!(path = %path.display(), lock = judged.trim(), "removing stale lock of a dead process");
+    if let Err(err) = std::fs::remove_file(&aside) {
+        tracing::warn!(path = %aside.display(), %err, "cannot remove stale lock");
+    }
+    Ok(())
+}
+
+/// Whether a process with this pid exists on this machine (see module docs).
+#[cfg(unix)]
+fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 sends nothing; it only checks that the pid exists and may be
+    // signalled.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Not checkable without extra dependencies: assume alive (see module docs).
+#[cfg(not(unix))]
+fn pid_alive(_pid: u32) -> bool {
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct State {
+        step: String,
+        done_files: Vec<String>,
+        asset_id: Option<u64>,
+    }
+
+    fn state(step: &str) -> State {
+        State {
+            step: step.to_owned(),
+            done_files: vec!["CONTENTS/VIDEO/0001AB.MXF".into()],
+            asset_id: Some(42),
+        }
+    }
+
+    fn setup() -> (tempfile::TempDir, JournalStore, CardKey) {
+        let dir = tempfile::tempdir().unwrap();
+        let card = dir.path().join("CARD01");
+        std::fs::create_dir(&card).unwrap();
+        let key = CardKey::for_card(&card, "P2-SERIAL-123").unwrap();
+        let store = JournalStore::at(dir.path().join("journals"));
+        (dir, store, key)
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn card_key_is_stable_and_depends_on_path_and_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let card = dir.path().join("CARD01");
+        std::fs::create_dir(&card).unwrap();
+        let a = CardKey::for_card(&card, "S1").unwrap();
+        let via_dots = CardKey::for_card(&card.join("../CARD01"), "S1").unwrap();
+        assert_eq!(a, via_dots);
+        assert_eq!(a.as_str().len(), 16);
+        assert!(a.as_str().chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, CardKey::for_card(&card, "S2").unwrap());
+        assert!(matches!(
+            CardKey::for_card(&dir.path().join("nope"), "S1"),
+            Err(JournalError::CardNotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn save_load_round_trip_with_envelope() {
+        let (_dir, store, key) = setup();
+        let journal = store.open::<State>(&key).unwrap();
+        assert_eq!(journal.load().unwrap(), None);
+        journal.save(&state("offload")).unwrap();
+        journal.save(&state("create_asset")).unwrap();
+        assert_eq!(journal.load().unwrap(), Some(state("create_asset")));
+        assert_eq!(journal.path(), store.dir().join(format!("{key}.json")));
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(journal.path()).unwrap()).unwrap();
+        assert_eq!(json["format"], 1);
+        assert_eq!(json["card_key"], key.as_str());
+        assert_eq!(json["state"]["step"], "create_asset");
+        assert_eq!(
+            names(store.dir()),
+            vec![format!("{key}.json"), format!("{key}.lock")]
+        );
+        drop(journal);
+        // Reopened later (another run): same state, lock released.
+        let again = store.open::<State>(&key).unwrap();
+        assert_eq!(again.load().unwrap(), Some(state("create_asset")));
+        again.remove().unwrap();
+        assert!(names(store.dir()).is_empty());
+    }
+
+    #[test]
+    fn temp_leftover_of_a_crashed_save_is_ignored_and_cleaned() {
+        let (_dir, store, key) = setup();
+        let journal = store.open::<State>(&key).unwrap();
+        journal.save(&state("offload")).unwrap();
+        drop(journal);
+        // A crash mid-save leaves a torn temp file next to the intact journal.
+        let leftover = store.dir().join(format!(".{key}.json.tmp-4242-7"));
+        std::fs::write(&leftover, b"{\"format\":1,\"state\":{\"st").unwrap();
+        let journal = store.open::<State>(&key).unwrap();
+        assert_eq!(journal.load().unwrap(), Some(state("offload")));
+        assert!(!leftover.exists(), "leftover removed on open");
+    }
+
+    #[test]
+    fn corrupt_journal_is_kept_aside_and_reported() {
+        let (_dir, store, key) = setup();
+        let journal = store.open::<State>(&key).unwrap();
+        std::fs::write(journal.path(), b"{ not json").unwrap();
+        match journal.load() {
+            Err(JournalError::Corrupt { path, kept_as, .. }) => {
+                assert_eq!(path, journal.path());
+                let kept_name = kept_as.file_name().unwrap().to_string_lossy().into_owned();
+                assert!(
+                    kept_name.starts_with(&format!("{key}.json.corrupt-")),
+                    "{kept_name}"
+                );
+                assert_eq!(std::fs::read(&kept_as).unwrap(), b"{ not json");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        assert!(!journal.path().exists());
+        assert_eq!(journal.load().unwrap(), None, "starts afresh");
+
+        // Valid JSON whose state does not fit T is corrupt too.
+        std::fs::write(journal.path(), br#"{"format":1,"state":{"step":3}}"#).unwrap();
+        assert!(matches!(journal.load(), Err(JournalError::Corrupt { .. })));
+        // A newer format is not "corrupt": it is kept in place.
+        std::fs::write(journal.path(), br#"{"format":2,"state":{}}"#).unwrap();
+        assert!(matches!(
+            journal.load(),
+            Err(JournalError::UnsupportedFormat { found: 2, .. })
+        ));
+        assert!(journal.path().exists());
+    }
+
+    #[test]
+    fn second_open_is_locked_until_the_first_is_dropped() {
+        let (_dir, store, key) = setup();
+        let first = store.open::<State>(&key).unwrap();
+        match store.open::<State>(&key) {
+            Err(JournalError::Locked { holder, path }) => {
+                assert_eq!(
+                    holder,
+                    format!("pid {} on {}", std::process::id(), this_host())
+                );
+                assert_eq!(path, store.dir().join(format!("{key}.lock")));
+            }
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        drop(first);
+        assert!(store.open::<State>(&key).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn lock_of_live_process_holds_and_of_dead_process_is_taken_over() {
+        let (_dir, store, key) = setup();
+        std::fs::create_dir_all(store.dir()).unwrap();
+        let lock_path = store.dir().join(format!("{key}.lock"));
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("coreutils `sleep` must be installed");
+        let foreign = LockInfo {
+            pid: child.id(),
+            host: this_host(),
+            token: "other".into(),
+        };
+        std::fs::write(&lock_path, foreign.render()).unwrap();
+        match store.open::<State>(&key) {
+            Err(JournalError::Locked { holder, .. }) => {
+                assert_eq!(holder, format!("pid {} on {}", child.id(), this_host()));
+            }
+            other => panic!(
+                "expected Locked while pid {} lives, got {other:?}",
+                child.id()
+            ),
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Now the pid is dead: the stale lock is replaced by ours.
+        let journal = store.open::<State>(&key).unwrap();
+        let info = LockInfo::parse(&std::fs::read_to_string(&lock_path).unwrap()).unwrap();
+        assert_eq!(info.pid, std::process::id());
+        drop(journal);
+        assert!(!lock_path.exists());
+
+        // A lock from another host cannot be checked: it holds until force_unlock.
+        let remote = LockInfo {
+            pid: 1,
+            host: "other-host".into(),
+            token: "t".into(),
+        };
+        std::fs::write(&lock_path, remote.render()).unwrap();
+        assert!(matches!(
+            store.open::<State>(&key),
+            Err(JournalError::Locked { .. })
+        ));
+        assert!(store.force_unlock(&key).unwrap());
+        assert!(store.open::<State>(&key).is_ok());
+    }
+
+    #[test]
+    fn default_location_is_under_the_data_dir() {
+        let store = JournalStore::default_location().unwrap();
+        assert!(
+            store.dir().ends_with("card-ingest/journals"),
+            "{}",
+            store.dir().display()
+        );
+        assert!(store.dir().is_absolute());
+    }
+}
