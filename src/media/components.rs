@@ -1,0 +1,126 @@
+//! iconik format components from MediaInfo tracks (iconik-api.md §7): one VIDEO component per
+//! video track, one AUDIO per audio track, OTHER for the rest (timecode, data); keys are
+//! MediaInfo's field names lower-cased (`FrameRate` → `framerate`, `TimeCode_FirstFrame` →
+//! `timecode_firstframe`) and every value is a string.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ComponentType {
+    Video,
+    Audio,
+    Other,
+}
+
+impl ComponentType {
+    /// iconik's component `type`/`name`: "VIDEO", "AUDIO", "OTHER".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentType::Video => "VIDEO",
+            ComponentType::Audio => "AUDIO",
+            ComponentType::Other => "OTHER",
+        }
+    }
+}
+
+/// One iconik format component: its type and its string metadata.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FormatComponent {
+    pub kind: ComponentType,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Lower-cased key → string value for every scalar field of `track`. `@type`/`@typeorder` and
+/// nested objects (`extra`) are left out: iconik takes flat strings only.
+pub fn track_metadata(track: &Value) -> BTreeMap<String, String> {
+    let Some(obj) = track.as_object() else {
+        return BTreeMap::new();
+    };
+    obj.iter()
+        .filter(|(k, _)| !k.starts_with('@'))
+        .filter_map(|(k, v)| {
+            let value = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => return None,
+            };
+            Some((k.to_lowercase(), value))
+        })
+        .collect()
+}
+
+/// Components for one file's MediaInfo `media.track` array (the General track is not a
+/// component; see [`format_metadata`]).
+pub fn iconik_components(tracks: &[Value]) -> Vec<FormatComponent> {
+    tracks
+        .iter()
+        .filter_map(|t| {
+            let kind = match t["@type"].as_str()? {
+                "General" => return None,
+                "Video" => ComponentType::Video,
+                "Audio" => ComponentType::Audio,
+                _ => ComponentType::Other,
+            };
+            Some(FormatComponent {
+                kind,
+                metadata: track_metadata(t),
+            })
+        })
+        .collect()
+}
+
+/// The format-level metadata map from the General track.
+pub fn format_metadata(tracks: &[Value]) -> BTreeMap<String, String> {
+    tracks
+        .iter()
+        .find(|t| t["@type"].as_str() == Some("General"))
+        .map(track_metadata)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn components_from_op1a_tracks() {
+        let tracks = json!([
+            {"@type": "General", "Format": "MXF", "Duration": "3.000", "FrameCount": "75"},
+            {"@type": "Video", "ID": "2", "Format": "MPEG Video", "Width": "320", "Height": "180",
+             "FrameRate": "25.000", "FrameCount": "75", "Duration": "3.000", "extra": {"x": "1"}},
+            {"@type": "Audio", "@typeorder": "1", "ID": "3", "Format": "PCM", "Channels": "1",
+             "SamplingRate": "48000", "BitDepth": "24"},
+            {"@type": "Other", "Type": "Time code", "Format": "MXF TC", "TimeCode_FirstFrame": "12:00:00:00"}
+        ]);
+        let tracks = tracks.as_array().unwrap();
+        let comps = iconik_components(tracks);
+        assert_eq!(
+            comps.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(),
+            ["VIDEO", "AUDIO", "OTHER"]
+        );
+        let v = &comps[0].metadata;
+        assert_eq!(v["format"], "MPEG Video");
+        assert_eq!(v["width"], "320");
+        assert_eq!(v["framerate"], "25.000");
+        assert_eq!(v["framecount"], "75");
+        assert_eq!(v["duration"], "3.000");
+        assert!(!v.contains_key("extra") && !v.contains_key("@type"));
+        let a = &comps[1].metadata;
+        assert_eq!(
+            (
+                a["channels"].as_str(),
+                a["samplingrate"].as_str(),
+                a["bitdepth"].as_str()
+            ),
+            ("1", "48000", "24")
+        );
+        assert_eq!(comps[2].metadata["timecode_firstframe"], "12:00:00:00");
+        assert_eq!(comps[2].metadata["type"], "Time code");
+        assert_eq!(format_metadata(tracks)["format"], "MXF");
+    }
+}
