@@ -1,5 +1,6 @@
 //! iconik format components from MediaInfo tracks (iconik-api.md §7): one VIDEO component per
-//! video track, one AUDIO per audio track, OTHER for the rest (timecode, data); keys are
+//! video track, one AUDIO per audio track, IMAGE/TEXT for MediaInfo's Image/Text tracks (both
+//! in iconik's ComponentSchema type enum), OTHER for the rest (timecode, data); keys are
 //! MediaInfo's field names lower-cased (`FrameRate` → `framerate`, `TimeCode_FirstFrame` →
 //! `timecode_firstframe`) and every value is a string.
 
@@ -12,6 +13,10 @@ use std::collections::BTreeMap;
 pub enum ComponentType {
     Video,
     Audio,
+    /// Still frames (DPX/EXR/TIFF first frame of a sequence): MediaInfo's "Image" track.
+    Image,
+    /// MediaInfo "Text" tracks (subtitles, captions).
+    Text,
     Other,
 }
 
@@ -21,6 +26,8 @@ impl ComponentType {
         match self {
             ComponentType::Video => "VIDEO",
             ComponentType::Audio => "AUDIO",
+            ComponentType::Image => "IMAGE",
+            ComponentType::Text => "TEXT",
             ComponentType::Other => "OTHER",
         }
     }
@@ -63,6 +70,8 @@ pub fn iconik_components(tracks: &[Value]) -> Vec<FormatComponent> {
                 "General" => return None,
                 "Video" => ComponentType::Video,
                 "Audio" => ComponentType::Audio,
+                "Image" => ComponentType::Image,
+                "Text" => ComponentType::Text,
                 _ => ComponentType::Other,
             };
             Some(FormatComponent {

@@ -319,13 +319,13 @@ fn read_xml_sidecar(clip: &Clip, path: &Path) -> Result<Option<Sidecar>, String>
     let kind = sidecar::xml_kind(&text);
     let p2_empty = || {
         sidecar::p2::parse(&text)
-            .map(Sidecar::P2)
+            .map(|c| Sidecar::P2(Box::new(c)))
             .map_err(|e| e.to_string())
     };
     match (kind, clip.family) {
         (XmlKind::P2, _) => p2_empty().map(Some),
         (XmlKind::SonyNrt, _) => sidecar::sony_nrt::parse(&text)
-            .map(|m| Some(Sidecar::SonyNrt(m)))
+            .map(|m| Some(Sidecar::SonyNrt(Box::new(m))))
             .map_err(|e| e.to_string()),
         // Empty/broken XML of a card family whose clip XML we rely on (EX cards ship empty
         // ones): an issue, never a panic.
@@ -339,7 +339,7 @@ fn read_xml_sidecar(clip: &Clip, path: &Path) -> Result<Option<Sidecar>, String>
             }
         }
         (XmlKind::Other, Family::CanonXf) => sidecar::canon::parse(&text)
-            .map(|c| Some(Sidecar::Canon(c)))
+            .map(|c| Some(Sidecar::Canon(Box::new(c))))
             .map_err(|e| e.to_string()),
         (XmlKind::Other, _) => Ok(None),
     }
@@ -352,7 +352,7 @@ fn read_bwf(path: &Path) -> Result<Option<Sidecar>, String> {
         _ => return Ok(None),
     };
     match sidecar::bwf::parse(std::io::BufReader::new(file)) {
-        Ok(info) => Ok(Some(Sidecar::Bwf(info))),
+        Ok(info) => Ok(Some(Sidecar::Bwf(Box::new(info)))),
         Err(sidecar::bwf::BwfError::NotWave) => Ok(None),
         Err(e) => Err(format!("cannot read BWF metadata: {e}")),
     }

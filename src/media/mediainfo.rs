@@ -127,7 +127,10 @@ pub fn is_media(tracks: &[Value]) -> bool {
 pub fn file_tech(tracks: &[Value]) -> FileTech {
     let mut tech = FileTech::empty(ProbeTool::Mediainfo);
     let general = tracks_of(tracks, "General").next();
-    let video = tracks_of(tracks, "Video").next();
+    // Still frames (DPX, EXR, TIFF) are "Image" tracks: they stand in for video.
+    let video = tracks_of(tracks, "Video")
+        .next()
+        .or_else(|| tracks_of(tracks, "Image").next());
     if let Some(g) = general {
         tech.container = field(g, "Format").map(str::to_owned);
         tech.container_profile = field(g, "Format_Profile").map(str::to_owned);

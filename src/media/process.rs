@@ -92,7 +92,7 @@ pub enum ProcessError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{program} did not finish within {secs} s on {subject} and was stopped: the file may be damaged or on a slow/disconnected drive; check it and retry", program = .program.display(), secs = .timeout.as_secs(), subject = show(.subject))]
+    #[error("{program} did not finish within {secs:.1} s on {subject} and was stopped: the file may be damaged or on a slow/disconnected drive; check it and retry", program = .program.display(), secs = .timeout.as_secs_f64(), subject = show(.subject))]
     TimedOut {
         program: PathBuf,
         subject: Option<PathBuf>,

@@ -13,10 +13,11 @@ use roxmltree::Node;
 /// Parsed sidecar of any kind, for callers that dispatch on content.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sidecar {
-    P2(p2::P2Clip),
-    SonyNrt(sony_nrt::NrtMeta),
-    Canon(canon::CanonClip),
-    Bwf(bwf::BwfInfo),
+    // Boxed: the records differ a lot in size and are moved around in Vecs.
+    P2(Box<p2::P2Clip>),
+    SonyNrt(Box<sony_nrt::NrtMeta>),
+    Canon(Box<canon::CanonClip>),
+    Bwf(Box<bwf::BwfInfo>),
 }
 
 /// Which XML sidecar a document is, from its root element's local name.
