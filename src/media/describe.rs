@@ -346,10 +346,9 @@ fn read_xml_sidecar(clip: &Clip, path: &Path) -> Result<Option<Sidecar>, String>
 }
 
 fn read_bwf(path: &Path) -> Result<Option<Sidecar>, String> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) if f.metadata().is_ok_and(|m| m.is_file()) => f,
-        // Already reported by the essence precheck.
-        _ => return Ok(None),
+    // Unreadable or not a regular file: already reported by the essence precheck.
+    let Some(file) = open_regular(path) else {
+        return Ok(None);
     };
     match sidecar::bwf::parse(std::io::BufReader::new(file)) {
         Ok(info) => Ok(Some(Sidecar::Bwf(Box::new(info)))),
@@ -358,12 +357,20 @@ fn read_bwf(path: &Path) -> Result<Option<Sidecar>, String> {
     }
 }
 
+/// Opens `path` only when it is a regular file: opening a FIFO would block forever.
+fn open_regular(path: &Path) -> Option<std::fs::File> {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    std::fs::File::open(path).ok()
+}
+
 fn read_dpx_header(path: &Path) -> Option<sequence::DpxHeader> {
     if ext_of(path) != "dpx" {
         return None;
     }
     let mut buf = Vec::with_capacity(2048);
-    let file = std::fs::File::open(path).ok()?;
+    let file = open_regular(path)?;
     file.take(2048).read_to_end(&mut buf).ok()?;
     match sequence::parse_dpx_header(&buf) {
         Ok(h) => Some(h),

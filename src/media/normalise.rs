@@ -223,3 +223,165 @@ pub fn normalise(input: &NormaliseInput<'_>) -> ClipMetadata {
             .or_else(|| seg_tech.iter().find_map(|t| t.encoded_date.clone())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::card::{ClipFile, Family, FileRole};
+    use crate::media::sidecar::{p2, sony_nrt};
+    use crate::media::tech::ProbeTool;
+
+    fn clip(n_files: usize, segments: Vec<Vec<usize>>) -> Clip {
+        Clip {
+            id: "t".into(),
+            name: "t".into(),
+            family: Family::P2,
+            card_root: PathBuf::from("/card"),
+            files: (0..n_files)
+                .map(|i| ClipFile {
+                    path: PathBuf::from(format!("/card/{i}")),
+                    role: FileRole::Video,
+                    size: 1,
+                })
+                .collect(),
+            segments,
+            incomplete: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn video(duration: f64, tc: &str) -> FileTech {
+        FileTech {
+            video_codec: Some("h264".into()),
+            width: Some(1920),
+            height: Some(1080),
+            frame_rate: Rational::new(25, 1),
+            duration_seconds: Some(duration),
+            timecode: Some(tc.into()),
+            ..FileTech::empty(ProbeTool::Mediainfo)
+        }
+    }
+
+    fn mono(duration: f64) -> FileTech {
+        FileTech {
+            audio_channels: Some(1),
+            duration_seconds: Some(duration),
+            ..FileTech::empty(ProbeTool::Mediainfo)
+        }
+    }
+
+    fn p2_xml(name: &str, frames: u32, tc: &str) -> Sidecar {
+        let xml = format!(
+            r#"<P2Main xmlns="urn:schemas-Professional-Plug-in:P2:ClipMetadata:v3.1"><ClipContent>
+            <ClipName>{name}</ClipName><Duration>{frames}</Duration><EditUnit>1/25</EditUnit>
+            <EssenceList><Video><FrameRate>50i</FrameRate><StartTimecode>{tc}</StartTimecode></Video>
+            <Audio/><Audio/></EssenceList>
+            <ClipMetadata><Device><ModelName>AJ-PX800</ModelName></Device></ClipMetadata>
+            </ClipContent></P2Main>"#
+        );
+        Sidecar::P2(Box::new(p2::parse(&xml).unwrap()))
+    }
+
+    /// P2 shot spanning two cards: 50 + 25 frames; segments [video, a0, a1] each.
+    #[test]
+    fn p2_span_sums_sidecar_durations_and_counts_one_segment_of_audio() {
+        let c = clip(6, vec![vec![0, 1, 2], vec![3, 4, 5]]);
+        let tech: BTreeMap<usize, FileTech> = [
+            (0, video(2.0, "11:00:00:00")),
+            (1, mono(2.0)),
+            (2, mono(2.0)),
+            (3, video(1.0, "11:00:02:00")),
+            (4, mono(1.0)),
+            (5, mono(1.0)),
+        ]
+        .into();
+        let sidecars = vec![
+            (
+                PathBuf::from("/a/0003AB.XML"),
+                p2_xml("0003AB", 50, "11:00:00:00"),
+            ),
+            (
+                PathBuf::from("/b/0004CD.XML"),
+                p2_xml("0004CD", 25, "11:00:02:00"),
+            ),
+        ];
+        let m = normalise(&NormaliseInput {
+            clip: &c,
+            segments: &c.segments,
+            tech: &tech,
+            sidecars: &sidecars,
+            sequence: None,
+        });
+        assert_eq!(m.duration_seconds, Some(3.0));
+        assert_eq!(m.audio_channels, Some(2));
+        assert_eq!(m.timecode_start.as_deref(), Some("11:00:00:00"));
+        assert_eq!(m.frame_rate.as_deref(), Some("25"));
+        assert_eq!(m.camera_model.as_deref(), Some("AJ-PX800"));
+        assert_eq!((m.width, m.height), (Some(1920), Some(1080)));
+    }
+
+    /// Without tool output (e.g. tools failed) the sidecar still fills the picture facts.
+    #[test]
+    fn sony_sidecar_alone() {
+        let xml = r#"<NonRealTimeMeta xmlns="urn:schemas-professionalDisc:nonRealTimeMeta:ver.2.10">
+            <Duration value="150"/><LtcChangeTable tcFps="30"><LtcChange frameCount="0" value="40000001"/></LtcChangeTable>
+            <CreationDate value="2024-05-14T12:00:00-04:00"/>
+            <VideoFormat><VideoFrame videoCodec="AVC_1920_1080_HP@L42" captureFps="29.97p" formatFps="29.97p"/>
+            <VideoLayout pixel="1920" numOfVerticalLine="1080"/></VideoFormat>
+            <AudioFormat numOfChannel="4"/><Device manufacturer="Sony" modelName="PXW-Z190" serialNo="42"/>
+            </NonRealTimeMeta>"#;
+        let sidecars = vec![(
+            PathBuf::from("/x/C0001M01.XML"),
+            Sidecar::SonyNrt(Box::new(sony_nrt::parse(xml).unwrap())),
+        )];
+        let c = clip(1, vec![vec![0]]);
+        let m = normalise(&NormaliseInput {
+            clip: &c,
+            segments: &c.segments,
+            tech: &BTreeMap::new(),
+            sidecars: &sidecars,
+            sequence: None,
+        });
+        assert_eq!(m.frame_rate.as_deref(), Some("30000/1001"));
+        assert_eq!(m.duration_seconds, Some(5.005));
+        assert_eq!(m.timecode_start.as_deref(), Some("01:00:00;00"));
+        assert_eq!(m.shoot_date.as_deref(), Some("2024-05-14T12:00:00-04:00"));
+        assert_eq!((m.width, m.height), (Some(1920), Some(1080)));
+        assert_eq!(m.video_codec.as_deref(), Some("h264"));
+        assert_eq!(m.audio_channels, Some(4));
+        assert_eq!(m.camera_serial.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn image_sequence_uses_header_rate_or_24() {
+        let c = clip(3, vec![vec![0, 1, 2]]);
+        let seq = |rate| SequenceFacts {
+            frame_count: 48,
+            frame_rate: rate,
+            timecode: Timecode::parse("01:00:00:00"),
+            width: Some(2048),
+            height: Some(1080),
+        };
+        let run = |s| {
+            normalise(&NormaliseInput {
+                clip: &c,
+                segments: &c.segments,
+                tech: &BTreeMap::new(),
+                sidecars: &[],
+                sequence: Some(s),
+            })
+        };
+        let m = run(seq(None));
+        assert_eq!(
+            (m.frame_rate.as_deref(), m.duration_seconds),
+            (Some("24"), Some(2.0))
+        );
+        assert_eq!(m.timecode_start.as_deref(), Some("01:00:00:00"));
+        assert_eq!(m.width, Some(2048));
+        let m = run(seq(Rational::new(25, 1)));
+        assert_eq!(
+            (m.frame_rate.as_deref(), m.duration_seconds),
+            (Some("25"), Some(1.92))
+        );
+    }
+}

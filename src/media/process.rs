@@ -131,6 +131,15 @@ pub fn excerpt(bytes: &[u8]) -> String {
 /// Runs `spec` to completion (any exit status), or kills it on timeout/cancel.
 /// stdin is closed so a tool can never wait for input.
 pub fn run(spec: &ProcessSpec) -> Result<ProcessOutput, ProcessError> {
+    run_with_lines(spec, |_| {})
+}
+
+/// Like [`run`], and calls `on_stdout_line` with each complete stdout line (lossy UTF-8,
+/// without the newline) while the process runs, e.g. ffmpeg `-progress pipe:1` output.
+pub fn run_with_lines(
+    spec: &ProcessSpec,
+    mut on_stdout_line: impl FnMut(&str),
+) -> Result<ProcessOutput, ProcessError> {
     let mut child = Command::new(&spec.program)
         .args(&spec.args)
         .stdin(Stdio::null())
@@ -145,11 +154,13 @@ pub fn run(spec: &ProcessSpec) -> Result<ProcessOutput, ProcessError> {
     tracing::debug!(program = %spec.program.display(), args = ?spec.args, "spawned");
 
     // Pipes must be drained concurrently, or a chatty tool blocks on a full pipe and looks hung.
-    let stdout = child.stdout.take().map(spawn_reader);
-    let stderr = child.stderr.take().map(spawn_reader);
+    let mut stdout = Pipe::new(child.stdout.take());
+    let mut stderr = Pipe::new(child.stderr.take());
 
     let started = Instant::now();
     let stop_reason = loop {
+        stdout.drain(&mut on_stdout_line);
+        stderr.drain(&mut |_| {});
         match child.try_wait() {
             Ok(Some(_)) => break None,
             Ok(None) => {}
@@ -190,30 +201,106 @@ pub fn run(spec: &ProcessSpec) -> Result<ProcessOutput, ProcessError> {
         subject: spec.subject.clone(),
         source,
     })?;
+    // The process has exited, but a grandchild may still hold the pipes open: wait for EOF
+    // only until the deadline, then keep what arrived.
+    let deadline = started + spec.timeout;
+    stdout.finish(deadline, &mut on_stdout_line);
+    stderr.finish(deadline, &mut |_| {});
     Ok(ProcessOutput {
         status_code: status.code(),
-        stdout: stdout.map(collect).unwrap_or_default(),
-        stderr: stderr.map(collect).unwrap_or_default(),
+        stdout: stdout.bytes,
+        stderr: stderr.bytes,
     })
 }
 
-fn spawn_reader<R: Read + Send + 'static>(mut pipe: R) -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Err(e) = pipe.read_to_end(&mut buf) {
-            tracing::debug!(error = %e, "pipe read ended early");
-        }
-        // The receiver may be gone if the runner already returned; nothing to do then.
-        if tx.send(buf).is_err() {
-            tracing::trace!("pipe output dropped: runner finished first");
-        }
-    });
-    rx
+/// One captured pipe: a reader thread sends chunks; the runner collects them and splits
+/// stdout into lines for the callback.
+struct Pipe {
+    rx: Option<mpsc::Receiver<Vec<u8>>>,
+    bytes: Vec<u8>,
+    /// Start of the not-yet-reported partial line in `bytes`.
+    line_start: usize,
 }
 
-fn collect(rx: mpsc::Receiver<Vec<u8>>) -> Vec<u8> {
-    rx.recv().unwrap_or_default()
+impl Pipe {
+    fn new<R: Read + Send + 'static>(pipe: Option<R>) -> Pipe {
+        let rx = pipe.map(|mut pipe| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    match pipe.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            // The runner may have returned already (timeout): stop reading.
+                            if tx.send(buf[..n].to_vec()).is_err() {
+                                break;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            tracing::debug!(error = %e, "pipe read ended early");
+                            break;
+                        }
+                    }
+                }
+            });
+            rx
+        });
+        Pipe {
+            rx,
+            bytes: Vec::new(),
+            line_start: 0,
+        }
+    }
+
+    fn push(&mut self, chunk: Vec<u8>, on_line: &mut dyn FnMut(&str)) {
+        self.bytes.extend_from_slice(&chunk);
+        while let Some(nl) = self.bytes[self.line_start..]
+            .iter()
+            .position(|&b| b == b'\n')
+        {
+            let end = self.line_start + nl;
+            let line = String::from_utf8_lossy(&self.bytes[self.line_start..end]);
+            on_line(line.trim_end_matches('\r'));
+            self.line_start = end + 1;
+        }
+    }
+
+    /// Takes whatever has arrived, without blocking.
+    fn drain(&mut self, on_line: &mut dyn FnMut(&str)) {
+        let mut chunks = Vec::new();
+        if let Some(rx) = &self.rx {
+            while let Ok(chunk) = rx.try_recv() {
+                chunks.push(chunk);
+            }
+        }
+        for chunk in chunks {
+            self.push(chunk, on_line);
+        }
+    }
+
+    /// Reads until EOF or `deadline`, then reports a last unterminated line.
+    fn finish(&mut self, deadline: Instant, on_line: &mut dyn FnMut(&str)) {
+        while let Some(rx) = &self.rx {
+            let wait = deadline
+                .saturating_duration_since(Instant::now())
+                .max(POLL_INTERVAL);
+            match rx.recv_timeout(wait) {
+                Ok(chunk) => self.push(chunk, on_line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => self.rx = None,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    tracing::debug!("pipe still open after the process exited; output cut");
+                    self.rx = None;
+                }
+            }
+        }
+        if self.line_start < self.bytes.len() {
+            let line = String::from_utf8_lossy(&self.bytes[self.line_start..]).into_owned();
+            on_line(line.trim_end_matches('\r'));
+            self.line_start = self.bytes.len();
+        }
+    }
 }
 
 fn kill(child: &mut std::process::Child, program: &Path) {
@@ -277,6 +364,33 @@ mod tests {
             msg.contains("/nonexistent/mediainfo") && msg.contains("/card/A.MXF"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn reports_stdout_lines_while_running() {
+        let spec = ProcessSpec::new("sh", Duration::from_secs(10)).args([
+            "-c",
+            "printf 'frame=1\\nprogress=continue\\r\\nframe=2\\nprogress=end'",
+        ]);
+        let mut lines = Vec::new();
+        let out = run_with_lines(&spec, |l| lines.push(l.to_owned())).unwrap();
+        assert_eq!(
+            lines,
+            ["frame=1", "progress=continue", "frame=2", "progress=end"]
+        );
+        assert_eq!(out.stdout.len(), 47);
+    }
+
+    #[test]
+    fn a_grandchild_holding_the_pipe_does_not_hang_the_runner() {
+        // sh exits at once but leaves `sleep` with our stdout open.
+        let spec =
+            ProcessSpec::new("sh", Duration::from_millis(500)).args(["-c", "echo hi; sleep 5 &"]);
+        let started = Instant::now();
+        let out = run(&spec).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert_eq!(out.stdout, b"hi\n");
+        assert_eq!(out.status_code, Some(0));
     }
 
     #[test]

@@ -441,8 +441,15 @@ fn broken_files_become_issues_and_the_rest_is_described() {
     std::os::unix::fs::symlink(dir.path().join("nowhere.MXF"), &dangling).unwrap();
     let folder = dir.path().join("FOLDER.MXF");
     std::fs::create_dir(&folder).unwrap();
+    // A FIFO must be reported without ever being opened (opening one blocks).
+    let fifo = dir.path().join("PIPE.WAV");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo failed");
 
-    let paths = [&good, &cut, &empty, &text, &dangling, &folder];
+    let paths = [&good, &cut, &empty, &text, &dangling, &folder, &fifo];
     let files = paths.iter().map(|p| file(p, FileRole::Video)).collect();
     let segs = (0..paths.len()).map(|i| vec![i]).collect();
     let c = clip(Family::Generic, "mixed", dir.path(), files, segs);
@@ -456,7 +463,7 @@ fn broken_files_become_issues_and_the_rest_is_described() {
             .collect::<Vec<_>>()
             .join(" | ")
     };
-    assert_eq!(d.issues.len(), 5, "{:?}", d.issues);
+    assert_eq!(d.issues.len(), 6, "{:?}", d.issues);
     assert!(issue(&good).is_empty());
     assert!(
         issue(&cut).contains("truncated") && issue(&cut).contains("re-copy"),
@@ -482,6 +489,14 @@ fn broken_files_become_issues_and_the_rest_is_described() {
         issue(&folder).contains("found a folder"),
         "{}",
         issue(&folder)
+    );
+    assert_eq!(
+        issue(&fifo),
+        "not a regular file (FIFO, device or socket): skipped; copy the real file from the card"
+    );
+    assert_eq!(
+        issue(&empty),
+        "file is empty (0 bytes): re-copy it from the card"
     );
     // The good file (and the readable part of the cut one) were still described.
     assert_eq!(d.raw.as_object().unwrap().len(), 2);
