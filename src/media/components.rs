@@ -91,6 +91,88 @@ pub fn format_metadata(tracks: &[Value]) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// MediaInfo-style decimal rate ("25.000", "29.970") from an ffprobe ratio ("30000/1001").
+fn decimal_rate(ratio: &str) -> Option<String> {
+    let (n, d) = ratio.split_once('/')?;
+    let (n, d): (f64, f64) = (n.parse().ok()?, d.parse().ok()?);
+    (n > 0.0 && d > 0.0).then(|| format!("{:.3}", n / d))
+}
+
+/// Components from ffprobe JSON when MediaInfo was not available, under the same lower-cased
+/// MediaInfo key names (`format` = ffprobe `codec_name`, `framerate`, `framecount`, `channels`,
+/// `samplingrate`, `bitdepth`, `duration`, `timecode_firstframe`) so ingest handles both alike.
+/// Data streams other than a QuickTime `tmcd` are left out; an MXF format-level timecode
+/// becomes an OTHER component.
+pub fn ffprobe_components(json: &Value) -> Vec<FormatComponent> {
+    let text = |v: &Value| match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let streams = json["streams"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for s in streams {
+        let mut m = BTreeMap::new();
+        let mut put = |key: &str, value: Option<String>| {
+            if let Some(v) = value.filter(|v| v != "0") {
+                m.insert(key.to_owned(), v);
+            }
+        };
+        put("id", text(&s["index"]));
+        put("format", text(&s["codec_name"]));
+        put("duration", text(&s["duration"]));
+        let kind = match s["codec_type"].as_str() {
+            Some("video") => {
+                put("width", text(&s["width"]));
+                put("height", text(&s["height"]));
+                put(
+                    "framerate",
+                    s["r_frame_rate"].as_str().and_then(decimal_rate),
+                );
+                put("framecount", text(&s["nb_frames"]));
+                put("bitdepth", text(&s["bits_per_raw_sample"]));
+                put("timecode_firstframe", text(&s["tags"]["timecode"]));
+                ComponentType::Video
+            }
+            Some("audio") => {
+                put("channels", text(&s["channels"]));
+                put("samplingrate", text(&s["sample_rate"]));
+                put(
+                    "bitdepth",
+                    text(&s["bits_per_raw_sample"]).or_else(|| text(&s["bits_per_sample"])),
+                );
+                ComponentType::Audio
+            }
+            Some("data") if s["codec_tag_string"].as_str() == Some("tmcd") => {
+                put("type", Some("Time code".into()));
+                put("timecode_firstframe", text(&s["tags"]["timecode"]));
+                ComponentType::Other
+            }
+            Some("subtitle") => ComponentType::Text,
+            _ => continue,
+        };
+        out.push(FormatComponent { kind, metadata: m });
+    }
+    if let Some(tc) = text(&json["format"]["tags"]["timecode"]) {
+        let has_tc = out.iter().any(|c| {
+            c.kind == ComponentType::Other && c.metadata.contains_key("timecode_firstframe")
+        });
+        if !has_tc {
+            out.push(FormatComponent {
+                kind: ComponentType::Other,
+                metadata: BTreeMap::from([
+                    ("type".to_owned(), "Time code".to_owned()),
+                    ("timecode_firstframe".to_owned(), tc),
+                ]),
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +213,39 @@ mod tests {
         assert_eq!(comps[2].metadata["timecode_firstframe"], "12:00:00:00");
         assert_eq!(comps[2].metadata["type"], "Time code");
         assert_eq!(format_metadata(tracks)["format"], "MXF");
+    }
+
+    #[test]
+    fn components_from_ffprobe_select_by_type() {
+        let j = json!({
+            "streams": [
+                {"index": 0, "codec_type": "data"},
+                {"index": 1, "codec_name": "h264", "codec_type": "video", "width": 320, "height": 180,
+                 "r_frame_rate": "30000/1001", "nb_frames": "60", "duration": "2.002000"},
+                {"index": 2, "codec_name": "pcm_s24le", "codec_type": "audio", "channels": 1,
+                 "sample_rate": "48000", "bits_per_sample": 24}
+            ],
+            "format": {"tags": {"timecode": "10:00:00:00"}}
+        });
+        let comps = ffprobe_components(&j);
+        assert_eq!(
+            comps.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(),
+            ["VIDEO", "AUDIO", "OTHER"]
+        );
+        let v = &comps[0].metadata;
+        assert_eq!(v["framerate"], "29.970");
+        assert_eq!(v["framecount"], "60");
+        assert_eq!(v["width"], "320");
+        assert_eq!(v["format"], "h264");
+        let a = &comps[1].metadata;
+        assert_eq!(
+            (
+                a["channels"].as_str(),
+                a["samplingrate"].as_str(),
+                a["bitdepth"].as_str()
+            ),
+            ("1", "48000", "24")
+        );
+        assert_eq!(comps[2].metadata["timecode_firstframe"], "10:00:00:00");
     }
 }

@@ -99,6 +99,15 @@ impl ClipDescription {
         }
         entry["track"].as_array().map(Vec::as_slice)
     }
+
+    /// iconik format components for `file`, from MediaInfo's tracks or, when ffprobe described
+    /// it, from ffprobe's streams under the same key names.
+    pub fn components(&self, file: &DescribedFile) -> Vec<FormatComponent> {
+        match self.mediainfo_tracks(file) {
+            Some(tracks) => iconik_components(tracks),
+            None => components::ffprobe_components(&self.raw[file.raw_key.as_str()]),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -286,6 +286,16 @@ fn ffprobe_fallback_gives_the_same_p2_facts() {
     assert_eq!(d.raw["0002EM.MXF"]["tool"], "ffprobe");
     assert_eq!(d.raw["0002EM.MXF"]["streams"][0]["codec_name"], "h264");
     assert!(d.files.iter().all(|f| f.tech.tool == ProbeTool::Ffprobe));
+    let comps = d.components(&d.files[0]);
+    assert_eq!(
+        comps.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(),
+        ["VIDEO", "OTHER"]
+    );
+    assert_eq!(comps[0].metadata["width"], "320");
+    assert_eq!(comps[0].metadata["framerate"], "25.000");
+    assert_eq!(comps[1].metadata["timecode_firstframe"], "10:00:00:00");
+    let audio = d.components(&d.files[1]);
+    assert_eq!(audio[0].metadata["bitdepth"], "24");
 }
 
 #[test]

@@ -28,15 +28,38 @@ pub enum XmlKind {
     Other,
 }
 
-/// Sniffs the root element without a full parse (cheap enough for every `.XML` of a clip).
+/// Sniffs the root element's local name without a full parse (cheap enough for every `.XML`
+/// of a clip). Looks at the root element only: Sony's MEDIAPRO.XML mentions NRT files in its
+/// body but is not one.
 pub fn xml_kind(text: &str) -> XmlKind {
-    let head: String = text.chars().take(4096).collect();
-    if head.contains("<P2Main") {
-        XmlKind::P2
-    } else if head.contains("NonRealTimeMeta") {
-        XmlKind::SonyNrt
-    } else {
-        XmlKind::Other
+    match root_name(text) {
+        Some("P2Main") => XmlKind::P2,
+        Some("NonRealTimeMeta") => XmlKind::SonyNrt,
+        _ => XmlKind::Other,
+    }
+}
+
+/// Local name of the first element, skipping the declaration, comments and doctype.
+fn root_name(text: &str) -> Option<&str> {
+    let mut rest = text.trim_start_matches('\u{feff}');
+    loop {
+        let start = rest.find('<')?;
+        rest = &rest[start + 1..];
+        if rest.starts_with('?') || rest.starts_with('!') {
+            // `<?xml …?>`, `<!-- … -->`, `<!DOCTYPE …>`
+            let end = if rest.starts_with("!--") {
+                rest.find("-->")? + 3
+            } else {
+                rest.find('>')? + 1
+            };
+            rest = &rest[end..];
+            continue;
+        }
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .unwrap_or(rest.len());
+        let name = &rest[..end];
+        return Some(name.rsplit(':').next().unwrap_or(name));
     }
 }
 
@@ -69,4 +92,23 @@ pub(crate) fn clean_xml(text: &str) -> &str {
     text.trim_start_matches('\u{feff}')
         .trim_end_matches('\0')
         .trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_root_element_only() {
+        let p2 =
+            "\u{feff}<?xml version=\"1.0\"?>\n<!-- made by camera -->\n<P2Main xmlns=\"urn:x\">";
+        assert_eq!(xml_kind(p2), XmlKind::P2);
+        assert_eq!(
+            xml_kind("<nrt:NonRealTimeMeta xmlns:nrt=\"urn:y\"/>"),
+            XmlKind::SonyNrt
+        );
+        let mediapro = "<?xml version=\"1.0\"?><MediaProfile><Material><RelevantInfo type=\"NonRealTimeMeta\"/></Material></MediaProfile>";
+        assert_eq!(xml_kind(mediapro), XmlKind::Other);
+        assert_eq!(xml_kind(""), XmlKind::Other);
+    }
 }
