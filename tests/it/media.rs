@@ -616,3 +616,54 @@ fn raw_frames_are_not_probed() {
     assert!(d.files.is_empty());
     assert_eq!(d.metadata, media::ClipMetadata::default());
 }
+
+#[test]
+fn empty_or_broken_sidecars_are_issues_and_media_still_described() {
+    let dir = tempfile::tempdir().unwrap();
+    let mp4 = dir.path().join("C0001.MP4");
+    gopro_chapter(&mp4, "01:00:00;00", "2024-05-14T12:00:00Z");
+    let empty_xml = dir.path().join("C0001M01.XML");
+    std::fs::write(&empty_xml, b"").unwrap();
+    let ex = clip(
+        Family::XdcamEx,
+        "C0001",
+        dir.path(),
+        vec![
+            file(&mp4, FileRole::Video),
+            file(&empty_xml, FileRole::Sidecar),
+        ],
+        vec![vec![0]],
+    );
+    let d = media::describe_clip(&ex, &tools()).unwrap();
+    assert_eq!(d.issues.len(), 1, "{:?}", d.issues);
+    assert_eq!(d.issues[0].0, empty_xml);
+    assert!(
+        d.issues[0].1.starts_with("Sony clip XML is empty"),
+        "{}",
+        d.issues[0].1
+    );
+    assert_eq!(d.metadata.timecode_start.as_deref(), Some("01:00:00;00"));
+    assert_eq!(d.metadata.frame_rate.as_deref(), Some("30000/1001"));
+
+    let broken = dir.path().join("0001AB.XML");
+    std::fs::write(&broken, "<P2Main><ClipContent><Duration>75").unwrap();
+    let p2 = clip(
+        Family::P2,
+        "0001AB",
+        dir.path(),
+        vec![
+            file(&mp4, FileRole::Video),
+            file(&broken, FileRole::Sidecar),
+        ],
+        vec![vec![0]],
+    );
+    let d = media::describe_clip(&p2, &tools()).unwrap();
+    assert_eq!(d.issues.len(), 1, "{:?}", d.issues);
+    assert!(
+        d.issues[0].1.starts_with("P2 clip XML is not well-formed"),
+        "{}",
+        d.issues[0].1
+    );
+    assert!(d.issues[0].1.contains("re-copy"));
+    assert_eq!(d.metadata.duration_seconds, Some(2.002));
+}
