@@ -1,8 +1,32 @@
 //! Technical and sidecar metadata for clips: MediaInfo (`--Output=JSON`, raw per-track fields kept
 //! for iconik's format components), ffprobe as fallback, sidecar parsers, and the normalised
 //! per-clip fields shown to the operator and registered in iconik.
+//!
+//! Layout: [`process`] runs tools with a timeout; [`mediainfo`] / [`ffprobe`] turn their output
+//! into [`FileTech`]; [`sidecar`] parses camera XML and BWF chunks; [`describe`] walks a clip's
+//! files and [`normalise`] merges everything into [`ClipMetadata`] (sidecar first, container
+//! second, camera-cards.md §4); [`components`] builds iconik format components.
 
+pub mod codec;
+pub mod components;
+pub mod dates;
+pub mod describe;
+pub mod ffprobe;
+pub mod mediainfo;
+pub mod normalise;
+pub mod process;
+pub mod rate;
+pub mod sequence;
 pub mod sidecar;
+pub mod tech;
+pub mod timecode;
+pub mod tools;
+
+pub use components::{ComponentType, FormatComponent, iconik_components};
+pub use describe::DescribedFile;
+pub use rate::Rational;
+pub use tech::{FileTech, ProbeTool};
+pub use timecode::Timecode;
 
 use crate::card::Clip;
 use serde::{Deserialize, Serialize};
@@ -20,9 +44,11 @@ pub struct ClipMetadata {
     pub width: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub height: Option<u32>,
+    /// ffmpeg codec name: "h264", "mpeg2video", "dvvideo", "prores", "hevc", "dnxhd" (see [`codec`]).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub video_codec: Option<String>,
-    /// Total over all member essence files.
+    /// Total over all member essence files of one segment (P2: 4 mono files → 4; chapters
+    /// are not added up).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub audio_channels: Option<u32>,
     /// "HH:MM:SS:FF", with `;` before the frames for drop-frame.
@@ -44,23 +70,44 @@ pub struct ClipMetadata {
 pub struct Tools {
     pub mediainfo: Option<std::path::PathBuf>,
     pub ffprobe: Option<std::path::PathBuf>,
-}
-
-impl Tools {
-    /// Looks for `mediainfo` and `ffprobe` on PATH.
-    pub fn detect() -> Tools {
-        Tools::default()
-    }
+    /// Per-file time limit for a probe run (`None` = [`tools::DEFAULT_PROBE_TIMEOUT`]).
+    pub probe_timeout: Option<std::time::Duration>,
 }
 
 /// Result of describing one clip.
 #[derive(Debug, Clone, Default)]
 pub struct ClipDescription {
     pub metadata: ClipMetadata,
-    /// Raw MediaInfo (or ffprobe) output per member essence file, keyed by file name.
+    /// Raw tool output per member essence file, keyed by file name:
+    /// `{"tool": "mediainfo", "track": [...]}` (MediaInfo's `media.track` as printed) or
+    /// `{"tool": "ffprobe", "streams": [...], "format": {...}}`.
     pub raw: serde_json::Value,
     /// Per-file problems (unreadable, truncated, not media): (path, message).
     pub issues: Vec<(std::path::PathBuf, String)>,
+    /// Typed technical summary per probed essence file, in clip order.
+    pub files: Vec<DescribedFile>,
+    /// Parsed sidecars (and BWF chunks), in clip order.
+    pub sidecars: Vec<(std::path::PathBuf, sidecar::Sidecar)>,
+}
+
+impl ClipDescription {
+    /// MediaInfo's `media.track` array for `file` (None when ffprobe described it).
+    pub fn mediainfo_tracks(&self, file: &DescribedFile) -> Option<&[serde_json::Value]> {
+        let entry = &self.raw[file.raw_key.as_str()];
+        if entry["tool"].as_str() != Some(ProbeTool::Mediainfo.as_str()) {
+            return None;
+        }
+        entry["track"].as_array().map(Vec::as_slice)
+    }
+
+    /// iconik format components for `file`, from MediaInfo's tracks or, when ffprobe described
+    /// it, from ffprobe's streams under the same key names.
+    pub fn components(&self, file: &DescribedFile) -> Vec<FormatComponent> {
+        match self.mediainfo_tracks(file) {
+            Some(tracks) => iconik_components(tracks),
+            None => components::ffprobe_components(&self.raw[file.raw_key.as_str()]),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +119,7 @@ pub enum MediaError {
 }
 
 /// Reads technical metadata of every essence file of `clip` and its sidecars, and normalises it.
+/// Per-file trouble lands in [`ClipDescription::issues`]; only missing tools are an error.
 pub fn describe_clip(clip: &Clip, tools: &Tools) -> Result<ClipDescription, MediaError> {
-    let _ = (clip, tools);
-    Err(MediaError::NoTools)
+    describe::describe_clip(clip, tools)
 }

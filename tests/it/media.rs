@@ -1,0 +1,669 @@
+//! media: describing clips built from real files made with ffmpeg at test time
+//! (camera-cards.md §6 commands, 320x180, 1–3 s). Needs ffmpeg, ffprobe and mediainfo on PATH:
+//! the tests fail with a clear message when one is missing.
+
+use card_ingest::card::{Clip, ClipFile, Family, FileRole};
+use card_ingest::media::{self, MediaError, ProbeTool, Tools, iconik_components};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const FF: &[&str] = &["-hide_banner", "-loglevel", "error", "-nostdin", "-y"];
+
+fn require(tool: &str) -> PathBuf {
+    media::tools::find_on_path(tool).unwrap_or_else(|| {
+        panic!("`{tool}` is not on PATH: these tests need it (apt-get install ffmpeg mediainfo)")
+    })
+}
+
+fn tools() -> Tools {
+    Tools {
+        mediainfo: Some(require("mediainfo")),
+        ffprobe: Some(require("ffprobe")),
+        probe_timeout: None,
+    }
+}
+
+fn ffmpeg(args: &[&str]) {
+    let out = Command::new(require("ffmpeg"))
+        .args(FF)
+        .args(args)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn file(path: &Path, role: FileRole) -> ClipFile {
+    ClipFile {
+        path: path.to_owned(),
+        role,
+        size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+    }
+}
+
+fn clip(
+    family: Family,
+    name: &str,
+    root: &Path,
+    files: Vec<ClipFile>,
+    segments: Vec<Vec<usize>>,
+) -> Clip {
+    Clip {
+        id: format!("{family}:{name}"),
+        name: name.into(),
+        family,
+        card_root: root.to_owned(),
+        files,
+        segments,
+        incomplete: None,
+        warnings: Vec::new(),
+    }
+}
+
+/// P2 card: OP-Atom video 25p TC 10:00:00:00 + 4 mono 24-bit audio files; returns the clip
+/// (video, audio 00..03) and the card root.
+fn p2_clip(dir: &Path) -> Clip {
+    let video = dir.join("CONTENTS/VIDEO");
+    let audio = dir.join("CONTENTS/AUDIO");
+    std::fs::create_dir_all(&video).unwrap();
+    std::fs::create_dir_all(&audio).unwrap();
+    let v = video.join("0002EM.MXF");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=25:duration=3",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        "12",
+        "-bf",
+        "0",
+        "-timecode",
+        "10:00:00:00",
+        "-f",
+        "mxf_opatom",
+        v.to_str().unwrap(),
+    ]);
+    let mut files = vec![file(&v, FileRole::Video)];
+    for n in 0..4 {
+        let a = audio.join(format!("0002EM{n:02}.MXF"));
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=3",
+            "-c:a",
+            "pcm_s24le",
+            "-timecode",
+            "10:00:00:00",
+            "-mxf_audio_edit_rate",
+            "25",
+            "-f",
+            "mxf_opatom",
+            a.to_str().unwrap(),
+        ]);
+        files.push(file(&a, FileRole::Audio));
+    }
+    clip(Family::P2, "0002EM", dir, files, vec![vec![0, 1, 2, 3, 4]])
+}
+
+fn op1a_8_tracks(path: &Path) {
+    let mut args: Vec<String> = [
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=25:duration=3",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:sample_rate=48000:duration=3",
+        "-filter_complex",
+        "[1:a]asplit=8[a1][a2][a3][a4][a5][a6][a7][a8]",
+        "-map",
+        "0:v",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for n in 1..=8 {
+        args.extend(["-map".to_string(), format!("[a{n}]")]);
+    }
+    args.extend(
+        [
+            "-c:v",
+            "mpeg2video",
+            "-pix_fmt",
+            "yuv422p",
+            "-b:v",
+            "2M",
+            "-g",
+            "12",
+            "-bf",
+            "2",
+            "-c:a",
+            "pcm_s24le",
+            "-timecode",
+            "12:00:00:00",
+            "-f",
+            "mxf",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    args.push(path.to_str().unwrap().to_string());
+    ffmpeg(&args.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+fn gopro_chapter(path: &Path, tc: &str, created: &str) {
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=30000/1001:duration=2",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=1000:sample_rate=48000:duration=2",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-ac",
+        "2",
+        "-timecode",
+        tc,
+        "-metadata",
+        &format!("creation_time={created}"),
+        "-f",
+        "mp4",
+        path.to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn p2_op_atom_clip_from_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = p2_clip(dir.path());
+    let d = media::describe_clip(&c, &tools()).unwrap();
+    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    let m = &d.metadata;
+    assert_eq!(m.duration_seconds, Some(3.0));
+    assert_eq!(m.frame_rate.as_deref(), Some("25"));
+    assert_eq!((m.width, m.height), (Some(320), Some(180)));
+    assert_eq!(m.video_codec.as_deref(), Some("h264"));
+    assert_eq!(m.audio_channels, Some(4));
+    assert_eq!(m.timecode_start.as_deref(), Some("10:00:00:00"));
+    assert_eq!(m.camera_model, None);
+    // Raw MediaInfo tracks per file, keyed by file name, marked with the tool.
+    let raw = d.raw.as_object().unwrap();
+    assert_eq!(raw.len(), 5);
+    assert_eq!(raw["0002EM.MXF"]["tool"], "mediainfo");
+    assert_eq!(raw["0002EM03.MXF"]["track"][1]["@type"], "Audio");
+    assert_eq!(raw["0002EM03.MXF"]["track"][1]["BitDepth"], "24");
+    // Typed per-file summaries and iconik components from the raw tracks.
+    assert_eq!(d.files.len(), 5);
+    assert_eq!(
+        d.files[0].tech.container_profile.as_deref(),
+        Some("OP-Atom")
+    );
+    assert_eq!(d.files[0].tech.frame_count, Some(75));
+    assert_eq!(d.files[4].tech.audio_bit_depth, Some(24));
+    let comps = iconik_components(d.mediainfo_tracks(&d.files[0]).unwrap());
+    let video = comps.iter().find(|c| c.kind.as_str() == "VIDEO").unwrap();
+    assert_eq!(video.metadata["width"], "320");
+    assert_eq!(video.metadata["framecount"], "75");
+    let tc = comps
+        .iter()
+        .find(|c| c.metadata.contains_key("timecode_firstframe"))
+        .unwrap();
+    assert_eq!(tc.metadata["timecode_firstframe"], "10:00:00:00");
+}
+
+#[test]
+fn p2_sidecar_wins_for_operator_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = p2_clip(dir.path());
+    let xml = dir.path().join("CONTENTS/CLIP/0002EM.XML");
+    std::fs::create_dir_all(xml.parent().unwrap()).unwrap();
+    std::fs::write(
+        &xml,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<P2Main xmlns="urn:schemas-Professional-Plug-in:P2:ClipMetadata:v3.1"><ClipContent>
+<ClipName>0002EM</ClipName><Duration>75</Duration><EditUnit>1/25</EditUnit>
+<EssenceList><Video><Codec Class="100">AVC-I_1080/50i</Codec><FrameRate>50i</FrameRate>
+<StartTimecode>10:00:00:00</StartTimecode></Video></EssenceList>
+<ClipMetadata><UserClipName>Interview A</UserClipName>
+<Device><Manufacturer>Panasonic</Manufacturer><SerialNo.>D1TCA0001</SerialNo.><ModelName>AJ-PX270</ModelName></Device>
+<Shoot><StartDate>2024-05-14T12:00:00+02:00</StartDate></Shoot></ClipMetadata>
+</ClipContent></P2Main>"#,
+    )
+    .unwrap();
+    c.files.push(file(&xml, FileRole::Sidecar));
+    let d = media::describe_clip(&c, &tools()).unwrap();
+    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    let m = &d.metadata;
+    assert_eq!(m.duration_seconds, Some(3.0));
+    assert_eq!(m.frame_rate.as_deref(), Some("25"));
+    assert_eq!(m.timecode_start.as_deref(), Some("10:00:00:00"));
+    assert_eq!(m.camera_model.as_deref(), Some("AJ-PX270"));
+    assert_eq!(m.camera_serial.as_deref(), Some("D1TCA0001"));
+    assert_eq!(m.user_clip_name.as_deref(), Some("Interview A"));
+    assert_eq!(m.shoot_date.as_deref(), Some("2024-05-14T12:00:00+02:00"));
+    assert_eq!(
+        m.video_codec.as_deref(),
+        Some("h264"),
+        "container codec, not sidecar label"
+    );
+    assert_eq!(d.sidecars.len(), 1);
+}
+
+#[test]
+fn ffprobe_fallback_gives_the_same_p2_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = p2_clip(dir.path());
+    let only_ffprobe = Tools {
+        mediainfo: None,
+        ..tools()
+    };
+    let d = media::describe_clip(&c, &only_ffprobe).unwrap();
+    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    let m = &d.metadata;
+    assert_eq!(m.duration_seconds, Some(3.0));
+    assert_eq!(m.frame_rate.as_deref(), Some("25"));
+    assert_eq!((m.width, m.height), (Some(320), Some(180)));
+    assert_eq!(m.video_codec.as_deref(), Some("h264"));
+    assert_eq!(m.audio_channels, Some(4));
+    assert_eq!(m.timecode_start.as_deref(), Some("10:00:00:00"));
+    assert_eq!(d.raw["0002EM.MXF"]["tool"], "ffprobe");
+    assert_eq!(d.raw["0002EM.MXF"]["streams"][0]["codec_name"], "h264");
+    assert!(d.files.iter().all(|f| f.tech.tool == ProbeTool::Ffprobe));
+    let comps = d.components(&d.files[0]);
+    assert_eq!(
+        comps.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(),
+        ["VIDEO", "OTHER"]
+    );
+    assert_eq!(comps[0].metadata["width"], "320");
+    assert_eq!(comps[0].metadata["framerate"], "25.000");
+    assert_eq!(comps[1].metadata["timecode_firstframe"], "10:00:00:00");
+    let audio = d.components(&d.files[1]);
+    assert_eq!(audio[0].metadata["bitdepth"], "24");
+}
+
+#[test]
+fn mp4_drop_frame_timecode_and_creation_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("GH010123.MP4");
+    gopro_chapter(&p, "00:00:00;00", "2024-05-14T12:00:00Z");
+    let c = clip(
+        Family::Gopro,
+        "GH0123",
+        dir.path(),
+        vec![file(&p, FileRole::Video)],
+        vec![vec![0]],
+    );
+    let d = media::describe_clip(&c, &tools()).unwrap();
+    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    let m = &d.metadata;
+    assert_eq!(m.frame_rate.as_deref(), Some("30000/1001"));
+    assert_eq!(m.timecode_start.as_deref(), Some("00:00:00;00"));
+    assert_eq!(m.shoot_date.as_deref(), Some("2024-05-14T12:00:00Z"));
+    assert_eq!(m.audio_channels, Some(2));
+    assert_eq!(m.duration_seconds, Some(2.002));
+}
+
+#[test]
+fn gopro_chapters_add_durations_not_channels() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("GH010123.MP4");
+    let b = dir.path().join("GH020123.MP4");
+    gopro_chapter(&a, "00:00:00;00", "2024-05-14T12:00:00Z");
+    gopro_chapter(&b, "00:00:02;00", "2024-05-14T12:00:02Z");
+    let c = clip(
+        Family::Gopro,
+        "GH0123",
+        dir.path(),
+        vec![file(&a, FileRole::Video), file(&b, FileRole::Video)],
+        vec![vec![0], vec![1]],
+    );
+    let d = media::describe_clip(&c, &tools()).unwrap();
+    assert_eq!(d.metadata.audio_channels, Some(2));
+    assert_eq!(d.metadata.duration_seconds, Some(4.004));
+    assert_eq!(d.metadata.timecode_start.as_deref(), Some("00:00:00;00"));
+    assert_eq!(
+        d.metadata.shoot_date.as_deref(),
+        Some("2024-05-14T12:00:00Z")
+    );
+}
+
+#[test]
+fn op1a_mxf_with_8_mono_tracks() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("C0001.MXF");
+    op1a_8_tracks(&p);
+    let c = clip(
+        Family::Xdcam,
+        "C0001",
+        dir.path(),
+        vec![file(&p, FileRole::Video)],
+        vec![vec![0]],
+    );
+    let d = media::describe_clip(&c, &tools()).unwrap();
+    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    let m = &d.metadata;
+    assert_eq!(m.audio_channels, Some(8));
+    assert_eq!(m.video_codec.as_deref(), Some("mpeg2video"));
+    assert_eq!(m.timecode_start.as_deref(), Some("12:00:00:00"));
+    assert_eq!(m.duration_seconds, Some(3.0));
+    assert_eq!(d.files[0].tech.audio_bit_depth, Some(24));
+}
+
+/// Appends an iXML chunk after `data` and fixes the RIFF size (ffmpeg cannot write iXML).
+fn append_ixml(path: &Path, ixml: &str) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mut body = ixml.as_bytes().to_vec();
+    if body.len() % 2 == 1 {
+        body.push(0);
+    }
+    bytes.extend_from_slice(b"iXML");
+    bytes.extend_from_slice(&(ixml.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&body);
+    let riff = (bytes.len() - 8) as u32;
+    bytes[4..8].copy_from_slice(&riff.to_le_bytes());
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn bwf_time_reference_gives_start_timecode() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("S001T01.WAV");
+    // 10 h + 0.4 s after midnight: 9.6 frames at 24 fps (→ :09), 10 at the 25 fps fallback.
+    let samples = (48_000u64 * 36_000 + 19_200).to_string();
+    let tr = format!("time_reference={samples}");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:sample_rate=48000:duration=1",
+        "-c:a",
+        "pcm_s24le",
+        "-write_bext",
+        "1",
+        "-metadata",
+        "description=sSCENE=12",
+        "-metadata",
+        "originator=SD",
+        "-metadata",
+        &tr,
+        p.to_str().unwrap(),
+    ]);
+    let c = clip(
+        Family::AudioBwf,
+        "S001T01",
+        dir.path(),
+        vec![file(&p, FileRole::Audio)],
+        vec![vec![0]],
+    );
+    let d = media::describe_clip(&c, &tools()).unwrap();
+    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    assert_eq!(d.metadata.timecode_start.as_deref(), Some("10:00:00:10"));
+    assert_eq!(d.metadata.audio_channels, Some(1));
+    assert_eq!(d.metadata.duration_seconds, Some(1.0));
+
+    append_ixml(
+        &p,
+        "<BWFXML><SCENE>12</SCENE><TAKE>3</TAKE><SPEED><TIMECODE_RATE>24/1</TIMECODE_RATE>\
+         <TIMECODE_FLAG>NDF</TIMECODE_FLAG></SPEED></BWFXML>",
+    );
+    let d = media::describe_clip(&c, &tools()).unwrap();
+    assert_eq!(d.metadata.timecode_start.as_deref(), Some("10:00:00:09"));
+    let Some((_, media::sidecar::Sidecar::Bwf(info))) = d.sidecars.first() else {
+        panic!("no BWF sidecar: {:?}", d.sidecars);
+    };
+    assert_eq!(info.bext.as_ref().unwrap().description, "sSCENE=12");
+    assert_eq!(info.ixml.as_ref().unwrap().take.as_deref(), Some("3"));
+}
+
+#[test]
+fn broken_files_become_issues_and_the_rest_is_described() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("GOOD.MXF");
+    let full = dir.path().join("FULL.MXF");
+    op1a_8_tracks(&full);
+    std::fs::copy(&full, &good).unwrap();
+    let cut = dir.path().join("CUT.MXF");
+    let bytes = std::fs::read(&full).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let empty = dir.path().join("EMPTY.MXF");
+    std::fs::write(&empty, b"").unwrap();
+    let text = dir.path().join("TEXT.MXF");
+    std::fs::write(&text, b"this is not media\n").unwrap();
+    // Unreadable without chmod (we run as root): a dangling symlink and a folder.
+    let dangling = dir.path().join("GONE.MXF");
+    std::os::unix::fs::symlink(dir.path().join("nowhere.MXF"), &dangling).unwrap();
+    let folder = dir.path().join("FOLDER.MXF");
+    std::fs::create_dir(&folder).unwrap();
+    // A FIFO must be reported without ever being opened (opening one blocks).
+    let fifo = dir.path().join("PIPE.WAV");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo failed");
+
+    let paths = [&good, &cut, &empty, &text, &dangling, &folder, &fifo];
+    let files = paths.iter().map(|p| file(p, FileRole::Video)).collect();
+    let segs = (0..paths.len()).map(|i| vec![i]).collect();
+    let c = clip(Family::Generic, "mixed", dir.path(), files, segs);
+    let d = media::describe_clip(&c, &tools()).unwrap();
+
+    let issue = |p: &Path| -> String {
+        d.issues
+            .iter()
+            .filter(|(ip, _)| ip == p)
+            .map(|(_, m)| m.clone())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    assert_eq!(d.issues.len(), 6, "{:?}", d.issues);
+    assert!(issue(&good).is_empty());
+    assert!(
+        issue(&cut).contains("truncated") && issue(&cut).contains("re-copy"),
+        "{}",
+        issue(&cut)
+    );
+    assert!(
+        issue(&empty).contains("empty (0 bytes)"),
+        "{}",
+        issue(&empty)
+    );
+    assert!(
+        issue(&text).contains("not a media file"),
+        "{}",
+        issue(&text)
+    );
+    assert!(
+        issue(&dangling).contains("cannot read"),
+        "{}",
+        issue(&dangling)
+    );
+    assert!(
+        issue(&folder).contains("found a folder"),
+        "{}",
+        issue(&folder)
+    );
+    assert_eq!(
+        issue(&fifo),
+        "not a regular file (FIFO, device or socket): skipped; copy the real file from the card"
+    );
+    assert_eq!(
+        issue(&empty),
+        "file is empty (0 bytes): re-copy it from the card"
+    );
+    // The good file (and the readable part of the cut one) were still described.
+    assert_eq!(d.raw.as_object().unwrap().len(), 2);
+    assert_eq!(d.raw["GOOD.MXF"]["tool"], "mediainfo");
+    assert_eq!(d.metadata.audio_channels, Some(8));
+}
+
+#[test]
+fn hung_tool_is_killed_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("mediainfo");
+    // `exec` so killing the "tool" kills the sleep too.
+    std::fs::write(&fake, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let p = dir.path().join("A.MXF");
+    std::fs::write(&p, b"some bytes").unwrap();
+    let c = clip(
+        Family::Generic,
+        "A",
+        dir.path(),
+        vec![file(&p, FileRole::Video)],
+        vec![vec![0]],
+    );
+    let t = Tools {
+        mediainfo: Some(fake.clone()),
+        ffprobe: None,
+        probe_timeout: Some(Duration::from_millis(300)),
+    };
+    let started = std::time::Instant::now();
+    let d = media::describe_clip(&c, &t).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(d.issues.len(), 1, "{:?}", d.issues);
+    let msg = &d.issues[0].1;
+    assert!(
+        msg.contains("did not finish") && msg.contains(&*fake.to_string_lossy()),
+        "{msg}"
+    );
+}
+
+#[test]
+fn no_tools_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clip(Family::Generic, "x", dir.path(), Vec::new(), Vec::new());
+    assert!(matches!(
+        media::describe_clip(&c, &Tools::default()),
+        Err(MediaError::NoTools)
+    ));
+}
+
+#[test]
+fn dpx_sequence_probes_first_frame_and_counts_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let pattern = dir.path().join("A001C001.%07d.dpx");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=24:duration=0.5",
+        "-start_number",
+        "86400",
+        pattern.to_str().unwrap(),
+    ]);
+    let mut frames: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    frames.sort();
+    assert_eq!(frames.len(), 12);
+    let files: Vec<ClipFile> = frames.iter().map(|p| file(p, FileRole::Video)).collect();
+    let c = clip(
+        Family::ImageSequence,
+        "A001C001",
+        dir.path(),
+        files,
+        vec![(0..12).collect()],
+    );
+    let d = media::describe_clip(&c, &tools()).unwrap();
+    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    assert_eq!(d.files.len(), 1, "only the first frame is probed");
+    assert_eq!(
+        d.metadata.frame_rate.as_deref(),
+        Some("24"),
+        "ffmpeg writes no DPX rate: 24 assumed"
+    );
+    assert_eq!(d.metadata.duration_seconds, Some(0.5));
+    assert_eq!(
+        (d.metadata.width, d.metadata.height),
+        (Some(320), Some(180))
+    );
+    assert_eq!(d.metadata.video_codec.as_deref(), Some("dpx"));
+}
+
+#[test]
+fn raw_frames_are_not_probed() {
+    let dir = tempfile::tempdir().unwrap();
+    let r3d = dir.path().join("A001_C001_0514XY_001.R3D");
+    std::fs::write(&r3d, b"RED2 stub, not decodable").unwrap();
+    let c = clip(
+        Family::Red,
+        "A001_C001_0514XY",
+        dir.path(),
+        vec![file(&r3d, FileRole::Video)],
+        vec![vec![0]],
+    );
+    let d = media::describe_clip(&c, &tools()).unwrap();
+    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    assert!(d.files.is_empty());
+    assert_eq!(d.metadata, media::ClipMetadata::default());
+}
+
+#[test]
+fn empty_or_broken_sidecars_are_issues_and_media_still_described() {
+    let dir = tempfile::tempdir().unwrap();
+    let mp4 = dir.path().join("C0001.MP4");
+    gopro_chapter(&mp4, "01:00:00;00", "2024-05-14T12:00:00Z");
+    let empty_xml = dir.path().join("C0001M01.XML");
+    std::fs::write(&empty_xml, b"").unwrap();
+    let ex = clip(
+        Family::XdcamEx,
+        "C0001",
+        dir.path(),
+        vec![
+            file(&mp4, FileRole::Video),
+            file(&empty_xml, FileRole::Sidecar),
+        ],
+        vec![vec![0]],
+    );
+    let d = media::describe_clip(&ex, &tools()).unwrap();
+    assert_eq!(d.issues.len(), 1, "{:?}", d.issues);
+    assert_eq!(d.issues[0].0, empty_xml);
+    assert!(
+        d.issues[0].1.starts_with("Sony clip XML is empty"),
+        "{}",
+        d.issues[0].1
+    );
+    assert_eq!(d.metadata.timecode_start.as_deref(), Some("01:00:00;00"));
+    assert_eq!(d.metadata.frame_rate.as_deref(), Some("30000/1001"));
+
+    let broken = dir.path().join("0001AB.XML");
+    std::fs::write(&broken, "<P2Main><ClipContent><Duration>75").unwrap();
+    let p2 = clip(
+        Family::P2,
+        "0001AB",
+        dir.path(),
+        vec![
+            file(&mp4, FileRole::Video),
+            file(&broken, FileRole::Sidecar),
+        ],
+        vec![vec![0]],
+    );
+    let d = media::describe_clip(&p2, &tools()).unwrap();
+    assert_eq!(d.issues.len(), 1, "{:?}", d.issues);
+    assert!(
+        d.issues[0].1.starts_with("P2 clip XML is not well-formed"),
+        "{}",
+        d.issues[0].1
+    );
+    assert!(d.issues[0].1.contains("re-copy"));
+    assert_eq!(d.metadata.duration_seconds, Some(2.002));
+}
