@@ -1,1 +1,4 @@
 //! Integration tests, one binary.
+mod sample_cards;
+mod scan;
+mod util;
