@@ -53,16 +53,27 @@ pub(crate) fn gopro(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<()
             ("[v]", "[a]", dir.join(format!("{}.MP4", ch.file_stem))),
             ("[vl]", "[al]", dir.join(format!("{}.LRV", ch.lrv_stem))),
         ] {
-            cmd.args(["-map", v, "-map", a, "-c:v", "libx264", "-pix_fmt", "yuv420p"])
-                .args(["-c:a", "aac", "-ac", "2", "-timecode", ch.timecode])
-                .arg("-metadata")
-                .arg(format!("creation_time={}", ch.creation_time))
-                .args(["-metadata:s:v", "handler_name=GoPro AVC"])
-                .args(["-metadata:s:a", "handler_name=GoPro AAC", "-f", "mp4"])
-                .output(&out);
+            cmd.args([
+                "-map", v, "-map", a, "-c:v", "libx264", "-pix_fmt", "yuv420p",
+            ])
+            .args(["-c:a", "aac", "-ac", "2", "-timecode", ch.timecode])
+            .arg("-metadata")
+            .arg(format!("creation_time={}", ch.creation_time))
+            .args(["-metadata:s:v", "handler_name=GoPro AVC"])
+            .args(["-metadata:s:a", "handler_name=GoPro AAC", "-f", "mp4"])
+            .output(&out);
         }
-        cmd.args(["-map", "[vt]", "-frames:v", "1", "-c:v", "mjpeg", "-f", "mjpeg"])
-            .output(&dir.join(format!("{}.THM", ch.file_stem)));
+        cmd.args([
+            "-map",
+            "[vt]",
+            "-frames:v",
+            "1",
+            "-c:v",
+            "mjpeg",
+            "-f",
+            "mjpeg",
+        ])
+        .output(&dir.join(format!("{}.THM", ch.file_stem)));
         ff.run(&cmd)?;
     }
     files::write(
@@ -80,7 +91,10 @@ pub(crate) fn dji(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<(), 
     files::create_dir(&dir)?;
     let mut cmd = FfCmd::new();
     cmd.video_src(&opts.size(), "30000/1001", opts.clip_seconds)
-        .args(["-filter_complex", "[0:v]split=2[v][vl0];[vl0]scale=160:90[vl]"]);
+        .args([
+            "-filter_complex",
+            "[0:v]split=2[v][vl0];[vl0]scale=160:90[vl]",
+        ]);
     for (v, out) in [("[v]", "DJI_0001.MP4"), ("[vl]", "DJI_0001.LRF")] {
         cmd.args(["-map", v, "-c:v", "libx264", "-pix_fmt", "yuv420p"])
             .args(["-metadata", "creation_time=2024-05-14T12:30:00Z"])

@@ -20,10 +20,26 @@ pub(crate) fn avchd(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<()
     let mut cmd = FfCmd::new();
     cmd.video_src(&opts.size(), "25", 2)
         .sine(440, 2)
-        .args(["-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
-        .args(["-g", "25", "-bf", "0", "-c:a", "ac3", "-b:a", "128k", "-ac", "2"])
-        .args(["-f", "segment", "-segment_time", "1", "-segment_format", "mpegts"])
-        .args(["-segment_format_options", "mpegts_m2ts_mode=1", "-reset_timestamps", "0"])
+        .args([
+            "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+        ])
+        .args([
+            "-g", "25", "-bf", "0", "-c:a", "ac3", "-b:a", "128k", "-ac", "2",
+        ])
+        .args([
+            "-f",
+            "segment",
+            "-segment_time",
+            "1",
+            "-segment_format",
+            "mpegts",
+        ])
+        .args([
+            "-segment_format_options",
+            "mpegts_m2ts_mode=1",
+            "-reset_timestamps",
+            "0",
+        ])
         .args(["-segment_start_number", "0"])
         .output(&stream.join("%05d.MTS"));
     ff.run(&cmd)?;
@@ -40,9 +56,20 @@ pub(crate) fn avchd(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<()
     let mut cmd = FfCmd::new();
     cmd.video_src(&opts.size(), "25", 1)
         .sine(880, 1)
-        .args(["-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
-        .args(["-g", "25", "-bf", "0", "-c:a", "ac3", "-b:a", "128k", "-ac", "2"])
-        .args(["-output_ts_offset", "100", "-f", "mpegts", "-mpegts_m2ts_mode", "1"])
+        .args([
+            "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+        ])
+        .args([
+            "-g", "25", "-bf", "0", "-c:a", "ac3", "-b:a", "128k", "-ac", "2",
+        ])
+        .args([
+            "-output_ts_offset",
+            "100",
+            "-f",
+            "mpegts",
+            "-mpegts_m2ts_mode",
+            "1",
+        ])
         .output(&stream.join("00002.MTS"));
     ff.run(&cmd)?;
     for n in 0..3 {

@@ -86,26 +86,40 @@ fn bext_output(cmd: &mut FfCmd, map: &str, take: &Take, out: &Path, mode: &str) 
         take.scene, take.take
     );
     let seconds = take.time_reference / RATE;
-    cmd.args(["-map", map, "-c:a", "pcm_s24le", "-ar", "48000", "-write_bext", "1"])
-        .arg("-metadata")
-        .arg(format!("description={description}"))
-        .args(["-metadata", "originator=Sound Devices 833"])
-        .arg("-metadata")
-        .arg(format!("originator_reference=USSDV{}{}", take.scene, take.take))
-        .args(["-metadata", "origination_date=2024-05-14"])
-        .arg("-metadata")
-        .arg(format!(
-            "origination_time={:02}:{:02}:{:02}",
-            seconds / 3600,
-            seconds / 60 % 60,
-            seconds % 60
-        ))
-        .arg("-metadata")
-        .arg(format!("time_reference={}", take.time_reference))
-        .arg("-metadata")
-        .arg(format!("coding_history=A=PCM,F=48000,W=24,M={mode},T=833;\r\n"))
-        .args(["-f", "wav"])
-        .output(out);
+    cmd.args([
+        "-map",
+        map,
+        "-c:a",
+        "pcm_s24le",
+        "-ar",
+        "48000",
+        "-write_bext",
+        "1",
+    ])
+    .arg("-metadata")
+    .arg(format!("description={description}"))
+    .args(["-metadata", "originator=Sound Devices 833"])
+    .arg("-metadata")
+    .arg(format!(
+        "originator_reference=USSDV{}{}",
+        take.scene, take.take
+    ))
+    .args(["-metadata", "origination_date=2024-05-14"])
+    .arg("-metadata")
+    .arg(format!(
+        "origination_time={:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    ))
+    .arg("-metadata")
+    .arg(format!("time_reference={}", take.time_reference))
+    .arg("-metadata")
+    .arg(format!(
+        "coding_history=A=PCM,F=48000,W=24,M={mode},T=833;\r\n"
+    ))
+    .args(["-f", "wav"])
+    .output(out);
 }
 
 /// The iXML document of one file of `take` (`index` = FILE_SET_INDEX letter).

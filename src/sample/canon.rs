@@ -18,7 +18,16 @@ pub(crate) fn canon_xf(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result
         cmd.video_src(&opts.size(), "25", seconds)
             .sine(440, seconds)
             .args(["-filter_complex", "[1:a]asplit=2[a1][a2]"])
-            .args(["-map", "0:v", "-map", "[a1]", "-map", "[a2]", "-c:v", "mpeg2video"])
+            .args([
+                "-map",
+                "0:v",
+                "-map",
+                "[a1]",
+                "-map",
+                "[a2]",
+                "-c:v",
+                "mpeg2video",
+            ])
             .args(["-pix_fmt", "yuv422p", "-b:v", "2M", "-g", "12", "-bf", "2"])
             .args(["-c:a", "pcm_s16le", "-timecode", tc, "-f", "mxf"])
             .output(&clip.join(format!("AA00010{seg}.MXF")));

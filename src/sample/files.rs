@@ -103,7 +103,10 @@ mod tests {
     fn umid_is_64_uppercase_hex_stable_and_distinct() {
         let a = umid_hex("CARDA0001/0002EM");
         assert_eq!(a.len(), 64);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())
+        );
         assert!(a.starts_with("060A2B340101010501010D4313000000"));
         assert_eq!(a, umid_hex("CARDA0001/0002EM"));
         assert_ne!(a, umid_hex("CARDA0001/0003AB"));
@@ -127,7 +130,11 @@ mod tests {
         assert_eq!(&ad[..4], &[0x00, 0x05, 0x16, 0x07]);
         let ds = std::fs::read(dir.path().join(".DS_Store")).expect("read");
         assert_eq!((ds.len(), &ds[4..8]), (6148, &b"Bud1"[..]));
-        assert!(dir.path().join(".Spotlight-V100/VolumeConfiguration.plist").is_file());
+        assert!(
+            dir.path()
+                .join(".Spotlight-V100/VolumeConfiguration.plist")
+                .is_file()
+        );
         assert!(dir.path().join(".fseventsd/fseventsd-uuid").is_file());
     }
 }

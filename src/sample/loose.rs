@@ -14,16 +14,37 @@ pub(crate) fn loose(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<()
     let mut cmd = FfCmd::new();
     cmd.video_src(&opts.size(), "25", secs)
         .sine(440, secs)
-        .args(["-filter_complex", "[0:v]split=3[v1][v2][v3];[1:a]asplit=2[a1][a3]"]);
-    cmd.args(["-map", "[v1]", "-map", "[a1]", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
-        .args(["-c:a", "aac", "-ac", "2", "-timecode", "09:00:00:00", "-f", "mov"])
-        .output(&root.join("interview.mov"));
+        .args([
+            "-filter_complex",
+            "[0:v]split=3[v1][v2][v3];[1:a]asplit=2[a1][a3]",
+        ]);
+    cmd.args([
+        "-map", "[v1]", "-map", "[a1]", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+    ])
+    .args([
+        "-c:a",
+        "aac",
+        "-ac",
+        "2",
+        "-timecode",
+        "09:00:00:00",
+        "-f",
+        "mov",
+    ])
+    .output(&root.join("interview.mov"));
     cmd.args(["-map", "[v2]", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
-        .args(["-metadata", "creation_time=2024-05-14T16:00:00Z", "-f", "mp4"])
+        .args([
+            "-metadata",
+            "creation_time=2024-05-14T16:00:00Z",
+            "-f",
+            "mp4",
+        ])
         .output(&root.join("broll.mp4"));
-    cmd.args(["-map", "[v3]", "-map", "[a3]", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
-        .args(["-c:a", "aac", "-ac", "2", "-f", "mov"])
-        .output(&root.join(UNICODE_NAME));
+    cmd.args([
+        "-map", "[v3]", "-map", "[a3]", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+    ])
+    .args(["-c:a", "aac", "-ac", "2", "-f", "mov"])
+    .output(&root.join(UNICODE_NAME));
     ff.run(&cmd)?;
     files::write(
         &root.join("broll.XMP"),

@@ -182,11 +182,14 @@ impl Default for SampleOptions {
 
 impl SampleOptions {
     fn validate(&self) -> Result<(), SampleError> {
-        let even = |v: u32| v >= 16 && v % 2 == 0 && v <= 4096;
+        let even = |v: u32| (16..=4096).contains(&v) && v.is_multiple_of(2);
         if !even(self.width) {
             return Err(SampleError::InvalidOption {
                 field: "width",
-                reason: format!("{} is not an even number of pixels in 16..=4096", self.width),
+                reason: format!(
+                    "{} is not an even number of pixels in 16..=4096",
+                    self.width
+                ),
             });
         }
         if !even(self.height) {
@@ -369,11 +372,16 @@ mod tests {
         for k in SampleKind::all() {
             assert_eq!(k.as_str().parse::<SampleKind>().ok(), Some(*k));
         }
-        assert_eq!("P2-Span".parse::<SampleKind>().ok(), Some(SampleKind::P2Span));
+        assert_eq!(
+            "P2-Span".parse::<SampleKind>().ok(),
+            Some(SampleKind::P2Span)
+        );
         assert_eq!(SampleKind::all().len(), 16);
         let err = "betacam".parse::<SampleKind>().err().map(|e| e.to_string());
         assert_eq!(
-            err.as_deref().map(|e| e.starts_with("unknown sample kind \"betacam\": expected one of p2, p2_span,")),
+            err.as_deref()
+                .map(|e| e
+                    .starts_with("unknown sample kind \"betacam\": expected one of p2, p2_span,")),
             Some(true)
         );
     }
@@ -424,10 +432,17 @@ mod tests {
             .args(["-map", "0:v", "-map", "1:a", "-c:v", "mpeg2video"])
             .args(["-c:a", "pcm_s16le", "-f", "mxf_opatom"])
             .output(&out);
-        let err = ff.run(&cmd).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = ff
+            .run(&cmd)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.starts_with("ffmpeg failed (exit status: "), "{err}");
         assert!(err.contains(&format!("writing {}", out.display())), "{err}");
-        assert!(err.contains("command: ffmpeg -hide_banner -loglevel error"), "{err}");
+        assert!(
+            err.contains("command: ffmpeg -hide_banner -loglevel error"),
+            "{err}"
+        );
         assert!(err.contains("-f mxf_opatom"), "{err}");
     }
 }

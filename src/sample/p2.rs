@@ -166,34 +166,60 @@ fn write_clip(
     }
     cmd.args(["-filter_complex", &graph]);
     // OP-Atom takes exactly one stream per file; long-GOP H.264 needs -bf 0 (camera-cards.md §6).
-    cmd.args(["-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "12", "-bf", "0"])
-        .args(["-timecode", clip.timecode, "-f", "mxf_opatom"])
-        .output(&c.join(format!("VIDEO/{name}.MXF")));
+    cmd.args([
+        "-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "12", "-bf", "0",
+    ])
+    .args(["-timecode", clip.timecode, "-f", "mxf_opatom"])
+    .output(&c.join(format!("VIDEO/{name}.MXF")));
     for ch in 0..AUDIO_CHANNELS {
         let map = if ch == 0 {
             "[a0]".to_string()
         } else {
             format!("{}:a", ch + 1)
         };
-        cmd.args(["-map", &map, "-c:a", "pcm_s24le", "-timecode", clip.timecode])
-            .args(["-mxf_audio_edit_rate", "25", "-f", "mxf_opatom"])
-            .output(&c.join(format!("AUDIO/{name}{ch:02}.MXF")));
+        cmd.args([
+            "-map",
+            &map,
+            "-c:a",
+            "pcm_s24le",
+            "-timecode",
+            clip.timecode,
+        ])
+        .args(["-mxf_audio_edit_rate", "25", "-f", "mxf_opatom"])
+        .output(&c.join(format!("AUDIO/{name}{ch:02}.MXF")));
     }
-    cmd.args(["-map", "[vp]", "-map", "[ap]", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
-        .args(["-c:a", "aac", "-ac", "2", "-timecode", clip.timecode, "-f", "mp4"])
-        .output(&c.join(format!("PROXY/{name}.MP4")));
-    cmd.args(["-map", "[vi]", "-frames:v", "1", "-c:v", "bmp", "-update", "1"])
-        .args(["-f", "image2"])
-        .output(&c.join(format!("ICON/{name}.BMP")));
+    cmd.args([
+        "-map", "[vp]", "-map", "[ap]", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+    ])
+    .args([
+        "-c:a",
+        "aac",
+        "-ac",
+        "2",
+        "-timecode",
+        clip.timecode,
+        "-f",
+        "mp4",
+    ])
+    .output(&c.join(format!("PROXY/{name}.MP4")));
+    cmd.args([
+        "-map",
+        "[vi]",
+        "-frames:v",
+        "1",
+        "-c:v",
+        "bmp",
+        "-update",
+        "1",
+    ])
+    .args(["-f", "image2"])
+    .output(&c.join(format!("ICON/{name}.BMP")));
     if clip.voice_memo {
         cmd.args(["-map", "[memo]", "-c:a", "pcm_s16le", "-f", "wav"])
             .output(&c.join(format!("VOICE/{name}00.WAV")));
     }
     ff.run(&cmd)?;
-    files::write(
-        &c.join(format!("CLIP/{name}.XML")),
-        clip_xml(clip, opts),
-    )
+    files::write(&c.join(format!("CLIP/{name}.XML")), clip_xml(clip, opts))
 }
 
 fn clip_xml(clip: &P2Clip, opts: &SampleOptions) -> String {
@@ -331,7 +357,9 @@ mod tests {
         );
         assert!(second.contains("<Duration>25</Duration>"));
         assert!(second.contains("<OffsetInShot>50</OffsetInShot>"));
-        assert!(second.contains(&format!("<Previous>\n\t\t\t\t\t<GlobalClipID>{top}</GlobalClipID>")));
+        assert!(second.contains(&format!(
+            "<Previous>\n\t\t\t\t\t<GlobalClipID>{top}</GlobalClipID>"
+        )));
         assert!(second.contains("<StartTimecode>11:00:02:00</StartTimecode>"));
         assert_eq!(second.matches("<Audio>").count(), 4);
         let parsed = roxmltree::Document::parse(&second).expect("well-formed XML");

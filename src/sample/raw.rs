@@ -2,8 +2,8 @@
 //! deterministic bytes behind a plausible header. Nothing can decode them — neither can stock
 //! ffmpeg decode the real thing — so they serve grouping tests only.
 
-use super::files;
 use super::SampleError;
+use super::files;
 use std::path::Path;
 
 const STUB_BYTES: usize = 4096;
@@ -86,7 +86,10 @@ mod tests {
             .count();
         assert_eq!(frames, 24);
         let braw = std::fs::read(dir.path().join("A001_05141200_C001.braw")).expect("braw");
-        assert_eq!((braw.len(), &braw[4..8], &braw[24..28]), (4096, &b"ftyp"[..], &b"mdat"[..]));
+        assert_eq!(
+            (braw.len(), &braw[4..8], &braw[24..28]),
+            (4096, &b"ftyp"[..], &b"mdat"[..])
+        );
         let sidecar: serde_json::Value = serde_json::from_slice(
             &std::fs::read(dir.path().join("A001_05141200_C001.sidecar")).expect("sidecar"),
         )

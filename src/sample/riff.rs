@@ -61,7 +61,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("a.wav");
         let mut wav = b"RIFF\x10\0\0\0WAVEdata\x04\0\0\0\x01\x02\x03\x04".to_vec();
-        wav[4..8].copy_from_slice(&((wav.len() - 8) as u32).to_le_bytes());
+        let riff_size = (wav.len() - 8) as u32;
+        wav[4..8].copy_from_slice(&riff_size.to_le_bytes());
         std::fs::write(&p, &wav).expect("write");
         append_chunk(&p, *b"iXML", b"<BWFXML/>").expect("append");
         let bytes = std::fs::read(&p).expect("read");
@@ -80,7 +81,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("a.wav");
         std::fs::write(&p, b"RF64\xff\xff\xff\xffWAVE").expect("write");
-        let err = append_chunk(&p, *b"iXML", b"x").err().map(|e| e.to_string());
+        let err = append_chunk(&p, *b"iXML", b"x")
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             err,
             Some(format!(

@@ -19,10 +19,22 @@ pub(crate) fn dpx(ff: &Ffmpeg, root: &Path, _opts: &SampleOptions) -> Result<(),
     for (label, clip) in [("[s1]", "A001C001"), ("[s2]", "A001C002")] {
         let dir = root.join(clip);
         files::create_dir(&dir)?;
-        cmd.args(["-map", label, "-frames:v", &FRAMES.to_string(), "-c:v", "dpx"])
-            .args(["-pix_fmt", "rgb24", "-start_number", &FIRST_FRAME.to_string()])
-            .args(["-f", "image2"])
-            .output(&dir.join(format!("{clip}.%07d.dpx")));
+        cmd.args([
+            "-map",
+            label,
+            "-frames:v",
+            &FRAMES.to_string(),
+            "-c:v",
+            "dpx",
+        ])
+        .args([
+            "-pix_fmt",
+            "rgb24",
+            "-start_number",
+            &FIRST_FRAME.to_string(),
+        ])
+        .args(["-f", "image2"])
+        .output(&dir.join(format!("{clip}.%07d.dpx")));
     }
     ff.run(&cmd)?;
     for clip in ["A001C001", "A001C002"] {

@@ -49,13 +49,49 @@ pub(crate) fn xdcam(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<()
         for l in &labels {
             cmd.args(["-map", l]);
         }
-        cmd.args(["-c:v", "mpeg2video", "-pix_fmt", "yuv422p", "-b:v", "2M", "-g", "12"])
-            .args(["-bf", "2", "-c:a", "pcm_s24le", "-timecode", tc, "-f", "mxf"])
-            .output(&xd.join(format!("Clip/{name}.MXF")));
-        cmd.args(["-map", "[vp]", "-map", "[p1]", "-map", "[p2]", "-c:v", "mpeg2video"])
-            .args(["-pix_fmt", "yuv420p", "-b:v", "500k", "-g", "12", "-c:a", "pcm_s16le"])
-            .args(["-timecode", tc, "-f", "mxf"])
-            .output(&xd.join(format!("Sub/{name}S01.MXF")));
+        cmd.args([
+            "-c:v",
+            "mpeg2video",
+            "-pix_fmt",
+            "yuv422p",
+            "-b:v",
+            "2M",
+            "-g",
+            "12",
+        ])
+        .args([
+            "-bf",
+            "2",
+            "-c:a",
+            "pcm_s24le",
+            "-timecode",
+            tc,
+            "-f",
+            "mxf",
+        ])
+        .output(&xd.join(format!("Clip/{name}.MXF")));
+        cmd.args([
+            "-map",
+            "[vp]",
+            "-map",
+            "[p1]",
+            "-map",
+            "[p2]",
+            "-c:v",
+            "mpeg2video",
+        ])
+        .args([
+            "-pix_fmt",
+            "yuv420p",
+            "-b:v",
+            "500k",
+            "-g",
+            "12",
+            "-c:a",
+            "pcm_s16le",
+        ])
+        .args(["-timecode", tc, "-f", "mxf"])
+        .output(&xd.join(format!("Sub/{name}S01.MXF")));
         ff.run(&cmd)?;
         files::write(
             &xd.join(format!("Clip/{name}M01.XML")),
@@ -77,7 +113,10 @@ pub(crate) fn xdcam(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<()
         )?;
     }
     // Real-time metadata: opaque binary on real cards; a stub is enough for grouping.
-    files::write(&xd.join("Clip/C0001R01.BIM"), files::filler("C0001R01.BIM", 1024))?;
+    files::write(
+        &xd.join("Clip/C0001R01.BIM"),
+        files::filler("C0001R01.BIM", 1024),
+    )?;
     let frames = opts.clip_seconds * 25;
     let umid = umid_hex("XDCAM/C0001");
     files::write(
@@ -114,10 +153,28 @@ pub(crate) fn imx(ff: &Ffmpeg, root: &Path, _opts: &SampleOptions) -> Result<(),
     let mut cmd = FfCmd::new();
     cmd.video_src("720x576", "25", 1)
         .sine(440, 1)
-        .args(["-vf", "pad=720:608:0:32", "-c:v", "mpeg2video", "-pix_fmt", "yuv422p"])
-        .args(["-g", "1", "-b:v", "30M", "-minrate", "30M", "-maxrate", "30M"])
+        .args([
+            "-vf",
+            "pad=720:608:0:32",
+            "-c:v",
+            "mpeg2video",
+            "-pix_fmt",
+            "yuv422p",
+        ])
+        .args([
+            "-g", "1", "-b:v", "30M", "-minrate", "30M", "-maxrate", "30M",
+        ])
         .args(["-bufsize", "1200000", "-rc_init_occupancy", "1200000"])
-        .args(["-c:a", "pcm_s16le", "-ac", "4", "-timecode", "13:00:00:00", "-f", "mxf_d10"])
+        .args([
+            "-c:a",
+            "pcm_s16le",
+            "-ac",
+            "4",
+            "-timecode",
+            "13:00:00:00",
+            "-f",
+            "mxf_d10",
+        ])
         .output(&out);
     ff.run(&cmd)
 }
@@ -136,7 +193,16 @@ pub(crate) fn xdcam_ex(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result
         // .MP4 name (major brand `qt  `, like the camera; camera-cards.md §6).
         cmd.video_src(&opts.size(), "25", 2)
             .sine(440, 2)
-            .args(["-map", "0:v", "-map", "1:a", "-c:v", "mpeg2video", "-pix_fmt", "yuv420p"])
+            .args([
+                "-map",
+                "0:v",
+                "-map",
+                "1:a",
+                "-c:v",
+                "mpeg2video",
+                "-pix_fmt",
+                "yuv420p",
+            ])
             .args(["-b:v", "2M", "-g", "12", "-c:a", "pcm_s16be", "-ac", "2"])
             .args(["-timecode", tc, "-f", "mov"])
             .output(&dir.join(format!("{name}.MP4")));
@@ -224,11 +290,22 @@ pub(crate) fn xavc_s(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<(
         .args(["-c:a", "aac", "-ac", "2", "-timecode", tc, "-brand", "XAVC"])
         .args(["-metadata", "creation_time=2024-05-14T12:00:00Z", "-f", "mp4"])
         .output(&m4.join("CLIP/C0001.MP4"));
-    cmd.args(["-map", "[vp]", "-map", "[ap]", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
-        .args(["-c:a", "aac", "-ac", "2", "-timecode", tc, "-f", "mp4"])
-        .output(&m4.join("SUB/C0001S03.MP4"));
-    cmd.args(["-map", "[vt]", "-frames:v", "1", "-c:v", "mjpeg", "-f", "mjpeg"])
-        .output(&m4.join("THMBNL/C0001T01.JPG"));
+    cmd.args([
+        "-map", "[vp]", "-map", "[ap]", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+    ])
+    .args(["-c:a", "aac", "-ac", "2", "-timecode", tc, "-f", "mp4"])
+    .output(&m4.join("SUB/C0001S03.MP4"));
+    cmd.args([
+        "-map",
+        "[vt]",
+        "-frames:v",
+        "1",
+        "-c:v",
+        "mjpeg",
+        "-f",
+        "mjpeg",
+    ])
+    .output(&m4.join("THMBNL/C0001T01.JPG"));
     ff.run(&cmd)?;
     files::write(
         &m4.join("CLIP/C0001M01.XML"),
@@ -271,7 +348,10 @@ fn ltc_value(tc: &str) -> String {
 
 /// The timecode `frames` frames after `tc` at integer `fps` (non-drop-frame).
 fn tc_add(tc: &str, frames: u32, fps: u32) -> String {
-    let p: Vec<u32> = tc.split([':', ';']).filter_map(|x| x.parse().ok()).collect();
+    let p: Vec<u32> = tc
+        .split([':', ';'])
+        .filter_map(|x| x.parse().ok())
+        .collect();
     let [h, m, s, f] = p[..] else {
         return tc.to_string();
     };
@@ -397,10 +477,22 @@ mod tests {
             .filter(|n| n.tag_name().name() == "LtcChange")
             .map(|n| (n.attribute("frameCount"), n.attribute("value")))
             .collect();
-        assert_eq!(ltc, [(Some("0"), Some("00000012")), (Some("74"), Some("24020012"))]);
+        assert_eq!(
+            ltc,
+            [
+                (Some("0"), Some("00000012")),
+                (Some("74"), Some("24020012"))
+            ]
+        );
         assert_eq!(find("Duration").attribute("value"), Some("75"));
         assert_eq!(find("AudioFormat").attribute("numOfChannel"), Some("8"));
-        assert_eq!(find("AudioFormat").children().filter(|c| c.is_element()).count(), 8);
+        assert_eq!(
+            find("AudioFormat")
+                .children()
+                .filter(|c| c.is_element())
+                .count(),
+            8
+        );
         assert_eq!(find("Device").attribute("modelName"), Some("PXW-X320"));
         assert_eq!(find("VideoLayout").attribute("pixel"), Some("320"));
     }

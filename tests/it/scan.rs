@@ -5,21 +5,24 @@
 //! (camera-cards.md §6 "Expected grouping"); it is not computed from the generator.
 
 use crate::util::{
-    self, assert_duration, assert_files, assert_shoot_date, fixtures, rel, scan, Report,
-    ReportClip,
+    self, Report, ReportClip, assert_duration, assert_files, assert_shoot_date, fixtures, rel, scan,
 };
+use FileRole::{Audio, Other, Proxy, Sidecar, Thumbnail, Video};
 use card_ingest::card::{Family, FileRole};
 use card_ingest::sample::SampleKind;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use FileRole::{Audio, Other, Proxy, Sidecar, Thumbnail, Video};
 
 fn meta_eq(c: &ReportClip, tc: Option<&str>, rate: &str, size: (u32, u32), channels: Option<u32>) {
     let m = &c.metadata;
     let name = &c.clip.name;
     assert_eq!(m.timecode_start.as_deref(), tc, "timecode_start of {name}");
     assert_eq!(m.frame_rate.as_deref(), Some(rate), "frame_rate of {name}");
-    assert_eq!((m.width, m.height), (Some(size.0), Some(size.1)), "size of {name}");
+    assert_eq!(
+        (m.width, m.height),
+        (Some(size.0), Some(size.1)),
+        "size of {name}"
+    );
     assert_eq!(m.audio_channels, channels, "audio_channels of {name}");
 }
 
@@ -73,7 +76,10 @@ fn assert_p2_card_a(r: &Report, root: &Path) {
     assert_duration(c, 3.0, 0.001);
     assert_eq!(c.metadata.camera_model.as_deref(), Some("AJ-PX270"));
     assert_eq!(c.metadata.camera_serial.as_deref(), Some("E4TA01234"));
-    assert_eq!(c.metadata.user_clip_name.as_deref(), Some("Interview take 1"));
+    assert_eq!(
+        c.metadata.user_clip_name.as_deref(),
+        Some("Interview take 1")
+    );
     assert_shoot_date(c, "2024-05-14T10:00:00+02:00");
 
     let s = r.clip("0003AB");
@@ -195,7 +201,10 @@ fn p2_lower_case_copy_groups_like_the_original() {
     assert_eq!(b.clip_names(), ["0002EM", "0003AB"]);
     for name in ["0002EM", "0003AB"] {
         let (x, y) = (a.clip(name), b.clip(name));
-        assert_eq!(x.clip.id, y.clip.id, "id of {name} must not depend on name case");
+        assert_eq!(
+            x.clip.id, y.clip.id,
+            "id of {name} must not depend on name case"
+        );
         let files = |c: &ReportClip, base: &Path| -> Vec<(String, FileRole)> {
             c.clip
                 .files
@@ -206,7 +215,10 @@ fn p2_lower_case_copy_groups_like_the_original() {
         assert_eq!(files(x, original), files(y, &lower), "files of {name}");
         assert_eq!(x.clip.incomplete.is_some(), y.clip.incomplete.is_some());
     }
-    assert_eq!(b.clip("0002EM").metadata.timecode_start.as_deref(), Some("10:00:00:00"));
+    assert_eq!(
+        b.clip("0002EM").metadata.timecode_start.as_deref(),
+        Some("10:00:00:00")
+    );
 }
 
 #[test]
@@ -214,7 +226,10 @@ fn macos_junk_is_skipped_never_grouped() {
     for (kind, junk) in [
         (
             SampleKind::P2,
-            &["CONTENTS/VIDEO/._0002EM.MXF", "CONTENTS/AUDIO/._0002EM00.MXF"][..],
+            &[
+                "CONTENTS/VIDEO/._0002EM.MXF",
+                "CONTENTS/AUDIO/._0002EM00.MXF",
+            ][..],
         ),
         (SampleKind::Gopro, &["DCIM/100GOPRO/._GH010123.MP4"][..]),
         (SampleKind::Xdcam, &["XDROOT/Clip/._C0001.MXF"][..]),
@@ -228,12 +243,18 @@ fn macos_junk_is_skipped_never_grouped() {
             .chain([".DS_Store", ".Spotlight-V100", ".fseventsd"]);
         for j in everything {
             assert!(
-                skipped.iter().any(|s| s == j || s.starts_with(&format!("{j}/"))),
+                skipped
+                    .iter()
+                    .any(|s| s == j || s.starts_with(&format!("{j}/"))),
                 "{kind}: {j} should be listed in skipped; skipped = {skipped:?}"
             );
         }
         for s in &r.skipped {
-            assert!(!s.reason.trim().is_empty(), "skip reason for {}", s.path.display());
+            assert!(
+                !s.reason.trim().is_empty(),
+                "skip reason for {}",
+                s.path.display()
+            );
         }
         for c in &r.clips {
             for f in &c.clip.files {
@@ -471,7 +492,10 @@ fn gopro_chapters_form_one_recording() {
             (&format!("{d}/GH010124.THM"), Thumbnail),
         ],
     );
-    assert_eq!(alone.metadata.timecode_start.as_deref(), Some("00:10:00;00"));
+    assert_eq!(
+        alone.metadata.timecode_start.as_deref(),
+        Some("00:10:00;00")
+    );
     assert_duration(alone, 3.003, 0.01);
     assert_no_errors(&r);
 }
@@ -609,7 +633,11 @@ fn loose_media_groups_by_basename_including_unicode_names() {
     let root = fixtures().dir_of(SampleKind::Loose);
     let r = scan(&[root]);
     let unicode = "Caf\u{e9} \u{65e5}\u{672c}";
-    let mut want = vec!["broll".to_string(), "interview".to_string(), unicode.to_string()];
+    let mut want = vec![
+        "broll".to_string(),
+        "interview".to_string(),
+        unicode.to_string(),
+    ];
     want.sort();
     assert_eq!(r.clip_names(), want);
     for c in &r.clips {
@@ -642,7 +670,10 @@ fn ids_by_clip(r: &Report, base: &Path) -> BTreeMap<(String, String), String> {
         .iter()
         .map(|c| {
             (
-                (rel(&util::canonical(&c.clip.card_root), base), c.clip.name.clone()),
+                (
+                    rel(&util::canonical(&c.clip.card_root), base),
+                    c.clip.name.clone(),
+                ),
                 c.clip.id.clone(),
             )
         })
@@ -665,7 +696,11 @@ fn ids_are_unique_and_stable_across_runs_and_copies() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), a.len(), "clip ids must be unique: {a:#?}");
-    assert_eq!(a, ids_by_clip(&second, &fx.dir), "ids changed between two runs");
+    assert_eq!(
+        a,
+        ids_by_clip(&second, &fx.dir),
+        "ids changed between two runs"
+    );
 
     let tmp = util::tempdir();
     let copy = tmp.path().join("elsewhere");
@@ -740,7 +775,11 @@ fn empty_folder_is_reported_not_fatal() {
     let empty = util::canonical(tmp.path()).join("EMPTY_CARD");
     std::fs::create_dir(&empty).expect("mkdir");
     let r = scan(&[&empty]);
-    assert!(r.clips.is_empty() && r.cards.is_empty(), "{:?}", r.clip_names());
+    assert!(
+        r.clips.is_empty() && r.cards.is_empty(),
+        "{:?}",
+        r.clip_names()
+    );
     assert_reported(&r, &empty, "empty folder");
 }
 
@@ -821,7 +860,11 @@ fn symlink_loops_terminate_and_are_reported() {
     std::os::unix::fs::symlink("b", root.join("a")).expect("symlink");
     std::os::unix::fs::symlink("a", root.join("b")).expect("symlink");
     let r = scan(&[&root]);
-    assert_eq!(r.clip_names(), ["clip"], "the cycle must not duplicate clips");
+    assert_eq!(
+        r.clip_names(),
+        ["clip"],
+        "the cycle must not duplicate clips"
+    );
     assert_eq!(r.clip("clip").clip.files.len(), 1);
     assert_reported(&r, &root.join("a"), "symlink loop a -> b -> a");
     assert_reported(&r, &root.join("b"), "symlink loop b -> a -> b");
@@ -868,7 +911,11 @@ fn ten_thousand_file_tree_scans_quickly() {
     let run = util::scan_run(&[&root]);
     assert!(run.status.success(), "exit {}: {}", run.status, run.stderr);
     let r: Report = serde_json::from_str(&run.stdout).expect("report JSON");
-    assert_eq!(r.clip_names(), ["0002EM", "0003AB"], "the card deep inside is found");
+    assert_eq!(
+        r.clip_names(),
+        ["0002EM", "0003AB"],
+        "the card deep inside is found"
+    );
     assert_eq!(card_roots(&r), [(Family::P2, card.clone())]);
     let txt = r
         .skipped
@@ -889,7 +936,11 @@ fn nonexistent_path_fails_with_a_one_line_reason() {
     let missing = tmp.path().join("no/such/card");
     let run = util::scan_run(&[&missing]);
     assert!(!run.status.success(), "must exit non-zero");
-    assert!(run.stdout.trim().is_empty(), "no report on stdout: {}", run.stdout);
+    assert!(
+        run.stdout.trim().is_empty(),
+        "no report on stdout: {}",
+        run.stdout
+    );
     let err = run.stderr.trim();
     assert_eq!(err.lines().count(), 1, "one line, no backtrace: {err}");
     assert!(

@@ -83,7 +83,10 @@ fn remove_stale_fixture_dirs(base: &Path) {
         };
         let alive = Path::new("/proc").join(pid).exists() || !Path::new("/proc/self").exists();
         if !alive && std::fs::remove_dir_all(entry.path()).is_err() {
-            eprintln!("could not remove stale fixture dir {}", entry.path().display());
+            eprintln!(
+                "could not remove stale fixture dir {}",
+                entry.path().display()
+            );
         }
     }
 }
@@ -140,7 +143,14 @@ pub fn copy_tree(from: &Path, to: &Path) {
 /// ffprobe's JSON (`-show_streams -show_format`, plus `extra` arguments) for `path`.
 pub fn ffprobe(path: &Path, extra: &[&str]) -> serde_json::Value {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_streams", "-show_format", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-show_streams",
+            "-show_format",
+            "-of",
+            "json",
+        ])
         .args(extra)
         .arg(path)
         .output()
@@ -194,8 +204,14 @@ pub fn run_bin(args: &[&std::ffi::OsStr], timeout: Duration) -> Run {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let stdout = out_reader.join().expect("stdout thread").expect("read stdout");
-    let stderr = err_reader.join().expect("stderr thread").expect("read stderr");
+    let stdout = out_reader
+        .join()
+        .expect("stdout thread")
+        .expect("read stdout");
+    let stderr = err_reader
+        .join()
+        .expect("stderr thread")
+        .expect("read stderr");
     Run {
         status,
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
