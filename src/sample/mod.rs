@@ -11,6 +11,12 @@
 //! `dest_dir` the card root; [`SampleKind::P2Span`] writes two sibling cards `CARD_A/` and `CARD_B/`;
 //! [`SampleKind::Loose`] writes plain files. [`generate_all`] writes each kind into
 //! `dest_dir/<kind>/` using [`SampleOptions::jobs`] worker threads.
+//!
+//! Both block while ffmpeg runs (a second or two per card; ~15–25 s for the whole set on 2
+//! cores): call them from a worker thread, never from the UI thread. RAW stubs
+//! ([`SampleKind::Red`], [`SampleKind::Arri`], [`SampleKind::Braw`]) need no ffmpeg.
+//! ffmpeg's bitexact mode makes every MXF UMID all-zero and identical across files, as
+//! camera-cards.md §6 warns: scanners must never key clip identity on them.
 
 mod action;
 mod avchd;
