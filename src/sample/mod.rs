@@ -119,6 +119,28 @@ impl SampleKind {
         }
     }
 
+    /// Human label, e.g. for a "try with a sample card" menu.
+    pub fn label(self) -> &'static str {
+        match self {
+            SampleKind::P2 => "Panasonic P2 card",
+            SampleKind::P2Span => "Panasonic P2, clip spanning two cards",
+            SampleKind::Xdcam => "Sony XDCAM HD422 (XDROOT)",
+            SampleKind::Imx => "Sony IMX / D10",
+            SampleKind::XdcamEx => "Sony XDCAM EX (BPAV)",
+            SampleKind::XavcS => "Sony XAVC S",
+            SampleKind::CanonXf => "Canon XF",
+            SampleKind::Avchd => "AVCHD",
+            SampleKind::Gopro => "GoPro",
+            SampleKind::Dji => "DJI drone",
+            SampleKind::Red => "RED (stub files)",
+            SampleKind::Arri => "ARRIRAW (stub frames)",
+            SampleKind::Braw => "Blackmagic RAW (stub)",
+            SampleKind::DpxSequence => "DPX image sequences",
+            SampleKind::Bwf => "Broadcast WAV takes",
+            SampleKind::Loose => "Loose media files",
+        }
+    }
+
     /// Rough relative cost, so [`generate_all`] starts the slow kinds first.
     fn cost(self) -> u32 {
         match self {

@@ -507,3 +507,56 @@ fn generation_is_byte_for_byte_reproducible() {
         assert!(x == y, "{path} differs between two generations");
     }
 }
+
+#[test]
+fn cli_sample_writes_the_requested_kinds() {
+    let tmp = util::tempdir();
+    let dest = tmp.path().join("cards");
+    let run = util::run_bin(
+        &[
+            "sample".as_ref(),
+            dest.as_os_str(),
+            "--kind".as_ref(),
+            "red".as_ref(),
+            "--kind".as_ref(),
+            "BRAW".as_ref(),
+        ],
+        std::time::Duration::from_secs(60),
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "red           {}\nbraw          {}\n",
+            dest.join("red").display(),
+            dest.join("braw").display()
+        )
+    );
+    assert!(
+        run.stderr.starts_with("wrote 2 sample card(s) in "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        dest.join("red/A001_0514AB.RDM/A001_C001_0514XY.RDC/A001_C001_0514XY_001.R3D")
+            .is_file()
+    );
+    assert!(dest.join("braw/A001_05141200_C001.sidecar").is_file());
+
+    let bad = util::run_bin(
+        &[
+            "sample".as_ref(),
+            dest.as_os_str(),
+            "--kind".as_ref(),
+            "betacam".as_ref(),
+        ],
+        std::time::Duration::from_secs(60),
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        bad.stderr
+            .contains("unknown sample kind \"betacam\": expected one of p2, p2_span, xdcam,"),
+        "{}",
+        bad.stderr
+    );
+}
