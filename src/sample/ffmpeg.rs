@@ -105,8 +105,8 @@ impl Ffmpeg {
                     source,
                 }
             } else {
-                SampleError::Io {
-                    path: self.program.clone(),
+                SampleError::FfmpegSpawn {
+                    program: self.program.clone(),
                     source,
                 }
             }

@@ -254,8 +254,10 @@ pub struct GeneratedCard {
     pub roots: Vec<PathBuf>,
 }
 
+/// Why a sample card could not be written. Messages name the file or command and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum SampleError {
+    /// The ffmpeg executable does not exist.
     #[error(
         "ffmpeg was not found ({program}): install ffmpeg (e.g. `apt-get install ffmpeg`) or give its path"
     )]
@@ -264,6 +266,14 @@ pub enum SampleError {
         #[source]
         source: std::io::Error,
     },
+    /// ffmpeg exists but could not be started (permissions, not an executable, ...).
+    #[error("cannot run ffmpeg ({program}): {source}")]
+    FfmpegSpawn {
+        program: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// ffmpeg exited with an error; `stderr` is its (tail of) error output.
     #[error("ffmpeg failed ({status}) writing {output}: {stderr}\n  command: {command}")]
     Ffmpeg {
         command: String,
