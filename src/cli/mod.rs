@@ -1,6 +1,7 @@
 //! Command-line front end: one file per subcommand. The only place (with `main`) that uses
 //! `anyhow`; library modules return their own typed errors.
 
+mod sample;
 mod sandbox;
 mod scan;
 
@@ -24,6 +25,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Run the local iconik-compatible sandbox server.
     Sandbox(sandbox::SandboxArgs),
+    /// Write synthetic camera cards (P2, XDCAM, GoPro, ...) to try `scan` on.
+    Sample(sample::SampleArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -32,6 +35,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Scan(args)) => scan::run(args),
         Some(Command::Sandbox(args)) => sandbox::run(args),
+        Some(Command::Sample(args)) => sample::run(args),
         None => {
             // The GUI will open here (issue "GUI"); until then show what the binary can do.
             use clap::CommandFactory;

@@ -1,2 +1,5 @@
-//! Integration tests, one binary.
+//! Integration tests, gathered into one binary so the crate links once.
 mod media;
+mod sample_cards;
+mod scan;
+mod util;
