@@ -1,6 +1,7 @@
 //! Command-line front end: one file per subcommand. The only place (with `main`) that uses
 //! `anyhow`; library modules return their own typed errors.
 
+mod demo;
 mod sample;
 mod sandbox;
 mod scan;
@@ -21,6 +22,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Write a sample P2 card pair and scan it: the whole flow without a camera card.
+    Demo(demo::DemoArgs),
     /// Find the cards in PATH... and list their clips, files and metadata.
     Scan(scan::ScanArgs),
     /// Run the local iconik-compatible sandbox server.
@@ -33,6 +36,7 @@ pub fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     let result = match cli.command {
+        Some(Command::Demo(args)) => demo::run(args),
         Some(Command::Scan(args)) => scan::run(args),
         Some(Command::Sandbox(args)) => sandbox::run(args),
         Some(Command::Sample(args)) => sample::run(args),

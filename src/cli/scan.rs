@@ -20,14 +20,20 @@ pub struct ScanArgs {
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let tools = Tools::detect();
     let report = scan::scan(&args.paths, &tools).context("scan failed")?;
+    print_report(&report, args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the report on stdout: one JSON document, or a table for people.
+pub fn print_report(report: &ScanReport, json: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
+    if json {
+        serde_json::to_writer_pretty(&mut out, report)?;
         writeln!(out)?;
     } else {
-        write_table(&mut out, &report)?;
+        write_table(&mut out, report)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn write_table(out: &mut impl Write, report: &ScanReport) -> std::io::Result<()> {
