@@ -11,8 +11,9 @@
 //!   them, e.g. TUT-MAG sent `date_created` and got server times back — iconik-api.md §10.4).
 //! - `$ref`s are local (`#/components/schemas/X`): each document is compiled as one root with
 //!   `jsonschema::ValidatorMap`, and a route's validator is the map entry for its schema pointer.
-//! - Format keywords (`uuid`, `date-time`) are not enforced (jsonschema's default), matching
-//!   iconik's leniency on e.g. TUT-MAG's non-RFC-3339 dates.
+//! - Format keywords (`uuid`, `date-time`) are not enforced (draft 4 would): iconik itself
+//!   emits dates without an offset (iconik-api.md §3, GOI) and nsa-pythonik's `AssetCreate`
+//!   sends such dates, so rejecting them would be stricter than iconik.
 //!
 //! The schema for a route is found from the document's `paths` by (method, path template); the
 //! route code passes its template and a fallback schema name.
@@ -195,6 +196,7 @@ impl Spec {
         });
         let validators = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft4)
+            .should_validate_formats(false)
             .build_map(&root)
             .map_err(|e| SpecError::Compile {
                 path: path.to_path_buf(),
