@@ -120,7 +120,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl App {
-    /// Builds the app: loads spec (blocking work, run it off the runtime), state and faults.
+    /// Builds the app from a loaded spec: reads the state file (or seeds a fresh state) and
+    /// compiles the fault rules.
     pub fn new(
         config: SandboxConfig,
         spec: Option<Arc<Spec>>,

@@ -1296,13 +1296,197 @@ async fn pythonik_creates_asset_format_file_set_and_file() {
     assert_eq!(state["files"][0]["id"], created["file_id"]);
     assert_eq!(state["files"][0]["file_set_id"], created["file_set_id"]);
     assert_eq!(state["files"][0]["size"], 123456);
+    let proxy = &state["proxies"][0];
+    assert_eq!(proxy["id"], created["proxy_id"]);
+    assert_eq!(proxy["status"], "CLOSED");
+    assert_eq!(proxy["sandbox_object"]["bytes"], 256_000);
+    assert_eq!(proxy["sandbox_object"]["complete"], true);
+    let key = proxy["sandbox_object"]["key"].as_str().unwrap();
+    let expected: Vec<u8> = (0..256_000).map(|i| (i % 256) as u8).collect();
+    assert_eq!(sbx.handle.object_bytes(key).unwrap(), expected);
+    assert_eq!(state["upload_sessions"][0]["id"], created["upload_id"]);
     // Every body pythonik sent passed the spec validation.
     let requests = sbx.handle.requests();
-    let validated: Vec<&Value> = requests.iter().filter(|r| r["method"] == "POST").collect();
-    assert_eq!(validated.len(), 4);
+    let validated: Vec<&Value> = requests
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().starts_with("/API/") && r["method"] != "GET")
+        .collect();
+    assert_eq!(
+        validated.len(),
+        6,
+        "asset, format, file set, file, proxy, proxy PATCH"
+    );
     assert!(
         validated
             .iter()
             .all(|r| r["validation"]["valid"] == true && r["validation"]["source"] == "spec")
     );
+}
+
+#[tokio::test]
+async fn s3_and_azure_proxy_storages_take_single_puts() {
+    let sbx = Sbx::start(SandboxConfig {
+        extra_proxy_storages: true,
+        ..config()
+    })
+    .await;
+    let asset = sbx.create_asset("clouds").await;
+    let asset_id = asset["id"].as_str().unwrap();
+    for (method, prefix) in [
+        ("S3", "/s3/sandbox-s3-proxies/"),
+        ("AZURE", "/azure/sandbox-azure-proxies/"),
+    ] {
+        let (s, proxy) = sbx
+            .post(
+                &format!("/API/files/v1/assets/{asset_id}/method/{method}/proxies/"),
+                json!({"filename": "p.mp4"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{proxy}");
+        assert_eq!(proxy["storage_method"], method);
+        let url = proxy["upload_url"].as_str().unwrap();
+        assert!(url.starts_with(&sbx.url(prefix)), "{url}");
+        let data = source_bytes(1000 + method.len());
+        let resp = sbx
+            .http
+            .put(url)
+            .header("x-ms-blob-type", "BlockBlob")
+            .header("content-type", "application/octet-stream")
+            .body(data.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let (s, _, closed) = sbx
+            .call(
+                Method::PATCH,
+                &format!(
+                    "/API/files/v1/assets/{asset_id}/proxies/{}/",
+                    proxy["id"].as_str().unwrap()
+                ),
+                Some(json!({"status": "CLOSED"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{closed}");
+        let key = url.split('?').next().unwrap().split_once(prefix).unwrap().1;
+        let bucket = prefix.trim_matches('/').split('/').nth(1).unwrap();
+        assert_eq!(
+            sbx.handle.object_bytes(&format!("{bucket}/{key}")).unwrap(),
+            data
+        );
+    }
+    // The default proxy storage stays the GCS one.
+    let (_, storage) = sbx.get("/API/files/v1/storages/matching/PROXIES/").await;
+    assert_eq!(storage["method"], "GCS");
+}
+
+#[tokio::test]
+async fn without_a_spec_bodies_pass_unvalidated_but_semantic_checks_remain() {
+    let dir = tempfile::tempdir().unwrap();
+    let sbx = Sbx::start(SandboxConfig {
+        spec_dir: Some(dir.path().join("missing")),
+        ..config()
+    })
+    .await;
+    // `size` as a string is not caught without the schema …
+    let asset = sbx.create_asset("nospec").await;
+    let asset_id = asset["id"].as_str().unwrap();
+    let (s, _) = sbx
+        .post(
+            &format!("/API/files/v1/assets/{asset_id}/files/"),
+            json!({"directory_path": "d", "original_name": "a", "type": "FILE", "size": "12"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // … but non-string technical metadata still is.
+    let (s, body) = sbx
+        .post(
+            &format!("/API/files/v1/assets/{asset_id}/formats/"),
+            json!({"name": "ORIGINAL", "components": [{"name": "V", "type": "VIDEO", "metadata": {"width": 1920}}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        body["errors"]["components/0/metadata/width"].is_string(),
+        "{body}"
+    );
+    assert_eq!(sbx.handle.requests()[1]["validation"]["source"], "absent");
+}
+
+#[tokio::test]
+async fn lost_308_then_resent_chunk_is_ignored_as_overlap() {
+    let sbx = Sbx::start(config()).await;
+    let asset = sbx.create_asset("lost 308").await;
+    let (_, session) = sbx.proxy_session(asset["id"].as_str().unwrap()).await;
+    let data = source_bytes(2 * KIB256 + 3);
+    sbx.handle
+        .set_faults(faults(json!({"rules": [{"method": "PUT", "path": "/upload/*", "drop_response_after_commit": true, "times": 1}]})))
+        .unwrap();
+    let first = sbx
+        .http
+        .put(&session)
+        .header(
+            "content-range",
+            format!("bytes 0-{}/{}", KIB256 - 1, data.len()),
+        )
+        .body(data[..KIB256].to_vec())
+        .send()
+        .await;
+    assert!(first.is_err(), "the 308 must be lost: {first:?}");
+    // The chunk was committed: the re-sent chunk is pure overlap and changes nothing.
+    let resp = sbx
+        .put_chunk(&session, &data[..KIB256], 0, data.len())
+        .await;
+    assert_eq!(resp.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(range_header(&resp), Some(format!("bytes=0-{}", KIB256 - 1)));
+    let resp = sbx
+        .put_chunk(&session, &data[KIB256..], KIB256, data.len())
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let state = sbx.state().await;
+    let key = state["proxies"][0]["sandbox_object"]["key"]
+        .as_str()
+        .unwrap();
+    assert_eq!(sbx.handle.object_bytes(key).unwrap(), data);
+}
+
+#[tokio::test]
+async fn job_status_fault_makes_the_keyframe_job_fail() {
+    let sbx = Sbx::start(config()).await;
+    let asset = sbx.create_asset("failing job").await;
+    let asset_id = asset["id"].as_str().unwrap();
+    let (proxy, session) = sbx.proxy_session(asset_id).await;
+    let proxy_id = proxy["id"].as_str().unwrap();
+    let resp = sbx.put_chunk(&session, b"tiny proxy", 0, 10).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (s, _, _) = sbx
+        .call(
+            Method::PATCH,
+            &format!("/API/files/v1/assets/{asset_id}/proxies/{proxy_id}/"),
+            Some(json!({"status": "CLOSED"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    sbx.handle
+        .set_faults(faults(json!({"rules": [{"method": "POST", "path": "/API/files/v1/assets/*/proxies/*/keyframes/", "job_status": "FAILED", "times": 1}]})))
+        .unwrap();
+    let (s, kf) = sbx
+        .post(
+            &format!("/API/files/v1/assets/{asset_id}/proxies/{proxy_id}/keyframes/"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let job_path = format!("/API/jobs/v1/jobs/{}/", kf["job_id"].as_str().unwrap());
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        let (_, job) = sbx.get(&job_path).await;
+        if job["status"] != "STARTED" {
+            last = job;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(last["status"], "FAILED", "{last}");
+    assert!(last["error_message"].is_string());
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Independent client check: nsa-pythonik (import name `pythonik`) registers an asset, an
-ORIGINAL format, a file set and a file against a card-ingest sandbox through its own models.
+ORIGINAL format, a file set and a file against a card-ingest sandbox through its own models,
+then creates a proxy, starts its GCS resumable session with pythonik's own
+`get_upload_id_for_proxy` (which needs `X-GUploader-UploadID`), uploads the bytes in one PUT
+and closes the proxy.
 
 Usage: pythonik_check.py BASE_URL APP_ID TOKEN
 
@@ -13,6 +16,10 @@ target/peers-venv/bin/pip install nsa-pythonik
 
 import json
 import sys
+
+
+PROXY_BYTES = bytes(range(256)) * 1000
+PROXY_SIZE = len(PROXY_BYTES)
 
 
 def fail(message):
@@ -39,6 +46,8 @@ def main(argv):
         from pythonik.models.assets.assets import AssetCreate
         from pythonik.models.files.file import FileCreate, FileSetCreate
         from pythonik.models.files.format import Component, FormatCreate
+        from pythonik.models.files.proxy import Proxy
+        import requests
     except ImportError as err:
         fail(f"cannot import pythonik ({err}); install it with: pip install nsa-pythonik")
 
@@ -84,6 +93,25 @@ def main(argv):
     if file.file_set_id != file_set.id or file.size != 123456:
         fail(f"file response not linked: {file}")
 
+    proxy_model = Proxy(name="GX010001_proxy.mp4", filename="GX010001_proxy.mp4", format="mp4",
+                        codec="h264", frame_rate="25", size=PROXY_SIZE)
+    proxy = expect(client.files().create_asset_proxy(asset.id, proxy_model), "create proxy", 201)
+    if proxy.storage_method != "GCS" or not proxy.upload_url:
+        fail(f"proxy has no GCS upload_url: {proxy}")
+    started = client.files().get_upload_id_for_proxy(asset.id, proxy.id)
+    if started.response.status_code not in (200, 201) or not started.data:
+        fail(f"GCS session start: HTTP {started.response.status_code}: {started.response.text}")
+    upload_id = started.data
+    # SYN's variant (iconik-api.md §8.1): the signed URL plus &upload_id= is the session URI.
+    put = requests.put(f"{proxy.upload_url}&upload_id={upload_id}", data=PROXY_BYTES,
+                       headers={"Content-Type": "application/octet-stream"}, timeout=10)
+    if put.status_code not in (200, 201):
+        fail(f"proxy upload: HTTP {put.status_code}: {put.text}")
+    closed = expect(client.files().update_asset_proxy(asset.id, proxy.id, Proxy(status="CLOSED")),
+                    "close proxy", 200)
+    if closed.status != "CLOSED":
+        fail(f"proxy not CLOSED: {closed}")
+
     again = expect(client.assets().get(asset.id), "get asset", 200)
     if again.id != asset.id:
         fail("asset read back with another id")
@@ -96,6 +124,9 @@ def main(argv):
         "file_set_id": file_set.id,
         "file_id": file.id,
         "storage_id": files_storage.id,
+        "proxy_id": proxy.id,
+        "upload_id": upload_id,
+        "proxy_bytes": len(PROXY_BYTES),
     }))
     return 0
 

@@ -91,6 +91,8 @@ pub struct Ctx {
     pub body: Option<Value>,
     pub validation: Option<Validation>,
     pub base_url: String,
+    /// Final status for jobs this request creates (fault knob `job_status`, e.g. `FAILED`).
+    pub job_status: Option<String>,
 }
 
 impl Ctx {
@@ -364,6 +366,7 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
             "status": action.status,
             "drop_response_after_commit": action.drop_response_after_commit,
             "reset_after_bytes": action.reset_after_bytes,
+            "job_status": action.job_status,
         });
     }
     let is_api = path.starts_with("/API/");
@@ -388,12 +391,17 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
             super::gcs::handle(&app, &method, &path, &query, &parts.headers, body, &action).await;
         log["body"] = json!({ "bytes": outcome.bytes_received });
         log["status"] = json!(outcome.status_code());
+        // `drop_response_after_commit` on an upload is the "lost 308": the chunk is stored,
+        // the answer never arrives, and the client re-sends overlapping bytes.
+        let kill = outcome.kill || action.drop_response_after_commit;
         if outcome.kill {
             log["connection"] = json!("killed");
+        } else if kill {
+            log["connection"] = json!("dropped after commit");
         }
         app.requests().push(log);
         app.persist();
-        if outcome.kill {
+        if kill {
             return killed_connection();
         }
         return outcome.response;
@@ -450,6 +458,7 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
         query: query.iter().cloned().collect(),
         body: parsed,
         validation: None,
+        job_status: action.job_status.clone(),
         base_url: app.base_url.clone(),
     };
     let reply = route(&app, &mut ctx).unwrap_or_else(|e| e);
