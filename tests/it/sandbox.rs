@@ -1489,4 +1489,83 @@ async fn job_status_fault_makes_the_keyframe_job_fail() {
     }
     assert_eq!(last["status"], "FAILED", "{last}");
     assert!(last["error_message"].is_string());
+    assert!(
+        last.as_object()
+            .unwrap()
+            .keys()
+            .all(|k| !k.starts_with("sandbox_")),
+        "{last}"
+    );
+}
+
+#[tokio::test]
+async fn patch_is_partial_and_keeps_component_ids_checked() {
+    let sbx = Sbx::start(config()).await;
+    let (asset_id, format) = asset_with_format(&sbx, "patch").await;
+    let ids: Vec<Value> = format["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].clone())
+        .collect();
+    let (s, fs) = sbx
+        .post(&format!("/API/files/v1/assets/{asset_id}/file_sets/"), json!({"format_id": format["id"], "name": "a", "base_dir": "b", "component_ids": ids[..2]}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let path = format!(
+        "/API/files/v1/assets/{asset_id}/file_sets/{}/",
+        fs["id"].as_str().unwrap()
+    );
+    // Re-sync the component ids only (iconik-api.md §10.2): no other field is required.
+    let (s, _, patched) = sbx
+        .call(Method::PATCH, &path, Some(json!({"component_ids": ids})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{patched}");
+    assert_eq!(patched["component_ids"], Value::Array(ids.clone()));
+    assert_eq!(patched["base_dir"], "b");
+    let (s, _, err) = sbx
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({"component_ids": ["not-a-component"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        err["errors"]["component_ids"]
+            .as_str()
+            .unwrap()
+            .contains("not-a-component")
+    );
+    // PUT is a full update: required fields apply.
+    let (s, _, err) = sbx
+        .call(Method::PUT, &path, Some(json!({"component_ids": ids})))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(err["errors"]["base_dir"].is_string(), "{err}");
+    // Asset PATCH changes the title and keeps server-owned fields.
+    let (s, _, asset) = sbx
+        .call(
+            Method::PATCH,
+            &format!("/API/assets/v1/assets/{asset_id}/"),
+            Some(json!({"title": "renamed", "id": "x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (asset["title"].as_str(), asset["id"].as_str()),
+        (Some("renamed"), Some(asset_id.as_str()))
+    );
+    // DELETE answers 204 and the asset leaves the list.
+    let resp = sbx
+        .http
+        .delete(sbx.url(&format!("/API/assets/v1/assets/{asset_id}/")))
+        .header("App-ID", "sandbox-app")
+        .header("Auth-Token", "sandbox-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let (_, list) = sbx.get("/API/assets/v1/assets/").await;
+    assert_eq!(list["total"], 0);
 }

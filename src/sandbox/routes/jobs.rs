@@ -66,6 +66,15 @@ fn advance(job: &mut Value, delay: std::time::Duration) {
     }
 }
 
+/// The job as iconik returns it: without the sandbox's bookkeeping (`sandbox_*` keys).
+fn public(job: &Value) -> Value {
+    let mut job = job.clone();
+    if let Some(obj) = job.as_object_mut() {
+        obj.retain(|k, _| !k.starts_with("sandbox_"));
+    }
+    job
+}
+
 pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
     let delay = app.config.job_delay;
     match (ctx.method.as_str(), rest) {
@@ -75,12 +84,12 @@ pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
                 .get_mut(Kind::Jobs, id)
                 .ok_or_else(|| Reply::not_found("Job", id))?;
             advance(job, delay);
-            Ok(Reply::ok(job.clone()))
+            Ok(Reply::ok(public(job)))
         }
         ("GET", []) => {
             let mut st = app.state();
             st.jobs.iter_mut().for_each(|j| advance(j, delay));
-            let items = st.jobs.clone();
+            let items = st.jobs.iter().map(public).collect();
             page(ctx, items)
         }
         ("POST", []) => {
@@ -101,7 +110,7 @@ pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
                 .get_mut(Kind::Jobs, id)
                 .ok_or_else(|| Reply::not_found("Job", id))?;
             merge(job, &body, SERVER_OWNED);
-            Ok(Reply::ok(job.clone()))
+            Ok(Reply::ok(public(job)))
         }
         _ => Err(not_routed(ctx)),
     }

@@ -116,7 +116,13 @@ impl Ctx {
             });
             return require_object(body);
         };
-        let (clean, validation) = spec.validate(&self.method, template, fallback_schema, &body);
+        let (clean, mut validation) = spec.validate(&self.method, template, fallback_schema, &body);
+        if self.method == "PATCH" {
+            // PATCH is a partial update: iconik's PATCH ops reuse the full schema, so its
+            // `required` list does not apply (the body names only the fields that change).
+            validation.errors.retain(|e| !e.required);
+            validation.valid = validation.errors.is_empty();
+        }
         let reply = (!validation.valid).then(|| validation_reply(&validation));
         self.validation = Some(validation);
         match reply {
@@ -321,7 +327,7 @@ fn route(app: &App, ctx: &mut Ctx) -> RouteResult {
     }
 }
 
-/// 404 for paths iconik has but the sandbox does not serve, 405-like 404 otherwise.
+/// 404 for any method and path the sandbox does not serve (iconik's and unknown ones alike).
 pub fn not_routed(ctx: &Ctx) -> Reply {
     Reply::error(
         StatusCode::NOT_FOUND,
