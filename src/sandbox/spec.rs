@@ -48,7 +48,7 @@ struct Operation {
     doc: usize,
     /// e.g. `FileSetSchema`.
     schema_name: String,
-    operation_id: Option<String>,
+    operation: Option<String>,
 }
 
 struct Doc {
@@ -82,7 +82,7 @@ impl std::fmt::Debug for Spec {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Validation {
     pub schema: String,
-    pub operation_id: Option<String>,
+    pub operation: Option<String>,
     /// Where the schema came from: `spec` (found via paths), `fallback` (by name), `absent`.
     pub source: &'static str,
     pub valid: bool,
@@ -180,8 +180,10 @@ impl Spec {
                         Operation {
                             doc: index,
                             schema_name: name.to_string(),
-                            operation_id: op
+                            // iconik's documents have no operationId; the summary names the op.
+                            operation: op
                                 .get("operationId")
+                                .or_else(|| op.get("summary"))
                                 .and_then(Value::as_str)
                                 .map(str::to_string),
                         },
@@ -235,7 +237,7 @@ impl Spec {
                     Operation {
                         doc,
                         schema_name: fallback.to_string(),
-                        operation_id: None,
+                        operation: None,
                     },
                     "fallback",
                 ),
@@ -244,7 +246,7 @@ impl Spec {
                         body.clone(),
                         Validation {
                             schema: fallback.to_string(),
-                            operation_id: None,
+                            operation: None,
                             source: "absent",
                             valid: true,
                             errors: Vec::new(),
@@ -267,7 +269,7 @@ impl Spec {
         };
         let validation = Validation {
             schema: op.schema_name,
-            operation_id: op.operation_id,
+            operation: op.operation,
             source,
             valid: errors.is_empty(),
             errors,

@@ -391,6 +391,10 @@ async fn seed_flow_links_ids_and_keeps_uploaded_bytes() {
         .unwrap();
     assert_eq!(fs_req["validation"]["schema"], "FileSetSchema");
     assert_eq!(fs_req["validation"]["source"], "spec");
+    assert_eq!(
+        fs_req["validation"]["operation"],
+        "Create file set and associate to asset"
+    );
     assert_eq!(fs_req["headers"]["auth-token"], "<redacted>");
     assert!(
         requests

@@ -109,7 +109,7 @@ impl Ctx {
         let Some(spec) = &app.spec else {
             self.validation = Some(Validation {
                 schema: fallback_schema.to_string(),
-                operation_id: None,
+                operation: None,
                 source: "absent",
                 valid: true,
                 errors: Vec::new(),
