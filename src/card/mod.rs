@@ -184,8 +184,9 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<CardScan, CardError> {
 
 /// The card root holding `path`, found by checking `path` (if a folder) and up to
 /// [`MAX_WALK_UP`] parents against the card signatures; `path` itself when none matches.
-/// When a match's parent (or grandparent) is a card of the same family, that outer folder
-/// wins: `XDROOT` alone looks like a root-`Clip/` card, but the real root holds `XDROOT`.
+/// When a match's parent (or grandparent) is also a card root, that outer folder wins, as in the
+/// walk down (outermost first): `XDROOT` or XAVC S `M4ROOT` alone look like a root-`Clip/` XD
+/// card, a RED `.RDC` like a folder of R3D files, but the real root holds them.
 fn walk_up(path: &Path) -> PathBuf {
     let dets = detector::card_detectors();
     let start = if path.is_dir() {
@@ -200,13 +201,13 @@ fn walk_up(path: &Path) -> PathBuf {
         let listing = FsListing {
             dir: dir.to_path_buf(),
         };
-        if let Some(det) = dets.iter().find(|d| d.is_card_root(&listing)) {
+        if dets.iter().any(|d| d.is_card_root(&listing)) {
             let mut best = *dir;
             for outer in candidates.iter().skip(i + 1).take(2) {
                 let l = FsListing {
                     dir: outer.to_path_buf(),
                 };
-                if det.is_card_root(&l) {
+                if dets.iter().any(|d| d.is_card_root(&l)) {
                     best = outer;
                 }
             }
