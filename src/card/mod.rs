@@ -189,6 +189,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<CardScan, CardError> {
 /// card, a RED `.RDC` like a folder of R3D files, but the real root holds them.
 fn walk_up(path: &Path) -> PathBuf {
     let dets = detector::card_detectors();
+    let cache = walk::FsCache::default();
     let start = if path.is_dir() {
         Some(path)
     } else {
@@ -200,12 +201,14 @@ fn walk_up(path: &Path) -> PathBuf {
     for (i, dir) in candidates.iter().enumerate() {
         let listing = FsListing {
             dir: dir.to_path_buf(),
+            cache: &cache,
         };
         if dets.iter().any(|d| d.is_card_root(&listing)) {
             let mut best = *dir;
             for outer in candidates.iter().skip(i + 1).take(2) {
                 let l = FsListing {
                     dir: outer.to_path_buf(),
+                    cache: &cache,
                 };
                 if dets.iter().any(|d| d.is_card_root(&l)) {
                     best = outer;

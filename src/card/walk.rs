@@ -3,7 +3,11 @@
 //! unreadable entries and names iconik can't take are reported here, never passed on.
 
 use super::model::{ScanIssue, Skipped};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// One file or folder found under a scan root. Only UTF-8 names get here.
 #[derive(Debug, Clone)]
@@ -150,25 +154,42 @@ impl Listing for TreeListing<'_> {
     }
 }
 
+/// Folder listings read while walking up, each folder once (a drop folder may hold thousands of
+/// frames, and every detector asks about it).
+pub type FsCache = RefCell<HashMap<PathBuf, Rc<Vec<(String, bool, OsString)>>>>;
+
 /// [`Listing`] over a real folder (used only while walking up, a few `read_dir`s per drop).
-pub struct FsListing {
+pub struct FsListing<'c> {
     pub dir: PathBuf,
+    pub cache: &'c FsCache,
 }
 
-impl FsListing {
+impl FsListing<'_> {
     fn resolve(&self, rel: &[&str]) -> Option<PathBuf> {
         let mut cur = self.dir.clone();
         for comp in rel {
-            let found = read_names(&cur)
-                .into_iter()
+            let names = self.read_names(&cur);
+            let found = names
+                .iter()
                 .find(|(lower, is_dir, _)| *is_dir && lower == comp)?;
-            cur = cur.join(found.2);
+            cur = cur.join(&found.2);
         }
         Some(cur)
     }
+
+    fn read_names(&self, dir: &Path) -> Rc<Vec<(String, bool, OsString)>> {
+        if let Some(hit) = self.cache.borrow().get(dir) {
+            return Rc::clone(hit);
+        }
+        let list = Rc::new(read_names(dir));
+        self.cache
+            .borrow_mut()
+            .insert(dir.to_path_buf(), Rc::clone(&list));
+        list
+    }
 }
 
-fn read_names(dir: &Path) -> Vec<(String, bool, std::ffi::OsString)> {
+fn read_names(dir: &Path) -> Vec<(String, bool, OsString)> {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -176,19 +197,26 @@ fn read_names(dir: &Path) -> Vec<(String, bool, std::ffi::OsString)> {
         .filter_map(|e| {
             let name = e.file_name();
             let lower = name.to_str()?.to_lowercase();
-            // Follow symlinks like the walk down does.
-            let is_dir = std::fs::metadata(e.path())
-                .map(|m| m.is_dir())
-                .unwrap_or(false);
+            let ft = e.file_type().ok()?;
+            // Follow symlinks like the walk down does (stat only for links).
+            let is_dir = if ft.is_symlink() {
+                std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir())
+            } else {
+                ft.is_dir()
+            };
             Some((lower, is_dir, name))
         })
         .collect()
 }
 
-impl Listing for FsListing {
+impl Listing for FsListing<'_> {
     fn children(&self, rel: &[&str]) -> Vec<(String, bool)> {
         match self.resolve(rel) {
-            Some(d) => read_names(&d).into_iter().map(|(l, d, _)| (l, d)).collect(),
+            Some(d) => self
+                .read_names(&d)
+                .iter()
+                .map(|(l, d, _)| (l.clone(), *d))
+                .collect(),
             None => Vec::new(),
         }
     }

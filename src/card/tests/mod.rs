@@ -6,7 +6,7 @@ mod families;
 mod p2;
 mod sony;
 
-use super::{scan_paths, CardScan, Clip, FileRole};
+use super::{CardScan, Clip, FileRole, scan_paths};
 use std::path::{Path, PathBuf};
 
 /// Writes `bytes` at `root/rel`, creating folders.

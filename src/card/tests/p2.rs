@@ -2,7 +2,7 @@
 //! member file, case, junk, missing members.
 
 use super::*;
-use crate::card::{Family, CARD_LEVEL_REASON};
+use crate::card::{CARD_LEVEL_REASON, Family};
 use FileRole::{Audio, Other, Proxy, Sidecar, Thumbnail, Video};
 
 pub const NS: &str = "urn:schemas-Professional-Plug-in:P2:ClipMetadata:v3.1";
@@ -64,7 +64,11 @@ pub fn p2_clip(card: &Path, name: &str, xml: &str, audio: usize, extras: bool) {
     put(card, &format!("CONTENTS/CLIP/{name}.XML"), xml.as_bytes());
     put(card, &format!("CONTENTS/VIDEO/{name}.MXF"), b"mxf-video");
     for ch in 0..audio {
-        put(card, &format!("CONTENTS/AUDIO/{name}{ch:02}.MXF"), b"mxf-audio");
+        put(
+            card,
+            &format!("CONTENTS/AUDIO/{name}{ch:02}.MXF"),
+            b"mxf-audio",
+        );
     }
     if extras {
         put(card, &format!("CONTENTS/ICON/{name}.BMP"), b"BM");
@@ -76,7 +80,13 @@ pub fn p2_clip(card: &Path, name: &str, xml: &str, audio: usize, extras: bool) {
 pub fn card_a(root: &Path) -> PathBuf {
     let a = root.join("CARD_A");
     put(&a, "LASTCLIP.TXT", b"0003AB");
-    p2_clip(&a, "0002EM", &p2_xml("0002EM", &gcid(2), 75, 4, None), 4, true);
+    p2_clip(
+        &a,
+        "0002EM",
+        &p2_xml("0002EM", &gcid(2), 75, 4, None),
+        4,
+        true,
+    );
     let rel = Rel {
         offset: 0,
         top: Some(&gcid(3)),
@@ -84,8 +94,17 @@ pub fn card_a(root: &Path) -> PathBuf {
         next: Some((&gcid(4), "0004CD", Some("CARDB0001"))),
     };
     let top = gcid(3);
-    let rel = Rel { top: Some(&top), ..rel };
-    p2_clip(&a, "0003AB", &p2_xml("0003AB", &gcid(3), 50, 2, Some(rel)), 2, false);
+    let rel = Rel {
+        top: Some(&top),
+        ..rel
+    };
+    p2_clip(
+        &a,
+        "0003AB",
+        &p2_xml("0003AB", &gcid(3), 50, 2, Some(rel)),
+        2,
+        false,
+    );
     a
 }
 
@@ -99,7 +118,13 @@ pub fn card_b(root: &Path) -> PathBuf {
         previous: Some(&top),
         next: None,
     };
-    p2_clip(&b, "0004CD", &p2_xml("0004CD", &gcid(4), 25, 2, Some(rel)), 2, false);
+    p2_clip(
+        &b,
+        "0004CD",
+        &p2_xml("0004CD", &gcid(4), 25, 2, Some(rel)),
+        2,
+        false,
+    );
     b
 }
 
@@ -134,14 +159,20 @@ fn card_a_alone_has_a_complete_clip_and_a_shot_waiting_for_card_b() {
     assert_0002em(&s, t.path());
     let shot = clip(&s, "0003AB");
     assert_eq!(shot.id, format!("p2:{}", gcid(3)));
-    assert_eq!(shot.incomplete.as_deref(), Some("waiting for card CARDB0001"));
+    assert_eq!(
+        shot.incomplete.as_deref(),
+        Some("waiting for card CARDB0001")
+    );
     assert_eq!(shot.segments, vec![vec![0, 1, 2]]);
     assert_eq!(s.cards.len(), 1);
     assert_eq!(s.cards[0].family, Family::P2);
     assert_eq!(s.cards[0].root, canon(&a));
     assert_eq!(
         skipped(&s, t.path()),
-        vec![("CARD_A/LASTCLIP.TXT".to_string(), CARD_LEVEL_REASON.to_string())]
+        vec![(
+            "CARD_A/LASTCLIP.TXT".to_string(),
+            CARD_LEVEL_REASON.to_string()
+        )]
     );
     assert!(s.errors.is_empty(), "{:?}", s.errors);
 }
@@ -174,7 +205,13 @@ fn cards_a_and_b_dropped_by_parent_join_the_shot_across_cards() {
     assert_eq!(shot.segments, vec![vec![0, 1, 2], vec![3, 4, 5]]);
     let mut roots: Vec<PathBuf> = s.cards.iter().map(|c| c.root.clone()).collect();
     roots.sort();
-    assert_eq!(roots, vec![canon(&t.path().join("CARD_A")), canon(&t.path().join("CARD_B"))]);
+    assert_eq!(
+        roots,
+        vec![
+            canon(&t.path().join("CARD_A")),
+            canon(&t.path().join("CARD_B"))
+        ]
+    );
 }
 
 #[test]
@@ -187,7 +224,13 @@ fn card_b_alone_waits_for_the_start_of_the_shot() {
     assert_eq!(c.id, format!("p2:{}", gcid(3)));
     assert_eq!(
         c.incomplete.as_deref(),
-        Some(format!("waiting for the card holding the start of this shot (Top GlobalClipID {})", gcid(3)).as_str())
+        Some(
+            format!(
+                "waiting for the card holding the start of this shot (Top GlobalClipID {})",
+                gcid(3)
+            )
+            .as_str()
+        )
     );
 }
 
@@ -223,7 +266,12 @@ fn drop_by_subfolder_or_member_file_walks_up_to_the_card() {
 fn nested_and_repeated_drops_give_no_duplicates() {
     let t = tmp();
     let a = card_a(t.path());
-    let s = scan(&[&a, &a, &a.join("CONTENTS/VIDEO"), &a.join("CONTENTS/CLIP/0002EM.XML")]);
+    let s = scan(&[
+        &a,
+        &a,
+        &a.join("CONTENTS/VIDEO"),
+        &a.join("CONTENTS/CLIP/0002EM.XML"),
+    ]);
     assert_eq!(names(&s), vec!["0002EM", "0003AB"]);
     assert_eq!(clip(&s, "0002EM").files.len(), 8);
     assert_eq!(s.cards.len(), 1);
@@ -233,7 +281,11 @@ fn nested_and_repeated_drops_give_no_duplicates() {
 fn lowercase_card_works() {
     let t = tmp();
     let c = t.path().join("p2lower");
-    put(&c, "contents/clip/0002em.xml", p2_xml("0002EM", &gcid(2), 75, 2, None).as_bytes());
+    put(
+        &c,
+        "contents/clip/0002em.xml",
+        p2_xml("0002EM", &gcid(2), 75, 2, None).as_bytes(),
+    );
     put(&c, "contents/video/0002em.mxf", b"v");
     put(&c, "contents/audio/0002em00.mxf", b"a");
     put(&c, "contents/audio/0002em01.mxf", b"a");
@@ -269,13 +321,22 @@ fn macos_junk_is_skipped_with_reasons() {
     assert_0002em(&s, t.path());
     let sk = skipped(&s, t.path());
     let find = |p: &str| sk.iter().find(|(r, _)| r == p).map(|(_, why)| why.clone());
-    assert_eq!(find("CARD_A/.DS_Store").as_deref(), Some("operating-system file, not camera media"));
+    assert_eq!(
+        find("CARD_A/.DS_Store").as_deref(),
+        Some("operating-system file, not camera media")
+    );
     assert_eq!(
         find("CARD_A/CONTENTS/VIDEO/._0002EM.MXF").as_deref(),
         Some("macOS resource-fork file (._*), not camera media")
     );
-    assert_eq!(find("CARD_A/.Spotlight-V100").as_deref(), Some("operating-system folder, not camera media"));
-    assert_eq!(find("CARD_A/.fseventsd").as_deref(), Some("operating-system folder, not camera media"));
+    assert_eq!(
+        find("CARD_A/.Spotlight-V100").as_deref(),
+        Some("operating-system folder, not camera media")
+    );
+    assert_eq!(
+        find("CARD_A/.fseventsd").as_deref(),
+        Some("operating-system folder, not camera media")
+    );
     assert_eq!(
         find("CARD_A/ascmhl").as_deref(),
         Some("existing ASC MHL checksum history: copied and verified, never media")
@@ -292,7 +353,13 @@ fn zero_gcid_falls_back_to_card_relative_path() {
     let t = tmp();
     let c = t.path().join("Z");
     let zero = "0".repeat(64);
-    p2_clip(&c, "0007ZZ", &p2_xml("0007ZZ", &zero, 25, 1, None), 1, false);
+    p2_clip(
+        &c,
+        "0007ZZ",
+        &p2_xml("0007ZZ", &zero, 25, 1, None),
+        1,
+        false,
+    );
     let s = scan(&[&c]);
     assert_eq!(s.clips[0].id, "p2:CONTENTS/CLIP/0007ZZ");
 }
@@ -302,39 +369,61 @@ fn missing_video_missing_xml_and_audio_mismatch_are_reported() {
     let t = tmp();
     let c = t.path().join("C");
     // XML + audio, no video
-    put(&c, "CONTENTS/CLIP/0010AA.XML", p2_xml("0010AA", &gcid(10), 25, 2, None).as_bytes());
+    put(
+        &c,
+        "CONTENTS/CLIP/0010AA.XML",
+        p2_xml("0010AA", &gcid(10), 25, 2, None).as_bytes(),
+    );
     put(&c, "CONTENTS/AUDIO/0010AA00.MXF", b"a");
     put(&c, "CONTENTS/AUDIO/0010AA01.MXF", b"a");
     // video + audio, no XML
     put(&c, "CONTENTS/VIDEO/0011BB.MXF", b"v");
     put(&c, "CONTENTS/AUDIO/0011BB00.MXF", b"a");
     // XML says 4 audio, 1 on disk; plus a voice memo; plus an orphan icon
-    p2_clip(&c, "0012CC", &p2_xml("0012CC", &gcid(12), 25, 4, None), 1, false);
+    p2_clip(
+        &c,
+        "0012CC",
+        &p2_xml("0012CC", &gcid(12), 25, 4, None),
+        1,
+        false,
+    );
     put(&c, "CONTENTS/VOICE/0012CC00.WAV", b"w");
     put(&c, "CONTENTS/ICON/0099XX.BMP", b"i");
     let s = scan(&[&c]);
     assert_eq!(names(&s), vec!["0010AA", "0011BB", "0012CC"]);
     let a = clip(&s, "0010AA");
-    assert_eq!(a.incomplete.as_deref(), Some("video file CONTENTS/VIDEO/0010AA.MXF is missing: re-copy the card"));
+    assert_eq!(
+        a.incomplete.as_deref(),
+        Some("video file CONTENTS/VIDEO/0010AA.MXF is missing: re-copy the card")
+    );
     assert_eq!(a.files.len(), 3);
     let b = clip(&s, "0011BB");
     assert_eq!(b.id, "p2:CONTENTS/CLIP/0011BB");
     assert_eq!(
         b.incomplete.as_deref(),
-        Some("clip XML CONTENTS/CLIP/0011BB.XML is missing: without it the clip's metadata and span links are unknown; re-copy the card")
+        Some(
+            "clip XML CONTENTS/CLIP/0011BB.XML is missing: without it the clip's metadata and span links are unknown; re-copy the card"
+        )
     );
     let cc = clip(&s, "0012CC");
     assert_eq!(cc.incomplete, None);
     assert_eq!(
         cc.warnings,
-        vec!["0012CC: the clip XML lists 4 audio channel(s) but 1 audio file(s) are on the card".to_string()]
+        vec![
+            "0012CC: the clip XML lists 4 audio channel(s) but 1 audio file(s) are on the card"
+                .to_string()
+        ]
     );
-    assert_eq!(files(cc, &c).last(), Some(&("CONTENTS/VOICE/0012CC00.WAV".to_string(), Other)));
+    assert_eq!(
+        files(cc, &c).last(),
+        Some(&("CONTENTS/VOICE/0012CC00.WAV".to_string(), Other))
+    );
     assert_eq!(
         skipped(&s, &c),
         vec![(
             "CONTENTS/ICON/0099XX.BMP".to_string(),
-            "P2 ICON file without a clip: no CONTENTS/CLIP/0099XX.XML or video on this card".to_string()
+            "P2 ICON file without a clip: no CONTENTS/CLIP/0099XX.XML or video on this card"
+                .to_string()
         )]
     );
 }
@@ -343,11 +432,23 @@ fn missing_video_missing_xml_and_audio_mismatch_are_reported() {
 fn zero_byte_mxf_is_an_error_but_the_clip_is_listed() {
     let t = tmp();
     let c = t.path().join("E");
-    p2_clip(&c, "0020EE", &p2_xml("0020EE", &gcid(20), 25, 1, None), 1, false);
+    p2_clip(
+        &c,
+        "0020EE",
+        &p2_xml("0020EE", &gcid(20), 25, 1, None),
+        1,
+        false,
+    );
     put(&c, "CONTENTS/VIDEO/0020EE.MXF", b"");
     let s = scan(&[&c]);
     assert_eq!(names(&s), vec!["0020EE"]);
     assert_eq!(s.errors.len(), 1);
-    assert_eq!(s.errors[0].path, canon(&c).join("CONTENTS/VIDEO/0020EE.MXF"));
-    assert_eq!(s.errors[0].message, "file is empty (0 bytes): re-copy it from the card");
+    assert_eq!(
+        s.errors[0].path,
+        canon(&c).join("CONTENTS/VIDEO/0020EE.MXF")
+    );
+    assert_eq!(
+        s.errors[0].message,
+        "file is empty (0 bytes): re-copy it from the card"
+    );
 }

@@ -1,7 +1,7 @@
 //! Sony XD style, XDCAM EX and XAVC S.
 
 use super::*;
-use crate::card::{Family, CARD_LEVEL_REASON};
+use crate::card::{CARD_LEVEL_REASON, Family};
 use FileRole::{Other, Proxy, Sidecar, Thumbnail, Video};
 
 const UMID: &str = "060A2B340101010501010D43130000000123456789ABCDEF0123456789ABCDEF";
@@ -31,7 +31,11 @@ fn mediapro(uris: &[&str]) -> String {
 fn xdroot_clips_with_inventory_warnings() {
     let t = tmp();
     let c = t.path().join("XD");
-    put(&c, "XDROOT/MEDIAPRO.XML", mediapro(&["./Clip/C0001.MXF", "./Sub/C0001S01.MXF", "./Clip/C0003.MXF"]).as_bytes());
+    put(
+        &c,
+        "XDROOT/MEDIAPRO.XML",
+        mediapro(&["./Clip/C0001.MXF", "./Sub/C0001S01.MXF", "./Clip/C0003.MXF"]).as_bytes(),
+    );
     put(&c, "XDROOT/DISCMETA.XML", b"<x/>");
     put(&c, "XDROOT/Clip/C0001.MXF", b"mxf");
     put(&c, "XDROOT/Clip/C0001M01.XML", nrt(UMID).as_bytes());
@@ -73,9 +77,18 @@ fn xdroot_clips_with_inventory_warnings() {
     assert_eq!(
         sk,
         vec![
-            ("XDROOT/DISCMETA.XML".to_string(), CARD_LEVEL_REASON.to_string()),
-            ("XDROOT/MEDIAPRO.XML".to_string(), CARD_LEVEL_REASON.to_string()),
-            ("XDROOT/Take/T0001.SMI".to_string(), CARD_LEVEL_REASON.to_string()),
+            (
+                "XDROOT/DISCMETA.XML".to_string(),
+                CARD_LEVEL_REASON.to_string()
+            ),
+            (
+                "XDROOT/MEDIAPRO.XML".to_string(),
+                CARD_LEVEL_REASON.to_string()
+            ),
+            (
+                "XDROOT/Take/T0001.SMI".to_string(),
+                CARD_LEVEL_REASON.to_string()
+            ),
         ]
     );
 }
@@ -85,13 +98,20 @@ fn private_xdroot_and_root_clip_layouts() {
     let t = tmp();
     let a = t.path().join("A");
     put(&a, "PRIVATE/XDROOT/Clip/A001C001_240514AB.MXF", b"m");
-    put(&a, "PRIVATE/XDROOT/Clip/A001C001_240514ABM01.XML", nrt(&"0".repeat(64)).as_bytes());
+    put(
+        &a,
+        "PRIVATE/XDROOT/Clip/A001C001_240514ABM01.XML",
+        nrt(&"0".repeat(64)).as_bytes(),
+    );
     let b = t.path().join("B");
     put(&b, "Clip/C0005.MXF", b"m");
     put(&b, "Clip/C0005M01.XML", b"");
     let s = scan(&[t.path()]);
     assert_eq!(names(&s), vec!["A001C001_240514AB", "C0005"]);
-    assert_eq!(clip(&s, "A001C001_240514AB").id, "xdcam:PRIVATE/XDROOT/CLIP/A001C001_240514AB");
+    assert_eq!(
+        clip(&s, "A001C001_240514AB").id,
+        "xdcam:PRIVATE/XDROOT/CLIP/A001C001_240514AB"
+    );
     assert_eq!(clip(&s, "C0005").id, "xdcam:CLIP/C0005");
     assert_eq!(clip(&s, "C0005").files.len(), 2);
     assert_eq!(s.cards.len(), 2);
@@ -121,9 +141,15 @@ fn xdcam_ex_takes_from_folders_with_empty_sidecars() {
             ("BPAV/CLPR/709_001_01/709_001_01.MP4".to_string(), Video),
             ("BPAV/CLPR/709_001_02/709_001_02.MP4".to_string(), Video),
             ("BPAV/CLPR/709_001_01/709_001_01.SMI".to_string(), Sidecar),
-            ("BPAV/CLPR/709_001_01/709_001_01M01.XML".to_string(), Sidecar),
+            (
+                "BPAV/CLPR/709_001_01/709_001_01M01.XML".to_string(),
+                Sidecar
+            ),
             ("BPAV/CLPR/709_001_02/709_001_02.SMI".to_string(), Sidecar),
-            ("BPAV/CLPR/709_001_02/709_001_02M01.XML".to_string(), Sidecar),
+            (
+                "BPAV/CLPR/709_001_02/709_001_02M01.XML".to_string(),
+                Sidecar
+            ),
             ("BPAV/TAKR/709_001/709_001.SMI".to_string(), Sidecar),
             ("BPAV/CLPR/709_001_01/709_001_01R01.BIM".to_string(), Other),
             ("BPAV/CLPR/709_001_02/709_001_02R01.BIM".to_string(), Other),
@@ -134,7 +160,13 @@ fn xdcam_ex_takes_from_folders_with_empty_sidecars() {
         vec!["take list TAKR/709_001/709_001.SMI is empty or unreadable; clip folders joined in number order".to_string()]
     );
     assert_eq!(clip(&s, "709_002").files.len(), 4);
-    assert_eq!(skipped(&s, &c), vec![("BPAV/MEDIAPRO.XML".to_string(), CARD_LEVEL_REASON.to_string())]);
+    assert_eq!(
+        skipped(&s, &c),
+        vec![(
+            "BPAV/MEDIAPRO.XML".to_string(),
+            CARD_LEVEL_REASON.to_string()
+        )]
+    );
 }
 
 #[test]
@@ -160,7 +192,11 @@ fn xdcam_ex_take_smil_order_wins() {
 fn xavc_s_by_basename_and_dcim_stills_apart() {
     let t = tmp();
     let c = t.path().join("A7S");
-    put(&c, "PRIVATE/M4ROOT/MEDIAPRO.XML", mediapro(&["./CLIP/C0001.MP4"]).as_bytes());
+    put(
+        &c,
+        "PRIVATE/M4ROOT/MEDIAPRO.XML",
+        mediapro(&["./CLIP/C0001.MP4"]).as_bytes(),
+    );
     put(&c, "PRIVATE/M4ROOT/STATUS.BIN", b"s");
     put(&c, "PRIVATE/M4ROOT/CLIP/C0001.MP4", b"mp4");
     put(&c, "PRIVATE/M4ROOT/CLIP/C0001M01.XML", nrt(UMID).as_bytes());
