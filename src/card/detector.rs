@@ -27,8 +27,7 @@ pub trait CardDetector: Sync {
     /// True when `dir` is the root of a card of this family (signature table, camera-cards.md
     /// §2). Loose-media detectors (ARRI, BRAW, sequences, BWF, generic) keep the default `false`
     /// and only see files that no card detector claimed.
-    fn is_card_root(&self, dir: &dyn Listing) -> bool {
-        let _unused = dir;
+    fn is_card_root(&self, _dir: &dyn Listing) -> bool {
         false
     }
 

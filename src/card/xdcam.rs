@@ -2,6 +2,8 @@
 //! root `Clip/` with `*M01.XML` (camera-cards.md §3.2). Clip = `Clip/<name>.MXF` +
 //! `<name>M01.XML` (+ `<name>R01.BIM`, `Sub/<name>S##.*`, `Local/<name>C##.SMI|I##.PPN`);
 //! `MEDIAPRO.XML` is the card inventory. The folder walk is shared with XAVC S.
+//! The SxS "PROAV" layout (`PROAV/CLPR/<clip>/<clip>V01.MXF`, `A01.MXF`, ...) is a folder per
+//! clip, the letter before the number giving the role.
 
 use super::detector::{CardDetector, CardRef, ClipBuilder, Out, make_id, rel_upper};
 use super::model::{Family, FileRole, ScanIssue};
@@ -20,12 +22,17 @@ impl CardDetector for Xdcam {
     fn is_card_root(&self, dir: &dyn Listing) -> bool {
         dir.has_dir(&["xdroot", "clip"])
             || dir.has_dir(&["private", "xdroot", "clip"])
+            || dir.has_dir(&["proav", "clpr"])
             || (dir.has_dir(&["clip"])
                 && dir.any_child(&["clip"], &|n, d| !d && n.ends_with("m01.xml")))
     }
 
     fn group(&self, tree: &Tree, cards: &[CardRef], out: &mut Out) {
         for card in cards {
+            if let Some(proav) = tree.child(card.root, "proav") {
+                group_proav(tree, card, proav, out);
+                continue;
+            }
             let base = tree
                 .at(card.root, &["xdroot"])
                 .filter(|&b| tree.child(b, "clip").is_some())
@@ -219,5 +226,62 @@ fn read_inventory(
             });
             None
         }
+    }
+}
+
+/// `PROAV/CLPR/<clip>/`: one clip per folder; `V##` video, `A##` audio, `S##` proxy, `M##.XML` /
+/// `C##.SMI` sidecars, the rest (`R##.BIM`, `I##.PPN`) other (XDCAMSAM_Handler.cpp).
+fn group_proav(tree: &Tree, card: &CardRef, proav: usize, out: &mut Out) {
+    for dir in tree.dirs_in(tree.child(proav, "clpr")) {
+        let name = tree.node(dir).name.to_ascii_uppercase();
+        let mut video = Vec::new();
+        let mut audio = Vec::new();
+        let mut extras = Vec::new();
+        let mut umid = None;
+        for f in tree.files_in(Some(dir)) {
+            let (stem, ext) = split_ext(&tree.node(f).name);
+            let upper = stem.to_ascii_uppercase();
+            let ext = ext.to_ascii_lowercase();
+            let letter = split_suffix(&upper)
+                .filter(|(n, _)| *n == name)
+                .map(|(_, l)| l);
+            match (letter, ext.as_str()) {
+                (Some('V'), "mxf") => video.push((f, FileRole::Video)),
+                (Some('A'), "mxf") => audio.push((f, FileRole::Audio)),
+                (Some('S'), _) => extras.push((f, FileRole::Proxy)),
+                (Some('M'), "xml") => {
+                    umid = umid.or_else(|| sony_xml::nrt_umid(&tree.node(f).path));
+                    extras.push((f, FileRole::Sidecar));
+                }
+                (_, "xml" | "smi") => extras.push((f, FileRole::Sidecar)),
+                _ => extras.push((f, FileRole::Other)),
+            }
+        }
+        let id = match umid {
+            Some(u) => make_id(Family::Xdcam, &u),
+            None => make_id(
+                Family::Xdcam,
+                &format!("{}/{name}", rel_upper(tree, card, dir)),
+            ),
+        };
+        let mut b = ClipBuilder::new(Family::Xdcam, id, name.clone(), card.root_path.clone());
+        video.extend(audio);
+        b.segment(&video);
+        for (f, r) in extras {
+            b.extra(f, r);
+        }
+        if !b.has_essence() {
+            b.set_incomplete(format!(
+                "no {name}V01.MXF essence in the clip folder: re-copy the card"
+            ));
+        }
+        b.finish(tree, out);
+    }
+    // INDEX.XML, DISCINFO.XML, GENERAL/ ... travel with the card.
+    for f in tree.files_under(proav) {
+        out.card_level(f);
+    }
+    for f in tree.files_in(Some(card.root)) {
+        out.card_level(f);
     }
 }

@@ -484,3 +484,27 @@ fn generic_loose_media_with_sidecars_and_unicode_names() {
     assert_eq!(s_.cards[0].family, Family::Generic);
     assert_eq!(s_.cards[0].root, canon(&c));
 }
+
+#[test]
+fn same_id_on_two_cards_is_flagged() {
+    let t = tmp();
+    for cam in ["CAM_A", "CAM_B"] {
+        put(&t.path().join(cam), "DCIM/100GOPRO/GH010123.MP4", b"x");
+    }
+    let s_ = scan(&[t.path()]);
+    assert_eq!(names(&s_), vec!["GH0123", "GH0123"]);
+    let roots = format!(
+        "{}, {}",
+        canon(&t.path().join("CAM_A")).display(),
+        canon(&t.path().join("CAM_B")).display()
+    );
+    for c in &s_.clips {
+        assert_eq!(c.id, "gopro:100GOPRO/GH0123");
+        assert_eq!(
+            c.warnings,
+            vec![format!(
+                "2 clips share the id gopro:100GOPRO/GH0123 (cards: {roots}): the same card copied twice, or cameras reusing names; check before registering"
+            )]
+        );
+    }
+}

@@ -224,3 +224,37 @@ fn xavc_s_by_basename_and_dcim_stills_apart() {
     assert_eq!(s.cards[0].family, Family::XavcS);
     assert_eq!(s.skipped.len(), 2);
 }
+
+#[test]
+fn proav_folder_per_clip() {
+    let t = tmp();
+    let c = t.path().join("SXS");
+    put(&c, "PROAV/INDEX.XML", b"<x/>");
+    for n in [
+        "V01.MXF", "A01.MXF", "A02.MXF", "C01.SMI", "M01.XML", "R01.BIM", "S01.MXF",
+    ] {
+        put(&c, &format!("PROAV/CLPR/C0001/C0001{n}"), b"x");
+    }
+    let s = scan(&[&c.join("PROAV/CLPR/C0001/C0001V01.MXF")]);
+    assert_eq!(names(&s), vec!["C0001"]);
+    let c1 = &s.clips[0];
+    assert_eq!(c1.family, Family::Xdcam);
+    assert_eq!(c1.id, "xdcam:PROAV/CLPR/C0001/C0001");
+    assert_eq!(c1.segments, vec![vec![0, 1, 2]]);
+    assert_eq!(
+        files(c1, &c),
+        vec![
+            ("PROAV/CLPR/C0001/C0001V01.MXF".to_string(), Video),
+            ("PROAV/CLPR/C0001/C0001A01.MXF".to_string(), FileRole::Audio),
+            ("PROAV/CLPR/C0001/C0001A02.MXF".to_string(), FileRole::Audio),
+            ("PROAV/CLPR/C0001/C0001C01.SMI".to_string(), Sidecar),
+            ("PROAV/CLPR/C0001/C0001M01.XML".to_string(), Sidecar),
+            ("PROAV/CLPR/C0001/C0001S01.MXF".to_string(), Proxy),
+            ("PROAV/CLPR/C0001/C0001R01.BIM".to_string(), Other),
+        ]
+    );
+    assert_eq!(
+        skipped(&s, &c),
+        vec![("PROAV/INDEX.XML".to_string(), CARD_LEVEL_REASON.to_string())]
+    );
+}
