@@ -12,7 +12,8 @@
 //!   `p2:CONTENTS/CLIP/<clip name>`.
 //! - `xdcam:` / `xdcam_ex:` / `xavc_s:` + NRT `TargetMaterial@umidRef` (hex, uppercase) when
 //!   present and non-zero, else the uppercase card-relative path of the clip without extension
-//!   (`xdcam:XDROOT/CLIP/C0001`, `xdcam_ex:BPAV/TAKR/709_001`, `xavc_s:PRIVATE/M4ROOT/CLIP/C0001`).
+//!   (`xdcam:XDROOT/CLIP/C0001`, `xdcam:PROAV/CLPR/C0001`, `xdcam_ex:BPAV/TAKR/709_001`,
+//!   `xavc_s:PRIVATE/M4ROOT/CLIP/C0001`).
 //! - `red:<clip name>` (the RED clip name carries the reel: `A001_C001_0514XY`),
 //!   `arri:<clip name>` (`A001C001_240514_R1AB`, reel inside), `canon_xf:<CLIPSnnn>/<clip>`,
 //!   `braw:<clip name>`.

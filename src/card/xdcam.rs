@@ -259,10 +259,7 @@ fn group_proav(tree: &Tree, card: &CardRef, proav: usize, out: &mut Out) {
         }
         let id = match umid {
             Some(u) => make_id(Family::Xdcam, &u),
-            None => make_id(
-                Family::Xdcam,
-                &format!("{}/{name}", rel_upper(tree, card, dir)),
-            ),
+            None => make_id(Family::Xdcam, &rel_upper(tree, card, dir)),
         };
         let mut b = ClipBuilder::new(Family::Xdcam, id, name.clone(), card.root_path.clone());
         video.extend(audio);

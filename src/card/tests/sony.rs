@@ -239,7 +239,7 @@ fn proav_folder_per_clip() {
     assert_eq!(names(&s), vec!["C0001"]);
     let c1 = &s.clips[0];
     assert_eq!(c1.family, Family::Xdcam);
-    assert_eq!(c1.id, "xdcam:PROAV/CLPR/C0001/C0001");
+    assert_eq!(c1.id, "xdcam:PROAV/CLPR/C0001");
     assert_eq!(c1.segments, vec![vec![0, 1, 2]]);
     assert_eq!(
         files(c1, &c),
