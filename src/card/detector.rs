@@ -178,8 +178,13 @@ impl ClipBuilder {
         !self.essence.is_empty()
     }
 
-    /// Claims every member in `out` and stores the clip there.
+    /// Claims every member in `out` and stores the clip there. A clip without any file (e.g. an
+    /// empty XDCAM EX clip folder) is not a clip: nothing is stored.
     pub fn finish(mut self, tree: &Tree, out: &mut Out) {
+        if self.essence.is_empty() && self.extras.is_empty() {
+            tracing::debug!(clip = %self.name, "no member files; not listed");
+            return;
+        }
         // Stable sort: role order of model.rs, insertion order within a role.
         self.extras.sort_by_key(|(_, r)| extra_rank(*r));
         let mut files = Vec::with_capacity(self.essence.len() + self.extras.len());

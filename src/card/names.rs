@@ -24,7 +24,7 @@ pub fn all_digits(s: &str) -> bool {
 /// `100_PANA`. Returns the 5-char suffix in uppercase.
 pub fn dcf_folder_suffix(name: &str) -> Option<String> {
     let b = name.as_bytes();
-    if b.len() != 8 || !all_digits(&name[..3]) || b[0] == b'0' {
+    if b.len() != 8 || !name.is_ascii() || !all_digits(&name[..3]) || b[0] == b'0' {
         return None;
     }
     let suffix = &name[3..];
@@ -105,6 +105,8 @@ mod tests {
         assert_eq!(dcf_folder_suffix("100gopro").as_deref(), Some("GOPRO"));
         assert_eq!(dcf_folder_suffix("100_PANA").as_deref(), Some("_PANA"));
         assert_eq!(dcf_folder_suffix("DJI_001"), None);
+        // 8 bytes, not 8 chars: must not slice inside a multi-byte char.
+        assert_eq!(dcf_folder_suffix("10é1234"), None);
         assert!(is_zero_id("0x0000000000"));
         assert!(!is_zero_id("060A2B34"));
         assert_eq!(norm_hex_id("0x060a2b34.0101"), "060A2B340101");

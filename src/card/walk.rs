@@ -90,18 +90,6 @@ impl Tree {
         out
     }
 
-    /// True when `node` is `ancestor` or lies below it.
-    pub fn is_under(&self, node: usize, ancestor: usize) -> bool {
-        let mut cur = Some(node);
-        while let Some(c) = cur {
-            if c == ancestor {
-                return true;
-            }
-            cur = self.nodes[c].parent;
-        }
-        false
-    }
-
     /// Path of `node` relative to `root`, `/`-separated, names as on disk (`root` itself → "").
     pub fn rel_path(&self, root: usize, node: usize) -> String {
         let mut parts = Vec::new();
