@@ -259,3 +259,52 @@ pub fn synth_wav(bext: bool, ixml: Option<&str>) -> Vec<u8> {
     out.extend_from_slice(&body);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_ixml_after_data_in_rf64() {
+        let ixml = b"<BWFXML><FILE_SET><FAMILY_UID>UID-64</FAMILY_UID><FILE_SET_INDEX>2</FILE_SET_INDEX></FILE_SET></BWFXML>";
+        let mut body = Vec::new();
+        body.extend_from_slice(b"WAVE");
+        // ds64: riff size, data size (7), sample count, table length
+        body.extend_from_slice(b"ds64");
+        body.extend_from_slice(&28u32.to_le_bytes());
+        body.extend_from_slice(&0u64.to_le_bytes());
+        body.extend_from_slice(&7u64.to_le_bytes());
+        body.extend_from_slice(&0u64.to_le_bytes());
+        body.extend_from_slice(&0u32.to_le_bytes());
+        body.extend_from_slice(b"data");
+        body.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
+        body.extend_from_slice(&[1u8; 7]);
+        body.push(0); // pad byte after an odd chunk
+        body.extend_from_slice(b"iXML");
+        body.extend_from_slice(&(ixml.len() as u32).to_le_bytes());
+        body.extend_from_slice(ixml);
+        let mut file = b"RF64".to_vec();
+        file.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
+        file.extend_from_slice(&body);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("T01.WAV");
+        std::fs::write(&path, file).expect("write");
+        let info = read_bwf_info(&path).expect("riff");
+        assert!(!info.has_bext);
+        assert_eq!(
+            info.file_set(),
+            (Some("UID-64".to_string()), Some("2".to_string()))
+        );
+    }
+
+    #[test]
+    fn non_wave_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.wav");
+        std::fs::write(&path, b"ID3 not a wave").expect("write");
+        assert!(matches!(
+            read_bwf_info(&path),
+            Err(RiffError::NotWave { .. })
+        ));
+    }
+}

@@ -163,6 +163,25 @@ mod tests {
     }
 
     #[test]
+    fn reads_plain_188_byte_ts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("00001.m2ts");
+        let ts: Vec<u8> = synth_m2ts(&[180_000, 183_003, 186_006])
+            .chunks_exact(192)
+            .flat_map(|p| p[4..].to_vec())
+            .collect();
+        std::fs::write(&path, ts).expect("write");
+        let r = pts_range(&path).expect("pts");
+        assert_eq!(
+            r,
+            PtsRange {
+                first: 180_000,
+                last: 186_006
+            }
+        );
+    }
+
+    #[test]
     fn rejects_non_ts() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("00000.MTS");

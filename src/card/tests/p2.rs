@@ -452,3 +452,81 @@ fn zero_byte_mxf_is_an_error_but_the_clip_is_listed() {
         "file is empty (0 bytes): re-copy it from the card"
     );
 }
+
+/// Three-card shot X → Y → Z; `present` chooses which cards are dropped.
+fn three_card_shot(root: &Path, present: &[usize]) -> Vec<PathBuf> {
+    let (x, y, z) = (gcid(0x31), gcid(0x32), gcid(0x33));
+    let specs = [
+        (
+            "C1",
+            "0031XA",
+            &x,
+            0u64,
+            None,
+            Some((&y, "0032YB", Some("CARD2"))),
+        ),
+        (
+            "C2",
+            "0032YB",
+            &y,
+            100,
+            Some(&x),
+            Some((&z, "0033ZC", Some("CARD3"))),
+        ),
+        ("C3", "0033ZC", &z, 200, Some(&y), None),
+    ];
+    let mut dirs = Vec::new();
+    for (i, (card, name, id, offset, prev, next)) in specs.iter().enumerate() {
+        if !present.contains(&i) {
+            continue;
+        }
+        let dir = root.join(card);
+        let rel = Rel {
+            offset: *offset,
+            top: Some(&x),
+            previous: prev.map(|p| p.as_str()),
+            next: next.map(|(g, n, s)| (g.as_str(), n, s)),
+        };
+        p2_clip(&dir, name, &p2_xml(name, id, 100, 1, Some(rel)), 1, false);
+        dirs.push(dir);
+    }
+    dirs
+}
+
+#[test]
+fn three_card_span_complete_and_with_the_middle_card_missing() {
+    let t = tmp();
+    three_card_shot(t.path(), &[2, 0, 1]);
+    let s = scan(&[t.path()]);
+    assert_eq!(names(&s), vec!["0031XA"]);
+    let c = &s.clips[0];
+    assert_eq!(c.id, format!("p2:{}", gcid(0x31)));
+    assert_eq!(c.incomplete, None);
+    assert_eq!(c.segments, vec![vec![0, 1], vec![2, 3], vec![4, 5]]);
+    let order: Vec<String> = files(c, t.path())
+        .into_iter()
+        .take(6)
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            "C1/CONTENTS/VIDEO/0031XA.MXF",
+            "C1/CONTENTS/AUDIO/0031XA00.MXF",
+            "C2/CONTENTS/VIDEO/0032YB.MXF",
+            "C2/CONTENTS/AUDIO/0032YB00.MXF",
+            "C3/CONTENTS/VIDEO/0033ZC.MXF",
+            "C3/CONTENTS/AUDIO/0033ZC00.MXF",
+        ]
+    );
+
+    let t2 = tmp();
+    three_card_shot(t2.path(), &[0, 2]);
+    let s2 = scan(&[t2.path()]);
+    assert_eq!(names(&s2), vec!["0031XA"]);
+    assert_eq!(
+        s2.clips[0].incomplete.as_deref(),
+        Some("waiting for card CARD2")
+    );
+    assert_eq!(s2.clips[0].segments, vec![vec![0, 1], vec![2, 3]]);
+}
