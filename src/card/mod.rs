@@ -97,71 +97,10 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<CardScan, CardError> {
     out.skipped = walked.skipped;
     out.errors = walked.errors;
 
-    let mut cards: Vec<Card> = Vec::new();
     let card_dets = detector::card_detectors();
     let (found, loose) = find_cards(&tree, &card_dets);
-
-    // Card detectors, each with all its cards at once (cross-card spans).
-    for det in &card_dets {
-        let refs: Vec<CardRef> = found
-            .iter()
-            .filter(|(f, _)| *f == det.family())
-            .map(|&(_, root)| CardRef {
-                root,
-                root_path: tree.node(root).path.clone(),
-                files: tree.files_under(root),
-            })
-            .collect();
-        if refs.is_empty() {
-            continue;
-        }
-        for r in &refs {
-            cards.push(Card {
-                family: det.family(),
-                root: r.root_path.clone(),
-            });
-        }
-        det.group(&tree, &refs, &mut out);
-        leftovers_of_cards(&tree, det.family(), &refs, &mut out);
-    }
-
-    // Loose media, per scan root.
-    for (zone_root, files) in loose {
-        let root_path = if tree.node(zone_root).is_dir {
-            tree.node(zone_root).path.clone()
-        } else {
-            let p = &tree.node(zone_root).path;
-            p.parent().map_or_else(|| p.clone(), Path::to_path_buf)
-        };
-        for det in detector::loose_detectors() {
-            let free: Vec<usize> = files.iter().copied().filter(|&f| out.is_free(f)).collect();
-            if free.is_empty() {
-                break;
-            }
-            let before = out.clips.len();
-            let card = CardRef {
-                root: zone_root,
-                root_path: root_path.clone(),
-                files: free,
-            };
-            det.group(&tree, std::slice::from_ref(&card), &mut out);
-            if out.clips.len() > before {
-                cards.push(Card {
-                    family: det.family(),
-                    root: root_path.clone(),
-                });
-            }
-        }
-        for &f in &files {
-            if out.is_free(f) {
-                out.skip(
-                    &tree,
-                    f,
-                    "not a media file and no clip has this name: left out".to_string(),
-                );
-            }
-        }
-    }
+    let mut cards = group_cards(&tree, &card_dets, &found, &mut out);
+    cards.extend(group_loose(&tree, loose, &mut out));
 
     flag_empty_files(&mut out);
     flag_duplicate_ids(&mut out.clips);
@@ -181,6 +120,83 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<CardScan, CardError> {
         skipped: out.skipped,
         errors: out.errors,
     })
+}
+
+/// Runs each card detector once with all its cards (so spans across cards dropped together
+/// join), then sorts out the files no clip took. Returns the cards.
+fn group_cards(
+    tree: &Tree,
+    dets: &[&'static dyn CardDetector],
+    found: &[(Family, usize)],
+    out: &mut Out,
+) -> Vec<Card> {
+    let mut cards = Vec::new();
+    for det in dets {
+        let refs: Vec<CardRef> = found
+            .iter()
+            .filter(|(f, _)| *f == det.family())
+            .map(|&(_, root)| CardRef {
+                root,
+                root_path: tree.node(root).path.clone(),
+                files: tree.files_under(root),
+            })
+            .collect();
+        if refs.is_empty() {
+            continue;
+        }
+        for r in &refs {
+            cards.push(Card {
+                family: det.family(),
+                root: r.root_path.clone(),
+            });
+        }
+        det.group(tree, &refs, out);
+        leftovers_of_cards(tree, det.family(), &refs, out);
+    }
+    cards
+}
+
+/// Runs the loose-media detectors in order on each scan root's files outside any card; what is
+/// still unclaimed is skipped. Returns one card entry per (root, family) that produced clips.
+fn group_loose(tree: &Tree, loose: Vec<(usize, Vec<usize>)>, out: &mut Out) -> Vec<Card> {
+    let mut cards = Vec::new();
+    for (zone_root, files) in loose {
+        let root_path = if tree.node(zone_root).is_dir {
+            tree.node(zone_root).path.clone()
+        } else {
+            let p = &tree.node(zone_root).path;
+            p.parent().map_or_else(|| p.clone(), Path::to_path_buf)
+        };
+        for det in detector::loose_detectors() {
+            let free: Vec<usize> = files.iter().copied().filter(|&f| out.is_free(f)).collect();
+            if free.is_empty() {
+                break;
+            }
+            let before = out.clips.len();
+            let card = CardRef {
+                root: zone_root,
+                root_path: root_path.clone(),
+                files: free,
+            };
+            det.group(tree, std::slice::from_ref(&card), out);
+            if out.clips.len() > before {
+                cards.push(Card {
+                    family: det.family(),
+                    root: root_path.clone(),
+                });
+            }
+        }
+        for &f in &files {
+            if out.is_free(f) {
+                out.skip(
+                    tree,
+                    f,
+                    "not a media file and no clip has this name: left out".to_string(),
+                );
+            }
+        }
+    }
+    cards
 }
 
 /// The card root holding `path`, found by checking `path` (if a folder) and up to
@@ -241,6 +257,7 @@ fn find_cards(
             }
             let listing = TreeListing { tree, dir: n };
             if let Some(det) = dets.iter().find(|d| d.is_card_root(&listing)) {
+                tracing::debug!(family = %det.family(), root = %node.path.display(), "card found");
                 found.push((det.family(), n));
                 continue;
             }
