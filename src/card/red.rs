@@ -16,10 +16,12 @@ impl CardDetector for Red {
         Family::Red
     }
 
-    /// A folder holding `.RDM` reels, `.RDC` clip folders or `.R3D` files.
+    /// A folder holding `.RDC` clip folders (the `.RDM` reel, = one RED mag) or `.R3D` files.
+    /// A folder merely holding `.RDM` reels is not one: reels copied into a shoot-day folder
+    /// sit next to other cards, which must still be found.
     fn is_card_root(&self, dir: &dyn Listing) -> bool {
         dir.any_child(&[], &|n, d| {
-            (d && (n.ends_with(".rdm") || n.ends_with(".rdc"))) || (!d && n.ends_with(".r3d"))
+            (d && n.ends_with(".rdc")) || (!d && n.ends_with(".r3d"))
         })
     }
 

@@ -247,7 +247,7 @@ fn red_clip_folder_segments_and_holes() {
     let s_ = scan(&[&c.join(rdc).join("A001_C001_0514XY_002.R3D")]);
     assert_eq!(names(&s_), vec!["A001_C001_0514XY", "A001_C002_0514QQ"]);
     assert_eq!(s_.cards.len(), 1);
-    assert_eq!(s_.cards[0].root, canon(&c));
+    assert_eq!(s_.cards[0].root, canon(&c.join("A001_0514AB.RDM")));
     let r = clip(&s_, "A001_C001_0514XY");
     assert_eq!(r.id, "red:A001_C001_0514XY");
     assert_eq!(
@@ -507,4 +507,56 @@ fn same_id_on_two_cards_is_flagged() {
             )]
         );
     }
+}
+
+#[test]
+fn shoot_day_folder_with_red_reel_gopro_and_p2_cards() {
+    let t = tmp();
+    let day = t.path().join("DAY1");
+    put(
+        &day,
+        "A001_0514AB.RDM/A001_C001_0514XY.RDC/A001_C001_0514XY_001.R3D",
+        b"x",
+    );
+    put(&day, "GOPRO_CAM/DCIM/100GOPRO/GH010001.MP4", b"x");
+    let p2 = day.join("P2_CARD");
+    super::p2::p2_clip(
+        &p2,
+        "0002EM",
+        &super::p2::p2_xml("0002EM", &super::p2::gcid(2), 25, 1, None),
+        1,
+        false,
+    );
+    put(&day, "notes.txt", b"n");
+    let s_ = scan(&[&day]);
+    let mut fams: Vec<(Family, String)> = s_
+        .cards
+        .iter()
+        .map(|c| {
+            (
+                c.family,
+                c.root
+                    .strip_prefix(canon(&day))
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    fams.sort();
+    assert_eq!(
+        fams,
+        vec![
+            (Family::P2, s("P2_CARD")),
+            (Family::Gopro, s("GOPRO_CAM")),
+            (Family::Red, s("A001_0514AB.RDM")),
+        ]
+    );
+    assert_eq!(names(&s_), vec!["A001_C001_0514XY", "GH0001", "0002EM"]);
+    assert_eq!(
+        skipped(&s_, &day),
+        vec![(
+            s("notes.txt"),
+            s("not a media file and no clip has this name: left out")
+        )]
+    );
 }
