@@ -31,6 +31,13 @@ pub trait CardDetector: Sync {
         false
     }
 
+    /// True when a subfolder (lowercase name) of this family's card root belongs to the card,
+    /// so no other card is searched for inside it. Card layouts own everything; RED, whose
+    /// root is found by content, owns only its `.RDC` clip folders.
+    fn owns_subfolder(&self, _lower: &str) -> bool {
+        true
+    }
+
     /// Groups the files of all `cards` of this family found in one scan (all at once, so spans
     /// across cards dropped together can be joined). Claims files through `out`.
     fn group(&self, tree: &Tree, cards: &[CardRef], out: &mut Out);

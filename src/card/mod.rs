@@ -127,18 +127,18 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<CardScan, CardError> {
 fn group_cards(
     tree: &Tree,
     dets: &[&'static dyn CardDetector],
-    found: &[(Family, usize)],
+    found: &[FoundCard],
     out: &mut Out,
 ) -> Vec<Card> {
     let mut cards = Vec::new();
     for det in dets {
         let refs: Vec<CardRef> = found
             .iter()
-            .filter(|(f, _)| *f == det.family())
-            .map(|&(_, root)| CardRef {
-                root,
-                root_path: tree.node(root).path.clone(),
-                files: tree.files_under(root),
+            .filter(|f| f.family == det.family())
+            .map(|f| CardRef {
+                root: f.root,
+                root_path: tree.node(f.root).path.clone(),
+                files: f.files.clone(),
             })
             .collect();
         if refs.is_empty() {
@@ -237,31 +237,62 @@ fn walk_up(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
-/// Card roots found in the tree (outermost match wins, no detection inside a card), and per
-/// scan root the files that lie in no card.
+/// A card root found in the tree with the files that belong to it.
+struct FoundCard {
+    family: Family,
+    root: usize,
+    files: Vec<usize>,
+}
+
+/// Card roots found in the tree (outermost match wins; inside a card only the subfolders its
+/// detector doesn't own are searched for further cards), and per scan root the files that lie
+/// in no card.
 #[allow(clippy::type_complexity)]
 fn find_cards(
     tree: &Tree,
     dets: &[&'static dyn CardDetector],
-) -> (Vec<(Family, usize)>, Vec<(usize, Vec<usize>)>) {
-    let mut found = Vec::new();
+) -> (Vec<FoundCard>, Vec<(usize, Vec<usize>)>) {
+    let mut found: Vec<FoundCard> = Vec::new();
     let mut loose = Vec::new();
     for &top in &tree.tops {
         let mut files = Vec::new();
-        let mut stack = vec![top];
-        while let Some(n) = stack.pop() {
+        // (node, owning card, search this folder for a card signature)
+        let mut stack: Vec<(usize, Option<usize>, bool)> = vec![(top, None, true)];
+        while let Some((n, owner, detect)) = stack.pop() {
             let node = tree.node(n);
             if !node.is_dir {
-                files.push(n);
+                match owner {
+                    Some(c) => found[c].files.push(n),
+                    None => files.push(n),
+                }
                 continue;
             }
             let listing = TreeListing { tree, dir: n };
-            if let Some(det) = dets.iter().find(|d| d.is_card_root(&listing)) {
-                tracing::debug!(family = %det.family(), root = %node.path.display(), "card found");
-                found.push((det.family(), n));
-                continue;
+            let hit = if detect {
+                dets.iter().find(|d| d.is_card_root(&listing))
+            } else {
+                None
+            };
+            match hit {
+                Some(det) => {
+                    tracing::debug!(family = %det.family(), root = %node.path.display(), "card found");
+                    found.push(FoundCard {
+                        family: det.family(),
+                        root: n,
+                        files: Vec::new(),
+                    });
+                    let c = found.len() - 1;
+                    for &ch in node.children.iter().rev() {
+                        let search = !det.owns_subfolder(&tree.node(ch).lower);
+                        stack.push((ch, Some(c), search));
+                    }
+                }
+                None => {
+                    for &ch in node.children.iter().rev() {
+                        stack.push((ch, owner, detect));
+                    }
+                }
             }
-            stack.extend(node.children.iter().rev().copied());
         }
         loose.push((top, files));
     }

@@ -25,6 +25,10 @@ impl CardDetector for Red {
         })
     }
 
+    fn owns_subfolder(&self, lower: &str) -> bool {
+        lower.ends_with(".rdc")
+    }
+
     fn group(&self, tree: &Tree, cards: &[CardRef], out: &mut Out) {
         for card in cards {
             group_card(tree, card, out);

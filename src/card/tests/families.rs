@@ -518,6 +518,9 @@ fn shoot_day_folder_with_red_reel_gopro_and_p2_cards() {
         "A001_0514AB.RDM/A001_C001_0514XY.RDC/A001_C001_0514XY_001.R3D",
         b"x",
     );
+    // A clip folder copied loose into the day folder makes DAY1 itself a RED root; the cards
+    // in its other subfolders (and the reel) must still be found.
+    put(&day, "A002_C007_0515ZZ.RDC/A002_C007_0515ZZ_001.R3D", b"x");
     put(&day, "GOPRO_CAM/DCIM/100GOPRO/GH010001.MP4", b"x");
     let p2 = day.join("P2_CARD");
     super::p2::p2_clip(
@@ -548,15 +551,19 @@ fn shoot_day_folder_with_red_reel_gopro_and_p2_cards() {
         vec![
             (Family::P2, s("P2_CARD")),
             (Family::Gopro, s("GOPRO_CAM")),
+            (Family::Red, s("")),
             (Family::Red, s("A001_0514AB.RDM")),
         ]
     );
-    assert_eq!(names(&s_), vec!["A001_C001_0514XY", "GH0001", "0002EM"]);
+    assert_eq!(
+        names(&s_),
+        vec!["A002_C007_0515ZZ", "A001_C001_0514XY", "GH0001", "0002EM"]
+    );
     assert_eq!(
         skipped(&s_, &day),
         vec![(
             s("notes.txt"),
-            s("not a media file and no clip has this name: left out")
+            s("not part of any clip on this red card (no clip uses this name or folder)")
         )]
     );
 }
