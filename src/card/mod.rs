@@ -247,7 +247,6 @@ struct FoundCard {
 /// Card roots found in the tree (outermost match wins; inside a card only the subfolders its
 /// detector doesn't own are searched for further cards), and per scan root the files that lie
 /// in no card.
-#[allow(clippy::type_complexity)]
 fn find_cards(
     tree: &Tree,
     dets: &[&'static dyn CardDetector],
