@@ -1,0 +1,63 @@
+//! Sony sidecars needed for identity: NonRealTimeMeta (`…M01.XML`, `TargetMaterial@umidRef`),
+//! `MEDIAPRO.XML` inventory (`Material@uri`) and XDCAM EX take SMIL (`TAKR/*.SMI`).
+
+use super::names::{is_zero_id, norm_hex_id, split_ext};
+use super::xml;
+use std::path::Path;
+
+/// `TargetMaterial@umidRef` of an NRT sidecar, normalised; `None` when absent, zero or the
+/// file is empty/invalid (tolerated: XDCAM EX cards carry empty sidecars).
+pub fn nrt_umid(path: &Path) -> Option<String> {
+    let text = xml::read_text(path).ok()?;
+    let doc = xml::parse(path, &text).ok()?;
+    let tm = xml::desc(doc.root(), "TargetMaterial")?;
+    let umid = tm.attribute("umidRef")?;
+    let norm = norm_hex_id(umid);
+    (!norm.is_empty() && !is_zero_id(&norm)).then_some(norm)
+}
+
+/// Uppercase clip names (file stems) of `Material@uri` entries in `MEDIAPRO.XML` that point
+/// into a clip folder (`./Clip/C0001.MXF`, `./CLIP/C0001.MP4`); proxies (`Sub/`) are ignored.
+pub fn mediapro_clips(path: &Path) -> Result<Vec<String>, xml::XmlError> {
+    let text = xml::read_text(path)?;
+    let doc = xml::parse(path, &text)?;
+    let mut out = Vec::new();
+    for m in doc
+        .descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == "Material")
+    {
+        let Some(uri) = m.attribute("uri") else {
+            continue;
+        };
+        let lower = uri.to_ascii_lowercase();
+        let parts: Vec<&str> = lower.split('/').collect();
+        let in_clip_dir = parts.len() >= 2 && parts[parts.len() - 2] == "clip";
+        if !in_clip_dir {
+            continue;
+        }
+        let file = uri.rsplit('/').next().unwrap_or(uri);
+        let stem = split_ext(file).0.to_ascii_uppercase();
+        if !out.contains(&stem) {
+            out.push(stem);
+        }
+    }
+    Ok(out)
+}
+
+/// Uppercase file stems referenced by `src` attributes of a take SMIL, in document order.
+/// Element names are unverified (camera-cards.md §3.2/3.3), so any `src` counts.
+pub fn smil_sources(path: &Path) -> Option<Vec<String>> {
+    let text = xml::read_text(path).ok()?;
+    let doc = xml::parse(path, &text).ok()?;
+    let mut out = Vec::new();
+    for n in doc.descendants().filter(|n| n.is_element()) {
+        if let Some(src) = n.attribute("src") {
+            let file = src.rsplit(['/', '\\']).next().unwrap_or(src);
+            let stem = split_ext(file).0.to_ascii_uppercase();
+            if !stem.is_empty() && !out.contains(&stem) {
+                out.push(stem);
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}

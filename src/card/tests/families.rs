@@ -1,0 +1,569 @@
+//! Canon XF, AVCHD, GoPro, DJI, RED, ARRI, BRAW, image sequences, BWF and generic media.
+
+use super::*;
+use crate::card::audio_bwf::synth_wav;
+use crate::card::avchd::synth_mpl;
+use crate::card::m2ts::synth_m2ts;
+use crate::card::{CARD_LEVEL_REASON, Family};
+use FileRole::{Audio, Other, Proxy, Sidecar, Thumbnail, Video};
+
+fn s(v: &str) -> String {
+    v.to_string()
+}
+
+#[test]
+fn canon_xf_clip_folder_with_ordered_segments() {
+    let t = tmp();
+    let c = t.path().join("XF");
+    put(&c, "CONTENTS/CLIPS001/INDEX.MIF", b"mif");
+    put(&c, "CONTENTS/CLIPS001/AA0001/AA000102.MXF", b"m2");
+    put(&c, "CONTENTS/CLIPS001/AA0001/AA000101.MXF", b"m1");
+    put(&c, "CONTENTS/CLIPS001/AA0001/AA0001.CIF", b"c");
+    put(&c, "CONTENTS/CLIPS001/AA0001/AA000101.PPN", b"p");
+    put(&c, "CONTENTS/CLIPS001/AA0001/AA0001.THM", b"t");
+    put(&c, "CONTENTS/CLIPS001/AA0001/AA000101.SIF", b"s");
+    put(&c, "CONTENTS/CLIPS001/AA0002/AA000201.MXF", b"m");
+    let s_ = scan(&[&c.join("CONTENTS/CLIPS001/AA0001/AA000102.MXF")]);
+    assert_eq!(names(&s_), vec!["AA0001", "AA0002"]);
+    let a = clip(&s_, "AA0001");
+    assert_eq!(a.family, Family::CanonXf);
+    assert_eq!(a.id, "canon_xf:CLIPS001/AA0001");
+    assert_eq!(a.segments, vec![vec![0], vec![1]]);
+    assert_eq!(
+        files(a, &c),
+        vec![
+            (s("CONTENTS/CLIPS001/AA0001/AA000101.MXF"), Video),
+            (s("CONTENTS/CLIPS001/AA0001/AA000102.MXF"), Video),
+            (s("CONTENTS/CLIPS001/AA0001/AA0001.CIF"), Sidecar),
+            (s("CONTENTS/CLIPS001/AA0001/AA000101.SIF"), Sidecar),
+            (s("CONTENTS/CLIPS001/AA0001/AA0001.THM"), Thumbnail),
+            (s("CONTENTS/CLIPS001/AA0001/AA000101.PPN"), Other),
+        ]
+    );
+    assert_eq!(a.incomplete, None);
+    assert_eq!(
+        skipped(&s_, &c),
+        vec![(s("CONTENTS/CLIPS001/INDEX.MIF"), s(CARD_LEVEL_REASON))]
+    );
+}
+
+#[test]
+fn avchd_placeholder_playlist_falls_back_to_pts_continuity() {
+    let t = tmp();
+    let c = t.path().join("HANDYCAM");
+    let bd = "PRIVATE/AVCHD/BDMV";
+    put(&c, &format!("{bd}/INDEX.BDM"), b"INDX");
+    put(&c, &format!("{bd}/PLAYLIST/00000.MPL"), b"placeholder");
+    // 00000: 90000..(+3 frames at 29.97 = 3003 ticks), 00001 continues, 00002 restarts.
+    put(
+        &c,
+        &format!("{bd}/STREAM/00000.MTS"),
+        &synth_m2ts(&[90_000, 93_003, 96_006]),
+    );
+    put(
+        &c,
+        &format!("{bd}/STREAM/00001.MTS"),
+        &synth_m2ts(&[99_009, 102_012]),
+    );
+    put(
+        &c,
+        &format!("{bd}/STREAM/00002.MTS"),
+        &synth_m2ts(&[90_000, 93_003]),
+    );
+    for n in ["00000", "00001", "00002"] {
+        put(&c, &format!("{bd}/CLIPINF/{n}.CPI"), b"placeholder");
+    }
+    let s_ = scan(&[&c]);
+    assert_eq!(names(&s_), vec!["00000", "00002"]);
+    let r = clip(&s_, "00000");
+    assert_eq!(r.family, Family::Avchd);
+    assert_eq!(r.id, "avchd:PRIVATE/AVCHD/BDMV/STREAM/00000");
+    assert_eq!(
+        files(r, &c),
+        vec![
+            (format!("{bd}/STREAM/00000.MTS"), Video),
+            (format!("{bd}/STREAM/00001.MTS"), Video),
+            (format!("{bd}/CLIPINF/00000.CPI"), Sidecar),
+            (format!("{bd}/CLIPINF/00001.CPI"), Sidecar),
+        ]
+    );
+    assert_eq!(r.segments, vec![vec![0], vec![1]]);
+    assert_eq!(clip(&s_, "00002").files.len(), 2);
+    let mut sk = skipped(&s_, &c);
+    sk.sort();
+    assert_eq!(
+        sk,
+        vec![
+            (format!("{bd}/INDEX.BDM"), s(CARD_LEVEL_REASON)),
+            (format!("{bd}/PLAYLIST/00000.MPL"), s(CARD_LEVEL_REASON)),
+        ]
+    );
+}
+
+#[test]
+fn avchd_playlist_decides_recordings() {
+    let t = tmp();
+    let c = t.path().join("CAM");
+    // Old root layout; streams are not even TS: the playlist alone decides.
+    put(
+        &c,
+        "BDMV/PLAYLIST/00000.MPL",
+        &synth_mpl(&[("00000", 1), ("00001", 5), ("00002", 1), ("00004", 1)]),
+    );
+    for n in ["00000", "00001", "00002", "00003"] {
+        put(&c, &format!("BDMV/STREAM/{n}.MTS"), b"x");
+    }
+    let s_ = scan(&[&c.join("BDMV/STREAM")]);
+    assert_eq!(names(&s_), vec!["00000", "00002", "00003"]);
+    assert_eq!(clip(&s_, "00000").files.len(), 2);
+    assert_eq!(clip(&s_, "00002").files.len(), 1);
+    assert_eq!(clip(&s_, "00003").files.len(), 1);
+    assert_eq!(clip(&s_, "00002").incomplete, None);
+}
+
+#[test]
+fn gopro_recordings_with_chapters_lrv_and_thm() {
+    let t = tmp();
+    let c = t.path().join("GOPRO");
+    for n in [
+        "GH010123.MP4",
+        "GH020123.MP4",
+        "GL010123.LRV",
+        "GL020123.LRV",
+        "GH010123.THM",
+        "GH020123.THM",
+        "GH010124.MP4",
+        "GL010124.LRV",
+        "GH010124.THM",
+    ] {
+        put(&c, &format!("DCIM/100GOPRO/{n}"), b"x");
+    }
+    put(&c, "MISC/version.txt", b"v");
+    put(&c, "DCIM/100GOPRO/GOPR0001.JPG", b"jpg");
+    let s_ = scan(&[&c]);
+    assert_eq!(names(&s_), vec!["GH0123", "GH0124", "GOPR0001"]);
+    let r = clip(&s_, "GH0123");
+    assert_eq!(r.family, Family::Gopro);
+    assert_eq!(r.id, "gopro:100GOPRO/GH0123");
+    assert_eq!(
+        files(r, &c),
+        vec![
+            (s("DCIM/100GOPRO/GH010123.MP4"), Video),
+            (s("DCIM/100GOPRO/GH020123.MP4"), Video),
+            (s("DCIM/100GOPRO/GL010123.LRV"), Proxy),
+            (s("DCIM/100GOPRO/GL020123.LRV"), Proxy),
+            (s("DCIM/100GOPRO/GH010123.THM"), Thumbnail),
+            (s("DCIM/100GOPRO/GH020123.THM"), Thumbnail),
+        ]
+    );
+    assert_eq!(r.segments, vec![vec![0], vec![1]]);
+    assert_eq!(clip(&s_, "GH0124").files.len(), 3);
+    assert_eq!(clip(&s_, "GOPR0001").family, Family::Generic);
+    assert_eq!(
+        skipped(&s_, &c),
+        vec![(s("MISC/version.txt"), s(CARD_LEVEL_REASON))]
+    );
+}
+
+#[test]
+fn gopro_old_style_and_missing_chapter() {
+    let t = tmp();
+    let c = t.path().join("HERO4");
+    for n in [
+        "GOPR0100.MP4",
+        "GP010100.MP4",
+        "GP020100.MP4",
+        "GOPR0100.LRV",
+        "GOPR0100.THM",
+        "GX020200.MP4",
+    ] {
+        put(&c, &format!("DCIM/101GOPRO/{n}"), b"x");
+    }
+    let s_ = scan(&[&c]);
+    assert_eq!(names(&s_), vec!["GOPR0100", "GX0200"]);
+    let old = clip(&s_, "GOPR0100");
+    assert_eq!(
+        files(old, &c),
+        vec![
+            (s("DCIM/101GOPRO/GOPR0100.MP4"), Video),
+            (s("DCIM/101GOPRO/GP010100.MP4"), Video),
+            (s("DCIM/101GOPRO/GP020100.MP4"), Video),
+            (s("DCIM/101GOPRO/GOPR0100.LRV"), Proxy),
+            (s("DCIM/101GOPRO/GOPR0100.THM"), Thumbnail),
+        ]
+    );
+    assert_eq!(
+        clip(&s_, "GX0200").incomplete.as_deref(),
+        Some("chapter 01 of this recording is missing: re-copy the card")
+    );
+}
+
+#[test]
+fn dji_basename_with_srt_and_lrf() {
+    let t = tmp();
+    let c = t.path().join("MAVIC");
+    for n in [
+        "DJI_0001.MP4",
+        "DJI_0001.SRT",
+        "DJI_0001.LRF",
+        "DJI_0002.JPG",
+    ] {
+        put(&c, &format!("DCIM/100MEDIA/{n}"), b"x");
+    }
+    put(&c, "DCIM/DJI_001/DJI_20240514120000_0001_D.MP4", b"x");
+    let s_ = scan(&[&c.join("DCIM")]);
+    assert_eq!(
+        names(&s_),
+        vec!["DJI_0001", "DJI_0002", "DJI_20240514120000_0001_D"]
+    );
+    let d = clip(&s_, "DJI_0001");
+    assert_eq!(d.family, Family::Dji);
+    assert_eq!(d.id, "dji:DCIM/100MEDIA/DJI_0001");
+    assert_eq!(
+        files(d, &c),
+        vec![
+            (s("DCIM/100MEDIA/DJI_0001.MP4"), Video),
+            (s("DCIM/100MEDIA/DJI_0001.SRT"), Sidecar),
+            (s("DCIM/100MEDIA/DJI_0001.LRF"), Proxy),
+        ]
+    );
+}
+
+#[test]
+fn red_clip_folder_segments_and_holes() {
+    let t = tmp();
+    let c = t.path().join("RED_MAG");
+    let rdc = "A001_0514AB.RDM/A001_C001_0514XY.RDC";
+    for n in [
+        "A001_C001_0514XY_003.R3D",
+        "A001_C001_0514XY_001.R3D",
+        "A001_C001_0514XY_002.R3D",
+        "A001_C001_0514XY.RMD",
+    ] {
+        put(&c, &format!("{rdc}/{n}"), b"x");
+    }
+    let rdc2 = "A001_0514AB.RDM/A001_C002_0514QQ.RDC";
+    put(&c, &format!("{rdc2}/A001_C002_0514QQ_002.R3D"), b"x");
+    let s_ = scan(&[&c.join(rdc).join("A001_C001_0514XY_002.R3D")]);
+    assert_eq!(names(&s_), vec!["A001_C001_0514XY", "A001_C002_0514QQ"]);
+    assert_eq!(s_.cards.len(), 1);
+    assert_eq!(s_.cards[0].root, canon(&c.join("A001_0514AB.RDM")));
+    let r = clip(&s_, "A001_C001_0514XY");
+    assert_eq!(r.id, "red:A001_C001_0514XY");
+    assert_eq!(
+        files(r, &c),
+        vec![
+            (format!("{rdc}/A001_C001_0514XY_001.R3D"), Video),
+            (format!("{rdc}/A001_C001_0514XY_002.R3D"), Video),
+            (format!("{rdc}/A001_C001_0514XY_003.R3D"), Video),
+            (format!("{rdc}/A001_C001_0514XY.RMD"), Sidecar),
+        ]
+    );
+    assert_eq!(r.segments, vec![vec![0], vec![1], vec![2]]);
+    assert_eq!(r.incomplete, None);
+    assert_eq!(
+        clip(&s_, "A001_C002_0514QQ").incomplete.as_deref(),
+        Some(
+            "segment(s) A001_C002_0514QQ_001.R3D missing: an incomplete copy, re-copy the clip folder"
+        )
+    );
+}
+
+#[test]
+fn arri_frame_folder_is_one_clip_and_mov_one_each() {
+    let t = tmp();
+    let c = t.path().join("ARRI");
+    for f in [1, 2, 3, 5] {
+        put(
+            &c,
+            &format!("A001R1AB/A001C001_240514_R1AB/A001C001_240514_R1AB.{f:07}.ari"),
+            b"x",
+        );
+    }
+    put(&c, "A001R1AB/A002C003_240514_R1AB.mov", b"x");
+    let s_ = scan(&[&c]);
+    assert_eq!(
+        names(&s_),
+        vec!["A001C001_240514_R1AB", "A002C003_240514_R1AB"]
+    );
+    let a = clip(&s_, "A001C001_240514_R1AB");
+    assert_eq!(a.family, Family::Arri);
+    assert_eq!(a.id, "arri:A001C001_240514_R1AB");
+    assert_eq!(a.files.len(), 4);
+    assert_eq!(a.segments, vec![vec![0, 1, 2, 3]]);
+    assert_eq!(
+        a.warnings,
+        vec![
+            s("frames 0000001–0000005 (4 frames)"),
+            s("missing frames 4: re-copy or re-render them")
+        ]
+    );
+    assert_eq!(
+        clip(&s_, "A002C003_240514_R1AB").id,
+        "arri:A002C003_240514_R1AB"
+    );
+    assert_eq!(s_.cards.len(), 1);
+    assert_eq!(s_.cards[0].family, Family::Arri);
+}
+
+#[test]
+fn braw_with_sidecar() {
+    let t = tmp();
+    let c = t.path().join("BMPCC");
+    put(&c, "A001_05141200_C001.braw", b"x");
+    put(&c, "A001_05141200_C001.sidecar", b"{}");
+    put(&c, "A001_05141200_C002.braw", b"x");
+    let s_ = scan(&[&c]);
+    assert_eq!(names(&s_), vec!["A001_05141200_C001", "A001_05141200_C002"]);
+    let b = clip(&s_, "A001_05141200_C001");
+    assert_eq!(b.id, "braw:A001_05141200_C001");
+    assert_eq!(
+        files(b, &c),
+        vec![
+            (s("A001_05141200_C001.braw"), Video),
+            (s("A001_05141200_C001.sidecar"), Sidecar)
+        ]
+    );
+}
+
+#[test]
+fn image_sequences_with_gaps_and_camera_stills_apart() {
+    let t = tmp();
+    let c = t.path().join("VFX");
+    for f in [86400, 86401, 86403, 86404, 86405, 86409] {
+        put(&c, &format!("A001C001/A001C001.{f:07}.dpx"), b"x");
+    }
+    for f in 0..3 {
+        put(&c, &format!("plate_{f:06}.exr"), b"x");
+    }
+    put(&c, "IMG_0001.JPG", b"x");
+    put(&c, "IMG_0002.JPG", b"x");
+    let s_ = scan(&[&c]);
+    assert_eq!(
+        names(&s_),
+        vec!["A001C001", "IMG_0001", "IMG_0002", "plate"]
+    );
+    let d = clip(&s_, "A001C001");
+    assert_eq!(d.family, Family::ImageSequence);
+    assert_eq!(d.id, "image_sequence:A001C001/A001C001.%07d.dpx");
+    assert_eq!(d.files.len(), 6);
+    assert_eq!(
+        d.files[0].path,
+        canon(&c).join("A001C001/A001C001.0086400.dpx")
+    );
+    assert_eq!(
+        d.warnings,
+        vec![
+            s("frames 0086400–0086409 (6 frames)"),
+            s("missing frames 86402, 86406–86408: re-copy or re-render them")
+        ]
+    );
+    assert_eq!(clip(&s_, "plate").id, "image_sequence:plate_%06d.exr");
+    assert_eq!(clip(&s_, "IMG_0001").family, Family::Generic);
+}
+
+#[test]
+fn bwf_poly_mono_tracks_and_ixml_family() {
+    let t = tmp();
+    let c = t.path().join("SOUND");
+    let ixml = |uid: &str, idx: &str| {
+        format!(
+            "<?xml version=\"1.0\"?><BWFXML><FILE_SET><TOTAL_FILES>2</TOTAL_FILES><FAMILY_UID>{uid}</FAMILY_UID><FILE_SET_INDEX>{idx}</FILE_SET_INDEX></FILE_SET></BWFXML>\0\0"
+        )
+    };
+    put(&c, "S001T01.WAV", &synth_wav(true, None));
+    put(&c, "12-T003_2.WAV", &synth_wav(true, None));
+    put(&c, "12-T003_1.WAV", &synth_wav(true, None));
+    put(
+        &c,
+        "Scene001-T001_Tr1.wav",
+        &synth_wav(false, Some(&ixml("ZOOMF8-UID-0001", "A"))),
+    );
+    put(
+        &c,
+        "Scene001-T001_Tr2.wav",
+        &synth_wav(false, Some(&ixml("ZOOMF8-UID-0001", "B"))),
+    );
+    put(
+        &c,
+        "Take7_odd.wav",
+        &synth_wav(false, Some(&ixml("ZOOMF8-UID-0001", "C"))),
+    );
+    put(&c, "plain.wav", &synth_wav(false, None));
+    let s_ = scan(&[&c]);
+    assert_eq!(
+        names(&s_),
+        vec!["12-T003", "S001T01", "Scene001-T001", "plain"]
+    );
+    let m = clip(&s_, "12-T003");
+    assert_eq!(m.family, Family::AudioBwf);
+    assert_eq!(m.id, "audio_bwf:12-T003");
+    assert_eq!(
+        files(m, &c),
+        vec![(s("12-T003_1.WAV"), Audio), (s("12-T003_2.WAV"), Audio)]
+    );
+    assert_eq!(m.segments, vec![vec![0, 1]]);
+    let z = clip(&s_, "Scene001-T001");
+    assert_eq!(z.id, "audio_bwf:ZOOMF8-UID-0001");
+    assert_eq!(
+        files(z, &c),
+        vec![
+            (s("Scene001-T001_Tr1.wav"), Audio),
+            (s("Scene001-T001_Tr2.wav"), Audio),
+            (s("Take7_odd.wav"), Audio)
+        ]
+    );
+    assert_eq!(clip(&s_, "S001T01").files.len(), 1);
+    assert_eq!(clip(&s_, "plain").family, Family::Generic);
+    assert_eq!(clip(&s_, "plain").files[0].role, Audio);
+}
+
+#[test]
+fn bwf_take_names() {
+    use crate::card::audio_bwf::take_of;
+    assert_eq!(take_of("S001T01"), (s("S001T01"), 0));
+    assert_eq!(take_of("S001T01_3"), (s("S001T01"), 3));
+    assert_eq!(take_of("S001T01_B"), (s("S001T01"), 11));
+    assert_eq!(take_of("Scene001-T001_Tr1_2"), (s("Scene001-T001"), 1));
+    assert_eq!(take_of("Scene001-T001_D"), (s("Scene001-T001"), 1000));
+    assert_eq!(take_of("TASCAM_0001_1"), (s("TASCAM_0001"), 1));
+    assert_eq!(take_of("ZOOM0001"), (s("ZOOM0001"), 0));
+}
+
+#[test]
+fn generic_loose_media_with_sidecars_and_unicode_names() {
+    let t = tmp();
+    let c = t.path().join("Loose");
+    put(&c, "MVI_0001.MOV", b"x");
+    put(&c, "MVI_0001.THM", b"x");
+    put(&c, "MVI_0001.XMP", b"x");
+    put(&c, "IMG_0002.CR3", b"x");
+    put(&c, "IMG_0002.JPG", b"x");
+    put(&c, "Überflug_été_日本.mp4", b"x");
+    put(&c, "notes.txt", b"x");
+    put(&c, "orphan.XMP", b"x");
+    let s_ = scan(&[&c]);
+    assert_eq!(
+        names(&s_),
+        vec!["IMG_0002", "MVI_0001", "Überflug_été_日本"]
+    );
+    let m = clip(&s_, "MVI_0001");
+    assert_eq!(m.id, "generic:MVI_0001");
+    assert_eq!(
+        files(m, &c),
+        vec![
+            (s("MVI_0001.MOV"), Video),
+            (s("MVI_0001.XMP"), Sidecar),
+            (s("MVI_0001.THM"), Thumbnail)
+        ]
+    );
+    assert_eq!(
+        files(clip(&s_, "IMG_0002"), &c),
+        vec![(s("IMG_0002.CR3"), Video), (s("IMG_0002.JPG"), Thumbnail)]
+    );
+    assert_eq!(
+        clip(&s_, "Überflug_été_日本").id,
+        "generic:Überflug_été_日本"
+    );
+    let mut sk = skipped(&s_, &c);
+    sk.sort();
+    assert_eq!(
+        sk,
+        vec![
+            (
+                s("notes.txt"),
+                s("not a media file and no clip has this name: left out")
+            ),
+            (
+                s("orphan.XMP"),
+                s("sidecar without media: no video/audio/still named orphan in this folder")
+            ),
+        ]
+    );
+    assert_eq!(s_.cards.len(), 1);
+    assert_eq!(s_.cards[0].family, Family::Generic);
+    assert_eq!(s_.cards[0].root, canon(&c));
+}
+
+#[test]
+fn same_id_on_two_cards_is_flagged() {
+    let t = tmp();
+    for cam in ["CAM_A", "CAM_B"] {
+        put(&t.path().join(cam), "DCIM/100GOPRO/GH010123.MP4", b"x");
+    }
+    let s_ = scan(&[t.path()]);
+    assert_eq!(names(&s_), vec!["GH0123", "GH0123"]);
+    let roots = format!(
+        "{}, {}",
+        canon(&t.path().join("CAM_A")).display(),
+        canon(&t.path().join("CAM_B")).display()
+    );
+    for c in &s_.clips {
+        assert_eq!(c.id, "gopro:100GOPRO/GH0123");
+        assert_eq!(
+            c.warnings,
+            vec![format!(
+                "2 clips share the id gopro:100GOPRO/GH0123 (cards: {roots}): the same card copied twice, or cameras reusing names; check before registering"
+            )]
+        );
+    }
+}
+
+#[test]
+fn shoot_day_folder_with_red_reel_gopro_and_p2_cards() {
+    let t = tmp();
+    let day = t.path().join("DAY1");
+    put(
+        &day,
+        "A001_0514AB.RDM/A001_C001_0514XY.RDC/A001_C001_0514XY_001.R3D",
+        b"x",
+    );
+    // A clip folder copied loose into the day folder makes DAY1 itself a RED root; the cards
+    // in its other subfolders (and the reel) must still be found.
+    put(&day, "A002_C007_0515ZZ.RDC/A002_C007_0515ZZ_001.R3D", b"x");
+    put(&day, "GOPRO_CAM/DCIM/100GOPRO/GH010001.MP4", b"x");
+    let p2 = day.join("P2_CARD");
+    super::p2::p2_clip(
+        &p2,
+        "0002EM",
+        &super::p2::p2_xml("0002EM", &super::p2::gcid(2), 25, 1, None),
+        1,
+        false,
+    );
+    put(&day, "notes.txt", b"n");
+    let s_ = scan(&[&day]);
+    let mut fams: Vec<(Family, String)> = s_
+        .cards
+        .iter()
+        .map(|c| {
+            (
+                c.family,
+                c.root
+                    .strip_prefix(canon(&day))
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    fams.sort();
+    assert_eq!(
+        fams,
+        vec![
+            (Family::P2, s("P2_CARD")),
+            (Family::Gopro, s("GOPRO_CAM")),
+            (Family::Red, s("")),
+            (Family::Red, s("A001_0514AB.RDM")),
+        ]
+    );
+    assert_eq!(
+        names(&s_),
+        vec!["A002_C007_0515ZZ", "A001_C001_0514XY", "GH0001", "0002EM"]
+    );
+    assert_eq!(
+        skipped(&s_, &day),
+        vec![(
+            s("notes.txt"),
+            s("not part of any clip on this red card (no clip uses this name or folder)")
+        )]
+    );
+}

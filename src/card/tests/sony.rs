@@ -1,0 +1,260 @@
+//! Sony XD style, XDCAM EX and XAVC S.
+
+use super::*;
+use crate::card::{CARD_LEVEL_REASON, Family};
+use FileRole::{Other, Proxy, Sidecar, Thumbnail, Video};
+
+const UMID: &str = "060A2B340101010501010D43130000000123456789ABCDEF0123456789ABCDEF";
+
+fn nrt(umid: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<NonRealTimeMeta xmlns="urn:schemas-professionalDisc:nonRealTimeMeta:ver.2.00" lastUpdate="2024-05-14T12:00:00+00:00">
+  <TargetMaterial umidRef="{umid}"/>
+  <Duration value="75"/>
+  <LtcChangeTable tcFps="25" halfStep="false"><LtcChange frameCount="0" value="00000012" status="increment"/></LtcChangeTable>
+</NonRealTimeMeta>"#
+    )
+}
+
+fn mediapro(uris: &[&str]) -> String {
+    let mats: String = uris
+        .iter()
+        .map(|u| format!(r#"<Material uri="{u}" type="MXF" videoType="MPEG2HD422" umid="0x00"/>"#))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><MediaProfile xmlns="http://xmlns.sony.net/pro/metadata/mediaprofile"><Contents>{mats}</Contents></MediaProfile>"#
+    )
+}
+
+#[test]
+fn xdroot_clips_with_inventory_warnings() {
+    let t = tmp();
+    let c = t.path().join("XD");
+    put(
+        &c,
+        "XDROOT/MEDIAPRO.XML",
+        mediapro(&["./Clip/C0001.MXF", "./Sub/C0001S01.MXF", "./Clip/C0003.MXF"]).as_bytes(),
+    );
+    put(&c, "XDROOT/DISCMETA.XML", b"<x/>");
+    put(&c, "XDROOT/Clip/C0001.MXF", b"mxf");
+    put(&c, "XDROOT/Clip/C0001M01.XML", nrt(UMID).as_bytes());
+    put(&c, "XDROOT/Clip/C0001R01.BIM", b"bim");
+    put(&c, "XDROOT/Sub/C0001S01.MXF", b"proxy");
+    put(&c, "XDROOT/Clip/C0002.MXF", b"mxf"); // IMX without NRT XML
+    put(&c, "XDROOT/Take/T0001.SMI", b"<smil/>");
+    let s = scan(&[&c.join("XDROOT/Clip")]);
+    assert_eq!(names(&s), vec!["C0001", "C0002"]);
+    assert_eq!(s.cards.len(), 1);
+    assert_eq!(s.cards[0].root, canon(&c));
+    assert_eq!(s.cards[0].family, Family::Xdcam);
+    let c1 = clip(&s, "C0001");
+    assert_eq!(c1.id, format!("xdcam:{UMID}"));
+    assert_eq!(
+        files(c1, &c),
+        vec![
+            ("XDROOT/Clip/C0001.MXF".to_string(), Video),
+            ("XDROOT/Clip/C0001M01.XML".to_string(), Sidecar),
+            ("XDROOT/Sub/C0001S01.MXF".to_string(), Proxy),
+            ("XDROOT/Clip/C0001R01.BIM".to_string(), Other),
+        ]
+    );
+    assert!(c1.warnings.is_empty());
+    let c2 = clip(&s, "C0002");
+    assert_eq!(c2.id, "xdcam:XDROOT/CLIP/C0002");
+    assert_eq!(c2.files.len(), 1);
+    assert_eq!(
+        c2.warnings,
+        vec!["C0002 is not listed in the card inventory MEDIAPRO.XML (added later, or the inventory is stale)".to_string()]
+    );
+    assert_eq!(s.errors.len(), 1);
+    assert_eq!(
+        s.errors[0].message,
+        "MEDIAPRO.XML lists clip C0003 but its files are not on the card: bad copy, re-copy the card"
+    );
+    let mut sk = skipped(&s, &c);
+    sk.sort();
+    assert_eq!(
+        sk,
+        vec![
+            (
+                "XDROOT/DISCMETA.XML".to_string(),
+                CARD_LEVEL_REASON.to_string()
+            ),
+            (
+                "XDROOT/MEDIAPRO.XML".to_string(),
+                CARD_LEVEL_REASON.to_string()
+            ),
+            (
+                "XDROOT/Take/T0001.SMI".to_string(),
+                CARD_LEVEL_REASON.to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn private_xdroot_and_root_clip_layouts() {
+    let t = tmp();
+    let a = t.path().join("A");
+    put(&a, "PRIVATE/XDROOT/Clip/A001C001_240514AB.MXF", b"m");
+    put(
+        &a,
+        "PRIVATE/XDROOT/Clip/A001C001_240514ABM01.XML",
+        nrt(&"0".repeat(64)).as_bytes(),
+    );
+    let b = t.path().join("B");
+    put(&b, "Clip/C0005.MXF", b"m");
+    put(&b, "Clip/C0005M01.XML", b"");
+    let s = scan(&[t.path()]);
+    assert_eq!(names(&s), vec!["A001C001_240514AB", "C0005"]);
+    assert_eq!(
+        clip(&s, "A001C001_240514AB").id,
+        "xdcam:PRIVATE/XDROOT/CLIP/A001C001_240514AB"
+    );
+    assert_eq!(clip(&s, "C0005").id, "xdcam:CLIP/C0005");
+    assert_eq!(clip(&s, "C0005").files.len(), 2);
+    assert_eq!(s.cards.len(), 2);
+}
+
+#[test]
+fn xdcam_ex_takes_from_folders_with_empty_sidecars() {
+    let t = tmp();
+    let c = t.path().join("EX");
+    put(&c, "BPAV/MEDIAPRO.XML", b"");
+    for clipf in ["709_001_01", "709_001_02", "709_002_01"] {
+        put(&c, &format!("BPAV/CLPR/{clipf}/{clipf}.MP4"), b"mp4");
+        put(&c, &format!("BPAV/CLPR/{clipf}/{clipf}.SMI"), b"");
+        put(&c, &format!("BPAV/CLPR/{clipf}/{clipf}M01.XML"), b"");
+        put(&c, &format!("BPAV/CLPR/{clipf}/{clipf}R01.BIM"), b"");
+    }
+    put(&c, "BPAV/TAKR/709_001/709_001.SMI", b"");
+    let s = scan(&[&c]);
+    assert_eq!(names(&s), vec!["709_001", "709_002"]);
+    let take = clip(&s, "709_001");
+    assert_eq!(take.family, Family::XdcamEx);
+    assert_eq!(take.id, "xdcam_ex:BPAV/TAKR/709_001");
+    assert_eq!(take.segments, vec![vec![0], vec![1]]);
+    assert_eq!(
+        files(take, &c),
+        vec![
+            ("BPAV/CLPR/709_001_01/709_001_01.MP4".to_string(), Video),
+            ("BPAV/CLPR/709_001_02/709_001_02.MP4".to_string(), Video),
+            ("BPAV/CLPR/709_001_01/709_001_01.SMI".to_string(), Sidecar),
+            (
+                "BPAV/CLPR/709_001_01/709_001_01M01.XML".to_string(),
+                Sidecar
+            ),
+            ("BPAV/CLPR/709_001_02/709_001_02.SMI".to_string(), Sidecar),
+            (
+                "BPAV/CLPR/709_001_02/709_001_02M01.XML".to_string(),
+                Sidecar
+            ),
+            ("BPAV/TAKR/709_001/709_001.SMI".to_string(), Sidecar),
+            ("BPAV/CLPR/709_001_01/709_001_01R01.BIM".to_string(), Other),
+            ("BPAV/CLPR/709_001_02/709_001_02R01.BIM".to_string(), Other),
+        ]
+    );
+    assert_eq!(
+        take.warnings,
+        vec!["take list TAKR/709_001/709_001.SMI is empty or unreadable; clip folders joined in number order".to_string()]
+    );
+    assert_eq!(clip(&s, "709_002").files.len(), 4);
+    assert_eq!(
+        skipped(&s, &c),
+        vec![(
+            "BPAV/MEDIAPRO.XML".to_string(),
+            CARD_LEVEL_REASON.to_string()
+        )]
+    );
+}
+
+#[test]
+fn xdcam_ex_take_smil_order_wins() {
+    let t = tmp();
+    let c = t.path().join("EX");
+    for clipf in ["100_007_01", "100_007_02"] {
+        put(&c, &format!("BPAV/CLPR/{clipf}/{clipf}.MP4"), b"mp4");
+    }
+    put(
+        &c,
+        "BPAV/TAKR/100_007/100_007.SMI",
+        br#"<smil><body><par><ref src="../../CLPR/100_007_02/100_007_02.SMI"/><ref src="../../CLPR/100_007_01/100_007_01.SMI"/></par></body></smil>"#,
+    );
+    let s = scan(&[&c]);
+    let f = files(&s.clips[0], &c);
+    assert_eq!(f[0].0, "BPAV/CLPR/100_007_02/100_007_02.MP4");
+    assert_eq!(f[1].0, "BPAV/CLPR/100_007_01/100_007_01.MP4");
+    assert!(s.clips[0].warnings.is_empty());
+}
+
+#[test]
+fn xavc_s_by_basename_and_dcim_stills_apart() {
+    let t = tmp();
+    let c = t.path().join("A7S");
+    put(
+        &c,
+        "PRIVATE/M4ROOT/MEDIAPRO.XML",
+        mediapro(&["./CLIP/C0001.MP4"]).as_bytes(),
+    );
+    put(&c, "PRIVATE/M4ROOT/STATUS.BIN", b"s");
+    put(&c, "PRIVATE/M4ROOT/CLIP/C0001.MP4", b"mp4");
+    put(&c, "PRIVATE/M4ROOT/CLIP/C0001M01.XML", nrt(UMID).as_bytes());
+    put(&c, "PRIVATE/M4ROOT/THMBNL/C0001T01.JPG", b"jpg");
+    put(&c, "PRIVATE/M4ROOT/SUB/C0001S03.MP4", b"mp4");
+    put(&c, "DCIM/100MSDCF/DSC00001.JPG", b"jpg");
+    let s = scan(&[&c.join("PRIVATE/M4ROOT/CLIP/C0001.MP4")]);
+    assert_eq!(names(&s), vec!["DSC00001", "C0001"]);
+    let c1 = clip(&s, "C0001");
+    assert_eq!(c1.family, Family::XavcS);
+    assert_eq!(c1.id, format!("xavc_s:{UMID}"));
+    assert_eq!(
+        files(c1, &c),
+        vec![
+            ("PRIVATE/M4ROOT/CLIP/C0001.MP4".to_string(), Video),
+            ("PRIVATE/M4ROOT/CLIP/C0001M01.XML".to_string(), Sidecar),
+            ("PRIVATE/M4ROOT/SUB/C0001S03.MP4".to_string(), Proxy),
+            ("PRIVATE/M4ROOT/THMBNL/C0001T01.JPG".to_string(), Thumbnail),
+        ]
+    );
+    let still = clip(&s, "DSC00001");
+    assert_eq!(still.family, Family::Generic);
+    assert_eq!(still.id, "generic:DCIM/100MSDCF/DSC00001");
+    assert_eq!(s.cards.len(), 1);
+    assert_eq!(s.cards[0].family, Family::XavcS);
+    assert_eq!(s.skipped.len(), 2);
+}
+
+#[test]
+fn proav_folder_per_clip() {
+    let t = tmp();
+    let c = t.path().join("SXS");
+    put(&c, "PROAV/INDEX.XML", b"<x/>");
+    for n in [
+        "V01.MXF", "A01.MXF", "A02.MXF", "C01.SMI", "M01.XML", "R01.BIM", "S01.MXF",
+    ] {
+        put(&c, &format!("PROAV/CLPR/C0001/C0001{n}"), b"x");
+    }
+    let s = scan(&[&c.join("PROAV/CLPR/C0001/C0001V01.MXF")]);
+    assert_eq!(names(&s), vec!["C0001"]);
+    let c1 = &s.clips[0];
+    assert_eq!(c1.family, Family::Xdcam);
+    assert_eq!(c1.id, "xdcam:PROAV/CLPR/C0001");
+    assert_eq!(c1.segments, vec![vec![0, 1, 2]]);
+    assert_eq!(
+        files(c1, &c),
+        vec![
+            ("PROAV/CLPR/C0001/C0001V01.MXF".to_string(), Video),
+            ("PROAV/CLPR/C0001/C0001A01.MXF".to_string(), FileRole::Audio),
+            ("PROAV/CLPR/C0001/C0001A02.MXF".to_string(), FileRole::Audio),
+            ("PROAV/CLPR/C0001/C0001C01.SMI".to_string(), Sidecar),
+            ("PROAV/CLPR/C0001/C0001M01.XML".to_string(), Sidecar),
+            ("PROAV/CLPR/C0001/C0001S01.MXF".to_string(), Proxy),
+            ("PROAV/CLPR/C0001/C0001R01.BIM".to_string(), Other),
+        ]
+    );
+    assert_eq!(
+        skipped(&s, &c),
+        vec![("PROAV/INDEX.XML".to_string(), CARD_LEVEL_REASON.to_string())]
+    );
+}
