@@ -161,7 +161,13 @@ pub fn cache_path(
     let name: String = clip
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(40)
         .collect();
     Ok(cache_dir.join(format!("{name}_{hex}.{}", opts.format.ext())))

@@ -167,7 +167,8 @@ mod tests {
             "speed=2.61x",
             "progress=end",
         ];
-        let reports: Vec<ProxyProgress> = lines.iter().filter_map(|l| p.line(l, Some(3.0))).collect();
+        let reports: Vec<ProxyProgress> =
+            lines.iter().filter_map(|l| p.line(l, Some(3.0))).collect();
         assert_eq!(reports.len(), 3);
         assert_eq!(reports[0].fraction, Some(0.5));
         assert_eq!(reports[0].speed, Some(2.5));

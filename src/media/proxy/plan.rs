@@ -11,11 +11,11 @@ use super::audio::{AudioSource, mix_chain};
 use super::streams::{described, facts};
 use super::{ConcatList, ProxyError, ProxyPlan, ProxySource, ProxySpec};
 use crate::card::{Clip, Family, FileRole};
+use crate::media::ClipDescription;
 use crate::media::describe::segments;
 use crate::media::rate::Rational;
 use crate::media::sequence::{DEFAULT_SEQUENCE_FPS, FRAME_EXTENSIONS};
 use crate::media::timecode::Timecode;
-use crate::media::ClipDescription;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -39,9 +39,9 @@ fn temp_path(out: &Path) -> PathBuf {
 
 /// Bit rates as ffmpeg likes them: 3000000 → "3M", 128000 → "128k".
 fn rate_arg(bits: u32) -> String {
-    if bits % 1_000_000 == 0 {
+    if bits.is_multiple_of(1_000_000) {
         format!("{}M", bits / 1_000_000)
-    } else if bits % 1000 == 0 {
+    } else if bits.is_multiple_of(1000) {
         format!("{}k", bits / 1000)
     } else {
         bits.to_string()
@@ -131,7 +131,12 @@ fn video_chain(input: &str, src: Option<(u32, u32)>, interlaced: bool, max: u32)
 }
 
 /// Audio streams of one file as mix sources on input `input`.
-fn audio_sources(desc: &ClipDescription, clip: &Clip, file: usize, input: usize) -> Vec<AudioSource> {
+fn audio_sources(
+    desc: &ClipDescription,
+    clip: &Clip,
+    file: usize,
+    input: usize,
+) -> Vec<AudioSource> {
     let Some(f) = clip.files.get(file) else {
         return Vec::new();
     };
@@ -343,7 +348,10 @@ pub fn plan(
                 let mut input = 1;
                 for &i in &segs[0] {
                     if clip.files.get(i).is_some_and(|f| f.role == FileRole::Audio) {
-                        args.extend(["-i".into(), clip.files[i].path.to_string_lossy().into_owned()]);
+                        args.extend([
+                            "-i".into(),
+                            clip.files[i].path.to_string_lossy().into_owned(),
+                        ]);
                         asrc.extend(audio_sources(desc, clip, i, input));
                         input += 1;
                     }
@@ -394,8 +402,15 @@ pub fn plan(
     );
     match frame_rate {
         Some(rate) => {
-            let gop = (rate.as_f64() * f64::from(spec.gop_seconds)).round().max(1.0) as u64;
-            args.extend(["-g".into(), gop.to_string(), "-keyint_min".into(), gop.to_string()]);
+            let gop = (rate.as_f64() * f64::from(spec.gop_seconds))
+                .round()
+                .max(1.0) as u64;
+            args.extend([
+                "-g".into(),
+                gop.to_string(),
+                "-keyint_min".into(),
+                gop.to_string(),
+            ]);
         }
         None => {
             warnings.push("frame rate unknown: keyframes forced by time instead".into());
@@ -408,8 +423,17 @@ pub fn plan(
     args.extend(["-sc_threshold".into(), "0".into()]);
     if has_audio {
         args.extend(
-            ["-c:a", "aac", "-b:a", &rate_arg(spec.audio_bitrate), "-ar", "48000", "-ac", "2"]
-                .map(String::from),
+            [
+                "-c:a",
+                "aac",
+                "-b:a",
+                &rate_arg(spec.audio_bitrate),
+                "-ar",
+                "48000",
+                "-ac",
+                "2",
+            ]
+            .map(String::from),
         );
     } else {
         args.push("-an".into());
@@ -424,8 +448,16 @@ pub fn plan(
     }
     let temp_output = temp_path(out);
     args.extend(
-        ["-movflags", "+faststart", "-f", "mp4", "-progress", "pipe:1", "-nostats"]
-            .map(String::from),
+        [
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            "-progress",
+            "pipe:1",
+            "-nostats",
+        ]
+        .map(String::from),
     );
     args.push(temp_output.to_string_lossy().into_owned());
 
@@ -491,10 +523,7 @@ mod tests {
 
     /// A description with ffprobe-style raw streams: (path, audio channels per stream,
     /// video field order or None for no video).
-    fn desc(
-        meta: ClipMetadata,
-        files: &[(&str, Vec<u32>, Option<&str>)],
-    ) -> ClipDescription {
+    fn desc(meta: ClipMetadata, files: &[(&str, Vec<u32>, Option<&str>)]) -> ClipDescription {
         let mut raw = serde_json::Map::new();
         let mut described = Vec::new();
         for (path, audio, field) in files {
@@ -557,7 +586,9 @@ mod tests {
     fn p2_single_segment_is_the_verified_command() {
         let c = clip(Family::P2, p2_files("0002EM"), vec![vec![0, 1, 2, 3, 4]]);
         let mut files = vec![("/c/VIDEO/0002EM.MXF", vec![], Some("progressive"))];
-        let names: Vec<String> = (0..4).map(|n| format!("/c/AUDIO/0002EM{n:02}.MXF")).collect();
+        let names: Vec<String> = (0..4)
+            .map(|n| format!("/c/AUDIO/0002EM{n:02}.MXF"))
+            .collect();
         for n in &names {
             files.push((n.as_str(), vec![1], None));
         }
@@ -585,7 +616,11 @@ mod tests {
     fn p2_interlaced_span_mixes_per_segment_then_concats() {
         let mut files = p2_files("0002EM");
         files.extend(p2_files("0003EM"));
-        let c = clip(Family::P2, files, vec![vec![0, 1, 2, 3, 4], vec![5, 6, 7, 8, 9]]);
+        let c = clip(
+            Family::P2,
+            files,
+            vec![vec![0, 1, 2, 3, 4], vec![5, 6, 7, 8, 9]],
+        );
         let d = desc(
             hd25(),
             &[
@@ -608,7 +643,11 @@ mod tests {
 
     #[test]
     fn xdcam_op1a_eight_mono_tracks_ch1_ch2_preset() {
-        let c = clip(Family::Xdcam, vec![cf("/x/C0001.MXF", FileRole::Video)], vec![vec![0]]);
+        let c = clip(
+            Family::Xdcam,
+            vec![cf("/x/C0001.MXF", FileRole::Video)],
+            vec![vec![0]],
+        );
         let meta = ClipMetadata {
             width: Some(320),
             height: Some(180),
@@ -655,18 +694,26 @@ mod tests {
         assert_eq!(arg_after(&p, "-i"), ["/o/p.mp4.concat.txt"]);
         assert_eq!(
             arg_after(&p, "-filter_complex"),
-            ["[0:v:0]scale=-2:720:flags=bicubic,format=yuv420p[v];[0:a:0]aformat=channel_layouts=stereo[a]"]
+            [
+                "[0:v:0]scale=-2:720:flags=bicubic,format=yuv420p[v];[0:a:0]aformat=channel_layouts=stereo[a]"
+            ]
         );
         assert_eq!(arg_after(&p, "-g"), ["60"]);
         assert_eq!(arg_after(&p, "-timecode"), Vec::<&str>::new());
-        assert_eq!(p.frame_rate.map(super::super::iconik_frame_rate).as_deref(), Some("29.97"));
+        assert_eq!(
+            p.frame_rate.map(super::super::iconik_frame_rate).as_deref(),
+            Some("29.97")
+        );
     }
 
     #[test]
     fn avchd_uses_the_concat_protocol() {
         let c = clip(
             Family::Avchd,
-            vec![cf("/a/00000.MTS", FileRole::Video), cf("/a/00001.MTS", FileRole::Video)],
+            vec![
+                cf("/a/00000.MTS", FileRole::Video),
+                cf("/a/00001.MTS", FileRole::Video),
+            ],
             vec![vec![0], vec![1]],
         );
         let d = desc(hd25(), &[("/a/00000.MTS", vec![2], Some("tt"))]);
@@ -674,7 +721,9 @@ mod tests {
         assert_eq!(arg_after(&p, "-i"), ["concat:/a/00000.MTS|/a/00001.MTS"]);
         assert_eq!(
             arg_after(&p, "-filter_complex"),
-            ["[0:v:0]bwdif=0:-1:0,scale=-2:720:flags=bicubic,format=yuv420p[v];[0:a:0]aformat=channel_layouts=stereo[a]"]
+            [
+                "[0:v:0]bwdif=0:-1:0,scale=-2:720:flags=bicubic,format=yuv420p[v];[0:a:0]aformat=channel_layouts=stereo[a]"
+            ]
         );
     }
 
@@ -690,14 +739,30 @@ mod tests {
             height: Some(2160),
             ..ClipMetadata::default()
         };
-        let p = plan(&c, &desc(meta, &[]), &ProxySpec::default(), Path::new("/o/p.mp4")).unwrap();
+        let p = plan(
+            &c,
+            &desc(meta, &[]),
+            &ProxySpec::default(),
+            Path::new("/o/p.mp4"),
+        )
+        .unwrap();
         let a: Vec<&str> = p.args.iter().map(String::as_str).collect();
         let i = a.iter().position(|x| *x == "-framerate").unwrap();
         assert_eq!(
             a[i..i + 6],
-            ["-framerate", "24", "-start_number", "86400", "-i", "/d/A001C001.%07d.dpx"]
+            [
+                "-framerate",
+                "24",
+                "-start_number",
+                "86400",
+                "-i",
+                "/d/A001C001.%07d.dpx"
+            ]
         );
-        assert_eq!(arg_after(&p, "-filter_complex"), ["[0:v:0]scale=-2:720:flags=bicubic,format=yuv420p[v]"]);
+        assert_eq!(
+            arg_after(&p, "-filter_complex"),
+            ["[0:v:0]scale=-2:720:flags=bicubic,format=yuv420p[v]"]
+        );
         assert!(a.contains(&"-an") && !a.contains(&"[a]"));
         assert_eq!((p.width, p.height), (Some(1366), Some(720)));
         assert_eq!(arg_after(&p, "-g"), ["48"]);
@@ -716,7 +781,10 @@ mod tests {
         );
         let d = desc(hd25(), &[]);
         let p = plan(&c, &d, &ProxySpec::default(), Path::new("/o/p.mp4")).unwrap();
-        assert_eq!(p.source, ProxySource::CameraProxy("/r/A001_C001_proxy.mov".into()));
+        assert_eq!(
+            p.source,
+            ProxySource::CameraProxy("/r/A001_C001_proxy.mov".into())
+        );
         assert_eq!(arg_after(&p, "-i"), ["/r/A001_C001_proxy.mov"]);
         assert_eq!(arg_after(&p, "-map"), ["[v]", "0:a:0?"]);
         assert_eq!(
@@ -734,12 +802,18 @@ mod tests {
 
     #[test]
     fn single_mono_goes_to_both_sides_and_no_audio_means_an() {
-        let c = clip(Family::Generic, vec![cf("/m/a.mov", FileRole::Video)], vec![vec![0]]);
+        let c = clip(
+            Family::Generic,
+            vec![cf("/m/a.mov", FileRole::Video)],
+            vec![vec![0]],
+        );
         let d = desc(hd25(), &[("/m/a.mov", vec![1], Some("progressive"))]);
         let p = plan(&c, &d, &ProxySpec::default(), Path::new("/o/p.mp4")).unwrap();
         assert_eq!(
             arg_after(&p, "-filter_complex"),
-            ["[0:v:0]scale=-2:720:flags=bicubic,format=yuv420p[v];[0:a:0]pan=stereo|c0=c0|c1=c0[a]"]
+            [
+                "[0:v:0]scale=-2:720:flags=bicubic,format=yuv420p[v];[0:a:0]pan=stereo|c0=c0|c1=c0[a]"
+            ]
         );
         let d = desc(hd25(), &[("/m/a.mov", vec![], Some("progressive"))]);
         let p = plan(&c, &d, &ProxySpec::default(), Path::new("/o/p.mp4")).unwrap();
@@ -750,13 +824,20 @@ mod tests {
 
     #[test]
     fn incomplete_and_audio_only_clips_are_refused() {
-        let mut c = clip(Family::AudioBwf, vec![cf("/b/a.wav", FileRole::Audio)], vec![vec![0]]);
+        let mut c = clip(
+            Family::AudioBwf,
+            vec![cf("/b/a.wav", FileRole::Audio)],
+            vec![vec![0]],
+        );
         let d = desc(hd25(), &[]);
         let err = plan(&c, &d, &ProxySpec::default(), Path::new("/o/p.mp4")).unwrap_err();
         assert!(matches!(err, ProxyError::NoVideo { .. }), "{err}");
         c.incomplete = Some("waiting for card CARDB0001".into());
         let err = plan(&c, &d, &ProxySpec::default(), Path::new("/o/p.mp4")).unwrap_err();
-        assert!(err.to_string().contains("waiting for card CARDB0001"), "{err}");
+        assert!(
+            err.to_string().contains("waiting for card CARDB0001"),
+            "{err}"
+        );
     }
 
     #[test]

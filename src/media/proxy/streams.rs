@@ -35,7 +35,9 @@ pub fn facts(desc: &ClipDescription, path: &Path) -> Option<StreamFacts> {
     if let Some(tracks) = desc.mediainfo_tracks(file) {
         for t in tracks {
             match t["@type"].as_str() {
-                Some("Audio") => facts.audio_channels.push(number(&t["Channels"]).unwrap_or(1)),
+                Some("Audio") => facts
+                    .audio_channels
+                    .push(number(&t["Channels"]).unwrap_or(1)),
                 Some("Video") if facts.interlaced.is_none() => {
                     facts.interlaced = t["ScanType"]
                         .as_str()
