@@ -258,3 +258,100 @@ pub fn grab(
         cache_hit: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::card::{ClipFile, Family};
+    use crate::media::tech::{FileTech, ProbeTool};
+    use crate::media::{ClipMetadata, DescribedFile};
+
+    fn cf(path: &str, role: FileRole) -> ClipFile {
+        ClipFile {
+            path: PathBuf::from(path),
+            role,
+            size: 1,
+        }
+    }
+
+    fn clip(family: Family, files: Vec<ClipFile>, segments: Vec<Vec<usize>>) -> Clip {
+        Clip {
+            id: "id".into(),
+            name: "CLIP".into(),
+            family,
+            card_root: PathBuf::from("/card"),
+            files,
+            segments,
+            incomplete: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn desc(total: f64, durations: &[(&str, f64)]) -> ClipDescription {
+        ClipDescription {
+            metadata: ClipMetadata {
+                duration_seconds: Some(total),
+                ..ClipMetadata::default()
+            },
+            files: durations
+                .iter()
+                .map(|(p, d)| DescribedFile {
+                    path: PathBuf::from(p),
+                    raw_key: (*p).into(),
+                    tech: FileTech {
+                        duration_seconds: Some(*d),
+                        ..FileTech::empty(ProbeTool::Ffprobe)
+                    },
+                })
+                .collect(),
+            ..ClipDescription::default()
+        }
+    }
+
+    #[test]
+    fn ten_percent_point_walks_into_the_right_segment() {
+        let c = clip(
+            Family::Gopro,
+            vec![
+                cf("/g/GX01.MP4", FileRole::Video),
+                cf("/g/GX02.MP4", FileRole::Video),
+            ],
+            vec![vec![0], vec![1]],
+        );
+        // 10% of 100 s = 10 s: past the 4-s first chapter, 6 s into the second.
+        let d = desc(100.0, &[("/g/GX01.MP4", 4.0), ("/g/GX02.MP4", 96.0)]);
+        assert_eq!(source(&c, &d).unwrap(), (PathBuf::from("/g/GX02.MP4"), 6.0));
+        let d = desc(0.5, &[("/g/GX01.MP4", 0.25), ("/g/GX02.MP4", 0.25)]);
+        assert_eq!(source(&c, &d).unwrap(), (PathBuf::from("/g/GX01.MP4"), 0.0));
+    }
+
+    #[test]
+    fn p2_uses_its_video_file_and_raw_its_thumbnail() {
+        let c = clip(
+            Family::P2,
+            vec![
+                cf("/p/VIDEO/A.MXF", FileRole::Video),
+                cf("/p/AUDIO/A00.MXF", FileRole::Audio),
+                cf("/p/ICON/A.BMP", FileRole::Thumbnail),
+            ],
+            vec![vec![0, 1]],
+        );
+        let d = desc(20.0, &[("/p/VIDEO/A.MXF", 20.0)]);
+        assert_eq!(
+            source(&c, &d).unwrap(),
+            (PathBuf::from("/p/VIDEO/A.MXF"), 2.0)
+        );
+        let raw = clip(
+            Family::Braw,
+            vec![
+                cf("/b/A001.braw", FileRole::Video),
+                cf("/b/A001.jpg", FileRole::Thumbnail),
+            ],
+            vec![vec![0]],
+        );
+        assert_eq!(
+            source(&raw, &d).unwrap(),
+            (PathBuf::from("/b/A001.jpg"), 0.0)
+        );
+    }
+}

@@ -508,3 +508,128 @@ fn poster_is_scaled_and_cached() {
     assert_eq!(png_width(&third.path), 160);
     assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 2);
 }
+
+#[test]
+fn dpx_sequence_encodes_from_its_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let pattern = dir.path().join("A001C001.%07d.dpx");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=24",
+        "-frames:v",
+        "6",
+        "-pix_fmt",
+        "rgb48be",
+        "-start_number",
+        "86400",
+        s(&pattern),
+    ]);
+    let files: Vec<ClipFile> = (86400..86406)
+        .map(|n| {
+            file(
+                &dir.path().join(format!("A001C001.{n:07}.dpx")),
+                FileRole::Video,
+            )
+        })
+        .collect();
+    let c = clip(
+        Family::ImageSequence,
+        "A001C001",
+        files,
+        vec![(0..6).collect()],
+    );
+    let out = dir.path().join("seq.mp4");
+    let (o, _) = encode(&c, &out);
+    let p = probe(&out);
+    assert_h264_720_rules(&p);
+    assert_eq!(streams(&p, "video")[0]["nb_frames"], "6");
+    assert_eq!(streams(&p, "audio").len(), 0);
+    assert_eq!(o.frame_rate.as_deref(), Some("24"));
+}
+
+#[test]
+fn raw_clip_uses_camera_proxy_and_thumbnail_or_says_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let r3d = dir.path().join("A001_C001_0514XY_001.R3D");
+    std::fs::write(&r3d, b"RED2 not decodable by ffmpeg").unwrap();
+    let camera_proxy = dir.path().join("A001_C001_0514XY_proxy.mov");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=24:duration=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:sample_rate=48000:duration=1",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        s(&camera_proxy),
+    ]);
+    let thumb = dir.path().join("A001_C001_0514XY.jpg");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=red:size=400x224",
+        "-frames:v",
+        "1",
+        s(&thumb),
+    ]);
+    let mut c = clip(
+        Family::Red,
+        "A001_C001_0514XY",
+        vec![
+            file(&r3d, FileRole::Video),
+            file(&camera_proxy, FileRole::Proxy),
+            file(&thumb, FileRole::Thumbnail),
+        ],
+        vec![vec![0]],
+    );
+    let d = ClipDescription::default();
+    let out = dir.path().join("red.mp4");
+    let plan = proxy::plan(&c, &d, &ProxySpec::default(), &out).unwrap();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let o = proxy::encode(&plan, &require("ffmpeg"), &cancel, &mut |_| {}).unwrap();
+    let p = probe(&out);
+    assert_h264_720_rules(&p);
+    let v = streams(&p, "video");
+    assert_eq!(
+        (v[0]["width"].as_u64(), v[0]["height"].as_u64()),
+        (Some(640), Some(360))
+    );
+    assert_eq!(streams(&p, "audio")[0]["channels"], 2);
+    assert_eq!(o.size_bytes, std::fs::metadata(&out).unwrap().len());
+    assert_eq!(o.audio_bitrate, Some(128_000));
+    // Size read back from the written file (the camera proxy was never described).
+    assert_eq!((o.width, o.height), (Some(640), Some(360)));
+    assert_eq!(o.iconik_fields()["resolution"]["height"], 360);
+
+    let cache = dir.path().join("cache");
+    let opts = PosterOptions {
+        width: 200,
+        ..PosterOptions::default()
+    };
+    let poster = poster::grab(&c, &d, &require("ffmpeg"), &cache, &opts).unwrap();
+    assert_eq!(png_width(&poster.path), 200);
+
+    c.files.truncate(1);
+    let err = proxy::plan(&c, &d, &ProxySpec::default(), &out).unwrap_err();
+    assert!(
+        err.to_string().ends_with("registered without proxy"),
+        "{err}"
+    );
+    let err = poster::grab(&c, &d, &require("ffmpeg"), &cache, &opts).unwrap_err();
+    assert!(
+        matches!(err, poster::PosterError::NotDecodable { .. }),
+        "{err}"
+    );
+}

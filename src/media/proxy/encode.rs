@@ -2,6 +2,7 @@
 //! file is renamed to `<out>` only after a clean exit, so a killed or cancelled encode never
 //! leaves a file that looks finished. Cancel kills ffmpeg and removes the partial file.
 
+use super::mp4;
 use super::{ProxyError, ProxyOutput, ProxyPlan, ProxyProgress, iconik_frame_rate};
 use crate::media::process::{self, ProcessError, ProcessSpec};
 use std::path::Path;
@@ -128,12 +129,27 @@ pub fn encode(
         source,
     })?;
     tracing::info!(output = %plan.output.display(), size_bytes, "proxy encode finished");
+    // What was written, not what was planned: camera proxies are not described beforehand.
+    let tracks = match mp4::read_tracks(&plan.output) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(output = %plan.output.display(), error = %e, "could not read the proxy's tracks");
+            mp4::Mp4Tracks {
+                sound: plan.has_audio,
+                video_size: None,
+            }
+        }
+    };
+    let (width, height) = match tracks.video_size {
+        Some((w, h)) => (Some(w), Some(h)),
+        None => (plan.width, plan.height),
+    };
     let encoded = (parser.last_out_time > 0.0).then_some(parser.last_out_time);
     Ok(ProxyOutput {
         path: plan.output.clone(),
         size_bytes,
-        width: plan.width,
-        height: plan.height,
+        width,
+        height,
         frame_rate: plan.frame_rate.map(iconik_frame_rate),
         duration_seconds: encoded.or(plan.duration_seconds),
         codec: "h264",
@@ -144,7 +160,7 @@ pub fn encode(
             .is_some_and(|tc| tc.contains(';')),
         start_time_code: plan.start_timecode.clone(),
         bit_rate: plan.video_bitrate,
-        audio_bitrate: plan.has_audio.then_some(plan.audio_bitrate),
+        audio_bitrate: tracks.sound.then_some(plan.audio_bitrate),
     })
 }
 

@@ -2,10 +2,12 @@
 //!
 //! [`plan`] turns a clip and its description into the exact ffmpeg argv (pure, testable without
 //! running anything); [`encode`] runs it with progress and cancel, writing to a temporary name
-//! that is renamed only on success. [`audio`] builds the stereo mix from the clip's tracks.
+//! that is renamed only on success. [`audio`] builds the stereo mix from the clip's tracks;
+//! [`mp4`] reads back what was written.
 
 pub mod audio;
 pub mod encode;
+pub mod mp4;
 pub mod plan;
 pub mod streams;
 
@@ -97,6 +99,8 @@ pub struct ProxyPlan {
     /// Expected output size, when the source size is known.
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// An audio track is requested (camera proxies: only if the file has one, `0:a:0?`;
+    /// [`ProxyOutput::audio_bitrate`] then says what was written).
     pub has_audio: bool,
     /// "HH:MM:SS:FF" (";" for drop-frame) carried into the proxy's tmcd track.
     pub start_timecode: Option<String>,
