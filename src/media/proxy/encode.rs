@@ -74,6 +74,12 @@ pub fn encode(
     cancel: &Arc<AtomicBool>,
     progress: &mut dyn FnMut(ProxyProgress),
 ) -> Result<ProxyOutput, ProxyError> {
+    if let Some(dir) = plan.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| ProxyError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
     if let Some(list) = &plan.concat_list {
         std::fs::write(&list.path, &list.text).map_err(|source| ProxyError::Io {
             path: list.path.clone(),
