@@ -633,3 +633,101 @@ fn raw_clip_uses_camera_proxy_and_thumbnail_or_says_why_not() {
         "{err}"
     );
 }
+
+#[test]
+fn interlaced_drop_frame_source_is_deinterlaced_and_keeps_its_timecode() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("C0002.MXF");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=30000/1001:duration=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:sample_rate=48000:duration=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=880:sample_rate=48000:duration=1",
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-map",
+        "2:a",
+        "-vf",
+        "setfield=tff",
+        "-flags",
+        "+ildct+ilme",
+        "-c:v",
+        "mpeg2video",
+        "-b:v",
+        "2M",
+        "-c:a",
+        "pcm_s16le",
+        "-timecode",
+        "01:00:00;00",
+        "-f",
+        "mxf",
+        s(&src),
+    ]);
+    let c = clip(
+        Family::Xdcam,
+        "C0002",
+        vec![file(&src, FileRole::Video)],
+        vec![vec![0]],
+    );
+    let d = describe(&c);
+    let out = dir.path().join("i.mp4");
+    let plan = proxy::plan(&c, &d, &ProxySpec::default(), &out).unwrap();
+    let fc = plan
+        .args
+        .iter()
+        .position(|a| a == "-filter_complex")
+        .unwrap();
+    assert_eq!(
+        plan.args[fc + 1],
+        "[0:v:0]bwdif=0:-1:0,format=yuv420p[v];[0:a:0][0:a:1]amerge=inputs=2,pan=stereo|c0=c0|c1=c1[a]"
+    );
+    let cancel = Arc::new(AtomicBool::new(false));
+    let o = proxy::encode(&plan, &require("ffmpeg"), &cancel, &mut |_| {}).unwrap();
+    let p = probe(&out);
+    assert_h264_720_rules(&p);
+    assert_eq!(streams(&p, "video")[0]["field_order"], "progressive");
+    assert_eq!(streams(&p, "audio")[0]["channels"], 2);
+    let tmcd = streams(&p, "data");
+    assert_eq!(tmcd[0]["tags"]["timecode"], "01:00:00;00");
+    assert_eq!(o.start_time_code.as_deref(), Some("01:00:00;00"));
+    assert!(o.is_drop_frame);
+    assert_eq!(o.frame_rate.as_deref(), Some("29.97"));
+    assert_eq!(o.iconik_fields()["frame_rate"], "29.97");
+}
+
+#[test]
+fn a_failed_encode_names_the_output_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("GX010001.MP4");
+    std::fs::write(&bad, b"this is not an mp4 at all").unwrap();
+    let c = clip(
+        Family::Gopro,
+        "GX010001",
+        vec![file(&bad, FileRole::Video)],
+        vec![vec![0]],
+    );
+    let out = dir.path().join("bad.mp4");
+    let plan = proxy::plan(&c, &ClipDescription::default(), &ProxySpec::default(), &out).unwrap();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let err = proxy::encode(&plan, &require("ffmpeg"), &cancel, &mut |_| {}).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, ProxyError::Ffmpeg { status: Some(s), .. } if s != 0),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("bad.mp4") && msg.contains("GX010001.MP4"),
+        "{msg}"
+    );
+    assert!(!out.exists() && !plan.temp_output.exists());
+}

@@ -58,6 +58,14 @@ impl ProgressParser {
     }
 }
 
+/// The last lines of ffmpeg's stderr: the error comes after the stream dumps.
+fn stderr_tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(4)..].join(" | ");
+    process::excerpt(tail.as_bytes())
+}
+
 fn remove_quietly(path: &Path) {
     match std::fs::remove_file(path) {
         Ok(()) => {}
@@ -118,7 +126,7 @@ pub fn encode(
         return Err(ProxyError::Ffmpeg {
             output: plan.output.clone(),
             status: out.status_code,
-            stderr: out.stderr_excerpt(),
+            stderr: stderr_tail(&out.stderr),
         });
     }
     let size_bytes = match std::fs::metadata(&plan.temp_output) {
@@ -198,6 +206,12 @@ mod tests {
         assert_eq!(reports[2].fraction, Some(1.0));
         assert_eq!(reports[2].out_time_seconds, 3.0);
         assert_eq!(reports[2].speed, Some(2.61));
+    }
+
+    #[test]
+    fn stderr_tail_keeps_the_last_lines() {
+        let err = b"Input #0\n  Stream #0:0: Video\n\na\nb\nc\nConversion failed!\n";
+        assert_eq!(stderr_tail(err), "a | b | c | Conversion failed!");
     }
 
     #[test]
