@@ -6,7 +6,7 @@
 use super::ClipDescription;
 use super::process::{self, ProcessSpec};
 use super::proxy::plan::{DECODABLE_PROXY_EXTENSIONS, ext_of, is_raw_clip, is_sequence};
-use super::proxy::streams::described;
+use super::proxy::streams::{described, facts};
 use crate::card::{Clip, FileRole};
 use crate::media::describe::segments;
 use sha2::{Digest, Sha256};
@@ -173,14 +173,16 @@ pub fn cache_path(
     Ok(cache_dir.join(format!("{name}_{hex}.{}", opts.format.ext())))
 }
 
+/// One grab attempt; `Ok(false)` when ffmpeg exited cleanly without a frame (seek past the end).
 fn run_grab(
     ffmpeg: &Path,
     input: &Path,
     at: f64,
-    opts: &PosterOptions,
+    vf: &str,
+    format: PosterFormat,
     temp: &Path,
 ) -> Result<bool, PosterError> {
-    let codec = match opts.format {
+    let codec = match format {
         PosterFormat::Png => "png",
         PosterFormat::Jpeg => "mjpeg",
     };
@@ -194,7 +196,7 @@ fn run_grab(
             "-frames:v".to_owned(),
             "1".to_owned(),
             "-vf".to_owned(),
-            format!("scale={}:-2", opts.width),
+            vf.to_owned(),
             "-c:v".to_owned(),
             codec.to_owned(),
             "-f".to_owned(),
@@ -236,10 +238,17 @@ pub fn grab(
     let mut temp = path.clone().into_os_string();
     temp.push(".part");
     let temp = PathBuf::from(temp);
-    let mut written = run_grab(ffmpeg, &input, at, opts, &temp)?;
+    // Interlaced pictures would show combing in a still: deinterlace first (as the proxy).
+    let interlaced = facts(desc, &input).and_then(|f| f.interlaced) == Some(true);
+    let vf = format!(
+        "{}scale={}:-2",
+        if interlaced { "bwdif=0:-1:0," } else { "" },
+        opts.width
+    );
+    let mut written = run_grab(ffmpeg, &input, at, &vf, opts.format, &temp)?;
     if !written && at > 0.0 {
         // The seek landed past the last frame (duration from a sidecar, short file): first frame.
-        written = run_grab(ffmpeg, &input, 0.0, opts, &temp)?;
+        written = run_grab(ffmpeg, &input, 0.0, &vf, opts.format, &temp)?;
     }
     if !written {
         return Err(PosterError::Ffmpeg {

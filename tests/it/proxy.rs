@@ -703,6 +703,23 @@ fn interlaced_drop_frame_source_is_deinterlaced_and_keeps_its_timecode() {
     assert!(o.is_drop_frame);
     assert_eq!(o.frame_rate.as_deref(), Some("29.97"));
     assert_eq!(o.iconik_fields()["frame_rate"], "29.97");
+
+    // Poster from the same interlaced source, as JPEG (deinterlaced, scaled).
+    let opts = PosterOptions {
+        width: 160,
+        format: poster::PosterFormat::Jpeg,
+    };
+    let jpg = poster::grab(&c, &d, &require("ffmpeg"), &dir.path().join("cache"), &opts).unwrap();
+    assert_eq!(jpg.path.extension().unwrap(), "jpg");
+    assert_eq!(&std::fs::read(&jpg.path).unwrap()[..2], &[0xFF, 0xD8]);
+    let v = probe(&jpg.path);
+    assert_eq!(
+        (
+            streams(&v, "video")[0]["width"].as_u64(),
+            streams(&v, "video")[0]["height"].as_u64()
+        ),
+        (Some(160), Some(90))
+    );
 }
 
 #[test]
