@@ -1,5 +1,6 @@
 //! Integration tests, gathered into one binary so the crate links once.
 mod media;
+mod proxy;
 mod sample_cards;
 mod sandbox;
 mod scan;

@@ -1,0 +1,584 @@
+//! The exact ffmpeg argv for a clip's proxy (camera-cards.md §7). Streams are picked by type
+//! (`N:v:0`, `N:a:K`), never by index: real P2 files carry extra data streams.
+//!
+//! Inputs per family: one segment → its files as inputs (P2: video + mono audio files);
+//! several segments with separate audio files (P2 spans) → per-segment mix then the `concat`
+//! filter; AVCHD → the `concat:` protocol; other chaptered/spanned files (GoPro, Canon XF,
+//! XDCAM EX) → the concat demuxer; image sequences → `-framerate -start_number -i pattern`;
+//! RAW (R3D, BRAW, ARRIRAW, CRM) → the camera's proxy file, if the clip has one.
+
+use super::audio::{AudioSource, mix_chain};
+use super::streams::{described, facts};
+use super::{ConcatList, ProxyError, ProxyPlan, ProxySource, ProxySpec};
+use crate::card::{Clip, Family, FileRole};
+use crate::media::ClipDescription;
+use crate::media::describe::segments;
+use crate::media::rate::Rational;
+use crate::media::sequence::{DEFAULT_SEQUENCE_FPS, FRAME_EXTENSIONS};
+use crate::media::timecode::Timecode;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Essence ffmpeg cannot decode (same list as `describe`).
+pub const RAW_EXTENSIONS: &[&str] = &["r3d", "braw", "ari", "arx", "crm"];
+/// Camera proxy files ffmpeg decodes (GoPro LRV, DJI LRF, Sony Sub MXF, P2 PROXY MP4, ...).
+pub const DECODABLE_PROXY_EXTENSIONS: &[&str] = &["mp4", "mov", "lrv", "lrf", "mxf", "m4v"];
+
+pub(crate) fn ext_of(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// `"{out}.part"`: what ffmpeg writes before the rename.
+fn temp_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".part");
+    PathBuf::from(name)
+}
+
+/// Bit rates as ffmpeg likes them: 3000000 → "3M", 128000 → "128k".
+fn rate_arg(bits: u32) -> String {
+    if bits.is_multiple_of(1_000_000) {
+        format!("{}M", bits / 1_000_000)
+    } else if bits.is_multiple_of(1000) {
+        format!("{}k", bits / 1000)
+    } else {
+        bits.to_string()
+    }
+}
+
+/// A camera-proxy member ffmpeg can decode.
+fn camera_proxy(clip: &Clip) -> Option<PathBuf> {
+    clip.files
+        .iter()
+        .find(|f| {
+            f.role == FileRole::Proxy
+                && DECODABLE_PROXY_EXTENSIONS.contains(&ext_of(&f.path).as_str())
+        })
+        .map(|f| f.path.clone())
+}
+
+/// True when any essence file is RAW ffmpeg cannot decode.
+pub(crate) fn is_raw_clip(clip: &Clip) -> bool {
+    segments(clip).iter().flatten().any(|&i| {
+        clip.files
+            .get(i)
+            .is_some_and(|f| RAW_EXTENSIONS.contains(&ext_of(&f.path).as_str()))
+    })
+}
+
+/// A segment of still frames.
+pub(crate) fn is_sequence(clip: &Clip, seg: &[usize]) -> bool {
+    let frames = seg.iter().all(|&i| {
+        clip.files
+            .get(i)
+            .is_some_and(|f| FRAME_EXTENSIONS.contains(&ext_of(&f.path).as_str()))
+    });
+    frames && !seg.is_empty() && (seg.len() > 1 || clip.family == Family::ImageSequence)
+}
+
+/// `A001C001.0086400.dpx` → (`A001C001.%07d.dpx`, 86400): the last run of digits in the stem.
+pub fn sequence_pattern(first: &Path) -> Option<(PathBuf, u64)> {
+    let name = first.file_name()?.to_str()?;
+    let (stem, ext) = match name.rfind('.') {
+        Some(dot) => (&name[..dot], &name[dot..]),
+        None => (name, ""),
+    };
+    let digits = stem.len() - stem.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 {
+        return None;
+    }
+    let prefix = &stem[..stem.len() - digits];
+    let start: u64 = stem[stem.len() - digits..].parse().ok()?;
+    let pattern = format!("{}%0{digits}d{ext}", prefix.replace('%', "%%"));
+    Some((first.with_file_name(pattern), start))
+}
+
+/// One line of a concat demuxer list: `file '<path>'`, a `'` written as `'\''`.
+pub fn concat_line(path: &Path) -> String {
+    format!("file '{}'\n", path.to_string_lossy().replace('\'', r"'\''"))
+}
+
+/// Output size for a source of `w`×`h`: `scale=-2:max` only when taller (ffmpeg rounds the
+/// width as `av_rescale` then to even), never upscaled.
+fn output_size(w: u32, h: u32, max: u32) -> (u32, u32) {
+    if h <= max || h == 0 {
+        return (w - w % 2, h - h % 2);
+    }
+    let (w, h, m) = (u64::from(w), u64::from(h), u64::from(max));
+    let half = (m * w + h) / (2 * h);
+    ((half * 2) as u32, max)
+}
+
+/// The picture chain after the video pad: deinterlace, scale, yuv420p.
+fn video_chain(input: &str, src: Option<(u32, u32)>, interlaced: bool, max: u32) -> String {
+    let mut chain = String::from(input);
+    if interlaced {
+        // bwdif: faster than yadif at the same quality (§7); one frame per frame.
+        chain.push_str("bwdif=0:-1:0,");
+    }
+    match src {
+        Some((_, h)) if h > max => chain.push_str(&format!("scale=-2:{max}:flags=bicubic,")),
+        Some((w, h)) if w % 2 == 0 && h % 2 == 0 => {}
+        Some(_) => chain.push_str("scale=trunc(iw/2)*2:trunc(ih/2)*2,"),
+        None => chain.push_str(&format!(
+            "scale=-2:'min({max},trunc(ih/2)*2)':flags=bicubic,"
+        )),
+    }
+    chain.push_str("format=yuv420p[v]");
+    chain
+}
+
+/// Audio streams of one file as mix sources on input `input`.
+fn audio_sources(
+    desc: &ClipDescription,
+    clip: &Clip,
+    file: usize,
+    input: usize,
+) -> Vec<AudioSource> {
+    let Some(f) = clip.files.get(file) else {
+        return Vec::new();
+    };
+    let channels = match facts(desc, &f.path) {
+        Some(facts) => facts.audio_channels,
+        // Not described: an audio member is one mono stream (P2, BWF); a video file unknown.
+        None if f.role == FileRole::Audio => vec![1],
+        None => Vec::new(),
+    };
+    channels
+        .into_iter()
+        .enumerate()
+        .map(|(k, c)| AudioSource {
+            pad: format!("[{input}:a:{k}]"),
+            channels: c,
+        })
+        .collect()
+}
+
+/// How the proxy's audio is mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AudioOut {
+    /// No audio track (`-an`).
+    None,
+    /// The mix ends in the `[a]` pad.
+    Mixed,
+    /// An undescribed camera proxy: its first audio stream if there is one (`0:a:0?`).
+    Optional,
+}
+
+/// The family-specific part of the command: inputs and filter graph.
+struct Graph {
+    inputs: Vec<String>,
+    filter: String,
+    audio: AudioOut,
+    concat_list: Option<ConcatList>,
+    source: ProxySource,
+}
+
+/// What the graph builders need to know about the clip.
+struct Ctx<'a> {
+    clip: &'a Clip,
+    desc: &'a ClipDescription,
+    spec: &'a ProxySpec,
+    segs: Vec<Vec<usize>>,
+    /// Source picture size, when known.
+    size: Option<(u32, u32)>,
+    interlaced: bool,
+}
+
+impl Ctx<'_> {
+    fn path_arg(&self, i: usize) -> String {
+        self.clip.files[i].path.to_string_lossy().into_owned()
+    }
+
+    fn role(&self, i: usize) -> Option<FileRole> {
+        self.clip.files.get(i).map(|f| f.role)
+    }
+
+    fn no_video(&self) -> ProxyError {
+        ProxyError::NoVideo {
+            clip: self.clip.name.clone(),
+        }
+    }
+}
+
+/// RAW: the camera's proxy file, not described, so its size and audio are unknown.
+fn camera_proxy_graph(ctx: &Ctx, proxy: PathBuf) -> Graph {
+    Graph {
+        inputs: vec!["-i".into(), proxy.to_string_lossy().into_owned()],
+        filter: video_chain("[0:v:0]", None, false, ctx.spec.max_height),
+        audio: AudioOut::Optional,
+        concat_list: None,
+        source: ProxySource::CameraProxy(proxy),
+    }
+}
+
+/// Image sequence: one pattern input at the sequence's rate; frames carry no sound.
+fn sequence_graph(ctx: &Ctx, first: &Path, rate: Rational) -> Result<Graph, ProxyError> {
+    let Some((pattern, start)) = sequence_pattern(first) else {
+        return Err(ProxyError::NotDecodable {
+            clip: ctx.clip.name.clone(),
+            reason: format!(
+                "frame file {} has no frame number in its name",
+                first.display()
+            ),
+        });
+    };
+    Ok(Graph {
+        inputs: vec![
+            "-framerate".into(),
+            rate.to_string(),
+            "-start_number".into(),
+            start.to_string(),
+            "-i".into(),
+            pattern.to_string_lossy().into_owned(),
+        ],
+        filter: video_chain("[0:v:0]", ctx.size, false, ctx.spec.max_height),
+        audio: AudioOut::None,
+        concat_list: None,
+        source: ProxySource::Essence,
+    })
+}
+
+/// Spans with separate audio files (P2): every file is an input; each segment's audio is
+/// mixed to stereo, then the `concat` filter joins picture and sound.
+fn span_graph(ctx: &Ctx, warnings: &mut Vec<String>) -> Result<Graph, ProxyError> {
+    let mut inputs = Vec::new();
+    let mut parts = Vec::new();
+    let mut vpads = Vec::new();
+    let mut all_audio = true;
+    let mut input = 0;
+    for (k, seg) in ctx.segs.iter().enumerate() {
+        let mut vpad = None;
+        let mut sources = Vec::new();
+        for &i in seg.iter().filter(|&&i| ctx.role(i).is_some()) {
+            inputs.extend(["-i".into(), ctx.path_arg(i)]);
+            if ctx.role(i) == Some(FileRole::Video) && vpad.is_none() {
+                vpad = Some(format!("[{input}:v:0]"));
+            }
+            sources.extend(audio_sources(ctx.desc, ctx.clip, i, input));
+            input += 1;
+        }
+        vpads.push(vpad.ok_or_else(|| ctx.no_video())?);
+        match mix_chain(&sources, ctx.spec.audio_mix, &format!("[a{k}]")) {
+            Some(chain) => parts.push(chain),
+            None => all_audio = false,
+        }
+    }
+    let n = ctx.segs.len();
+    let concat = if all_audio {
+        let pads: String = vpads
+            .iter()
+            .enumerate()
+            .map(|(k, v)| format!("{v}[a{k}]"))
+            .collect();
+        format!("{pads}concat=n={n}:v=1:a=1[vc][a]")
+    } else {
+        // The concat filter needs the same streams in every segment: without audio in one
+        // segment the proxy goes without audio rather than inventing silence.
+        warnings.push("a span segment has no audio: the proxy has no audio".into());
+        parts.clear();
+        format!("{}concat=n={n}:v=1:a=0[vc]", vpads.concat())
+    };
+    parts.push(concat);
+    parts.push(video_chain(
+        "[vc]",
+        ctx.size,
+        ctx.interlaced,
+        ctx.spec.max_height,
+    ));
+    Ok(Graph {
+        inputs,
+        filter: parts.join(";"),
+        audio: if all_audio {
+            AudioOut::Mixed
+        } else {
+            AudioOut::None
+        },
+        concat_list: None,
+        source: ProxySource::Essence,
+    })
+}
+
+/// One file per segment, audio inside (GoPro chapters, Canon XF / XDCAM EX spans, AVCHD
+/// streams, single files), plus a single segment's separate audio files (P2, PROAV `A01`).
+fn file_graph(ctx: &Ctx, out: &Path, video: usize) -> Graph {
+    let mut inputs = Vec::new();
+    let mut concat_list = None;
+    if ctx.segs.len() > 1 {
+        let paths: Vec<&Path> = ctx
+            .segs
+            .iter()
+            .filter_map(|s| s.first())
+            .filter_map(|&i| ctx.clip.files.get(i))
+            .map(|f| f.path.as_path())
+            .collect();
+        let joined: Vec<String> = paths
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        if ctx.clip.family == Family::Avchd && !joined.iter().any(|p| p.contains('|')) {
+            // MPEG-TS stream files are byte-concatenable (§7).
+            inputs.extend(["-i".into(), format!("concat:{}", joined.join("|"))]);
+        } else {
+            let list = temp_path(out).with_extension("concat.txt");
+            let text: String = paths.iter().map(|p| concat_line(p)).collect();
+            inputs.extend(["-f", "concat", "-safe", "0", "-i"].map(String::from));
+            inputs.push(list.to_string_lossy().into_owned());
+            concat_list = Some(ConcatList { path: list, text });
+        }
+    } else {
+        inputs.extend(["-i".into(), ctx.path_arg(video)]);
+    }
+    let mut sources = audio_sources(ctx.desc, ctx.clip, video, 0);
+    if let [seg] = ctx.segs.as_slice() {
+        let audio_files = seg
+            .iter()
+            .filter(|&&i| ctx.role(i) == Some(FileRole::Audio));
+        for (n, &i) in audio_files.enumerate() {
+            inputs.extend(["-i".into(), ctx.path_arg(i)]);
+            sources.extend(audio_sources(ctx.desc, ctx.clip, i, n + 1));
+        }
+    }
+    let mut parts = vec![video_chain(
+        "[0:v:0]",
+        ctx.size,
+        ctx.interlaced,
+        ctx.spec.max_height,
+    )];
+    let mix = mix_chain(&sources, ctx.spec.audio_mix, "[a]");
+    let audio = if mix.is_some() {
+        AudioOut::Mixed
+    } else {
+        AudioOut::None
+    };
+    parts.extend(mix);
+    Graph {
+        inputs,
+        filter: parts.join(";"),
+        audio,
+        concat_list,
+        source: ProxySource::Essence,
+    }
+}
+
+/// Encoder settings after the graph: the verified §7 command.
+fn encoder_args(
+    spec: &ProxySpec,
+    rate: Option<Rational>,
+    audio: bool,
+    tc: Option<&str>,
+) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "-c:v",
+        "libx264",
+        "-preset",
+        &spec.preset,
+        "-profile:v",
+        "high",
+        "-level:v",
+        "4.0",
+        // iconik's player wants no B-frames (iconik-api.md §6.6, TUT-MAG).
+        "-bf",
+        "0",
+        "-b:v",
+        &rate_arg(spec.video_bitrate),
+        "-maxrate",
+        &rate_arg(spec.max_bitrate),
+        // bufsize = maxrate keeps every 1-s window under the cap; 2× let it reach 4.08 Mb/s.
+        "-bufsize",
+        &rate_arg(spec.max_bitrate),
+    ]
+    .map(String::from)
+    .into();
+    match rate {
+        Some(rate) => {
+            let gop = (rate.as_f64() * f64::from(spec.gop_seconds))
+                .round()
+                .max(1.0) as u64;
+            args.extend([
+                "-g".into(),
+                gop.to_string(),
+                "-keyint_min".into(),
+                gop.to_string(),
+            ]);
+        }
+        None => args.extend([
+            "-force_key_frames".into(),
+            format!("expr:gte(t,n_forced*{})", spec.gop_seconds),
+        ]),
+    }
+    args.extend(["-sc_threshold".into(), "0".into()]);
+    if audio {
+        let bitrate = rate_arg(spec.audio_bitrate);
+        args.extend(
+            ["-c:a", "aac", "-b:a", &bitrate, "-ar", "48000", "-ac", "2"].map(String::from),
+        );
+    } else {
+        args.push("-an".into());
+    }
+    if let Some(tc) = tc {
+        args.extend(["-timecode".into(), tc.to_owned()]);
+    }
+    args
+}
+
+/// Builds the proxy plan for `clip` written to `out` (an `.mp4` path).
+pub fn plan(
+    clip: &Clip,
+    desc: &ClipDescription,
+    spec: &ProxySpec,
+    out: &Path,
+) -> Result<ProxyPlan, ProxyError> {
+    if let Some(reason) = &clip.incomplete {
+        return Err(ProxyError::Incomplete {
+            clip: clip.name.clone(),
+            reason: reason.clone(),
+        });
+    }
+    let meta = &desc.metadata;
+    let segs = segments(clip);
+    let first_video = segs
+        .iter()
+        .flatten()
+        .copied()
+        .find(|&i| clip.files.get(i).is_some_and(|f| f.role == FileRole::Video));
+    let first_path = first_video.map(|i| clip.files[i].path.as_path());
+    let first_tech = first_path.and_then(|p| described(desc, p)).map(|d| &d.tech);
+    let interlaced = first_path
+        .and_then(|p| facts(desc, p))
+        .and_then(|f| f.interlaced)
+        .unwrap_or(false);
+    let mut frame_rate = meta
+        .frame_rate
+        .as_deref()
+        .and_then(Rational::parse)
+        .or_else(|| first_tech.and_then(|t| t.frame_rate));
+    let size = match (meta.width, meta.height) {
+        (Some(w), Some(h)) => Some((w, h)),
+        _ => first_tech.and_then(|t| Some((t.width?, t.height?))),
+    };
+    let ctx = Ctx {
+        clip,
+        desc,
+        spec,
+        segs,
+        size,
+        interlaced,
+    };
+
+    let mut warnings = Vec::new();
+    let sequence_first = ctx
+        .segs
+        .first()
+        .filter(|s| is_sequence(clip, s))
+        .map(|s| clip.files[s[0]].path.clone());
+    let graph = if is_raw_clip(clip) {
+        let Some(proxy) = camera_proxy(clip) else {
+            return Err(ProxyError::NotDecodable {
+                clip: clip.name.clone(),
+                reason: "RAW essence ffmpeg cannot decode and no camera proxy file on the card"
+                    .into(),
+            });
+        };
+        camera_proxy_graph(&ctx, proxy)
+    } else if let Some(first) = sequence_first {
+        let rate = frame_rate.unwrap_or_else(|| {
+            warnings.push(format!(
+                "no frame rate for the sequence: assumed {DEFAULT_SEQUENCE_FPS} fps"
+            ));
+            Rational {
+                num: DEFAULT_SEQUENCE_FPS,
+                den: 1,
+            }
+        });
+        frame_rate = Some(rate);
+        sequence_graph(&ctx, &first, rate)?
+    } else {
+        let video = first_video.ok_or_else(|| ctx.no_video())?;
+        let split_audio = ctx
+            .segs
+            .iter()
+            .flatten()
+            .any(|&i| ctx.role(i) == Some(FileRole::Audio));
+        if ctx.segs.len() > 1 && split_audio {
+            span_graph(&ctx, &mut warnings)?
+        } else {
+            file_graph(&ctx, out, video)
+        }
+    };
+    if frame_rate.is_none() {
+        warnings.push("frame rate unknown: keyframes forced by time instead".into());
+    }
+
+    let start_timecode = meta
+        .timecode_start
+        .as_deref()
+        .and_then(Timecode::parse)
+        .map(|tc| tc.to_string());
+    let temp_output = temp_path(out);
+    let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-y"].map(String::from).into();
+    args.extend(graph.inputs);
+    args.extend(["-filter_complex".into(), graph.filter]);
+    args.extend(["-map".into(), "[v]".into()]);
+    match graph.audio {
+        AudioOut::None => {}
+        AudioOut::Mixed => args.extend(["-map".into(), "[a]".into()]),
+        AudioOut::Optional => args.extend(["-map".into(), "0:a:0?".into()]),
+    }
+    let has_audio = graph.audio != AudioOut::None;
+    args.extend(encoder_args(
+        spec,
+        frame_rate,
+        has_audio,
+        start_timecode.as_deref(),
+    ));
+    args.extend(
+        [
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            "-progress",
+            "pipe:1",
+            "-nostats",
+        ]
+        .map(String::from),
+    );
+    args.push(temp_output.to_string_lossy().into_owned());
+
+    let (width, height) = match (&graph.source, size) {
+        (ProxySource::Essence, Some((w, h))) => {
+            let (w, h) = output_size(w, h, spec.max_height);
+            (Some(w), Some(h))
+        }
+        _ => (None, None),
+    };
+    let duration_seconds = meta.duration_seconds.filter(|d| *d > 0.0);
+    let timeout = duration_seconds
+        .map(|d| Duration::from_secs_f64(d * 5.0))
+        .unwrap_or_default()
+        .max(spec.min_timeout);
+    Ok(ProxyPlan {
+        args,
+        output: out.to_owned(),
+        temp_output,
+        concat_list: graph.concat_list,
+        source: graph.source,
+        duration_seconds,
+        frame_rate,
+        width,
+        height,
+        has_audio,
+        start_timecode,
+        video_bitrate: spec.video_bitrate,
+        audio_bitrate: spec.audio_bitrate,
+        timeout,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
