@@ -1,1 +1,361 @@
-//! sandbox: not built yet.
+//! A local iconik-compatible server ("sandbox") with fault injection, for tests, demos and the
+//! app's "try without an account" mode.
+//!
+//! It serves iconik's routes (iconik-api.md §6, conformance rules §12) under the same paths,
+//! stores every object as the JSON iconik would return, validates each request body against
+//! iconik's OpenAPI documents ([`spec`]), emulates GCS resumable uploads ([`gcs`],
+//! gcs-resumable.md) and exposes `/sandbox/*` for inspection ([`inspect`]). It does not depend
+//! on the `iconik` client module.
+//!
+//! Start it with [`serve`] on a listener you bound, or [`spawn`] on `127.0.0.1:0`.
+
+pub mod auth;
+pub mod faults;
+pub mod gcs;
+pub mod inspect;
+pub mod ratelimit;
+pub mod routes;
+pub mod spec;
+pub mod state;
+
+use auth::Credentials;
+use faults::{FaultError, FaultSet, Faults};
+use ratelimit::RateLimiter;
+use serde_json::Value;
+use spec::{Spec, SpecError};
+use state::{State, StateError, StateFile};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Errors starting or running the sandbox.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("sandbox server failed: {0}")]
+    Serve(std::io::Error),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Faults(#[from] FaultError),
+    #[error("loading the spec was interrupted: {0}")]
+    Join(String),
+}
+
+/// How to run the sandbox. `Default` gives iconik's defaults used throughout the docs.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Accepted `App-ID` / `Auth-Token`.
+    pub credentials: Credentials,
+    /// Folder with iconik's OpenAPI JSON files; missing → validation skipped with a warning.
+    pub spec_dir: Option<PathBuf>,
+    /// Persist state here (JSON, atomic writes) and bytes in `<FILE>.blobs/`.
+    pub state_file: Option<PathBuf>,
+    /// Initial fault rules.
+    pub faults: FaultSet,
+    /// Delay added to every iconik/upload request.
+    pub latency: Duration,
+    /// iconik-like 429s (≈ 50 req/s, 1000 per 20 s).
+    pub rate_limit: bool,
+    /// How long a job stays `STARTED` before it is `FINISHED`.
+    pub job_delay: Duration,
+    /// `settings.mount_point` of the seeded FILES storage.
+    pub mount_point: String,
+    /// Also seed S3 and AZURE proxy storages (non-default) whose upload URLs point at `/s3/…`
+    /// and `/azure/…` single-PUT endpoints.
+    pub extra_proxy_storages: bool,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            credentials: Credentials::default(),
+            spec_dir: Some(PathBuf::from("../shared/iconik-spec")),
+            state_file: None,
+            faults: FaultSet::default(),
+            latency: Duration::ZERO,
+            rate_limit: false,
+            job_delay: Duration::from_millis(300),
+            mount_point: "/mnt/sandbox-originals".to_string(),
+            extra_proxy_storages: false,
+        }
+    }
+}
+
+/// Shared server state: the store plus everything the request pipeline needs.
+pub struct App {
+    pub config: SandboxConfig,
+    pub spec: Option<Spec>,
+    pub base_url: String,
+    state: Mutex<State>,
+    faults: Mutex<Faults>,
+    requests: Mutex<Vec<Value>>,
+    limiter: Mutex<RateLimiter>,
+    state_file: Option<StateFile>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("base_url", &self.base_url)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// A poisoned lock only means another request panicked mid-update; the data is still the best
+/// we have, so keep serving.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl App {
+    /// Builds the app: loads spec (blocking work, run it off the runtime), state and faults.
+    pub fn new(
+        config: SandboxConfig,
+        spec: Option<Spec>,
+        addr: SocketAddr,
+    ) -> Result<App, SandboxError> {
+        let host = if addr.ip().is_unspecified() {
+            format!("127.0.0.1:{}", addr.port())
+        } else {
+            addr.to_string()
+        };
+        let base_url = format!("http://{host}");
+        let state_file = config.state_file.clone().map(|path| StateFile { path });
+        let state = match &state_file {
+            Some(f) => f.load()?,
+            None => None,
+        };
+        let state = match state {
+            Some(s) => s,
+            None => routes::seed::fresh_state(&config),
+        };
+        let mut faults = Faults::default();
+        faults.set(config.faults.clone())?;
+        Ok(App {
+            limiter: Mutex::new(RateLimiter::new(config.rate_limit)),
+            spec,
+            base_url,
+            state: Mutex::new(state),
+            faults: Mutex::new(faults),
+            requests: Mutex::new(Vec::new()),
+            state_file,
+            config,
+        })
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        lock(&self.faults)
+    }
+
+    pub fn limiter(&self) -> MutexGuard<'_, RateLimiter> {
+        lock(&self.limiter)
+    }
+
+    pub fn requests(&self) -> MutexGuard<'_, Vec<Value>> {
+        lock(&self.requests)
+    }
+
+    /// Writes the state file (if persisting). Failures are logged, not fatal: the in-memory
+    /// state is still right and the next mutation retries.
+    pub fn persist(&self) {
+        if let Some(file) = &self.state_file {
+            let state = self.state();
+            if let Err(err) = file.save(&state) {
+                tracing::error!(%err, "sandbox state not saved");
+            }
+        }
+    }
+
+    /// Clears all objects, sessions, requests and faults; keeps storages and views.
+    pub fn reset(&self) {
+        {
+            let mut state = self.state();
+            let storages = std::mem::take(&mut state.storages);
+            let views = std::mem::take(&mut state.metadata_views);
+            *state = State {
+                storages,
+                metadata_views: views,
+                ..State::default()
+            };
+        }
+        self.requests().clear();
+        if let Err(err) = self.faults().set(FaultSet::default()) {
+            tracing::error!(%err, "clearing faults failed");
+        }
+        self.persist();
+    }
+}
+
+/// Loads the spec directory, or `None` with a warning when it is absent.
+pub fn load_spec(dir: Option<&std::path::Path>) -> Result<Option<Spec>, SandboxError> {
+    match dir {
+        Some(dir) if dir.is_dir() => {
+            let spec = Spec::load(dir)?;
+            tracing::info!(dir = %dir.display(), operations = spec.operation_count(), "iconik spec loaded");
+            Ok(Some(spec))
+        }
+        Some(dir) => {
+            tracing::warn!(dir = %dir.display(), "iconik spec folder not found: request bodies are NOT validated");
+            Ok(None)
+        }
+        None => {
+            tracing::warn!("no iconik spec folder given: request bodies are NOT validated");
+            Ok(None)
+        }
+    }
+}
+
+/// Serves on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: SandboxConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), SandboxError> {
+    let app = build_app(&listener, config).await?;
+    run(listener, app, shutdown).await
+}
+
+async fn build_app(
+    listener: &tokio::net::TcpListener,
+    config: SandboxConfig,
+) -> Result<Arc<App>, SandboxError> {
+    let addr = listener.local_addr().map_err(SandboxError::Serve)?;
+    let dir = config.spec_dir.clone();
+    let spec = tokio::task::spawn_blocking(move || load_spec(dir.as_deref()))
+        .await
+        .map_err(|e| SandboxError::Join(e.to_string()))??;
+    Ok(Arc::new(App::new(config, spec, addr)?))
+}
+
+async fn run(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), SandboxError> {
+    let router = axum::Router::new()
+        .fallback(routes::dispatch)
+        .with_state(app);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(SandboxError::Serve)
+}
+
+/// A sandbox running in the background of the current tokio runtime. Dropping it stops the
+/// server.
+#[derive(Debug)]
+pub struct SandboxHandle {
+    base_url: String,
+    app: Arc<App>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), SandboxError>>>,
+}
+
+/// Binds `127.0.0.1:0` and serves there in a background task.
+pub async fn spawn(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|source| SandboxError::Bind {
+            addr: "127.0.0.1:0".into(),
+            source,
+        })?;
+    spawn_on(listener, config).await
+}
+
+/// Like [`spawn`] on a listener you bound (e.g. a fixed port).
+pub async fn spawn_on(
+    listener: tokio::net::TcpListener,
+    config: SandboxConfig,
+) -> Result<SandboxHandle, SandboxError> {
+    let app = build_app(&listener, config).await?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(listener, app.clone(), async move {
+        // Either an explicit stop or the handle being dropped ends the server.
+        if rx.await.is_err() {
+            tracing::debug!("sandbox handle dropped");
+        }
+    }));
+    Ok(SandboxHandle {
+        base_url: app.base_url.clone(),
+        app,
+        stop: Some(tx),
+        task: Some(task),
+    })
+}
+
+impl SandboxHandle {
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.app.config.credentials
+    }
+
+    /// The same JSON as `GET /sandbox/state`.
+    pub fn state(&self) -> Value {
+        self.app.state().inspect()
+    }
+
+    /// The same JSON list as `GET /sandbox/requests`.
+    pub fn requests(&self) -> Vec<Value> {
+        self.app.requests().clone()
+    }
+
+    /// Replaces the fault rules.
+    pub fn set_faults(&self, faults: FaultSet) -> Result<(), SandboxError> {
+        Ok(self.app.faults().set(faults)?)
+    }
+
+    /// Rules with remaining counts, as `GET /sandbox/faults`.
+    pub fn faults(&self) -> Value {
+        self.app.faults().describe()
+    }
+
+    /// Bytes stored for a finished upload of `bucket/object`.
+    pub fn object_bytes(&self, key: &str) -> Option<Vec<u8>> {
+        self.app.state().object_bytes(key).map(<[u8]>::to_vec)
+    }
+
+    pub fn reset(&self) {
+        self.app.reset();
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn shutdown(mut self) -> Result<(), SandboxError> {
+        if let Some(stop) = self.stop.take()
+            && stop.send(()).is_err()
+        {
+            tracing::debug!("sandbox already stopped");
+        }
+        match self.task.take() {
+            Some(task) => task.await.map_err(|e| SandboxError::Join(e.to_string()))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take()
+            && stop.send(()).is_err()
+        {
+            tracing::debug!("sandbox already stopped");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Assets (iconik-api.md §6.2; SPEC-A `/v1/assets/…`): create (`AssetCreateSchema`), list, get,
+//! patch/put (`AssetSchema`), soft delete, and history entries (`AssetHistorySchema`).
+
+use super::{Ctx, Reply, RouteResult, SERVER_OWNED, merge, new_id, not_routed, now, page, str_or};
+use crate::sandbox::App;
+use crate::sandbox::state::Kind;
+use serde_json::{Value, json};
+
+pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
+    match (ctx.method.as_str(), rest) {
+        ("POST", []) => create(app, ctx),
+        ("GET", []) => {
+            let st = app.state();
+            let items = st
+                .assets
+                .iter()
+                .filter(|a| a["status"] != "DELETED")
+                .cloned()
+                .collect();
+            page(ctx, items)
+        }
+        ("GET", [id]) => Ok(Reply::ok(super::asset(&app.state(), id)?.clone())),
+        ("PATCH" | "PUT", [id]) => {
+            let template = "/API/assets/v1/assets/{asset_id}/";
+            let body = ctx.body(app, template, "AssetSchema")?;
+            let mut st = app.state();
+            let asset = st
+                .get_mut(Kind::Assets, id)
+                .ok_or_else(|| Reply::not_found("Asset", id))?;
+            merge(
+                asset,
+                &body,
+                &[SERVER_OWNED, &["versions", "created_by_user"]].concat(),
+            );
+            Ok(Reply::ok(asset.clone()))
+        }
+        // SPEC-A DELETE /v1/assets/{asset_id}/ → 204; soft delete (status DELETED).
+        ("DELETE", [id]) => {
+            let mut st = app.state();
+            let asset = st
+                .get_mut(Kind::Assets, id)
+                .ok_or_else(|| Reply::not_found("Asset", id))?;
+            asset["status"] = json!("DELETED");
+            asset["date_deleted"] = json!(now());
+            Ok(Reply::no_content())
+        }
+        ("POST", [id, "history"]) => {
+            let body = ctx.body(
+                app,
+                "/API/assets/v1/assets/{asset_id}/history/",
+                "AssetHistorySchema",
+            )?;
+            let mut st = app.state();
+            super::asset(&st, id)?;
+            let entry = json!({
+                "id": new_id(),
+                "asset_id": id,
+                "operation_type": body["operation_type"],
+                "operation_description": body.get("operation_description").cloned().unwrap_or(Value::Null),
+                "job_id": body.get("job_id").cloned().unwrap_or(Value::Null),
+                "version_id": body.get("version_id").cloned().unwrap_or(Value::Null),
+                "user_id": Value::Null,
+                "date_created": now(),
+                "date_modified": now(),
+            });
+            st.history.push(entry.clone());
+            Ok(Reply::created(entry))
+        }
+        ("GET", [id, "history"]) => {
+            let st = app.state();
+            super::asset(&st, id)?;
+            let items = st
+                .history
+                .iter()
+                .filter(|h| h["asset_id"] == *id)
+                .cloned()
+                .collect();
+            page(ctx, items)
+        }
+        _ => Err(not_routed(ctx)),
+    }
+}
+
+/// SPEC-A POST /v1/assets/ → 201 (`AssetCreateSchema`; query `assign_to_collection`).
+fn create(app: &App, ctx: &mut Ctx) -> RouteResult {
+    let body = ctx.body(app, "/API/assets/v1/assets/", "AssetCreateSchema")?;
+    let mut st = app.state();
+    let collection_id = body
+        .get("collection_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(cid) = &collection_id
+        && st.get(Kind::Collections, cid).is_none()
+    {
+        return Err(Reply::not_found("Collection", cid));
+    }
+    let id = new_id();
+    let created = now();
+    let version = json!({
+        "id": new_id(),
+        "status": "ACTIVE",
+        "is_online": true,
+        "date_created": created,
+        "analyze_status": "N/A",
+        "transcribe_status": "N/A",
+        "face_recognition_status": "N/A",
+        "archive_status": "NOT_ARCHIVED",
+    });
+    let mut asset = json!({
+        "id": id,
+        "title": body["title"],
+        "type": str_or(&body, "type", "ASSET"),
+        "status": str_or(&body, "status", "ACTIVE"),
+        "is_online": body.get("is_online").cloned().unwrap_or(json!(true)),
+        "external_id": body.get("external_id").cloned().unwrap_or(Value::Null),
+        "external_link": body.get("external_link").cloned().unwrap_or(Value::Null),
+        "category": body.get("category").cloned().unwrap_or(Value::Null),
+        "site_name": body.get("site_name").cloned().unwrap_or(Value::Null),
+        "archive_status": "NOT_ARCHIVED",
+        "analyze_status": "N/A",
+        "custom_keyframe": Value::Null,
+        "custom_poster": Value::Null,
+        "created_by_user": Value::Null,
+        "date_created": created,
+        "date_modified": created,
+        "date_imported": created,
+        "in_collections": [],
+        "versions": [version],
+        "warning": Value::Null,
+    });
+    let assign = ctx.q("assign_to_collection").is_none_or(|v| v != "false");
+    if let (Some(cid), true) = (&collection_id, assign) {
+        asset["in_collections"] = json!([cid]);
+        st.collection_contents.push(json!({
+            "collection_id": cid,
+            "object_id": id,
+            "object_type": "assets",
+            "date_created": now(),
+        }));
+    }
+    st.assets.push(asset.clone());
+    Ok(Reply::created(asset))
+}

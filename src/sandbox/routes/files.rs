@@ -1,0 +1,216 @@
+//! Files (iconik-api.md §6.5; SPEC-F `/v1/assets/{asset_id}/files/…`): create
+//! (`FileCreateSchema`) linked to its file set, format and storage; list, get, patch/put
+//! (`FileSchema`), delete (record only); and the checksum lookup `files/checksum/{md5}/` (§9).
+
+use super::{Ctx, Reply, RouteResult, SERVER_OWNED, merge, new_id, not_routed, now, page, str_or};
+use crate::sandbox::App;
+use crate::sandbox::state::{Kind, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+pub fn route(app: &App, ctx: &mut Ctx, asset_id: &str, rest: &[&str]) -> RouteResult {
+    match (ctx.method.as_str(), rest) {
+        ("POST", []) => create(app, ctx, asset_id),
+        ("GET", []) => {
+            let st = app.state();
+            super::asset(&st, asset_id)?;
+            let items = st
+                .files
+                .iter()
+                .filter(|f| f["asset_id"] == asset_id)
+                // Undocumented filters seen in use (iconik-api.md §10.12).
+                .filter(|f| ctx.q("file_set_id").is_none_or(|v| f["file_set_id"] == v))
+                .filter(|f| ctx.q("storage_id").is_none_or(|v| f["storage_id"] == v))
+                .cloned()
+                .collect();
+            page(ctx, items)
+        }
+        ("GET", [id]) => {
+            let st = app.state();
+            Ok(Reply::ok(find(&st, asset_id, id)?.clone()))
+        }
+        ("PATCH" | "PUT", [id]) => {
+            let template = "/API/files/v1/assets/{asset_id}/files/{file_id}/";
+            let body = ctx.body(app, template, "FileSchema")?;
+            let mut st = app.state();
+            find(&st, asset_id, id)?;
+            if body["status"] == "CLOSED" {
+                crate::sandbox::gcs::require_complete(&st, id, "File")?;
+            }
+            let owned = [
+                SERVER_OWNED,
+                &["upload_url", "storage_method", "upload_method"],
+            ]
+            .concat();
+            let file = st
+                .get_mut(Kind::Files, id)
+                .ok_or_else(|| Reply::not_found("File", id))?;
+            merge(file, &body, &owned);
+            Ok(Reply::ok(file.clone()))
+        }
+        // SPEC-F DELETE …/files/{file_id}/ → 204; removes the record only.
+        ("DELETE", [id]) => {
+            let mut st = app.state();
+            find(&st, asset_id, id)?;
+            st.files.retain(|f| f["id"] != *id);
+            Ok(Reply::no_content())
+        }
+        _ => Err(not_routed(ctx)),
+    }
+}
+
+fn find<'a>(st: &'a State, asset_id: &str, id: &str) -> Result<&'a Value, Reply> {
+    super::asset(st, asset_id)?;
+    st.get_in_asset(Kind::Files, asset_id, id)
+        .ok_or_else(|| Reply::not_found("File", id))
+}
+
+/// SPEC-F GET /v1/files/checksum/{file_checksum}/ → 200 list, 404 when none (§9).
+pub fn by_checksum(app: &App, ctx: &Ctx, md5: &str) -> RouteResult {
+    let st = app.state();
+    let items: Vec<Value> = st
+        .files
+        .iter()
+        .filter(|f| f["checksum"] == md5 && f["status"] != "DELETED")
+        .cloned()
+        .collect();
+    if items.is_empty() {
+        return Err(Reply::not_found("File with checksum", md5));
+    }
+    page(ctx, items)
+}
+
+/// SPEC-F POST /v1/assets/{asset_id}/files/ → 201 (`FileCreateSchema`).
+fn create(app: &App, ctx: &mut Ctx, asset_id: &str) -> RouteResult {
+    let body = ctx.body(
+        app,
+        "/API/files/v1/assets/{asset_id}/files/",
+        "FileCreateSchema",
+    )?;
+    let mut st = app.state();
+    let asset = super::asset(&st, asset_id)?;
+    let version_default = asset["versions"][0]["id"].clone();
+    let dir = body["directory_path"].as_str().unwrap_or_default();
+    if dir.starts_with('/') {
+        return Err(Reply::field_error(
+            StatusCode::BAD_REQUEST,
+            "directory_path",
+            "must be relative to the storage root (no leading '/')",
+        ));
+    }
+    // iconik strips the trailing slash (iconik-api.md §6.5).
+    let dir = dir.trim_end_matches('/').to_string();
+    let mut storage_id = body
+        .get("storage_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut format_id = body.get("format_id").cloned().unwrap_or(Value::Null);
+    if let Some(fs_id) = body.get("file_set_id").and_then(Value::as_str) {
+        let fs = st
+            .get_in_asset(Kind::FileSets, asset_id, fs_id)
+            .ok_or_else(|| Reply::not_found("File set", fs_id))?;
+        let fs_storage = fs["storage_id"].as_str().map(str::to_string);
+        match (&storage_id, &fs_storage) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(Reply::field_error(
+                    StatusCode::BAD_REQUEST,
+                    "storage_id",
+                    format!("File storage {a} differs from its file set's storage {b}"),
+                ));
+            }
+            (None, _) => storage_id = fs_storage,
+            _ => {}
+        }
+        if format_id.is_null() {
+            format_id = fs["format_id"].clone();
+        } else if format_id != fs["format_id"] {
+            return Err(Reply::field_error(
+                StatusCode::BAD_REQUEST,
+                "format_id",
+                format!(
+                    "File format {format_id} differs from its file set's format {}",
+                    fs["format_id"]
+                ),
+            ));
+        }
+    }
+    if let Some(fid) = format_id.as_str()
+        && st.get_in_asset(Kind::Formats, asset_id, fid).is_none()
+    {
+        return Err(Reply::not_found("Format", fid));
+    }
+    let storage = match &storage_id {
+        Some(sid) => Some(
+            st.get(Kind::Storages, sid)
+                .cloned()
+                .ok_or_else(|| Reply::not_found("Storage", sid))?,
+        ),
+        None => None,
+    };
+    let id = new_id();
+    let original_name = body["original_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{id}_{original_name}"));
+    let method = storage
+        .as_ref()
+        .map(|s| s["method"].clone())
+        .unwrap_or(Value::Null);
+    let mut upload_url = Value::Null;
+    if let Some(s) = &storage
+        && s["method"] != "FILE"
+    {
+        let url = crate::sandbox::gcs::mint(app, &mut st, s, &id, &name);
+        upload_url = json!(url);
+    }
+    let fs_status = body
+        .get("file_set_id")
+        .and_then(Value::as_str)
+        .and_then(|fs| st.get(Kind::FileSets, fs))
+        .map(|fs| fs["status"].clone())
+        .unwrap_or(Value::Null);
+    let format_status = format_id
+        .as_str()
+        .and_then(|f| st.get(Kind::Formats, f))
+        .map(|f| f["status"].clone())
+        .unwrap_or(Value::Null);
+    let created = now();
+    let file = json!({
+        "id": id,
+        "asset_id": asset_id,
+        "file_set_id": body.get("file_set_id").cloned().unwrap_or(Value::Null),
+        "format_id": format_id,
+        "storage_id": storage_id,
+        "storage_method": method,
+        "version_id": body.get("version_id").cloned().unwrap_or(version_default),
+        "name": name,
+        "original_name": original_name,
+        "directory_path": dir,
+        "size": body.get("size").cloned().unwrap_or(json!(0)),
+        "checksum": body.get("checksum").cloned().unwrap_or(Value::Null),
+        "type": body["type"],
+        "status": str_or(&body, "status", "OPEN"),
+        "parent_id": body.get("parent_id").cloned().unwrap_or(Value::Null),
+        "user_id": body.get("user_id").cloned().unwrap_or(Value::Null),
+        "file_date_created": body.get("file_date_created").cloned().unwrap_or(Value::Null),
+        "file_date_modified": body.get("file_date_modified").cloned().unwrap_or(Value::Null),
+        "file_set_status": fs_status,
+        "format_status": format_status,
+        "upload_url": upload_url,
+        "upload_method": Value::Null,
+        "upload_credentials": {},
+        "upload_filename": Value::Null,
+        "multipart_upload_url": Value::Null,
+        "url": Value::Null,
+        "system_domain_id": Value::Null,
+        "date_created": created,
+        "date_modified": created,
+    });
+    st.files.push(file.clone());
+    Ok(Reply::created(file))
+}

@@ -1,0 +1,92 @@
+//! Jobs (iconik-api.md §6.8; SPEC-J `/v1/jobs/…`). A job made by a sandbox request is
+//! `STARTED` until the configured job delay has passed, then `FINISHED`; clients poll
+//! `GET jobs/{job_id}/`. Own jobs can be created and patched (`JobSchema`) as B2P does.
+
+use super::{Ctx, Reply, RouteResult, SERVER_OWNED, merge, new_id, not_routed, now, page, str_or};
+use crate::sandbox::App;
+use crate::sandbox::state::{Kind, State};
+use serde_json::{Value, json};
+
+/// Creates a STARTED job about an asset and returns it.
+pub fn new_job(st: &mut State, kind: &str, title: &str, asset_id: &str) -> Value {
+    let created = now();
+    let job = json!({
+        "id": new_id(),
+        "title": title,
+        "type": kind,
+        "status": "STARTED",
+        "object_type": "assets",
+        "object_id": asset_id,
+        "progress": 0,
+        "progress_processed": 0,
+        "progress_total": 100,
+        "error_message": Value::Null,
+        "message": Value::Null,
+        "sandbox_auto": true,
+        "date_created": created,
+        "date_modified": created,
+        "started_at": created,
+    });
+    st.jobs.push(job.clone());
+    job
+}
+
+/// Moves auto jobs to FINISHED once `delay` has passed since creation.
+fn advance(job: &mut Value, delay: std::time::Duration) {
+    if job["sandbox_auto"] != true || job["status"] != "STARTED" {
+        return;
+    }
+    let started = job["date_created"]
+        .as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+    let Some(started) = started else { return };
+    let elapsed = chrono::Utc::now().signed_duration_since(started);
+    if elapsed.to_std().is_ok_and(|e| e >= delay) {
+        job["status"] = json!("FINISHED");
+        job["progress"] = json!(100);
+        job["progress_processed"] = json!(100);
+        job["date_modified"] = json!(now());
+        job["completed_at"] = json!(now());
+    }
+}
+
+pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
+    let delay = app.config.job_delay;
+    match (ctx.method.as_str(), rest) {
+        ("GET", [id]) => {
+            let mut st = app.state();
+            let job = st
+                .get_mut(Kind::Jobs, id)
+                .ok_or_else(|| Reply::not_found("Job", id))?;
+            advance(job, delay);
+            Ok(Reply::ok(job.clone()))
+        }
+        ("GET", []) => {
+            let mut st = app.state();
+            st.jobs.iter_mut().for_each(|j| advance(j, delay));
+            let items = st.jobs.clone();
+            page(ctx, items)
+        }
+        ("POST", []) => {
+            let body = ctx.body(app, "/API/jobs/v1/jobs/", "JobSchema")?;
+            let mut st = app.state();
+            let mut job = body.clone();
+            job["id"] = json!(new_id());
+            job["status"] = str_or(&body, "status", "READY");
+            job["date_created"] = json!(now());
+            job["date_modified"] = json!(now());
+            st.jobs.push(job.clone());
+            Ok(Reply::created(job))
+        }
+        ("PATCH" | "PUT", [id]) => {
+            let body = ctx.body(app, "/API/jobs/v1/jobs/{job_id}/", "JobSchema")?;
+            let mut st = app.state();
+            let job = st
+                .get_mut(Kind::Jobs, id)
+                .ok_or_else(|| Reply::not_found("Job", id))?;
+            merge(job, &body, SERVER_OWNED);
+            Ok(Reply::ok(job.clone()))
+        }
+        _ => Err(not_routed(ctx)),
+    }
+}
