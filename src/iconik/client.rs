@@ -94,6 +94,8 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
     pub user_agent: String,
+    /// Objects per page when walking whole lists (iconik caps at 100).
+    pub list_page_size: u32,
 }
 
 impl Default for ClientConfig {
@@ -102,6 +104,7 @@ impl Default for ClientConfig {
             request_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(15),
             user_agent: concat!("card-ingest/", env!("CARGO_PKG_VERSION")).to_owned(),
+            list_page_size: 100,
         }
     }
 }
@@ -122,6 +125,7 @@ struct Inner {
     base: Url,
     credentials: Credentials,
     last_rate_limit_remaining: AtomicI64,
+    list_page_size: u32,
 }
 
 /// The iconik client; cheap to clone.
@@ -204,6 +208,7 @@ impl Client {
             reqwest::header::ACCEPT,
             HeaderValue::from_static("application/json"),
         );
+        let list_page_size = config.list_page_size.clamp(1, 100);
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(config.user_agent)
@@ -219,6 +224,7 @@ impl Client {
                 base,
                 credentials,
                 last_rate_limit_remaining: AtomicI64::new(NO_RATE_LIMIT),
+                list_page_size,
             }),
         })
     }
@@ -226,6 +232,11 @@ impl Client {
     /// The base URL.
     pub fn base_url(&self) -> &Url {
         &self.inner.base
+    }
+
+    /// Objects per page when walking whole lists.
+    pub fn list_page_size(&self) -> u32 {
+        self.inner.list_page_size
     }
 
     /// The last `RateLimit-Remaining` seen on any iconik response.

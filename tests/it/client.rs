@@ -10,7 +10,7 @@ use card_ingest::iconik::upload::gcs::{ResumableOptions, ResumableUploader};
 use card_ingest::iconik::upload::{
     ProgressFn, ProxyUploadOptions, UploadConfig, UploadHttp, UploadProgress, upload_proxy,
 };
-use card_ingest::iconik::{Client, Credentials};
+use card_ingest::iconik::{Client, ClientConfig, Credentials, Error, TransportKind};
 use card_ingest::sandbox::{
     self, SandboxConfig, SandboxHandle,
     faults::{FaultRule, FaultSet},
@@ -51,16 +51,21 @@ struct Env {
 }
 
 async fn start() -> Env {
+    start_with(SandboxConfig::default(), ClientConfig::default()).await
+}
+
+async fn start_with(sandbox_config: SandboxConfig, client_config: ClientConfig) -> Env {
     let config = SandboxConfig {
         spec_dir: Some(spec_dir()),
         job_delay: Duration::from_millis(50),
-        ..SandboxConfig::default()
+        ..sandbox_config
     };
     let sbx = sandbox::spawn(config).await.expect("sandbox starts");
     let creds = sbx.credentials();
-    let client = Client::new(
+    let client = Client::with_config(
         sbx.base_url(),
         Credentials::new(creds.app_id.clone(), creds.token.clone()),
+        client_config,
     )
     .expect("client for a loopback URL");
     let upload = UploadHttp::new(&UploadConfig {
@@ -1149,4 +1154,294 @@ async fn uploader_restarts_with_a_new_session_on_404() {
         .expect_err("403 stops");
     assert!(!e.is_retryable(), "{e}");
     assert!(e.to_string().contains("403"), "{e}");
+}
+
+#[tokio::test]
+async fn list_walks_follow_page_numbers_and_the_last_id_cursor() {
+    let env = start_with(
+        SandboxConfig::default(),
+        ClientConfig {
+            list_page_size: 2,
+            ..ClientConfig::default()
+        },
+    )
+    .await;
+    let c = &env.client;
+    let asset = c
+        .assets()
+        .create(&AssetCreate::new("paged"), None)
+        .await
+        .expect("asset");
+    let format = c
+        .formats()
+        .create(
+            asset.id,
+            &FormatCreate {
+                name: "ORIGINAL".into(),
+                components: vec![ComponentCreate {
+                    name: "VIDEO".into(),
+                    component_type: ComponentType::Video,
+                    metadata: BTreeMap::new(),
+                }],
+                ..FormatCreate::default()
+            },
+        )
+        .await
+        .expect("format");
+    let fs = c
+        .file_sets()
+        .create(
+            asset.id,
+            &FileSetCreate {
+                format_id: format.id,
+                name: "f0.MXF".into(),
+                base_dir: "CLIP".into(),
+                component_ids: format.component_ids(),
+                storage_id: None,
+                status: None,
+                version_id: None,
+                is_archive: None,
+                original_storage_id: None,
+            },
+        )
+        .await
+        .expect("file set");
+    let mut ids = Vec::new();
+    for i in 0..5u64 {
+        let f = c
+            .files()
+            .create(
+                asset.id,
+                &FileCreate {
+                    size: Some(i),
+                    file_set_id: Some(fs.id),
+                    format_id: Some(format.id),
+                    status: Some(ObjectStatus::Closed),
+                    ..FileCreate::new("CLIP", format!("f{i}.MXF"))
+                },
+            )
+            .await
+            .expect("file");
+        ids.push(f.id);
+    }
+    let before = env.requests().await.len();
+    let listed: Vec<FileId> = c
+        .files()
+        .list(asset.id)
+        .await
+        .expect("files")
+        .iter()
+        .map(|f| f.id)
+        .collect();
+    assert_eq!(listed, ids, "all five files, in order, no repeats");
+    let gets: Vec<Value> = env.requests().await[before..]
+        .iter()
+        .filter(|r| {
+            r["method"] == "GET" && r["path"].as_str().is_some_and(|p| p.ends_with("/files/"))
+        })
+        .cloned()
+        .collect();
+    let cursors: Vec<Value> = gets.iter().map(|r| r["query"]["last_id"].clone()).collect();
+    assert_eq!(
+        cursors,
+        vec![
+            Value::Null,
+            Value::String(ids[1].to_string()),
+            Value::String(ids[3].to_string())
+        ],
+        "three pages of two via last_id"
+    );
+    assert!(gets.iter().all(|r| r["query"]["per_page"] == "2"));
+
+    let all = c.storages().list_all().await.expect("storages");
+    let total = c.storages().list(1, 100).await.expect("one page").total;
+    assert_eq!(Some(all.len() as i64), total);
+    assert!(
+        all.len() >= 2,
+        "the seed has at least FILES and PROXIES storages"
+    );
+    let mut unique: Vec<StorageId> = all.iter().map(|s| s.id).collect();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), all.len(), "no storage twice");
+}
+
+#[tokio::test]
+async fn s3_and_azure_proxies_upload_by_storage_method() {
+    let env = start_with(
+        SandboxConfig {
+            extra_proxy_storages: true,
+            ..SandboxConfig::default()
+        },
+        ClientConfig::default(),
+    )
+    .await;
+    let c = &env.client;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let asset = c
+        .assets()
+        .create(&AssetCreate::new("clouds"), None)
+        .await
+        .expect("asset");
+    for (seed, method) in [(23u64, StorageMethod::S3), (29, StorageMethod::Azure)] {
+        let (path, bytes) = write_proxy(dir.path(), seed);
+        let proxy = c
+            .proxies()
+            .create_on_method(
+                asset.id,
+                &method,
+                &ProxyCreate {
+                    filename: Some(format!("{method}.mp4")),
+                    size: Some(PROXY_LEN as u64),
+                    ..ProxyCreate::default()
+                },
+            )
+            .await
+            .expect("proxy");
+        assert_eq!(proxy.storage_method.as_ref(), Some(&method));
+        let (progress, seen) = progress_recorder();
+        let outcome = upload_proxy(
+            &env.upload,
+            c,
+            asset.id,
+            &proxy,
+            &path,
+            &ProxyUploadOptions {
+                progress: Some(progress),
+                ..ProxyUploadOptions::default()
+            },
+        )
+        .await
+        .expect("upload");
+        assert_eq!(outcome.method, method);
+        assert_eq!(outcome.bytes, PROXY_LEN as u64);
+        assert_eq!(
+            seen.lock().expect("lock").last().map(|p| p.confirmed),
+            Some(PROXY_LEN as u64)
+        );
+        assert_eq!(env.proxy_bytes(proxy.id).await, bytes, "{method} bytes");
+        let closed = c
+            .proxies()
+            .patch(asset.id, proxy.id, &ProxyUpdate::closed())
+            .await
+            .expect("close");
+        assert_eq!(closed.status, Some(ObjectStatus::Closed));
+    }
+    let requests = env.requests().await;
+    let azure_put = requests
+        .iter()
+        .find(|r| {
+            r["method"] == "PUT" && r["path"].as_str().is_some_and(|p| p.starts_with("/azure/"))
+        })
+        .expect("an Azure PUT");
+    assert_eq!(azure_put["headers"]["x-ms-blob-type"], "BlockBlob");
+    for r in requests.iter().filter(|r| {
+        r["path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/s3/") || p.starts_with("/azure/"))
+    }) {
+        assert!(
+            r["headers"]["auth-token"].is_null(),
+            "iconik token sent to storage: {r}"
+        );
+        assert!(
+            r["headers"]["app-id"].is_null(),
+            "iconik App-ID sent to storage: {r}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn timeouts_connect_errors_and_rate_limits_are_classified() {
+    let env = start_with(
+        SandboxConfig {
+            rate_limit: true,
+            ..SandboxConfig::default()
+        },
+        ClientConfig {
+            request_timeout: Duration::from_millis(300),
+            ..ClientConfig::default()
+        },
+    )
+    .await;
+    let c = &env.client;
+    let asset = c
+        .assets()
+        .create(&AssetCreate::new("slow"), None)
+        .await
+        .expect("asset");
+    let first = c
+        .rate_limit_remaining()
+        .expect("RateLimit-Remaining recorded");
+    c.assets().get(asset.id).await.expect("get");
+    let second = c
+        .rate_limit_remaining()
+        .expect("RateLimit-Remaining recorded");
+    assert!(second < first, "remaining goes down: {first} then {second}");
+
+    // A read that times out: retryable transport error, not a lost create.
+    env.faults(vec![FaultRule {
+        delay_ms: Some(1500),
+        times: Some(2),
+        ..rule("*", "/API/assets/v1/assets*")
+    }]);
+    let e = c.assets().get(asset.id).await.expect_err("timeout");
+    assert!(
+        matches!(
+            &e,
+            Error::Transport {
+                kind: TransportKind::Timeout,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.is_retryable());
+    assert!(!e.is_response_lost());
+    // A create that times out may have happened: the distinct kind.
+    let e = c
+        .assets()
+        .create(&AssetCreate::new("maybe"), None)
+        .await
+        .expect_err("timeout");
+    assert!(
+        matches!(
+            &e,
+            Error::ResponseLost {
+                kind: TransportKind::Timeout,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+
+    // Nothing listening: a connect error; a create that never left is not "lost".
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let dead = Client::new(
+        &format!("http://127.0.0.1:{port}"),
+        Credentials::new("a", "t"),
+    )
+    .expect("client");
+    let e = dead.auth().check_token().await.expect_err("refused");
+    assert!(
+        matches!(
+            &e,
+            Error::Transport {
+                kind: TransportKind::Connect,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.is_retryable());
+    let e = dead
+        .assets()
+        .create(&AssetCreate::new("x"), None)
+        .await
+        .expect_err("refused");
+    assert!(!e.is_response_lost(), "nothing was sent: {e:?}");
+    assert!(e.is_retryable());
 }

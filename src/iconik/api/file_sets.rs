@@ -1,7 +1,6 @@
 //! `/API/files/v1/assets/{asset_id}/file_sets/…` (iconik-api.md §6.4). No delete on purpose:
 //! deleting a file set deletes the files on storage (§10 pitfall 1).
 
-use super::PER_PAGE;
 use crate::iconik::client::{Call, Client, Service};
 use crate::iconik::error::Error;
 use crate::iconik::models::{AssetId, FileSet, FileSetCreate, FileSetId};
@@ -50,7 +49,7 @@ impl FileSetsHandler<'_> {
                 Service::Files,
                 &format!("assets/{asset}/file_sets"),
                 &[],
-                PER_PAGE,
+                self.client.list_page_size(),
             )
             .await
     }

@@ -1,6 +1,5 @@
 //! File records and duplicate lookups (iconik-api.md §6.5, §9).
 
-use super::PER_PAGE;
 use crate::iconik::client::{Call, Client, Service};
 use crate::iconik::error::Error;
 use crate::iconik::models::{AssetId, File, FileCreate, FileId, FilePatch, FileSetId, StorageId};
@@ -60,7 +59,7 @@ impl FilesHandler<'_> {
                 Service::Files,
                 &format!("assets/{asset}/files"),
                 &[],
-                PER_PAGE,
+                self.client.list_page_size(),
             )
             .await
     }
@@ -77,7 +76,7 @@ impl FilesHandler<'_> {
                 Service::Files,
                 &format!("assets/{asset}/file_sets/{file_set}/files"),
                 &[],
-                PER_PAGE,
+                self.client.list_page_size(),
             )
             .await
     }
@@ -114,7 +113,7 @@ impl FilesHandler<'_> {
                 Service::Files,
                 &format!("files/checksum/{md5_hex}"),
                 &[],
-                PER_PAGE,
+                self.client.list_page_size(),
             )
             .await
         {

@@ -1,6 +1,5 @@
 //! `/API/files/v1/assets/{asset_id}/formats/…` (iconik-api.md §6.3).
 
-use super::PER_PAGE;
 use crate::iconik::client::{Call, Client, Service};
 use crate::iconik::error::Error;
 use crate::iconik::models::{AssetId, Format, FormatCreate, FormatId};
@@ -57,7 +56,7 @@ impl FormatsHandler<'_> {
                 Service::Files,
                 &format!("assets/{asset}/formats"),
                 &[],
-                PER_PAGE,
+                self.client.list_page_size(),
             )
             .await
     }

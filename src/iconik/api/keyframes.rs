@@ -1,6 +1,5 @@
 //! Keyframe generation and listing (iconik-api.md §6.7).
 
-use super::PER_PAGE;
 use crate::iconik::client::{Call, Client, Service};
 use crate::iconik::error::Error;
 use crate::iconik::models::{
@@ -47,7 +46,7 @@ impl KeyframesHandler<'_> {
                 Service::Files,
                 &format!("assets/{asset}/keyframes"),
                 &[],
-                PER_PAGE,
+                self.client.list_page_size(),
             )
             .await
     }

@@ -66,6 +66,3 @@ impl Client {
         auth::AuthHandler { client: self }
     }
 }
-
-/// Per-asset list page size; iconik caps lists at 100.
-pub(crate) const PER_PAGE: u32 = 100;

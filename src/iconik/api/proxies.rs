@@ -1,12 +1,11 @@
 //! `/API/files/v1/assets/{asset_id}/proxies/…` (iconik-api.md §6.6) and the iconik side of the S3
 //! multipart flow (§8.2).
 
-use super::PER_PAGE;
 use crate::iconik::client::{Call, Client, Service};
 use crate::iconik::error::Error;
 use crate::iconik::models::{
     AssetId, MultipartCleanup, MultipartPartUrl, MultipartUrls, Page, Proxy, ProxyCreate, ProxyId,
-    ProxyUpdate,
+    ProxyUpdate, StorageMethod,
 };
 use reqwest::Method;
 use tracing::instrument;
@@ -33,6 +32,26 @@ impl ProxiesHandler<'_> {
             .await
     }
 
+    /// `POST method/{storage_method}/proxies/` → 201: iconik picks a proxy storage of that method.
+    #[instrument(skip(self, body))]
+    pub async fn create_on_method(
+        &self,
+        asset: AssetId,
+        method: &StorageMethod,
+        body: &ProxyCreate,
+    ) -> Result<Proxy, Error> {
+        self.client
+            .send(
+                Method::POST,
+                Service::Files,
+                &format!("assets/{asset}/method/{method}/proxies"),
+                &[],
+                Some(body),
+                Call::Create,
+            )
+            .await
+    }
+
     /// `GET proxies/{proxy_id}/` (a fresh `upload_url` if the old one expired).
     #[instrument(skip(self))]
     pub async fn get(&self, asset: AssetId, id: ProxyId) -> Result<Proxy, Error> {
@@ -49,7 +68,7 @@ impl ProxiesHandler<'_> {
                 Service::Files,
                 &format!("assets/{asset}/proxies"),
                 &[],
-                PER_PAGE,
+                self.client.list_page_size(),
             )
             .await
     }
@@ -91,7 +110,7 @@ impl ProxiesHandler<'_> {
             let q = [
                 ("upload_id", upload_id.to_owned()),
                 ("parts_num", parts_num.to_string()),
-                ("per_page", PER_PAGE.to_string()),
+                ("per_page", self.client.list_page_size().to_string()),
                 ("page", page_no.to_string()),
             ];
             let page: Page<MultipartPartUrl> = self.client.get(Service::Files, &path, &q).await?;

@@ -26,7 +26,12 @@ impl StoragesHandler<'_> {
     #[instrument(skip(self))]
     pub async fn list_all(&self) -> Result<Vec<Storage>, Error> {
         self.client
-            .get_all_numbered(Service::Files, "storages", &[], 100)
+            .get_all_numbered(
+                Service::Files,
+                "storages",
+                &[],
+                self.client.list_page_size(),
+            )
             .await
     }
 
