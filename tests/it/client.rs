@@ -1445,3 +1445,332 @@ async fn timeouts_connect_errors_and_rate_limits_are_classified() {
     assert!(!e.is_response_lost(), "nothing was sent: {e:?}");
     assert!(e.is_retryable());
 }
+
+/// A minimal S3-multipart + Azure-block storage and the iconik multipart-URL calls, for the
+/// flows the sandbox does not emulate (iconik-api.md §8.2). Records every request.
+mod cloud_mock {
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    use axum::response::{IntoResponse, Response};
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Debug, Clone)]
+    pub struct Seen {
+        pub method: String,
+        pub path: String,
+        pub query: String,
+        pub has_iconik_headers: bool,
+        pub body: Vec<u8>,
+    }
+
+    #[derive(Default)]
+    pub struct Mock {
+        pub base: Mutex<String>,
+        pub seen: Mutex<Vec<Seen>>,
+        pub s3_parts: Mutex<BTreeMap<u32, Vec<u8>>>,
+        pub s3_object: Mutex<Option<Vec<u8>>>,
+        pub fail_part: Mutex<Option<u32>>,
+        pub az_blocks: Mutex<BTreeMap<String, Vec<u8>>>,
+        pub az_blob: Mutex<Option<Vec<u8>>>,
+    }
+
+    pub async fn spawn() -> Arc<Mock> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind mock");
+        let addr = listener.local_addr().expect("addr");
+        let mock = Arc::new(Mock::default());
+        *mock.base.lock().expect("lock") = format!("http://{addr}");
+        let router = axum::Router::new()
+            .fallback(handle)
+            .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+            .with_state(mock.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                panic!("mock server failed: {e}");
+            }
+        });
+        mock
+    }
+
+    fn param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+    }
+
+    async fn handle(
+        State(m): State<Arc<Mock>>,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        let path = uri.path().to_owned();
+        let query = uri.query().unwrap_or("").to_owned();
+        m.seen.lock().expect("lock").push(Seen {
+            method: method.to_string(),
+            path: path.clone(),
+            query: query.clone(),
+            has_iconik_headers: headers.contains_key("auth-token")
+                || headers.contains_key("app-id"),
+            body: body.to_vec(),
+        });
+        let base = m.base.lock().expect("lock").clone();
+        let json = |v: serde_json::Value| (StatusCode::OK, axum::Json(v)).into_response();
+        match (method.as_str(), path.as_str()) {
+            // iconik: part URLs (paged), complete URL, cleanup.
+            ("GET", p) if p.ends_with("/multipart_url/part/") => {
+                let n: u32 = param(&query, "parts_num").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let objects: Vec<_> = (1..=n)
+                    .map(|i| serde_json::json!({"number": i, "url": format!("{base}/s3/part/{i}?uploadId=UP1&X-Amz-Signature=s")}))
+                    .collect();
+                json(serde_json::json!({"objects": objects, "page": 1, "pages": 1}))
+            }
+            ("GET", p) if p.ends_with("/multipart_url/") => json(serde_json::json!({
+                "complete_url": format!("{base}/s3/complete?uploadId=UP1&X-Amz-Signature=s"),
+                "abort_url": format!("{base}/s3/abort?uploadId=UP1"),
+            })),
+            ("POST", p) if p.ends_with("/multipart/cleanup/") => StatusCode::OK.into_response(),
+            // S3 storage.
+            ("POST", "/s3/start") => (
+                StatusCode::OK,
+                "<?xml version=\"1.0\"?><InitiateMultipartUploadResult><UploadId>UP1</UploadId></InitiateMultipartUploadResult>",
+            )
+                .into_response(),
+            ("PUT", p) if p.starts_with("/s3/part/") => {
+                let n: u32 = p.trim_start_matches("/s3/part/").parse().unwrap_or(0);
+                if *m.fail_part.lock().expect("lock") == Some(n) {
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "InternalError").into_response();
+                }
+                m.s3_parts.lock().expect("lock").insert(n, body.to_vec());
+                let mut r = StatusCode::OK.into_response();
+                r.headers_mut()
+                    .insert("etag", format!("\"etag-{n}\"").parse().expect("header"));
+                r
+            }
+            ("POST", "/s3/complete") => {
+                let xml = String::from_utf8_lossy(&body).to_string();
+                let doc = roxmltree::Document::parse(&xml).expect("complete XML");
+                let parts = m.s3_parts.lock().expect("lock").clone();
+                let mut out = Vec::new();
+                for part in doc.descendants().filter(|n| n.has_tag_name("Part")) {
+                    let text = |tag: &str| {
+                        part.children()
+                            .find(|c| c.has_tag_name(tag))
+                            .and_then(|c| c.text())
+                            .unwrap_or("")
+                            .to_owned()
+                    };
+                    let n: u32 = text("PartNumber").parse().expect("part number");
+                    assert_eq!(text("ETag"), format!("\"etag-{n}\""));
+                    out.extend_from_slice(&parts[&n]);
+                }
+                *m.s3_object.lock().expect("lock") = Some(out);
+                (StatusCode::OK, "<CompleteMultipartUploadResult/>").into_response()
+            }
+            // Azure storage.
+            ("PUT", "/az/blob") => match param(&query, "comp") {
+                Some("block") => {
+                    let id = param(&query, "blockid").unwrap_or("").to_owned();
+                    m.az_blocks.lock().expect("lock").insert(id, body.to_vec());
+                    StatusCode::CREATED.into_response()
+                }
+                Some("blocklist") => {
+                    let xml = String::from_utf8_lossy(&body).to_string();
+                    let doc = roxmltree::Document::parse(&xml).expect("block list XML");
+                    let blocks = m.az_blocks.lock().expect("lock").clone();
+                    let mut out = Vec::new();
+                    for l in doc.descendants().filter(|n| n.has_tag_name("Latest")) {
+                        let id = l.text().unwrap_or("").replace('=', "%3D");
+                        out.extend_from_slice(&blocks[&id]);
+                    }
+                    *m.az_blob.lock().expect("lock") = Some(out);
+                    StatusCode::CREATED.into_response()
+                }
+                _ => {
+                    assert_eq!(
+                        headers.get("x-ms-blob-type").and_then(|v| v.to_str().ok()),
+                        Some("BlockBlob")
+                    );
+                    *m.az_blob.lock().expect("lock") = Some(body.to_vec());
+                    StatusCode::CREATED.into_response()
+                }
+            },
+            _ => (StatusCode::NOT_FOUND, "mock: no route").into_response(),
+        }
+    }
+}
+
+fn mock_proxy(base: &str, method: StorageMethod) -> Proxy {
+    serde_json::from_value(serde_json::json!({
+        "id": ProxyId::new_v4(),
+        "storage_method": method.as_str(),
+        "upload_url": match method {
+            StorageMethod::Azure => format!("{base}/az/blob?sv=2022&sig=x"),
+            _ => format!("{base}/s3/single?X-Amz-Signature=s"),
+        },
+        "multipart_upload_url": format!("{base}/s3/start"),
+    }))
+    .expect("proxy JSON")
+}
+
+#[tokio::test]
+async fn s3_multipart_flow_assembles_parts_and_aborts_on_failure() {
+    let mock = cloud_mock::spawn().await;
+    let base = mock.base.lock().expect("lock").clone();
+    let client = Client::new(&base, Credentials::new("app", "tok")).expect("client");
+    let http = UploadHttp::new(&UploadConfig::default()).expect("upload client");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 2 full 5 MiB parts + a tail.
+    let len = 2 * 5 * 1024 * 1024 + 123_457;
+    let bytes = test_bytes(len, 31);
+    let path = dir.path().join("big.mp4");
+    std::fs::write(&path, &bytes).expect("write");
+    let asset = AssetId::new_v4();
+    let proxy = mock_proxy(&base, StorageMethod::S3);
+    let (progress, seen) = progress_recorder();
+    upload_proxy(
+        &http,
+        &client,
+        asset,
+        &proxy,
+        &path,
+        &ProxyUploadOptions {
+            s3_multipart_threshold: Some(1024),
+            s3_part_size: Some(5 * 1024 * 1024),
+            progress: Some(progress),
+            ..ProxyUploadOptions::default()
+        },
+    )
+    .await
+    .expect("multipart upload");
+    assert_eq!(
+        mock.s3_object.lock().expect("lock").as_deref(),
+        Some(&bytes[..])
+    );
+    assert_eq!(mock.s3_parts.lock().expect("lock").len(), 3);
+    let confirmed: Vec<u64> = seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|p| p.confirmed)
+        .collect();
+    assert_eq!(
+        confirmed,
+        vec![5 * 1024 * 1024, 10 * 1024 * 1024, len as u64]
+    );
+    let log = mock.seen.lock().expect("lock").clone();
+    let route: Vec<String> = log
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s.method,
+                s.path.rsplit("/multipart").next().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(route[0], "POST /s3/start");
+    assert!(
+        log[1]
+            .path
+            .ends_with(&format!("/proxies/{}/multipart_url/part/", proxy.id))
+    );
+    assert!(log[1].query.contains("upload_id=UP1") && log[1].query.contains("parts_num=3"));
+    assert!(log[5].path.ends_with("/multipart_url/") && log[5].query.contains("type=complete_url"));
+    assert_eq!(log[6].path, "/s3/complete");
+    for s in &log {
+        let is_iconik = s.path.starts_with("/API/");
+        assert_eq!(s.has_iconik_headers, is_iconik, "{} {}", s.method, s.path);
+    }
+
+    // A failing part aborts the upload through iconik's cleanup call.
+    *mock.fail_part.lock().expect("lock") = Some(2);
+    mock.seen.lock().expect("lock").clear();
+    let e = upload_proxy(
+        &http,
+        &client,
+        asset,
+        &proxy,
+        &path,
+        &ProxyUploadOptions {
+            s3_multipart_threshold: Some(1024),
+            s3_part_size: Some(5 * 1024 * 1024),
+            ..ProxyUploadOptions::default()
+        },
+    )
+    .await
+    .expect_err("part 2 fails");
+    assert!(e.to_string().contains("500"), "{e}");
+    let log = mock.seen.lock().expect("lock").clone();
+    let cleanup = log
+        .iter()
+        .find(|s| s.path.ends_with("/multipart/cleanup/"))
+        .expect("cleanup called");
+    let body: Value = serde_json::from_slice(&cleanup.body).expect("cleanup JSON");
+    assert_eq!(
+        body,
+        serde_json::json!({"upload_id": "UP1", "abort_upload": true})
+    );
+}
+
+#[tokio::test]
+async fn azure_uploads_single_blobs_and_block_lists() {
+    let mock = cloud_mock::spawn().await;
+    let base = mock.base.lock().expect("lock").clone();
+    let client = Client::new(&base, Credentials::new("app", "tok")).expect("client");
+    let http = UploadHttp::new(&UploadConfig::default()).expect("upload client");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (path, bytes) = write_proxy(dir.path(), 37);
+    let proxy = mock_proxy(&base, StorageMethod::Azure);
+    // Small file: one Put Blob.
+    upload_proxy(
+        &http,
+        &client,
+        AssetId::new_v4(),
+        &proxy,
+        &path,
+        &ProxyUploadOptions::default(),
+    )
+    .await
+    .expect("put blob");
+    assert_eq!(
+        mock.az_blob.lock().expect("lock").as_deref(),
+        Some(&bytes[..])
+    );
+    assert!(mock.az_blocks.lock().expect("lock").is_empty());
+    // Over the threshold: Put Block ×5 (256 KiB blocks) + Put Block List.
+    *mock.az_blob.lock().expect("lock") = None;
+    let (progress, seen) = progress_recorder();
+    card_ingest::iconik::upload::azure::put_blocks(
+        &http,
+        proxy.upload_url.as_deref().expect("url"),
+        &path,
+        K256,
+        Some(progress),
+    )
+    .await
+    .expect("put blocks");
+    assert_eq!(
+        mock.az_blob.lock().expect("lock").as_deref(),
+        Some(&bytes[..])
+    );
+    assert_eq!(mock.az_blocks.lock().expect("lock").len(), 5);
+    assert_eq!(
+        seen.lock().expect("lock").last().map(|p| p.confirmed),
+        Some(PROXY_LEN as u64)
+    );
+    assert!(
+        mock.seen
+            .lock()
+            .expect("lock")
+            .iter()
+            .all(|s| !s.has_iconik_headers),
+        "no iconik headers on Azure requests"
+    );
+}

@@ -158,6 +158,8 @@ pub struct ProxyUploadOptions {
     pub progress: Option<ProgressFn>,
     /// S3: files above this use iconik's multipart flow when `multipart_upload_url` is set.
     pub s3_multipart_threshold: Option<u64>,
+    /// S3 multipart part size (≥ 5 MiB).
+    pub s3_part_size: Option<u64>,
     /// Azure: files above this use Put Block + Put Block List.
     pub azure_block_threshold: Option<u64>,
 }
@@ -228,15 +230,9 @@ pub async fn upload_proxy(
                 .unwrap_or(s3::DEFAULT_MULTIPART_THRESHOLD);
             match proxy.multipart_upload_url.as_deref() {
                 Some(mp) if !mp.is_empty() && size > threshold => {
+                    let part_size = opts.s3_part_size.unwrap_or(s3::DEFAULT_PART_SIZE);
                     s3::multipart_upload(
-                        http,
-                        iconik,
-                        asset,
-                        proxy.id,
-                        mp,
-                        path,
-                        s3::DEFAULT_PART_SIZE,
-                        progress,
+                        http, iconik, asset, proxy.id, mp, path, part_size, progress,
                     )
                     .await?;
                 }
