@@ -171,6 +171,40 @@ impl ResumableUploader {
         Ok(session)
     }
 
+    /// [`Self::start`], retried with backoff on 5xx/408/429 and transport errors (a start whose
+    /// answer was lost only leaves an unused session behind).
+    async fn start_retrying(
+        &self,
+        upload_url: &str,
+        backoff: &mut Backoff,
+    ) -> Result<String, UploadError> {
+        loop {
+            let err = match self.start(upload_url).await {
+                Ok(s) => return Ok(s),
+                Err(e) => e,
+            };
+            let retryable = match &err {
+                UploadError::Rejected { status, .. } => {
+                    matches!(status, 408 | 429 | 500..=599)
+                }
+                UploadError::Transport { .. } => true,
+                _ => false,
+            };
+            if !retryable {
+                return Err(err);
+            }
+            let Some(delay) = backoff.next_delay(RetryHint::default()) else {
+                return Err(UploadError::RetriesExhausted {
+                    step: "session start",
+                    attempts: backoff.attempt(),
+                    last: err.to_string(),
+                });
+            };
+            tracing::warn!(problem = %err, delay_ms = delay.as_millis() as u64, "session start retry");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
     /// Status query `PUT bytes */T`.
     #[instrument(skip_all, fields(total))]
     pub async fn query_status(
@@ -302,7 +336,7 @@ impl ResumableUploader {
         let (mut session, mut offset) = match resume_session {
             Some(s) => (s.to_owned(), None),
             None => {
-                let s = self.start(upload_url).await?;
+                let s = self.start_retrying(upload_url, &mut backoff).await?;
                 on_session(&s);
                 (s, Some(0))
             }
@@ -368,7 +402,7 @@ impl ResumableUploader {
                         restarts,
                         "upload session gone; restarting from byte 0"
                     );
-                    session = self.start(upload_url).await?;
+                    session = self.start_retrying(upload_url, &mut backoff).await?;
                     on_session(&session);
                     offset = Some(0);
                     confirmed_max = 0;
