@@ -60,7 +60,9 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         state_file: args.state,
         faults,
         latency: Duration::from_millis(args.latency_ms),
-        rate_limit: args.rate_limit,
+        rate_limit: args
+            .rate_limit
+            .then_some(sandbox::ratelimit::RateLimit::ICONIK),
         job_delay: Duration::from_millis(args.job_delay_ms),
         mount_point: args.mount_point,
         extra_proxy_storages: args.extra_proxy_storages,

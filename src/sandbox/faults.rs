@@ -1,5 +1,10 @@
 //! Fault injection rules (`--faults FILE`, `POST /sandbox/faults`), gcs-resumable.md §3.
 //!
+//! Actions: `status` (answer with it, iconik's error body), `drop_response_after_commit` (run
+//! the route, then close the connection unanswered), `reset_after_bytes` (uploads: keep N bytes
+//! of the chunk, then kill the connection — with `status`, answer that instead), `job_status`
+//! (jobs made by the request end in it, e.g. `FAILED`), and `delay_ms`.
+//!
 //! A rule matches by method (`*` = any) and a glob over the request path; the path is tried with
 //! and without its trailing slash so `/API/assets/v1/assets/` also matches a request to
 //! `/API/assets/v1/assets`. `times` counts matching requests (absent = always). Every matching
@@ -47,6 +52,10 @@ pub struct FaultRule {
     /// Uploads: persist the first N bytes of the chunk, then kill the connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_after_bytes: Option<u64>,
+    /// Jobs created by the matching request end in this status instead of `FINISHED`
+    /// (e.g. `FAILED`, iconik-api.md §12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_ms: Option<u64>,
     /// How many matching requests this rule affects; absent = always.
@@ -85,6 +94,7 @@ pub struct FaultAction {
     pub status: Option<u16>,
     pub drop_response_after_commit: bool,
     pub reset_after_bytes: Option<u64>,
+    pub job_status: Option<String>,
     /// Index of the rule that decided the action (for the request log).
     pub rule: Option<usize>,
 }
@@ -165,6 +175,7 @@ impl Faults {
                 continue;
             }
             let has_action = a.rule.status.is_some()
+                || a.rule.job_status.is_some()
                 || a.rule.drop_response_after_commit
                 || a.rule.reset_after_bytes.is_some();
             if has_action && action.rule.is_some() {
@@ -179,6 +190,7 @@ impl Faults {
                 action.status = a.rule.status;
                 action.drop_response_after_commit = a.rule.drop_response_after_commit;
                 action.reset_after_bytes = a.rule.reset_after_bytes;
+                action.job_status = a.rule.job_status.clone();
             }
         }
         action

@@ -20,10 +20,11 @@ pub mod state;
 
 use auth::Credentials;
 use faults::{FaultError, FaultSet, Faults};
-use ratelimit::RateLimiter;
+use ratelimit::{RateLimit, RateLimiter};
 use serde_json::Value;
 use spec::{Spec, SpecError};
 use state::{State, StateError, StateFile};
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,8 +64,9 @@ pub struct SandboxConfig {
     pub faults: FaultSet,
     /// Delay added to every iconik/upload request.
     pub latency: Duration,
-    /// iconik-like 429s (≈ 50 req/s, 1000 per 20 s).
-    pub rate_limit: bool,
+    /// 429s past these limits; `Some(RateLimit::ICONIK)` is iconik's (≈ 50 req/s, 1000 per
+    /// 20 s). `None`: no limit (the `RateLimit-Remaining` header is still sent).
+    pub rate_limit: Option<RateLimit>,
     /// How long a job stays `STARTED` before it is `FINISHED`.
     pub job_delay: Duration,
     /// `settings.mount_point` of the seeded FILES storage.
@@ -82,7 +84,7 @@ impl Default for SandboxConfig {
             state_file: None,
             faults: FaultSet::default(),
             latency: Duration::ZERO,
-            rate_limit: false,
+            rate_limit: None,
             job_delay: Duration::from_millis(300),
             mount_point: "/mnt/sandbox-originals".to_string(),
             extra_proxy_storages: false,
@@ -93,7 +95,7 @@ impl Default for SandboxConfig {
 /// Shared server state: the store plus everything the request pipeline needs.
 pub struct App {
     pub config: SandboxConfig,
-    pub spec: Option<Spec>,
+    pub spec: Option<Arc<Spec>>,
     pub base_url: String,
     state: Mutex<State>,
     faults: Mutex<Faults>,
@@ -118,10 +120,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl App {
-    /// Builds the app: loads spec (blocking work, run it off the runtime), state and faults.
+    /// Builds the app from a loaded spec: reads the state file (or seeds a fresh state) and
+    /// compiles the fault rules.
     pub fn new(
         config: SandboxConfig,
-        spec: Option<Spec>,
+        spec: Option<Arc<Spec>>,
         addr: SocketAddr,
     ) -> Result<App, SandboxError> {
         let host = if addr.ip().is_unspecified() {
@@ -200,12 +203,22 @@ impl App {
     }
 }
 
-/// Loads the spec directory, or `None` with a warning when it is absent.
-pub fn load_spec(dir: Option<&std::path::Path>) -> Result<Option<Spec>, SandboxError> {
+/// Loads the spec directory, or `None` with a warning when it is absent. Compiled specs are
+/// cached per folder for the life of the process: compiling takes about a second, and tests
+/// start many sandboxes.
+pub fn load_spec(dir: Option<&std::path::Path>) -> Result<Option<Arc<Spec>>, SandboxError> {
+    static CACHE: std::sync::OnceLock<Mutex<HashMap<PathBuf, Arc<Spec>>>> =
+        std::sync::OnceLock::new();
     match dir {
         Some(dir) if dir.is_dir() => {
-            let spec = Spec::load(dir)?;
+            let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+            let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+            if let Some(spec) = lock(cache).get(&key) {
+                return Ok(Some(spec.clone()));
+            }
+            let spec = Arc::new(Spec::load(dir)?);
             tracing::info!(dir = %dir.display(), operations = spec.operation_count(), "iconik spec loaded");
+            lock(cache).insert(key, spec.clone());
             Ok(Some(spec))
         }
         Some(dir) => {

@@ -5,14 +5,28 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-const PER_SECOND: usize = 50;
-const PER_WINDOW: usize = 1000;
-const WINDOW: Duration = Duration::from_secs(20);
+/// Limits: at most `per_second` requests in any second and `per_window` in any `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_second: usize,
+    pub per_window: usize,
+    pub window: Duration,
+}
+
+impl RateLimit {
+    /// iconik's documented limits (iconik-api.md §2).
+    pub const ICONIK: RateLimit = RateLimit {
+        per_second: 50,
+        per_window: 1000,
+        window: Duration::from_secs(20),
+    };
+}
 
 /// Sliding-window counters over the recent request times.
 #[derive(Debug)]
 pub struct RateLimiter {
-    enabled: bool,
+    /// `None`: count for the header, never refuse.
+    limit: Option<RateLimit>,
     recent: VecDeque<Instant>,
 }
 
@@ -24,19 +38,20 @@ pub struct Decision {
 }
 
 impl RateLimiter {
-    pub fn new(enabled: bool) -> Self {
+    pub fn new(limit: Option<RateLimit>) -> Self {
         RateLimiter {
-            enabled,
+            limit,
             recent: VecDeque::new(),
         }
     }
 
     /// Counts one request at `now`.
     pub fn check(&mut self, now: Instant) -> Decision {
+        let limit = self.limit.unwrap_or(RateLimit::ICONIK);
         while self
             .recent
             .front()
-            .is_some_and(|t| now.duration_since(*t) >= WINDOW)
+            .is_some_and(|t| now.duration_since(*t) >= limit.window)
         {
             self.recent.pop_front();
         }
@@ -46,9 +61,11 @@ impl RateLimiter {
             .rev()
             .take_while(|t| now.duration_since(**t) < Duration::from_secs(1))
             .count();
-        let remaining_now =
-            (PER_WINDOW - self.recent.len()).min(PER_SECOND - last_second.min(PER_SECOND));
-        if self.enabled && remaining_now == 0 {
+        let remaining_now = limit
+            .per_window
+            .saturating_sub(self.recent.len())
+            .min(limit.per_second.saturating_sub(last_second));
+        if self.limit.is_some() && remaining_now == 0 {
             return Decision {
                 allowed: false,
                 remaining: 0,
@@ -68,7 +85,7 @@ mod tests {
 
     #[test]
     fn fifty_per_second_then_429() {
-        let mut rl = RateLimiter::new(true);
+        let mut rl = RateLimiter::new(Some(RateLimit::ICONIK));
         let t = Instant::now();
         for i in 0..50 {
             let d = rl.check(t);
@@ -87,7 +104,7 @@ mod tests {
 
     #[test]
     fn window_of_1000_per_20_seconds() {
-        let mut rl = RateLimiter::new(true);
+        let mut rl = RateLimiter::new(Some(RateLimit::ICONIK));
         let t = Instant::now();
         for i in 0..1000u64 {
             // 50 per second: at the per-second limit, so only the window bites.

@@ -11,8 +11,9 @@
 //!   them, e.g. TUT-MAG sent `date_created` and got server times back — iconik-api.md §10.4).
 //! - `$ref`s are local (`#/components/schemas/X`): each document is compiled as one root with
 //!   `jsonschema::ValidatorMap`, and a route's validator is the map entry for its schema pointer.
-//! - Format keywords (`uuid`, `date-time`) are not enforced (jsonschema's default), matching
-//!   iconik's leniency on e.g. TUT-MAG's non-RFC-3339 dates.
+//! - Format keywords (`uuid`, `date-time`) are not enforced (draft 4 would): iconik itself
+//!   emits dates without an offset (iconik-api.md §3, GOI) and nsa-pythonik's `AssetCreate`
+//!   sends such dates, so rejecting them would be stricter than iconik.
 //!
 //! The schema for a route is found from the document's `paths` by (method, path template); the
 //! route code passes its template and a fallback schema name.
@@ -47,7 +48,7 @@ struct Operation {
     doc: usize,
     /// e.g. `FileSetSchema`.
     schema_name: String,
-    operation_id: Option<String>,
+    operation: Option<String>,
 }
 
 struct Doc {
@@ -81,7 +82,7 @@ impl std::fmt::Debug for Spec {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Validation {
     pub schema: String,
-    pub operation_id: Option<String>,
+    pub operation: Option<String>,
     /// Where the schema came from: `spec` (found via paths), `fallback` (by name), `absent`.
     pub source: &'static str,
     pub valid: bool,
@@ -179,8 +180,10 @@ impl Spec {
                         Operation {
                             doc: index,
                             schema_name: name.to_string(),
-                            operation_id: op
+                            // iconik's documents have no operationId; the summary names the op.
+                            operation: op
                                 .get("operationId")
+                                .or_else(|| op.get("summary"))
                                 .and_then(Value::as_str)
                                 .map(str::to_string),
                         },
@@ -195,6 +198,7 @@ impl Spec {
         });
         let validators = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft4)
+            .should_validate_formats(false)
             .build_map(&root)
             .map_err(|e| SpecError::Compile {
                 path: path.to_path_buf(),
@@ -233,7 +237,7 @@ impl Spec {
                     Operation {
                         doc,
                         schema_name: fallback.to_string(),
-                        operation_id: None,
+                        operation: None,
                     },
                     "fallback",
                 ),
@@ -242,7 +246,7 @@ impl Spec {
                         body.clone(),
                         Validation {
                             schema: fallback.to_string(),
-                            operation_id: None,
+                            operation: None,
                             source: "absent",
                             valid: true,
                             errors: Vec::new(),
@@ -265,7 +269,7 @@ impl Spec {
         };
         let validation = Validation {
             schema: op.schema_name,
-            operation_id: op.operation_id,
+            operation: op.operation,
             source,
             valid: errors.is_empty(),
             errors,

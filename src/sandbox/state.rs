@@ -139,7 +139,7 @@ impl State {
             .find(|v| v["id"] == id && v["asset_id"] == asset_id)
     }
 
-    /// Bytes persisted for `bucket/object`: a finished object, else the newest session.
+    /// Bytes of the finished upload of `bucket/object`.
     pub fn object_bytes(&self, key: &str) -> Option<&[u8]> {
         self.objects.get(key).map(Vec::as_slice)
     }
@@ -280,10 +280,15 @@ impl StateFile {
                 }
                 continue;
             }
-            if std::fs::metadata(&path).is_ok_and(|m| m.len() == session.data.len() as u64) {
-                continue;
+            let on_disk = std::fs::metadata(&path).map(|m| m.len()).ok();
+            match on_disk {
+                Some(n) if n == session.data.len() as u64 => {}
+                // Sessions only grow: append the new tail rather than rewrite the whole file.
+                Some(n) if n < session.data.len() as u64 => {
+                    append(&path, &session.data[n as usize..]).map_err(write_err(&path))?;
+                }
+                _ => write_atomic(&path, &session.data).map_err(write_err(&path))?,
             }
-            write_atomic(&path, &session.data).map_err(write_err(&path))?;
         }
         let text = serde_json::to_vec_pretty(state).map_err(|e| StateError::Write {
             path: self.path.clone(),
@@ -305,6 +310,12 @@ fn blob_name(key: &str) -> String {
             }
         })
         .collect()
+}
+
+fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().append(true).open(path)?;
+    file.write_all(bytes)
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -7,8 +7,15 @@ use crate::sandbox::App;
 use crate::sandbox::state::{Kind, State};
 use serde_json::{Value, json};
 
-/// Creates a STARTED job about an asset and returns it.
-pub fn new_job(st: &mut State, kind: &str, title: &str, asset_id: &str) -> Value {
+/// Creates a STARTED job about an asset and returns it; it ends in `outcome` (default
+/// `FINISHED`).
+pub fn new_job(
+    st: &mut State,
+    kind: &str,
+    title: &str,
+    asset_id: &str,
+    outcome: Option<&str>,
+) -> Value {
     let created = now();
     let job = json!({
         "id": new_id(),
@@ -23,6 +30,7 @@ pub fn new_job(st: &mut State, kind: &str, title: &str, asset_id: &str) -> Value
         "error_message": Value::Null,
         "message": Value::Null,
         "sandbox_auto": true,
+        "sandbox_outcome": outcome.unwrap_or("FINISHED"),
         "date_created": created,
         "date_modified": created,
         "started_at": created,
@@ -31,7 +39,8 @@ pub fn new_job(st: &mut State, kind: &str, title: &str, asset_id: &str) -> Value
     job
 }
 
-/// Moves auto jobs to FINISHED once `delay` has passed since creation.
+/// Moves auto jobs to their outcome (FINISHED unless a fault said otherwise) once `delay` has
+/// passed since creation.
 fn advance(job: &mut Value, delay: std::time::Duration) {
     if job["sandbox_auto"] != true || job["status"] != "STARTED" {
         return;
@@ -42,12 +51,28 @@ fn advance(job: &mut Value, delay: std::time::Duration) {
     let Some(started) = started else { return };
     let elapsed = chrono::Utc::now().signed_duration_since(started);
     if elapsed.to_std().is_ok_and(|e| e >= delay) {
-        job["status"] = json!("FINISHED");
+        let outcome = job["sandbox_outcome"]
+            .as_str()
+            .unwrap_or("FINISHED")
+            .to_string();
+        if outcome == "FAILED" {
+            job["error_message"] = json!("Sandbox fault: job failed");
+        }
+        job["status"] = json!(outcome);
         job["progress"] = json!(100);
         job["progress_processed"] = json!(100);
         job["date_modified"] = json!(now());
         job["completed_at"] = json!(now());
     }
+}
+
+/// The job as iconik returns it: without the sandbox's bookkeeping (`sandbox_*` keys).
+fn public(job: &Value) -> Value {
+    let mut job = job.clone();
+    if let Some(obj) = job.as_object_mut() {
+        obj.retain(|k, _| !k.starts_with("sandbox_"));
+    }
+    job
 }
 
 pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
@@ -59,12 +84,12 @@ pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
                 .get_mut(Kind::Jobs, id)
                 .ok_or_else(|| Reply::not_found("Job", id))?;
             advance(job, delay);
-            Ok(Reply::ok(job.clone()))
+            Ok(Reply::ok(public(job)))
         }
         ("GET", []) => {
             let mut st = app.state();
             st.jobs.iter_mut().for_each(|j| advance(j, delay));
-            let items = st.jobs.clone();
+            let items = st.jobs.iter().map(public).collect();
             page(ctx, items)
         }
         ("POST", []) => {
@@ -85,7 +110,7 @@ pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
                 .get_mut(Kind::Jobs, id)
                 .ok_or_else(|| Reply::not_found("Job", id))?;
             merge(job, &body, SERVER_OWNED);
-            Ok(Reply::ok(job.clone()))
+            Ok(Reply::ok(public(job)))
         }
         _ => Err(not_routed(ctx)),
     }

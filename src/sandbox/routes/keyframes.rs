@@ -66,7 +66,13 @@ pub fn from_proxy(app: &App, ctx: &mut Ctx, asset_id: &str, proxy_id: &str) -> R
             proxy["status"]
         )));
     }
-    let job = super::jobs::new_job(&mut st, "KEYFRAMES", "Generate keyframes", asset_id);
+    let job = super::jobs::new_job(
+        &mut st,
+        "KEYFRAMES",
+        "Generate keyframes",
+        asset_id,
+        ctx.job_status.as_deref(),
+    );
     let job_id = job["id"].clone();
     let created = now();
     let mut poster_id = Value::Null;

@@ -91,6 +91,8 @@ pub struct Ctx {
     pub body: Option<Value>,
     pub validation: Option<Validation>,
     pub base_url: String,
+    /// Final status for jobs this request creates (fault knob `job_status`, e.g. `FAILED`).
+    pub job_status: Option<String>,
 }
 
 impl Ctx {
@@ -107,14 +109,20 @@ impl Ctx {
         let Some(spec) = &app.spec else {
             self.validation = Some(Validation {
                 schema: fallback_schema.to_string(),
-                operation_id: None,
+                operation: None,
                 source: "absent",
                 valid: true,
                 errors: Vec::new(),
             });
             return require_object(body);
         };
-        let (clean, validation) = spec.validate(&self.method, template, fallback_schema, &body);
+        let (clean, mut validation) = spec.validate(&self.method, template, fallback_schema, &body);
+        if self.method == "PATCH" {
+            // PATCH is a partial update: iconik's PATCH ops reuse the full schema, so its
+            // `required` list does not apply (the body names only the fields that change).
+            validation.errors.retain(|e| !e.required);
+            validation.valid = validation.errors.is_empty();
+        }
         let reply = (!validation.valid).then(|| validation_reply(&validation));
         self.validation = Some(validation);
         match reply {
@@ -319,7 +327,7 @@ fn route(app: &App, ctx: &mut Ctx) -> RouteResult {
     }
 }
 
-/// 404 for paths iconik has but the sandbox does not serve, 405-like 404 otherwise.
+/// 404 for any method and path the sandbox does not serve (iconik's and unknown ones alike).
 pub fn not_routed(ctx: &Ctx) -> Reply {
     Reply::error(
         StatusCode::NOT_FOUND,
@@ -364,6 +372,7 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
             "status": action.status,
             "drop_response_after_commit": action.drop_response_after_commit,
             "reset_after_bytes": action.reset_after_bytes,
+            "job_status": action.job_status,
         });
     }
     let is_api = path.starts_with("/API/");
@@ -388,12 +397,17 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
             super::gcs::handle(&app, &method, &path, &query, &parts.headers, body, &action).await;
         log["body"] = json!({ "bytes": outcome.bytes_received });
         log["status"] = json!(outcome.status_code());
+        // `drop_response_after_commit` on an upload is the "lost 308": the chunk is stored,
+        // the answer never arrives, and the client re-sends overlapping bytes.
+        let kill = outcome.kill || action.drop_response_after_commit;
         if outcome.kill {
             log["connection"] = json!("killed");
+        } else if kill {
+            log["connection"] = json!("dropped after commit");
         }
         app.requests().push(log);
         app.persist();
-        if outcome.kill {
+        if kill {
             return killed_connection();
         }
         return outcome.response;
@@ -450,6 +464,7 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
         query: query.iter().cloned().collect(),
         body: parsed,
         validation: None,
+        job_status: action.job_status.clone(),
         base_url: app.base_url.clone(),
     };
     let reply = route(&app, &mut ctx).unwrap_or_else(|e| e);
