@@ -14,6 +14,7 @@ use card_ingest::iconik::{Client, ClientConfig, Credentials, Error, TransportKin
 use card_ingest::sandbox::{
     self, SandboxConfig, SandboxHandle,
     faults::{FaultRule, FaultSet},
+    ratelimit::RateLimit,
 };
 use chrono::{TimeZone, Utc};
 use md5::{Digest, Md5};
@@ -1355,7 +1356,7 @@ async fn s3_and_azure_proxies_upload_by_storage_method() {
 async fn timeouts_connect_errors_and_rate_limits_are_classified() {
     let env = start_with(
         SandboxConfig {
-            rate_limit: true,
+            rate_limit: Some(RateLimit::ICONIK),
             ..SandboxConfig::default()
         },
         ClientConfig {
@@ -1834,4 +1835,121 @@ async fn uploader_retries_a_failed_start_and_a_timed_out_chunk() {
         log[3],
         ("PUT".into(), format!("bytes 0-{}/{total}", K256 - 1))
     );
+}
+
+#[tokio::test]
+async fn uploader_recovers_from_a_lost_308_without_resending_committed_bytes() {
+    let env = start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (path, bytes) = write_proxy(dir.path(), 43);
+    let (asset, proxy) = env.asset_with_proxy("lost308").await;
+    let url = proxy.upload_url.clone().expect("upload_url");
+    // The first chunk is stored, then the connection dies before the 308 arrives.
+    env.faults(vec![FaultRule {
+        drop_response_after_commit: true,
+        times: Some(1),
+        ..rule("PUT", "/upload/*")
+    }]);
+    let (progress, seen) = progress_recorder();
+    env.uploader()
+        .upload(&url, &path, None, &mut |_s: &str| {}, Some(progress))
+        .await
+        .expect("upload");
+    assert_eq!(env.proxy_bytes(proxy.id).await, bytes);
+    let total = PROXY_LEN;
+    let log = gcs_requests(&env.requests().await);
+    assert_eq!(
+        log[1],
+        ("PUT".into(), format!("bytes 0-{}/{total}", K256 - 1))
+    );
+    assert_eq!(log[2], ("PUT".into(), format!("bytes */{total}")));
+    assert_eq!(
+        log[3],
+        (
+            "PUT".into(),
+            format!("bytes {K256}-{}/{total}", 2 * K256 - 1)
+        ),
+        "continues after the committed chunk"
+    );
+    assert_eq!(
+        seen.lock().expect("lock").first().map(|p| p.confirmed),
+        Some(K256)
+    );
+
+    // A keyframe job that the storage side fails is reported as failed, not done.
+    env.client
+        .proxies()
+        .patch(asset.id, proxy.id, &ProxyUpdate::closed())
+        .await
+        .expect("close");
+    env.faults(vec![FaultRule {
+        job_status: Some("FAILED".into()),
+        times: Some(1),
+        ..rule("POST", "/API/files/v1/assets/*/proxies/*/keyframes/")
+    }]);
+    let job_id = env
+        .client
+        .keyframes()
+        .generate_from_proxy(asset.id, proxy.id, &KeyframeRequest::default())
+        .await
+        .expect("job");
+    let mut job = env.client.jobs().get(job_id).await.expect("job");
+    for _ in 0..100 {
+        if job.status.is_done() || job.status.is_failed() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        job = env.client.jobs().get(job_id).await.expect("job");
+    }
+    assert_eq!(job.status, JobStatus::Failed);
+    assert!(job.status.is_failed() && !job.status.is_done());
+}
+
+#[tokio::test]
+async fn a_real_rate_limit_gives_429_and_backoff_gets_through() {
+    let env = start_with(
+        SandboxConfig {
+            rate_limit: Some(RateLimit {
+                per_second: 3,
+                per_window: 1000,
+                window: Duration::from_secs(20),
+            }),
+            ..SandboxConfig::default()
+        },
+        ClientConfig::default(),
+    )
+    .await;
+    let c = &env.client;
+    let mut seen_429 = None;
+    for _ in 0..10 {
+        match c.storages().list(1, 10).await {
+            Ok(_) => {}
+            Err(e) => {
+                seen_429 = Some(e);
+                break;
+            }
+        }
+    }
+    let e = seen_429.expect("a 429 within 10 quick requests at 3 req/s");
+    assert_eq!(e.status(), Some(429));
+    assert!(e.is_retryable());
+    assert_eq!(c.rate_limit_remaining(), Some(0));
+    let mut backoff = Backoff::new(Duration::from_millis(400), Duration::from_secs(2));
+    backoff.jitter = 0.0;
+    let mut tries = 0;
+    let page = loop {
+        let delay = backoff
+            .next_delay(RetryHint::from(&e))
+            .expect("retries left");
+        assert!(delay >= Duration::from_millis(400), "{delay:?}");
+        tokio::time::sleep(delay).await;
+        tries += 1;
+        match c.storages().list(1, 10).await {
+            Ok(p) => break p,
+            Err(e2) => assert_eq!(e2.status(), Some(429), "{e2}"),
+        }
+    };
+    assert!(tries <= 3, "{tries} backoff rounds");
+    assert!(!page.objects.is_empty());
+    assert!(c.rate_limit_remaining().is_some_and(|r| r >= 0));
 }
