@@ -334,7 +334,7 @@ async fn client_runs_the_complete_registration_flow_against_the_sandbox() {
     }
     components.push(ComponentCreate {
         name: "TIMECODE".into(),
-        component_type: ComponentType::Other_,
+        component_type: ComponentType::Other,
         metadata: strings(&[
             ("type", "Time code"),
             ("format", "MXF TC"),

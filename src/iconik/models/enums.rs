@@ -1,5 +1,5 @@
 //! String enums of the iconik API (iconik-api.md §5). Each has the documented variants plus
-//! `Other(String)`, so a value added by a newer iconik never breaks response parsing; requests
+//! `Unknown(String)`, so a value added by a newer iconik never breaks response parsing; requests
 //! only ever send the documented variants.
 
 /// Declares a string enum with exact wire names, `as_str`, and lenient (de)serialisation.
@@ -10,7 +10,7 @@ macro_rules! str_enum {
         pub enum $name {
             $($variant,)*
             /// A value this client does not know (newer iconik).
-            Other(String),
+            Unknown(String),
         }
 
         impl $name {
@@ -18,7 +18,7 @@ macro_rules! str_enum {
             pub fn as_str(&self) -> &str {
                 match self {
                     $(Self::$variant => $wire,)*
-                    Self::Other(s) => s.as_str(),
+                    Self::Unknown(s) => s.as_str(),
                 }
             }
         }
@@ -28,7 +28,7 @@ macro_rules! str_enum {
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 Ok(match s {
                     $($wire => Self::$variant,)*
-                    other => Self::Other(other.to_owned()),
+                    other => Self::Unknown(other.to_owned()),
                 })
             }
         }
@@ -83,7 +83,7 @@ str_enum!(
 str_enum!(
     /// Component `type`.
     ComponentType { Video => "VIDEO", Audio => "AUDIO", Image => "IMAGE", Text => "TEXT",
-        Other_ => "OTHER", NonMedia => "NON_MEDIA", Exif => "EXIF", Iptc => "IPTC", Xmp => "XMP",
+        Other => "OTHER", NonMedia => "NON_MEDIA", Exif => "EXIF", Iptc => "IPTC", Xmp => "XMP",
         General => "GENERAL" }
 );
 str_enum!(
@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn enums_round_trip_wire_names_and_keep_unknown_values() {
         assert_eq!(
-            serde_json::to_string(&ComponentType::Other_).unwrap(),
+            serde_json::to_string(&ComponentType::Other).unwrap(),
             "\"OTHER\""
         );
         assert_eq!(
@@ -145,7 +145,7 @@ mod tests {
             "\"CLOSED\""
         );
         let v: ComponentType = serde_json::from_str("\"MANIFEST\"").unwrap();
-        assert_eq!(v, ComponentType::Other("MANIFEST".into()));
+        assert_eq!(v, ComponentType::Unknown("MANIFEST".into()));
         let v: StorageMethod = serde_json::from_str("\"GCS\"").unwrap();
         assert_eq!(v, StorageMethod::Gcs);
         assert!(JobStatus::FinishedWithWarning.is_done());

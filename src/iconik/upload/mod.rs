@@ -106,6 +106,22 @@ pub type SessionFn = Arc<dyn Fn(&str) + Send + Sync>;
 /// A progress callback (cheap to clone; called from the upload task).
 pub type ProgressFn = Arc<dyn Fn(UploadProgress) + Send + Sync>;
 
+/// A progress callback feeding a channel, for callers that prefer to `recv()` progress (e.g. a
+/// pipeline task forwarding events to the UI). Send errors (receiver gone) are ignored on
+/// purpose: progress is advisory.
+pub fn progress_channel() -> (
+    ProgressFn,
+    tokio::sync::mpsc::UnboundedReceiver<UploadProgress>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let f: ProgressFn = Arc::new(move |p| {
+        if tx.send(p).is_err() {
+            tracing::trace!("upload progress receiver dropped");
+        }
+    });
+    (f, rx)
+}
+
 /// Settings of the upload HTTP client.
 #[derive(Debug, Clone)]
 pub struct UploadConfig {
@@ -308,5 +324,59 @@ pub(crate) async fn body_text(resp: reqwest::Response) -> String {
     match resp.text().await {
         Ok(t) => t.chars().take(2000).collect(),
         Err(e) => format!("(body unreadable: {e})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn progress_channel_delivers_in_order() {
+        let (f, mut rx) = progress_channel();
+        f(UploadProgress {
+            confirmed: 1,
+            total: 3,
+        });
+        f(UploadProgress {
+            confirmed: 3,
+            total: 3,
+        });
+        assert_eq!(
+            rx.recv().await,
+            Some(UploadProgress {
+                confirmed: 1,
+                total: 3
+            })
+        );
+        assert_eq!(
+            rx.recv().await,
+            Some(UploadProgress {
+                confirmed: 3,
+                total: 3
+            })
+        );
+        drop(rx);
+        // A dropped receiver must not panic the uploader.
+        f(UploadProgress {
+            confirmed: 3,
+            total: 3,
+        });
+    }
+
+    #[test]
+    fn upload_error_retry_classification() {
+        let rejected = |status| UploadError::Rejected {
+            step: "chunk upload",
+            status,
+            body: String::new(),
+        };
+        for s in [408, 429, 500, 503] {
+            assert!(rejected(s).is_retryable(), "{s}");
+        }
+        for s in [400, 401, 403, 404, 410] {
+            assert!(!rejected(s).is_retryable(), "{s}");
+        }
+        assert!(!UploadError::Config("x".into()).is_retryable());
     }
 }
