@@ -1574,6 +1574,16 @@ mod cloud_mock {
                 *m.s3_object.lock().expect("lock") = Some(out);
                 (StatusCode::OK, "<CompleteMultipartUploadResult/>").into_response()
             }
+            // A GCS session that accepts chunks but never persists anything.
+            ("POST", "/gcs-stuck/obj") => {
+                let mut r = StatusCode::CREATED.into_response();
+                r.headers_mut().insert(
+                    "location",
+                    format!("{base}/gcs-stuck/obj?upload_id=S1").parse().expect("header"),
+                );
+                r
+            }
+            ("PUT", "/gcs-stuck/obj") => StatusCode::PERMANENT_REDIRECT.into_response(),
             // Azure storage.
             ("PUT", "/az/blob") => match param(&query, "comp") {
                 Some("block") => {
@@ -1952,4 +1962,44 @@ async fn a_real_rate_limit_gives_429_and_backoff_gets_through() {
     assert!(tries <= 3, "{tries} backoff rounds");
     assert!(!page.objects.is_empty());
     assert!(c.rate_limit_remaining().is_some_and(|r| r >= 0));
+}
+
+#[tokio::test]
+async fn uploader_gives_up_on_a_storage_that_never_persists() {
+    let mock = cloud_mock::spawn().await;
+    let base = mock.base.lock().expect("lock").clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (path, _) = write_proxy(dir.path(), 47);
+    let up = ResumableUploader::new(
+        UploadHttp::new(&UploadConfig::default()).expect("upload client"),
+        ResumableOptions {
+            chunk_size: K256,
+            backoff: fast_backoff(),
+            max_restarts: 0,
+        },
+    )
+    .expect("uploader");
+    let e = up
+        .upload(
+            &format!("{base}/gcs-stuck/obj?X-Goog-Signature=s"),
+            &path,
+            None,
+            &mut |_s: &str| {},
+            None,
+        )
+        .await
+        .expect_err("no progress ends the upload");
+    assert!(
+        e.to_string().contains("persisted nothing past byte 0"),
+        "{e}"
+    );
+    let puts = mock
+        .seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|s| s.method == "PUT")
+        .count();
+    // The first chunk plus one resend per retry (fast_backoff allows 4).
+    assert_eq!(puts, 5);
 }

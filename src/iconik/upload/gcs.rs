@@ -344,6 +344,8 @@ impl ResumableUploader {
 
         loop {
             // `None` = unknown (resumed session or after a failure): ask the server.
+            // Whether this round sent data (a 308 that confirms nothing new is then a failure).
+            let sends_chunk = offset.is_some_and(|o| o < total);
             let step = match offset {
                 None => self.status_step(&session, total).await?,
                 Some(o) if o >= total => {
@@ -384,6 +386,16 @@ impl ResumableUploader {
                     if persisted > confirmed_max {
                         confirmed_max = persisted;
                         backoff.reset();
+                    } else if sends_chunk && offset.is_some_and(|o| persisted <= o) {
+                        // A chunk went out and nothing new was persisted: don't spin on it.
+                        let Some(delay) = backoff.next_delay(RetryHint::default()) else {
+                            return Err(UploadError::RetriesExhausted {
+                                step: "chunk upload",
+                                attempts: backoff.attempt(),
+                                last: format!("storage persisted nothing past byte {persisted}"),
+                            });
+                        };
+                        tokio::time::sleep(delay).await;
                     }
                     offset = Some(persisted);
                     report(persisted);
