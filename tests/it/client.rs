@@ -1354,31 +1354,49 @@ async fn s3_and_azure_proxies_upload_by_storage_method() {
 
 #[tokio::test]
 async fn timeouts_connect_errors_and_rate_limits_are_classified() {
+    // A window limit only (no per-second part), so the count cannot reset between two calls
+    // on a loaded machine.
     let env = start_with(
         SandboxConfig {
-            rate_limit: Some(RateLimit::ICONIK),
+            rate_limit: Some(RateLimit {
+                per_second: 10_000,
+                per_window: 1000,
+                window: Duration::from_secs(600),
+            }),
             ..SandboxConfig::default()
         },
+        ClientConfig::default(),
+    )
+    .await;
+    let asset = env
+        .client
+        .assets()
+        .create(&AssetCreate::new("slow"), None)
+        .await
+        .expect("asset");
+    let first = env
+        .client
+        .rate_limit_remaining()
+        .expect("RateLimit-Remaining recorded");
+    env.client.assets().get(asset.id).await.expect("get");
+    let second = env
+        .client
+        .rate_limit_remaining()
+        .expect("RateLimit-Remaining recorded");
+    assert_eq!(second, first - 1, "remaining goes down by one per request");
+
+    // A client with a short timeout for the stalled calls (1.5 s server delay vs 0.3 s).
+    let creds = env.sbx.credentials();
+    let impatient = Client::with_config(
+        env.sbx.base_url(),
+        Credentials::new(creds.app_id.clone(), creds.token.clone()),
         ClientConfig {
             request_timeout: Duration::from_millis(300),
             ..ClientConfig::default()
         },
     )
-    .await;
-    let c = &env.client;
-    let asset = c
-        .assets()
-        .create(&AssetCreate::new("slow"), None)
-        .await
-        .expect("asset");
-    let first = c
-        .rate_limit_remaining()
-        .expect("RateLimit-Remaining recorded");
-    c.assets().get(asset.id).await.expect("get");
-    let second = c
-        .rate_limit_remaining()
-        .expect("RateLimit-Remaining recorded");
-    assert!(second < first, "remaining goes down: {first} then {second}");
+    .expect("client");
+    let c = &impatient;
 
     // A read that times out: retryable transport error, not a lost create.
     env.faults(vec![FaultRule {
@@ -1807,7 +1825,7 @@ async fn uploader_retries_a_failed_start_and_a_timed_out_chunk() {
     ]);
     let short = UploadHttp::new(&UploadConfig {
         connect_timeout: Duration::from_secs(5),
-        request_timeout: Duration::from_millis(400),
+        request_timeout: Duration::from_millis(1_000),
     })
     .expect("upload client");
     let up = ResumableUploader::new(
@@ -1919,10 +1937,11 @@ async fn uploader_recovers_from_a_lost_308_without_resending_committed_bytes() {
 async fn a_real_rate_limit_gives_429_and_backoff_gets_through() {
     let env = start_with(
         SandboxConfig {
+            // Three requests per second, as a sliding window (robust on a loaded machine).
             rate_limit: Some(RateLimit {
-                per_second: 3,
-                per_window: 1000,
-                window: Duration::from_secs(20),
+                per_second: 10_000,
+                per_window: 3,
+                window: Duration::from_secs(1),
             }),
             ..SandboxConfig::default()
         },
@@ -1940,7 +1959,7 @@ async fn a_real_rate_limit_gives_429_and_backoff_gets_through() {
             }
         }
     }
-    let e = seen_429.expect("a 429 within 10 quick requests at 3 req/s");
+    let e = seen_429.expect("a 429 within 10 requests at 3 per second");
     assert_eq!(e.status(), Some(429));
     assert!(e.is_retryable());
     assert_eq!(c.rate_limit_remaining(), Some(0));
@@ -1959,7 +1978,8 @@ async fn a_real_rate_limit_gives_429_and_backoff_gets_through() {
             Err(e2) => assert_eq!(e2.status(), Some(429), "{e2}"),
         }
     };
-    assert!(tries <= 3, "{tries} backoff rounds");
+    // 0.4 + 0.8 s of pauses already exceed the 1 s window.
+    assert!(tries <= 2, "{tries} backoff rounds");
     assert!(!page.objects.is_empty());
     assert!(c.rate_limit_remaining().is_some_and(|r| r >= 0));
 }
