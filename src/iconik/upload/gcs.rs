@@ -343,9 +343,9 @@ impl ResumableUploader {
         };
 
         loop {
-            // `None` = unknown (resumed session or after a failure): ask the server.
-            // Whether this round sent data (a 308 that confirms nothing new is then a failure).
+            // Whether this round sends data (a 308 that confirms nothing new is then a failure).
             let sends_chunk = offset.is_some_and(|o| o < total);
+            // `None` = unknown (resumed session or after a failure): ask the server.
             let step = match offset {
                 None => self.status_step(&session, total).await?,
                 Some(o) if o >= total => {
