@@ -1,4 +1,5 @@
 //! Integration tests, gathered into one binary so the crate links once.
+mod client;
 mod media;
 mod proxy;
 mod sample_cards;

@@ -1,0 +1,382 @@
+//! Uploads of proxy bytes to the signed storage URL iconik hands out (iconik-api.md §8). These
+//! requests carry NO iconik headers and go through their own HTTP client ([`UploadHttp`]) with
+//! redirects disabled (GCS answers 308 for "resume incomplete") and long timeouts.
+//! [`upload_proxy`] picks the flow from the proxy's `storage_method`; closing the proxy
+//! (`PATCH … CLOSED`) stays with the caller.
+
+pub mod azure;
+pub mod gcs;
+pub mod s3;
+
+use super::Client;
+use super::error::{Error as IconikError, TransportKind, transport_kind};
+use super::models::{AssetId, Proxy, StorageMethod};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Errors of the upload flows.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UploadError {
+    /// The local file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The storage answered with a status that ends the upload.
+    #[error("storage refused the {step} request with {status}: {body}")]
+    Rejected {
+        step: &'static str,
+        status: u16,
+        body: String,
+    },
+    /// No answer from the storage (after retries where the flow retries).
+    #[error("storage {step} request failed ({kind:?}): {source}")]
+    Transport {
+        step: &'static str,
+        kind: TransportKind,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// Retries ran out on a retryable condition.
+    #[error("giving up on the {step} after {attempts} attempts; last problem: {last}")]
+    RetriesExhausted {
+        step: &'static str,
+        attempts: u32,
+        last: String,
+    },
+    /// The storage broke the protocol (missing `Location`, unparsable `Range`, ...).
+    #[error("storage protocol error during {step}: {detail}")]
+    Protocol { step: &'static str, detail: String },
+    /// The proxy cannot be uploaded with what iconik returned.
+    #[error("proxy {proxy} cannot be uploaded: {detail}")]
+    Unsupported { proxy: String, detail: String },
+    /// An iconik call of the flow (S3 multipart URLs) failed.
+    #[error(transparent)]
+    Iconik(Box<IconikError>),
+    /// A setting is out of range.
+    #[error("invalid upload setting: {0}")]
+    Config(String),
+    /// The HTTP client could not be built.
+    #[error("could not build the upload HTTP client: {0}")]
+    Build(#[source] reqwest::Error),
+}
+
+impl From<IconikError> for UploadError {
+    fn from(e: IconikError) -> Self {
+        Self::Iconik(Box::new(e))
+    }
+}
+
+impl UploadError {
+    pub(crate) fn transport(step: &'static str, source: reqwest::Error) -> Self {
+        Self::Transport {
+            step,
+            kind: transport_kind(&source),
+            source,
+        }
+    }
+
+    /// Whether a later attempt may succeed (the pipeline's "retry step" offer).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Rejected { status, .. } => matches!(status, 408 | 429 | 500..=599),
+            Self::Transport { .. } | Self::RetriesExhausted { .. } => true,
+            Self::Iconik(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+}
+
+/// Server-confirmed progress of an upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadProgress {
+    /// Bytes the storage confirmed as persisted.
+    pub confirmed: u64,
+    /// Total bytes of the file.
+    pub total: u64,
+}
+
+/// Called with each new GCS session URL (journal it so a restarted app can resume).
+pub type SessionFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// A progress callback (cheap to clone; called from the upload task).
+pub type ProgressFn = Arc<dyn Fn(UploadProgress) + Send + Sync>;
+
+/// A progress callback feeding a channel, for callers that prefer to `recv()` progress (e.g. a
+/// pipeline task forwarding events to the UI). Send errors (receiver gone) are ignored on
+/// purpose: progress is advisory.
+pub fn progress_channel() -> (
+    ProgressFn,
+    tokio::sync::mpsc::UnboundedReceiver<UploadProgress>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let f: ProgressFn = Arc::new(move |p| {
+        if tx.send(p).is_err() {
+            tracing::trace!("upload progress receiver dropped");
+        }
+    });
+    (f, rx)
+}
+
+/// Settings of the upload HTTP client.
+#[derive(Debug, Clone)]
+pub struct UploadConfig {
+    pub connect_timeout: Duration,
+    /// Per-request timeout (one chunk / part / status query); size it to chunk size ÷ slowest rate.
+    pub request_timeout: Duration,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The HTTP client for signed storage URLs: no iconik headers, no redirects, long timeouts.
+#[derive(Debug, Clone)]
+pub struct UploadHttp {
+    pub(crate) http: reqwest::Client,
+    pub(crate) request_timeout: Duration,
+}
+
+impl UploadHttp {
+    pub fn new(config: &UploadConfig) -> Result<Self, UploadError> {
+        let http = reqwest::Client::builder()
+            // 308 "Resume Incomplete" must reach the uploader, not be followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.connect_timeout)
+            .user_agent(concat!("card-ingest/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(UploadError::Build)?;
+        Ok(Self {
+            http,
+            request_timeout: config.request_timeout,
+        })
+    }
+}
+
+/// Options for [`upload_proxy`].
+#[derive(Clone, Default)]
+pub struct ProxyUploadOptions {
+    /// GCS resumable settings.
+    pub gcs: gcs::ResumableOptions,
+    /// A session URL saved by an earlier run (GCS only).
+    pub resume_session: Option<String>,
+    /// Called with each new GCS session URL as soon as it exists (journal it).
+    pub on_session: Option<SessionFn>,
+    pub progress: Option<ProgressFn>,
+    /// S3: files above this use iconik's multipart flow when `multipart_upload_url` is set.
+    pub s3_multipart_threshold: Option<u64>,
+    /// S3 multipart part size (≥ 5 MiB).
+    pub s3_part_size: Option<u64>,
+    /// Azure: files above this use Put Block + Put Block List.
+    pub azure_block_threshold: Option<u64>,
+}
+
+/// What an upload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadOutcome {
+    pub method: StorageMethod,
+    pub bytes: u64,
+    /// GCS: the final session URL.
+    pub session_url: Option<String>,
+    /// GCS: sessions restarted from byte 0 after a 404/410.
+    pub restarts: u32,
+}
+
+/// Uploads `path` as the bytes of `proxy`, by its `storage_method` (GCS resumable, S3 single PUT
+/// or multipart, Azure block blob). Does not close the proxy.
+pub async fn upload_proxy(
+    http: &UploadHttp,
+    iconik: &Client,
+    asset: AssetId,
+    proxy: &Proxy,
+    path: &Path,
+    opts: &ProxyUploadOptions,
+) -> Result<UploadOutcome, UploadError> {
+    let unsupported = |detail: String| UploadError::Unsupported {
+        proxy: proxy.id.to_string(),
+        detail,
+    };
+    let upload_url = proxy
+        .upload_url
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| unsupported("iconik returned no upload_url".to_owned()))?;
+    let method = proxy
+        .storage_method
+        .clone()
+        .ok_or_else(|| unsupported("iconik returned no storage_method".to_owned()))?;
+    let size = file_size(path).await?;
+    let progress = opts.progress.clone();
+    match method {
+        StorageMethod::Gcs => {
+            let uploader = gcs::ResumableUploader::new(http.clone(), opts.gcs.clone())?;
+            let mut on_session = |s: &str| {
+                if let Some(cb) = &opts.on_session {
+                    cb(s);
+                }
+            };
+            let done = uploader
+                .upload(
+                    upload_url,
+                    path,
+                    opts.resume_session.as_deref(),
+                    &mut on_session,
+                    progress,
+                )
+                .await?;
+            Ok(UploadOutcome {
+                method,
+                bytes: done.total,
+                session_url: Some(done.session_url),
+                restarts: done.restarts,
+            })
+        }
+        StorageMethod::S3 => {
+            let threshold = opts
+                .s3_multipart_threshold
+                .unwrap_or(s3::DEFAULT_MULTIPART_THRESHOLD);
+            match proxy.multipart_upload_url.as_deref() {
+                Some(mp) if !mp.is_empty() && size > threshold => {
+                    let part_size = opts.s3_part_size.unwrap_or(s3::DEFAULT_PART_SIZE);
+                    s3::multipart_upload(
+                        http, iconik, asset, proxy.id, mp, path, part_size, progress,
+                    )
+                    .await?;
+                }
+                _ => s3::put_single(http, upload_url, path, progress).await?,
+            }
+            Ok(UploadOutcome {
+                method,
+                bytes: size,
+                session_url: None,
+                restarts: 0,
+            })
+        }
+        StorageMethod::Azure => {
+            let threshold = opts
+                .azure_block_threshold
+                .unwrap_or(azure::DEFAULT_BLOCK_THRESHOLD);
+            if size > threshold {
+                azure::put_blocks(http, upload_url, path, azure::DEFAULT_BLOCK_SIZE, progress)
+                    .await?;
+            } else {
+                azure::put_blob(http, upload_url, path, progress).await?;
+            }
+            Ok(UploadOutcome {
+                method,
+                bytes: size,
+                session_url: None,
+                restarts: 0,
+            })
+        }
+        other => Err(unsupported(format!(
+            "storage_method {other} is not supported (GCS, S3 and AZURE are)"
+        ))),
+    }
+}
+
+pub(crate) async fn file_size(path: &Path) -> Result<u64, UploadError> {
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|source| UploadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    if !meta.is_file() {
+        return Err(UploadError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+        });
+    }
+    Ok(meta.len())
+}
+
+/// A request body streaming `len` bytes of `path` from `offset` (never the whole file in memory).
+pub(crate) async fn file_body(
+    path: &Path,
+    offset: u64,
+    len: u64,
+) -> Result<reqwest::Body, UploadError> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let io_err = |source| UploadError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = tokio::fs::File::open(path).await.map_err(io_err)?;
+    file.seek(std::io::SeekFrom::Start(offset))
+        .await
+        .map_err(io_err)?;
+    let stream = tokio_util::io::ReaderStream::new(file.take(len));
+    Ok(reqwest::Body::wrap_stream(stream))
+}
+
+/// Response body text, bounded, for error messages.
+pub(crate) async fn body_text(resp: reqwest::Response) -> String {
+    match resp.text().await {
+        Ok(t) => t.chars().take(2000).collect(),
+        Err(e) => format!("(body unreadable: {e})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn progress_channel_delivers_in_order() {
+        let (f, mut rx) = progress_channel();
+        f(UploadProgress {
+            confirmed: 1,
+            total: 3,
+        });
+        f(UploadProgress {
+            confirmed: 3,
+            total: 3,
+        });
+        assert_eq!(
+            rx.recv().await,
+            Some(UploadProgress {
+                confirmed: 1,
+                total: 3
+            })
+        );
+        assert_eq!(
+            rx.recv().await,
+            Some(UploadProgress {
+                confirmed: 3,
+                total: 3
+            })
+        );
+        drop(rx);
+        // A dropped receiver must not panic the uploader.
+        f(UploadProgress {
+            confirmed: 3,
+            total: 3,
+        });
+    }
+
+    #[test]
+    fn upload_error_retry_classification() {
+        let rejected = |status| UploadError::Rejected {
+            step: "chunk upload",
+            status,
+            body: String::new(),
+        };
+        for s in [408, 429, 500, 503] {
+            assert!(rejected(s).is_retryable(), "{s}");
+        }
+        for s in [400, 401, 403, 404, 410] {
+            assert!(!rejected(s).is_retryable(), "{s}");
+        }
+        assert!(!UploadError::Config("x".into()).is_retryable());
+    }
+}

@@ -1,0 +1,267 @@
+//! S3 uploads (iconik-api.md §8.2): a single `PUT upload_url`, or iconik's multipart flow —
+//! `POST multipart_upload_url` → XML `UploadId`; part URLs from iconik; `PUT` each part (keep its
+//! `ETag`); complete URL from iconik; `POST` CompleteMultipartUpload XML. On failure the upload is
+//! aborted through iconik's `multipart/cleanup/`.
+
+use super::{ProgressFn, UploadError, UploadHttp, UploadProgress, body_text, file_body, file_size};
+use crate::iconik::Client;
+use crate::iconik::models::{AssetId, MultipartCleanup, ProxyId};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
+use std::path::Path;
+use tracing::instrument;
+
+/// Files above this use multipart when iconik offers it.
+pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 100 * 1024 * 1024;
+/// Part size (S3 minimum is 5 MiB for non-final parts).
+pub const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
+const S3_MIN_PART: u64 = 5 * 1024 * 1024;
+
+/// Single `PUT` of the whole file (`Content-Type: application/octet-stream`).
+#[instrument(skip_all, fields(path = %path.display()))]
+pub async fn put_single(
+    http: &UploadHttp,
+    url: &str,
+    path: &Path,
+    progress: Option<ProgressFn>,
+) -> Result<(), UploadError> {
+    let total = file_size(path).await?;
+    let resp = http
+        .http
+        .put(url)
+        .header(CONTENT_TYPE, "application/octet-stream")
+        .header(CONTENT_LENGTH, total.to_string())
+        .timeout(http.request_timeout)
+        .body(file_body(path, 0, total).await?)
+        .send()
+        .await
+        .map_err(|e| UploadError::transport("S3 PUT", e))?;
+    if !resp.status().is_success() {
+        return Err(UploadError::Rejected {
+            step: "S3 PUT",
+            status: resp.status().as_u16(),
+            body: body_text(resp).await,
+        });
+    }
+    if let Some(p) = progress {
+        p(UploadProgress {
+            confirmed: total,
+            total,
+        });
+    }
+    Ok(())
+}
+
+/// Number of parts for `total` bytes.
+pub fn part_count(total: u64, part_size: u64) -> u64 {
+    total.div_ceil(part_size).max(1)
+}
+
+/// `UploadId` of an S3 `InitiateMultipartUploadResult`.
+pub fn parse_upload_id(xml: &str) -> Option<String> {
+    let doc = roxmltree::Document::parse(xml).ok()?;
+    doc.descendants()
+        .find(|n| n.tag_name().name() == "UploadId")
+        .and_then(|n| n.text())
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// The CompleteMultipartUpload body for `(part number, ETag)` pairs.
+pub fn complete_xml(parts: &[(u32, String)]) -> String {
+    let mut s = String::from("<CompleteMultipartUpload>");
+    for (n, etag) in parts {
+        s.push_str(&format!(
+            "<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag></Part>",
+            xml_escape(etag)
+        ));
+    }
+    s.push_str("</CompleteMultipartUpload>");
+    s
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// iconik's S3 multipart flow for a proxy.
+#[allow(clippy::too_many_arguments)]
+#[instrument(skip_all, fields(path = %path.display(), %proxy))]
+pub async fn multipart_upload(
+    http: &UploadHttp,
+    iconik: &Client,
+    asset: AssetId,
+    proxy: ProxyId,
+    multipart_upload_url: &str,
+    path: &Path,
+    part_size: u64,
+    progress: Option<ProgressFn>,
+) -> Result<(), UploadError> {
+    if part_size < S3_MIN_PART {
+        return Err(UploadError::Config(format!(
+            "S3 part size {part_size} is below the 5 MiB minimum"
+        )));
+    }
+    let total = file_size(path).await?;
+    let resp = http
+        .http
+        .post(multipart_upload_url)
+        .header(CONTENT_LENGTH, "0")
+        .timeout(http.request_timeout)
+        .body(reqwest::Body::from(Vec::<u8>::new()))
+        .send()
+        .await
+        .map_err(|e| UploadError::transport("S3 multipart start", e))?;
+    if !resp.status().is_success() {
+        return Err(UploadError::Rejected {
+            step: "S3 multipart start",
+            status: resp.status().as_u16(),
+            body: body_text(resp).await,
+        });
+    }
+    let xml = body_text(resp).await;
+    let upload_id = parse_upload_id(&xml).ok_or_else(|| UploadError::Protocol {
+        step: "S3 multipart start",
+        detail: format!("no UploadId in {xml:?}"),
+    })?;
+    let result = send_parts(
+        http, iconik, asset, proxy, &upload_id, path, total, part_size, progress,
+    )
+    .await;
+    if let Err(e) = &result {
+        tracing::warn!(error = %e, "S3 multipart upload failed; aborting it");
+        let cleanup = MultipartCleanup {
+            upload_id: upload_id.clone(),
+            abort_upload: true,
+        };
+        if let Err(ce) = iconik
+            .proxies()
+            .multipart_cleanup(asset, proxy, &cleanup)
+            .await
+        {
+            tracing::warn!(error = %ce, "S3 multipart abort failed");
+        }
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send_parts(
+    http: &UploadHttp,
+    iconik: &Client,
+    asset: AssetId,
+    proxy: ProxyId,
+    upload_id: &str,
+    path: &Path,
+    total: u64,
+    part_size: u64,
+    progress: Option<ProgressFn>,
+) -> Result<(), UploadError> {
+    let count = part_count(total, part_size);
+    let count32 = u32::try_from(count)
+        .map_err(|_| UploadError::Config(format!("{count} parts is too many")))?;
+    let urls = iconik
+        .proxies()
+        .multipart_part_urls(asset, proxy, upload_id, count32)
+        .await?;
+    if urls.len() != count as usize {
+        return Err(UploadError::Protocol {
+            step: "S3 part URLs",
+            detail: format!(
+                "asked for {count} part URLs, iconik returned {}",
+                urls.len()
+            ),
+        });
+    }
+    let mut etags = Vec::with_capacity(urls.len());
+    let mut sent = 0u64;
+    for part in &urls {
+        let first = u64::from(part.number.saturating_sub(1)) * part_size;
+        let len = part_size.min(total.saturating_sub(first));
+        let resp = http
+            .http
+            .put(&part.url)
+            .header(CONTENT_LENGTH, len.to_string())
+            .timeout(http.request_timeout)
+            .body(file_body(path, first, len).await?)
+            .send()
+            .await
+            .map_err(|e| UploadError::transport("S3 part PUT", e))?;
+        if !resp.status().is_success() {
+            return Err(UploadError::Rejected {
+                step: "S3 part PUT",
+                status: resp.status().as_u16(),
+                body: body_text(resp).await,
+            });
+        }
+        let etag = resp
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| UploadError::Protocol {
+                step: "S3 part PUT",
+                detail: format!("part {} answered without an ETag", part.number),
+            })?;
+        etags.push((part.number, etag));
+        sent += len;
+        if let Some(p) = &progress {
+            p(UploadProgress {
+                confirmed: sent,
+                total,
+            });
+        }
+    }
+    let urls = iconik
+        .proxies()
+        .multipart_complete_url(asset, proxy, upload_id)
+        .await?;
+    let complete = urls.complete_url.ok_or_else(|| UploadError::Protocol {
+        step: "S3 complete URL",
+        detail: "iconik returned no complete_url".to_owned(),
+    })?;
+    let resp = http
+        .http
+        .post(&complete)
+        .header(CONTENT_TYPE, "application/xml")
+        .timeout(http.request_timeout)
+        .body(complete_xml(&etags))
+        .send()
+        .await
+        .map_err(|e| UploadError::transport("S3 multipart complete", e))?;
+    let status = resp.status();
+    let body = body_text(resp).await;
+    // S3 can answer 200 with an <Error> body on complete.
+    if !status.is_success() || body.contains("<Error>") {
+        return Err(UploadError::Rejected {
+            step: "S3 multipart complete",
+            status: status.as_u16(),
+            body,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_helpers() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+<Bucket>b</Bucket><Key>k</Key><UploadId>VXBsb2FkIElE</UploadId></InitiateMultipartUploadResult>"#;
+        assert_eq!(parse_upload_id(xml).as_deref(), Some("VXBsb2FkIElE"));
+        assert_eq!(parse_upload_id("<x/>"), None);
+        assert_eq!(part_count(0, DEFAULT_PART_SIZE), 1);
+        assert_eq!(part_count(DEFAULT_PART_SIZE, DEFAULT_PART_SIZE), 1);
+        assert_eq!(part_count(DEFAULT_PART_SIZE + 1, DEFAULT_PART_SIZE), 2);
+        assert_eq!(
+            complete_xml(&[(1, "\"a\"".into()), (2, "\"b\"".into())]),
+            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&quot;a&quot;</ETag></Part>\
+             <Part><PartNumber>2</PartNumber><ETag>&quot;b&quot;</ETag></Part></CompleteMultipartUpload>"
+        );
+    }
+}
