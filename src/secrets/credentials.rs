@@ -47,6 +47,12 @@ impl Credentials {
         Ok(Credentials { app_id, token })
     }
 
+    /// The App-ID check of [`Credentials::new`] on its own (so `login` can fail before it asks
+    /// for the token).
+    pub fn validate_app_id(app_id: &str) -> Result<(), SecretsError> {
+        check_header_value("App-ID", app_id)
+    }
+
     pub fn app_id(&self) -> &str {
         &self.app_id
     }

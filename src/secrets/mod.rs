@@ -7,7 +7,8 @@
 //!   variables [`ENV_APP_ID`] / [`ENV_AUTH_TOKEN`] ([`EnvStore`]). Never in config files, journals,
 //!   logs or reports: [`Credentials`] and [`AuthToken`] print `***` in `Debug`/`Display`, and
 //!   [`SecretsError`] messages never quote a secret.
-//! - Without a keyring the GUI keeps the token for this run only ([`MemoryStore`]).
+//! - Without a keyring the GUI keeps the token for this run only ([`MemoryStore`], chosen by
+//!   [`keyring_or_memory`]).
 //! - [`Resolver`] picks the environment first (automation), then its store (keyring or memory).
 //!
 //! Keyring layout: service [`SERVICE`] (`card-ingest`), user/account = the normalised server URL
@@ -126,6 +127,23 @@ impl Resolver {
     }
 }
 
+/// The store the app should use: the OS keyring when `open` succeeds, else a [`MemoryStore`]
+/// ("this run only") plus the [`SecretsError::KeyringUnavailable`] to show the user once.
+/// Other errors are passed through. Call with [`KeyringStore::open`]; **blocking** (it connects
+/// to the keyring).
+pub fn keyring_or_memory(
+    open: impl FnOnce() -> Result<KeyringStore, SecretsError>,
+) -> Result<(Arc<dyn TokenStore>, Option<SecretsError>), SecretsError> {
+    match open() {
+        Ok(keyring) => Ok((Arc::new(keyring), None)),
+        Err(err @ SecretsError::KeyringUnavailable { .. }) => {
+            tracing::warn!("{err}");
+            Ok((Arc::new(MemoryStore::new()), Some(err)))
+        }
+        Err(other) => Err(other),
+    }
+}
+
 /// What to tell the user when the OS has no usable keyring (per platform).
 #[cfg(all(unix, not(target_os = "macos"), not(target_os = "ios")))]
 const KEYRING_HINT: &str = "no OS keyring available (install or unlock GNOME Keyring or KWallet: \
@@ -232,6 +250,43 @@ mod tests {
             store.set(&server(url), c).expect("memory set");
         }
         Resolver::new(env, Arc::new(store))
+    }
+
+    #[test]
+    fn without_a_keyring_the_app_keeps_tokens_for_this_run() {
+        let (store, why) = keyring_or_memory(|| {
+            Err(SecretsError::KeyringUnavailable {
+                detail: "no session bus".into(),
+            })
+        })
+        .expect("memory fallback");
+        assert_eq!(store.kind(), StoreKind::Memory);
+        assert!(
+            why.expect("reason to show")
+                .to_string()
+                .ends_with("keeps it for this run only. Details: no session bus")
+        );
+        let s = server("https://app.iconik.io");
+        store.set(&s, &creds("a", "t")).expect("memory set");
+        assert_eq!(store.get(&s).expect("get").app_id(), "a");
+
+        let raw: Arc<keyring_core::CredentialStore> =
+            keyring_core::mock::Store::new().expect("mock");
+        let (store, why) =
+            keyring_or_memory(|| Ok(KeyringStore::with_store(raw))).expect("keyring");
+        assert_eq!(store.kind(), StoreKind::Keyring);
+        assert!(why.is_none());
+
+        let err = keyring_or_memory(|| {
+            Err(SecretsError::Keyring {
+                op: "open",
+                server: server("https://app.iconik.io"),
+                detail: "boom".into(),
+            })
+        })
+        .map(|_| ())
+        .expect_err("other errors pass through");
+        assert!(matches!(err, SecretsError::Keyring { .. }), "{err:?}");
     }
 
     #[test]

@@ -3,4 +3,5 @@ mod media;
 mod sample_cards;
 mod sandbox;
 mod scan;
+mod secrets;
 mod util;
