@@ -54,19 +54,28 @@ pub fn run_logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One line from stdin, trimmed. A prompt goes to stderr only when a person is typing; the
-/// terminal still shows what is typed (no tty handling), but card-ingest never repeats it.
+/// One line from stdin, trimmed. When a person is typing (stdin is a terminal) a prompt goes to
+/// stderr and, on Unix, terminal echo is off while the line is read, so the token does not end
+/// up on screen or in scrollback. card-ingest itself never prints it.
 fn read_token(server: &ServerKey) -> anyhow::Result<AuthToken> {
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprint!("Auth-Token for {server} (paste it, then press Enter): ");
-        std::io::stderr().flush().context("writing the prompt")?;
-    }
     let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .context("reading the Auth-Token from stdin")?;
+    if stdin.is_terminal() {
+        let read = {
+            let _echo_off = EchoOff::new();
+            eprint!("Auth-Token for {server} (paste it, then press Enter): ");
+            std::io::stderr().flush().context("writing the prompt")?;
+            stdin.lock().read_line(&mut line)
+        };
+        // The Enter key was not echoed either: end the prompt line ourselves.
+        eprintln!();
+        read.context("reading the Auth-Token from the terminal")?;
+    } else {
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("reading the Auth-Token from stdin")?;
+    }
     let token = line.trim();
     if token.is_empty() {
         anyhow::bail!(
@@ -75,6 +84,58 @@ fn read_token(server: &ServerKey) -> anyhow::Result<AuthToken> {
         );
     }
     Ok(AuthToken::new(token)?)
+}
+
+/// Turns terminal echo off on stdin until dropped (Unix termios). If the terminal cannot be
+/// configured the token is read with echo on: still never printed by card-ingest.
+#[cfg(unix)]
+struct EchoOff {
+    saved: Option<libc::termios>,
+}
+
+#[cfg(unix)]
+impl EchoOff {
+    fn new() -> Self {
+        // SAFETY: tcgetattr/tcsetattr only read/write the termios struct we pass, for fd 0, which
+        // is open for the whole process; a zeroed termios is a valid out-parameter.
+        unsafe {
+            let mut term: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(libc::STDIN_FILENO, &mut term) != 0 {
+                tracing::debug!("tcgetattr failed; reading the token with echo on");
+                return EchoOff { saved: None };
+            }
+            let saved = term;
+            term.c_lflag &= !libc::ECHO;
+            if libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &term) != 0 {
+                tracing::debug!("tcsetattr failed; reading the token with echo on");
+                return EchoOff { saved: None };
+            }
+            EchoOff { saved: Some(saved) }
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        if let Some(saved) = self.saved {
+            // SAFETY: restores the settings read in `new` on the same fd.
+            if unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &saved) } != 0 {
+                tracing::warn!("could not restore terminal echo; run `stty echo`");
+            }
+        }
+    }
+}
+
+/// No echo control without a tty crate on other platforms: the terminal shows what is typed.
+#[cfg(not(unix))]
+struct EchoOff;
+
+#[cfg(not(unix))]
+impl EchoOff {
+    fn new() -> Self {
+        EchoOff
+    }
 }
 
 /// The resolver prefers the environment, so a stored token would be ignored in this shell.

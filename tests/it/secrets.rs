@@ -1,7 +1,8 @@
 //! `card-ingest login` / `logout` as a user runs them: token on stdin, OS keyring, messages.
 //!
 //! Always run: input checks that fail before any keyring is touched, and (Linux) the "no keyring"
-//! message with `DBUS_SESSION_BUS_ADDRESS` pointing at a socket that does not exist.
+//! message with `DBUS_SESSION_BUS_ADDRESS` pointing at a socket that does not exist, and the
+//! terminal prompt on a pseudo-terminal (python3 `pty`: the typed token is not echoed).
 //! With `--features os-keyring-tests` (run by `.ci/keyring-tests` inside a private D-Bus session
 //! with an unlocked gnome-keyring): login → read back in-process and with `secret-tool` → logout,
 //! and a locked keyring in a nested session.
@@ -188,6 +189,69 @@ fn without_a_keyring_login_and_logout_say_so() {
         assert_eq!(details.lines().count(), 1, "{what}: {details:?}");
         assert!(!run.stderr.contains(token), "{what} echoed the token");
     }
+}
+
+/// Drives `card-ingest login` on a pseudo-terminal (Python's `pty`): waits for the prompt, types
+/// the token, prints everything the terminal showed, exits with card-ingest's exit code.
+#[cfg(target_os = "linux")]
+const PTY_LOGIN: &str = r#"
+import os, pty, sys
+exe, token = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(exe, [exe, "login", "--server", "https://app.iconik.io", "--app-id", "app-tty"])
+def read():
+    try:
+        return os.read(fd, 1024)
+    except OSError:  # EIO: the child closed the terminal
+        return b""
+out = b""
+while b"press Enter): " not in out:
+    chunk = read()
+    if not chunk:
+        break
+    out += chunk
+os.write(fd, token.encode() + b"\n")
+while True:
+    chunk = read()
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode("utf-8", "replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
+/// Typed at a terminal, the token is not echoed (echo is off while it is read) and a prompt is
+/// shown. No keyring (bus address points nowhere), so the run ends with the no-keyring message
+/// after the token was read.
+#[cfg(target_os = "linux")]
+#[test]
+fn login_on_a_terminal_prompts_and_does_not_echo_the_token() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let address = format!("unix:path={}/no-bus", dir.path().display());
+    let token = "tok-typed-on-a-tty-1234";
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", PTY_LOGIN, env!("CARGO_BIN_EXE_card-ingest"), token])
+        .env("DBUS_SESSION_BUS_ADDRESS", &address);
+    let out = run(cmd, "");
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", out.stderr);
+    // The terminal shows: the prompt, the newline card-ingest prints after the hidden input,
+    // then the error (the pty turns \n into \r\n).
+    let (prompt_line, rest) = out
+        .stdout
+        .split_once("\r\n")
+        .unwrap_or_else(|| panic!("no line break in terminal output {:?}", out.stdout));
+    assert_eq!(
+        prompt_line,
+        "Auth-Token for https://app.iconik.io (paste it, then press Enter): "
+    );
+    assert!(rest.starts_with(NO_KEYRING), "terminal showed {rest:?}");
+    assert!(
+        !out.stdout.contains(token),
+        "the token was echoed: {:?}",
+        out.stdout
+    );
 }
 
 #[cfg(feature = "os-keyring-tests")]
