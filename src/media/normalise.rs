@@ -5,7 +5,8 @@
 //! facts — width, height, codec — come from the container first (what is really in the file),
 //! the sidecar only when no tool could read the essence.
 //!
-//! Durations add up over segments (spans, chapters); audio channels count the member files
+//! Durations add up over segments (spans, chapters): the sidecars' when every segment has a
+//! sidecar duration, else the containers'. Audio channels count the member files
 //! of ONE segment (P2: video + 4 mono files = 4; GoPro chapters are not added).
 
 use super::ClipMetadata;
@@ -174,17 +175,26 @@ pub fn normalise(input: &NormaliseInput<'_>) -> ClipMetadata {
         None => side.frame_rate.or_else(|| video.and_then(|v| v.frame_rate)),
     };
 
-    let duration_seconds = if let (Some(s), Some(r)) = (seq, frame_rate) {
-        Some(s.frame_count as f64 / r.as_f64())
-    } else if !side.durations.is_empty() {
-        Some(side.durations.iter().sum())
-    } else {
+    // Sidecar durations are per segment (one clip XML per span card / EX clip folder), so
+    // their sum is the clip's only when every segment has one. An empty or missing sidecar
+    // for one segment (EX cards ship empty M01.XML) would otherwise drop that segment's
+    // time: then the containers are summed instead, and the sidecar sum is the last resort
+    // when no container has a duration either.
+    let container_sum = || {
         let per_seg: Vec<f64> = input
             .segments
             .iter()
             .filter_map(|seg| segment_duration(seg, tech))
             .collect();
         (!per_seg.is_empty()).then(|| per_seg.iter().sum())
+    };
+    let sidecar_sum = (!side.durations.is_empty()).then(|| side.durations.iter().sum::<f64>());
+    let duration_seconds = if let (Some(s), Some(r)) = (seq, frame_rate) {
+        Some(s.frame_count as f64 / r.as_f64())
+    } else if side.durations.len() >= input.segments.len().max(1) {
+        sidecar_sum
+    } else {
+        container_sum().or(sidecar_sum)
     };
 
     let audio_from_files: Option<u32> = {
@@ -318,6 +328,39 @@ mod tests {
         assert_eq!(m.frame_rate.as_deref(), Some("25"));
         assert_eq!(m.camera_model.as_deref(), Some("AJ-PX800"));
         assert_eq!((m.width, m.height), (Some(1920), Some(1080)));
+    }
+
+    /// XDCAM EX take of two clip folders whose second M01.XML is empty: one sidecar duration
+    /// for two segments, so the containers (2 s + 2 s) are summed, not the 2 s sidecar alone.
+    #[test]
+    fn a_segment_without_sidecar_duration_falls_back_to_the_containers() {
+        let c = clip(2, vec![vec![0], vec![1]]);
+        let tech: BTreeMap<usize, FileTech> = [
+            (0, video(2.0, "01:00:00:00")),
+            (1, video(2.0, "01:00:02:00")),
+        ]
+        .into();
+        let sidecars = vec![(
+            PathBuf::from("/a/0003AB.XML"),
+            p2_xml("0003AB", 50, "01:00:00:00"),
+        )];
+        let m = normalise(&NormaliseInput {
+            clip: &c,
+            segments: &c.segments,
+            tech: &tech,
+            sidecars: &sidecars,
+            sequence: None,
+        });
+        assert_eq!(m.duration_seconds, Some(4.0));
+        // Without any container duration the partial sidecar sum is still better than none.
+        let m = normalise(&NormaliseInput {
+            clip: &c,
+            segments: &c.segments,
+            tech: &BTreeMap::new(),
+            sidecars: &sidecars,
+            sequence: None,
+        });
+        assert_eq!(m.duration_seconds, Some(2.0));
     }
 
     /// Without tool output (e.g. tools failed) the sidecar still fills the picture facts.
