@@ -99,6 +99,16 @@ struct Unit {
 }
 
 impl Unit {
+    /// Every file of the unit.
+    fn nodes(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self.xml_node.into_iter().chain(self.video).collect();
+        v.extend(self.audio.values().copied());
+        for list in [&self.xmp, &self.icon, &self.proxy, &self.other] {
+            v.extend(list.iter().copied());
+        }
+        v
+    }
+
     fn gcid(&self) -> Option<&str> {
         self.xml.as_ref()?.global_clip_id.as_deref()
     }
@@ -328,12 +338,27 @@ fn build_shot(
     let mut uniq = Vec::new();
     for m in members {
         match units[m].gcid() {
-            Some(g) if by_gcid.contains_key(g) => warnings.push(format!(
-                "clip {} is present twice (card {}); the copy on {} is used",
-                units[m].name,
-                cards[units[m].card].root_path.display(),
-                cards[units[by_gcid[g]].card].root_path.display()
-            )),
+            Some(g) if by_gcid.contains_key(g) => {
+                let dup = &units[m];
+                let dup_card = cards[dup.card].root_path.display();
+                let used_card = cards[units[by_gcid[g]].card].root_path.display();
+                warnings.push(format!(
+                    "clip {} is present twice (card {dup_card}); the copy on {used_card} is used",
+                    dup.name
+                ));
+                // Its files are accounted for, not "part of no clip".
+                for f in dup.nodes() {
+                    out.skip(
+                        tree,
+                        f,
+                        format!(
+                            "second copy of P2 clip {} (the copy on {used_card} is used): \
+                             the card was probably copied twice",
+                            dup.name
+                        ),
+                    );
+                }
+            }
             Some(g) => {
                 by_gcid.insert(g, m);
                 uniq.push(m);
