@@ -153,6 +153,18 @@ fn segment_duration(seg: &[usize], tech: &BTreeMap<usize, FileTech>) -> Option<f
         })
 }
 
+/// Sony NRT `Title` and Canon/P2 user names default to the camera's own clip or file name
+/// (`C0001`, or `709_001_01` for the first clip of an EX take): that is not a name the operator
+/// gave, and showing it as one (or a segment's name for a whole take) only confuses.
+fn is_camera_default_name(name: &str, clip: &Clip) -> bool {
+    name.eq_ignore_ascii_case(&clip.name)
+        || clip.files.iter().any(|f| {
+            f.path
+                .file_stem()
+                .is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(name))
+        })
+}
+
 pub fn normalise(input: &NormaliseInput<'_>) -> ClipMetadata {
     let side = sidecar_facts(input.sidecars);
     let tech = input.tech;
@@ -227,7 +239,9 @@ pub fn normalise(input: &NormaliseInput<'_>) -> ClipMetadata {
         timecode_start: timecode,
         camera_model: side.camera_model,
         camera_serial: side.camera_serial,
-        user_clip_name: side.user_clip_name,
+        user_clip_name: side
+            .user_clip_name
+            .filter(|n| !is_camera_default_name(n, input.clip)),
         shoot_date: side
             .shoot_date
             .or_else(|| seg_tech.iter().find_map(|t| t.encoded_date.clone())),
@@ -361,6 +375,35 @@ mod tests {
             sequence: None,
         });
         assert_eq!(m.duration_seconds, Some(2.0));
+    }
+
+    /// A user clip name equal to the clip or a member file name is the camera's default, not
+    /// the operator's; a real one is kept.
+    #[test]
+    fn camera_default_user_clip_name_is_dropped() {
+        let mut c = clip(2, vec![vec![0], vec![1]]);
+        c.name = "709_001".into();
+        c.files[0].path = PathBuf::from("/card/BPAV/CLPR/709_001_01/709_001_01.MP4");
+        let run = |title: &str| {
+            let xml = format!(
+                r#"<NonRealTimeMeta><Title usAscii="{title}"/><Duration value="50"/></NonRealTimeMeta>"#
+            );
+            let sidecars = vec![(
+                PathBuf::from("/x/709_001_01M01.XML"),
+                Sidecar::SonyNrt(Box::new(sony_nrt::parse(&xml).unwrap())),
+            )];
+            normalise(&NormaliseInput {
+                clip: &c,
+                segments: &c.segments,
+                tech: &BTreeMap::new(),
+                sidecars: &sidecars,
+                sequence: None,
+            })
+            .user_clip_name
+        };
+        assert_eq!(run("709_001_01"), None);
+        assert_eq!(run("709_001"), None);
+        assert_eq!(run("Stage wide").as_deref(), Some("Stage wide"));
     }
 
     /// Without tool output (e.g. tools failed) the sidecar still fills the picture facts.
