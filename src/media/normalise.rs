@@ -274,6 +274,21 @@ mod tests {
         }
     }
 
+    /// Normalises `c` (its own segments, no image sequence).
+    fn describe(
+        c: &Clip,
+        tech: &BTreeMap<usize, FileTech>,
+        sidecars: &[(PathBuf, Sidecar)],
+    ) -> ClipMetadata {
+        normalise(&NormaliseInput {
+            clip: c,
+            segments: &c.segments,
+            tech,
+            sidecars,
+            sequence: None,
+        })
+    }
+
     fn video(duration: f64, tc: &str) -> FileTech {
         FileTech {
             video_codec: Some("h264".into()),
@@ -329,13 +344,7 @@ mod tests {
                 p2_xml("0004CD", 25, "11:00:02:00"),
             ),
         ];
-        let m = normalise(&NormaliseInput {
-            clip: &c,
-            segments: &c.segments,
-            tech: &tech,
-            sidecars: &sidecars,
-            sequence: None,
-        });
+        let m = describe(&c, &tech, &sidecars);
         assert_eq!(m.duration_seconds, Some(3.0));
         assert_eq!(m.audio_channels, Some(2));
         assert_eq!(m.timecode_start.as_deref(), Some("11:00:00:00"));
@@ -358,22 +367,10 @@ mod tests {
             PathBuf::from("/a/0003AB.XML"),
             p2_xml("0003AB", 50, "01:00:00:00"),
         )];
-        let m = normalise(&NormaliseInput {
-            clip: &c,
-            segments: &c.segments,
-            tech: &tech,
-            sidecars: &sidecars,
-            sequence: None,
-        });
+        let m = describe(&c, &tech, &sidecars);
         assert_eq!(m.duration_seconds, Some(4.0));
         // Without any container duration the partial sidecar sum is still better than none.
-        let m = normalise(&NormaliseInput {
-            clip: &c,
-            segments: &c.segments,
-            tech: &BTreeMap::new(),
-            sidecars: &sidecars,
-            sequence: None,
-        });
+        let m = describe(&c, &BTreeMap::new(), &sidecars);
         assert_eq!(m.duration_seconds, Some(2.0));
     }
 
@@ -392,14 +389,7 @@ mod tests {
                 PathBuf::from("/x/709_001_01M01.XML"),
                 Sidecar::SonyNrt(Box::new(sony_nrt::parse(&xml).unwrap())),
             )];
-            normalise(&NormaliseInput {
-                clip: &c,
-                segments: &c.segments,
-                tech: &BTreeMap::new(),
-                sidecars: &sidecars,
-                sequence: None,
-            })
-            .user_clip_name
+            describe(&c, &BTreeMap::new(), &sidecars).user_clip_name
         };
         assert_eq!(run("709_001_01"), None);
         assert_eq!(run("709_001"), None);
@@ -421,13 +411,7 @@ mod tests {
             Sidecar::SonyNrt(Box::new(sony_nrt::parse(xml).unwrap())),
         )];
         let c = clip(1, vec![vec![0]]);
-        let m = normalise(&NormaliseInput {
-            clip: &c,
-            segments: &c.segments,
-            tech: &BTreeMap::new(),
-            sidecars: &sidecars,
-            sequence: None,
-        });
+        let m = describe(&c, &BTreeMap::new(), &sidecars);
         assert_eq!(m.frame_rate.as_deref(), Some("30000/1001"));
         assert_eq!(m.duration_seconds, Some(5.005));
         assert_eq!(m.timecode_start.as_deref(), Some("01:00:00;00"));

@@ -668,31 +668,34 @@ fn empty_or_broken_sidecars_are_issues_and_media_still_described() {
     assert_eq!(d.metadata.duration_seconds, Some(2.002));
 }
 
-/// Writes one sample card of `kind` into `dir` (the generator's own ffmpeg commands).
-fn sample_card(kind: card_ingest::sample::SampleKind, dir: &Path) -> PathBuf {
+/// A one-file clip `name` of the sample card `kind` (the generator's own ffmpeg commands),
+/// written into a temp dir that lives as long as the returned guard.
+fn sample_clip(
+    kind: card_ingest::sample::SampleKind,
+    family: Family,
+    name: &str,
+    rel: &str,
+) -> (tempfile::TempDir, Clip) {
     require("ffmpeg");
+    let dir = tempfile::tempdir().unwrap();
     let opts = card_ingest::sample::SampleOptions::default();
-    card_ingest::sample::generate(kind, dir, &opts)
+    let root = card_ingest::sample::generate(kind, &dir.path().join(kind.as_str()), &opts)
         .unwrap_or_else(|e| panic!("writing the {kind} sample card failed: {e}"))
-        .dir
+        .dir;
+    let files = vec![file(&root.join(rel), FileRole::Video)];
+    let c = clip(family, name, &root, files, vec![vec![0]]);
+    (dir, c)
 }
 
 /// D10 codes 720×608 (576 picture lines + 32 VBI lines): both tools report the 576-line
 /// picture the operator knows (MediaInfo itself, ffprobe through the D10 rule).
 #[test]
 fn d10_imx_is_720x576_from_either_tool() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = sample_card(
+    let (_dir, c) = sample_clip(
         card_ingest::sample::SampleKind::Imx,
-        &dir.path().join("imx"),
-    );
-    let mxf = root.join("XDROOT/Clip/C0001.MXF");
-    let c = clip(
         Family::Xdcam,
         "C0001",
-        &root,
-        vec![file(&mxf, FileRole::Video)],
-        vec![vec![0]],
+        "XDROOT/Clip/C0001.MXF",
     );
     let only_ffprobe = Tools {
         mediainfo: None,
@@ -718,18 +721,11 @@ fn d10_imx_is_720x576_from_either_tool() {
 /// outputs are in the raw metadata.
 #[test]
 fn mts_without_a_mediainfo_rate_gets_it_from_ffprobe() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = sample_card(
+    let (_dir, c) = sample_clip(
         card_ingest::sample::SampleKind::Avchd,
-        &dir.path().join("avchd"),
-    );
-    let mts = root.join("PRIVATE/AVCHD/BDMV/STREAM/00002.MTS");
-    let c = clip(
         Family::Avchd,
         "00002",
-        &root,
-        vec![file(&mts, FileRole::Video)],
-        vec![vec![0]],
+        "PRIVATE/AVCHD/BDMV/STREAM/00002.MTS",
     );
     let d = media::describe_clip(&c, &tools()).unwrap();
     assert!(d.issues.is_empty(), "{:?}", d.issues);
