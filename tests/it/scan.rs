@@ -821,6 +821,9 @@ fn zero_byte_mxf_is_reported() {
     std::fs::File::create(&empty).expect("truncate to 0");
     let r = scan(&[&root]);
     assert_reported(&r, &empty, "zero-byte MXF");
+    // Reported once, by detection, not again by the metadata reader.
+    let entries = r.errors.iter().filter(|e| e.path == empty).count();
+    assert_eq!(entries, 1, "errors for the empty file: {:#?}", r.errors);
     let c1 = r.clip("C0001");
     assert_eq!(c1.metadata.timecode_start.as_deref(), Some("12:00:00:00"));
     assert_duration(c1, 3.0, 0.001);
