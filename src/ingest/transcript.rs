@@ -59,6 +59,7 @@ pub struct TranscriptWriter {
 struct State {
     file: Option<File>,
     calls: u64,
+    script: ScriptContext,
 }
 
 impl std::fmt::Debug for TranscriptWriter {
@@ -85,6 +86,7 @@ impl TranscriptWriter {
             state: Mutex::new(State {
                 file: Some(file),
                 calls: 0,
+                script: ScriptContext::default(),
             }),
             secrets: Vec::new(),
         })
@@ -120,7 +122,8 @@ impl TranscriptWriter {
 impl CallObserver for TranscriptWriter {
     fn on_call(&self, call: &CallRecord) {
         let mut state = self.lock();
-        let mut block = format_call(state.calls + 1, call);
+        let n = state.calls + 1;
+        let mut block = format_call_in(&mut state.script, n, call);
         for s in &self.secrets {
             block = block.replace(s.expose(), "REDACTED");
         }
@@ -186,13 +189,27 @@ pub fn format_header(h: &TranscriptHeader) -> String {
     s
 }
 
-/// One call as a comment line plus a curl command (ends with a blank line).
+/// What the script has defined so far: the GCS session URLs captured into shell variables
+/// (`UPLOAD_SESSION_<k>`, k = index + 1), so a replay uploads to the session its own start
+/// request opened instead of the (finished) session of the recorded run.
+#[derive(Debug, Default)]
+pub struct ScriptContext {
+    sessions: Vec<String>,
+}
+
+/// One call as a comment line plus a curl command (ends with a blank line), without context.
 pub fn format_call(n: u64, call: &CallRecord) -> String {
+    format_call_in(&mut ScriptContext::default(), n, call)
+}
+
+/// One call as a comment line plus a curl command (ends with a blank line).
+pub fn format_call_in(ctx: &mut ScriptContext, n: u64, call: &CallRecord) -> String {
     let mut s = String::new();
-    let what = call
-        .label
-        .clone()
-        .unwrap_or_else(|| default_description(call));
+    let what = match (&call.label, call.target) {
+        (Some(label), CallTarget::Storage) => format!("{label}: {}", storage_action(call)),
+        (Some(label), CallTarget::Iconik) => label.clone(),
+        (None, _) => default_description(call),
+    };
     let outcome = match (call.status, &call.error) {
         (Some(status), _) => {
             let mut o = status.to_string();
@@ -232,7 +249,11 @@ pub fn format_call(n: u64, call: &CallRecord) -> String {
     }
     args.push("-X".into());
     args.push(call.method.clone());
-    args.push(shell_quote(&call.url));
+    let session = ctx.sessions.iter().position(|u| *u == call.url);
+    args.push(match session {
+        Some(i) if call.target == CallTarget::Storage => format!("\"$UPLOAD_SESSION_{}\"", i + 1),
+        _ => shell_quote(&call.url),
+    });
     if call.target == CallTarget::Iconik {
         args.push("-H".into());
         args.push("\"App-ID: $ICONIK_APP_ID\"".into());
@@ -292,12 +313,36 @@ pub fn format_call(n: u64, call: &CallRecord) -> String {
             }
             s.push_str(&format!("{delim}\n"));
         }
-        None => {
-            s.push_str(&format!("{}{or_true}\n", args.join(" ")));
-        }
+        None => match started_session(call) {
+            Some(location) => {
+                ctx.sessions.push(location.to_owned());
+                s.push_str(&format!(
+                    "UPLOAD_SESSION_{}=$({} | sed -n 's/^[Ll]ocation: *//p' | tr -d '\\r')\n",
+                    ctx.sessions.len(),
+                    args.join(" ")
+                ));
+            }
+            None => s.push_str(&format!("{}{or_true}\n", args.join(" "))),
+        },
     }
     s.push('\n');
     s
+}
+
+/// The (redacted) session URL a successful GCS start request answered with.
+fn started_session(call: &CallRecord) -> Option<&str> {
+    let is_start = call.target == CallTarget::Storage
+        && call
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("x-goog-resumable") && v == "start");
+    if !is_start || !matches!(call.status, Some(200 | 201)) {
+        return None;
+    }
+    call.response_headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| v.as_str())
 }
 
 /// `METHOD path` of a call without a label (`POST /API/assets/v1/assets/`).
@@ -308,6 +353,25 @@ fn default_description(call: &CallRecord) -> String {
     match call.target {
         CallTarget::Iconik => format!("{} {path}", call.method),
         CallTarget::Storage => format!("storage {} {path}", call.method),
+    }
+}
+
+/// What a storage request does (`start upload session`, `chunk bytes 0-262143/525065`,
+/// `status query`), from the headers the uploaders set (gcs-resumable.md §1).
+fn storage_action(call: &CallRecord) -> String {
+    let header = |name: &str| {
+        call.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    if header("x-goog-resumable").is_some_and(|v| v.eq_ignore_ascii_case("start")) {
+        return "start upload session".to_owned();
+    }
+    match header("content-range") {
+        Some(r) if r.starts_with("bytes */") => "status query".to_owned(),
+        Some(r) => format!("chunk {r}"),
+        None => default_description(call),
     }
 }
 
@@ -605,6 +669,7 @@ mod tests {
                         .unwrap(),
                 ),
                 calls: 0,
+                script: ScriptContext::default(),
             }),
             secrets: Vec::new(),
         };

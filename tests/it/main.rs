@@ -5,4 +5,5 @@ mod proxy;
 mod sample_cards;
 mod sandbox;
 mod scan;
+mod transcript;
 mod util;
