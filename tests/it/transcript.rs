@@ -533,3 +533,170 @@ async fn transcript_has_one_runnable_curl_per_call_and_no_secrets() {
         );
     }
 }
+
+#[tokio::test]
+async fn s3_and_azure_uploads_are_observed_with_redacted_signatures_and_replay() {
+    let sbx = sandbox::spawn(SandboxConfig {
+        spec_dir: Some(spec_dir()),
+        extra_proxy_storages: true,
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox starts");
+    let creds = sbx.credentials().clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("uploads.sh");
+    let writer = Arc::new(
+        TranscriptWriter::create(
+            &script,
+            &TranscriptHeader {
+                card: "CARD".into(),
+                server: sbx.base_url().to_owned(),
+                started_at: Utc::now(),
+            },
+        )
+        .expect("transcript"),
+    );
+    let recorder = Arc::new(Recorder::default());
+    let client = Client::new(
+        sbx.base_url(),
+        Credentials::new(creds.app_id.clone(), creds.token.clone()),
+    )
+    .expect("client");
+    let up = UploadHttp::new(&UploadConfig::default())
+        .expect("upload client")
+        .with_observer(Arc::new(Both(writer.clone(), recorder.clone())));
+    let asset = client
+        .assets()
+        .create(&AssetCreate::new("clouds"), None)
+        .await
+        .expect("asset");
+    let mut urls = Vec::new();
+    for (i, method) in [StorageMethod::S3, StorageMethod::Azure]
+        .into_iter()
+        .enumerate()
+    {
+        let path = dir.path().join(format!("proxy {i}.mp4"));
+        let bytes: Vec<u8> = (0..10_000u32).map(|b| (b * 7 + i as u32) as u8).collect();
+        std::fs::write(&path, &bytes).expect("proxy");
+        let proxy = client
+            .proxies()
+            .create_on_method(
+                asset.id,
+                &method,
+                &ProxyCreate {
+                    filename: Some(format!("{method}.mp4")),
+                    size: Some(10_000),
+                    ..ProxyCreate::default()
+                },
+            )
+            .await
+            .expect("proxy");
+        urls.push(proxy.upload_url.clone().expect("upload_url"));
+        labelled(
+            format!("upload {method} proxy"),
+            upload_proxy(
+                &up,
+                &client,
+                asset.id,
+                &proxy,
+                &path,
+                &ProxyUploadOptions::default(),
+            ),
+        )
+        .await
+        .expect("upload");
+    }
+    // Only the two storage PUTs were observed (the iconik client has no observer here).
+    let records = recorder.0.lock().expect("lock").clone();
+    assert_eq!(records.len(), 2);
+    let (s3, azure) = (&records[0], &records[1]);
+    assert_eq!((s3.method.as_str(), s3.status), ("PUT", Some(200)));
+    assert_eq!(s3.label.as_deref(), Some("upload S3 proxy"));
+    assert!(s3.url.contains("X-Amz-Signature=REDACTED"), "{}", s3.url);
+    assert_eq!(
+        s3.body,
+        Some(card_ingest::iconik::observer::RequestBody::FileRange {
+            path: dir.path().join("proxy 0.mp4"),
+            offset: 0,
+            len: 10_000
+        })
+    );
+    assert!(azure.url.contains("&sig=REDACTED"), "{}", azure.url);
+    assert_eq!(azure.status, Some(200));
+    assert!(
+        azure
+            .headers
+            .contains(&("x-ms-blob-type".to_owned(), "BlockBlob".to_owned())),
+        "{:?}",
+        azure.headers
+    );
+    let text = std::fs::read_to_string(&script).expect("script");
+    for url in &urls {
+        let sig = url.rsplit_once('=').map(|(_, s)| s).expect("signature");
+        assert!(
+            sig.len() >= 32 && !text.contains(sig),
+            "signature leaked:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("# 1. upload S3 proxy: storage PUT /s3/"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "head -c 10000 {} | curl -sS -D - -o /dev/null -X PUT ",
+            card_ingest::ingest::transcript::shell_quote(
+                &dir.path().join("proxy 0.mp4").to_string_lossy()
+            )
+        )),
+        "{text}"
+    );
+
+    // Replaying the two PUTs stores the same bytes again, with the same answers.
+    let from = sbx.requests().len();
+    let out = tokio::process::Command::new("bash")
+        .arg(&script)
+        .env("ICONIK_APP_ID", "unused")
+        .env("ICONIK_AUTH_TOKEN", "unused")
+        .output()
+        .await
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replay = sbx.requests()[from..].to_vec();
+    let got: Vec<(String, String, Value)> = replay
+        .iter()
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap_or("").to_owned(),
+                r["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .split('/')
+                    .nth(1)
+                    .unwrap_or("")
+                    .to_owned(),
+                r["status"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("PUT".to_owned(), "s3".to_owned(), Value::from(200)),
+            (
+                "PUT".to_owned(),
+                "azure".to_owned(),
+                Value::from(azure.status)
+            ),
+        ]
+    );
+    assert!(
+        replay.iter().all(|r| r["body"]["bytes"] == 10_000),
+        "{replay:?}"
+    );
+}
