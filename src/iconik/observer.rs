@@ -76,8 +76,9 @@ pub struct CallRecord {
 }
 
 impl CallRecord {
-    /// A record for a request about to be sent; the caller fills in the outcome.
-    pub(crate) fn begin(target: CallTarget, method: &str, url: String) -> Self {
+    /// A record for a request about to be sent (label from [`current_label`], start time now);
+    /// the caller fills in the outcome. Also how `--dry-run` can describe calls it won't make.
+    pub fn begin(target: CallTarget, method: &str, url: String) -> Self {
         Self {
             target,
             method: method.to_owned(),

@@ -212,6 +212,18 @@ where
     }
 }
 
+/// Writes both files to [`report_paths`]`(out_dir, card_key, finished_at)` and returns where.
+pub fn write_reports(
+    report: &CardReport,
+    out_dir: &Path,
+    card_key: &str,
+) -> Result<ReportPaths, ReportError> {
+    let paths = report_paths(out_dir, card_key, &report.finished_at);
+    write_csv(report, &paths.csv)?;
+    write_html(report, &paths.html)?;
+    Ok(paths)
+}
+
 /// Writes [`render_csv`] to `path` atomically.
 pub fn write_csv(report: &CardReport, path: &Path) -> Result<(), ReportError> {
     write(path, render_csv(report).as_bytes())
@@ -460,17 +472,49 @@ pub fn render_html(report: &CardReport) -> String {
     }
     row("Tool", e(&report.tool_version));
     h.push_str("</table>\n");
-    for clip in &report.clips {
-        clip_html(&mut h, clip);
+    overview_html(&mut h, report);
+    for (i, clip) in report.clips.iter().enumerate() {
+        clip_html(&mut h, i, clip);
     }
     h.push_str("</body>\n</html>\n");
     h
 }
 
-fn clip_html(h: &mut String, clip: &ClipReport) {
+/// One row per clip, linking to its section: the page's table of contents.
+fn overview_html(h: &mut String, report: &CardReport) {
+    let e = escape_html;
+    if report.clips.is_empty() {
+        h.push_str("<p>No clips.</p>\n");
+        return;
+    }
+    h.push_str("<h2>Clips</h2>\n<table class=\"overview\">\n<tr><th>Clip</th><th>Title</th><th>Status</th><th>Files</th><th>Size</th><th>Asset</th></tr>\n");
+    for (i, clip) in report.clips.iter().enumerate() {
+        let size: u64 = clip.files.iter().map(|f| f.size_bytes).sum();
+        let asset = match (
+            &clip.asset_id,
+            clip.asset_link.as_deref().and_then(safe_href),
+        ) {
+            (Some(id), Some(href)) => format!("<a href=\"{href}\"><code>{}</code></a>", e(id)),
+            (Some(id), None) => format!("<code>{}</code>", e(id)),
+            (None, _) => String::new(),
+        };
+        h.push_str(&format!(
+            "<tr><td><a href=\"#clip-{i}\">{}</a></td><td>{}</td><td><span class=\"status {}\">{}</span></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{asset}</td></tr>\n",
+            e(&clip.name),
+            e(&clip.title),
+            clip.status.css_class(),
+            e(clip.status.label()),
+            clip.files.len(),
+            e(&format_bytes(size)),
+        ));
+    }
+    h.push_str("</table>\n");
+}
+
+fn clip_html(h: &mut String, index: usize, clip: &ClipReport) {
     let e = escape_html;
     h.push_str(&format!(
-        "<section class=\"clip\">\n<h2>{} <span class=\"status {}\">{}</span></h2>\n<table>\n",
+        "<section class=\"clip\" id=\"clip-{index}\">\n<h2>{} <span class=\"status {}\">{}</span></h2>\n<table>\n",
         e(&clip.name),
         clip.status.css_class(),
         e(clip.status.label())
@@ -667,6 +711,10 @@ mod tests {
             "<p class=\"error\">iconik answered 400: &lt;script&gt;x()&lt;/script&gt; &amp; more</p>"
         ));
         assert!(html.contains("<a href=\"https://app.iconik.io/asset/a-1\"><code>a-1</code></a>"));
+        assert!(html.contains(
+            "<tr><td><a href=\"#clip-1\">0003XY</a></td><td>=HYPERLINK(&quot;x&quot;)</td><td><span class=\"status failed\">failed</span></td><td class=\"num\">0</td><td class=\"num\">0 B</td><td><code>b-2</code></td></tr>"
+        ), "{html}");
+        assert!(html.contains("<section class=\"clip\" id=\"clip-1\">"));
         assert!(!html.contains("javascript:"), "{html}");
         assert!(html.contains("<tr><th>Asset</th><td><code>b-2</code></td></tr>"));
         assert!(html.contains("1 complete, 1 failed, 0 skipped (duplicate), 0 incomplete"));
@@ -712,6 +760,18 @@ mod tests {
                 assert!(!text.contains(secret), "{secret} in report");
             }
         }
+        let other = tempfile::tempdir().unwrap();
+        let written = write_reports(&r, other.path(), "NO NAME").unwrap();
+        assert_eq!(
+            written.html,
+            other
+                .path()
+                .join("card-ingest-report-NO_NAME-20261122-100405.html")
+        );
+        assert_eq!(
+            std::fs::read_to_string(&written.csv).unwrap(),
+            render_csv(&r)
+        );
         let bad = write_csv(&r, &dir.path().join("missing/x.csv")).unwrap_err();
         assert!(bad.to_string().contains("missing/x.csv"), "{bad}");
     }
