@@ -219,6 +219,38 @@ mod tests {
         assert_eq!(current_label(), None);
     }
 
+    #[derive(Default)]
+    struct Recorder(std::sync::Mutex<Vec<CallRecord>>);
+    impl CallObserver for Recorder {
+        fn on_call(&self, call: &CallRecord) {
+            self.0.lock().unwrap().push(call.clone());
+        }
+    }
+
+    #[tokio::test]
+    async fn client_reports_calls_that_got_no_response() {
+        use crate::iconik::{Client, Credentials};
+        let rec = std::sync::Arc::new(Recorder::default());
+        // Port 1 on loopback: nothing listens, the connect is refused at once.
+        let client = Client::new("http://127.0.0.1:1", Credentials::new("app", "tok-SECRET"))
+            .unwrap()
+            .with_observer(rec.clone());
+        let err = labelled("test connection", client.auth().check_token())
+            .await
+            .unwrap_err();
+        let records = rec.0.lock().unwrap().clone();
+        assert_eq!(records.len(), 1);
+        let r = &records[0];
+        assert_eq!(r.target, CallTarget::Iconik);
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.url, "http://127.0.0.1:1/API/auth/v1/auth/token/");
+        assert_eq!(r.status, None);
+        assert_eq!(r.error.as_deref(), Some(err.to_string().as_str()));
+        assert_eq!(r.label.as_deref(), Some("test connection"));
+        assert!(r.body.is_none() && r.headers.is_empty());
+        assert!(!format!("{r:?}").contains("tok-SECRET"));
+    }
+
     #[test]
     fn response_ids_come_from_the_top_level_id() {
         assert_eq!(

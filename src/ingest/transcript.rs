@@ -655,6 +655,50 @@ mod tests {
         }
     }
 
+    #[test]
+    fn concurrent_calls_are_written_as_whole_numbered_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sh");
+        let header = TranscriptHeader {
+            card: "C".into(),
+            server: "https://app.iconik.io".into(),
+            started_at: Utc::now(),
+        };
+        let w = std::sync::Arc::new(TranscriptWriter::create(&path, &header).unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let w = w.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        let body = format!(r#"{{"title":"t{t}-{i}"}}"#);
+                        w.on_call(&record("POST", "https://h/", Some(RequestBody::Json(body))));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(w.calls_written(), 400);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let numbers: Vec<u64> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# ")?.split_once(". ")?.0.parse().ok())
+            .collect();
+        assert_eq!(numbers, (1..=400).collect::<Vec<_>>());
+        // Every heredoc is closed right after its 3-line body.
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if l.ends_with("<<'JSON'") {
+                assert_eq!(lines[i + 1], "{");
+                assert!(lines[i + 2].starts_with("  \"title\": \"t"));
+                assert_eq!(lines[i + 3], "}");
+                assert_eq!(lines[i + 4], "JSON");
+            }
+        }
+        assert_eq!(text.matches("<<'JSON'").count(), 400);
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn write_errors_are_swallowed_after_the_first() {
