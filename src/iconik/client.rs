@@ -234,7 +234,9 @@ impl Client {
     }
 
     /// This client (same connection pool, base URL and credentials) reporting every call —
-    /// each attempt, success or failure — to `observer` (see [`super::observer`]).
+    /// each attempt, success or failure — to `observer` (see [`super::observer`]). Replaces an
+    /// observer set before; the `RateLimit-Remaining` reading starts from this client's last one
+    /// and is tracked separately from then on (use the observed client for the whole run).
     pub fn with_observer(&self, observer: Arc<dyn CallObserver>) -> Self {
         let inner = &self.inner;
         Self {

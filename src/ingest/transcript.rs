@@ -17,6 +17,35 @@
 //!
 //! Writing never stops an ingest: each call is written (and flushed) as one block; the first I/O
 //! error is logged and later calls are dropped.
+//!
+//! ```no_run
+//! use card_ingest::iconik::models::AssetCreate;
+//! use card_ingest::iconik::observer::labelled;
+//! use card_ingest::iconik::upload::{UploadConfig, UploadHttp};
+//! use card_ingest::iconik::{Client, Credentials};
+//! use card_ingest::ingest::transcript::{TranscriptHeader, TranscriptWriter};
+//! use std::sync::Arc;
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let creds = Credentials::new("app-id", "token");
+//! let header = TranscriptHeader {
+//!     card: "/Volumes/NO NAME".into(),
+//!     server: "https://app.iconik.io".into(),
+//!     started_at: chrono::Utc::now(),
+//! };
+//! let path = std::path::Path::new("transcript.sh");
+//! let writer = Arc::new(TranscriptWriter::create(path, &header)?.redacting(&creds.token));
+//! let client = Client::new("https://app.iconik.io", creds)?.with_observer(writer.clone());
+//! let upload = UploadHttp::new(&UploadConfig::default())?.with_observer(writer);
+//! // Every call inside gets "# n. create asset for clip 0002EM → 201, id …".
+//! let asset = labelled(
+//!     "create asset for clip 0002EM",
+//!     client.assets().create(&AssetCreate::new("0002EM"), None),
+//! )
+//! .await?;
+//! # let _ = (asset, upload);
+//! # Ok(())
+//! # }
+//! ```
 
 use crate::iconik::Secret;
 use crate::iconik::observer::{CallObserver, CallRecord, CallTarget, RequestBody};
