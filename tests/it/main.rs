@@ -6,4 +6,5 @@ mod sample_cards;
 mod sandbox;
 mod scan;
 mod secrets;
+mod transcript;
 mod util;
