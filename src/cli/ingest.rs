@@ -88,8 +88,12 @@ pub struct IngestArgs {
 /// (`card-ingest login`) plugs in here.
 fn credentials(server: &str) -> anyhow::Result<Credentials> {
     match (
-        std::env::var("ICONIK_APP_ID").ok().filter(|v| !v.is_empty()),
-        std::env::var("ICONIK_AUTH_TOKEN").ok().filter(|v| !v.is_empty()),
+        std::env::var("ICONIK_APP_ID")
+            .ok()
+            .filter(|v| !v.is_empty()),
+        std::env::var("ICONIK_AUTH_TOKEN")
+            .ok()
+            .filter(|v| !v.is_empty()),
     ) {
         (Some(app), Some(token)) => Ok(Credentials::new(app, token)),
         _ => bail!(
@@ -161,20 +165,33 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
             job_delay: std::time::Duration::from_millis(100),
             ..SandboxConfig::default()
         };
-        Some(sandbox::spawn(config).await.context("starting the sandbox")?)
+        Some(
+            sandbox::spawn(config)
+                .await
+                .context("starting the sandbox")?,
+        )
     } else {
         None
     };
     let (server, creds, storage) = match &sandbox_handle {
         Some(h) => (
             h.base_url().to_owned(),
-            Credentials::new(h.credentials().app_id.clone(), h.credentials().token.clone()),
-            args.storage.clone().unwrap_or_else(|| "Sandbox originals".to_owned()),
+            Credentials::new(
+                h.credentials().app_id.clone(),
+                h.credentials().token.clone(),
+            ),
+            args.storage
+                .clone()
+                .unwrap_or_else(|| "Sandbox originals".to_owned()),
         ),
         None => {
             let server = args.server.clone().context("--server is required")?;
             let creds = credentials(&server)?;
-            (server, creds, args.storage.clone().context("--storage is required")?)
+            (
+                server,
+                creds,
+                args.storage.clone().context("--storage is required")?,
+            )
         }
     };
     let client = Client::new(&server, creds).context("iconik client")?;
@@ -272,7 +289,9 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         }
         eprintln!("journal: {}", o.journal_path.display());
     }
-    if args.dry_run && let Some(h) = &sandbox_handle {
+    if args.dry_run
+        && let Some(h) = &sandbox_handle
+    {
         print_dry_run(h, &mut std::io::stdout())?;
         if let Err(e) = std::fs::remove_dir_all(&dry_dir) {
             tracing::debug!(error = %e, "dry-run folder not removed");
@@ -291,15 +310,21 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
             h.state()["assets"].as_array().map_or(0, Vec::len)
         );
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<IngestEvent>, json: bool) {
     let bar = (!json && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b
     });
@@ -318,7 +343,10 @@ async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<IngestEvent>,
             EventKind::Started => Some(format!("{who}: {step} …")),
             EventKind::Done { detail } => Some(format!(
                 "{who}: {step} done{}",
-                detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+                detail
+                    .as_ref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
             )),
             EventKind::Skipped { reason } => Some(format!("{who}: {step} skipped: {reason}")),
             EventKind::Failed { error, .. } => Some(format!("{who}: {step} FAILED: {error}")),
@@ -365,25 +393,40 @@ async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<IngestEvent>,
 /// Prints the per-clip table to stderr; true when every clip completed.
 fn print_summary(outcomes: &[CardOutcome]) -> bool {
     let mut ok = !outcomes.is_empty();
-    eprintln!("{:<10} {:<10} {:<38} {}", "CLIP", "STATUS", "ASSET", "FAILED STEP / NOTE");
+    eprintln!(
+        "{:<10} {:<10} {:<38} {}",
+        "CLIP", "STATUS", "ASSET", "FAILED STEP / NOTE"
+    );
     for o in outcomes {
         ok &= o.all_complete();
         for c in o.record.clips.values() {
-            let asset = c.asset_id.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+            let asset = c
+                .asset_id
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "-".into());
             let (status, note) = match c.failure() {
                 Some((step, err)) => ("FAILED", format!("{step}: {err}")),
                 None if c.duplicate_of.is_some() => {
                     ("SKIPPED", c.duplicate_of.clone().unwrap_or_default())
                 }
-                None if matches!(c.step(card_ingest::ingest::Step::CreateAsset), StepState::Skipped { .. }) => (
-                    "SKIPPED",
-                    match c.step(card_ingest::ingest::Step::CreateAsset) {
-                        StepState::Skipped { reason } => reason,
-                        _ => String::new(),
-                    },
-                ),
+                None if matches!(
+                    c.step(card_ingest::ingest::Step::CreateAsset),
+                    StepState::Skipped { .. }
+                ) =>
+                {
+                    (
+                        "SKIPPED",
+                        match c.step(card_ingest::ingest::Step::CreateAsset) {
+                            StepState::Skipped { reason } => reason,
+                            _ => String::new(),
+                        },
+                    )
+                }
                 None if c.is_complete() => ("OK", String::new()),
-                None => ("STOPPED", "not finished; run the same command again to resume".into()),
+                None => (
+                    "STOPPED",
+                    "not finished; run the same command again to resume".into(),
+                ),
             };
             eprintln!("{:<10} {:<10} {:<38} {}", c.name, status, asset, note);
         }
@@ -426,13 +469,20 @@ fn write_summary_csv(dir: &Path, o: &CardOutcome) -> anyhow::Result<PathBuf> {
 /// `--dry-run`: every call the stand-in received, as the calls that would be made. Ids in
 /// paths and bodies are the stand-in's placeholders.
 fn print_dry_run(h: &sandbox::SandboxHandle, out: &mut dyn Write) -> anyhow::Result<()> {
-    writeln!(out, "# dry run: nothing was sent; these calls would be made (ids are placeholders)")?;
+    writeln!(
+        out,
+        "# dry run: nothing was sent; these calls would be made (ids are placeholders)"
+    )?;
     for r in h.requests() {
         let method = r["method"].as_str().unwrap_or("?");
         let path = r["path"].as_str().unwrap_or("?");
         let query = r["query"].as_str().filter(|q| !q.is_empty());
         let body = &r["body"];
-        write!(out, "{method} {path}{}", query.map(|q| format!("?{q}")).unwrap_or_default())?;
+        write!(
+            out,
+            "{method} {path}{}",
+            query.map(|q| format!("?{q}")).unwrap_or_default()
+        )?;
         if !body.is_null() {
             write!(out, " {body}")?;
         }
@@ -440,4 +490,3 @@ fn print_dry_run(h: &sandbox::SandboxHandle, out: &mut dyn Write) -> anyhow::Res
     }
     Ok(())
 }
-

@@ -37,16 +37,11 @@ pub async fn file_set(
     format: FormatId,
     name: &str,
 ) -> Result<Option<FileSet>, Error> {
-    Ok(client
-        .file_sets()
-        .list(asset)
-        .await?
-        .into_iter()
-        .find(|s| {
-            s.format_id == Some(format)
-                && s.name.as_deref() == Some(name)
-                && s.status != Some(FileSetStatus::Deleted)
-        }))
+    Ok(client.file_sets().list(asset).await?.into_iter().find(|s| {
+        s.format_id == Some(format)
+            && s.name.as_deref() == Some(name)
+            && s.status != Some(FileSetStatus::Deleted)
+    }))
 }
 
 /// Files already in the file set, by (directory_path, original_name).

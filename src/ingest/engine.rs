@@ -99,7 +99,9 @@ pub struct CardOutcome {
 impl CardOutcome {
     /// Every clip complete (skipped duplicates count as complete: nothing is left to do).
     pub fn all_complete(&self) -> bool {
-        !self.token_refused && !self.cancelled && self.record.clips.values().all(|c| c.is_complete())
+        !self.token_refused
+            && !self.cancelled
+            && self.record.clips.values().all(|c| c.is_complete())
     }
 }
 
@@ -235,16 +237,18 @@ impl Engine {
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_else(|| "card".to_owned());
-                    Some(offload::plan::destination_dir(
-                        &to,
-                        &self.options.offload_pattern,
-                        &name,
-                        Utc::now().date_naive(),
+                    Some(
+                        offload::plan::destination_dir(
+                            &to,
+                            &self.options.offload_pattern,
+                            &name,
+                            Utc::now().date_naive(),
+                        )
+                        .map_err(|source| IngestError::Offload {
+                            card: card.root.clone(),
+                            source,
+                        })?,
                     )
-                    .map_err(|source| IngestError::Offload {
-                        card: card.root.clone(),
-                        source,
-                    })?)
                 }
             }
             None => None,
@@ -267,7 +271,9 @@ impl Engine {
                 rec.files = clip
                     .files
                     .iter()
-                    .map(|f| file_record(&f.path, f.size, &card_root, &registered_root, &storage_root))
+                    .map(|f| {
+                        file_record(&f.path, f.size, &card_root, &registered_root, &storage_root)
+                    })
                     .collect();
             }
             rec.title = steps::title(&self.options.title_template, sc, &card);
@@ -320,7 +326,12 @@ impl Engine {
         // Offload (card level): copy + verify once; clips read their hashes from it.
         let mut offload_hashes = HashMap::new();
         let mut offload_failed = HashMap::new();
-        if let Some(dest_root) = self.options.offload_to.clone().filter(|_| destination.is_some()) {
+        if let Some(dest_root) = self
+            .options
+            .offload_to
+            .clone()
+            .filter(|_| destination.is_some())
+        {
             let request = OffloadRequest {
                 card_root: card_root.clone(),
                 destination_root: dest_root,
@@ -361,7 +372,10 @@ impl Engine {
                 for f in &report.files {
                     let src = card_root.join(&f.rel_path);
                     match &f.status {
-                        offload::FileStatus::VerifyFailed { algorithms: differing, .. } => {
+                        offload::FileStatus::VerifyFailed {
+                            algorithms: differing,
+                            ..
+                        } => {
                             offload_failed.insert(
                                 src,
                                 format!(
@@ -413,6 +427,8 @@ impl Engine {
             .collect();
         let mut tasks = tokio::task::JoinSet::new();
         let mut running: std::collections::HashSet<String> = Default::default();
+        // Retries asked for while the clip's task is still winding down.
+        let mut queued: Vec<(String, Step)> = Vec::new();
         for sc in &job.clips {
             if sc.clip.incomplete.is_none() {
                 running.insert(sc.clip.id.clone());
@@ -423,7 +439,20 @@ impl Engine {
             tokio::select! {
                 done = tasks.join_next(), if !tasks.is_empty() => {
                     match done {
-                        Some(Ok(id)) => { running.remove(&id); }
+                        Some(Ok(id)) => {
+                            running.remove(&id);
+                            let (now, later): (Vec<_>, Vec<_>) =
+                                queued.drain(..).partition(|(q, _)| *q == id);
+                            queued = later;
+                            for (id, step) in now {
+                                if let Some(sc) = clips.get(&id)
+                                    && restart(&shared, &id, step)
+                                {
+                                    running.insert(id.clone());
+                                    tasks.spawn(run_clip(shared.clone(), sc.clone()));
+                                }
+                            }
+                        }
                         Some(Err(e)) => tracing::error!(error = %e, "clip task panicked"),
                         None => {}
                     }
@@ -434,14 +463,15 @@ impl Engine {
                         Some(IngestCommand::Cancel) => cancel.store(true, Ordering::Relaxed),
                         Some(cmd) => {
                             for (id, step) in retry_targets(&shared, &cmd) {
-                                if running.contains(&id) { continue; }
-                                let Some(sc) = clips.get(&id) else { continue };
-                                if let Err(e) = shared.update(&id, |r| r.reset_from(step)) {
-                                    tracing::error!(error = %e, "journal save failed");
+                                if running.contains(&id) {
+                                    queued.push((id, step));
                                     continue;
                                 }
-                                running.insert(id.clone());
-                                tasks.spawn(run_clip(shared.clone(), sc.clone()));
+                                let Some(sc) = clips.get(&id) else { continue };
+                                if restart(&shared, &id, step) {
+                                    running.insert(id.clone());
+                                    tasks.spawn(run_clip(shared.clone(), sc.clone()));
+                                }
                             }
                         }
                     }
@@ -493,9 +523,18 @@ impl Engine {
     }
 }
 
-async fn recv(
-    rx: &mut Option<mpsc::UnboundedReceiver<IngestCommand>>,
-) -> Option<IngestCommand> {
+/// Resets `step` and later ones of a clip for a manual retry; false when the journal failed.
+fn restart(shared: &Shared, id: &str, step: Step) -> bool {
+    match shared.update(id, |r| r.reset_from(step)) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "journal save failed");
+            false
+        }
+    }
+}
+
+async fn recv(rx: &mut Option<mpsc::UnboundedReceiver<IngestCommand>>) -> Option<IngestCommand> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -605,12 +644,26 @@ async fn run_clip(shared: Arc<Shared>, sc: ScannedClip) -> String {
                 shared.emit(&rec, Some(step), EventKind::Done { detail });
             }
             Ok(StepEnd::Skipped(reason)) => {
-                finish(&shared, &rec, step, StepState::Skipped { reason: reason.clone() });
+                finish(
+                    &shared,
+                    &rec,
+                    step,
+                    StepState::Skipped {
+                        reason: reason.clone(),
+                    },
+                );
                 shared.emit(&rec, Some(step), EventKind::Skipped { reason });
             }
             Ok(StepEnd::SkipRest { from, reason }) => {
                 for s in from.and_after() {
-                    finish(&shared, &rec, s, StepState::Skipped { reason: reason.clone() });
+                    finish(
+                        &shared,
+                        &rec,
+                        s,
+                        StepState::Skipped {
+                            reason: reason.clone(),
+                        },
+                    );
                 }
                 if step < from {
                     finish(&shared, &rec, step, StepState::Done);

@@ -108,14 +108,21 @@ mod tests {
 
     #[tokio::test]
     async fn pacer_spaces_calls() {
-        let client = Client::new("http://127.0.0.1:9", crate::iconik::Credentials::new("a", "t"))
-            .expect("loopback client");
+        let client = Client::new(
+            "http://127.0.0.1:9",
+            crate::iconik::Credentials::new("a", "t"),
+        )
+        .expect("loopback client");
         let pacer = Pacer::new(100);
         let start = Instant::now();
         for _ in 0..11 {
             pacer.wait(&client).await;
         }
         // 11 calls at 100/s: the last one waits for 10 intervals of 10 ms.
-        assert!(start.elapsed() >= Duration::from_millis(95), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_millis(95),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }

@@ -32,7 +32,10 @@ pub enum StepEnd {
     Done(Option<String>),
     Skipped(String),
     /// Skip `from` and every later step (duplicate clip; no proxy possible).
-    SkipRest { from: Step, reason: String },
+    SkipRest {
+        from: Step,
+        reason: String,
+    },
 }
 
 /// How a step failed.
@@ -91,7 +94,11 @@ pub enum StorageLookup {
 
 /// The FILES storage named or identified by `wanted`.
 pub async fn resolve_storage(client: &Client, wanted: &str) -> Result<StorageId, StorageLookup> {
-    let all = client.storages().list_all().await.map_err(StorageLookup::Api)?;
+    let all = client
+        .storages()
+        .list_all()
+        .await
+        .map_err(StorageLookup::Api)?;
     all.iter()
         .find(|s| s.id.to_string() == wanted)
         .or_else(|| all.iter().find(|s| s.name.as_deref() == Some(wanted)))
@@ -564,7 +571,10 @@ impl ClipCtx {
             r.format_id = Some(format.id);
             r.component_ids = ids;
         })?;
-        Ok(StepEnd::Done(Some(format!("format {} ({n} components)", format.id))))
+        Ok(StepEnd::Done(Some(format!(
+            "format {} ({n} components)",
+            format.id
+        ))))
     }
 
     async fn create_file_set(&mut self, resumed: bool) -> StepResult {
@@ -573,9 +583,9 @@ impl ClipCtx {
             return Ok(StepEnd::Done(Some(format!("file set {id}"))));
         }
         let asset = self.asset()?;
-        let format = rec
-            .format_id
-            .ok_or_else(|| StepFail::permanent("no format id recorded; retry from create_format"))?;
+        let format = rec.format_id.ok_or_else(|| {
+            StepFail::permanent("no format id recorded; retry from create_format")
+        })?;
         let main = rec
             .files
             .first()
@@ -616,9 +626,9 @@ impl ClipCtx {
     async fn create_files(&mut self, resumed: bool) -> StepResult {
         let rec = self.rec();
         let asset = self.asset()?;
-        let set = rec
-            .file_set_id
-            .ok_or_else(|| StepFail::permanent("no file set recorded; retry from create_file_set"))?;
+        let set = rec.file_set_id.ok_or_else(|| {
+            StepFail::permanent("no file set recorded; retry from create_file_set")
+        })?;
         let client = self.shared.client.clone();
         let mut known = if resumed && rec.files.iter().any(|f| f.file_id.is_none()) {
             self.call(Step::CreateFiles, |_| {
@@ -801,7 +811,12 @@ impl ClipCtx {
     fn keep_collection(&self, end: StepEnd) -> StepEnd {
         match end {
             StepEnd::SkipRest { reason, .. } if self.shared.collection_id.is_some() => {
-                for s in [Step::CreateProxy, Step::UploadProxy, Step::CloseProxy, Step::Keyframes] {
+                for s in [
+                    Step::CreateProxy,
+                    Step::UploadProxy,
+                    Step::CloseProxy,
+                    Step::Keyframes,
+                ] {
                     let reason = reason.clone();
                     if let Err(e) = self.save(|r| {
                         r.steps.entry(s).or_default().state = StepState::Skipped { reason };
@@ -846,7 +861,10 @@ impl ClipCtx {
             format: s("format"),
             codec: s("codec"),
             frame_rate: s("frame_rate"),
-            resolution: match (v["resolution"]["width"].as_i64(), v["resolution"]["height"].as_i64()) {
+            resolution: match (
+                v["resolution"]["width"].as_i64(),
+                v["resolution"]["height"].as_i64(),
+            ) {
                 (Some(w), Some(h)) => Some(Resolution {
                     width: w as i32,
                     height: h as i32,
@@ -989,7 +1007,12 @@ impl ClipCtx {
         let client = self.shared.client.clone();
         self.call(Step::CloseProxy, |_| {
             let client = client.clone();
-            async move { client.proxies().patch(asset, proxy, &ProxyUpdate::closed()).await }
+            async move {
+                client
+                    .proxies()
+                    .patch(asset, proxy, &ProxyUpdate::closed())
+                    .await
+            }
         })
         .await?;
         Ok(StepEnd::Done(Some(format!("proxy {proxy} CLOSED"))))
@@ -1059,7 +1082,10 @@ impl ClipCtx {
             }
             if Instant::now() > deadline || self.shared.stopping() {
                 return Err(StepFail {
-                    error: format!("keyframe job {job} still {} after waiting", j.status.as_str()),
+                    error: format!(
+                        "keyframe job {job} still {} after waiting",
+                        j.status.as_str()
+                    ),
                     retryable: true,
                     auth: false,
                     cancelled: self.shared.stopping(),
@@ -1120,7 +1146,11 @@ mod tests {
 
     #[test]
     fn common_dir_of_p2_members() {
-        let dirs = ["d/CARD/CONTENTS/VIDEO", "d/CARD/CONTENTS/AUDIO", "d/CARD/CONTENTS/CLIP"];
+        let dirs = [
+            "d/CARD/CONTENTS/VIDEO",
+            "d/CARD/CONTENTS/AUDIO",
+            "d/CARD/CONTENTS/CLIP",
+        ];
         assert_eq!(common_dir(dirs.into_iter()), "d/CARD/CONTENTS");
         assert_eq!(common_dir(["a/b"].into_iter()), "a/b");
     }
