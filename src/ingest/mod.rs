@@ -5,6 +5,8 @@
 //!   upload session, checksums); [`events`] out, [`commands`] in; [`options`] = CLI flags.
 //! - [`engine`]: runs one card job ([`Engine::run_card`]); [`steps`] does each step's work;
 //!   [`retry`] retries transient iconik errors; [`dedupe`] looks objects up before creating.
+//! - [`transcript`]: the `--transcript` curl script (a [`crate::iconik::CallObserver`]);
+//!   [`report`]: the HTML + CSV ingest report written after a card.
 
 pub mod commands;
 pub mod dedupe;
@@ -13,9 +15,11 @@ pub mod events;
 pub mod journal;
 pub mod options;
 pub mod record;
+pub mod report;
 pub mod retry;
 pub mod step;
 pub mod steps;
+pub mod transcript;
 
 pub use commands::IngestCommand;
 pub use engine::{CardJob, CardOutcome, Engine, IngestError, OffloadHook};
