@@ -14,6 +14,7 @@
 //! - [`offload`]: verified card copy to the storage mount, with a transfer MHL generation.
 //! - [`ingest`]: the ingest engine; so far its crash-safe per-card [`ingest::journal`].
 //! - [`atomic_write`]: temp + fsync + rename file replacement used by `mhl` and the journal.
+//! - [`secrets`]: iconik App-ID + token per server in the OS keyring (or env vars / this run only).
 //!
 //! Direction: `scan → {card, media}`, `card → media::sidecar`, `sandbox` is independent of
 //! `iconik` (it stores what it receives as JSON, validated against iconik's OpenAPI files).
@@ -30,3 +31,4 @@ pub mod offload;
 pub mod sample;
 pub mod sandbox;
 pub mod scan;
+pub mod secrets;

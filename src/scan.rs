@@ -7,6 +7,7 @@
 use crate::card::{self, Card, CardError, Clip, ScanIssue, Skipped};
 use crate::media::{self, ClipMetadata, MediaError, Tools};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -41,6 +42,9 @@ pub fn scan(paths: &[PathBuf], tools: &Tools) -> Result<ScanReport, ScanError> {
     let detected = card::scan_paths(paths)?;
     let described = describe_all(&detected.clips, tools)?;
     let mut errors = detected.errors;
+    // Detection already explains files it can judge by themselves (empty, broken link, folder
+    // instead of file); MediaInfo failing on the same file says nothing new: keep one entry.
+    let known: HashSet<PathBuf> = errors.iter().map(|e| e.path.clone()).collect();
     let clips = detected
         .clips
         .into_iter()
@@ -49,6 +53,7 @@ pub fn scan(paths: &[PathBuf], tools: &Tools) -> Result<ScanReport, ScanError> {
             errors.extend(
                 desc.issues
                     .into_iter()
+                    .filter(|(path, _)| !known.contains(path))
                     .map(|(path, message)| ScanIssue { path, message }),
             );
             ScannedClip {

@@ -1,117 +1,41 @@
 //! Production audio recorders (BWF, camera-cards.md §3.14): a WAV with a `bext` or `iXML` chunk.
 //! Poly files are one clip each; mono-per-track files (`_1`, `_2`, `_A`; Zoom `_Tr1`, `_Tr1_2`,
-//! `_D`) are one take. The iXML `FILE_SET/FAMILY_UID` decides when present. A small RIFF chunk
-//! walker finds the chunks without reading audio (iXML may follow `data`; RF64 via `ds64`).
+//! `_D`) are one take. The iXML `FILE_SET/FAMILY_UID` decides when present. The chunks are
+//! read by metadata's BWF parser (iXML may follow `data`; RF64 via `ds64`).
 
 use super::detector::{CardDetector, CardRef, ClipBuilder, Out, make_id, rel};
 use super::model::{Family, FileRole};
 use super::names::{all_digits, split_ext};
 use super::walk::Tree;
-use super::xml;
+use crate::media::sidecar::bwf::{self, BwfInfo};
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 pub struct AudioBwf;
 
-/// Largest iXML chunk read into memory.
-const MAX_IXML_BYTES: u64 = 1024 * 1024;
-/// Chunks walked before giving up on a malformed file.
-const MAX_CHUNKS: usize = 256;
-
-/// What the RIFF walk found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BwfInfo {
-    pub has_bext: bool,
-    pub ixml: Option<String>,
-}
-
-impl BwfInfo {
-    pub fn is_bwf(&self) -> bool {
-        self.has_bext || self.ixml.is_some()
-    }
-
-    /// `<FILE_SET><FAMILY_UID>` and `<FILE_SET_INDEX>` of the iXML chunk.
-    pub fn file_set(&self) -> (Option<String>, Option<String>) {
-        let Some(text) = &self.ixml else {
-            return (None, None);
-        };
-        let Ok(doc) = roxmltree::Document::parse(text) else {
-            return (None, None);
-        };
-        let Some(set) = xml::desc(doc.root(), "FILE_SET") else {
-            return (None, None);
-        };
-        (
-            xml::text(xml::child(set, "FAMILY_UID")),
-            xml::text(xml::child(set, "FILE_SET_INDEX")),
-        )
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RiffError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path} is not a RIFF/RF64 WAVE file")]
-    NotWave { path: std::path::PathBuf },
-}
-
-/// Walks the RIFF chunks of a WAV file, seeking over `data`.
-pub fn read_bwf_info(path: &Path) -> Result<BwfInfo, RiffError> {
-    let err = |source| RiffError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut f = std::fs::File::open(path).map_err(err)?;
-    let size = f.metadata().map_err(err)?.len();
-    let mut hdr = [0u8; 12];
-    if f.read_exact(&mut hdr).is_err()
-        || !matches!(&hdr[0..4], b"RIFF" | b"RF64" | b"BW64")
-        || &hdr[8..12] != b"WAVE"
-    {
-        return Err(RiffError::NotWave {
-            path: path.to_path_buf(),
-        });
-    }
-    let mut info = BwfInfo::default();
-    let mut ds64_data: Option<u64> = None;
-    let mut pos = 12u64;
-    for _ in 0..MAX_CHUNKS {
-        if pos + 8 > size {
-            break;
+/// Reads the RIFF chunks with metadata's BWF parser ([`bwf::parse_lenient`]: a cut-short copy
+/// still shows its bext/iXML). `None` when the file cannot be opened or is not a WAVE file.
+pub fn read_bwf_info(path: &Path) -> Option<BwfInfo> {
+    let file = std::fs::File::open(path).ok()?;
+    match bwf::parse_lenient(std::io::BufReader::new(file)) {
+        Ok(info) => Some(info),
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %e, "not read as BWF");
+            None
         }
-        f.seek(SeekFrom::Start(pos)).map_err(err)?;
-        let mut ch = [0u8; 8];
-        f.read_exact(&mut ch).map_err(err)?;
-        let id = [ch[0], ch[1], ch[2], ch[3]];
-        let mut len = u32::from_le_bytes([ch[4], ch[5], ch[6], ch[7]]) as u64;
-        match &id {
-            b"ds64" => {
-                let mut d = [0u8; 16];
-                f.read_exact(&mut d).map_err(err)?;
-                ds64_data = Some(u64::from_le_bytes([
-                    d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15],
-                ]));
-            }
-            b"data" if len == 0xFFFF_FFFF => {
-                len = ds64_data.unwrap_or(size.saturating_sub(pos + 8));
-            }
-            b"bext" => info.has_bext = true,
-            b"iXML" if len <= MAX_IXML_BYTES => {
-                let mut buf = vec![0u8; len as usize];
-                f.read_exact(&mut buf).map_err(err)?;
-                info.ixml = Some(xml::clean(&String::from_utf8_lossy(&buf)));
-            }
-            _ => {}
-        }
-        pos += 8 + len + (len & 1);
     }
-    Ok(info)
+}
+
+/// A WAV is a BWF when it has a `bext` or an iXML chunk (even an unparsable one).
+fn is_bwf(info: &BwfInfo) -> bool {
+    info.bext.is_some() || info.ixml.is_some() || info.ixml_error.is_some()
+}
+
+/// `<FILE_SET><FAMILY_UID>` and `<FILE_SET_INDEX>` of the iXML chunk.
+fn file_set(info: &BwfInfo) -> (Option<String>, Option<String>) {
+    info.ixml.as_ref().map_or((None, None), |x| {
+        (x.family_uid.clone(), x.file_set_index.clone())
+    })
 }
 
 /// Take name and track order key of a mono-per-track file stem: strips `_D` (dual level),
@@ -179,13 +103,13 @@ fn group_zone(tree: &Tree, card: &CardRef, out: &mut Out) {
         if !matches!(ext.to_ascii_lowercase().as_str(), "wav" | "bwf") || n.size == 0 {
             continue;
         }
-        let Ok(info) = read_bwf_info(&n.path) else {
+        let Some(info) = read_bwf_info(&n.path) else {
             continue;
         };
-        if !info.is_bwf() {
+        if !is_bwf(&info) {
             continue;
         }
-        let (uid, index) = info.file_set();
+        let (uid, index) = file_set(&info);
         let (take, track) = take_of(stem);
         let key = match &uid {
             Some(u) => ("uid".to_string(), u.clone()),
@@ -290,9 +214,9 @@ mod tests {
         let path = dir.path().join("T01.WAV");
         std::fs::write(&path, file).expect("write");
         let info = read_bwf_info(&path).expect("riff");
-        assert!(!info.has_bext);
+        assert!(info.bext.is_none() && is_bwf(&info));
         assert_eq!(
-            info.file_set(),
+            file_set(&info),
             (Some("UID-64".to_string()), Some("2".to_string()))
         );
     }
@@ -302,9 +226,6 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("x.wav");
         std::fs::write(&path, b"ID3 not a wave").expect("write");
-        assert!(matches!(
-            read_bwf_info(&path),
-            Err(RiffError::NotWave { .. })
-        ));
+        assert_eq!(read_bwf_info(&path), None);
     }
 }

@@ -1,6 +1,6 @@
 //! Numbered image sequences (DPX/EXR/TIFF/DNG/JPEG, camera-cards.md §3.13): files in one folder
 //! differing only in a fixed-width trailing frame number (`A001C001.0086400.dpx`) are one clip.
-//! First/last frame and gaps are reported as warnings.
+//! Gaps in the numbering are reported as warnings.
 
 use super::detector::{CardDetector, CardRef, ClipBuilder, Out, make_id, rel};
 use super::model::{Family, FileRole};
@@ -43,40 +43,35 @@ pub fn parse_frame_name(name: &str) -> Option<FrameName> {
     })
 }
 
-/// Warnings for a sorted frame-number list: the range, and gaps when there are any.
+/// Warnings for a sorted frame-number list: the missing frames, numbered as in the file names.
+/// The range itself is not a warning (it is visible in the file list); a complete sequence
+/// has no warnings.
 pub fn frame_warnings(numbers: &[u64], padding: usize) -> Vec<String> {
-    let (Some(&first), Some(&last)) = (numbers.first(), numbers.last()) else {
-        return Vec::new();
-    };
-    let mut w = vec![format!(
-        "frames {first:0padding$}–{last:0padding$} ({} frames)",
-        numbers.len()
-    )];
     let mut gaps = Vec::new();
     for pair in numbers.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         if b > a + 1 {
             gaps.push(if b == a + 2 {
-                format!("{}", a + 1)
+                format!("{:0padding$}", a + 1)
             } else {
-                format!("{}–{}", a + 1, b - 1)
+                format!("{:0padding$}–{:0padding$}", a + 1, b - 1)
             });
         }
     }
-    if !gaps.is_empty() {
-        let total = gaps.len();
-        gaps.truncate(20);
-        let more = if total > 20 {
-            format!(" and {} more gaps", total - 20)
-        } else {
-            String::new()
-        };
-        w.push(format!(
-            "missing frames {}{more}: re-copy or re-render them",
-            gaps.join(", ")
-        ));
+    if gaps.is_empty() {
+        return Vec::new();
     }
-    w
+    let total = gaps.len();
+    gaps.truncate(20);
+    let more = if total > 20 {
+        format!(" and {} more gaps", total - 20)
+    } else {
+        String::new()
+    };
+    vec![format!(
+        "missing frames {}{more}: re-copy or re-render them",
+        gaps.join(", ")
+    )]
 }
 
 impl CardDetector for ImageSequence {

@@ -33,6 +33,7 @@ pub mod braw;
 pub mod canon_xf;
 pub mod detector;
 pub mod dji;
+pub mod folder_as_file;
 pub mod generic;
 pub mod gopro;
 pub mod image_sequence;
@@ -99,6 +100,9 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<CardScan, CardError> {
 
     let card_dets = detector::card_detectors();
     let (found, loose) = find_cards(&tree, &card_dets);
+    let card_roots: Vec<usize> = found.iter().map(|f| f.root).collect();
+    out.errors
+        .extend(folder_as_file::report(&tree, &card_roots));
     let mut cards = group_cards(&tree, &card_dets, &found, &mut out);
     cards.extend(group_loose(&tree, loose, &mut out));
 

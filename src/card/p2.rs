@@ -8,12 +8,14 @@ use super::model::{Family, FileRole};
 use super::names::{is_zero_id, norm_hex_id, split_ext};
 use super::walk::{Listing, Tree};
 use super::xml;
+use crate::media::sidecar::p2::{self as p2_sidecar, P2Clip};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 pub struct P2;
 
-/// Identity and span facts of one CLIP XML.
+/// Identity and span facts of one CLIP XML: the part of [`P2Clip`] grouping needs, with the
+/// ids normalised (uppercase hex; all-zero ids dropped).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct P2ClipXml {
     pub clip_name: Option<String>,
@@ -35,48 +37,49 @@ pub struct P2NextRef {
     pub serial: Option<String>,
 }
 
-fn id_of(s: Option<String>) -> Option<String> {
-    s.map(|v| norm_hex_id(&v))
+/// Why a CLIP XML gave no identity. Both variants say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum P2XmlError {
+    #[error("{0}; re-copy the card")]
+    Read(#[from] xml::XmlError),
+    #[error(transparent)]
+    Parse(#[from] p2_sidecar::P2Error),
+}
+
+fn id_of(s: Option<&String>) -> Option<String> {
+    s.map(|v| norm_hex_id(v))
         .filter(|v| !v.is_empty() && !is_zero_id(v))
 }
 
-/// Parses the identity/span part of a P2 CLIP XML (root `P2Main`, any `ClipMetadata` version).
-pub fn parse_clip_xml(path: &Path) -> Result<P2ClipXml, xml::XmlError> {
-    let text = xml::read_text(path)?;
-    let doc = xml::parse(path, &text)?;
-    let root = doc.root_element();
-    let content = xml::desc(root, "ClipContent").unwrap_or(root);
-    let mut out = P2ClipXml {
-        clip_name: xml::text(xml::child(content, "ClipName")),
-        global_clip_id: id_of(xml::text(xml::child(content, "GlobalClipID"))),
-        ..P2ClipXml::default()
-    };
-    if let Some(list) = xml::child(content, "EssenceList") {
-        out.audio_count = list
-            .children()
-            .filter(|c| c.is_element() && c.tag_name().name() == "Audio")
-            .count();
-    }
-    if let Some(rel) = xml::desc(content, "Relation") {
-        out.offset_in_shot =
-            xml::text(xml::child(rel, "OffsetInShot")).and_then(|t| t.parse().ok());
-        out.global_shot_id = id_of(xml::text(xml::child(rel, "GlobalShotID")));
-        if let Some(conn) = xml::child(rel, "Connection") {
-            out.top = id_of(xml::text(xml::path(conn, &["Top", "GlobalClipID"])));
-            out.previous = id_of(xml::text(xml::path(conn, &["Previous", "GlobalClipID"])));
-            if let Some(next) = xml::child(conn, "Next") {
-                let n = P2NextRef {
-                    global_clip_id: id_of(xml::text(xml::child(next, "GlobalClipID"))),
-                    clip_name: xml::text(xml::child(next, "ClipName")),
-                    serial: xml::text(xml::child(next, "P2SerialNo.")),
-                };
-                if n != P2NextRef::default() {
-                    out.next = Some(n);
-                }
-            }
+impl From<&P2Clip> for P2ClipXml {
+    fn from(c: &P2Clip) -> P2ClipXml {
+        let r = &c.relation;
+        P2ClipXml {
+            clip_name: c.clip_name.clone(),
+            global_clip_id: id_of(c.global_clip_id.as_ref()),
+            audio_count: c.audio.len(),
+            offset_in_shot: r.offset_in_shot,
+            global_shot_id: id_of(r.global_shot_id.as_ref()),
+            top: id_of(r.top_global_clip_id.as_ref()),
+            previous: id_of(r.previous_global_clip_id.as_ref()),
+            next: r
+                .next
+                .as_ref()
+                .map(|n| P2NextRef {
+                    global_clip_id: id_of(n.global_clip_id.as_ref()),
+                    clip_name: n.clip_name.clone(),
+                    serial: n.p2_serial_no.clone(),
+                })
+                .filter(|n| *n != P2NextRef::default()),
         }
     }
-    Ok(out)
+}
+
+/// Reads a P2 CLIP XML (size-limited) and keeps its identity/span facts; the parsing itself is
+/// metadata's ([`p2_sidecar::parse`]), so detection and metadata read the XML the same way.
+pub fn parse_clip_xml(path: &Path) -> Result<P2ClipXml, P2XmlError> {
+    let text = xml::read_text(path)?;
+    Ok(P2ClipXml::from(&p2_sidecar::parse(&text)?))
 }
 
 /// All files of one P2 clip on one card, keyed by the uppercase 6-char name.
@@ -96,6 +99,16 @@ struct Unit {
 }
 
 impl Unit {
+    /// Every file of the unit.
+    fn nodes(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self.xml_node.into_iter().chain(self.video).collect();
+        v.extend(self.audio.values().copied());
+        for list in [&self.xmp, &self.icon, &self.proxy, &self.other] {
+            v.extend(list.iter().copied());
+        }
+        v
+    }
+
     fn gcid(&self) -> Option<&str> {
         self.xml.as_ref()?.global_clip_id.as_deref()
     }
@@ -276,7 +289,7 @@ fn add_unit(tree: &Tree, u: &Unit, b: &mut ClipBuilder) {
             card_rel("CLIP")
         ));
     } else if let Some(e) = &u.xml_error {
-        b.set_incomplete(format!("clip XML unreadable ({e}): re-copy the card"));
+        b.set_incomplete(format!("clip XML {}.XML unreadable: {e}", card_rel("CLIP")));
     }
     if u.video.is_none() {
         b.set_incomplete(format!(
@@ -325,12 +338,27 @@ fn build_shot(
     let mut uniq = Vec::new();
     for m in members {
         match units[m].gcid() {
-            Some(g) if by_gcid.contains_key(g) => warnings.push(format!(
-                "clip {} is present twice (card {}); the copy on {} is used",
-                units[m].name,
-                cards[units[m].card].root_path.display(),
-                cards[units[by_gcid[g]].card].root_path.display()
-            )),
+            Some(g) if by_gcid.contains_key(g) => {
+                let dup = &units[m];
+                let dup_card = cards[dup.card].root_path.display();
+                let used_card = cards[units[by_gcid[g]].card].root_path.display();
+                warnings.push(format!(
+                    "clip {} is present twice (card {dup_card}); the copy on {used_card} is used",
+                    dup.name
+                ));
+                // Its files are accounted for, not "part of no clip".
+                for f in dup.nodes() {
+                    out.skip(
+                        tree,
+                        f,
+                        format!(
+                            "second copy of P2 clip {} (the copy on {used_card} is used): \
+                             the card was probably copied twice",
+                            dup.name
+                        ),
+                    );
+                }
+            }
             Some(g) => {
                 by_gcid.insert(g, m);
                 uniq.push(m);

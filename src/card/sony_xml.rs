@@ -3,16 +3,16 @@
 
 use super::names::{is_zero_id, norm_hex_id, split_ext};
 use super::xml;
+use crate::media::sidecar::sony_nrt;
 use std::path::Path;
 
 /// `TargetMaterial@umidRef` of an NRT sidecar, normalised; `None` when absent, zero or the
-/// file is empty/invalid (tolerated: XDCAM EX cards carry empty sidecars).
+/// file is empty/invalid (tolerated: XDCAM EX cards carry empty sidecars). Parsed by
+/// metadata's NRT parser ([`sony_nrt::parse`]) so both read the sidecar the same way.
 pub fn nrt_umid(path: &Path) -> Option<String> {
     let text = xml::read_text(path).ok()?;
-    let doc = xml::parse(path, &text).ok()?;
-    let tm = xml::desc(doc.root(), "TargetMaterial")?;
-    let umid = tm.attribute("umidRef")?;
-    let norm = norm_hex_id(umid);
+    let umid = sony_nrt::parse(&text).ok()?.umid?;
+    let norm = norm_hex_id(&umid);
     (!norm.is_empty() && !is_zero_id(&norm)).then_some(norm)
 }
 

@@ -277,11 +277,20 @@ fn walk_one(root: &Path, w: &mut Walked) {
                         "symbolic link loop: points back to {}; not followed, remove the link",
                         anc.display()
                     ),
-                    None => format!(
-                        "cannot read: {}; check the card/drive and permissions, or re-copy it",
-                        err.io_error()
-                            .map_or_else(|| err.to_string(), |e| e.to_string())
-                    ),
+                    None => match dangling_link_target(&path) {
+                        // A copy tool that kept a link instead of the file, or a file moved
+                        // away: say so instead of a bare "No such file or directory".
+                        Some(target) => format!(
+                            "broken link: points to {}, which does not exist; copy the real \
+                             file from the card",
+                            target.display()
+                        ),
+                        None => format!(
+                            "cannot read: {}; check the card/drive and permissions, or re-copy it",
+                            err.io_error()
+                                .map_or_else(|| err.to_string(), |e| e.to_string())
+                        ),
+                    },
                 };
                 w.errors.push(ScanIssue { path, message });
                 continue;
@@ -362,6 +371,15 @@ fn walk_one(root: &Path, w: &mut Walked) {
             stack.push(idx);
         }
     }
+}
+
+/// Target of `path` when it is a symbolic link whose target does not exist.
+fn dangling_link_target(path: &Path) -> Option<PathBuf> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_symlink() || path.exists() {
+        return None;
+    }
+    std::fs::read_link(path).ok()
 }
 
 /// Removes roots equal to or nested inside another root (a path dropped twice, or a card and

@@ -1,6 +1,8 @@
-//! Small roxmltree helpers for the sidecars detection needs (identity and spans only; full
-//! metadata parsing lives in `media`). Namespaces are ignored: vendors bump versions.
+//! Reading sidecars for detection: size-limited, lossy UTF-8, BOM/NUL padding removed, then
+//! parsed with roxmltree (MEDIAPRO, SMIL) or handed to `media::sidecar`'s parsers (P2 clip XML,
+//! NRT), which hold the field-level parsing.
 
+use crate::media::sidecar::clean_xml;
 use std::path::Path;
 
 /// Sidecars bigger than this are not clip XML; don't read them into memory.
@@ -42,14 +44,7 @@ pub fn read_text(path: &Path) -> Result<String, XmlError> {
         path: path.to_path_buf(),
         source,
     })?;
-    Ok(clean(&String::from_utf8_lossy(&bytes)))
-}
-
-/// Strips a BOM and trailing NUL padding (RIFF chunks, some camera writers).
-pub fn clean(s: &str) -> String {
-    s.trim_start_matches('\u{feff}')
-        .trim_end_matches(['\0', ' ', '\n', '\r', '\t'])
-        .to_string()
+    Ok(clean_xml(&String::from_utf8_lossy(&bytes)).to_string())
 }
 
 /// Parses `text` read from `path`.
@@ -58,30 +53,4 @@ pub fn parse<'a>(path: &Path, text: &'a str) -> Result<roxmltree::Document<'a>, 
         path: path.to_path_buf(),
         message: e.to_string(),
     })
-}
-
-/// First element child of `node` with local name `name` (case-sensitive, as the schemas are).
-pub fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
-    node.children()
-        .find(|c| c.is_element() && c.tag_name().name() == name)
-}
-
-/// Follows `path` of element local names from `node`.
-pub fn path<'a, 'i>(
-    node: roxmltree::Node<'a, 'i>,
-    path: &[&str],
-) -> Option<roxmltree::Node<'a, 'i>> {
-    path.iter().try_fold(node, |n, p| child(n, p))
-}
-
-/// First descendant element (or `node` itself) with local name `name`.
-pub fn desc<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
-    node.descendants()
-        .find(|c| c.is_element() && c.tag_name().name() == name)
-}
-
-/// Trimmed, non-empty text of `node`.
-pub fn text(node: Option<roxmltree::Node<'_, '_>>) -> Option<String> {
-    let t = node?.text()?.trim();
-    (!t.is_empty()).then(|| t.to_string())
 }

@@ -37,7 +37,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         card.kind.as_str(),
         card.dir.display()
     );
-    let report = scan::scan(&[card.dir.clone()], &Tools::detect()).context("scan failed")?;
+    let report =
+        scan::scan(std::slice::from_ref(&card.dir), &Tools::detect()).context("scan failed")?;
     super::scan::print_report(&report, args.json)?;
     Ok(ExitCode::SUCCESS)
 }

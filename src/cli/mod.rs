@@ -3,6 +3,7 @@
 
 mod demo;
 mod ingest;
+mod login;
 mod sample;
 mod sandbox;
 mod scan;
@@ -33,6 +34,10 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Write synthetic camera cards (P2, XDCAM, GoPro, ...) to try `scan` on.
     Sample(sample::SampleArgs),
+    /// Store the iconik Auth-Token for a server in the OS keyring (token read from stdin).
+    Login(login::LoginArgs),
+    /// Remove the iconik token for a server from the OS keyring.
+    Logout(login::LogoutArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -44,6 +49,8 @@ pub fn main() -> ExitCode {
         Some(Command::Scan(args)) => scan::run(args),
         Some(Command::Sandbox(args)) => sandbox::run(args),
         Some(Command::Sample(args)) => sample::run(args),
+        Some(Command::Login(args)) => login::run_login(args),
+        Some(Command::Logout(args)) => login::run_logout(args),
         None => {
             // The GUI will open here (issue "GUI"); until then show what the binary can do.
             use clap::CommandFactory;

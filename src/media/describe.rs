@@ -241,8 +241,13 @@ fn probe_files(clip: &Clip, indices: &[usize], tools: &Tools) -> Vec<(usize, Pro
         .zip(mediainfo_tracks)
         .map(|((&i, path), tracks)| {
             if let Some(tracks) = tracks.filter(|t| mediainfo::is_media(t)) {
-                let t = mediainfo::file_tech(&tracks);
-                let value = json!({"tool": ProbeTool::Mediainfo.as_str(), "track": tracks});
+                let mut t = mediainfo::file_tech(&tracks);
+                let mut value = json!({"tool": ProbeTool::Mediainfo.as_str(), "track": tracks});
+                if t.video_facts_missing()
+                    && let Some(program) = &tools.ffprobe
+                {
+                    fill_from_ffprobe(program, path, per_file, &mut t, &mut value);
+                }
                 return (i, Ok((t, value)));
             }
             let outcome = match &tools.ffprobe {
@@ -272,6 +277,30 @@ fn probe_files(clip: &Clip, indices: &[usize], tools: &Tools) -> Vec<(usize, Pro
             (i, outcome)
         })
         .collect()
+}
+
+/// MediaInfo read the file but left out its video rate or size (AVCHD/M2TS streams without
+/// VUI timing come out as "VFR" with no rate, while ffprobe reads the stream's 25/1): ask
+/// ffprobe for what is missing, keeping everything MediaInfo did report. Its JSON is kept in
+/// the raw metadata under `ffprobe` so the source of each fact stays visible.
+fn fill_from_ffprobe(
+    program: &Path,
+    path: &Path,
+    timeout: std::time::Duration,
+    tech: &mut FileTech,
+    raw: &mut Value,
+) {
+    match ffprobe::probe(program, path, timeout) {
+        Ok(json) => {
+            tech.fill_video_facts(&ffprobe::file_tech(&json));
+            if let Some(obj) = raw.as_object_mut() {
+                obj.insert("ffprobe".into(), json);
+            }
+        }
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %e, "ffprobe could not fill video facts");
+        }
+    }
 }
 
 fn not_media_message(tools: &Tools) -> String {

@@ -83,6 +83,21 @@ fn pcm_bits(codec: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// D10/IMX (MPEG-2 4:2:2 Profile @ Main Level) codes 720×608 (PAL) / 720×512 (NTSC): the picture
+/// plus 32 VBI lines on top (camera-cards.md §4). ffprobe reports the coded height; MediaInfo
+/// reports the picture (576/480), which is what the operator knows the clip as. Other MPEG-2
+/// 4:2:2 heights (1080, 720) have no VBI padding and are kept.
+fn d10_picture_height(stream: &Value, height: u32) -> u32 {
+    let d10 = stream["codec_name"].as_str() == Some("mpeg2video")
+        && stream["profile"].as_str() == Some("4:2:2")
+        && num::<u32>(&stream["width"]) == Some(720);
+    match height {
+        608 if d10 => 576,
+        512 if d10 => 480,
+        h => h,
+    }
+}
+
 /// Summarises ffprobe's JSON for one file.
 pub fn file_tech(json: &Value) -> FileTech {
     let mut tech = FileTech::empty(ProbeTool::Ffprobe);
@@ -97,7 +112,7 @@ pub fn file_tech(json: &Value) -> FileTech {
     if let Some(v) = video {
         tech.video_codec = text(&v["codec_name"]);
         tech.width = num(&v["width"]);
-        tech.height = num(&v["height"]);
+        tech.height = num(&v["height"]).map(|h| d10_picture_height(v, h));
         tech.frame_rate = text(&v["r_frame_rate"])
             .and_then(|r| Rational::parse(&r))
             .or_else(|| text(&v["avg_frame_rate"]).and_then(|r| Rational::parse(&r)));
@@ -196,6 +211,19 @@ mod tests {
         assert_eq!(t.frame_rate.map(|r| r.to_string()).as_deref(), Some("25"));
         assert_eq!(t.frame_count, Some(75));
         assert_eq!(t.audio_channels, None, "data streams are not audio");
+    }
+
+    #[test]
+    fn d10_reports_the_picture_without_vbi_lines() {
+        let json = |h: u32| {
+            json!({"format": {"format_name": "mxf"}, "streams": [
+                {"codec_name": "mpeg2video", "codec_type": "video", "profile": "4:2:2", "level": 5,
+                 "width": 720, "height": h, "r_frame_rate": "25/1"}
+            ]})
+        };
+        assert_eq!(file_tech(&json(608)).height, Some(576));
+        assert_eq!(file_tech(&json(512)).height, Some(480));
+        assert_eq!(file_tech(&json(576)).height, Some(576));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! facts — width, height, codec — come from the container first (what is really in the file),
 //! the sidecar only when no tool could read the essence.
 //!
-//! Durations add up over segments (spans, chapters); audio channels count the member files
+//! Durations add up over segments (spans, chapters): the sidecars' when every segment has a
+//! sidecar duration, else the containers'. Audio channels count the member files
 //! of ONE segment (P2: video + 4 mono files = 4; GoPro chapters are not added).
 
 use super::ClipMetadata;
@@ -152,6 +153,18 @@ fn segment_duration(seg: &[usize], tech: &BTreeMap<usize, FileTech>) -> Option<f
         })
 }
 
+/// Sony NRT `Title` and Canon/P2 user names default to the camera's own clip or file name
+/// (`C0001`, or `709_001_01` for the first clip of an EX take): that is not a name the operator
+/// gave, and showing it as one (or a segment's name for a whole take) only confuses.
+fn is_camera_default_name(name: &str, clip: &Clip) -> bool {
+    name.eq_ignore_ascii_case(&clip.name)
+        || clip.files.iter().any(|f| {
+            f.path
+                .file_stem()
+                .is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(name))
+        })
+}
+
 pub fn normalise(input: &NormaliseInput<'_>) -> ClipMetadata {
     let side = sidecar_facts(input.sidecars);
     let tech = input.tech;
@@ -174,17 +187,26 @@ pub fn normalise(input: &NormaliseInput<'_>) -> ClipMetadata {
         None => side.frame_rate.or_else(|| video.and_then(|v| v.frame_rate)),
     };
 
-    let duration_seconds = if let (Some(s), Some(r)) = (seq, frame_rate) {
-        Some(s.frame_count as f64 / r.as_f64())
-    } else if !side.durations.is_empty() {
-        Some(side.durations.iter().sum())
-    } else {
+    // Sidecar durations are per segment (one clip XML per span card / EX clip folder), so
+    // their sum is the clip's only when every segment has one. An empty or missing sidecar
+    // for one segment (EX cards ship empty M01.XML) would otherwise drop that segment's
+    // time: then the containers are summed instead, and the sidecar sum is the last resort
+    // when no container has a duration either.
+    let container_sum = || {
         let per_seg: Vec<f64> = input
             .segments
             .iter()
             .filter_map(|seg| segment_duration(seg, tech))
             .collect();
         (!per_seg.is_empty()).then(|| per_seg.iter().sum())
+    };
+    let sidecar_sum = (!side.durations.is_empty()).then(|| side.durations.iter().sum::<f64>());
+    let duration_seconds = if let (Some(s), Some(r)) = (seq, frame_rate) {
+        Some(s.frame_count as f64 / r.as_f64())
+    } else if side.durations.len() >= input.segments.len().max(1) {
+        sidecar_sum
+    } else {
+        container_sum().or(sidecar_sum)
     };
 
     let audio_from_files: Option<u32> = {
@@ -217,7 +239,9 @@ pub fn normalise(input: &NormaliseInput<'_>) -> ClipMetadata {
         timecode_start: timecode,
         camera_model: side.camera_model,
         camera_serial: side.camera_serial,
-        user_clip_name: side.user_clip_name,
+        user_clip_name: side
+            .user_clip_name
+            .filter(|n| !is_camera_default_name(n, input.clip)),
         shoot_date: side
             .shoot_date
             .or_else(|| seg_tech.iter().find_map(|t| t.encoded_date.clone())),
@@ -248,6 +272,21 @@ mod tests {
             incomplete: None,
             warnings: Vec::new(),
         }
+    }
+
+    /// Normalises `c` (its own segments, no image sequence).
+    fn describe(
+        c: &Clip,
+        tech: &BTreeMap<usize, FileTech>,
+        sidecars: &[(PathBuf, Sidecar)],
+    ) -> ClipMetadata {
+        normalise(&NormaliseInput {
+            clip: c,
+            segments: &c.segments,
+            tech,
+            sidecars,
+            sequence: None,
+        })
     }
 
     fn video(duration: f64, tc: &str) -> FileTech {
@@ -305,19 +344,56 @@ mod tests {
                 p2_xml("0004CD", 25, "11:00:02:00"),
             ),
         ];
-        let m = normalise(&NormaliseInput {
-            clip: &c,
-            segments: &c.segments,
-            tech: &tech,
-            sidecars: &sidecars,
-            sequence: None,
-        });
+        let m = describe(&c, &tech, &sidecars);
         assert_eq!(m.duration_seconds, Some(3.0));
         assert_eq!(m.audio_channels, Some(2));
         assert_eq!(m.timecode_start.as_deref(), Some("11:00:00:00"));
         assert_eq!(m.frame_rate.as_deref(), Some("25"));
         assert_eq!(m.camera_model.as_deref(), Some("AJ-PX800"));
         assert_eq!((m.width, m.height), (Some(1920), Some(1080)));
+    }
+
+    /// XDCAM EX take of two clip folders whose second M01.XML is empty: one sidecar duration
+    /// for two segments, so the containers (2 s + 2 s) are summed, not the 2 s sidecar alone.
+    #[test]
+    fn a_segment_without_sidecar_duration_falls_back_to_the_containers() {
+        let c = clip(2, vec![vec![0], vec![1]]);
+        let tech: BTreeMap<usize, FileTech> = [
+            (0, video(2.0, "01:00:00:00")),
+            (1, video(2.0, "01:00:02:00")),
+        ]
+        .into();
+        let sidecars = vec![(
+            PathBuf::from("/a/0003AB.XML"),
+            p2_xml("0003AB", 50, "01:00:00:00"),
+        )];
+        let m = describe(&c, &tech, &sidecars);
+        assert_eq!(m.duration_seconds, Some(4.0));
+        // Without any container duration the partial sidecar sum is still better than none.
+        let m = describe(&c, &BTreeMap::new(), &sidecars);
+        assert_eq!(m.duration_seconds, Some(2.0));
+    }
+
+    /// A user clip name equal to the clip or a member file name is the camera's default, not
+    /// the operator's; a real one is kept.
+    #[test]
+    fn camera_default_user_clip_name_is_dropped() {
+        let mut c = clip(2, vec![vec![0], vec![1]]);
+        c.name = "709_001".into();
+        c.files[0].path = PathBuf::from("/card/BPAV/CLPR/709_001_01/709_001_01.MP4");
+        let run = |title: &str| {
+            let xml = format!(
+                r#"<NonRealTimeMeta><Title usAscii="{title}"/><Duration value="50"/></NonRealTimeMeta>"#
+            );
+            let sidecars = vec![(
+                PathBuf::from("/x/709_001_01M01.XML"),
+                Sidecar::SonyNrt(Box::new(sony_nrt::parse(&xml).unwrap())),
+            )];
+            describe(&c, &BTreeMap::new(), &sidecars).user_clip_name
+        };
+        assert_eq!(run("709_001_01"), None);
+        assert_eq!(run("709_001"), None);
+        assert_eq!(run("Stage wide").as_deref(), Some("Stage wide"));
     }
 
     /// Without tool output (e.g. tools failed) the sidecar still fills the picture facts.
@@ -335,13 +411,7 @@ mod tests {
             Sidecar::SonyNrt(Box::new(sony_nrt::parse(xml).unwrap())),
         )];
         let c = clip(1, vec![vec![0]]);
-        let m = normalise(&NormaliseInput {
-            clip: &c,
-            segments: &c.segments,
-            tech: &BTreeMap::new(),
-            sidecars: &sidecars,
-            sequence: None,
-        });
+        let m = describe(&c, &BTreeMap::new(), &sidecars);
         assert_eq!(m.frame_rate.as_deref(), Some("30000/1001"));
         assert_eq!(m.duration_seconds, Some(5.005));
         assert_eq!(m.timecode_start.as_deref(), Some("01:00:00;00"));

@@ -69,6 +69,20 @@ impl FileTech {
         }
     }
 
+    /// True when the file has video but the tool left out its frame rate or size (MediaInfo on
+    /// a transport stream without VUI timing reports `FrameRate_Mode` VFR and no rate).
+    pub fn video_facts_missing(&self) -> bool {
+        self.video_codec.is_some()
+            && (self.frame_rate.is_none() || self.width.is_none() || self.height.is_none())
+    }
+
+    /// Fills the video facts this summary lacks from another tool's summary of the same file.
+    pub fn fill_video_facts(&mut self, other: &FileTech) {
+        self.frame_rate = self.frame_rate.or(other.frame_rate);
+        self.width = self.width.or(other.width);
+        self.height = self.height.or(other.height);
+    }
+
     /// True when the tool found any video or audio in the file.
     pub fn has_essence(&self) -> bool {
         self.video_codec.is_some() || self.audio_channels.is_some()

@@ -63,17 +63,7 @@ pub(crate) fn gopro(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<()
             .args(["-metadata:s:a", "handler_name=GoPro AAC", "-f", "mp4"])
             .output(&out);
         }
-        cmd.args([
-            "-map",
-            "[vt]",
-            "-frames:v",
-            "1",
-            "-c:v",
-            "mjpeg",
-            "-f",
-            "mjpeg",
-        ])
-        .output(&dir.join(format!("{}.THM", ch.file_stem)));
+        cmd.jpeg_still("[vt]", &dir.join(format!("{}.THM", ch.file_stem)));
         ff.run(&cmd)?;
     }
     files::write(

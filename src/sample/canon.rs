@@ -32,9 +32,8 @@ pub(crate) fn canon_xf(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result
             .args(["-c:a", "pcm_s16le", "-timecode", tc, "-f", "mxf"])
             .output(&clip.join(format!("AA00010{seg}.MXF")));
         if seg == 1 {
-            cmd.args(["-map", "0:v", "-frames:v", "1", "-vf", "scale=160:90"])
-                .args(["-c:v", "mjpeg", "-f", "mjpeg"])
-                .output(&clip.join("AA0001.THM"));
+            cmd.args(["-vf", "scale=160:90"])
+                .jpeg_still("0:v", &clip.join("AA0001.THM"));
         }
         ff.run(&cmd)?;
     }

@@ -66,6 +66,22 @@ impl FfCmd {
         self
     }
 
+    /// Adds a one-frame JPEG output of stream `map` (camera thumbnails: GoPro THM, Sony
+    /// THMBNL, Canon THM).
+    pub(crate) fn jpeg_still(&mut self, map: &str, path: &Path) -> &mut FfCmd {
+        self.args([
+            "-map",
+            map,
+            "-frames:v",
+            "1",
+            "-c:v",
+            "mjpeg",
+            "-f",
+            "mjpeg",
+        ])
+        .output(path)
+    }
+
     /// Ends the current output's options with the bitexact flags and the output path.
     pub(crate) fn output(&mut self, path: &Path) -> &mut FfCmd {
         self.args(BITEXACT);

@@ -295,17 +295,7 @@ pub(crate) fn xavc_s(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<(
     ])
     .args(["-c:a", "aac", "-ac", "2", "-timecode", tc, "-f", "mp4"])
     .output(&m4.join("SUB/C0001S03.MP4"));
-    cmd.args([
-        "-map",
-        "[vt]",
-        "-frames:v",
-        "1",
-        "-c:v",
-        "mjpeg",
-        "-f",
-        "mjpeg",
-    ])
-    .output(&m4.join("THMBNL/C0001T01.JPG"));
+    cmd.jpeg_still("[vt]", &m4.join("THMBNL/C0001T01.JPG"));
     ff.run(&cmd)?;
     files::write(
         &m4.join("CLIP/C0001M01.XML"),

@@ -6,4 +6,5 @@ mod proxy;
 mod sample_cards;
 mod sandbox;
 mod scan;
+mod secrets;
 mod util;

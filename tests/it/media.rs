@@ -667,3 +667,78 @@ fn empty_or_broken_sidecars_are_issues_and_media_still_described() {
     assert!(d.issues[0].1.contains("re-copy"));
     assert_eq!(d.metadata.duration_seconds, Some(2.002));
 }
+
+/// A one-file clip `name` of the sample card `kind` (the generator's own ffmpeg commands),
+/// written into a temp dir that lives as long as the returned guard.
+fn sample_clip(
+    kind: card_ingest::sample::SampleKind,
+    family: Family,
+    name: &str,
+    rel: &str,
+) -> (tempfile::TempDir, Clip) {
+    require("ffmpeg");
+    let dir = tempfile::tempdir().unwrap();
+    let opts = card_ingest::sample::SampleOptions::default();
+    let root = card_ingest::sample::generate(kind, &dir.path().join(kind.as_str()), &opts)
+        .unwrap_or_else(|e| panic!("writing the {kind} sample card failed: {e}"))
+        .dir;
+    let files = vec![file(&root.join(rel), FileRole::Video)];
+    let c = clip(family, name, &root, files, vec![vec![0]]);
+    (dir, c)
+}
+
+/// D10 codes 720×608 (576 picture lines + 32 VBI lines): both tools report the 576-line
+/// picture the operator knows (MediaInfo itself, ffprobe through the D10 rule).
+#[test]
+fn d10_imx_is_720x576_from_either_tool() {
+    let (_dir, c) = sample_clip(
+        card_ingest::sample::SampleKind::Imx,
+        Family::Xdcam,
+        "C0001",
+        "XDROOT/Clip/C0001.MXF",
+    );
+    let only_ffprobe = Tools {
+        mediainfo: None,
+        ..tools()
+    };
+    for (t, tool) in [
+        (tools(), ProbeTool::Mediainfo),
+        (only_ffprobe, ProbeTool::Ffprobe),
+    ] {
+        let d = media::describe_clip(&c, &t).unwrap();
+        assert!(d.issues.is_empty(), "{tool:?}: {:?}", d.issues);
+        assert_eq!(d.files[0].tech.tool, tool);
+        let m = &d.metadata;
+        assert_eq!((m.width, m.height), (Some(720), Some(576)), "{tool:?}");
+        assert_eq!(m.video_codec.as_deref(), Some("mpeg2video"), "{tool:?}");
+        assert_eq!(m.frame_rate.as_deref(), Some("25"), "{tool:?}");
+        assert_eq!(m.timecode_start.as_deref(), Some("13:00:00:00"), "{tool:?}");
+    }
+}
+
+/// The AVCHD sample streams carry no VUI timing: MediaInfo reads them as "VFR" with no rate.
+/// The rate comes from ffprobe (25/1) while MediaInfo stays the file's tool, and both
+/// outputs are in the raw metadata.
+#[test]
+fn mts_without_a_mediainfo_rate_gets_it_from_ffprobe() {
+    let (_dir, c) = sample_clip(
+        card_ingest::sample::SampleKind::Avchd,
+        Family::Avchd,
+        "00002",
+        "PRIVATE/AVCHD/BDMV/STREAM/00002.MTS",
+    );
+    let d = media::describe_clip(&c, &tools()).unwrap();
+    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    assert_eq!(d.files[0].tech.tool, ProbeTool::Mediainfo);
+    assert_eq!(d.metadata.frame_rate.as_deref(), Some("25"));
+    assert_eq!(
+        (d.metadata.width, d.metadata.height),
+        (Some(320), Some(180))
+    );
+    assert_eq!(d.metadata.audio_channels, Some(2));
+    assert_eq!(d.raw["00002.MTS"]["tool"], "mediainfo");
+    assert_eq!(
+        d.raw["00002.MTS"]["ffprobe"]["streams"][0]["r_frame_rate"],
+        "25/1"
+    );
+}

@@ -323,8 +323,10 @@ fn imx_without_nrt_xml_is_registered_from_the_container() {
     assert_eq!(r.clip_names(), ["C0001"]);
     let c = r.clip("C0001");
     assert_files(c, root, &[("XDROOT/Clip/C0001.MXF", Video)], &[]);
-    // D10 stores 608 lines (576 + 32 VBI); the container's size is reported as is.
-    meta_eq(c, Some("13:00:00:00"), "25", (720, 608), Some(4));
+    // D10 codes 608 lines: the 576-line picture plus 32 VBI lines (camera-cards.md §4; the
+    // generator pads a 576-line picture). The operator knows the clip as 720×576, so that is
+    // what metadata reports (MediaInfo does; the ffprobe fallback applies the D10 rule).
+    meta_eq(c, Some("13:00:00:00"), "25", (720, 576), Some(4));
     assert_duration(c, 1.0, 0.001);
     assert_no_errors(&r);
 }
@@ -819,6 +821,9 @@ fn zero_byte_mxf_is_reported() {
     std::fs::File::create(&empty).expect("truncate to 0");
     let r = scan(&[&root]);
     assert_reported(&r, &empty, "zero-byte MXF");
+    // Reported once, by detection, not again by the metadata reader.
+    let entries = r.errors.iter().filter(|e| e.path == empty).count();
+    assert_eq!(entries, 1, "errors for the empty file: {:#?}", r.errors);
     let c1 = r.clip("C0001");
     assert_eq!(c1.metadata.timecode_start.as_deref(), Some("12:00:00:00"));
     assert_duration(c1, 3.0, 0.001);

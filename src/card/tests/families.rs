@@ -293,10 +293,7 @@ fn arri_frame_folder_is_one_clip_and_mov_one_each() {
     assert_eq!(a.segments, vec![vec![0, 1, 2, 3]]);
     assert_eq!(
         a.warnings,
-        vec![
-            s("frames 0000001–0000005 (4 frames)"),
-            s("missing frames 4: re-copy or re-render them")
-        ]
+        vec![s("missing frames 0000004: re-copy or re-render them")]
     );
     assert_eq!(
         clip(&s_, "A002C003_240514_R1AB").id,
@@ -353,10 +350,9 @@ fn image_sequences_with_gaps_and_camera_stills_apart() {
     );
     assert_eq!(
         d.warnings,
-        vec![
-            s("frames 0086400–0086409 (6 frames)"),
-            s("missing frames 86402, 86406–86408: re-copy or re-render them")
-        ]
+        vec![s(
+            "missing frames 0086402, 0086406–0086408: re-copy or re-render them"
+        )]
     );
     assert_eq!(clip(&s_, "plate").id, "image_sequence:plate_%06d.exr");
     assert_eq!(clip(&s_, "IMG_0001").family, Family::Generic);

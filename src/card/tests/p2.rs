@@ -245,6 +245,36 @@ fn two_cards_dropped_separately_in_one_scan_also_join() {
     assert_eq!(clip(&s, "0003AB").files.len(), 8);
 }
 
+/// Card A copied twice (`CARD_A`, `COPY/CARD_A`) plus card B: the span is built once from the
+/// first copy; the second copy's files are skipped as a second copy, not as "part of no clip".
+#[test]
+fn span_member_on_a_card_copied_twice_is_used_once() {
+    let t = tmp();
+    let a = card_a(t.path());
+    let copy = card_a(&t.path().join("COPY"));
+    let b = card_b(t.path());
+    let s = scan(&[&a, &copy, &b]);
+    let shot: Vec<&crate::card::Clip> = s.clips.iter().filter(|c| c.name == "0003AB").collect();
+    assert_eq!(shot.len(), 1);
+    assert_eq!(shot[0].files.len(), 8);
+    assert_eq!(shot[0].warnings.len(), 1, "{:?}", shot[0].warnings);
+    assert!(shot[0].warnings[0].starts_with("clip 0003AB is present twice"));
+    let second: Vec<&str> = s
+        .skipped
+        .iter()
+        .filter(|k| k.path.to_string_lossy().contains("0003AB"))
+        .map(|k| k.reason.as_str())
+        .collect();
+    // XML, video, two audio files of the unused copy.
+    assert_eq!(second.len(), 4, "{second:?}");
+    assert!(
+        second
+            .iter()
+            .all(|r| r.starts_with("second copy of P2 clip 0003AB")),
+        "{second:?}"
+    );
+}
+
 #[test]
 fn drop_by_subfolder_or_member_file_walks_up_to_the_card() {
     let t = tmp();

@@ -85,14 +85,28 @@ pub struct BwfInfo {
     pub bext: Option<Bext>,
     pub ixml: Option<Ixml>,
     pub ixml_error: Option<String>,
+    /// Id and byte offset of the chunk that runs past the end of the file (a truncated copy);
+    /// only set by [`parse_lenient`], [`parse`] returns [`BwfError::Truncated`] instead.
+    pub truncated_chunk: Option<(String, u64)>,
 }
 
 /// Chunks bigger than this (other than `data`) are skipped, not read: no metadata chunk is
 /// that large, and a corrupt size must not make us allocate gigabytes.
 const MAX_META_CHUNK: u64 = 16 * 1024 * 1024;
 
-/// Walks the RIFF chunks of a WAV/BWF stream.
-pub fn parse<R: Read + Seek>(mut r: R) -> Result<BwfInfo, BwfError> {
+/// Walks the RIFF chunks of a WAV/BWF stream; a chunk running past the end is an error.
+pub fn parse<R: Read + Seek>(r: R) -> Result<BwfInfo, BwfError> {
+    let info = parse_lenient(r)?;
+    match info.truncated_chunk {
+        Some((id, offset)) => Err(BwfError::Truncated { id, offset }),
+        None => Ok(info),
+    }
+}
+
+/// Like [`parse`], but a truncated file still gives the chunks found before the cut (with
+/// `truncated_chunk` set): card detection groups a cut-short BWF as the take it is, and
+/// metadata reports the truncation.
+pub fn parse_lenient<R: Read + Seek>(mut r: R) -> Result<BwfInfo, BwfError> {
     let file_len = r.seek(SeekFrom::End(0))?;
     r.seek(SeekFrom::Start(0))?;
     let mut head = [0u8; 12];
@@ -129,15 +143,9 @@ pub fn parse<R: Read + Seek>(mut r: R) -> Result<BwfInfo, BwfError> {
             if &id == b"data" {
                 // Audio cut short: keep the metadata found so far; the caller reports it.
                 info.data_bytes = Some(file_len - body);
-                return Err(BwfError::Truncated {
-                    id: id_text,
-                    offset: pos,
-                });
             }
-            return Err(BwfError::Truncated {
-                id: id_text,
-                offset: pos,
-            });
+            info.truncated_chunk = Some((id_text, pos));
+            return Ok(info);
         }
         match &id {
             b"data" => info.data_bytes = Some(size),
@@ -420,6 +428,14 @@ pub(crate) mod tests {
         let cut = &full[..full.len() - 600];
         assert!(
             matches!(parse_bytes(cut), Err(BwfError::Truncated { id, .. }) if id == "iXML" || id == "data")
+        );
+        // Lenient: the chunks before the cut are kept, the cut is named.
+        let lenient = parse_lenient(std::io::Cursor::new(cut)).unwrap();
+        assert!(lenient.bext.is_some());
+        assert!(
+            lenient
+                .truncated_chunk
+                .is_some_and(|(id, _)| id == "iXML" || id == "data")
         );
         let bad_ixml = parse_bytes(&wav(b"RIFF", "<BWFXML><SCENE>", 10)).unwrap();
         assert!(bad_ixml.ixml.is_none());

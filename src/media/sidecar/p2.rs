@@ -12,9 +12,11 @@ pub enum P2Error {
     Empty,
     #[error("P2 clip XML is not well-formed ({0}): re-copy the CLIP folder from the card")]
     Xml(#[from] roxmltree::Error),
-    #[error("not a P2 clip XML: root element is <{0}>, expected <P2Main>")]
+    #[error(
+        "not a P2 clip XML: root element is <{0}>, expected <P2Main>; re-copy the CLIP folder from the card"
+    )]
     WrongRoot(String),
-    #[error("P2 clip XML has no <ClipContent>")]
+    #[error("P2 clip XML has no <ClipContent>: re-copy the CLIP folder from the card")]
     NoClipContent,
 }
 

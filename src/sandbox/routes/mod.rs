@@ -384,6 +384,13 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
     if let Some(code) = action.status
         && action.reset_after_bytes.is_none()
     {
+        // Read the body first, as a real front end does: answering while the client is still
+        // sending makes hyper close the socket, and the client then sees a broken pipe instead
+        // of the injected status (flaky under load).
+        match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(b) => log["body"] = json!({ "bytes": b.len() }),
+            Err(e) => tracing::debug!(error = %e, "body of a faulted request not fully read"),
+        }
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         let mut reply = Reply::error(status, format!("Sandbox fault: injected HTTP {code}"));
         if code == 429 {
