@@ -15,7 +15,11 @@ use card_ingest::ingest::{
 };
 use card_ingest::media::{Tools, tools::find_on_path};
 use card_ingest::sandbox::{self, SandboxConfig};
+use card_ingest::ingest::report;
+use card_ingest::ingest::summary::card_report;
+use card_ingest::ingest::transcript::{TranscriptHeader, TranscriptWriter};
 use card_ingest::scan;
+use card_ingest::secrets::{EnvStore, KeyringStore, ServerKey, TokenStore};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -84,23 +88,20 @@ pub struct IngestArgs {
     upload_chunk_kib: u64,
 }
 
-/// App-ID and token for `server`: the environment (automation) for now; the OS keyring
-/// (`card-ingest login`) plugs in here.
+/// App-ID and token for `server`: `ICONIK_APP_ID`/`ICONIK_AUTH_TOKEN` (automation) first, else
+/// the OS keyring (`card-ingest login`). Blocking (keyring round trips).
 fn credentials(server: &str) -> anyhow::Result<Credentials> {
-    match (
-        std::env::var("ICONIK_APP_ID")
-            .ok()
-            .filter(|v| !v.is_empty()),
-        std::env::var("ICONIK_AUTH_TOKEN")
-            .ok()
-            .filter(|v| !v.is_empty()),
-    ) {
-        (Some(app), Some(token)) => Ok(Credentials::new(app, token)),
-        _ => bail!(
-            "no iconik credentials for {server}: run `card-ingest login --server {server} --app-id ID` \
-             or set ICONIK_APP_ID and ICONIK_AUTH_TOKEN"
-        ),
-    }
+    let key = ServerKey::parse(server)?;
+    let env = EnvStore::from_process_env();
+    let found = match env.credentials()? {
+        Some(c) => c,
+        // Opening the keyring fails with a message that names the environment variables.
+        None => KeyringStore::open()?.get(&key)?,
+    };
+    Ok(Credentials::new(
+        found.app_id(),
+        found.token().expose_secret(),
+    ))
 }
 
 /// iconik's OpenAPI files for the in-process sandbox: `$ICONIK_SPEC_DIR`, else
@@ -186,7 +187,10 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         ),
         None => {
             let server = args.server.clone().context("--server is required")?;
-            let creds = credentials(&server)?;
+            let s2 = server.clone();
+            let creds = tokio::task::spawn_blocking(move || credentials(&s2))
+                .await
+                .context("credential lookup interrupted")??;
             (
                 server,
                 creds,
@@ -194,9 +198,38 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
             )
         }
     };
-    let client = Client::new(&server, creds).context("iconik client")?;
-    let upload = UploadHttp::new(&UploadConfig::default()).context("upload client")?;
     let dry_dir = std::env::temp_dir().join(format!("card-ingest-dry-run-{}", std::process::id()));
+    let token = creds.token.clone();
+    let mut client = Client::new(&server, creds).context("iconik client")?;
+    let mut upload = UploadHttp::new(&UploadConfig::default()).context("upload client")?;
+    // --dry-run always keeps a transcript: it is what gets printed.
+    let transcript_path = match (&args.transcript, args.dry_run) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => Some(dry_dir.join("transcript.sh")),
+        (None, false) => None,
+    };
+    if let Some(path) = &transcript_path {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let header = TranscriptHeader {
+            card: args
+                .paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            server: server.clone(),
+            started_at: chrono::Utc::now(),
+        };
+        let writer = Arc::new(
+            TranscriptWriter::create(path, &header)
+                .context("creating the transcript")?
+                .redacting(&token),
+        );
+        client = client.with_observer(writer.clone());
+        upload = upload.with_observer(writer);
+    }
     let store = match (&args.journal_dir, args.dry_run) {
         (_, true) => JournalStore::at(dry_dir.join("journals")),
         (Some(d), false) => JournalStore::at(d),
@@ -214,6 +247,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     options.title_template = args.title_template.clone();
     options.concurrency = args.concurrency.max(1);
     options.force = args.force;
+    options.write_manifest = !args.dry_run;
     options.upload_chunk_bytes = args.upload_chunk_kib.max(256) / 256 * 256 * 1024;
     let engine = Engine {
         client,
@@ -237,6 +271,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let printer = tokio::spawn(print_events(rx, args.json));
     let mut outcomes = Vec::new();
+    let started_at = chrono::Utc::now();
     let mut fatal = None;
     for card in &report.cards {
         let clips: Vec<_> = report
@@ -281,18 +316,40 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         .report_dir
         .clone()
         .unwrap_or_else(|| store.dir().to_path_buf());
+    std::fs::create_dir_all(&report_dir)
+        .with_context(|| format!("report folder {}", report_dir.display()))?;
     for o in &outcomes {
-        let path = write_summary_csv(&report_dir, o)?;
-        eprintln!("report: {}", path.display());
+        let rep = card_report(o, started_at);
+        let name = o
+            .card
+            .root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let paths = report::report_paths(&report_dir, &name, &chrono::Local::now());
+        report::write_html(&rep, &paths.html)?;
+        report::write_csv(&rep, &paths.csv)?;
+        eprintln!("report: {} (and .csv)", paths.html.display());
         if let Some(m) = &o.mhl {
             eprintln!("ASC MHL manifest: {}", m.display());
         }
         eprintln!("journal: {}", o.journal_path.display());
     }
+    if let (Some(path), false) = (&transcript_path, args.dry_run) {
+        eprintln!("transcript: {}", path.display());
+    }
     if args.dry_run
-        && let Some(h) = &sandbox_handle
+        && let Some(path) = &transcript_path
     {
-        print_dry_run(h, &mut std::io::stdout())?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "# --dry-run: nothing was sent to iconik. These are the calls an ingest makes, played \
+             against an in-process stand-in; every id below is a placeholder."
+        )?;
+        out.write_all(text.as_bytes())?;
         if let Err(e) = std::fs::remove_dir_all(&dry_dir) {
             tracing::debug!(error = %e, "dry-run folder not removed");
         }
@@ -432,61 +489,4 @@ fn print_summary(outcomes: &[CardOutcome]) -> bool {
         }
     }
     ok
-}
-
-/// A CSV of the card's clips (until the HTML/CSV report module lands).
-fn write_summary_csv(dir: &Path, o: &CardOutcome) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("report folder {}", dir.display()))?;
-    let name = o
-        .card
-        .root
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "card".into());
-    let path = dir.join(format!("ingest-report-{name}.csv"));
-    let mut out = String::from("clip,files,asset_id,status,failed_step,error\n");
-    for c in o.record.clips.values() {
-        let (status, step, err) = match c.failure() {
-            Some((s, e)) => ("failed", s.to_string(), e),
-            None if c.is_complete() => ("complete", String::new(), String::new()),
-            None => ("incomplete", String::new(), String::new()),
-        };
-        out.push_str(&format!(
-            "{},{},{},{},{},\"{}\"\n",
-            c.name,
-            c.files.len(),
-            c.asset_id.map(|a| a.to_string()).unwrap_or_default(),
-            status,
-            step,
-            err.replace('"', "'")
-        ));
-    }
-    card_ingest::atomic_write::write_atomic(&path, out.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
-}
-
-/// `--dry-run`: every call the stand-in received, as the calls that would be made. Ids in
-/// paths and bodies are the stand-in's placeholders.
-fn print_dry_run(h: &sandbox::SandboxHandle, out: &mut dyn Write) -> anyhow::Result<()> {
-    writeln!(
-        out,
-        "# dry run: nothing was sent; these calls would be made (ids are placeholders)"
-    )?;
-    for r in h.requests() {
-        let method = r["method"].as_str().unwrap_or("?");
-        let path = r["path"].as_str().unwrap_or("?");
-        let query = r["query"].as_str().filter(|q| !q.is_empty());
-        let body = &r["body"];
-        write!(
-            out,
-            "{method} {path}{}",
-            query.map(|q| format!("?{q}")).unwrap_or_default()
-        )?;
-        if !body.is_null() {
-            write!(out, " {body}")?;
-        }
-        writeln!(out)?;
-    }
-    Ok(())
 }

@@ -496,6 +496,8 @@ impl Engine {
         };
         let mhl = if destination.is_some() {
             record.offload_destination.clone().map(|d| d.join("ascmhl"))
+        } else if !self.options.write_manifest {
+            None
         } else {
             match steps::write_in_place_mhl(&card_root, &record) {
                 Ok(p) => p,
@@ -636,7 +638,8 @@ async fn run_clip(shared: Arc<Shared>, sc: ScannedClip) -> String {
         }
         shared.emit(&rec, Some(step), EventKind::Started);
         tracing::debug!(clip = %rec.name, %step, "step started");
-        let result = ctx.run(step, &prior).await;
+        let label = format!("{} {step}", rec.name);
+        let result = crate::iconik::observer::labelled(label, ctx.run(step, &prior)).await;
         let rec = shared.clip(&id);
         match result {
             Ok(StepEnd::Done(detail)) => {

@@ -6,7 +6,7 @@
 //! - [`engine`]: runs one card job ([`Engine::run_card`]); [`steps`] does each step's work;
 //!   [`retry`] retries transient iconik errors; [`dedupe`] looks objects up before creating.
 //! - [`transcript`]: the `--transcript` curl script (a [`crate::iconik::CallObserver`]);
-//!   [`report`]: the HTML + CSV ingest report written after a card.
+//!   [`report`]: the HTML + CSV ingest report written after a card, filled by [`summary`].
 
 pub mod commands;
 pub mod dedupe;
@@ -19,6 +19,7 @@ pub mod report;
 pub mod retry;
 pub mod step;
 pub mod steps;
+pub mod summary;
 pub mod transcript;
 
 pub use commands::IngestCommand;

@@ -43,6 +43,8 @@ pub struct IngestOptions {
     pub upload_chunk_bytes: u64,
     /// Pauses of automatic retries.
     pub retry: crate::iconik::retry::Backoff,
+    /// Write the in-place ASC MHL manifest at the card root after a card (off for `--dry-run`).
+    pub write_manifest: bool,
     /// Longest wait for a keyframe job.
     pub job_timeout: std::time::Duration,
 }
@@ -66,6 +68,7 @@ impl IngestOptions {
                 std::time::Duration::from_millis(500),
                 std::time::Duration::from_secs(30),
             ),
+            write_manifest: true,
             job_timeout: std::time::Duration::from_secs(600),
         }
     }
