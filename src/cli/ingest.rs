@@ -88,6 +88,31 @@ pub struct IngestArgs {
     upload_chunk_kib: u64,
 }
 
+impl IngestArgs {
+    /// `ingest PATH --sandbox --journal-dir JOURNAL` (what `card-ingest demo` runs).
+    pub fn sandbox_demo(path: PathBuf, journal_dir: PathBuf, json: bool) -> Self {
+        Self {
+            paths: vec![path],
+            server: None,
+            storage: None,
+            storage_root: None,
+            offload_to: None,
+            proxy: ProxyArg::Local,
+            collection: None,
+            title_template: "{user_clip_name}".to_owned(),
+            concurrency: 4,
+            journal_dir: Some(journal_dir),
+            report_dir: None,
+            dry_run: false,
+            transcript: None,
+            sandbox: true,
+            json,
+            force: false,
+            upload_chunk_kib: 8192,
+        }
+    }
+}
+
 /// App-ID and token for `server`: `ICONIK_APP_ID`/`ICONIK_AUTH_TOKEN` (automation) first, else
 /// the OS keyring (`card-ingest login`). Blocking (keyring round trips).
 fn credentials(server: &str) -> anyhow::Result<Credentials> {

@@ -276,6 +276,16 @@ impl Engine {
                     })
                     .collect();
             }
+            if let Some(outside) = rec
+                .files
+                .iter()
+                .find(|f| !f.registered.starts_with(&storage_root))
+            {
+                return Err(IngestError::NotUnderStorageRoot {
+                    path: outside.registered.clone(),
+                    root: storage_root,
+                });
+            }
             rec.title = steps::title(&self.options.title_template, sc, &card);
             if let Some(reason) = &clip.incomplete {
                 for s in Step::ALL {
@@ -593,8 +603,11 @@ fn file_record(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let rel_parent = parent.strip_prefix(card_root).unwrap_or(Path::new(""));
-    let registered_dir = registered_root.join(rel_parent);
+    // A span clip's later segments live on another card: registered where they are.
+    let registered_dir = match parent.strip_prefix(card_root) {
+        Ok(rel) => registered_root.join(rel),
+        Err(_) => parent.clone(),
+    };
     let directory_path = registered_dir
         .strip_prefix(storage_root)
         .unwrap_or(Path::new(""))
