@@ -41,7 +41,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let report =
         scan::scan(std::slice::from_ref(&card.dir), &Tools::detect()).context("scan failed")?;
     super::scan::print_report(&report, args.json)?;
-    eprintln!("\ningesting into the built-in sandbox (same as `card-ingest ingest {} --sandbox`):", card.dir.display());
+    eprintln!(
+        "\ningesting into the built-in sandbox (same as `card-ingest ingest {} --sandbox`):",
+        card.dir.display()
+    );
     let journal = args.dir.join("journal");
     super::ingest::run(super::ingest::IngestArgs::sandbox_demo(
         card.dir.clone(),

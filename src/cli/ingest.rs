@@ -8,16 +8,16 @@ use anyhow::{Context, bail};
 use card_ingest::iconik::upload::{UploadConfig, UploadHttp};
 use card_ingest::iconik::{Client, Credentials};
 use card_ingest::ingest::journal::JournalStore;
+use card_ingest::ingest::report;
 use card_ingest::ingest::retry::TOKEN_REFUSED;
+use card_ingest::ingest::summary::card_report;
+use card_ingest::ingest::transcript::{TranscriptHeader, TranscriptWriter};
 use card_ingest::ingest::{
     CardJob, CardOutcome, Engine, EventKind, EventSink, IngestEvent, IngestOptions, ProxyMode,
     StepState,
 };
 use card_ingest::media::{Tools, tools::find_on_path};
 use card_ingest::sandbox::{self, SandboxConfig};
-use card_ingest::ingest::report;
-use card_ingest::ingest::summary::card_report;
-use card_ingest::ingest::transcript::{TranscriptHeader, TranscriptWriter};
 use card_ingest::scan;
 use card_ingest::secrets::{EnvStore, KeyringStore, ServerKey, TokenStore};
 use std::io::{IsTerminal, Write};
@@ -366,8 +366,8 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     if args.dry_run
         && let Some(path) = &transcript_path
     {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let mut out = std::io::stdout().lock();
         writeln!(
             out,

@@ -325,7 +325,7 @@ impl ClipCtx {
                     Step::CreateFormat => self.create_format(resumed).await,
                     Step::CreateFileSet => self.create_file_set(resumed).await,
                     Step::CreateFiles => self.create_files(resumed).await,
-                    Step::Proxy => self.encode_proxy().await,
+                    Step::Proxy => self.encode_proxy(resumed).await,
                     Step::CreateProxy => self.create_proxy(resumed).await,
                     Step::UploadProxy => self.upload_proxy().await,
                     Step::CloseProxy => self.close_proxy().await,
@@ -707,7 +707,122 @@ impl ClipCtx {
             == 1
     }
 
-    async fn encode_proxy(&mut self) -> StepResult {
+    /// `--proxy iconik` on a single-file clip: iconik's transcoder makes proxy and keyframes
+    /// (`POST files/{file_id}/keyframes/`); the local proxy steps are skipped.
+    async fn iconik_transcode(&mut self, resumed: bool) -> StepResult {
+        let rec = self.rec();
+        let asset = self.asset()?;
+        let index = self
+            .sc
+            .clip
+            .files
+            .iter()
+            .position(|f| matches!(f.role, FileRole::Video | FileRole::Audio))
+            .ok_or_else(|| StepFail::permanent("clip has no essence file to transcode"))?;
+        let file = rec
+            .files
+            .get(index)
+            .and_then(|f| f.file_id)
+            .ok_or_else(|| {
+                StepFail::permanent("essence file not registered; retry from create_files")
+            })?;
+        let client = self.shared.client.clone();
+        let job = match rec.keyframe_job {
+            Some(j) => Some(j),
+            None => {
+                let job = self
+                    .call(Step::Proxy, |attempt| {
+                        let client = client.clone();
+                        async move {
+                            if (attempt > 0 || resumed)
+                                && dedupe::proxy(&client, asset).await?.is_some()
+                            {
+                                return Ok(None);
+                            }
+                            client
+                                .keyframes()
+                                .generate_from_file(
+                                    asset,
+                                    file,
+                                    &KeyframeRequest {
+                                        use_storage_transcode_ignore_pattern: Some(true),
+                                        priority: Some(5),
+                                        ..KeyframeRequest::default()
+                                    },
+                                )
+                                .await
+                        }
+                    })
+                    .await?;
+                if let Some(j) = job {
+                    self.save(|r| r.keyframe_job = Some(j))?;
+                }
+                job
+            }
+        };
+        if let Some(job) = job {
+            self.wait_job(Step::Proxy, job).await?;
+        }
+        let reason = "made by iconik's transcoder (--proxy iconik)".to_owned();
+        for s in [
+            Step::CreateProxy,
+            Step::UploadProxy,
+            Step::CloseProxy,
+            Step::Keyframes,
+        ] {
+            let reason = reason.clone();
+            self.save(|r| {
+                let e = r.steps.entry(s).or_default();
+                e.state = StepState::Skipped { reason };
+            })?;
+        }
+        Ok(StepEnd::Done(Some("iconik transcode job finished".into())))
+    }
+
+    /// Polls a job until it finishes; a failed job clears the journaled id so a retry asks anew.
+    async fn wait_job(
+        &mut self,
+        step: Step,
+        job: crate::iconik::models::JobId,
+    ) -> Result<(), StepFail> {
+        let client = self.shared.client.clone();
+        let deadline = Instant::now() + self.shared.options.job_timeout;
+        loop {
+            let j = self
+                .call(step, |_| {
+                    let client = client.clone();
+                    async move { client.jobs().get(job).await }
+                })
+                .await?;
+            if j.status.is_done() {
+                return Ok(());
+            }
+            if j.status.is_failed() {
+                self.save(|r| r.keyframe_job = None)?;
+                return Err(StepFail {
+                    error: format!(
+                        "iconik job {job} {}: {}",
+                        j.status.as_str(),
+                        j.error_message.unwrap_or_default()
+                    ),
+                    retryable: true,
+                    auth: false,
+                    cancelled: false,
+                });
+            }
+            if Instant::now() > deadline || self.shared.stopping() {
+                return Err(StepFail {
+                    error: format!("iconik job {job} still {} after waiting", j.status.as_str()),
+                    retryable: true,
+                    auth: false,
+                    cancelled: self.shared.stopping(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn encode_proxy(&mut self, resumed: bool) -> StepResult {
         let mode = self.shared.options.proxy;
         if mode == ProxyMode::None {
             return Ok(StepEnd::SkipRest {
@@ -717,7 +832,7 @@ impl ClipCtx {
             .map(|e| self.keep_collection(e));
         }
         if mode == ProxyMode::Iconik && self.single_essence() {
-            tracing::info!(clip = %self.sc.clip.name, "--proxy iconik is not wired yet; encoding locally");
+            return self.iconik_transcode(resumed).await;
         }
         let rec = self.rec();
         let fingerprint = fingerprint(&rec);
@@ -1055,44 +1170,8 @@ impl ClipCtx {
         let Some(job) = job else {
             return Ok(StepEnd::Done(Some("keyframes already present".into())));
         };
-        let deadline = Instant::now() + self.shared.options.job_timeout;
-        loop {
-            let j = self
-                .call(Step::Keyframes, |_| {
-                    let client = client.clone();
-                    async move { client.jobs().get(job).await }
-                })
-                .await?;
-            if j.status.is_done() {
-                return Ok(StepEnd::Done(Some(format!("keyframe job {job} finished"))));
-            }
-            if j.status.is_failed() {
-                // The next attempt asks for a new job.
-                self.save(|r| r.keyframe_job = None)?;
-                return Err(StepFail {
-                    error: format!(
-                        "keyframe job {job} {}: {}",
-                        j.status.as_str(),
-                        j.error_message.unwrap_or_default()
-                    ),
-                    retryable: true,
-                    auth: false,
-                    cancelled: false,
-                });
-            }
-            if Instant::now() > deadline || self.shared.stopping() {
-                return Err(StepFail {
-                    error: format!(
-                        "keyframe job {job} still {} after waiting",
-                        j.status.as_str()
-                    ),
-                    retryable: true,
-                    auth: false,
-                    cancelled: self.shared.stopping(),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        self.wait_job(Step::Keyframes, job).await?;
+        Ok(StepEnd::Done(Some(format!("keyframe job {job} finished"))))
     }
 
     async fn collection(&mut self) -> StepResult {

@@ -3,7 +3,9 @@
 
 use super::engine::CardOutcome;
 use super::record::{ClipRecord, StepState};
-use super::report::{CardReport, ClipReport, ClipStatus, FileReport, ProxyReport, StepTiming, asset_link};
+use super::report::{
+    CardReport, ClipReport, ClipStatus, FileReport, ProxyReport, StepTiming, asset_link,
+};
 use super::step::Step;
 use chrono::{DateTime, Utc};
 
