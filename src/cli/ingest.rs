@@ -476,8 +476,8 @@ async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<IngestEvent>,
 fn print_summary(outcomes: &[CardOutcome]) -> bool {
     let mut ok = !outcomes.is_empty();
     eprintln!(
-        "{:<10} {:<10} {:<38} {}",
-        "CLIP", "STATUS", "ASSET", "FAILED STEP / NOTE"
+        "{:<10} {:<10} {:<38} FAILED STEP / NOTE",
+        "CLIP", "STATUS", "ASSET"
     );
     for o in outcomes {
         ok &= o.all_complete();
