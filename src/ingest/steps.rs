@@ -854,11 +854,18 @@ impl ClipCtx {
             StepFail::permanent("ffmpeg was not found on PATH: install it or use --proxy none")
         })?;
         let desc = self.describe().await?;
+        // Encode under a name of our own, then publish: two jobs with identical cards (same
+        // fingerprint) may encode at once without clobbering each other's file.
+        let private = dir.join(format!(
+            "{fingerprint}.{}-{}.mp4",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
         let plan = match media::proxy::plan(
             &self.sc.clip,
             &desc,
             &media::proxy::ProxySpec::default(),
-            &out,
+            &private,
         ) {
             Ok(p) => p,
             Err(
@@ -907,17 +914,23 @@ impl ClipCtx {
             Err(media::proxy::ProxyError::Cancelled { .. }) => return Err(StepFail::cancelled()),
             Err(e) => return Err(StepFail::permanent(e.to_string())),
         };
-        let fields = output.iconik_fields();
+        let mut fields = output.iconik_fields();
+        let final_name = format!("{fingerprint}.mp4");
+        fields["name"] = Value::String(final_name.clone());
+        fields["filename"] = Value::String(final_name);
+        // The fields first: a published mp4 always has its fields beside it.
         crate::atomic_write::write_atomic(&fields_path, fields.to_string().as_bytes())
             .map_err(|e| StepFail::permanent(format!("{}: {e}", fields_path.display())))?;
+        std::fs::rename(&output.path, &out)
+            .map_err(|e| StepFail::permanent(format!("{}: {e}", out.display())))?;
         self.proxy_fields = Some(fields);
         self.save(|r| {
-            r.proxy_path = Some(output.path.clone());
+            r.proxy_path = Some(out.clone());
             r.proxy_fingerprint = Some(fingerprint.clone());
         })?;
         Ok(StepEnd::Done(Some(format!(
             "{} ({} bytes)",
-            output.path.display(),
+            out.display(),
             output.size_bytes
         ))))
     }
