@@ -333,8 +333,14 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = printer.await {
         tracing::warn!(error = %e, "progress printer stopped");
     }
-    if let Some(e) = fatal {
-        return Err(e.into());
+    match fatal {
+        // A refused token is the operator's to fix, like a failed clip: exit 1 with the message.
+        Some(card_ingest::ingest::IngestError::TokenRefused) => {
+            eprintln!("card-ingest: {TOKEN_REFUSED}");
+            return Ok(ExitCode::from(1));
+        }
+        Some(e) => return Err(e.into()),
+        None => {}
     }
 
     let report_dir = args

@@ -302,7 +302,7 @@ impl Engine {
         }));
 
         // Storage, collection: the first API calls.
-        let pacer = Pacer::new(40);
+        let pacer = Pacer::new(self.options.max_calls_per_second);
         pacer.wait(&self.client).await;
         let storage_id = steps::resolve_storage(&self.client, &self.options.storage)
             .await

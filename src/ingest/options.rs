@@ -45,6 +45,8 @@ pub struct IngestOptions {
     pub retry: crate::iconik::retry::Backoff,
     /// Write the in-place ASC MHL manifest at the card root after a card (off for `--dry-run`).
     pub write_manifest: bool,
+    /// Client-side pacing of iconik calls (iconik allows ~50/s; 40 leaves headroom).
+    pub max_calls_per_second: u32,
     /// Longest wait for a keyframe job.
     pub job_timeout: std::time::Duration,
 }
@@ -69,6 +71,7 @@ impl IngestOptions {
                 std::time::Duration::from_secs(30),
             ),
             write_manifest: true,
+            max_calls_per_second: 40,
             job_timeout: std::time::Duration::from_secs(600),
         }
     }

@@ -787,6 +787,8 @@ impl ClipCtx {
     ) -> Result<(), StepFail> {
         let client = self.shared.client.clone();
         let deadline = Instant::now() + self.shared.options.job_timeout;
+        // Short jobs finish within a second; poll fast first, then back off to 2 s (§6.8).
+        let mut pause = Duration::from_millis(50);
         loop {
             let j = self
                 .call(step, |_| {
@@ -818,7 +820,8 @@ impl ClipCtx {
                     cancelled: self.shared.stopping(),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
         }
     }
 

@@ -120,6 +120,7 @@ fn engine(sbx: &SandboxHandle, s: &Setup, token: &str) -> Engine {
     let mut options = IngestOptions::new("Sandbox originals", s.root.clone(), proxy_cache());
     options.retry = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
     options.upload_chunk_bytes = 256 * 1024;
+    options.max_calls_per_second = 1000;
     Engine {
         client,
         upload: UploadHttp::new(&UploadConfig::default()).expect("upload client"),
@@ -943,4 +944,78 @@ async fn proxy_mode_iconik_asks_the_transcoder_for_single_file_clips() {
         "no local proxy uploaded"
     );
     assert_all_validated(&sbx);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_stops_the_command_with_exit_1_and_says_so() {
+    let s = setup(1);
+    let sbx = start_sandbox(&s.root).await;
+    let args = bin_args(&sbx, &s, &[]);
+    let out = tokio::task::spawn_blocking(move || {
+        run_bin_env(
+            &args,
+            &[
+                ("ICONIK_APP_ID", "sandbox-app"),
+                ("ICONIK_AUTH_TOKEN", "wrong-token"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the iconik token was refused (401)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wrong-token"));
+    assert_eq!(count(&sbx.state(), "assets"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_the_calls_and_sends_nothing() {
+    let s = setup(1);
+    // A server that must not be contacted: any request to it would be recorded.
+    let sbx = start_sandbox(&s.root).await;
+    let args: Vec<String> = vec![
+        "ingest".into(),
+        s.card.display().to_string(),
+        "--dry-run".into(),
+        "--server".into(),
+        sbx.base_url().into(),
+        "--storage".into(),
+        "Sandbox originals".into(),
+        "--storage-root".into(),
+        s.root.display().to_string(),
+    ];
+    let out = tokio::task::spawn_blocking(move || run_bin_env(&args, &[]))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("nothing was sent"));
+    for call in [
+        "/API/assets/v1/assets/",
+        "/file_sets/",
+        "/files/",
+        "/proxies/",
+        "/keyframes/",
+    ] {
+        assert!(stdout.contains(call), "dry run lists {call}");
+    }
+    let posts = stdout.matches("-X POST").count();
+    assert!(
+        posts >= 12,
+        "search, asset, format, file set, 8 files, proxy, keyframes: {posts}"
+    );
+    assert!(sbx.requests().is_empty(), "the real server got no request");
+    assert!(
+        !s.card.join("ascmhl").exists(),
+        "no manifest written by a dry run"
+    );
 }
