@@ -27,7 +27,14 @@ impl Pacer {
         Self {
             next: tokio::sync::Mutex::new(Instant::now()),
             min_interval: Duration::from_secs(1) / per_second.max(1),
-            backoff: Backoff::default(),
+            // `RateLimit-Remaining` mirrors the tighter of iconik's two budgets (≈ 50 per second,
+            // 1000 per 20 s), so it sits below 50 in normal use: only slow down near empty.
+            backoff: {
+                let mut b = Backoff::default();
+                b.low_remaining = 10;
+                b.per_missing_request = Duration::from_millis(100);
+                b
+            },
         }
     }
 

@@ -119,6 +119,8 @@ fn engine(sbx: &SandboxHandle, s: &Setup, token: &str) -> Engine {
     .expect("client");
     let mut options = IngestOptions::new("Sandbox originals", s.root.clone(), proxy_cache());
     options.retry = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
+    options.retry.low_remaining = 5;
+    options.retry.per_missing_request = Duration::from_millis(10);
     options.upload_chunk_bytes = 256 * 1024;
     options.max_calls_per_second = 1000;
     Engine {
@@ -466,7 +468,17 @@ async fn fault_matrix_ends_complete_without_duplicates() {
             let journal = tempdir();
             let mut eng = engine(&sbx, &s, TOKEN);
             eng.store = JournalStore::at(journal.path());
+            let t0 = std::time::Instant::now();
             let (out, _) = run(&eng, job(&report)).await;
+            if std::env::var_os("INGEST_TIMINGS").is_some() {
+                let c = out.record.clips.values().next().unwrap();
+                let steps: Vec<String> = c
+                    .steps
+                    .iter()
+                    .map(|(s, r)| format!("{s}={:.2}", r.duration_secs().unwrap_or(-1.0)))
+                    .collect();
+                eprintln!("{context}: {:.2} s {steps:?}", t0.elapsed().as_secs_f64());
+            }
             if name == "401" && !upload {
                 assert!(out.token_refused, "{context}: 401 must stop the job");
                 let (_, err) = out
