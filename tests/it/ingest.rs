@@ -1031,3 +1031,24 @@ async fn dry_run_prints_the_calls_and_sends_nothing() {
         "no manifest written by a dry run"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collection_option_adds_every_asset_once() {
+    let s = setup(3);
+    let sbx = start_sandbox(&s.root).await;
+    let report = scan_card(&s.card);
+    let mut eng = engine(&sbx, &s, TOKEN);
+    eng.options.collection = Some("Shoot day 1".into());
+    eng.options.proxy = card_ingest::ingest::ProxyMode::None;
+    let (out, _) = run(&eng, job(&report)).await;
+    assert!(out.all_complete(), "{:#?}", out.record);
+    let st = sbx.state();
+    assert_eq!(count(&st, "collections"), 1);
+    assert_eq!(st["collections"][0]["title"], "Shoot day 1");
+    assert_eq!(count(&st, "collection_contents"), 3);
+    assert_eq!(count(&st, "proxies"), 0, "--proxy none");
+    for c in out.record.clips.values() {
+        assert_eq!(c.step(Step::Collection), StepState::Done);
+        assert!(matches!(c.step(Step::Keyframes), StepState::Skipped { .. }));
+    }
+}
