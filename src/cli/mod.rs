@@ -2,6 +2,7 @@
 //! `anyhow`; library modules return their own typed errors.
 
 mod demo;
+mod gui;
 mod login;
 mod sample;
 mod sandbox;
@@ -14,15 +15,23 @@ use std::process::ExitCode;
 #[command(
     name = "card-ingest",
     version,
-    about = "Register camera-card clips in iconik as complete assets"
+    about = "Register camera-card clips in iconik as complete assets",
+    long_about = "Register camera-card clips in iconik as complete assets.\n\n\
+        Without a subcommand, opens the window (with PATH...: scans those card folders).",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Card folders to open in the window (same as `card-ingest gui PATH...`).
+    #[arg(value_name = "PATH")]
+    paths: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Open the window: connect, drop a card, preview, edit, ingest (the default).
+    Gui(gui::GuiArgs),
     /// Write a sample P2 card pair and scan it: the whole flow without a camera card.
     Demo(demo::DemoArgs),
     /// Find the cards in PATH... and list their clips, files and metadata.
@@ -47,14 +56,13 @@ pub fn main() -> ExitCode {
         Some(Command::Sample(args)) => sample::run(args),
         Some(Command::Login(args)) => login::run_login(args),
         Some(Command::Logout(args)) => login::run_logout(args),
-        None => {
-            // The GUI will open here (issue "GUI"); until then show what the binary can do.
-            use clap::CommandFactory;
-            Cli::command()
-                .print_help()
-                .map(|_| ExitCode::SUCCESS)
-                .map_err(anyhow::Error::from)
-        }
+        Some(Command::Gui(args)) => gui::run(args),
+        None => gui::check_bare_paths(&cli.paths).and_then(|()| {
+            gui::run(gui::GuiArgs {
+                paths: cli.paths,
+                ..gui::GuiArgs::default()
+            })
+        }),
     };
     match result {
         Ok(code) => code,
