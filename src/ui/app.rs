@@ -36,6 +36,15 @@ pub struct Startup {
     pub notices: Vec<String>,
 }
 
+/// Kinds of toast.
+#[derive(Debug, Clone, Copy)]
+enum Notice {
+    Info,
+    Done,
+    Warning,
+    Failed,
+}
+
 /// The operator's window.
 pub struct App {
     vm: ViewModel,
@@ -331,7 +340,7 @@ impl App {
         let token = self.vm.token.0.trim().to_owned();
         if app_id.is_empty() || token.is_empty() {
             self.vm.connection = Connection::Failed(
-                "enter the App-ID and the token (iconik → Settings → Application tokens)".into(),
+                "enter the App-ID and the token (iconik: Settings, Application tokens)".into(),
             );
             return;
         }
@@ -395,8 +404,7 @@ impl App {
                     Level::INFO,
                     format!("token for {server} saved in {}", kind.label()),
                 );
-                self.toasts
-                    .success(format!("Token saved in {}", kind.label()));
+                self.toast(Notice::Done, format!("Token saved in {}", kind.label()));
             }
             BgEvent::TokenForgotten { server, existed } => {
                 self.vm.token.0.clear();
@@ -412,7 +420,7 @@ impl App {
             }
             BgEvent::TokenError(msg) => {
                 self.vm.log(Level::ERROR, msg.clone());
-                self.toasts.error(msg);
+                self.toast(Notice::Failed, msg);
             }
             BgEvent::Storages { server, result } => self.storages_listed(server, result),
             BgEvent::SandboxStarted { handle, validated } => {
@@ -482,6 +490,24 @@ impl App {
                 }
             }
         }
+    }
+
+    /// A toast with an ASCII badge: egui-notify's own icons (ℹ ⚠ ✅ ❌) are not in egui's
+    /// default fonts and would render as tofu.
+    fn toast(&mut self, notice: Notice, text: impl Into<String>) {
+        let (badge, color) = match notice {
+            Notice::Info => ("i", egui::Color32::from_rgb(0x3b, 0x82, 0xf6)),
+            Notice::Done => ("ok", egui::Color32::from_rgb(0x22, 0xa0, 0x4b)),
+            Notice::Warning => ("!", egui::Color32::from_rgb(0xe0, 0x9b, 0x16)),
+            Notice::Failed => ("x", egui::Color32::from_rgb(0xdc, 0x35, 0x45)),
+        };
+        self.toasts
+            .add(egui_notify::Toast::custom(
+                text.into(),
+                egui_notify::ToastLevel::Custom(badge.to_owned(), color),
+            ))
+            .closable(false)
+            .duration(Some(Duration::from_secs(4)));
     }
 
     fn storages_listed(&mut self, server: String, result: Result<Vec<StorageInfo>, String>) {
@@ -586,9 +612,9 @@ impl App {
                     ),
                 );
                 if n == 0 {
-                    self.toasts.warning("No clips found in that folder");
+                    self.toast(Notice::Warning, "No clips found in that folder");
                 } else {
-                    self.toasts.info(format!("{n} clips found"));
+                    self.toast(Notice::Info, format!("{n} clips found"));
                 }
             }
             Err(msg) => {
@@ -638,7 +664,7 @@ fn top_bar_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     ui.horizontal(|ui| {
         ui.heading("card-ingest");
         ui.separator();
-        ui.toggle_value(&mut vm.show_settings, "⚙ Connection");
+        ui.toggle_value(&mut vm.show_settings, "Connection");
         if ui
             .add_enabled(!vm.choosing_folder, egui::Button::new("Choose card…"))
             .on_hover_text("Ctrl+O")

@@ -196,7 +196,7 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                     .on_hover_text("Include in the ingest");
                 });
                 row.col(|ui| {
-                    let arrow = if clip.expanded { "⏷" } else { "⏵" };
+                    let arrow = if clip.expanded { "-" } else { "+" };
                     if ui
                         .small_button(arrow)
                         .on_hover_text("Show member files")
@@ -323,7 +323,7 @@ pub fn format_duration(seconds: f64) -> String {
 pub fn format_picture(m: &crate::media::ClipMetadata) -> String {
     let mut parts = Vec::new();
     if let (Some(w), Some(h)) = (m.width, m.height) {
-        parts.push(format!("{w}×{h}"));
+        parts.push(format!("{w}x{h}"));
     }
     if let Some(rate) = &m.frame_rate {
         parts.push(format!("{} fps", format_rate(rate)));

@@ -43,7 +43,7 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         }
         let edited = vm.edits.get(&id).is_some_and(|e| e.title.is_some());
         if ui
-            .add_enabled(edited, egui::Button::new("↺").small())
+            .add_enabled(edited, egui::Button::new("Reset").small())
             .on_hover_text(format!("Back to the template: {template_title}"))
             .clicked()
             && let Some(e) = vm.edits.get_mut(&id)
@@ -111,7 +111,7 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                     .get(&id)
                     .is_some_and(|e| e.fields.contains_key(&field));
                 if ui
-                    .add_enabled(edited, egui::Button::new("↺").small())
+                    .add_enabled(edited, egui::Button::new("Reset").small())
                     .on_hover_text(format!("Reset to {}", display_original(&original)))
                     .clicked()
                     && let Some(e) = vm.edits.get_mut(&id)
@@ -148,13 +148,15 @@ fn bulk_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .spacing([6.0, 4.0])
         .show(ui, |ui| {
             let (on, value) = &mut vm.bulk.collection;
-            ui.checkbox(on, "Collection");
-            ui.add(egui::TextEdit::singleline(value).id_salt("bulk_collection"));
+            let tick = ui.checkbox(on, "Set collection");
+            ui.add(egui::TextEdit::singleline(value).id_salt("bulk_collection"))
+                .labelled_by(tick.id);
             ui.end_row();
             for field in MetaField::BULK {
                 let (on, value) = vm.bulk.fields.entry(field).or_default();
-                ui.checkbox(on, field.label());
-                ui.add(egui::TextEdit::singleline(value).id_salt(("bulk_field", field)));
+                let tick = ui.checkbox(on, format!("Set {}", field.label().to_lowercase()));
+                ui.add(egui::TextEdit::singleline(value).id_salt(("bulk_field", field)))
+                    .labelled_by(tick.id);
                 ui.end_row();
             }
         });

@@ -46,11 +46,11 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
             ui.label(&clip.title);
             for (step, status) in &clip.steps {
                 let (mark, hover) = match status {
-                    StepStatus::Pending => ("○", "pending".to_owned()),
-                    StepStatus::Running => ("◔", "running".to_owned()),
-                    StepStatus::Done => ("●", "done".to_owned()),
-                    StepStatus::Failed(e) => ("✖", format!("failed: {e}")),
-                    StepStatus::Skipped(r) => ("–", format!("skipped: {r}")),
+                    StepStatus::Pending => ("-", "pending".to_owned()),
+                    StepStatus::Running => ("~", "running".to_owned()),
+                    StepStatus::Done => ("ok", "done".to_owned()),
+                    StepStatus::Failed(e) => ("X", format!("failed: {e}")),
+                    StepStatus::Skipped(r) => ("/", format!("skipped: {r}")),
                 };
                 ui.label(mark).on_hover_text(format!("{step}: {hover}"));
             }

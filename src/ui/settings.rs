@@ -15,22 +15,25 @@ pub fn settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .num_columns(2)
         .spacing([8.0, 6.0])
         .show(ui, |ui| {
-            ui.label("Server");
+            let label = ui.label("Server");
             egui::ComboBox::from_id_salt("server_choice")
                 .selected_text(vm.settings.server.label())
                 .show_ui(ui, |ui| {
                     for choice in ServerChoice::ALL {
                         ui.selectable_value(&mut vm.settings.server, choice, choice.label());
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             ui.end_row();
             match vm.settings.server {
                 ServerChoice::Custom => {
-                    ui.label("Server URL");
+                    let label = ui.label("Server URL");
                     ui.add(
                         egui::TextEdit::singleline(&mut vm.settings.custom_url)
                             .hint_text("https://iconik.example.com"),
-                    );
+                    )
+                    .labelled_by(label.id);
                     ui.end_row();
                 }
                 ServerChoice::Sandbox => {
@@ -153,7 +156,7 @@ fn keyring_ui(ui: &mut egui::Ui, vm: &ViewModel) {
 }
 
 fn storage_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
-    ui.label("Storage for originals");
+    let label = ui.label("Storage for originals");
     let current = if vm.settings.storage_name.is_empty() {
         vm.settings.storage_id.clone()
     } else {
@@ -176,13 +179,16 @@ fn storage_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                     cmds.push(UiCommand::PickStorage(s.id.clone()));
                 }
             }
-        });
+        })
+        .response
+        .labelled_by(label.id);
     ui.horizontal(|ui| {
-        ui.label("Mounted at");
+        let label = ui.label("Mounted at");
         ui.add(
             egui::TextEdit::singleline(&mut vm.settings.storage_mount)
                 .hint_text("/Volumes/originals"),
-        );
+        )
+        .labelled_by(label.id);
     });
 }
 
@@ -191,26 +197,30 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
         .num_columns(2)
         .spacing([8.0, 6.0])
         .show(ui, |ui| {
-            ui.label("Proxy");
+            let label = ui.label("Proxy");
             egui::ComboBox::from_id_salt("proxy_choice")
                 .selected_text(vm.settings.proxy.label())
                 .show_ui(ui, |ui| {
                     for p in ProxyChoice::ALL {
                         ui.selectable_value(&mut vm.settings.proxy, p, p.label());
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             ui.end_row();
             ui.label("Default collection");
             ui.add(
                 egui::TextEdit::singleline(&mut vm.settings.default_collection).hint_text("none"),
             );
             ui.end_row();
-            ui.label("Title template");
+            let label = ui.label("Title template");
             ui.add(egui::TextEdit::singleline(&mut vm.settings.title_template))
+                .labelled_by(label.id)
                 .on_hover_text("{user_clip_name} {name} {card} {date} {family}");
             ui.end_row();
-            ui.label("Offload to");
+            let label = ui.label("Offload to");
             ui.add(egui::TextEdit::singleline(&mut vm.settings.offload_pattern))
+                .labelled_by(label.id)
                 .on_hover_text("Folder below the storage mount: {date} {card}");
             ui.end_row();
         });

@@ -190,21 +190,27 @@ fn gui_edits_a_title_and_a_field_into_the_view_model() {
     g.pump_until_label("0002EM");
     g.harness.get_by_label("0002EM").click();
     g.pump_until_label("Clip 0002EM");
+    // The template `{user_clip_name}` gives the P2 XML's UserClipName.
     let title = g
         .harness
         .get_by_role_and_label(egui::accesskit::Role::TextInput, "Title");
-    assert_eq!(title.value().as_deref(), Some("0002EM"), "template title");
+    assert_eq!(
+        title.value().as_deref(),
+        Some("Interview take 1"),
+        "template title"
+    );
+    let other_title = g.app().view().title_of(&g.app().view().card.clips[1]);
     title.focus();
-    title.type_text(" interview");
+    title.type_text(" (wide)");
     g.harness.run_ok();
     let vm = g.app().view();
     let id = vm.card.clips[0].scanned.clip.id.clone();
     assert_eq!(vm.focused.as_deref(), Some(id.as_str()));
     let edit = vm.edits.get(&id).expect("edit stored by clip id");
-    assert_eq!(edit.title.as_deref(), Some("0002EM interview"));
-    assert_eq!(vm.title_of(&vm.card.clips[0]), "0002EM interview");
+    assert_eq!(edit.title.as_deref(), Some("Interview take 1 (wide)"));
+    assert_eq!(vm.title_of(&vm.card.clips[0]), "Interview take 1 (wide)");
     // The other clip keeps its template title.
-    assert_eq!(vm.title_of(&vm.card.clips[1]), "0003AB");
+    assert_eq!(vm.title_of(&vm.card.clips[1]), other_title);
 
     let scene = g
         .harness
@@ -227,7 +233,7 @@ fn gui_edits_a_title_and_a_field_into_the_view_model() {
     assert!(g.harness.query_by_label("Clip 0002EM").is_none());
     assert_eq!(
         g.app().view().edits[&id].title.as_deref(),
-        Some("0002EM interview")
+        Some("Interview take 1 (wide)")
     );
 }
 
@@ -309,7 +315,8 @@ fn gui_preview_with_1000_clips_frame_time() {
     g.harness.state_mut().view_mut().card.clips = (0..1000).map(synthetic_clip).collect();
     g.harness.run_ok();
     assert!(g.harness.query_by_label("1000 clips").is_some());
-    assert!(g.harness.query_by_label("C0000").is_some());
+    // Clip name and (template) title of the first row.
+    assert_eq!(g.harness.query_all_by_label("C0000").count(), 2);
     assert!(
         g.harness.query_by_label("C0999").is_none(),
         "rows far below the fold are not laid out"
