@@ -151,7 +151,6 @@ fn row_height(row: &ClipRow) -> f32 {
 
 fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     let heights: Vec<f32> = vm.card.clips.iter().map(row_height).collect();
-    let titles: Vec<String> = vm.card.clips.iter().map(|r| vm.title_of(r)).collect();
     let focused = vm.focused.clone();
     TableBuilder::new(ui)
         .id_salt("clip_table")
@@ -183,6 +182,13 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .body(|body| {
             body.heterogeneous_rows(heights.into_iter(), |mut row| {
                 let i = row.index();
+                // Only visible rows get here: the title is rendered for them alone.
+                let title = vm
+                    .card
+                    .clips
+                    .get(i)
+                    .map(|r| vm.title_of(r))
+                    .unwrap_or_default();
                 let Some(clip) = vm.card.clips.get_mut(i) else {
                     return;
                 };
@@ -224,7 +230,7 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                     });
                 });
                 row.col(|ui| {
-                    ui.label(titles.get(i).map(String::as_str).unwrap_or(""));
+                    ui.label(title);
                 });
                 let m = &clip.scanned.metadata;
                 row.col(|ui| {
