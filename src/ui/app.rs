@@ -157,7 +157,7 @@ impl App {
                         .show(ui, |ui| super::settings::settings_ui(ui, vm, cmds));
                 });
         }
-        if vm.focused.is_some() || vm.card.selected_count() > 1 && !vm.card.clips.is_empty() {
+        if vm.focused.is_some() || vm.bulk_open && !vm.card.clips.is_empty() {
             egui::Panel::right("clip_edit_panel")
                 .resizable(true)
                 .default_size(320.0)
@@ -295,7 +295,10 @@ impl App {
                 ));
             }
             UiCommand::CancelIngest => self.vm.queue.running = false,
-            UiCommand::CloseDialogs => self.vm.focused = None,
+            UiCommand::CloseDialogs => {
+                self.vm.focused = None;
+                self.vm.bulk_open = false;
+            }
         }
     }
 

@@ -35,7 +35,11 @@ pub fn cards_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     header_ui(ui, vm, cmds);
     issues_ui(ui, vm);
     ui.separator();
-    table_ui(ui, vm, cmds);
+    ui.label("Click a clip name to edit its title and metadata; + shows its files.");
+    // Narrow windows (or a wide editor panel) scroll the table sideways instead of hiding columns.
+    egui::ScrollArea::horizontal()
+        .id_salt("clip_table_hscroll")
+        .show(ui, |ui| table_ui(ui, vm, cmds));
 }
 
 fn paths_label(paths: &[std::path::PathBuf]) -> String {
@@ -87,9 +91,8 @@ fn header_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         if ui.button("Select none").clicked() {
             cmds.push(UiCommand::SelectAll(false));
         }
-        if ui.button("Choose card…").clicked() {
-            cmds.push(UiCommand::ChooseCard);
-        }
+        ui.toggle_value(&mut vm.bulk_open, "Bulk edit…")
+            .on_hover_text("Set collection, scene, camera or date on every selected clip");
         if ui.button("Clear").clicked() {
             cmds.push(UiCommand::ClearCard);
         }

@@ -11,9 +11,13 @@ pub fn clip_edit_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) 
     egui::ScrollArea::vertical()
         .id_salt("clip_edit_scroll")
         .show(ui, |ui| {
-            focused_ui(ui, vm, cmds);
-            if vm.card.selected_count() > 1 {
-                ui.separator();
+            if vm.focused.is_some() {
+                focused_ui(ui, vm, cmds);
+            }
+            if vm.bulk_open {
+                if vm.focused.is_some() {
+                    ui.separator();
+                }
                 bulk_ui(ui, vm, cmds);
             }
         });
@@ -21,7 +25,6 @@ pub fn clip_edit_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) 
 
 fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     let Some(id) = vm.focused.clone() else {
-        ui.label("Click a clip name to edit its title and metadata.");
         return;
     };
     let Some(row) = vm.card.row(&id).cloned() else {
@@ -143,6 +146,9 @@ fn display_original(original: &str) -> &str {
 fn bulk_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     let n = vm.card.selected_count();
     ui.heading(format!("Edit {n} selected clips"));
+    if n == 0 {
+        ui.label("Tick the clips to edit together.");
+    }
     egui::Grid::new("bulk_fields")
         .num_columns(2)
         .spacing([6.0, 4.0])
@@ -161,7 +167,7 @@ fn bulk_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
             }
         });
     if ui
-        .button(format!("Apply to {n} clips"))
+        .add_enabled(n > 0, egui::Button::new(format!("Apply to {n} clips")))
         .on_hover_text("Set the ticked fields on every selected clip")
         .clicked()
     {

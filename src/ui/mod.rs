@@ -33,7 +33,7 @@ pub fn run(startup: Startup, rt: tokio::runtime::Handle) -> Result<(), eframe::E
         viewport: egui::ViewportBuilder::default()
             .with_title("card-ingest")
             .with_app_id("card-ingest")
-            .with_inner_size([1200.0, 760.0])
+            .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([720.0, 480.0])
             .with_drag_and_drop(true),
         renderer: eframe::Renderer::Glow,

@@ -247,6 +247,8 @@ pub struct ViewModel {
     /// The clip shown in the editor.
     pub focused: Option<String>,
     pub bulk: BulkEdit,
+    /// The bulk editor is open (it edits every selected clip).
+    pub bulk_open: bool,
     pub queue: QueueView,
     pub log: Vec<LogLine>,
     pub log_filter: String,

@@ -346,3 +346,73 @@ fn gui_preview_with_1000_clips_frame_time() {
     );
     assert_eq!(g.app().view().card.clips.len(), 1000);
 }
+
+/// A folder dropped onto the window, as winit delivers it.
+#[derive(Debug)]
+struct DroppedFolder(PathBuf);
+
+impl egui::DroppedFile for DroppedFolder {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        Err(format!("{} is a folder", self.0.display()))
+    }
+}
+
+#[test]
+fn gui_drop_a_card_folder_then_bulk_edit_the_selection() {
+    let dir = fixtures().dir_of(SampleKind::P2Span).to_path_buf();
+    let mut g = gui(Settings::default(), Vec::new());
+    g.harness.run_ok();
+    assert!(
+        g.harness
+            .query_by_label("Drop a card folder here")
+            .is_some()
+    );
+    // Hovering highlights the drop zone.
+    g.harness.input_mut().hovered_files.push(egui::HoveredFile {
+        path: Some(dir.clone()),
+        mime: String::new(),
+    });
+    g.harness.step();
+    g.harness.step();
+    assert!(g.harness.query_by_label("Drop to scan").is_some());
+    g.harness.input_mut().hovered_files.clear();
+    g.harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(DroppedFolder(dir.clone())));
+    g.pump_until_label("0003AB");
+    assert_eq!(g.app().view().card.paths, [dir]);
+    // Both clips are selected: the bulk editor edits them.
+    g.harness.get_by_label("Bulk edit…").click();
+    g.pump_until_label("Edit 2 selected clips");
+    g.harness
+        .get_by_role_and_label(egui::accesskit::Role::CheckBox, "Set scene")
+        .click();
+    g.harness.run_ok();
+    let scene = g
+        .harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Set scene");
+    scene.focus();
+    scene.type_text("42");
+    g.harness.run_ok();
+    g.harness.get_by_label("Apply to 2 clips").click();
+    g.harness.run_ok();
+    let vm = g.app().view();
+    for row in &vm.card.clips {
+        assert_eq!(
+            vm.edits[row.id()]
+                .fields
+                .get(&MetaField::Scene)
+                .map(String::as_str),
+            Some("42"),
+            "scene of {}",
+            row.scanned.clip.name
+        );
+        // Only the ticked field is set.
+        assert_eq!(vm.edits[row.id()].fields.len(), 1);
+        assert_eq!(vm.edits[row.id()].collection, None);
+    }
+}
