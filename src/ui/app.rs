@@ -230,7 +230,7 @@ impl App {
     }
 
     fn apply_command(&mut self, command: UiCommand) {
-        match command {
+        match command.clone() {
             UiCommand::TestConnection => self.test_connection(),
             UiCommand::SaveToken => self.save_token(),
             UiCommand::ForgetToken => match (&self.store, self.server_url()) {
@@ -294,7 +294,13 @@ impl App {
                      (use `card-ingest ingest` meanwhile)"
                 ));
             }
-            UiCommand::CancelIngest => self.vm.queue.running = false,
+            UiCommand::CancelIngest | UiCommand::RetryStep { .. } | UiCommand::RetryAllFailed => {
+                // The ingest engine is not wired into the window yet: nothing runs to act on.
+                self.vm.log(
+                    Level::WARN,
+                    format!("{command:?}: no ingest is running in this window"),
+                );
+            }
             UiCommand::CloseDialogs => {
                 self.vm.focused = None;
                 self.vm.bulk_open = false;

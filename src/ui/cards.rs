@@ -216,7 +216,7 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                 });
                 row.col(|ui| poster_ui(ui, clip, cmds));
                 row.col(|ui| {
-                    ui.vertical(|ui| {
+                    let name_ui = |ui: &mut egui::Ui, cmds: &mut Commands| {
                         if ui
                             .selectable_label(
                                 focused.as_deref() == Some(id.as_str()),
@@ -227,10 +227,16 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                         {
                             cmds.push(UiCommand::Focus(id.clone()));
                         }
-                        if clip.expanded {
+                    };
+                    if clip.expanded {
+                        // Name on top, then the member files below it.
+                        ui.vertical(|ui| {
+                            name_ui(ui, cmds);
                             files_ui(ui, clip);
-                        }
-                    });
+                        });
+                    } else {
+                        name_ui(ui, cmds);
+                    }
                 });
                 row.col(|ui| {
                     ui.label(title);

@@ -37,6 +37,13 @@ pub enum UiCommand {
     StartIngest,
     /// Stop the running ingest safely.
     CancelIngest,
+    /// Redo a failed step of one clip and continue.
+    RetryStep {
+        clip_id: String,
+        step: super::queue::QueueStep,
+    },
+    /// Redo the failed step of every failed clip.
+    RetryAllFailed,
     /// Close open dialogs / the editor (Esc).
     CloseDialogs,
 }

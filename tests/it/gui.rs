@@ -416,3 +416,68 @@ fn gui_drop_a_card_folder_then_bulk_edit_the_selection() {
         assert_eq!(vm.edits[row.id()].collection, None);
     }
 }
+
+#[test]
+fn gui_queue_shows_a_failed_step_with_the_server_message_and_a_retry() {
+    use card_ingest::ui::queue::{QueueEvent, QueueStep, StepStatus};
+    let mut g = gui(Settings::default(), Vec::new());
+    g.harness.run_ok();
+    let events = [
+        QueueEvent::Started {
+            clips: vec![
+                ("id-a".into(), "Interview take 1".into()),
+                ("id-b".into(), "Stage wide".into()),
+            ],
+        },
+        QueueEvent::StepDone {
+            clip_id: "id-a".into(),
+            step: QueueStep::Checksum,
+        },
+        QueueEvent::StepStarted {
+            clip_id: "id-a".into(),
+            step: QueueStep::UploadProxy,
+        },
+        QueueEvent::Progress {
+            clip_id: "id-a".into(),
+            step: QueueStep::UploadProxy,
+            done_bytes: 1024 * 1024,
+            total_bytes: 4 * 1024 * 1024,
+            eta_secs: Some(75.0),
+        },
+        QueueEvent::StepFailed {
+            clip_id: "id-b".into(),
+            step: QueueStep::CreateAsset,
+            error: "iconik answered 500: injected fault".into(),
+        },
+    ];
+    for e in events {
+        g.harness.state_mut().view_mut().queue.apply(e);
+    }
+    g.harness.run_ok();
+    assert!(
+        g.harness
+            .query_by_label("asset failed: iconik answered 500: injected fault")
+            .is_some()
+    );
+    assert!(
+        g.harness
+            .query_by_label("upload: 1.0 MiB of 4.0 MiB, 1:15 left")
+            .is_some()
+    );
+    assert!(g.harness.query_by_label("Retry all failed (1)").is_some());
+    g.harness.get_by_label("Retry").click();
+    g.harness.run_ok();
+    let log: Vec<String> = g.app().view().log.iter().map(|l| l.text.clone()).collect();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("RetryStep") && l.contains("id-b") && l.contains("CreateAsset")),
+        "{log:?}"
+    );
+    let q = &g.app().view().queue;
+    assert_eq!(
+        q.clips[1].status(QueueStep::CreateAsset),
+        Some(&StepStatus::Failed(
+            "iconik answered 500: injected fault".into()
+        ))
+    );
+}
