@@ -481,3 +481,27 @@ fn gui_queue_shows_a_failed_step_with_the_server_message_and_a_retry() {
         ))
     );
 }
+
+#[test]
+fn cli_bare_word_that_is_no_folder_is_an_error_and_help_lists_gui() {
+    use std::ffi::OsStr;
+    let run = crate::util::run_bin(&[OsStr::new("scna")], Duration::from_secs(30));
+    assert_eq!(run.status.code(), Some(2), "stderr: {}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("`scna` is neither a subcommand nor an existing folder"),
+        "{}",
+        run.stderr
+    );
+    let help = crate::util::run_bin(&[OsStr::new("--help")], Duration::from_secs(30));
+    assert_eq!(help.status.code(), Some(0));
+    assert!(help.stdout.contains("gui"), "{}", help.stdout);
+    assert!(help.stdout.contains("[PATH]..."), "{}", help.stdout);
+    // Other subcommands still parse as subcommands, not as paths.
+    let sample = crate::util::run_bin(
+        &[OsStr::new("sample"), OsStr::new("--help")],
+        Duration::from_secs(30),
+    );
+    assert_eq!(sample.status.code(), Some(0), "{}", sample.stderr);
+    assert!(sample.stdout.contains("--kind"), "{}", sample.stdout);
+}
