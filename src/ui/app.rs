@@ -15,7 +15,8 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 use tracing::Level;
 
-/// Settings are written this long after the last change (one write per burst of typing).
+/// Settings are written this long after the first unsaved change (at most one write per burst
+/// of typing).
 const SAVE_DELAY: Duration = Duration::from_millis(800);
 
 /// Everything the app needs from its caller (the CLI, or a test).
@@ -57,6 +58,10 @@ pub struct App {
     spec_dir: Option<PathBuf>,
     saved_settings: Settings,
     settings_changed_at: Option<Instant>,
+    /// The server the connection state and token belong to; a change resets both.
+    current_server: Option<String>,
+    /// The server changed: load its stored token once the typing settles.
+    credentials_pending: bool,
     scan_generation: u64,
     toasts: egui_notify::Toasts,
     cmds: Commands,
@@ -82,6 +87,8 @@ impl App {
             sandbox: None,
             dirs: startup.dirs,
             spec_dir: startup.spec_dir,
+            current_server: startup.settings.server_url(),
+            credentials_pending: false,
             saved_settings: startup.settings,
             settings_changed_at: None,
             scan_generation: 0,
@@ -130,6 +137,7 @@ impl App {
         for command in self.cmds.take() {
             self.apply_command(command);
         }
+        self.follow_server();
         self.persist_settings(&ctx);
         self.toasts.show(&ctx);
     }
@@ -582,7 +590,9 @@ impl App {
         );
         let creds = handle.credentials().clone();
         self.sandbox = Some(handle);
-        self.vm.sandbox_url = Some(url);
+        self.vm.sandbox_url = Some(url.clone());
+        // The connection below belongs to the sandbox: not a server change to reset.
+        self.current_server = Some(url);
         self.vm.settings.server = ServerChoice::Sandbox;
         self.vm.settings.app_id = creds.app_id;
         self.vm.token.0 = creds.token;
@@ -633,10 +643,41 @@ impl App {
         }
     }
 
-    /// Writes the settings after a quiet period; reloads credentials when the server changed.
+    fn load_pending_credentials(&mut self) {
+        if !self.credentials_pending {
+            return;
+        }
+        self.credentials_pending = false;
+        if let (Some(store), Some(server)) = (self.store.clone(), self.current_server.clone())
+            && self.vm.settings.server != ServerChoice::Sandbox
+        {
+            self.worker
+                .load_credentials(Resolver::new(self.env.clone(), store), server);
+        }
+    }
+
+    /// A different server (picked, typed, or the sandbox stopped) invalidates the connection and
+    /// the token shown; its own token is loaded once the settings settle.
+    fn follow_server(&mut self) {
+        let server = self.server_url();
+        if server == self.current_server {
+            return;
+        }
+        self.current_server = server;
+        self.vm.connection = Connection::NotTested;
+        self.vm.storages.clear();
+        self.vm.token_source = None;
+        if self.vm.settings.server != ServerChoice::Sandbox {
+            self.vm.token.0.clear();
+            self.credentials_pending = true;
+        }
+    }
+
+    /// Writes the settings after a quiet period; then loads the token of a newly picked server.
     fn persist_settings(&mut self, ctx: &egui::Context) {
         if self.vm.settings == self.saved_settings {
             self.settings_changed_at = None;
+            self.load_pending_credentials();
             return;
         }
         let since = *self.settings_changed_at.get_or_insert_with(Instant::now);
@@ -645,23 +686,7 @@ impl App {
             ctx.request_repaint_after(SAVE_DELAY - waited);
             return;
         }
-        let old_server = match self.saved_settings.server {
-            ServerChoice::Sandbox => self.vm.sandbox_url.clone(),
-            _ => self.saved_settings.server_url(),
-        };
-        let new_server = self.server_url();
-        if old_server != new_server {
-            self.vm.connection = Connection::NotTested;
-            self.vm.storages.clear();
-            self.vm.token_source = None;
-            if let (Some(store), Some(server)) = (self.store.clone(), new_server)
-                && self.vm.settings.server != ServerChoice::Sandbox
-            {
-                self.vm.token.0.clear();
-                self.worker
-                    .load_credentials(Resolver::new(self.env.clone(), store), server);
-            }
-        }
+        self.load_pending_credentials();
         self.saved_settings = self.vm.settings.clone();
         self.settings_changed_at = None;
         self.worker

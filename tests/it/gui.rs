@@ -130,6 +130,12 @@ fn gui_sandbox_connects_and_lists_its_storages() {
     });
     g.pump_until_label("0002EM");
     assert!(g.harness.query_by_label("0003AB").is_some());
+    // Saving the changed settings later must not drop the sandbox connection.
+    std::thread::sleep(Duration::from_millis(1000));
+    g.harness.run_ok();
+    assert_eq!(g.app().view().connection, Connection::Connected);
+    assert!(g.harness.query_by_label("Connected: 2 storages").is_some());
+    assert!(g.harness.query_by_label("Ingest 2 clips").is_some());
 }
 
 #[test]
