@@ -163,19 +163,19 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .column(Column::exact(24.0))
         .column(Column::exact(POSTER_SIZE.x + 4.0))
         .column(Column::auto().at_least(90.0).resizable(true))
-        .column(Column::initial(160.0).resizable(true).clip(true))
+        .column(Column::initial(150.0).resizable(true).clip(true))
+        .column(Column::auto().at_least(60.0))
         .column(Column::auto())
         .column(Column::auto())
         .column(Column::auto())
         .column(Column::auto())
         .column(Column::auto())
         .column(Column::auto())
-        .column(Column::auto())
-        .column(Column::remainder().at_least(80.0).clip(true))
+        .column(Column::remainder().at_least(60.0))
         .header(22.0, |mut header| {
             for title in [
-                "", "", "", "Clip", "Title", "Family", "Duration", "Timecode", "Format", "Audio",
-                "Files", "Size", "Status",
+                "", "", "", "Clip", "Title", "Status", "Family", "Duration", "Timecode", "Format",
+                "Audio", "Files", "Size",
             ] {
                 header.col(|ui| {
                     ui.strong(title);
@@ -241,6 +241,7 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                 row.col(|ui| {
                     ui.label(title);
                 });
+                row.col(|ui| status_ui(ui, clip));
                 let m = &clip.scanned.metadata;
                 row.col(|ui| {
                     ui.label(clip.scanned.clip.family.as_str());
@@ -267,7 +268,6 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                 row.col(|ui| {
                     ui.label(format_bytes(clip.scanned.clip.total_size()));
                 });
-                row.col(|ui| status_ui(ui, clip));
             });
         });
 }
