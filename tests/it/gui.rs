@@ -22,7 +22,7 @@ const WAIT: Duration = Duration::from_secs(90);
 struct Gui {
     harness: Harness<'static, App>,
     _rt: tokio::runtime::Runtime,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 fn no_keyring()
@@ -64,7 +64,7 @@ fn gui(settings: Settings, paths: Vec<PathBuf>) -> Gui {
     Gui {
         harness,
         _rt: rt,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -274,6 +274,22 @@ fn gui_without_a_keyring_says_so_and_keeps_the_token_for_this_run() {
         !format!("{:?}", g.app().view().token).contains("secret-token-1"),
         "Debug must redact the token"
     );
+    // Settings persist (debounced) in the config dir, never the token.
+    let template = g
+        .harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Title template");
+    template.focus();
+    template.type_text(" {card}");
+    g.harness.run_ok();
+    std::thread::sleep(Duration::from_millis(1000));
+    let path = AppDirs::under(g.dir.path()).settings_file();
+    g.pump_until("the settings file", |_| path.is_file());
+    let saved = card_ingest::ui::config::load(&path).expect("settings saved");
+    assert_eq!(saved.title_template, "{user_clip_name} {card}");
+    assert_eq!(saved.custom_url, "http://127.0.0.1:9");
+    assert_eq!(saved.app_id, "app-1");
+    let text = std::fs::read_to_string(&path).expect("read settings");
+    assert!(!text.contains("secret-token-1"), "{text}");
 }
 
 fn synthetic_clip(i: usize) -> ClipRow {
