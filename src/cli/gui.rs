@@ -5,6 +5,7 @@
 use anyhow::Context;
 use card_ingest::secrets::{EnvStore, KeyringStore};
 use card_ingest::ui::config::{self, AppDirs, Settings};
+use card_ingest::ui::log_capture::LogBuffer;
 use card_ingest::ui::{self, Startup};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,7 +34,7 @@ impl Default for GuiArgs {
     }
 }
 
-pub fn run(args: GuiArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: GuiArgs, log: LogBuffer) -> anyhow::Result<ExitCode> {
     let dirs = AppDirs::from_os()
         .context("the OS gives no home folder for card-ingest's settings (set HOME)")?;
     let mut notices = Vec::new();
@@ -58,6 +59,7 @@ pub fn run(args: GuiArgs) -> anyhow::Result<ExitCode> {
         env: EnvStore::from_process_env(),
         spec_dir: Some(args.spec_dir),
         notices,
+        log: Some(log),
     };
     ui::run(startup, rt.handle().clone())
         .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;

@@ -47,7 +47,7 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
-    init_tracing();
+    let log = init_tracing();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Demo(args)) => demo::run(args),
@@ -56,12 +56,15 @@ pub fn main() -> ExitCode {
         Some(Command::Sample(args)) => sample::run(args),
         Some(Command::Login(args)) => login::run_login(args),
         Some(Command::Logout(args)) => login::run_logout(args),
-        Some(Command::Gui(args)) => gui::run(args),
+        Some(Command::Gui(args)) => gui::run(args, log),
         None => gui::check_bare_paths(&cli.paths).and_then(|()| {
-            gui::run(gui::GuiArgs {
-                paths: cli.paths,
-                ..gui::GuiArgs::default()
-            })
+            gui::run(
+                gui::GuiArgs {
+                    paths: cli.paths,
+                    ..gui::GuiArgs::default()
+                },
+                log,
+            )
         }),
     };
     match result {
@@ -73,12 +76,25 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr so that `--json` output on stdout stays machine-readable.
-fn init_tracing() {
+/// Logs go to stderr so that `--json` output on stdout stays machine-readable. The window's log
+/// panel gets the library's INFO and above through the returned buffer (unused by other
+/// subcommands).
+fn init_tracing() -> card_ingest::ui::log_capture::LogBuffer {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("CARD_INGEST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let buffer = card_ingest::ui::log_capture::LogBuffer::new();
+    let panel =
+        tracing_subscriber::filter::Targets::new().with_target("card_ingest", tracing::Level::INFO);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .with(buffer.layer().with_filter(panel))
         .init();
+    buffer
 }

@@ -35,6 +35,8 @@ pub struct Startup {
     pub spec_dir: Option<PathBuf>,
     /// Messages to show in the log at start (e.g. an unreadable settings file).
     pub notices: Vec<String>,
+    /// Library `tracing` events for the log panel (`None`: only the app's own lines).
+    pub log: Option<super::log_capture::LogBuffer>,
 }
 
 /// Kinds of toast.
@@ -66,6 +68,7 @@ pub struct App {
     toasts: egui_notify::Toasts,
     cmds: Commands,
     attached: bool,
+    log: Option<super::log_capture::LogBuffer>,
 }
 
 impl App {
@@ -95,6 +98,7 @@ impl App {
             toasts: egui_notify::Toasts::default(),
             cmds: Commands::default(),
             attached: false,
+            log: startup.log,
         };
         for notice in startup.notices {
             app.vm.log(Level::WARN, notice);
@@ -131,6 +135,9 @@ impl App {
         }
         while let Ok(event) = self.events.try_recv() {
             self.apply_event(event, &ctx);
+        }
+        if let Some(log) = &self.log {
+            self.vm.log.extend(log.drain());
         }
         self.input(&ctx);
         self.panels_ui(ui);

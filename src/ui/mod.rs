@@ -2,7 +2,7 @@
 //! preview and edit its clips, ingest.
 //!
 //! Layout (one job per file): [`app`] composes the panels ([`settings`], [`cards`],
-//! [`clip_edit`], [`queue`], [`log`]), which render the [`state`] view model and return
+//! [`clip_edit`], [`queue`], [`log`] (fed by [`log_capture`]), which render the [`state`] view model and return
 //! [`command::UiCommand`]s applied at the end of the frame. All I/O — keyring, settings file,
 //! scans, poster grabs, iconik calls, the sandbox, the folder picker — runs in [`background`] on
 //! a tokio runtime beside eframe; results come back over a channel drained once per frame, and
@@ -17,6 +17,7 @@ pub mod clip_edit;
 pub mod command;
 pub mod config;
 pub mod log;
+pub mod log_capture;
 pub mod queue;
 pub mod settings;
 pub mod state;

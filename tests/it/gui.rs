@@ -56,6 +56,7 @@ fn gui(settings: Settings, paths: Vec<PathBuf>) -> Gui {
         env: EnvStore::from_vars(None, None),
         spec_dir: spec_dir(),
         notices: Vec::new(),
+        log: None,
     };
     let app = App::new(startup, rt.handle().clone());
     let harness = Harness::builder()
