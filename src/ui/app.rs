@@ -95,7 +95,10 @@ impl App {
             saved_settings: startup.settings,
             settings_changed_at: None,
             scan_generation: 0,
-            toasts: egui_notify::Toasts::default(),
+            // Bottom right: top right would cover the "Ingest N clips" button.
+            toasts: egui_notify::Toasts::default()
+                .with_anchor(egui_notify::Anchor::BottomRight)
+                .with_margin(egui::vec2(12.0, 40.0)),
             cmds: Commands::default(),
             attached: false,
             log: startup.log,

@@ -32,6 +32,17 @@ pub fn cards_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         issues_ui(ui, vm);
         return;
     }
+    if vm.drop_hover {
+        // A card is loaded: dropping replaces it; say so while the files hover.
+        let rect = ui.max_rect();
+        ui.painter().rect_stroke(
+            rect,
+            8.0,
+            egui::Stroke::new(3.0, ui.visuals().selection.stroke.color),
+            egui::StrokeKind::Inside,
+        );
+        ui.strong("Drop to scan (replaces the loaded card)");
+    }
     header_ui(ui, vm, cmds);
     issues_ui(ui, vm);
     ui.separator();
@@ -310,7 +321,10 @@ fn status_ui(ui: &mut egui::Ui, clip: &ClipRow) {
     } else if !clip.scanned.clip.warnings.is_empty() {
         ui.colored_label(
             ui.visuals().warn_fg_color,
-            format!("{} warnings", clip.scanned.clip.warnings.len()),
+            match clip.scanned.clip.warnings.len() {
+                1 => "1 warning".to_owned(),
+                n => format!("{n} warnings"),
+            },
         )
         .on_hover_text(clip.scanned.clip.warnings.join("\n"));
     } else {
