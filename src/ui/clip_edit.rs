@@ -93,11 +93,12 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                 let original = field.original(&row.scanned.metadata);
                 let mut value = vm.field_value(&row, field);
                 let label = ui.label(field.label());
+                // Sized explicitly: a grid cell only offers last frame's column width, so a
+                // text box would never grow past its first (narrow) layout.
                 if ui
-                    .add(
-                        egui::TextEdit::singleline(&mut value)
-                            .id_salt(("clip_field", field))
-                            .desired_width(150.0),
+                    .add_sized(
+                        [170.0, 20.0],
+                        egui::TextEdit::singleline(&mut value).id_salt(("clip_field", field)),
                     )
                     .labelled_by(label.id)
                     .on_hover_text(format!("Scanned: {}", display_original(&original)))

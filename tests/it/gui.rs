@@ -528,3 +528,37 @@ fn cli_bare_word_that_is_no_folder_is_an_error_and_help_lists_gui() {
     assert_eq!(sample.status.code(), Some(0), "{}", sample.stderr);
     assert!(sample.stdout.contains("--kind"), "{}", sample.stdout);
 }
+
+/// Rendered images of the main screens (wgpu on Mesa lavapipe), compared with the checked-in
+/// `tests/snapshots/*.png` within the tolerance of `kittest.toml`. `UPDATE_SNAPSHOTS=1` rewrites
+/// them. Only with `--features snapshots` (plain `cargo test` never builds wgpu).
+#[cfg(feature = "snapshots")]
+#[test]
+fn gui_snapshots_of_the_main_screens() {
+    let dir = fixtures().dir_of(SampleKind::P2Span).to_path_buf();
+    let mut g = gui(Settings::default(), Vec::new());
+    g.harness.run_ok();
+    g.harness.snapshot("gui_empty");
+    g.harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(DroppedFolder(dir)));
+    g.pump_until("both posters", |h| {
+        let clips = &h.state().view().card.clips;
+        clips.len() == 2
+            && clips
+                .iter()
+                .all(|c| matches!(c.poster, PosterState::Ready(_)))
+    });
+    // Let the "2 clips found" toast expire (4 s at the harness' 0.25 s per frame).
+    for _ in 0..30 {
+        g.harness.step();
+    }
+    g.harness.snapshot("gui_preview");
+    g.harness.get_by_label("0002EM").click();
+    g.pump_until_label("Clip 0002EM");
+    for _ in 0..3 {
+        g.harness.step();
+    }
+    g.harness.snapshot("gui_clip_editor");
+}
