@@ -1,6 +1,7 @@
 //! `card-ingest demo [--dir DIR]`: the README's main job on a fresh machine. Writes a sample
-//! P2 card pair (a complete clip plus a clip spanned across two cards, with macOS junk) and scans
-//! it, so an operator sees the grouping without a camera card at hand.
+//! P2 card pair (a complete clip plus a clip spanned across two cards, with macOS junk), scans
+//! it, then ingests it into the built-in sandbox (`ingest --sandbox`) and prints where the
+//! report is — the whole flow without a camera card or an iconik account.
 
 use anyhow::Context;
 use card_ingest::media::Tools;
@@ -40,5 +41,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let report =
         scan::scan(std::slice::from_ref(&card.dir), &Tools::detect()).context("scan failed")?;
     super::scan::print_report(&report, args.json)?;
-    Ok(ExitCode::SUCCESS)
+    eprintln!(
+        "\ningesting into the built-in sandbox (same as `card-ingest ingest {} --sandbox`):",
+        card.dir.display()
+    );
+    let journal = args.dir.join("journal");
+    super::ingest::run(super::ingest::IngestArgs::sandbox_demo(
+        card.dir.clone(),
+        journal,
+        args.json,
+    ))
 }

@@ -3,6 +3,7 @@
 
 mod demo;
 mod gui;
+mod ingest;
 mod login;
 mod sample;
 mod sandbox;
@@ -34,6 +35,8 @@ enum Command {
     Gui(gui::GuiArgs),
     /// Write a sample P2 card pair and scan it: the whole flow without a camera card.
     Demo(demo::DemoArgs),
+    /// Register every clip of the cards in PATH... in iconik (resumable; `--sandbox` to try it).
+    Ingest(ingest::IngestArgs),
     /// Find the cards in PATH... and list their clips, files and metadata.
     Scan(scan::ScanArgs),
     /// Run the local iconik-compatible sandbox server.
@@ -51,6 +54,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Demo(args)) => demo::run(args),
+        Some(Command::Ingest(args)) => ingest::run(args),
         Some(Command::Scan(args)) => scan::run(args),
         Some(Command::Sandbox(args)) => sandbox::run(args),
         Some(Command::Sample(args)) => sample::run(args),

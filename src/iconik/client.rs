@@ -5,6 +5,7 @@
 
 use super::error::{ApiErrors, ApiFailure, Error, TransportKind, transport_kind};
 use super::models::{Cursor, Page};
+use super::observer::{CallObserver, CallRecord, CallTarget, RequestBody, response_id};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -13,7 +14,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use url::Url;
 
 /// Production host (iconik-api.md §1).
@@ -126,6 +127,8 @@ struct Inner {
     credentials: Credentials,
     last_rate_limit_remaining: AtomicI64,
     list_page_size: u32,
+    /// Sees every call (transcript); `None` costs nothing.
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 /// The iconik client; cheap to clone.
@@ -225,8 +228,29 @@ impl Client {
                 credentials,
                 last_rate_limit_remaining: AtomicI64::new(NO_RATE_LIMIT),
                 list_page_size,
+                observer: None,
             }),
         })
+    }
+
+    /// This client (same connection pool, base URL and credentials) reporting every call —
+    /// each attempt, success or failure — to `observer` (see [`super::observer`]). Replaces an
+    /// observer set before; the `RateLimit-Remaining` reading starts from this client's last one
+    /// and is tracked separately from then on (use the observed client for the whole run).
+    pub fn with_observer(&self, observer: Arc<dyn CallObserver>) -> Self {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                http: inner.http.clone(),
+                base: inner.base.clone(),
+                credentials: inner.credentials.clone(),
+                last_rate_limit_remaining: AtomicI64::new(
+                    inner.last_rate_limit_remaining.load(Ordering::Relaxed),
+                ),
+                list_page_size: inner.list_page_size,
+                observer: Some(observer),
+            }),
+        }
     }
 
     /// The base URL.
@@ -262,7 +286,19 @@ impl Client {
         url
     }
 
-    /// Sends one request and returns the status and body text of a success response.
+    /// [`Self::url`] plus the query string.
+    fn url_with_query(&self, service: Service, path: &str, query: &[(&str, String)]) -> Url {
+        let mut url = self.url(service, path);
+        if !query.is_empty() {
+            // reqwest's `query()` needs an extra feature; the url crate does the same encoding.
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        url
+    }
+
+    /// Sends one request and returns the status and body text of a success response. The one
+    /// choke point of every iconik call: the observer (if any) sees each one here.
     pub(crate) async fn send_raw<B: Serialize + ?Sized>(
         &self,
         method: Method,
@@ -272,13 +308,51 @@ impl Client {
         body: Option<&B>,
         call: Call,
     ) -> Result<(StatusCode, String), Error> {
-        let mut url = self.url(service, path);
-        let shown_path = url.path().to_owned();
-        if !query.is_empty() {
-            // reqwest's `query()` needs an extra feature; the url crate does the same encoding.
-            url.query_pairs_mut()
-                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        let Some(observer) = &self.inner.observer else {
+            return self
+                .send_unobserved(method, service, path, query, body, call)
+                .await;
+        };
+        let url = self.url_with_query(service, path, query);
+        let mut record = CallRecord::begin(CallTarget::Iconik, method.as_str(), url.to_string());
+        if let Some(b) = body {
+            // Serialised a second time only when observed; serde_json is deterministic, so
+            // this is the text reqwest sends.
+            record.body = serde_json::to_string(b).ok().map(RequestBody::Json);
+            record
+                .headers
+                .push(("Content-Type".to_owned(), "application/json".to_owned()));
         }
+        let started = Instant::now();
+        let result = self
+            .send_unobserved(method, service, path, query, body, call)
+            .await;
+        record.elapsed = started.elapsed();
+        match &result {
+            Ok((status, text)) => {
+                record.status = Some(status.as_u16());
+                record.response_id = response_id(text);
+            }
+            Err(e) => {
+                record.status = e.status();
+                record.error = Some(e.to_string());
+            }
+        }
+        observer.on_call(&record);
+        result
+    }
+
+    async fn send_unobserved<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        service: Service,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+        call: Call,
+    ) -> Result<(StatusCode, String), Error> {
+        let url = self.url_with_query(service, path, query);
+        let shown_path = url.path().to_owned();
         let mut req = self.inner.http.request(method.clone(), url);
         if let Some(b) = body {
             req = req.json(b);

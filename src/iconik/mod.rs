@@ -29,8 +29,10 @@ pub mod api;
 pub mod client;
 pub mod error;
 pub mod models;
+pub mod observer;
 pub mod retry;
 pub mod upload;
 
 pub use client::{APP_ICONIK_IO, Client, ClientConfig, Credentials, EU_ICONIK_IO, Secret, Service};
 pub use error::{ApiErrors, ApiFailure, Error, TransportKind};
+pub use observer::{CallObserver, CallRecord};

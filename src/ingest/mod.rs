@@ -1,8 +1,30 @@
 //! Ingest engine: turns each scanned clip into an iconik asset through typed steps (checksum →
 //! offload → create asset → … → proxy upload → keyframes), resumable after a crash.
 //!
-//! Built so far: [`journal`], the crash-safe per-card state file with its process lock. The
-//! engine and its step records come later and use [`crate::checksum`], [`crate::offload`] and
-//! [`crate::mhl`] as building blocks.
+//! - [`step`]: the [`Step`] enum; [`record`]: what the [`journal`] keeps per clip (states, ids,
+//!   upload session, checksums); [`events`] out, [`commands`] in; [`options`] = CLI flags.
+//! - [`engine`]: runs one card job ([`Engine::run_card`]); [`steps`] does each step's work;
+//!   [`retry`] retries transient iconik errors; [`dedupe`] looks objects up before creating.
+//! - [`transcript`]: the `--transcript` curl script (a [`crate::iconik::CallObserver`]);
+//!   [`report`]: the HTML + CSV ingest report written after a card, filled by [`summary`].
 
+pub mod commands;
+pub mod dedupe;
+pub mod engine;
+pub mod events;
 pub mod journal;
+pub mod options;
+pub mod record;
+pub mod report;
+pub mod retry;
+pub mod step;
+pub mod steps;
+pub mod summary;
+pub mod transcript;
+
+pub use commands::IngestCommand;
+pub use engine::{CardJob, CardOutcome, Engine, IngestError, OffloadHook};
+pub use events::{EventKind, EventSink, IngestEvent};
+pub use options::{IngestOptions, ProxyMode};
+pub use record::{CardRecord, ClipRecord, StepState};
+pub use step::Step;

@@ -186,6 +186,17 @@ pub fn offload(
     run(request, cancel, progress, &mut |_| {})
 }
 
+/// [`offload`] with `after_copy` called with each destination file path between copy and verify:
+/// a test seam for the ingest engine (its tests corrupt a copy there to prove verification).
+pub fn offload_observed(
+    request: &OffloadRequest,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(&OffloadProgress),
+    after_copy: &dyn Fn(&Path),
+) -> Result<OffloadOutcome, OffloadError> {
+    run(request, cancel, progress, &mut |p| after_copy(p))
+}
+
 /// [`offload`] with a hook called with each destination file path between copy and verify (tests
 /// corrupt copies there).
 fn run(

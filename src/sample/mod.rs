@@ -305,6 +305,24 @@ fn kind_list() -> String {
         .join(", ")
 }
 
+/// Writes a P2 card (`CARDC0001`) with `clips` complete clips into `dest_dir` (the card root):
+/// every clip is registrable, unlike [`SampleKind::P2`]'s card A with its half span.
+pub fn generate_p2_complete(
+    dest_dir: &Path,
+    clips: u32,
+    opts: &SampleOptions,
+) -> Result<GeneratedCard, SampleError> {
+    opts.validate()?;
+    files::create_dir(dest_dir)?;
+    let ff = ffmpeg::Ffmpeg::new(&opts.ffmpeg);
+    p2::card_complete(&ff, dest_dir, opts, clips)?;
+    Ok(GeneratedCard {
+        kind: SampleKind::P2,
+        dir: dest_dir.to_path_buf(),
+        roots: vec![dest_dir.to_path_buf()],
+    })
+}
+
 /// Writes one sample card layout into `dest_dir` (created if missing; existing files with the
 /// same names are overwritten).
 pub fn generate(

@@ -311,6 +311,39 @@ fn clip_xml(clip: &P2Clip, opts: &SampleOptions) -> String {
     )
 }
 
+/// Card `CARDC0001` with `count` complete, unspanned clips `0101AA`, `0102AA`, ... (no voice
+/// memos), e.g. the ingest engine's "3-clip P2 card".
+pub(crate) fn card_complete(
+    ff: &Ffmpeg,
+    root: &Path,
+    opts: &SampleOptions,
+    count: u32,
+) -> Result<(), SampleError> {
+    skeleton(root)?;
+    let names: Vec<String> = (1..=count).map(|i| format!("01{i:02}AA")).collect();
+    let titles: Vec<String> = (1..=count).map(|i| format!("Take {i}")).collect();
+    let codes: Vec<String> = (1..=count).map(|i| format!("12:{i:02}:00:00")).collect();
+    for i in 0..names.len() {
+        write_clip(
+            ff,
+            root,
+            opts,
+            &P2Clip {
+                name: &names[i],
+                card_serial: "CARDC0001",
+                seconds: opts.clip_seconds,
+                timecode: &codes[i],
+                user_clip_name: &titles[i],
+                date: "2024-05-15T09:00:00+02:00",
+                link: Link::None,
+                voice_memo: false,
+            },
+        )?;
+    }
+    let last = names.last().cloned().unwrap_or_default();
+    files::write(&root.join("LASTCLIP.TXT"), format!("{last}\r\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

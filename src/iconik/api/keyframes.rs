@@ -3,7 +3,7 @@
 use crate::iconik::client::{Call, Client, Service};
 use crate::iconik::error::Error;
 use crate::iconik::models::{
-    AssetId, JobId, Keyframe, KeyframeRequest, ProxyId, TranscodeResponse,
+    AssetId, FileId, JobId, Keyframe, KeyframeRequest, ProxyId, TranscodeResponse,
 };
 use reqwest::Method;
 use tracing::instrument;
@@ -36,6 +36,40 @@ impl KeyframesHandler<'_> {
             )
             .await?;
         Ok(r.job_id)
+    }
+
+    /// `POST files/{file_id}/keyframes/` → 200 `{job_id}`: iconik's transcoder makes the proxy
+    /// and keyframes from an original (single-file file sets only, iconik-api.md §10 pitfall 9).
+    /// 204 (ignored by the storage's transcode-ignore pattern) is `Ok(None)`.
+    #[instrument(skip(self, body))]
+    pub async fn generate_from_file(
+        &self,
+        asset: AssetId,
+        file: FileId,
+        body: &KeyframeRequest,
+    ) -> Result<Option<JobId>, Error> {
+        let (status, text) = self
+            .client
+            .send_raw(
+                Method::POST,
+                Service::Files,
+                &format!("assets/{asset}/files/{file}/keyframes"),
+                &[],
+                Some(body),
+                Call::Plain,
+            )
+            .await?;
+        if status.as_u16() == 204 || text.trim().is_empty() {
+            return Ok(None);
+        }
+        let r: TranscodeResponse = serde_json::from_str(&text).map_err(|source| Error::Decode {
+            method: "POST".to_owned(),
+            path: format!("assets/{asset}/files/{file}/keyframes/"),
+            status: status.as_u16(),
+            body: text.clone(),
+            source,
+        })?;
+        Ok(Some(r.job_id))
     }
 
     /// `GET keyframes/` of an asset (all, cursor).

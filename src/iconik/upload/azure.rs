@@ -2,7 +2,11 @@
 //! `x-ms-blob-type: BlockBlob` for small files; Put Block (`comp=block&blockid=…`) per block and
 //! Put Block List (`comp=blocklist`) for large ones.
 
-use super::{ProgressFn, UploadError, UploadHttp, UploadProgress, body_text, file_body, file_size};
+use super::{
+    ProgressFn, UploadError, UploadHttp, UploadProgress, body_text, file_body, file_range,
+    file_size,
+};
+use crate::iconik::observer::RequestBody;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use std::path::Path;
 use tracing::instrument;
@@ -22,14 +26,16 @@ pub async fn put_blob(
 ) -> Result<(), UploadError> {
     let total = file_size(path).await?;
     let resp = http
-        .http
-        .put(sas_url)
-        .header("x-ms-blob-type", "BlockBlob")
-        .header(CONTENT_TYPE, "application/octet-stream")
-        .header(CONTENT_LENGTH, total.to_string())
-        .timeout(http.request_timeout)
-        .body(file_body(path, 0, total).await?)
-        .send()
+        .send(
+            http.http
+                .put(sas_url)
+                .header("x-ms-blob-type", "BlockBlob")
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, total.to_string())
+                .timeout(http.request_timeout)
+                .body(file_body(path, 0, total).await?),
+            file_range(path, 0, total),
+        )
         .await
         .map_err(|e| UploadError::transport("Azure Put Blob", e))?;
     if !resp.status().is_success() {
@@ -99,12 +105,14 @@ pub async fn put_blocks(
         let id = block_id(n);
         let url = with_params(sas_url, &[("comp", "block"), ("blockid", &id)])?;
         let resp = http
-            .http
-            .put(&url)
-            .header(CONTENT_LENGTH, len.to_string())
-            .timeout(http.request_timeout)
-            .body(file_body(path, offset, len).await?)
-            .send()
+            .send(
+                http.http
+                    .put(&url)
+                    .header(CONTENT_LENGTH, len.to_string())
+                    .timeout(http.request_timeout)
+                    .body(file_body(path, offset, len).await?),
+                file_range(path, offset, len),
+            )
             .await
             .map_err(|e| UploadError::transport("Azure Put Block", e))?;
         if !resp.status().is_success() {
@@ -126,13 +134,15 @@ pub async fn put_blocks(
     }
     let url = with_params(sas_url, &[("comp", "blocklist")])?;
     let resp = http
-        .http
-        .put(&url)
-        .header(CONTENT_TYPE, "application/xml")
-        .header("x-ms-blob-content-type", "application/octet-stream")
-        .timeout(http.request_timeout)
-        .body(block_list_xml(&ids))
-        .send()
+        .send(
+            http.http
+                .put(&url)
+                .header(CONTENT_TYPE, "application/xml")
+                .header("x-ms-blob-content-type", "application/octet-stream")
+                .timeout(http.request_timeout)
+                .body(block_list_xml(&ids)),
+            Some(RequestBody::Text(block_list_xml(&ids))),
+        )
         .await
         .map_err(|e| UploadError::transport("Azure Put Block List", e))?;
     if !resp.status().is_success() {

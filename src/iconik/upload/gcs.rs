@@ -6,7 +6,10 @@
 //! 5xx/408/429/IO errors: back off, status query (`bytes */T`), continue. On 404/410: the session is
 //! gone — new session, restart at 0. Other 4xx: stop.
 
-use super::{ProgressFn, UploadError, UploadHttp, UploadProgress, body_text, file_body, file_size};
+use super::{
+    ProgressFn, UploadError, UploadHttp, UploadProgress, body_text, file_body, file_range,
+    file_size,
+};
 use crate::iconik::retry::{Backoff, RetryHint};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderMap, LOCATION, RANGE};
@@ -135,13 +138,16 @@ impl ResumableUploader {
     pub async fn start(&self, upload_url: &str) -> Result<String, UploadError> {
         let resp = self
             .http
-            .http
-            .post(upload_url)
-            .header("x-goog-resumable", "start")
-            .header(CONTENT_LENGTH, "0")
-            .timeout(self.http.request_timeout)
-            .body(reqwest::Body::from(Vec::<u8>::new()))
-            .send()
+            .send(
+                self.http
+                    .http
+                    .post(upload_url)
+                    .header("x-goog-resumable", "start")
+                    .header(CONTENT_LENGTH, "0")
+                    .timeout(self.http.request_timeout)
+                    .body(reqwest::Body::from(Vec::<u8>::new())),
+                None,
+            )
             .await
             .map_err(|e| UploadError::transport("session start", e))?;
         let status = resp.status();
@@ -230,13 +236,16 @@ impl ResumableUploader {
     async fn status_step(&self, session_url: &str, total: u64) -> Result<Step, UploadError> {
         let sent = self
             .http
-            .http
-            .put(session_url)
-            .header(CONTENT_RANGE, status_query_range(total))
-            .header(CONTENT_LENGTH, "0")
-            .timeout(self.http.request_timeout)
-            .body(reqwest::Body::from(Vec::<u8>::new()))
-            .send()
+            .send(
+                self.http
+                    .http
+                    .put(session_url)
+                    .header(CONTENT_RANGE, status_query_range(total))
+                    .header(CONTENT_LENGTH, "0")
+                    .timeout(self.http.request_timeout)
+                    .body(reqwest::Body::from(Vec::<u8>::new())),
+                None,
+            )
             .await;
         self.classify("status query", sent).await
     }
@@ -253,14 +262,17 @@ impl ResumableUploader {
         let body = file_body(path, first, len).await?;
         let sent = self
             .http
-            .http
-            .put(session_url)
-            .header(CONTENT_RANGE, content_range(first, last, total))
-            .header(CONTENT_LENGTH, len.to_string())
-            .header(CONTENT_TYPE, "application/octet-stream")
-            .timeout(self.http.request_timeout)
-            .body(body)
-            .send()
+            .send(
+                self.http
+                    .http
+                    .put(session_url)
+                    .header(CONTENT_RANGE, content_range(first, last, total))
+                    .header(CONTENT_LENGTH, len.to_string())
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .timeout(self.http.request_timeout)
+                    .body(body),
+                file_range(path, first, len),
+            )
             .await;
         self.classify("chunk upload", sent).await
     }
@@ -441,10 +453,13 @@ impl ResumableUploader {
     pub async fn cancel(&self, session_url: &str) -> Result<(), UploadError> {
         let resp = self
             .http
-            .http
-            .delete(session_url)
-            .timeout(self.http.request_timeout)
-            .send()
+            .send(
+                self.http
+                    .http
+                    .delete(session_url)
+                    .timeout(self.http.request_timeout),
+                None,
+            )
             .await
             .map_err(|e| UploadError::transport("cancel", e))?;
         match resp.status().as_u16() {

@@ -11,6 +11,7 @@ pub mod s3;
 use super::Client;
 use super::error::{Error as IconikError, TransportKind, transport_kind};
 use super::models::{AssetId, Proxy, StorageMethod};
+use super::observer::{CallObserver, CallRecord, CallTarget, RequestBody, redact_url};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -140,11 +141,34 @@ impl Default for UploadConfig {
 }
 
 /// The HTTP client for signed storage URLs: no iconik headers, no redirects, long timeouts.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct UploadHttp {
     pub(crate) http: reqwest::Client,
     pub(crate) request_timeout: Duration,
+    /// Sees every storage request (transcript); signatures redacted, bodies described.
+    observer: Option<Arc<dyn CallObserver>>,
 }
+
+impl std::fmt::Debug for UploadHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadHttp")
+            .field("request_timeout", &self.request_timeout)
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
+}
+
+/// Request headers repeated in a [`CallRecord`] (the rest — `Content-Length`, `User-Agent` —
+/// curl adds by itself).
+const RECORDED_REQUEST_HEADERS: &[&str] = &[
+    "content-type",
+    "content-range",
+    "x-goog-resumable",
+    "x-ms-blob-type",
+    "x-ms-blob-content-type",
+];
+/// Response headers repeated in a [`CallRecord`].
+const RECORDED_RESPONSE_HEADERS: &[&str] = &["range", "location", "etag"];
 
 impl UploadHttp {
     pub fn new(config: &UploadConfig) -> Result<Self, UploadError> {
@@ -158,8 +182,71 @@ impl UploadHttp {
         Ok(Self {
             http,
             request_timeout: config.request_timeout,
+            observer: None,
         })
     }
+
+    /// This client reporting every storage request to `observer` (see [`super::observer`]).
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Sends `req`, reporting it to the observer (if any) with `body` as its description.
+    pub(crate) async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        body: Option<RequestBody>,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let Some(observer) = &self.observer else {
+            return req.send().await;
+        };
+        let request = req.build()?;
+        let mut record = CallRecord::begin(
+            CallTarget::Storage,
+            request.method().as_str(),
+            redact_url(request.url().as_str()),
+        );
+        record.headers = pick_headers(request.headers(), RECORDED_REQUEST_HEADERS);
+        record.body = body;
+        let started = std::time::Instant::now();
+        let result = self.http.execute(request).await;
+        record.elapsed = started.elapsed();
+        match &result {
+            Ok(resp) => {
+                record.status = Some(resp.status().as_u16());
+                record.response_headers = pick_headers(resp.headers(), RECORDED_RESPONSE_HEADERS)
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v = if k == "location" { redact_url(&v) } else { v };
+                        (k, v)
+                    })
+                    .collect();
+            }
+            Err(e) => record.error = Some(e.to_string()),
+        }
+        observer.on_call(&record);
+        result
+    }
+}
+
+fn pick_headers(headers: &reqwest::header::HeaderMap, names: &[&str]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .filter_map(|n| {
+            let v = headers.get(*n)?.to_str().ok()?;
+            Some(((*n).to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+/// The observer's description of a file-range body.
+pub(crate) fn file_range(path: &Path, offset: u64, len: u64) -> Option<RequestBody> {
+    Some(RequestBody::FileRange {
+        path: path.to_owned(),
+        offset,
+        len,
+    })
 }
 
 /// Options for [`upload_proxy`].

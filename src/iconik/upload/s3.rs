@@ -3,9 +3,13 @@
 //! `ETag`); complete URL from iconik; `POST` CompleteMultipartUpload XML. On failure the upload is
 //! aborted through iconik's `multipart/cleanup/`.
 
-use super::{ProgressFn, UploadError, UploadHttp, UploadProgress, body_text, file_body, file_size};
+use super::{
+    ProgressFn, UploadError, UploadHttp, UploadProgress, body_text, file_body, file_range,
+    file_size,
+};
 use crate::iconik::Client;
 use crate::iconik::models::{AssetId, MultipartCleanup, ProxyId};
+use crate::iconik::observer::RequestBody;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use std::path::Path;
 use tracing::instrument;
@@ -26,13 +30,15 @@ pub async fn put_single(
 ) -> Result<(), UploadError> {
     let total = file_size(path).await?;
     let resp = http
-        .http
-        .put(url)
-        .header(CONTENT_TYPE, "application/octet-stream")
-        .header(CONTENT_LENGTH, total.to_string())
-        .timeout(http.request_timeout)
-        .body(file_body(path, 0, total).await?)
-        .send()
+        .send(
+            http.http
+                .put(url)
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, total.to_string())
+                .timeout(http.request_timeout)
+                .body(file_body(path, 0, total).await?),
+            file_range(path, 0, total),
+        )
         .await
         .map_err(|e| UploadError::transport("S3 PUT", e))?;
     if !resp.status().is_success() {
@@ -106,12 +112,14 @@ pub async fn multipart_upload(
     }
     let total = file_size(path).await?;
     let resp = http
-        .http
-        .post(multipart_upload_url)
-        .header(CONTENT_LENGTH, "0")
-        .timeout(http.request_timeout)
-        .body(reqwest::Body::from(Vec::<u8>::new()))
-        .send()
+        .send(
+            http.http
+                .post(multipart_upload_url)
+                .header(CONTENT_LENGTH, "0")
+                .timeout(http.request_timeout)
+                .body(reqwest::Body::from(Vec::<u8>::new())),
+            None,
+        )
         .await
         .map_err(|e| UploadError::transport("S3 multipart start", e))?;
     if !resp.status().is_success() {
@@ -181,12 +189,14 @@ async fn send_parts(
         let first = u64::from(part.number.saturating_sub(1)) * part_size;
         let len = part_size.min(total.saturating_sub(first));
         let resp = http
-            .http
-            .put(&part.url)
-            .header(CONTENT_LENGTH, len.to_string())
-            .timeout(http.request_timeout)
-            .body(file_body(path, first, len).await?)
-            .send()
+            .send(
+                http.http
+                    .put(&part.url)
+                    .header(CONTENT_LENGTH, len.to_string())
+                    .timeout(http.request_timeout)
+                    .body(file_body(path, first, len).await?),
+                file_range(path, first, len),
+            )
             .await
             .map_err(|e| UploadError::transport("S3 part PUT", e))?;
         if !resp.status().is_success() {
@@ -223,12 +233,14 @@ async fn send_parts(
         detail: "iconik returned no complete_url".to_owned(),
     })?;
     let resp = http
-        .http
-        .post(&complete)
-        .header(CONTENT_TYPE, "application/xml")
-        .timeout(http.request_timeout)
-        .body(complete_xml(&etags))
-        .send()
+        .send(
+            http.http
+                .post(&complete)
+                .header(CONTENT_TYPE, "application/xml")
+                .timeout(http.request_timeout)
+                .body(complete_xml(&etags)),
+            Some(RequestBody::Text(complete_xml(&etags))),
+        )
         .await
         .map_err(|e| UploadError::transport("S3 multipart complete", e))?;
     let status = resp.status();

@@ -1,7 +1,7 @@
 //! H.264 web proxies for iconik, one per clip (camera-cards.md §7, the verified command).
 //!
-//! [`plan`] turns a clip and its description into the exact ffmpeg argv (pure, testable without
-//! running anything); [`encode`] runs it with progress and cancel, writing to a temporary name
+//! [`plan()`](fn@plan) turns a clip and its description into the exact ffmpeg argv (pure, testable without
+//! running anything); [`encode()`](fn@encode) runs it with progress and cancel, writing to a temporary name
 //! that is renamed only on success. [`audio`] builds the stereo mix from the clip's tracks;
 //! [`mp4`] reads back what was written.
 

@@ -83,8 +83,13 @@ pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
             let job = st
                 .get_mut(Kind::Jobs, id)
                 .ok_or_else(|| Reply::not_found("Job", id))?;
+            let was_started = job["status"] == "STARTED";
             advance(job, delay);
-            Ok(Reply::ok(public(job)))
+            let job = job.clone();
+            if was_started && job["status"] == "FINISHED" {
+                super::keyframes::finish_transcode(&mut st, &job);
+            }
+            Ok(Reply::ok(public(&job)))
         }
         ("GET", []) => {
             let mut st = app.state();

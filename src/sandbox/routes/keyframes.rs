@@ -111,6 +111,80 @@ pub fn from_proxy(app: &App, ctx: &mut Ctx, asset_id: &str, proxy_id: &str) -> R
     Ok(Reply::ok(json!({ "job_id": job_id })))
 }
 
+/// SPEC-F POST `/v1/assets/{asset_id}/files/{file_id}/keyframes/` (`TranscodeRequestSchema`) →
+/// 200 `{job_id}` (iconik-api.md §6.7): iconik's transcoder makes a proxy and keyframes from an
+/// original of a single-file file set. The sandbox creates a TRANSCODE job; when the job is
+/// read as finished ([`super::jobs`]) a CLOSED mp4 proxy record (no bytes) and keyframes appear.
+pub fn from_file(app: &App, ctx: &mut Ctx, asset_id: &str, file_id: &str) -> RouteResult {
+    if ctx.method != "POST" {
+        return Err(not_routed(ctx));
+    }
+    let template = "/API/files/v1/assets/{asset_id}/files/{file_id}/keyframes/";
+    ctx.body(app, template, "TranscodeRequestSchema")?;
+    let mut st = app.state();
+    let file = st
+        .get_in_asset(Kind::Files, asset_id, file_id)
+        .ok_or_else(|| Reply::not_found("File", file_id))?
+        .clone();
+    if file["status"] != "CLOSED" {
+        return Err(Reply::bad_request(format!(
+            "File {file_id} is {}: only a CLOSED original can be transcoded",
+            file["status"]
+        )));
+    }
+    let job = super::jobs::new_job(
+        &mut st,
+        "TRANSCODE",
+        "Transcode proxy and keyframes",
+        asset_id,
+        ctx.job_status.as_deref(),
+    );
+    let job_id = job["id"].clone();
+    if let Some(j) = st.get_mut(Kind::Jobs, job_id.as_str().unwrap_or_default()) {
+        j["sandbox_transcode_file"] = json!(file_id);
+    }
+    Ok(Reply::ok(json!({ "job_id": job_id })))
+}
+
+/// What a finished transcode job leaves behind: a CLOSED proxy record and keyframes.
+pub fn finish_transcode(st: &mut crate::sandbox::state::State, job: &Value) {
+    let (Some(asset_id), Some(file_id)) = (
+        job["object_id"].as_str(),
+        job["sandbox_transcode_file"].as_str(),
+    ) else {
+        return;
+    };
+    let Some(file) = st.get_in_asset(Kind::Files, asset_id, file_id).cloned() else {
+        return;
+    };
+    let created = now();
+    let proxy_id = new_id();
+    let name = format!(
+        "{}.mp4",
+        file["original_name"]
+            .as_str()
+            .unwrap_or("proxy")
+            .rsplit_once('.')
+            .map_or("proxy", |(stem, _)| stem)
+    );
+    st.proxies.push(json!({
+        "id": proxy_id, "asset_id": asset_id, "version_id": file["version_id"],
+        "name": name, "filename": name, "format": "mp4", "codec": "h264", "status": "CLOSED",
+        "storage_method": "GCS", "job_id": job["id"], "date_created": created, "date_modified": created,
+    }));
+    for (kind, kname) in [
+        ("KEYFRAME_MAP", "keyframe_map.jpg"),
+        ("POSTER", "poster.jpg"),
+    ] {
+        st.keyframes.push(json!({
+            "id": new_id(), "asset_id": asset_id, "version_id": file["version_id"], "type": kind,
+            "name": kname, "filename": kname, "format": "jpg", "status": "CLOSED",
+            "is_custom_keyframe": false, "proxy_id": proxy_id, "job_id": job["id"],
+            "url": Value::Null, "date_created": created, "date_modified": created,
+        }));
+    }
+}
+
 /// SPEC-F POST /v1/assets/{asset_id}/keyframes/ → 201 (`KeyframeSchema`): a custom keyframe
 /// or poster record with an upload URL.
 fn create(app: &App, ctx: &mut Ctx, asset_id: &str) -> RouteResult {

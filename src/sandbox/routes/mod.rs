@@ -285,6 +285,18 @@ fn route(app: &App, ctx: &mut Ctx) -> RouteResult {
         (_, ["files", "v1", "assets", asset_id, "file_sets", rest @ ..]) => {
             file_sets::route(app, ctx, asset_id, rest)
         }
+        (
+            _,
+            [
+                "files",
+                "v1",
+                "assets",
+                asset_id,
+                "files",
+                file_id,
+                "keyframes",
+            ],
+        ) => keyframes::from_file(app, ctx, asset_id, file_id),
         (_, ["files", "v1", "assets", asset_id, "files", rest @ ..]) => {
             files::route(app, ctx, asset_id, rest)
         }

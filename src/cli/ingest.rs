@@ -1,0 +1,523 @@
+//! `card-ingest ingest PATH... --server URL --storage STORAGE [...]`: scans the cards, runs the
+//! ingest engine per card and prints progress (stderr lines, a progress bar on a terminal, or
+//! `--json` event lines on stdout), then a summary. Exit 0 when every clip completed, 1
+//! otherwise. `--sandbox` ingests into an in-process sandbox; `--dry-run` runs the same flow
+//! against an in-process stand-in and prints the calls it would make, sending nothing.
+
+use anyhow::{Context, bail};
+use card_ingest::iconik::upload::{UploadConfig, UploadHttp};
+use card_ingest::iconik::{Client, Credentials};
+use card_ingest::ingest::journal::JournalStore;
+use card_ingest::ingest::report;
+use card_ingest::ingest::retry::TOKEN_REFUSED;
+use card_ingest::ingest::summary::card_report;
+use card_ingest::ingest::transcript::{TranscriptHeader, TranscriptWriter};
+use card_ingest::ingest::{
+    CardJob, CardOutcome, Engine, EventKind, EventSink, IngestEvent, IngestOptions, ProxyMode,
+    StepState,
+};
+use card_ingest::media::{Tools, tools::find_on_path};
+use card_ingest::sandbox::{self, SandboxConfig};
+use card_ingest::scan;
+use card_ingest::secrets::{EnvStore, KeyringStore, ServerKey, TokenStore};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ProxyArg {
+    Local,
+    Iconik,
+    None,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IngestArgs {
+    /// Card folders (or folders holding cards).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// iconik base URL, e.g. https://app.iconik.io.
+    #[arg(long, value_name = "URL", required_unless_present_any = ["sandbox", "dry_run"])]
+    server: Option<String>,
+    /// iconik FILES storage (id or name) holding the originals.
+    #[arg(long, value_name = "STORAGE", required_unless_present_any = ["sandbox", "dry_run"])]
+    storage: Option<String>,
+    /// Local mount of that storage; registered paths are relative to it.
+    #[arg(long, value_name = "LOCAL_PATH")]
+    storage_root: Option<PathBuf>,
+    /// Copy the card under this folder first ({date}/{card}), verify it and register the copy.
+    #[arg(long, value_name = "LOCAL_PATH")]
+    offload_to: Option<PathBuf>,
+    /// How proxies are made.
+    #[arg(long, value_enum, default_value = "local")]
+    proxy: ProxyArg,
+    /// Add every asset to this collection.
+    #[arg(long, value_name = "NAME")]
+    collection: Option<String>,
+    /// Asset title: {user_clip_name}, {name}, {card}, {date}, {family}.
+    #[arg(long, default_value = "{user_clip_name}")]
+    title_template: String,
+    /// Clips whose iconik calls run at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    concurrency: usize,
+    /// Journal folder (default: the per-user data folder).
+    #[arg(long, value_name = "DIR")]
+    journal_dir: Option<PathBuf>,
+    /// Where the HTML/CSV report goes (default: the journal folder).
+    #[arg(long, value_name = "DIR")]
+    report_dir: Option<PathBuf>,
+    /// Scan, hash and encode proxies, but send nothing: print every call it would make.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write every iconik call as an equivalent curl command (token redacted).
+    #[arg(long, value_name = "FILE")]
+    transcript: Option<PathBuf>,
+    /// Ingest into a built-in sandbox started in this process (no iconik account needed).
+    #[arg(long)]
+    sandbox: bool,
+    /// Print progress events as JSON lines on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Register clips whose files are already in iconik.
+    #[arg(long)]
+    force: bool,
+    /// Resumable upload chunk size in KiB (multiple of 256).
+    #[arg(long, default_value_t = 8192, hide = true)]
+    upload_chunk_kib: u64,
+}
+
+impl IngestArgs {
+    /// `ingest PATH --sandbox --journal-dir JOURNAL` (what `card-ingest demo` runs).
+    pub fn sandbox_demo(path: PathBuf, journal_dir: PathBuf, json: bool) -> Self {
+        Self {
+            paths: vec![path],
+            server: None,
+            storage: None,
+            storage_root: None,
+            offload_to: None,
+            proxy: ProxyArg::Local,
+            collection: None,
+            title_template: "{user_clip_name}".to_owned(),
+            concurrency: 4,
+            journal_dir: Some(journal_dir),
+            report_dir: None,
+            dry_run: false,
+            transcript: None,
+            sandbox: true,
+            json,
+            force: false,
+            upload_chunk_kib: 8192,
+        }
+    }
+}
+
+/// App-ID and token for `server`: `ICONIK_APP_ID`/`ICONIK_AUTH_TOKEN` (automation) first, else
+/// the OS keyring (`card-ingest login`). Blocking (keyring round trips).
+fn credentials(server: &str) -> anyhow::Result<Credentials> {
+    let key = ServerKey::parse(server)?;
+    let env = EnvStore::from_process_env();
+    let found = match env.credentials()? {
+        Some(c) => c,
+        // Opening the keyring fails with a message that names the environment variables.
+        None => KeyringStore::open()?.get(&key)?,
+    };
+    Ok(Credentials::new(
+        found.app_id(),
+        found.token().expose_secret(),
+    ))
+}
+
+/// iconik's OpenAPI files for the in-process sandbox: `$ICONIK_SPEC_DIR`, else
+/// `shared/iconik-spec` beside the working folder or one of its parents.
+fn spec_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("ICONIK_SPEC_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|d| d.join("shared").join("iconik-spec"))
+        .find(|p| p.join("files.json").is_file())
+}
+
+pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run_async(args))
+}
+
+async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let tools = Tools::detect();
+    let paths = args.paths.clone();
+    let tools2 = tools.clone();
+    let report = tokio::task::spawn_blocking(move || scan::scan(&paths, &tools2))
+        .await
+        .context("scan interrupted")?
+        .context("scan failed")?;
+    if report.cards.is_empty() {
+        bail!("no camera card found in {:?}", args.paths);
+    }
+    for e in &report.errors {
+        eprintln!("warning: {}: {}", e.path.display(), e.message);
+    }
+    let first_card = report.cards[0].root.clone();
+    let in_process = args.sandbox || args.dry_run;
+    let storage_root = match (&args.storage_root, in_process) {
+        (Some(r), _) => r.clone(),
+        (None, true) => args
+            .offload_to
+            .clone()
+            .or_else(|| first_card.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| first_card.clone()),
+        (None, false) => match &args.offload_to {
+            Some(o) => o.clone(),
+            None => bail!(
+                "--storage-root is required: the local mount of the iconik storage (paths sent to \
+                 iconik are relative to it), or use --offload-to that mount"
+            ),
+        },
+    };
+    let storage_root = std::fs::canonicalize(&storage_root)
+        .with_context(|| format!("storage root {}", storage_root.display()))?;
+
+    // The server: a real iconik, or an in-process sandbox (demo / dry run).
+    let sandbox_handle = if in_process {
+        let config = SandboxConfig {
+            spec_dir: spec_dir(),
+            mount_point: storage_root.display().to_string(),
+            job_delay: std::time::Duration::from_millis(100),
+            ..SandboxConfig::default()
+        };
+        Some(
+            sandbox::spawn(config)
+                .await
+                .context("starting the sandbox")?,
+        )
+    } else {
+        None
+    };
+    let (server, creds, storage) = match &sandbox_handle {
+        Some(h) => (
+            h.base_url().to_owned(),
+            Credentials::new(
+                h.credentials().app_id.clone(),
+                h.credentials().token.clone(),
+            ),
+            args.storage
+                .clone()
+                .unwrap_or_else(|| "Sandbox originals".to_owned()),
+        ),
+        None => {
+            let server = args.server.clone().context("--server is required")?;
+            let s2 = server.clone();
+            let creds = tokio::task::spawn_blocking(move || credentials(&s2))
+                .await
+                .context("credential lookup interrupted")??;
+            (
+                server,
+                creds,
+                args.storage.clone().context("--storage is required")?,
+            )
+        }
+    };
+    let dry_dir = std::env::temp_dir().join(format!("card-ingest-dry-run-{}", std::process::id()));
+    let token = creds.token.clone();
+    let mut client = Client::new(&server, creds).context("iconik client")?;
+    let mut upload = UploadHttp::new(&UploadConfig::default()).context("upload client")?;
+    // --dry-run always keeps a transcript: it is what gets printed.
+    let transcript_path = match (&args.transcript, args.dry_run) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => Some(dry_dir.join("transcript.sh")),
+        (None, false) => None,
+    };
+    if let Some(path) = &transcript_path {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let header = TranscriptHeader {
+            card: args
+                .paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            server: server.clone(),
+            started_at: chrono::Utc::now(),
+        };
+        let writer = Arc::new(
+            TranscriptWriter::create(path, &header)
+                .context("creating the transcript")?
+                .redacting(&token),
+        );
+        client = client.with_observer(writer.clone());
+        upload = upload.with_observer(writer);
+    }
+    let store = match (&args.journal_dir, args.dry_run) {
+        (_, true) => JournalStore::at(dry_dir.join("journals")),
+        (Some(d), false) => JournalStore::at(d),
+        (None, false) => JournalStore::default_location().context("journal folder")?,
+    };
+    let proxy_dir = store.dir().join("proxies");
+    let mut options = IngestOptions::new(storage, storage_root.clone(), proxy_dir);
+    options.offload_to = args.offload_to.clone();
+    options.proxy = match args.proxy {
+        ProxyArg::Local => ProxyMode::Local,
+        ProxyArg::Iconik => ProxyMode::Iconik,
+        ProxyArg::None => ProxyMode::None,
+    };
+    options.collection = args.collection.clone();
+    options.title_template = args.title_template.clone();
+    options.concurrency = args.concurrency.max(1);
+    options.force = args.force;
+    options.write_manifest = !args.dry_run;
+    options.upload_chunk_bytes = args.upload_chunk_kib.max(256) / 256 * 256 * 1024;
+    let engine = Engine {
+        client,
+        upload,
+        tools,
+        ffmpeg: find_on_path("ffmpeg"),
+        store: store.clone(),
+        options,
+        offload_after_copy: None,
+    };
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    let cancel2 = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopping at the next safe point (Ctrl-C)…");
+            cancel2.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(print_events(rx, args.json));
+    let mut outcomes = Vec::new();
+    let started_at = chrono::Utc::now();
+    let mut fatal = None;
+    for card in &report.cards {
+        let clips: Vec<_> = report
+            .clips
+            .iter()
+            .filter(|c| c.clip.card_root == card.root)
+            .cloned()
+            .collect();
+        if clips.is_empty() {
+            continue;
+        }
+        let job = CardJob {
+            card: card.clone(),
+            clips,
+        };
+        match engine
+            .run_card(job, EventSink::new(tx.clone()), None, cancel.clone())
+            .await
+        {
+            Ok(o) => {
+                let refused = o.token_refused;
+                outcomes.push(o);
+                if refused {
+                    break;
+                }
+            }
+            Err(e) => {
+                fatal = Some(e);
+                break;
+            }
+        }
+    }
+    drop(tx);
+    if let Err(e) = printer.await {
+        tracing::warn!(error = %e, "progress printer stopped");
+    }
+    match fatal {
+        // A refused token is the operator's to fix, like a failed clip: exit 1 with the message.
+        Some(card_ingest::ingest::IngestError::TokenRefused) => {
+            eprintln!("card-ingest: {TOKEN_REFUSED}");
+            return Ok(ExitCode::from(1));
+        }
+        Some(e) => return Err(e.into()),
+        None => {}
+    }
+
+    let report_dir = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| store.dir().to_path_buf());
+    std::fs::create_dir_all(&report_dir)
+        .with_context(|| format!("report folder {}", report_dir.display()))?;
+    for o in &outcomes {
+        let rep = card_report(o, started_at);
+        let name = o
+            .card
+            .root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let paths = report::report_paths(&report_dir, &name, &chrono::Local::now());
+        report::write_html(&rep, &paths.html)?;
+        report::write_csv(&rep, &paths.csv)?;
+        eprintln!("report: {} (and .csv)", paths.html.display());
+        if let Some(m) = &o.mhl {
+            eprintln!("ASC MHL manifest: {}", m.display());
+        }
+        eprintln!("journal: {}", o.journal_path.display());
+    }
+    if let (Some(path), false) = (&transcript_path, args.dry_run) {
+        eprintln!("transcript: {}", path.display());
+    }
+    if args.dry_run
+        && let Some(path) = &transcript_path
+    {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "# --dry-run: nothing was sent to iconik. These are the calls an ingest makes, played \
+             against an in-process stand-in; every id below is a placeholder."
+        )?;
+        out.write_all(text.as_bytes())?;
+        if let Err(e) = std::fs::remove_dir_all(&dry_dir) {
+            tracing::debug!(error = %e, "dry-run folder not removed");
+        }
+    }
+    let ok = print_summary(&outcomes);
+    if outcomes.iter().any(|o| o.token_refused) {
+        eprintln!("{TOKEN_REFUSED}");
+    }
+    if args.sandbox
+        && let Some(h) = &sandbox_handle
+    {
+        eprintln!(
+            "sandbox {} holds {} assets (the sandbox stops when this command ends)",
+            h.base_url(),
+            h.state()["assets"].as_array().map_or(0, Vec::len)
+        );
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<IngestEvent>, json: bool) {
+    let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    while let Some(ev) = rx.recv().await {
+        if json {
+            match serde_json::to_string(&ev) {
+                Ok(line) => println!("{line}"),
+                Err(e) => tracing::warn!(error = %e, "event not printable"),
+            }
+            continue;
+        }
+        let who = ev.clip_name.clone().unwrap_or_default();
+        let step = ev.step.map(|s| s.to_string()).unwrap_or_default();
+        let line = match &ev.kind {
+            EventKind::CardStarted { card, clips } => Some(format!("card {card}: {clips} clips")),
+            EventKind::Started => Some(format!("{who}: {step} …")),
+            EventKind::Done { detail } => Some(format!(
+                "{who}: {step} done{}",
+                detail
+                    .as_ref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            )),
+            EventKind::Skipped { reason } => Some(format!("{who}: {step} skipped: {reason}")),
+            EventKind::Failed { error, .. } => Some(format!("{who}: {step} FAILED: {error}")),
+            EventKind::Retrying {
+                attempt,
+                delay_ms,
+                error,
+            } => Some(format!(
+                "{who}: {step} retry {attempt} in {delay_ms} ms ({error})"
+            )),
+            EventKind::CardFinished {
+                completed,
+                failed,
+                skipped,
+                ..
+            } => Some(format!(
+                "card done: {completed} completed, {failed} failed, {skipped} skipped"
+            )),
+            EventKind::Progress {
+                done_bytes,
+                total_bytes,
+                ..
+            } => {
+                if let Some(b) = &bar {
+                    b.set_length(*total_bytes);
+                    b.set_position(*done_bytes);
+                    b.set_message(format!("{who} {step}"));
+                }
+                None
+            }
+        };
+        if let Some(line) = line {
+            match &bar {
+                Some(b) => b.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+}
+
+/// Prints the per-clip table to stderr; true when every clip completed.
+fn print_summary(outcomes: &[CardOutcome]) -> bool {
+    let mut ok = !outcomes.is_empty();
+    eprintln!(
+        "{:<10} {:<10} {:<38} FAILED STEP / NOTE",
+        "CLIP", "STATUS", "ASSET"
+    );
+    for o in outcomes {
+        ok &= o.all_complete();
+        for c in o.record.clips.values() {
+            let asset = c
+                .asset_id
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "-".into());
+            let (status, note) = match c.failure() {
+                Some((step, err)) => ("FAILED", format!("{step}: {err}")),
+                None if c.duplicate_of.is_some() => {
+                    ("SKIPPED", c.duplicate_of.clone().unwrap_or_default())
+                }
+                None if matches!(
+                    c.step(card_ingest::ingest::Step::CreateAsset),
+                    StepState::Skipped { .. }
+                ) =>
+                {
+                    (
+                        "SKIPPED",
+                        match c.step(card_ingest::ingest::Step::CreateAsset) {
+                            StepState::Skipped { reason } => reason,
+                            _ => String::new(),
+                        },
+                    )
+                }
+                None if c.is_complete() => ("OK", String::new()),
+                None => (
+                    "STOPPED",
+                    "not finished; run the same command again to resume".into(),
+                ),
+            };
+            eprintln!("{:<10} {:<10} {:<38} {}", c.name, status, asset, note);
+        }
+    }
+    ok
+}

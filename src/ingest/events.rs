@@ -1,0 +1,89 @@
+//! Typed progress events of a card job, sent over a channel; the pipeline knows nothing of
+//! how they are shown (CLI lines, `--json`, a future GUI).
+
+use super::step::Step;
+use serde::Serialize;
+
+/// One event. Clip-level events carry `clip_id`/`clip_name`/`step`; card-level ones don't.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IngestEvent {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A card job starts with this many clips to ingest.
+    CardStarted { card: String, clips: usize },
+    /// A step started.
+    Started,
+    /// Byte progress of a step (checksum, offload, proxy, upload).
+    Progress {
+        done_bytes: u64,
+        total_bytes: u64,
+        rate_bytes_per_s: Option<f64>,
+        eta_secs: Option<f64>,
+    },
+    /// A transient error; the step is retried after `delay_ms`.
+    Retrying {
+        attempt: u32,
+        delay_ms: u64,
+        error: String,
+    },
+    /// The step finished; `detail` names what it made (ids, sizes).
+    Done { detail: Option<String> },
+    /// The step failed after retries (or at once for non-retryable errors).
+    Failed { error: String, retryable: bool },
+    /// The step (or the whole clip) was skipped.
+    Skipped { reason: String },
+    /// Every clip has finished or failed.
+    CardFinished {
+        card: String,
+        completed: usize,
+        failed: usize,
+        skipped: usize,
+    },
+}
+
+impl IngestEvent {
+    /// A card-level event.
+    pub fn card(kind: EventKind) -> Self {
+        Self {
+            clip_id: None,
+            clip_name: None,
+            step: None,
+            kind,
+        }
+    }
+}
+
+/// Sender half handed to the engine; sending never fails the job (no listener = ignored).
+#[derive(Debug, Clone)]
+pub struct EventSink(Option<tokio::sync::mpsc::UnboundedSender<IngestEvent>>);
+
+impl EventSink {
+    pub fn new(tx: tokio::sync::mpsc::UnboundedSender<IngestEvent>) -> Self {
+        Self(Some(tx))
+    }
+
+    /// A sink that drops everything.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    pub fn send(&self, event: IngestEvent) {
+        if let Some(tx) = &self.0
+            && tx.send(event).is_err()
+        {
+            tracing::trace!("event listener gone");
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! What the journal keeps per card and per clip: each step's state and every id iconik
+//! returned, so a re-run resumes where the last one stopped and never creates twice.
+//! Serialised as JSON by [`super::journal`]; never holds credentials.
+
+use super::step::Step;
+use crate::iconik::models::{
+    AssetId, ComponentId, FileId, FileSetId, FormatId, JobId, ProxyId, StorageId, VersionId,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// State of one step.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum StepState {
+    #[default]
+    Pending,
+    /// Started but no result saved: after a crash the step's objects must be looked up.
+    Running,
+    Done,
+    Failed {
+        error: String,
+        retryable: bool,
+    },
+    Skipped {
+        reason: String,
+    },
+}
+
+impl StepState {
+    /// Done or skipped: nothing left to do.
+    pub fn is_finished(&self) -> bool {
+        matches!(self, StepState::Done | StepState::Skipped { .. })
+    }
+}
+
+/// One step's record.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StepRecord {
+    #[serde(flatten)]
+    pub state: StepState,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub started: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub finished: Option<DateTime<Utc>>,
+    /// Attempts made (automatic retries included), over all runs.
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+impl StepRecord {
+    /// Seconds between start and finish, when both are known.
+    pub fn duration_secs(&self) -> Option<f64> {
+        match (self.started, self.finished) {
+            (Some(s), Some(f)) => Some((f - s).num_milliseconds() as f64 / 1000.0),
+            _ => None,
+        }
+    }
+}
+
+/// One member file as registered.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Path on the card (source).
+    pub source: PathBuf,
+    /// Path that is registered (the offloaded copy, or the source in place).
+    pub registered: PathBuf,
+    /// File name (= iconik `name` and `original_name`).
+    pub name: String,
+    /// Folder relative to the storage root, `/`-separated, no leading `/`.
+    pub directory_path: String,
+    pub size_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub md5: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub xxh64: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub file_id: Option<FileId>,
+}
+
+/// Everything known about one clip.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClipRecord {
+    pub clip_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub steps: BTreeMap<Step, StepRecord>,
+    #[serde(default)]
+    pub files: Vec<FileRecord>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub asset_id: Option<AssetId>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub version_id: Option<VersionId>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub format_id: Option<FormatId>,
+    #[serde(default)]
+    pub component_ids: Vec<ComponentId>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub file_set_id: Option<FileSetId>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub proxy_path: Option<PathBuf>,
+    /// xxh64 over the member files' xxh64 values: the proxy is re-encoded only when it changes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub proxy_fingerprint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub proxy_id: Option<ProxyId>,
+    /// GCS resumable session URL (journaled the moment it exists).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub upload_session: Option<String>,
+    /// Bytes the storage confirmed.
+    #[serde(default)]
+    pub upload_offset: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub keyframe_job: Option<JobId>,
+    /// Set when the clip was skipped as already in iconik.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub duplicate_of: Option<String>,
+}
+
+impl ClipRecord {
+    pub fn new(clip_id: &str, name: &str) -> Self {
+        Self {
+            clip_id: clip_id.to_owned(),
+            name: name.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// The record of `step` (Pending when absent).
+    pub fn step(&self, step: Step) -> StepState {
+        self.steps
+            .get(&step)
+            .map(|r| r.state.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every step done or skipped.
+    pub fn is_complete(&self) -> bool {
+        Step::ALL.iter().all(|s| self.step(*s).is_finished())
+    }
+
+    /// The first failed step with its error.
+    pub fn failure(&self) -> Option<(Step, String)> {
+        Step::ALL.into_iter().find_map(|s| match self.step(s) {
+            StepState::Failed { error, .. } => Some((s, error)),
+            _ => None,
+        })
+    }
+
+    /// Whether the clip was skipped as a duplicate.
+    pub fn is_skipped_duplicate(&self) -> bool {
+        self.duplicate_of.is_some()
+    }
+
+    /// Marks `step` and every later step Pending again (a manual retry); ids are kept so the
+    /// redone steps look objects up before creating.
+    pub fn reset_from(&mut self, step: Step) {
+        for s in step.and_after() {
+            if let Some(r) = self.steps.get_mut(&s)
+                && !matches!(r.state, StepState::Done)
+            {
+                r.state = StepState::Pending;
+            }
+        }
+        if let Some(r) = self.steps.get_mut(&step) {
+            r.state = StepState::Pending;
+        }
+    }
+}
+
+/// The journal's state of one card against one server.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CardRecord {
+    pub card_root: PathBuf,
+    /// iconik base URL the ids belong to.
+    pub server: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub storage_id: Option<StorageId>,
+    /// Folder the card was offloaded to.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub offload_destination: Option<PathBuf>,
+    /// The `--collection` every asset is added to.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub collection_id: Option<crate::iconik::models::CollectionId>,
+    /// Clip records by clip id.
+    #[serde(default)]
+    pub clips: BTreeMap<String, ClipRecord>,
+}

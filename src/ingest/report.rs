@@ -1,0 +1,824 @@
+//! The ingest report written after a card: one self-contained HTML page for people and one CSV
+//! (one row per file) for spreadsheets — clip, files, checksums, asset id and link, per-step
+//! timings, errors. The engine fills a [`CardReport`]; this module only renders and writes it.
+//!
+//! Step names and states are plain strings here so the report does not depend on the engine's
+//! `Step` enum (the engine passes its display labels). Both files are written atomically
+//! ([`crate::atomic_write::write_atomic`]). Nothing secret ever enters the model: `server` is the
+//! base URL only, and errors are iconik's answers, which never echo the token.
+//!
+//! Asset links use iconik's web UI form `<base>/asset/<asset_id>` (e.g.
+//! `https://app.iconik.io/asset/8c1…`), the address the web app shows for an asset page; see
+//! [`asset_link`].
+
+use crate::atomic_write::write_atomic;
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+
+/// Errors writing a report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    #[error("cannot write the ingest report {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Everything the report shows about one card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CardReport {
+    /// The card (or offload copy) root as scanned.
+    pub card_root: PathBuf,
+    /// Card family label (`p2`, `xdcam`, ...).
+    pub card_family: String,
+    /// iconik base URL (never carries a token).
+    pub server: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// `card-ingest x.y.z`.
+    pub tool_version: String,
+    pub clips: Vec<ClipReport>,
+    /// The ASC MHL manifest written for the card, if any.
+    pub manifest_path: Option<PathBuf>,
+}
+
+/// How a clip ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClipStatus {
+    /// Every step done: a complete asset.
+    Complete,
+    /// A step failed (see the steps and the clip error).
+    Failed,
+    /// Already in iconik (same checksum or storage path); not registered again.
+    SkippedDuplicate,
+    /// Stopped before the end (cancelled, or the run ended) without a failure.
+    Incomplete,
+}
+
+impl ClipStatus {
+    /// The word shown in the report.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Complete => "complete",
+            Self::Failed => "failed",
+            Self::SkippedDuplicate => "skipped (duplicate)",
+            Self::Incomplete => "incomplete",
+        }
+    }
+
+    fn css_class(self) -> &'static str {
+        match self {
+            Self::Complete => "complete",
+            Self::Failed => "failed",
+            Self::SkippedDuplicate => "skipped",
+            Self::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// One clip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClipReport {
+    /// The clip's stable id (iconik `external_id`).
+    pub clip_id: String,
+    /// Clip name on the card (`0002EM`, `C0003`).
+    pub name: String,
+    pub family: String,
+    /// Asset title sent to iconik.
+    pub title: String,
+    pub status: ClipStatus,
+    pub asset_id: Option<String>,
+    /// iconik web UI link ([`asset_link`]).
+    pub asset_link: Option<String>,
+    pub files: Vec<FileReport>,
+    pub steps: Vec<StepTiming>,
+    pub proxy: Option<ProxyReport>,
+    pub warnings: Vec<String>,
+    pub error: Option<String>,
+}
+
+/// One member file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileReport {
+    /// Path relative to the card root, `/`-separated.
+    pub path: String,
+    pub size_bytes: u64,
+    /// Lower-case hex; `None` when not computed (the clip failed first).
+    pub md5: Option<String>,
+    pub xxh64: Option<String>,
+}
+
+/// One step of a clip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepTiming {
+    /// The engine's label (`checksum`, `create asset`, `upload proxy`, ...).
+    pub step: String,
+    /// `done`, `failed`, `skipped`, ...
+    pub state: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<u64>,
+    pub attempts: u32,
+    pub error: Option<String>,
+}
+
+/// The proxy that was uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyReport {
+    pub size_bytes: u64,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Clip counts by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub complete: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub incomplete: usize,
+}
+
+impl CardReport {
+    pub fn counts(&self) -> StatusCounts {
+        let mut c = StatusCounts::default();
+        for clip in &self.clips {
+            match clip.status {
+                ClipStatus::Complete => c.complete += 1,
+                ClipStatus::Failed => c.failed += 1,
+                ClipStatus::SkippedDuplicate => c.skipped += 1,
+                ClipStatus::Incomplete => c.incomplete += 1,
+            }
+        }
+        c
+    }
+
+    /// Bytes of every member file of every clip.
+    pub fn total_bytes(&self) -> u64 {
+        self.clips
+            .iter()
+            .flat_map(|c| &c.files)
+            .map(|f| f.size_bytes)
+            .sum()
+    }
+
+    /// Wall-clock time of the run (0 if the clock went backwards).
+    pub fn duration_ms(&self) -> u64 {
+        u64::try_from((self.finished_at - self.started_at).num_milliseconds()).unwrap_or(0)
+    }
+}
+
+/// iconik web UI link of an asset: `<base>/asset/<asset_id>`.
+pub fn asset_link(base_url: &str, asset_id: &str) -> String {
+    format!("{}/asset/{asset_id}", base_url.trim_end_matches('/'))
+}
+
+/// Where the two report files go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPaths {
+    pub html: PathBuf,
+    pub csv: PathBuf,
+}
+
+/// `<out_dir>/card-ingest-report-<card>-<YYYYMMDD-HHMMSS>.{html,csv}`; `card_key` (a volume name
+/// or the card folder's name) is reduced to `[A-Za-z0-9._-]`, other characters become `_`.
+pub fn report_paths<Tz: TimeZone>(out_dir: &Path, card_key: &str, at: &DateTime<Tz>) -> ReportPaths
+where
+    Tz::Offset: Display,
+{
+    let mut key: String = card_key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    key = key.trim_matches(|c| c == '.' || c == '_').to_owned();
+    if key.is_empty() {
+        key = "card".to_owned();
+    }
+    let stem = format!("card-ingest-report-{key}-{}", at.format("%Y%m%d-%H%M%S"));
+    ReportPaths {
+        html: out_dir.join(format!("{stem}.html")),
+        csv: out_dir.join(format!("{stem}.csv")),
+    }
+}
+
+/// Writes both files to [`report_paths`]`(out_dir, card_key, finished_at)` and returns where.
+pub fn write_reports(
+    report: &CardReport,
+    out_dir: &Path,
+    card_key: &str,
+) -> Result<ReportPaths, ReportError> {
+    let paths = report_paths(out_dir, card_key, &report.finished_at);
+    write_csv(report, &paths.csv)?;
+    write_html(report, &paths.html)?;
+    Ok(paths)
+}
+
+/// Writes [`render_csv`] to `path` atomically.
+pub fn write_csv(report: &CardReport, path: &Path) -> Result<(), ReportError> {
+    write(path, render_csv(report).as_bytes())
+}
+
+/// Writes [`render_html`] to `path` atomically.
+pub fn write_html(report: &CardReport, path: &Path) -> Result<(), ReportError> {
+    write(path, render_html(report).as_bytes())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    write_atomic(path, bytes).map_err(|source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// CSV columns, in order.
+pub const CSV_HEADER: &[&str] = &[
+    "card",
+    "clip_id",
+    "clip_name",
+    "title",
+    "family",
+    "status",
+    "asset_id",
+    "asset_link",
+    "file",
+    "size_bytes",
+    "md5",
+    "xxh64",
+    "steps",
+    "error",
+    "warnings",
+];
+
+/// The CSV (RFC 4180: comma-separated, CRLF line ends, fields with `,` `"` CR or LF quoted and
+/// `"` doubled): one row per file with the clip's columns repeated; a clip without files gets
+/// one row with empty file columns. Text cells starting with `=`, `+`, `-`, `@`, tab or CR get
+/// a leading `'` so a spreadsheet shows them instead of evaluating them (titles and server
+/// errors are not ours to trust).
+pub fn render_csv(report: &CardReport) -> String {
+    let mut out = String::new();
+    push_row(
+        &mut out,
+        CSV_HEADER.iter().map(|h| Cell::Num(h.to_string())),
+    );
+    let card = report.card_root.to_string_lossy();
+    for clip in &report.clips {
+        let steps = clip
+            .steps
+            .iter()
+            .map(step_summary)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let error = clip_errors(clip).join("; ");
+        let warnings = clip.warnings.join("; ");
+        let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+        let rows: Vec<Option<&FileReport>> = if clip.files.is_empty() {
+            vec![None]
+        } else {
+            clip.files.iter().map(Some).collect()
+        };
+        for file in rows {
+            let cells = vec![
+                Cell::Text(card.to_string()),
+                Cell::Text(clip.clip_id.clone()),
+                Cell::Text(clip.name.clone()),
+                Cell::Text(clip.title.clone()),
+                Cell::Text(clip.family.clone()),
+                Cell::Text(clip.status.label().to_owned()),
+                Cell::Text(opt(&clip.asset_id)),
+                Cell::Text(opt(&clip.asset_link)),
+                Cell::Text(file.map(|f| f.path.clone()).unwrap_or_default()),
+                Cell::Num(file.map(|f| f.size_bytes.to_string()).unwrap_or_default()),
+                Cell::Text(file.and_then(|f| f.md5.clone()).unwrap_or_default()),
+                Cell::Text(file.and_then(|f| f.xxh64.clone()).unwrap_or_default()),
+                Cell::Text(steps.clone()),
+                Cell::Text(error.clone()),
+                Cell::Text(warnings.clone()),
+            ];
+            push_row(&mut out, cells.into_iter());
+        }
+    }
+    out
+}
+
+enum Cell {
+    /// Free text: formula-guarded.
+    Text(String),
+    /// Numbers and fixed words: written as they are.
+    Num(String),
+}
+
+fn push_row(out: &mut String, cells: impl Iterator<Item = Cell>) {
+    let mut first = true;
+    for cell in cells {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        let value = match cell {
+            Cell::Text(t) if t.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{t}"),
+            Cell::Text(t) | Cell::Num(t) => t,
+        };
+        if value.contains([',', '"', '\r', '\n']) {
+            out.push('"');
+            out.push_str(&value.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&value);
+        }
+    }
+    out.push_str("\r\n");
+}
+
+/// `create asset: done 45 ms (2 attempts)`.
+fn step_summary(s: &StepTiming) -> String {
+    let mut t = format!("{}: {}", s.step, s.state);
+    if let Some(ms) = s.duration_ms {
+        t.push(' ');
+        t.push_str(&format_duration_ms(ms));
+    }
+    if s.attempts > 1 {
+        t.push_str(&format!(" ({} attempts)", s.attempts));
+    }
+    t
+}
+
+/// The clip error followed by each failed step's error (`step: error`).
+fn clip_errors(clip: &ClipReport) -> Vec<String> {
+    let mut errs: Vec<String> = clip.error.iter().cloned().collect();
+    for s in &clip.steps {
+        if let Some(e) = &s.error
+            && clip.error.as_deref() != Some(e.as_str())
+        {
+            errs.push(format!("{}: {e}", s.step));
+        }
+    }
+    errs
+}
+
+/// `850 ms`, `12.3 s`, `4 min 05 s`, `1 h 02 min`.
+pub fn format_duration_ms(ms: u64) -> String {
+    match ms {
+        0..=999 => format!("{ms} ms"),
+        1_000..=59_999 => format!("{:.1} s", ms as f64 / 1000.0),
+        60_000..=3_599_999 => format!("{} min {:02} s", ms / 60_000, (ms / 1000) % 60),
+        _ => format!("{} h {:02} min", ms / 3_600_000, (ms / 60_000) % 60),
+    }
+}
+
+/// `1.5 GB` style (decimal units, as Finder and camera menus count).
+pub fn format_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+/// HTML text escaping for element content and quoted attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Only http(s) links become `href`s (a `javascript:` link would run on click).
+fn safe_href(link: &str) -> Option<String> {
+    let lower = link.trim_start().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")).then(|| escape_html(link))
+}
+
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em}\
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}\
+th{background:#f3f3f3}td.num{text-align:right}code{font-size:.95em}\
+.status{padding:.1em .5em;border-radius:.3em;color:#fff;font-weight:600}\
+.complete{background:#2e7d32}.failed{background:#c62828}.skipped{background:#757575}.incomplete{background:#ef6c00}\
+.error{color:#c62828;white-space:pre-wrap}.warn{color:#8d6e00}";
+
+/// The whole report as one HTML page (inline CSS, no scripts, no external assets); every piece
+/// of text is escaped.
+pub fn render_html(report: &CardReport) -> String {
+    let e = escape_html;
+    let counts = report.counts();
+    let mut h = String::new();
+    let title = format!("card-ingest report: {}", report.card_root.to_string_lossy());
+    h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    h.push_str(&format!("<title>{}</title>\n", e(&title)));
+    h.push_str(&format!("<style>{STYLE}</style>\n</head>\n<body>\n"));
+    h.push_str(&format!(
+        "<h1>{}</h1>\n<table class=\"summary\">\n",
+        e(&title)
+    ));
+    let mut row = |k: &str, v: String| {
+        h.push_str(&format!("<tr><th>{}</th><td>{v}</td></tr>\n", e(k)));
+    };
+    row("Card", e(&report.card_root.to_string_lossy()));
+    row("Family", e(&report.card_family));
+    row("Server", e(&report.server));
+    row(
+        "Clips",
+        format!(
+            "{} complete, {} failed, {} skipped (duplicate), {} incomplete",
+            counts.complete, counts.failed, counts.skipped, counts.incomplete
+        ),
+    );
+    row(
+        "Total size",
+        format!(
+            "{} ({} bytes)",
+            format_bytes(report.total_bytes()),
+            report.total_bytes()
+        ),
+    );
+    row(
+        "Started",
+        e(&report
+            .started_at
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string()),
+    );
+    row("Duration", e(&format_duration_ms(report.duration_ms())));
+    if let Some(m) = &report.manifest_path {
+        row(
+            "ASC MHL manifest",
+            format!("<code>{}</code>", e(&m.to_string_lossy())),
+        );
+    }
+    row("Tool", e(&report.tool_version));
+    h.push_str("</table>\n");
+    overview_html(&mut h, report);
+    for (i, clip) in report.clips.iter().enumerate() {
+        clip_html(&mut h, i, clip);
+    }
+    h.push_str("</body>\n</html>\n");
+    h
+}
+
+/// One row per clip, linking to its section: the page's table of contents.
+fn overview_html(h: &mut String, report: &CardReport) {
+    let e = escape_html;
+    if report.clips.is_empty() {
+        h.push_str("<p>No clips.</p>\n");
+        return;
+    }
+    h.push_str("<h2>Clips</h2>\n<table class=\"overview\">\n<tr><th>Clip</th><th>Title</th><th>Status</th><th>Files</th><th>Size</th><th>Asset</th></tr>\n");
+    for (i, clip) in report.clips.iter().enumerate() {
+        let size: u64 = clip.files.iter().map(|f| f.size_bytes).sum();
+        let asset = match (
+            &clip.asset_id,
+            clip.asset_link.as_deref().and_then(safe_href),
+        ) {
+            (Some(id), Some(href)) => format!("<a href=\"{href}\"><code>{}</code></a>", e(id)),
+            (Some(id), None) => format!("<code>{}</code>", e(id)),
+            (None, _) => String::new(),
+        };
+        h.push_str(&format!(
+            "<tr><td><a href=\"#clip-{i}\">{}</a></td><td>{}</td><td><span class=\"status {}\">{}</span></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{asset}</td></tr>\n",
+            e(&clip.name),
+            e(&clip.title),
+            clip.status.css_class(),
+            e(clip.status.label()),
+            clip.files.len(),
+            e(&format_bytes(size)),
+        ));
+    }
+    h.push_str("</table>\n");
+}
+
+fn clip_html(h: &mut String, index: usize, clip: &ClipReport) {
+    let e = escape_html;
+    h.push_str(&format!(
+        "<section class=\"clip\" id=\"clip-{index}\">\n<h2>{} <span class=\"status {}\">{}</span></h2>\n<table>\n",
+        e(&clip.name),
+        clip.status.css_class(),
+        e(clip.status.label())
+    ));
+    let mut row = |k: &str, v: String| {
+        h.push_str(&format!("<tr><th>{}</th><td>{v}</td></tr>\n", e(k)));
+    };
+    row("Title", e(&clip.title));
+    row("Clip id", format!("<code>{}</code>", e(&clip.clip_id)));
+    row("Family", e(&clip.family));
+    if let Some(id) = &clip.asset_id {
+        let shown = format!("<code>{}</code>", e(id));
+        let v = match clip.asset_link.as_deref().and_then(safe_href) {
+            Some(href) => format!("<a href=\"{href}\">{shown}</a>"),
+            None => shown,
+        };
+        row("Asset", v);
+    }
+    if let Some(p) = &clip.proxy {
+        row(
+            "Proxy",
+            format!(
+                "{}×{}, {}",
+                p.width,
+                p.height,
+                e(&format_bytes(p.size_bytes))
+            ),
+        );
+    }
+    h.push_str("</table>\n");
+    if let Some(err) = &clip.error {
+        h.push_str(&format!("<p class=\"error\">{}</p>\n", e(err)));
+    }
+    for w in &clip.warnings {
+        h.push_str(&format!("<p class=\"warn\">⚠ {}</p>\n", e(w)));
+    }
+    if !clip.steps.is_empty() {
+        h.push_str("<table class=\"steps\">\n<tr><th>Step</th><th>State</th><th>Started</th><th>Duration</th><th>Attempts</th><th>Error</th></tr>\n");
+        for s in &clip.steps {
+            let started = s
+                .started_at
+                .map(|t| t.format("%H:%M:%S").to_string())
+                .unwrap_or_default();
+            let dur = s.duration_ms.map(format_duration_ms).unwrap_or_default();
+            let err = s
+                .error
+                .as_deref()
+                .map(|x| format!("<span class=\"error\">{}</span>", e(x)))
+                .unwrap_or_default();
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{err}</td></tr>\n",
+                e(&s.step),
+                e(&s.state),
+                e(&started),
+                e(&dur),
+                s.attempts
+            ));
+        }
+        h.push_str("</table>\n");
+    }
+    if !clip.files.is_empty() {
+        h.push_str("<table class=\"files\">\n<tr><th>File</th><th>Size (bytes)</th><th>MD5</th><th>xxh64</th></tr>\n");
+        for f in &clip.files {
+            h.push_str(&format!(
+                "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>\n",
+                e(&f.path),
+                f.size_bytes,
+                e(f.md5.as_deref().unwrap_or("")),
+                e(f.xxh64.as_deref().unwrap_or(""))
+            ));
+        }
+        h.push_str("</table>\n");
+    }
+    h.push_str("</section>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, h, m, s).unwrap()
+    }
+
+    fn step(name: &str, state: &str, ms: u64, attempts: u32, error: Option<&str>) -> StepTiming {
+        StepTiming {
+            step: name.into(),
+            state: state.into(),
+            started_at: Some(at(10, 0, 1)),
+            duration_ms: Some(ms),
+            attempts,
+            error: error.map(String::from),
+        }
+    }
+
+    fn sample() -> CardReport {
+        CardReport {
+            card_root: PathBuf::from("/Volumes/NO NAME"),
+            card_family: "p2".into(),
+            server: "https://app.iconik.io".into(),
+            started_at: at(10, 0, 0),
+            finished_at: at(10, 4, 5),
+            tool_version: "card-ingest 0.1.0".into(),
+            manifest_path: Some(PathBuf::from("/Volumes/NO NAME/ascmhl/0001_NO NAME.mhl")),
+            clips: vec![
+                ClipReport {
+                    clip_id: "p2:060A2B34".into(),
+                    name: "0002EM".into(),
+                    family: "p2".into(),
+                    title: "Interview, take \"2\"".into(),
+                    status: ClipStatus::Complete,
+                    asset_id: Some("a-1".into()),
+                    asset_link: Some(asset_link("https://app.iconik.io/", "a-1")),
+                    files: vec![
+                        FileReport {
+                            path: "CONTENTS/VIDEO/0002EM.MXF".into(),
+                            size_bytes: 1_000_000,
+                            md5: Some("0cc175b9c0f1b6a831c399e269772661".into()),
+                            xxh64: Some("d24ec4f1a98c6e5b".into()),
+                        },
+                        FileReport {
+                            path: "CONTENTS/AUDIO/0002EM00.MXF".into(),
+                            size_bytes: 2_500,
+                            md5: Some("92eb5ffee6ae2fec3ad71c777531578f".into()),
+                            xxh64: Some("44bc2cf5ad770999".into()),
+                        },
+                    ],
+                    steps: vec![
+                        step("checksum", "done", 850, 1, None),
+                        step("create asset", "done", 12_300, 2, None),
+                    ],
+                    proxy: Some(ProxyReport {
+                        size_bytes: 3_200_000,
+                        width: 1280,
+                        height: 720,
+                    }),
+                    warnings: vec![],
+                    error: None,
+                },
+                ClipReport {
+                    clip_id: "p2:060A2B35".into(),
+                    name: "0003XY".into(),
+                    family: "p2".into(),
+                    title: "=HYPERLINK(\"x\")".into(),
+                    status: ClipStatus::Failed,
+                    asset_id: None,
+                    asset_link: None,
+                    files: vec![],
+                    steps: vec![step(
+                        "checksum",
+                        "failed",
+                        3,
+                        1,
+                        Some("cannot read CONTENTS/VIDEO/0003XY.MXF: is a directory"),
+                    )],
+                    proxy: None,
+                    warnings: vec!["no audio, proxy is silent".into()],
+                    error: Some("checksum failed".into()),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn csv_is_exact() {
+        let expected = "card,clip_id,clip_name,title,family,status,asset_id,asset_link,file,size_bytes,md5,xxh64,steps,error,warnings\r\n\
+/Volumes/NO NAME,p2:060A2B34,0002EM,\"Interview, take \"\"2\"\"\",p2,complete,a-1,https://app.iconik.io/asset/a-1,CONTENTS/VIDEO/0002EM.MXF,1000000,0cc175b9c0f1b6a831c399e269772661,d24ec4f1a98c6e5b,checksum: done 850 ms; create asset: done 12.3 s (2 attempts),,\r\n\
+/Volumes/NO NAME,p2:060A2B34,0002EM,\"Interview, take \"\"2\"\"\",p2,complete,a-1,https://app.iconik.io/asset/a-1,CONTENTS/AUDIO/0002EM00.MXF,2500,92eb5ffee6ae2fec3ad71c777531578f,44bc2cf5ad770999,checksum: done 850 ms; create asset: done 12.3 s (2 attempts),,\r\n\
+/Volumes/NO NAME,p2:060A2B35,0003XY,\"'=HYPERLINK(\"\"x\"\")\",p2,failed,,,,,,,checksum: failed 3 ms,checksum failed; checksum: cannot read CONTENTS/VIDEO/0003XY.MXF: is a directory,\"no audio, proxy is silent\"\r\n";
+        assert_eq!(render_csv(&sample()), expected);
+    }
+
+    #[test]
+    fn csv_quotes_newlines_and_round_trips_field_count() {
+        let mut r = sample();
+        r.clips[0].title = "line1\nline2\r\n".into();
+        let csv = render_csv(&r);
+        assert!(csv.contains(",\"line1\nline2\r\n\",p2,"), "{csv}");
+    }
+
+    #[test]
+    fn html_escapes_everything_and_links_the_asset() {
+        let mut r = sample();
+        r.clips[0].title = "<script>alert('t')</script>".into();
+        r.clips[1].error = Some("iconik answered 400: <script>x()</script> & more".into());
+        r.clips[1].asset_id = Some("b-2".into());
+        r.clips[1].asset_link = Some("javascript:alert(1)".into());
+        r.card_root = PathBuf::from("/Volumes/<b>CARD</b>");
+        let html = render_html(&r);
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt;"));
+        assert!(html.contains(
+            "<p class=\"error\">iconik answered 400: &lt;script&gt;x()&lt;/script&gt; &amp; more</p>"
+        ));
+        assert!(html.contains("<a href=\"https://app.iconik.io/asset/a-1\"><code>a-1</code></a>"));
+        assert!(html.contains(
+            "<tr><td><a href=\"#clip-1\">0003XY</a></td><td>=HYPERLINK(&quot;x&quot;)</td><td><span class=\"status failed\">failed</span></td><td class=\"num\">0</td><td class=\"num\">0 B</td><td><code>b-2</code></td></tr>"
+        ), "{html}");
+        assert!(html.contains("<section class=\"clip\" id=\"clip-1\">"));
+        assert!(!html.contains("javascript:"), "{html}");
+        assert!(html.contains("<tr><th>Asset</th><td><code>b-2</code></td></tr>"));
+        assert!(html.contains("1 complete, 1 failed, 0 skipped (duplicate), 0 incomplete"));
+        assert!(html.contains("<tr><th>Duration</th><td>4 min 05 s</td></tr>"));
+        assert!(html.contains("1.0 MB (1002500 bytes)"));
+        assert!(html.contains("<span class=\"status failed\">failed</span>"));
+        assert!(html.contains("<tr><th>Proxy</th><td>1280×720, 3.2 MB</td></tr>"));
+        // Self-contained: no external references.
+        assert!(!html.contains("src="), "{html}");
+        assert!(!html.contains("<link"), "{html}");
+    }
+
+    #[test]
+    fn writers_replace_files_atomically_and_add_nothing_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = sample();
+        let paths = report_paths(dir.path(), "NO NAME", &at(10, 4, 5));
+        write_csv(&r, &paths.csv).unwrap();
+        write_html(&r, &paths.html).unwrap();
+        write_csv(&r, &paths.csv).unwrap();
+        assert_eq!(std::fs::read_to_string(&paths.csv).unwrap(), render_csv(&r));
+        let html = std::fs::read_to_string(&paths.html).unwrap();
+        assert_eq!(html, render_html(&r));
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            vec![
+                "card-ingest-report-NO_NAME-20261122-100405.csv",
+                "card-ingest-report-NO_NAME-20261122-100405.html"
+            ]
+        );
+        for text in [html, render_csv(&r)] {
+            for secret in [
+                "Auth-Token",
+                "App-ID",
+                "ICONIK_AUTH_TOKEN",
+                "X-Goog-Signature",
+            ] {
+                assert!(!text.contains(secret), "{secret} in report");
+            }
+        }
+        let other = tempfile::tempdir().unwrap();
+        let written = write_reports(&r, other.path(), "NO NAME").unwrap();
+        assert_eq!(
+            written.html,
+            other
+                .path()
+                .join("card-ingest-report-NO_NAME-20261122-100405.html")
+        );
+        assert_eq!(
+            std::fs::read_to_string(&written.csv).unwrap(),
+            render_csv(&r)
+        );
+        let bad = write_csv(&r, &dir.path().join("missing/x.csv")).unwrap_err();
+        assert!(bad.to_string().contains("missing/x.csv"), "{bad}");
+    }
+
+    #[test]
+    fn report_paths_sanitise_the_card_key() {
+        let p = report_paths(Path::new("/out"), "../P2 CARD:1/", &at(1, 2, 3));
+        assert_eq!(
+            p.html,
+            PathBuf::from("/out/card-ingest-report-P2_CARD_1-20261122-010203.html")
+        );
+        let p = report_paths(Path::new("/out"), "///", &at(1, 2, 3));
+        assert_eq!(
+            p.csv,
+            PathBuf::from("/out/card-ingest-report-card-20261122-010203.csv")
+        );
+    }
+
+    #[test]
+    fn formats_and_model_serde() {
+        assert_eq!(format_duration_ms(0), "0 ms");
+        assert_eq!(format_duration_ms(1_250), "1.2 s");
+        assert_eq!(format_duration_ms(245_000), "4 min 05 s");
+        assert_eq!(format_duration_ms(3_720_000), "1 h 02 min");
+        assert_eq!(format_bytes(999), "999 B");
+        assert_eq!(format_bytes(1_500_000_000), "1.5 GB");
+        assert_eq!(
+            asset_link("http://127.0.0.1:8080", "x"),
+            "http://127.0.0.1:8080/asset/x"
+        );
+        let r = sample();
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains("\"status\":\"failed\""), "{json}");
+        assert_eq!(
+            serde_json::to_string(&ClipStatus::SkippedDuplicate).unwrap(),
+            "\"skipped_duplicate\""
+        );
+        let back: CardReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(
+            r.counts(),
+            StatusCounts {
+                complete: 1,
+                failed: 1,
+                skipped: 0,
+                incomplete: 0
+            }
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! Turns a finished card job ([`CardOutcome`]) into the [`report`](super::report) model: clip
+//! status, files with checksums, asset link, per-step timings and errors.
+
+use super::engine::CardOutcome;
+use super::record::{ClipRecord, StepState};
+use super::report::{
+    CardReport, ClipReport, ClipStatus, FileReport, ProxyReport, StepTiming, asset_link,
+};
+use super::step::Step;
+use chrono::{DateTime, Utc};
+
+/// How the clip ended, for the report and the CLI summary.
+pub fn clip_status(c: &ClipRecord) -> ClipStatus {
+    if c.failure().is_some() {
+        ClipStatus::Failed
+    } else if c.is_skipped_duplicate() {
+        ClipStatus::SkippedDuplicate
+    } else if c.is_complete() {
+        ClipStatus::Complete
+    } else {
+        ClipStatus::Incomplete
+    }
+}
+
+fn state_label(s: &StepState) -> &'static str {
+    match s {
+        StepState::Pending => "pending",
+        StepState::Running => "running",
+        StepState::Done => "done",
+        StepState::Failed { .. } => "failed",
+        StepState::Skipped { .. } => "skipped",
+    }
+}
+
+/// The report of one card job that started at `started_at`.
+pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardReport {
+    let record = &outcome.record;
+    let root = &outcome.card.root;
+    let clips = record
+        .clips
+        .values()
+        .map(|c| {
+            let files = c
+                .files
+                .iter()
+                .map(|f| FileReport {
+                    path: f
+                        .source
+                        .strip_prefix(root)
+                        .unwrap_or(&f.source)
+                        .components()
+                        .map(|p| p.as_os_str().to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                    size_bytes: f.size_bytes,
+                    md5: f.md5.clone(),
+                    xxh64: f.xxh64.clone(),
+                })
+                .collect();
+            let steps = Step::ALL
+                .iter()
+                .filter_map(|s| c.steps.get(s).map(|r| (s, r)))
+                .map(|(s, r)| StepTiming {
+                    step: s.to_string(),
+                    state: state_label(&r.state).to_owned(),
+                    started_at: r.started,
+                    duration_ms: r.duration_secs().map(|d| (d * 1000.0).max(0.0) as u64),
+                    attempts: r.attempts,
+                    error: match &r.state {
+                        StepState::Failed { error, .. } => Some(error.clone()),
+                        StepState::Skipped { reason } => Some(reason.clone()),
+                        _ => None,
+                    },
+                })
+                .collect();
+            let proxy = c
+                .proxy_path
+                .as_ref()
+                .and_then(|p| std::fs::read_to_string(p.with_extension("json")).ok())
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .filter(|_| c.step(Step::UploadProxy) == StepState::Done)
+                .map(|v| ProxyReport {
+                    size_bytes: v["size"].as_u64().unwrap_or(0),
+                    width: v["resolution"]["width"].as_u64().unwrap_or(0) as u32,
+                    height: v["resolution"]["height"].as_u64().unwrap_or(0) as u32,
+                });
+            ClipReport {
+                clip_id: c.clip_id.clone(),
+                name: c.name.clone(),
+                family: outcome.card.family.as_str().to_owned(),
+                title: c.title.clone(),
+                status: clip_status(c),
+                asset_id: c.asset_id.map(|a| a.to_string()),
+                asset_link: c
+                    .asset_id
+                    .map(|a| asset_link(&record.server, &a.to_string())),
+                files,
+                steps,
+                proxy,
+                warnings: c.duplicate_of.iter().cloned().collect(),
+                error: c.failure().map(|(s, e)| format!("{s}: {e}")),
+            }
+        })
+        .collect();
+    CardReport {
+        card_root: root.clone(),
+        card_family: outcome.card.family.as_str().to_owned(),
+        server: record.server.clone(),
+        started_at,
+        finished_at: Utc::now(),
+        tool_version: concat!("card-ingest ", env!("CARGO_PKG_VERSION")).to_owned(),
+        clips,
+        manifest_path: outcome.mhl.clone(),
+    }
+}

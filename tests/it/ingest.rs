@@ -1,0 +1,1033 @@
+//! The ingest engine end to end over real loopback HTTP against the in-process sandbox, on
+//! generated P2 cards: a complete 3-clip ingest, the fault matrix, SIGKILL + resume, an
+//! unreadable member file, offload verification, manual retry, and token hygiene.
+
+use crate::util::{self, canonical, copy_tree, ffprobe, tempdir};
+use card_ingest::iconik::retry::Backoff;
+use card_ingest::iconik::upload::{UploadConfig, UploadHttp};
+use card_ingest::iconik::{Client, Credentials};
+use card_ingest::ingest::journal::JournalStore;
+use card_ingest::ingest::{
+    CardJob, CardOutcome, Engine, EventKind, EventSink, IngestCommand, IngestEvent, IngestOptions,
+    OffloadHook, Step, StepState,
+};
+use card_ingest::media::{Tools, tools::find_on_path};
+use card_ingest::sample::{self, SampleOptions};
+use card_ingest::sandbox::faults::{FaultRule, FaultSet};
+use card_ingest::sandbox::{self, SandboxConfig, SandboxHandle};
+use card_ingest::scan::{self, ScanReport};
+use md5::{Digest, Md5};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+const TOKEN: &str = "tok-ingest-SECRET-4242";
+
+fn spec_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("ICONIK_SPEC_DIR") {
+        return PathBuf::from(d);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("shared").join("iconik-spec"))
+        .find(|p| p.join("files.json").is_file())
+        .expect("iconik spec not found: set ICONIK_SPEC_DIR or put shared/iconik-spec beside the checkout")
+}
+
+/// Master cards generated once: 3 clips (1 s each) and 1 clip (4 s).
+fn master(clips: u32) -> &'static Path {
+    static THREE: OnceLock<PathBuf> = OnceLock::new();
+    static ONE: OnceLock<PathBuf> = OnceLock::new();
+    let cell = if clips == 3 { &THREE } else { &ONE };
+    cell.get_or_init(|| {
+        util::require_tool("ffmpeg");
+        util::require_tool("mediainfo");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("ingest-master-{}-{clips}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).expect("remove old master");
+        }
+        // The 1-clip card's proxy spans several 256 KiB upload chunks (the kill test needs that).
+        let opts = SampleOptions {
+            clip_seconds: if clips == 3 { 1 } else { 4 },
+            ..SampleOptions::default()
+        };
+        sample::generate_p2_complete(&dir, clips, &opts).expect("generate P2 card");
+        canonical(&dir)
+    })
+}
+
+/// A proxy cache shared by every test (same card content → encoded once).
+fn proxy_cache() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ingest-proxies-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("proxy cache dir");
+    d
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    /// The storage root (holds `CARD_C/`).
+    root: PathBuf,
+    card: PathBuf,
+    journal: PathBuf,
+}
+
+fn setup(clips: u32) -> Setup {
+    let dir = tempdir();
+    let root = canonical(dir.path());
+    let card = root.join("CARD_C");
+    copy_tree(master(clips), &card);
+    let journal = root.join("journal");
+    Setup {
+        _dir: dir,
+        root,
+        card,
+        journal,
+    }
+}
+
+async fn start_sandbox(mount: &Path) -> SandboxHandle {
+    let mut config = SandboxConfig {
+        spec_dir: Some(spec_dir()),
+        job_delay: Duration::from_millis(30),
+        mount_point: mount.display().to_string(),
+        ..SandboxConfig::default()
+    };
+    config.credentials.token = TOKEN.to_owned();
+    sandbox::spawn(config).await.expect("sandbox starts")
+}
+
+fn scan_card(card: &Path) -> ScanReport {
+    scan::scan(&[card.to_path_buf()], &Tools::detect()).expect("scan")
+}
+
+fn job(report: &ScanReport) -> CardJob {
+    CardJob {
+        card: report.cards[0].clone(),
+        clips: report.clips.clone(),
+    }
+}
+
+fn engine(sbx: &SandboxHandle, s: &Setup, token: &str) -> Engine {
+    let client = Client::new(
+        sbx.base_url(),
+        Credentials::new(sbx.credentials().app_id.clone(), token),
+    )
+    .expect("client");
+    let mut options = IngestOptions::new("Sandbox originals", s.root.clone(), proxy_cache());
+    options.retry = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
+    options.retry.low_remaining = 5;
+    options.retry.per_missing_request = Duration::from_millis(10);
+    options.upload_chunk_bytes = 256 * 1024;
+    options.max_calls_per_second = 1000;
+    Engine {
+        client,
+        upload: UploadHttp::new(&UploadConfig::default()).expect("upload client"),
+        tools: Tools::detect(),
+        ffmpeg: find_on_path("ffmpeg"),
+        store: JournalStore::at(&s.journal),
+        options,
+        offload_after_copy: None,
+    }
+}
+
+async fn run(engine: &Engine, job: CardJob) -> (CardOutcome, Vec<IngestEvent>) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let out = engine
+        .run_card(
+            job,
+            EventSink::new(tx),
+            None,
+            Arc::new(AtomicBool::new(false)),
+        )
+        .await
+        .expect("card job runs");
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    (out, events)
+}
+
+fn md5_hex(path: &Path) -> String {
+    let bytes = std::fs::read(path).expect("read file");
+    Md5::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn count(state: &Value, kind: &str) -> usize {
+    state[kind].as_array().map_or(0, Vec::len)
+}
+
+/// No duplicates: exactly `clips` assets/formats/file sets/proxies and 8 files per clip.
+fn assert_no_duplicates(sbx: &SandboxHandle, clips: usize, context: &str) {
+    let st = sbx.state();
+    assert_eq!(count(&st, "assets"), clips, "{context}: assets");
+    assert_eq!(count(&st, "formats"), clips, "{context}: formats");
+    assert_eq!(count(&st, "file_sets"), clips, "{context}: file sets");
+    assert_eq!(count(&st, "files"), clips * 8, "{context}: files");
+    assert_eq!(count(&st, "proxies"), clips, "{context}: proxies");
+}
+
+/// Every request with a body validated against the spec.
+fn assert_all_validated(sbx: &SandboxHandle) {
+    let reqs = sbx.requests();
+    let mut with_body = 0;
+    for r in &reqs {
+        let path = r["path"].as_str().unwrap_or("");
+        if path.starts_with("/API/")
+            && matches!(r["method"].as_str(), Some("POST" | "PATCH" | "PUT"))
+        {
+            with_body += 1;
+            assert_eq!(r["validation"]["valid"], true, "invalid request: {r}");
+            assert_eq!(
+                r["validation"]["source"], "spec",
+                "not checked against the spec: {r}"
+            );
+        }
+    }
+    assert!(with_body >= 5, "only {with_body} writes recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_clip_p2_card_ingests_completely() {
+    let s = setup(3);
+    let sbx = start_sandbox(&s.root).await;
+    let report = scan_card(&s.card);
+    assert_eq!(report.clips.len(), 3);
+    let (out, events) = run(&engine(&sbx, &s, TOKEN), job(&report)).await;
+    assert!(out.all_complete(), "{:#?}", out.record);
+    assert_no_duplicates(&sbx, 3, "3-clip card");
+    assert_all_validated(&sbx);
+    let st = sbx.state();
+    for sc in &report.clips {
+        let clip = &sc.clip;
+        let asset = st["assets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["external_id"] == clip.id.as_str())
+            .unwrap_or_else(|| panic!("no asset for {}", clip.name));
+        let asset_id = asset["id"].as_str().unwrap();
+        let n = &clip.name[2..4];
+        assert_eq!(
+            asset["title"],
+            format!("Take {}", n.trim_start_matches('0'))
+        );
+        let formats: Vec<&Value> = st["formats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["asset_id"] == asset_id)
+            .collect();
+        assert_eq!(formats.len(), 1);
+        assert_eq!(formats[0]["name"], "ORIGINAL");
+        let comps: Vec<&str> = formats[0]["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        let kinds: Vec<&str> = formats[0]["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "VIDEO").count(),
+            1,
+            "{kinds:?}"
+        );
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "AUDIO").count(),
+            4,
+            "{kinds:?}"
+        );
+        let sets: Vec<&Value> = st["file_sets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["asset_id"] == asset_id)
+            .collect();
+        assert_eq!(sets.len(), 1);
+        assert_eq!(sets[0]["base_dir"], "CARD_C/CONTENTS");
+        assert_eq!(sets[0]["name"], format!("{}.MXF", clip.name));
+        let set_comps: Vec<&str> = sets[0]["component_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(set_comps, comps);
+        let files: Vec<&Value> = st["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["asset_id"] == asset_id)
+            .collect();
+        assert_eq!(
+            files.len(),
+            8,
+            "every member file: video, 4 audio, clip XML, icon, camera proxy"
+        );
+        for member in &clip.files {
+            let name = member
+                .path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let f = files
+                .iter()
+                .find(|f| f["original_name"] == name.as_str())
+                .unwrap_or_else(|| panic!("{name} not registered"));
+            let dir = member
+                .path
+                .parent()
+                .unwrap()
+                .strip_prefix(&s.root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            assert_eq!(f["name"], name.as_str());
+            assert_eq!(f["directory_path"], dir.as_str());
+            assert_eq!(f["size"], std::fs::metadata(&member.path).unwrap().len());
+            assert_eq!(f["checksum"], md5_hex(&member.path));
+            assert_eq!(f["status"], "CLOSED");
+            assert_eq!(f["file_set_id"], sets[0]["id"]);
+            assert!(
+                f["file_date_modified"]
+                    .as_str()
+                    .is_some_and(|d| d.contains('T'))
+            );
+        }
+        let proxies: Vec<&Value> = st["proxies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["asset_id"] == asset_id)
+            .collect();
+        assert_eq!(proxies.len(), 1);
+        assert_eq!(proxies[0]["status"], "CLOSED");
+        let url = proxies[0]["url"].as_str().expect("closed proxy url");
+        let key = url.split("/sandbox/objects/").nth(1).expect("object key");
+        let bytes = sbx.object_bytes(key).expect("proxy bytes stored");
+        let tmp = s.root.join(format!("{}.mp4", clip.name));
+        std::fs::write(&tmp, &bytes).unwrap();
+        let probe = ffprobe(&tmp, &[]);
+        let streams = probe["streams"].as_array().unwrap();
+        let v = streams
+            .iter()
+            .find(|s| s["codec_type"] == "video")
+            .expect("video stream");
+        assert_eq!(v["codec_name"], "h264");
+        assert!(v["width"].as_u64().unwrap() <= 1280 && v["height"].as_u64().unwrap() <= 720);
+        assert_eq!(v["has_b_frames"], 0);
+        let a = streams
+            .iter()
+            .find(|s| s["codec_type"] == "audio")
+            .expect("audio stream");
+        assert_eq!(a["channels"], 2);
+        let kf = st["keyframes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["asset_id"] == asset_id)
+            .count();
+        assert_eq!(kf, 2, "keyframe map + poster");
+    }
+    // Events: every step of every clip started and ended.
+    let done = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Done { .. }))
+        .count();
+    assert_eq!(
+        done,
+        3 * 10,
+        "3 clips × 10 done steps (offload, collection skipped)"
+    );
+    // The in-place manifest lists the 24 files.
+    let mhl = out.mhl.expect("manifest written");
+    let gens: Vec<_> = std::fs::read_dir(&mhl)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "mhl"))
+        .collect();
+    assert_eq!(gens.len(), 1);
+    let text = std::fs::read_to_string(gens[0].path()).unwrap();
+    assert_eq!(text.matches("<hash>").count(), 24);
+    // Running again resumes: nothing new is created.
+    let before = sbx.requests().len();
+    let (again, _) = run(&engine(&sbx, &s, TOKEN), job(&report)).await;
+    assert!(again.all_complete());
+    assert_no_duplicates(&sbx, 3, "re-run");
+    let new_writes = sbx.requests()[before..]
+        .iter()
+        .filter(|r| {
+            r["method"] == "POST" && r["path"].as_str().unwrap_or("").starts_with("/API/files")
+        })
+        .count();
+    assert_eq!(new_writes, 0, "a finished card makes no new objects");
+}
+
+fn rule(method: &str, path: &str) -> FaultRule {
+    FaultRule {
+        method: method.into(),
+        path: path.into(),
+        times: Some(1),
+        ..FaultRule::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_matrix_ends_complete_without_duplicates() {
+    let s = setup(1);
+    let report = scan_card(&s.card);
+    assert_eq!(report.clips.len(), 1);
+    let calls = [
+        ("POST", "/API/assets/v1/assets/"),
+        ("POST", "/API/files/v1/assets/*/formats/"),
+        ("POST", "/API/files/v1/assets/*/file_sets/"),
+        ("POST", "/API/files/v1/assets/*/files/"),
+        ("POST", "/API/files/v1/assets/*/proxies/"),
+        ("PUT", "/upload/**"),
+        ("PATCH", "/API/files/v1/assets/*/proxies/*/"),
+        ("POST", "/API/files/v1/assets/*/proxies/*/keyframes/"),
+    ];
+    let started = std::time::Instant::now();
+    let mut cells = 0;
+    for (method, path) in calls {
+        let upload = path.starts_with("/upload");
+        let mut faults: Vec<(&str, FaultRule)> = vec![
+            (
+                "500",
+                FaultRule {
+                    status: Some(500),
+                    ..rule(method, path)
+                },
+            ),
+            (
+                "503",
+                FaultRule {
+                    status: Some(503),
+                    ..rule(method, path)
+                },
+            ),
+            (
+                "429",
+                FaultRule {
+                    status: Some(429),
+                    ..rule(method, path)
+                },
+            ),
+            (
+                "lost",
+                FaultRule {
+                    drop_response_after_commit: true,
+                    ..rule(method, path)
+                },
+            ),
+            (
+                "401",
+                FaultRule {
+                    status: Some(401),
+                    ..rule(method, path)
+                },
+            ),
+        ];
+        if upload {
+            faults.push((
+                "reset",
+                FaultRule {
+                    reset_after_bytes: Some(100_000),
+                    ..rule(method, path)
+                },
+            ));
+            // Storage answers carry no iconik token: a 401 there is just a refused chunk.
+            faults.retain(|(n, _)| *n != "401" && *n != "lost");
+            faults.push((
+                "lost",
+                FaultRule {
+                    drop_response_after_commit: true,
+                    ..rule(method, path)
+                },
+            ));
+        }
+        for (name, fault) in faults {
+            cells += 1;
+            let context = format!("{method} {path} × {name}");
+            let sbx = start_sandbox(&s.root).await;
+            sbx.set_faults(FaultSet { rules: vec![fault] })
+                .expect("faults");
+            let journal = tempdir();
+            let mut eng = engine(&sbx, &s, TOKEN);
+            eng.store = JournalStore::at(journal.path());
+            let t0 = std::time::Instant::now();
+            let (out, _) = run(&eng, job(&report)).await;
+            if std::env::var_os("INGEST_TIMINGS").is_some() {
+                let c = out.record.clips.values().next().unwrap();
+                let steps: Vec<String> = c
+                    .steps
+                    .iter()
+                    .map(|(s, r)| format!("{s}={:.2}", r.duration_secs().unwrap_or(-1.0)))
+                    .collect();
+                eprintln!("{context}: {:.2} s {steps:?}", t0.elapsed().as_secs_f64());
+            }
+            if name == "401" && !upload {
+                assert!(out.token_refused, "{context}: 401 must stop the job");
+                let (_, err) = out
+                    .record
+                    .clips
+                    .values()
+                    .next()
+                    .unwrap()
+                    .failure()
+                    .expect("failed step");
+                assert!(err.contains("token was refused (401)"), "{context}: {err}");
+                let (again, _) = run(&eng, job(&report)).await;
+                assert!(
+                    again.all_complete(),
+                    "{context}: re-run {:#?}",
+                    again.record
+                );
+            } else {
+                assert!(out.all_complete(), "{context}: {:#?}", out.record);
+            }
+            assert_no_duplicates(&sbx, 1, &context);
+            let fired = sbx
+                .requests()
+                .iter()
+                .filter(|r| !r["fault"].is_null())
+                .count();
+            assert_eq!(fired, 1, "{context}: the fault fired once");
+        }
+    }
+    assert_eq!(cells, 40);
+    eprintln!(
+        "fault matrix: {cells} cells in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_member_file_fails_only_its_clip() {
+    let s = setup(3);
+    let sbx = start_sandbox(&s.root).await;
+    let report = scan_card(&s.card);
+    // After the scan the second clip's audio channel 2 becomes a dangling symlink (card pulled
+    // or file lost); chmod is no use as root.
+    let victim = report.clips[1]
+        .clip
+        .files
+        .iter()
+        .find(|f| f.path.to_string_lossy().contains("AUDIO"))
+        .unwrap()
+        .path
+        .clone();
+    std::fs::remove_file(&victim).unwrap();
+    std::os::unix::fs::symlink(s.root.join("nowhere.MXF"), &victim).unwrap();
+    let (out, events) = run(&engine(&sbx, &s, TOKEN), job(&report)).await;
+    assert!(!out.all_complete());
+    let bad = &out.record.clips[&report.clips[1].clip.id];
+    let (step, err) = bad.failure().expect("clip failed");
+    assert_eq!(step, Step::Checksum);
+    assert!(err.contains(&victim.display().to_string()), "{err}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Failed { error, .. } if error == &err))
+    );
+    for i in [0, 2] {
+        assert!(out.record.clips[&report.clips[i].clip.id].is_complete());
+    }
+    assert_no_duplicates(&sbx, 2, "two good clips");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_retry_of_a_failed_step_completes() {
+    let s = setup(1);
+    let sbx = start_sandbox(&s.root).await;
+    let report = scan_card(&s.card);
+    sbx.set_faults(FaultSet {
+        rules: vec![FaultRule {
+            status: Some(400),
+            ..rule("POST", "/API/files/v1/assets/*/file_sets/")
+        }],
+    })
+    .unwrap();
+    let eng = engine(&sbx, &s, TOKEN);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (ctx, crx) = tokio::sync::mpsc::unbounded_channel();
+    let clip_id = report.clips[0].clip.id.clone();
+    let j = job(&report);
+    let task = tokio::spawn(async move {
+        eng.run_card(
+            j,
+            EventSink::new(tx),
+            Some(crx),
+            Arc::new(AtomicBool::new(false)),
+        )
+        .await
+    });
+    // Wait for the failure, check the journal says so, then retry exactly that step.
+    let mut failed_msg = None;
+    while let Some(e) = rx.recv().await {
+        if let EventKind::Failed { error, retryable } = &e.kind {
+            assert_eq!(e.step, Some(Step::CreateFileSet));
+            assert!(!retryable);
+            failed_msg = Some(error.clone());
+            break;
+        }
+    }
+    let msg = failed_msg.expect("a Failed event");
+    assert!(msg.contains("400"), "iconik's status in the message: {msg}");
+    let journal_text: String = std::fs::read_dir(&s.journal)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(
+        journal_text.contains("\"state\": \"failed\"")
+            || journal_text.contains("\"state\":\"failed\""),
+        "journal records the failure"
+    );
+    ctx.send(IngestCommand::RetryStep {
+        clip_id: clip_id.clone(),
+        step: Step::CreateFileSet,
+    })
+    .unwrap();
+    drop(ctx);
+    let out = task.await.unwrap().expect("job");
+    assert!(out.all_complete(), "{:#?}", out.record);
+    assert_eq!(
+        out.record.clips[&clip_id].steps[&Step::CreateFileSet].attempts,
+        2
+    );
+    assert_no_duplicates(&sbx, 1, "manual retry");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offload_copies_verifies_and_refuses_a_corrupted_copy() {
+    let s = setup(3);
+    let sbx = start_sandbox(&s.root).await;
+    // The card is outside the storage root; the copy goes under it.
+    let card_dir = tempdir();
+    let card = canonical(card_dir.path()).join("CARD_C");
+    copy_tree(master(3), &card);
+    let report = scan_card(&card);
+    let storage = s.root.join("originals");
+    std::fs::create_dir_all(&storage).unwrap();
+    let mut eng = engine(&sbx, &s, TOKEN);
+    eng.options.storage_root = storage.clone();
+    eng.options.offload_to = Some(storage.clone());
+    eng.options.proxy = card_ingest::ingest::ProxyMode::None;
+    // Flip bytes of clip 2's video copy between copy and verify.
+    let victim = format!("{}.MXF", report.clips[1].clip.name);
+    let v2 = victim.clone();
+    eng.offload_after_copy = Some(OffloadHook(Arc::new(move |p: &Path| {
+        if p.file_name().is_some_and(|n| n.to_string_lossy() == v2) {
+            let mut b = std::fs::read(p).unwrap();
+            let mid = b.len() / 2;
+            b[mid] ^= 0xff;
+            std::fs::write(p, b).unwrap();
+        }
+    })));
+    let (out, _) = run(&eng, job(&report)).await;
+    let dest = out.record.offload_destination.clone().expect("offloaded");
+    assert!(dest.starts_with(&storage));
+    // Byte-identical copies of every other file.
+    for sc in &report.clips {
+        for f in &sc.clip.files {
+            let rel = f.path.strip_prefix(&card).unwrap();
+            let copy = dest.join(rel);
+            if copy.file_name().unwrap().to_string_lossy() != victim {
+                assert_eq!(
+                    std::fs::read(&copy).unwrap(),
+                    std::fs::read(&f.path).unwrap(),
+                    "{}",
+                    rel.display()
+                );
+            }
+        }
+    }
+    let bad = &out.record.clips[&report.clips[1].clip.id];
+    let (_, err) = bad.failure().expect("corrupted clip failed");
+    assert!(err.contains(&victim) && err.contains("differs"), "{err}");
+    assert!(bad.asset_id.is_none());
+    let st = sbx.state();
+    assert_eq!(
+        count(&st, "assets"),
+        2,
+        "nothing registered for the corrupted clip"
+    );
+    for f in st["files"].as_array().unwrap() {
+        assert!(
+            f["directory_path"].as_str().unwrap().starts_with(
+                &dest
+                    .strip_prefix(&storage)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            )
+        );
+        assert_ne!(f["original_name"], victim.as_str());
+    }
+}
+
+fn run_bin_env(args: &[String], env: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_card-ingest"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run card-ingest")
+}
+
+fn bin_args(sbx: &SandboxHandle, s: &Setup, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = vec![
+        "ingest".into(),
+        s.card.display().to_string(),
+        "--server".into(),
+        sbx.base_url().into(),
+        "--storage".into(),
+        "Sandbox originals".into(),
+        "--storage-root".into(),
+        s.root.display().to_string(),
+        "--journal-dir".into(),
+        s.journal.display().to_string(),
+    ];
+    v.extend(extra.iter().map(|x| x.to_string()));
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_never_reach_journal_transcript_logs_or_report() {
+    let s = setup(1);
+    let sbx = start_sandbox(&s.root).await;
+    let transcript = s.root.join("transcript.sh");
+    let args = bin_args(
+        &sbx,
+        &s,
+        &["--transcript", transcript.to_str().unwrap(), "--json"],
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        run_bin_env(
+            &args,
+            &[
+                ("ICONIK_APP_ID", "sandbox-app"),
+                ("ICONIK_AUTH_TOKEN", TOKEN),
+                ("CARD_INGEST_LOG", "debug"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("DEBUG"), "debug logs were captured");
+    assert!(
+        stdout
+            .lines()
+            .filter(|l| l.contains("\"event\":\"done\""))
+            .count()
+            >= 10
+    );
+    assert!(
+        !stderr.contains(TOKEN) && !stdout.contains(TOKEN),
+        "token in output"
+    );
+    let mut scanned = 0;
+    for entry in walkdir::WalkDir::new(&s.root)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+    {
+        let p = entry.path();
+        if p.starts_with(&s.card) || p.extension().is_some_and(|x| x == "mp4") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+        assert!(!text.contains(TOKEN), "token found in {}", p.display());
+        scanned += 1;
+    }
+    assert!(
+        scanned >= 2,
+        "journal and report were checked ({scanned} files)"
+    );
+    assert_no_duplicates(&sbx, 1, "binary run");
+}
+
+fn put_bytes(sbx: &SandboxHandle) -> u64 {
+    sbx.requests()
+        .iter()
+        .filter(|r| {
+            r["method"] == "PUT" && r["path"].as_str().unwrap_or("").starts_with("/upload/")
+        })
+        .map(|r| r["body"]["bytes"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+async fn kill_when(sbx: &SandboxHandle, args: Vec<String>, phase: impl Fn(&[Value]) -> bool) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_card-ingest"))
+        .args(&args)
+        .env("ICONIK_APP_ID", "sandbox-app")
+        .env("ICONIK_AUTH_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start card-ingest");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if phase(&sbx.requests()) {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            let times: Vec<String> = sbx
+                .requests()
+                .iter()
+                .filter(|r| r["method"] == "POST")
+                .map(|r| format!("{} {} {}", r["time"], r["path"], r["status"]))
+                .collect();
+            panic!("finished before the kill point: {err}\n{times:#?}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kill point never reached"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_upload_and_file_registration_then_resume() {
+    // During file registration.
+    let s = setup(1);
+    let sbx = start_sandbox(&s.root).await;
+    sbx.set_faults(FaultSet {
+        rules: vec![FaultRule {
+            method: "POST".into(),
+            path: "/API/files/v1/assets/*/files/".into(),
+            delay_ms: Some(300),
+            ..FaultRule::default()
+        }],
+    })
+    .unwrap();
+    let args = bin_args(&sbx, &s, &["--upload-chunk-kib", "256"]);
+    kill_when(&sbx, args.clone(), |r| {
+        r.iter()
+            .filter(|r| {
+                r["method"] == "POST" && r["path"].as_str().unwrap_or("").ends_with("/files/")
+            })
+            .count()
+            >= 2
+    })
+    .await;
+    let files_before = count(&sbx.state(), "files");
+    assert!(
+        (1..8).contains(&files_before),
+        "killed mid-registration ({files_before} files)"
+    );
+    sbx.set_faults(FaultSet::default()).unwrap();
+    let a2 = args.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        run_bin_env(
+            &a2,
+            &[
+                ("ICONIK_APP_ID", "sandbox-app"),
+                ("ICONIK_AUTH_TOKEN", TOKEN),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_no_duplicates(&sbx, 1, "after kill in file registration");
+
+    // During the proxy upload (a fresh server, same card and proxy cache).
+    let s = setup(1);
+    let sbx = start_sandbox(&s.root).await;
+    sbx.set_faults(FaultSet {
+        rules: vec![FaultRule {
+            method: "PUT".into(),
+            path: "/upload/**".into(),
+            delay_ms: Some(400),
+            ..FaultRule::default()
+        }],
+    })
+    .unwrap();
+    let args = bin_args(&sbx, &s, &["--upload-chunk-kib", "256"]);
+    kill_when(&sbx, args.clone(), |r| {
+        r.iter().any(|r| {
+            r["method"] == "PUT"
+                && r["path"].as_str().unwrap_or("").starts_with("/upload/")
+                && r["status"].as_u64() == Some(308)
+        })
+    })
+    .await;
+    let sent_before = put_bytes(&sbx);
+    sbx.set_faults(FaultSet::default()).unwrap();
+    let a2 = args.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        run_bin_env(
+            &a2,
+            &[
+                ("ICONIK_APP_ID", "sandbox-app"),
+                ("ICONIK_AUTH_TOKEN", TOKEN),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_no_duplicates(&sbx, 1, "after kill in upload");
+    let proxy = &sbx.state()["proxies"][0];
+    let size = proxy["size"].as_u64().expect("proxy size");
+    let total_sent = put_bytes(&sbx);
+    assert!(sent_before > 0);
+    assert!(
+        total_sent <= size + 256 * 1024,
+        "re-sent more than one chunk: {total_sent} bytes for a {size}-byte proxy"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_mode_iconik_asks_the_transcoder_for_single_file_clips() {
+    let s = setup(1);
+    let card = s.root.join("XAVC");
+    sample::generate(sample::SampleKind::XavcS, &card, &SampleOptions::default())
+        .expect("XAVC S card");
+    let sbx = start_sandbox(&s.root).await;
+    let report = scan_card(&card);
+    let clips = report.clips.len();
+    assert!(clips >= 1);
+    let mut eng = engine(&sbx, &s, TOKEN);
+    eng.options.proxy = card_ingest::ingest::ProxyMode::Iconik;
+    let (out, _) = run(&eng, job(&report)).await;
+    assert!(out.all_complete(), "{:#?}", out.record);
+    for c in out.record.clips.values() {
+        assert_eq!(c.step(Step::Proxy), StepState::Done);
+        assert!(matches!(
+            c.step(Step::UploadProxy),
+            StepState::Skipped { .. }
+        ));
+    }
+    let st = sbx.state();
+    assert_eq!(count(&st, "assets"), clips);
+    assert_eq!(
+        count(&st, "proxies"),
+        clips,
+        "one proxy per asset, made by the transcoder"
+    );
+    assert_eq!(count(&st, "keyframes"), 2 * clips);
+    let reqs = sbx.requests();
+    let transcodes = reqs
+        .iter()
+        .filter(|r| {
+            r["method"] == "POST"
+                && r["path"].as_str().unwrap_or("").contains("/files/")
+                && r["path"].as_str().unwrap_or("").ends_with("/keyframes/")
+        })
+        .count();
+    assert_eq!(transcodes, clips);
+    assert_eq!(
+        reqs.iter().filter(|r| r["method"] == "PUT").count(),
+        0,
+        "no local proxy uploaded"
+    );
+    assert_all_validated(&sbx);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_stops_the_command_with_exit_1_and_says_so() {
+    let s = setup(1);
+    let sbx = start_sandbox(&s.root).await;
+    let args = bin_args(&sbx, &s, &[]);
+    let out = tokio::task::spawn_blocking(move || {
+        run_bin_env(
+            &args,
+            &[
+                ("ICONIK_APP_ID", "sandbox-app"),
+                ("ICONIK_AUTH_TOKEN", "wrong-token"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the iconik token was refused (401)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wrong-token"));
+    assert_eq!(count(&sbx.state(), "assets"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_the_calls_and_sends_nothing() {
+    let s = setup(1);
+    // A server that must not be contacted: any request to it would be recorded.
+    let sbx = start_sandbox(&s.root).await;
+    let args: Vec<String> = vec![
+        "ingest".into(),
+        s.card.display().to_string(),
+        "--dry-run".into(),
+        "--server".into(),
+        sbx.base_url().into(),
+        "--storage".into(),
+        "Sandbox originals".into(),
+        "--storage-root".into(),
+        s.root.display().to_string(),
+    ];
+    let out = tokio::task::spawn_blocking(move || run_bin_env(&args, &[]))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("nothing was sent"));
+    for call in [
+        "/API/assets/v1/assets/",
+        "/file_sets/",
+        "/files/",
+        "/proxies/",
+        "/keyframes/",
+    ] {
+        assert!(stdout.contains(call), "dry run lists {call}");
+    }
+    let posts = stdout.matches("-X POST").count();
+    assert!(
+        posts >= 12,
+        "search, asset, format, file set, 8 files, proxy, keyframes: {posts}"
+    );
+    assert!(sbx.requests().is_empty(), "the real server got no request");
+    assert!(
+        !s.card.join("ascmhl").exists(),
+        "no manifest written by a dry run"
+    );
+}
