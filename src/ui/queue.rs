@@ -4,8 +4,8 @@
 //! Cancel.
 //!
 //! The panel renders [`QueueView`], which folds [`QueueEvent`]s — a thin adapter over the ingest
-//! engine's events (clip id + step + what happened), so the view can be driven (and tested)
-//! without running an ingest.
+//! engine's [`crate::ingest::IngestEvent`]s ([`from_ingest`]), so the view can be driven (and
+//! tested) without running an ingest. Retry commands map back with `ingest::Step::from`.
 
 use super::cards::format_bytes;
 use super::command::{Commands, UiCommand};
@@ -61,6 +61,104 @@ impl QueueStep {
             QueueStep::Collection => "collection",
         }
     }
+}
+
+impl From<crate::ingest::Step> for QueueStep {
+    fn from(step: crate::ingest::Step) -> QueueStep {
+        use crate::ingest::Step;
+        match step {
+            Step::Checksum => QueueStep::Checksum,
+            Step::Offload => QueueStep::Offload,
+            Step::CreateAsset => QueueStep::CreateAsset,
+            Step::CreateFormat => QueueStep::CreateFormat,
+            Step::CreateFileSet => QueueStep::CreateFileSet,
+            Step::CreateFiles => QueueStep::CreateFiles,
+            Step::Proxy => QueueStep::Proxy,
+            Step::CreateProxy => QueueStep::CreateProxy,
+            Step::UploadProxy => QueueStep::UploadProxy,
+            Step::CloseProxy => QueueStep::CloseProxy,
+            Step::Keyframes => QueueStep::Keyframes,
+            Step::Collection => QueueStep::Collection,
+        }
+    }
+}
+
+impl From<QueueStep> for crate::ingest::Step {
+    fn from(step: QueueStep) -> crate::ingest::Step {
+        use crate::ingest::Step;
+        match step {
+            QueueStep::Checksum => Step::Checksum,
+            QueueStep::Offload => Step::Offload,
+            QueueStep::CreateAsset => Step::CreateAsset,
+            QueueStep::CreateFormat => Step::CreateFormat,
+            QueueStep::CreateFileSet => Step::CreateFileSet,
+            QueueStep::CreateFiles => Step::CreateFiles,
+            QueueStep::Proxy => Step::Proxy,
+            QueueStep::CreateProxy => Step::CreateProxy,
+            QueueStep::UploadProxy => Step::UploadProxy,
+            QueueStep::CloseProxy => Step::CloseProxy,
+            QueueStep::Keyframes => Step::Keyframes,
+            QueueStep::Collection => Step::Collection,
+        }
+    }
+}
+
+/// Adapts one ingest engine event to the queue's events. Card starts (the app queues the clips
+/// with their titles itself) and automatic retries (they go to the log) give nothing; a clip
+/// skipped as a whole (already in iconik) marks every step skipped.
+pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
+    use crate::ingest::EventKind;
+    if let EventKind::CardFinished { .. } = event.kind {
+        return vec![QueueEvent::Finished];
+    }
+    let Some(clip_id) = event.clip_id.clone() else {
+        return Vec::new();
+    };
+    let Some(step) = event.step.map(QueueStep::from) else {
+        return match &event.kind {
+            EventKind::Skipped { reason } => QueueStep::ALL
+                .into_iter()
+                .map(|step| QueueEvent::StepSkipped {
+                    clip_id: clip_id.clone(),
+                    step,
+                    reason: reason.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+    };
+    let event = match &event.kind {
+        EventKind::Started => QueueEvent::StepStarted { clip_id, step },
+        EventKind::Progress {
+            done_bytes,
+            total_bytes,
+            eta_secs,
+            ..
+        } => QueueEvent::Progress {
+            clip_id,
+            step,
+            done_bytes: *done_bytes,
+            total_bytes: *total_bytes,
+            eta_secs: *eta_secs,
+        },
+        EventKind::Done { .. } => QueueEvent::StepDone { clip_id, step },
+        EventKind::Failed { error, .. } => QueueEvent::StepFailed {
+            clip_id,
+            step,
+            error: error.clone(),
+        },
+        EventKind::Skipped { reason } => QueueEvent::StepSkipped {
+            clip_id,
+            step,
+            reason: reason.clone(),
+        },
+        EventKind::Retrying { .. }
+        | EventKind::CardStarted { .. }
+        | EventKind::CardFinished { .. } => {
+            return Vec::new();
+        }
+    };
+    vec![event]
 }
 
 /// Status of one step of one clip.
@@ -393,6 +491,82 @@ pub fn format_elapsed(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::{EventKind, IngestEvent, Step};
+
+    fn ev(step: Option<Step>, kind: EventKind) -> IngestEvent {
+        IngestEvent {
+            clip_id: Some("c1".into()),
+            clip_name: Some("0002EM".into()),
+            step,
+            kind,
+        }
+    }
+
+    #[test]
+    fn engine_events_map_onto_queue_events() {
+        for step in Step::ALL {
+            assert_eq!(Step::from(QueueStep::from(step)), step, "round trip");
+        }
+        assert_eq!(
+            from_ingest(&ev(
+                Some(Step::UploadProxy),
+                EventKind::Progress {
+                    done_bytes: 10,
+                    total_bytes: 40,
+                    rate_bytes_per_s: Some(5.0),
+                    eta_secs: Some(6.0),
+                }
+            )),
+            [QueueEvent::Progress {
+                clip_id: "c1".into(),
+                step: QueueStep::UploadProxy,
+                done_bytes: 10,
+                total_bytes: 40,
+                eta_secs: Some(6.0),
+            }]
+        );
+        assert_eq!(
+            from_ingest(&ev(
+                Some(Step::CreateAsset),
+                EventKind::Failed {
+                    error: "500 injected".into(),
+                    retryable: true,
+                }
+            )),
+            [QueueEvent::StepFailed {
+                clip_id: "c1".into(),
+                step: QueueStep::CreateAsset,
+                error: "500 injected".into(),
+            }]
+        );
+        assert!(
+            from_ingest(&ev(
+                Some(Step::CreateAsset),
+                EventKind::Retrying {
+                    attempt: 1,
+                    delay_ms: 500,
+                    error: "429".into(),
+                }
+            ))
+            .is_empty()
+        );
+        let skipped = from_ingest(&ev(
+            None,
+            EventKind::Skipped {
+                reason: "already in iconik".into(),
+            },
+        ));
+        assert_eq!(skipped.len(), 12);
+        assert_eq!(
+            from_ingest(&IngestEvent::card(EventKind::CardFinished {
+                card: "CARD_A".into(),
+                completed: 1,
+                failed: 0,
+                skipped: 0,
+            })),
+            [QueueEvent::Finished]
+        );
+    }
 
     #[test]
     fn events_fold_into_steps_progress_failure_and_link() {
