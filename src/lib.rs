@@ -15,10 +15,12 @@
 //! - [`ingest`]: the ingest engine; so far its crash-safe per-card [`ingest::journal`].
 //! - [`atomic_write`]: temp + fsync + rename file replacement used by `mhl` and the journal.
 //! - [`secrets`]: iconik App-ID + token per server in the OS keyring (or env vars / this run only).
+//! - [`ui`]: the operator's eframe/egui window; all its I/O runs on a background worker.
 //!
 //! Direction: `scan → {card, media}`, `card → media::sidecar`, `sandbox` is independent of
 //! `iconik` (it stores what it receives as JSON, validated against iconik's OpenAPI files).
 //! `offload → {checksum, mhl}`, `mhl → checksum`; none of these know about the UI or iconik.
+//! `ui → {scan, media, iconik, sandbox, sample, secrets}`; nothing depends on `ui`.
 
 pub mod atomic_write;
 pub mod card;
@@ -32,3 +34,4 @@ pub mod sample;
 pub mod sandbox;
 pub mod scan;
 pub mod secrets;
+pub mod ui;

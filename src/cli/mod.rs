@@ -2,6 +2,7 @@
 //! `anyhow`; library modules return their own typed errors.
 
 mod demo;
+mod gui;
 mod ingest;
 mod login;
 mod sample;
@@ -15,15 +16,23 @@ use std::process::ExitCode;
 #[command(
     name = "card-ingest",
     version,
-    about = "Register camera-card clips in iconik as complete assets"
+    about = "Register camera-card clips in iconik as complete assets",
+    long_about = "Register camera-card clips in iconik as complete assets.\n\n\
+        Without a subcommand, opens the window (with PATH...: scans those card folders).",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Card folders to open in the window (same as `card-ingest gui PATH...`).
+    #[arg(value_name = "PATH")]
+    paths: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Open the window: connect, drop a card, preview, edit, ingest (the default).
+    Gui(gui::GuiArgs),
     /// Write a sample P2 card pair and scan it: the whole flow without a camera card.
     Demo(demo::DemoArgs),
     /// Register every clip of the cards in PATH... in iconik (resumable; `--sandbox` to try it).
@@ -41,7 +50,7 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
-    init_tracing();
+    let log = init_tracing();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Demo(args)) => demo::run(args),
@@ -51,14 +60,16 @@ pub fn main() -> ExitCode {
         Some(Command::Sample(args)) => sample::run(args),
         Some(Command::Login(args)) => login::run_login(args),
         Some(Command::Logout(args)) => login::run_logout(args),
-        None => {
-            // The GUI will open here (issue "GUI"); until then show what the binary can do.
-            use clap::CommandFactory;
-            Cli::command()
-                .print_help()
-                .map(|_| ExitCode::SUCCESS)
-                .map_err(anyhow::Error::from)
-        }
+        Some(Command::Gui(args)) => gui::run(args, log),
+        None => gui::check_bare_paths(&cli.paths).and_then(|()| {
+            gui::run(
+                gui::GuiArgs {
+                    paths: cli.paths,
+                    ..gui::GuiArgs::default()
+                },
+                log,
+            )
+        }),
     };
     match result {
         Ok(code) => code,
@@ -69,12 +80,25 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr so that `--json` output on stdout stays machine-readable.
-fn init_tracing() {
+/// Logs go to stderr so that `--json` output on stdout stays machine-readable. The window's log
+/// panel gets the library's INFO and above through the returned buffer (unused by other
+/// subcommands).
+fn init_tracing() -> card_ingest::ui::log_capture::LogBuffer {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("CARD_INGEST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let buffer = card_ingest::ui::log_capture::LogBuffer::new();
+    let panel =
+        tracing_subscriber::filter::Targets::new().with_target("card_ingest", tracing::Level::INFO);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .with(buffer.layer().with_filter(panel))
         .init();
+    buffer
 }

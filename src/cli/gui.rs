@@ -1,0 +1,83 @@
+//! `card-ingest gui [PATH...]` (also `card-ingest` alone or `card-ingest PATH...`): opens the
+//! operator's window. Loads the settings, builds the tokio runtime that runs beside eframe
+//! (rust-stack.md §10), and hands both to [`card_ingest::ui::run`].
+
+use anyhow::Context;
+use card_ingest::secrets::{EnvStore, KeyringStore};
+use card_ingest::ui::config::{self, AppDirs, Settings};
+use card_ingest::ui::log_capture::LogBuffer;
+use card_ingest::ui::{self, Startup};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Where iconik's OpenAPI files sit in a development checkout (next to the repository).
+const DEFAULT_SPEC_DIR: &str = "../shared/iconik-spec";
+
+#[derive(Debug, clap::Args)]
+pub struct GuiArgs {
+    /// Card folders to scan as soon as the window opens.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// iconik's OpenAPI folder for the built-in sandbox (request validation); when it does not
+    /// exist the sandbox runs without validation.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_SPEC_DIR)]
+    pub spec_dir: PathBuf,
+}
+
+impl Default for GuiArgs {
+    fn default() -> Self {
+        GuiArgs {
+            paths: Vec::new(),
+            spec_dir: PathBuf::from(DEFAULT_SPEC_DIR),
+        }
+    }
+}
+
+pub fn run(args: GuiArgs, log: LogBuffer) -> anyhow::Result<ExitCode> {
+    let dirs = AppDirs::from_os()
+        .context("the OS gives no home folder for card-ingest's settings (set HOME)")?;
+    let mut notices = Vec::new();
+    let settings = match config::load(&dirs.settings_file()) {
+        Ok(s) => s,
+        Err(err) => {
+            notices.push(format!("{err}; using default settings"));
+            Settings::default()
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("card-ingest-worker")
+        .enable_all()
+        .build()
+        .context("cannot start the background runtime")?;
+    let startup = Startup {
+        settings,
+        dirs,
+        paths: args.paths,
+        keyring: Box::new(KeyringStore::open),
+        env: EnvStore::from_process_env(),
+        spec_dir: Some(args.spec_dir),
+        notices,
+        log: Some(log),
+    };
+    ui::run(startup, rt.handle().clone())
+        .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
+    // Background jobs (a scan, a poster grab) may still run: give them a moment, then leave.
+    rt.shutdown_timeout(Duration::from_secs(2));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Bare `card-ingest PATH...`: every PATH must exist, so a mistyped subcommand is reported
+/// instead of opening a window that scans a folder named like it.
+pub fn check_bare_paths(paths: &[PathBuf]) -> anyhow::Result<()> {
+    for p in paths {
+        if !p.exists() {
+            anyhow::bail!(
+                "`{}` is neither a subcommand nor an existing folder (see `card-ingest --help`)",
+                p.display()
+            );
+        }
+    }
+    Ok(())
+}

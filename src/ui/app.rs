@@ -1,0 +1,737 @@
+//! The app: composes the panels, folds background results into the view model once per frame,
+//! and applies the panels' commands at the end of the frame. It owns the runtime-side resources
+//! (worker, token store, sandbox handle) so the panels never see them.
+
+use super::background::{BgEvent, KeyringOpener, StorageInfo, Worker};
+use super::command::{Commands, UiCommand};
+use super::config::{AppDirs, ServerChoice, Settings};
+use super::state::{
+    CardView, ClipRow, Connection, KeyringStatus, PosterState, StorageRow, ViewModel,
+};
+use crate::sandbox::SandboxHandle;
+use crate::secrets::{EnvStore, Resolver, TokenStore};
+use std::path::PathBuf;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+use tracing::Level;
+
+/// Settings are written this long after the first unsaved change (at most one write per burst
+/// of typing).
+const SAVE_DELAY: Duration = Duration::from_millis(800);
+
+/// Everything the app needs from its caller (the CLI, or a test).
+pub struct Startup {
+    /// Settings loaded by the caller (defaults on first run).
+    pub settings: Settings,
+    /// Where settings are saved and posters/sample cards are cached.
+    pub dirs: AppDirs,
+    /// Card folders given on the command line: scanned at once.
+    pub paths: Vec<PathBuf>,
+    /// Opens the OS keyring (tests inject a failing opener).
+    pub keyring: KeyringOpener,
+    /// Environment credentials (`ICONIK_APP_ID` / `ICONIK_AUTH_TOKEN`), captured once.
+    pub env: EnvStore,
+    /// iconik's OpenAPI folder for the built-in sandbox (validation off when absent).
+    pub spec_dir: Option<PathBuf>,
+    /// Messages to show in the log at start (e.g. an unreadable settings file).
+    pub notices: Vec<String>,
+    /// Library `tracing` events for the log panel (`None`: only the app's own lines).
+    pub log: Option<super::log_capture::LogBuffer>,
+}
+
+/// Kinds of toast.
+#[derive(Debug, Clone, Copy)]
+enum Notice {
+    Info,
+    Done,
+    Warning,
+    Failed,
+}
+
+/// The operator's window.
+pub struct App {
+    vm: ViewModel,
+    worker: Worker,
+    events: mpsc::Receiver<BgEvent>,
+    env: EnvStore,
+    store: Option<Arc<dyn TokenStore>>,
+    sandbox: Option<SandboxHandle>,
+    dirs: AppDirs,
+    spec_dir: Option<PathBuf>,
+    saved_settings: Settings,
+    settings_changed_at: Option<Instant>,
+    /// The server the connection state and token belong to; a change resets both.
+    current_server: Option<String>,
+    /// The server changed: load its stored token once the typing settles.
+    credentials_pending: bool,
+    scan_generation: u64,
+    toasts: egui_notify::Toasts,
+    cmds: Commands,
+    attached: bool,
+    log: Option<super::log_capture::LogBuffer>,
+}
+
+impl App {
+    /// Builds the app and starts the first background jobs (keyring, CLI paths). Needs the
+    /// tokio runtime's handle; never blocks.
+    pub fn new(startup: Startup, rt: tokio::runtime::Handle) -> App {
+        let (worker, events) = Worker::new(rt, startup.dirs.cache_dir.clone());
+        let vm = ViewModel {
+            show_settings: true,
+            settings: startup.settings.clone(),
+            ..ViewModel::default()
+        };
+        let mut app = App {
+            vm,
+            worker,
+            events,
+            env: startup.env.clone(),
+            store: None,
+            sandbox: None,
+            dirs: startup.dirs,
+            spec_dir: startup.spec_dir,
+            current_server: startup.settings.server_url(),
+            credentials_pending: false,
+            saved_settings: startup.settings,
+            settings_changed_at: None,
+            scan_generation: 0,
+            // Bottom right: top right would cover the "Ingest N clips" button.
+            toasts: egui_notify::Toasts::default()
+                .with_anchor(egui_notify::Anchor::BottomRight)
+                .with_margin(egui::vec2(12.0, 40.0)),
+            cmds: Commands::default(),
+            attached: false,
+            log: startup.log,
+        };
+        for notice in startup.notices {
+            app.vm.log(Level::WARN, notice);
+        }
+        app.worker
+            .open_keyring(startup.keyring, startup.env, app.vm.settings.server_url());
+        if !startup.paths.is_empty() {
+            app.load_paths(startup.paths);
+        }
+        app
+    }
+
+    /// The view model (tests read it).
+    pub fn view(&self) -> &ViewModel {
+        &self.vm
+    }
+
+    /// The view model, mutable (tests feed state changes directly).
+    pub fn view_mut(&mut self) -> &mut ViewModel {
+        &mut self.vm
+    }
+
+    /// The running in-process sandbox, if any (tests inspect its state).
+    pub fn sandbox(&self) -> Option<&SandboxHandle> {
+        self.sandbox.as_ref()
+    }
+
+    /// One frame: drain results, read input, draw the panels, apply the commands.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        if !self.attached {
+            self.worker.attach(&ctx);
+            self.attached = true;
+        }
+        while let Ok(event) = self.events.try_recv() {
+            self.apply_event(event, &ctx);
+        }
+        if let Some(log) = &self.log {
+            self.vm.log.extend(log.drain());
+        }
+        self.input(&ctx);
+        self.panels_ui(ui);
+        for command in self.cmds.take() {
+            self.apply_command(command);
+        }
+        self.follow_server();
+        self.persist_settings(&ctx);
+        self.toasts.show(&ctx);
+    }
+
+    fn panels_ui(&mut self, ui: &mut egui::Ui) {
+        let cmds = &mut self.cmds;
+        let vm = &mut self.vm;
+        egui::Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, vm, cmds));
+        egui::Panel::bottom("log_panel")
+            .resizable(true)
+            .default_size(120.0)
+            .show(ui, |ui| {
+                egui::CollapsingHeader::new(format!("Log ({})", vm.log.len()))
+                    .id_salt("log_header")
+                    .default_open(false)
+                    .show(ui, |ui| super::log::log_ui(ui, vm));
+            });
+        if vm.show_settings {
+            egui::Panel::left("settings_panel")
+                .resizable(true)
+                .default_size(340.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("settings_scroll")
+                        .show(ui, |ui| super::settings::settings_ui(ui, vm, cmds));
+                });
+        }
+        if vm.focused.is_some() || vm.bulk_open && !vm.card.clips.is_empty() {
+            egui::Panel::right("clip_edit_panel")
+                .resizable(true)
+                .default_size(320.0)
+                .show(ui, |ui| super::clip_edit::clip_edit_ui(ui, vm, cmds));
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            if !vm.queue.clips.is_empty() || vm.queue.notice.is_some() {
+                super::queue::queue_ui(ui, &vm.queue, cmds);
+                ui.separator();
+            }
+            super::cards::cards_ui(ui, vm, cmds);
+        });
+    }
+
+    /// Drag-and-drop and keyboard shortcuts.
+    fn input(&mut self, ctx: &egui::Context) {
+        let (hovering, dropped) = ctx.input(|i| {
+            (
+                !i.raw.hovered_files.is_empty(),
+                i.raw
+                    .dropped_files
+                    .iter()
+                    .map(|f| f.path().to_path_buf())
+                    .collect::<Vec<_>>(),
+            )
+        });
+        self.vm.drop_hover = hovering;
+        if !dropped.is_empty() {
+            self.cmds.push(UiCommand::LoadPaths(dropped));
+        }
+        let typing = ctx.memory(|m| m.focused().is_some());
+        let open = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
+        if ctx.input_mut(|i| i.consume_shortcut(&open)) {
+            self.cmds.push(UiCommand::ChooseCard);
+        }
+        if !typing && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter)) {
+            self.cmds.push(UiCommand::StartIngest);
+        }
+        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape)) {
+            self.cmds.push(UiCommand::CloseDialogs);
+        }
+    }
+
+    fn server_url(&self) -> Option<String> {
+        match self.vm.settings.server {
+            ServerChoice::Sandbox => self.vm.sandbox_url.clone(),
+            _ => self.vm.settings.server_url(),
+        }
+    }
+
+    fn load_paths(&mut self, paths: Vec<PathBuf>) {
+        self.scan_generation += 1;
+        self.vm.card = CardView {
+            paths: paths.clone(),
+            scanning: true,
+            ..CardView::default()
+        };
+        self.vm.log(
+            Level::INFO,
+            format!(
+                "scanning {}",
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        self.worker.scan(self.scan_generation, paths);
+    }
+
+    fn apply_command(&mut self, command: UiCommand) {
+        match command.clone() {
+            UiCommand::TestConnection => self.test_connection(),
+            UiCommand::SaveToken => self.save_token(),
+            UiCommand::ForgetToken => match (&self.store, self.server_url()) {
+                (Some(store), Some(server)) => self.worker.forget_token(store.clone(), server),
+                _ => self.vm.log(Level::WARN, "no server or token store yet"),
+            },
+            UiCommand::TrySandbox => {
+                if self.sandbox.is_none() && !self.vm.sandbox_starting {
+                    self.vm.sandbox_starting = true;
+                    self.vm.log(Level::INFO, "starting the built-in sandbox");
+                    self.worker.start_sandbox(self.spec_dir.clone());
+                }
+            }
+            UiCommand::PickStorage(id) => {
+                if let Some(s) = self.vm.storages.iter().find(|s| s.id == id) {
+                    self.vm.settings.storage_id = s.id.clone();
+                    self.vm.settings.storage_name = s.name.clone();
+                    if self.vm.settings.storage_mount.is_empty()
+                        && let Some(mount) = &s.mount_point
+                    {
+                        self.vm.settings.storage_mount = mount.clone();
+                    }
+                }
+            }
+            UiCommand::ChooseCard => {
+                if !self.vm.choosing_folder {
+                    self.vm.choosing_folder = true;
+                    self.worker.choose_folders();
+                }
+            }
+            UiCommand::LoadPaths(paths) => self.load_paths(paths),
+            UiCommand::ClearCard => {
+                self.scan_generation += 1;
+                self.vm.card = CardView::default();
+                self.vm.focused = None;
+            }
+            UiCommand::RequestPoster(id) => {
+                if let Some(row) = self.vm.card.row_mut(&id) {
+                    row.poster = PosterState::Loading;
+                    let scanned = row.scanned.clone();
+                    self.worker.poster(self.scan_generation, scanned);
+                }
+            }
+            UiCommand::SelectAll(on) => {
+                for row in &mut self.vm.card.clips {
+                    row.selected = on && row.ingestable();
+                }
+            }
+            UiCommand::Focus(id) => self.vm.focused = Some(id),
+            UiCommand::ResetClip(id) => {
+                self.vm.edits.remove(&id);
+            }
+            UiCommand::ApplyBulk => self.apply_bulk(),
+            UiCommand::StartIngest => {
+                let n = self.vm.card.selected_count();
+                if n == 0 || !self.vm.connected() {
+                    return;
+                }
+                self.vm.queue.notice = Some(format!(
+                    "{n} clips ready; ingest from this window arrives with the ingest engine \
+                     (use `card-ingest ingest` meanwhile)"
+                ));
+            }
+            UiCommand::CancelIngest | UiCommand::RetryStep { .. } | UiCommand::RetryAllFailed => {
+                // The ingest engine is not wired into the window yet: nothing runs to act on.
+                self.vm.log(
+                    Level::WARN,
+                    format!("{command:?}: no ingest is running in this window"),
+                );
+            }
+            UiCommand::CloseDialogs => {
+                self.vm.focused = None;
+                self.vm.bulk_open = false;
+            }
+        }
+    }
+
+    fn apply_bulk(&mut self) {
+        let bulk = self.vm.bulk.clone();
+        let ids: Vec<String> = self
+            .vm
+            .card
+            .clips
+            .iter()
+            .filter(|c| c.selected && c.ingestable())
+            .map(|c| c.id().to_owned())
+            .collect();
+        for id in &ids {
+            let edit = self.vm.edits.entry(id.clone()).or_default();
+            if bulk.collection.0 {
+                edit.collection = Some(bulk.collection.1.clone());
+            }
+            for (field, (on, value)) in &bulk.fields {
+                if *on {
+                    edit.fields.insert(*field, value.clone());
+                }
+            }
+        }
+        self.vm.log(
+            Level::INFO,
+            format!("bulk edit applied to {} clips", ids.len()),
+        );
+    }
+
+    fn test_connection(&mut self) {
+        let Some(server) = self.server_url() else {
+            self.vm.connection = Connection::Failed(match self.vm.settings.server {
+                ServerChoice::Sandbox => {
+                    "the sandbox is not running: press \"Try with the built-in sandbox\"".into()
+                }
+                _ => "enter the server URL".into(),
+            });
+            return;
+        };
+        let app_id = self.vm.settings.app_id.trim().to_owned();
+        let token = self.vm.token.0.trim().to_owned();
+        if app_id.is_empty() || token.is_empty() {
+            self.vm.connection = Connection::Failed(
+                "enter the App-ID and the token (iconik: Settings, Application tokens)".into(),
+            );
+            return;
+        }
+        self.vm.connection = Connection::Testing;
+        self.worker.list_storages(server, app_id, token);
+    }
+
+    fn save_token(&mut self) {
+        let (Some(store), Some(server)) = (self.store.clone(), self.server_url()) else {
+            self.vm
+                .log(Level::WARN, "cannot save the token yet: no server or store");
+            return;
+        };
+        self.worker.save_token(
+            store,
+            server,
+            self.vm.settings.app_id.trim().to_owned(),
+            self.vm.token.0.trim().to_owned(),
+        );
+    }
+
+    fn apply_event(&mut self, event: BgEvent, ctx: &egui::Context) {
+        match event {
+            BgEvent::Keyring { store, unavailable } => {
+                self.vm.keyring = match unavailable {
+                    Some(why) => {
+                        self.vm.log(Level::WARN, why.clone());
+                        KeyringStatus::MemoryOnly(why)
+                    }
+                    None => KeyringStatus::Available,
+                };
+                self.store = Some(store);
+            }
+            BgEvent::KeyringFailed(msg) => {
+                self.vm.log(Level::ERROR, msg.clone());
+                self.vm.keyring = KeyringStatus::Failed(msg);
+            }
+            BgEvent::CredentialsLoaded {
+                server,
+                credentials,
+                source,
+            } => {
+                if self.server_url().as_deref() == Some(server.as_str()) {
+                    self.vm.settings.app_id = credentials.app_id().to_owned();
+                    self.vm.token.0 = credentials.token().expose_secret().to_owned();
+                    self.vm.token_source = Some(source.label().to_owned());
+                    self.vm.log(
+                        Level::INFO,
+                        format!("token for {server} from {}", source.label()),
+                    );
+                }
+            }
+            BgEvent::NoCredentials { server } => {
+                self.vm.token_source = None;
+                self.vm
+                    .log(Level::INFO, format!("no token stored for {server} yet"));
+            }
+            BgEvent::TokenSaved { server, kind } => {
+                self.vm.token_source = Some(kind.label().to_owned());
+                self.vm.log(
+                    Level::INFO,
+                    format!("token for {server} saved in {}", kind.label()),
+                );
+                self.toast(Notice::Done, format!("Token saved in {}", kind.label()));
+            }
+            BgEvent::TokenForgotten { server, existed } => {
+                self.vm.token.0.clear();
+                self.vm.token_source = None;
+                self.vm.log(
+                    Level::INFO,
+                    if existed {
+                        format!("token for {server} removed")
+                    } else {
+                        format!("no token was stored for {server}")
+                    },
+                );
+            }
+            BgEvent::TokenError(msg) => {
+                self.vm.log(Level::ERROR, msg.clone());
+                self.toast(Notice::Failed, msg);
+            }
+            BgEvent::Storages { server, result } => self.storages_listed(server, result),
+            BgEvent::SandboxStarted { handle, validated } => {
+                self.sandbox_started(handle, validated)
+            }
+            BgEvent::SandboxFailed(msg) => {
+                self.vm.sandbox_starting = false;
+                self.vm
+                    .log(Level::ERROR, format!("sandbox failed to start: {msg}"));
+                self.toasts
+                    .error("The sandbox failed to start (see the log)");
+            }
+            BgEvent::FoldersChosen(picked) => {
+                self.vm.choosing_folder = false;
+                if let Some(paths) = picked.filter(|p| !p.is_empty()) {
+                    self.load_paths(paths);
+                }
+            }
+            BgEvent::SampleWritten(result) => {
+                self.vm.sample_writing = false;
+                match result {
+                    Ok(dir) => {
+                        self.vm.log(
+                            Level::INFO,
+                            format!("sample P2 card written to {}", dir.display()),
+                        );
+                        if self.vm.card.clips.is_empty() && !self.vm.card.scanning {
+                            self.load_paths(vec![dir]);
+                        }
+                    }
+                    Err(msg) => self
+                        .vm
+                        .log(Level::ERROR, format!("sample card failed: {msg}")),
+                }
+            }
+            BgEvent::ScanFinished { generation, result } => {
+                if generation == self.scan_generation {
+                    self.scan_finished(result);
+                }
+            }
+            BgEvent::Poster {
+                generation,
+                clip_id,
+                result,
+            } => {
+                if generation != self.scan_generation {
+                    return;
+                }
+                let Some(row) = self.vm.card.row_mut(&clip_id) else {
+                    return;
+                };
+                row.poster = match result {
+                    Ok(image) => PosterState::Ready(ctx.load_texture(
+                        format!("poster-{clip_id}"),
+                        image,
+                        egui::TextureOptions::LINEAR,
+                    )),
+                    Err(msg) => {
+                        tracing::debug!(clip = %clip_id, "no poster: {msg}");
+                        PosterState::Failed(msg)
+                    }
+                };
+            }
+            BgEvent::SettingsSaved(result) => {
+                if let Err(msg) = result {
+                    self.vm.log(Level::ERROR, msg);
+                }
+            }
+        }
+    }
+
+    /// A toast with an ASCII badge: egui-notify's own icons (ℹ ⚠ ✅ ❌) are not in egui's
+    /// default fonts and would render as tofu.
+    fn toast(&mut self, notice: Notice, text: impl Into<String>) {
+        let (badge, color) = match notice {
+            Notice::Info => ("i", egui::Color32::from_rgb(0x3b, 0x82, 0xf6)),
+            Notice::Done => ("ok", egui::Color32::from_rgb(0x22, 0xa0, 0x4b)),
+            Notice::Warning => ("!", egui::Color32::from_rgb(0xe0, 0x9b, 0x16)),
+            Notice::Failed => ("x", egui::Color32::from_rgb(0xdc, 0x35, 0x45)),
+        };
+        self.toasts
+            .add(egui_notify::Toast::custom(
+                text.into(),
+                egui_notify::ToastLevel::Custom(badge.to_owned(), color),
+            ))
+            .closable(false)
+            .duration(Some(Duration::from_secs(4)));
+    }
+
+    fn storages_listed(&mut self, server: String, result: Result<Vec<StorageInfo>, String>) {
+        if self.server_url().as_deref() != Some(server.as_str()) {
+            return; // the operator switched servers meanwhile
+        }
+        match result {
+            Ok(list) => {
+                self.vm.connection = Connection::Connected;
+                self.vm.storages = list
+                    .into_iter()
+                    .map(|s| StorageRow {
+                        id: s.id,
+                        name: s.name,
+                        purpose: s.purpose,
+                        method: s.method,
+                        mount_point: s.mount_point,
+                    })
+                    .collect();
+                self.vm.log(
+                    Level::INFO,
+                    format!("connected to {server}: {} storages", self.vm.storages.len()),
+                );
+                if !self
+                    .vm
+                    .storages
+                    .iter()
+                    .any(|s| s.id == self.vm.settings.storage_id)
+                    && let Some(files) = self.vm.storages.iter().find(|s| s.purpose == "FILES")
+                {
+                    let id = files.id.clone();
+                    self.vm.settings.storage_mount.clear();
+                    self.apply_command(UiCommand::PickStorage(id));
+                }
+                if self.vm.settings.server != ServerChoice::Sandbox
+                    && self.vm.token_source.is_none()
+                {
+                    self.save_token();
+                }
+            }
+            Err(msg) => {
+                self.vm.log(
+                    Level::ERROR,
+                    format!("connection to {server} failed: {msg}"),
+                );
+                self.vm.connection = Connection::Failed(msg);
+            }
+        }
+    }
+
+    fn sandbox_started(&mut self, handle: SandboxHandle, validated: bool) {
+        self.vm.sandbox_starting = false;
+        let url = handle.base_url().to_owned();
+        self.vm.log(
+            Level::INFO,
+            if validated {
+                format!(
+                    "sandbox running at {url} (requests validated against iconik's OpenAPI files)"
+                )
+            } else {
+                format!("sandbox running at {url} (no iconik spec folder: requests NOT validated)")
+            },
+        );
+        let creds = handle.credentials().clone();
+        self.sandbox = Some(handle);
+        self.vm.sandbox_url = Some(url.clone());
+        // The connection below belongs to the sandbox: not a server change to reset.
+        self.current_server = Some(url);
+        self.vm.settings.server = ServerChoice::Sandbox;
+        self.vm.settings.app_id = creds.app_id;
+        self.vm.token.0 = creds.token;
+        self.vm.token_source = Some("the built-in sandbox".to_owned());
+        self.test_connection();
+        if self.vm.card.clips.is_empty() && !self.vm.card.scanning && !self.vm.sample_writing {
+            self.vm.sample_writing = true;
+            self.worker.write_sample();
+        }
+    }
+
+    fn scan_finished(&mut self, result: Result<crate::scan::ScanReport, String>) {
+        self.vm.card.scanning = false;
+        match result {
+            Ok(report) => {
+                self.vm.card.card_roots = report.cards.iter().map(|c| c.root.clone()).collect();
+                self.vm.card.skipped = report.skipped;
+                self.vm.card.errors = report.errors;
+                self.vm.card.clips = report
+                    .clips
+                    .into_iter()
+                    .map(|scanned| ClipRow {
+                        selected: scanned.clip.incomplete.is_none(),
+                        scanned,
+                        expanded: false,
+                        poster: PosterState::NotRequested,
+                    })
+                    .collect();
+                let n = self.vm.card.clips.len();
+                self.vm.log(
+                    Level::INFO,
+                    format!(
+                        "scan found {n} clips, {} skipped files, {} errors",
+                        self.vm.card.skipped.len(),
+                        self.vm.card.errors.len()
+                    ),
+                );
+                if n == 0 {
+                    self.toast(Notice::Warning, "No clips found in that folder");
+                } else {
+                    self.toast(Notice::Info, format!("{n} clips found"));
+                }
+            }
+            Err(msg) => {
+                self.vm.log(Level::ERROR, format!("scan failed: {msg}"));
+                self.vm.card.scan_error = Some(msg);
+            }
+        }
+    }
+
+    fn load_pending_credentials(&mut self) {
+        if !self.credentials_pending {
+            return;
+        }
+        self.credentials_pending = false;
+        if let (Some(store), Some(server)) = (self.store.clone(), self.current_server.clone())
+            && self.vm.settings.server != ServerChoice::Sandbox
+        {
+            self.worker
+                .load_credentials(Resolver::new(self.env.clone(), store), server);
+        }
+    }
+
+    /// A different server (picked, typed, or the sandbox stopped) invalidates the connection and
+    /// the token shown; its own token is loaded once the settings settle.
+    fn follow_server(&mut self) {
+        let server = self.server_url();
+        if server == self.current_server {
+            return;
+        }
+        self.current_server = server;
+        self.vm.connection = Connection::NotTested;
+        self.vm.storages.clear();
+        self.vm.token_source = None;
+        if self.vm.settings.server != ServerChoice::Sandbox {
+            self.vm.token.0.clear();
+            self.credentials_pending = true;
+        }
+    }
+
+    /// Writes the settings after a quiet period; then loads the token of a newly picked server.
+    fn persist_settings(&mut self, ctx: &egui::Context) {
+        if self.vm.settings == self.saved_settings {
+            self.settings_changed_at = None;
+            self.load_pending_credentials();
+            return;
+        }
+        let since = *self.settings_changed_at.get_or_insert_with(Instant::now);
+        let waited = since.elapsed();
+        if waited < SAVE_DELAY {
+            ctx.request_repaint_after(SAVE_DELAY - waited);
+            return;
+        }
+        self.load_pending_credentials();
+        self.saved_settings = self.vm.settings.clone();
+        self.settings_changed_at = None;
+        self.worker
+            .save_settings(self.dirs.settings_file(), self.vm.settings.clone());
+    }
+}
+
+fn top_bar_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    ui.horizontal(|ui| {
+        ui.heading("card-ingest");
+        ui.separator();
+        ui.toggle_value(&mut vm.show_settings, "Connection");
+        if ui
+            .add_enabled(!vm.choosing_folder, egui::Button::new("Choose card…"))
+            .on_hover_text("Ctrl+O")
+            .clicked()
+        {
+            cmds.push(UiCommand::ChooseCard);
+        }
+        ui.separator();
+        let server = match vm.settings.server {
+            ServerChoice::Sandbox => "sandbox".to_owned(),
+            _ => vm.settings.server_url().unwrap_or_default(),
+        };
+        match &vm.connection {
+            Connection::Connected => ui.label(format!("Connected to {server}")),
+            Connection::Testing => ui.label(format!("Connecting to {server}…")),
+            Connection::Failed(_) => ui.colored_label(ui.visuals().error_fg_color, "Not connected"),
+            Connection::NotTested => ui.label("Not connected"),
+        };
+    });
+}
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        App::ui(self, ui);
+    }
+}

@@ -1,0 +1,402 @@
+//! The worker side of the window: every piece of I/O the UI needs (keyring, settings file, card
+//! scan, poster grabs, iconik calls, the in-process sandbox, the folder picker, sample cards)
+//! runs here on the tokio runtime that lives beside eframe (rust-stack.md §10).
+//!
+//! Each job posts one [`BgEvent`] back over a channel and asks egui for a repaint; the app drains
+//! the channel once per frame. Nothing here touches the view model, and nothing in the panels
+//! calls into here except through [`super::command::UiCommand`]s applied by the app.
+
+use super::config::{self, Settings};
+use crate::iconik::{Client, Credentials as ClientCredentials};
+use crate::media::poster::{self, PosterFormat, PosterOptions};
+use crate::media::{ClipDescription, Tools};
+use crate::sample::{self, SampleKind, SampleOptions};
+use crate::sandbox::{self, SandboxConfig, SandboxHandle};
+use crate::scan::{self, ScanReport, ScannedClip};
+use crate::secrets::{
+    self, AuthToken, Credentials, EnvStore, KeyringStore, Resolver, SecretsError, ServerKey,
+    StoreKind, TokenStore,
+};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock, mpsc};
+
+/// Opens the OS keyring; tests inject a failing or in-memory one.
+pub type KeyringOpener = Box<dyn FnOnce() -> Result<KeyringStore, SecretsError> + Send>;
+
+/// Posters are ffmpeg runs: two at a time on a 2-core workstation keeps the scan and UI smooth.
+const POSTER_JOBS: usize = 2;
+/// Poster width in pixels (rows show it at ~96 px; 2× for high-DPI screens).
+const POSTER_WIDTH: u32 = 192;
+
+/// A storage as the settings panel needs it (no iconik model types in the view model).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageInfo {
+    pub id: String,
+    pub name: String,
+    pub purpose: String,
+    pub method: String,
+    pub mount_point: Option<String>,
+}
+
+/// What a background job reports.
+pub enum BgEvent {
+    /// The token store to use this run; `unavailable` = why it is memory-only.
+    Keyring {
+        store: Arc<dyn TokenStore>,
+        unavailable: Option<String>,
+    },
+    KeyringFailed(String),
+    /// Stored credentials for `server` (from the keyring, memory or environment).
+    CredentialsLoaded {
+        server: String,
+        credentials: Credentials,
+        source: StoreKind,
+    },
+    /// Nothing stored for `server` (not an error: first run).
+    NoCredentials {
+        server: String,
+    },
+    TokenSaved {
+        server: String,
+        kind: StoreKind,
+    },
+    TokenForgotten {
+        server: String,
+        existed: bool,
+    },
+    /// A keyring/store call failed; the message says what to do.
+    TokenError(String),
+    Storages {
+        server: String,
+        result: Result<Vec<StorageInfo>, String>,
+    },
+    SandboxStarted {
+        handle: SandboxHandle,
+        validated: bool,
+    },
+    SandboxFailed(String),
+    /// The folder picker closed (`None`: cancelled).
+    FoldersChosen(Option<Vec<PathBuf>>),
+    SampleWritten(Result<PathBuf, String>),
+    ScanFinished {
+        generation: u64,
+        result: Result<ScanReport, String>,
+    },
+    Poster {
+        generation: u64,
+        clip_id: String,
+        result: Result<egui::ColorImage, String>,
+    },
+    SettingsSaved(Result<(), String>),
+}
+
+impl std::fmt::Debug for BgEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Only the variant: payloads can be big (scan reports, images) or secret (credentials).
+        let name = match self {
+            BgEvent::Keyring { .. } => "Keyring",
+            BgEvent::KeyringFailed(_) => "KeyringFailed",
+            BgEvent::CredentialsLoaded { .. } => "CredentialsLoaded",
+            BgEvent::NoCredentials { .. } => "NoCredentials",
+            BgEvent::TokenSaved { .. } => "TokenSaved",
+            BgEvent::TokenForgotten { .. } => "TokenForgotten",
+            BgEvent::TokenError(_) => "TokenError",
+            BgEvent::Storages { .. } => "Storages",
+            BgEvent::SandboxStarted { .. } => "SandboxStarted",
+            BgEvent::SandboxFailed(_) => "SandboxFailed",
+            BgEvent::FoldersChosen(_) => "FoldersChosen",
+            BgEvent::SampleWritten(_) => "SampleWritten",
+            BgEvent::ScanFinished { .. } => "ScanFinished",
+            BgEvent::Poster { .. } => "Poster",
+            BgEvent::SettingsSaved(_) => "SettingsSaved",
+        };
+        f.write_str(name)
+    }
+}
+
+/// Sends events and wakes the UI. Cloned into every job.
+#[derive(Clone)]
+struct Reply {
+    tx: mpsc::Sender<BgEvent>,
+    ctx: Arc<OnceLock<egui::Context>>,
+}
+
+impl Reply {
+    fn send(&self, event: BgEvent) {
+        if self.tx.send(event).is_err() {
+            tracing::debug!("window closed; background result dropped");
+            return;
+        }
+        if let Some(ctx) = self.ctx.get() {
+            ctx.request_repaint();
+        }
+    }
+}
+
+/// Starts background jobs on the runtime. Cheap to call from the UI thread: every method only
+/// spawns.
+pub struct Worker {
+    rt: tokio::runtime::Handle,
+    reply: Reply,
+    posters: Arc<tokio::sync::Semaphore>,
+    cache_dir: PathBuf,
+}
+
+impl Worker {
+    /// A worker and the receiving end the app drains each frame.
+    pub fn new(
+        rt: tokio::runtime::Handle,
+        cache_dir: PathBuf,
+    ) -> (Worker, mpsc::Receiver<BgEvent>) {
+        let (tx, rx) = mpsc::channel();
+        let worker = Worker {
+            rt,
+            reply: Reply {
+                tx,
+                ctx: Arc::new(OnceLock::new()),
+            },
+            posters: Arc::new(tokio::sync::Semaphore::new(POSTER_JOBS)),
+            cache_dir,
+        };
+        (worker, rx)
+    }
+
+    /// Lets jobs wake the UI; called on the first frame (the context exists only then in tests).
+    pub fn attach(&self, ctx: &egui::Context) {
+        if self.reply.ctx.set(ctx.clone()).is_err() {
+            tracing::trace!("egui context already attached");
+        }
+    }
+
+    fn blocking<F>(&self, job: F)
+    where
+        F: FnOnce(Reply) + Send + 'static,
+    {
+        let reply = self.reply.clone();
+        drop(self.rt.spawn_blocking(move || job(reply)));
+    }
+
+    /// Opens the keyring (or falls back to memory) and then loads the credentials of `server`.
+    pub fn open_keyring(&self, open: KeyringOpener, env: EnvStore, server: Option<String>) {
+        self.blocking(move |reply| match secrets::keyring_or_memory(open) {
+            Ok((store, unavailable)) => {
+                reply.send(BgEvent::Keyring {
+                    store: store.clone(),
+                    unavailable: unavailable.map(|e| e.to_string()),
+                });
+                if let Some(server) = server {
+                    load_credentials(&reply, &Resolver::new(env, store), &server);
+                }
+            }
+            Err(err) => reply.send(BgEvent::KeyringFailed(err.to_string())),
+        });
+    }
+
+    /// Looks up the credentials of `server` (environment first, then the store).
+    pub fn load_credentials(&self, resolver: Resolver, server: String) {
+        self.blocking(move |reply| load_credentials(&reply, &resolver, &server));
+    }
+
+    /// Stores App-ID + token for `server` in `store`.
+    pub fn save_token(
+        &self,
+        store: Arc<dyn TokenStore>,
+        server: String,
+        app_id: String,
+        token: String,
+    ) {
+        self.blocking(move |reply| {
+            let result = ServerKey::parse(&server).and_then(|key| {
+                let creds = Credentials::new(app_id, AuthToken::new(token)?)?;
+                store.set(&key, &creds)
+            });
+            reply.send(match result {
+                Ok(()) => BgEvent::TokenSaved {
+                    server,
+                    kind: store.kind(),
+                },
+                Err(e) => BgEvent::TokenError(e.to_string()),
+            });
+        });
+    }
+
+    pub fn forget_token(&self, store: Arc<dyn TokenStore>, server: String) {
+        self.blocking(move |reply| {
+            reply.send(
+                match ServerKey::parse(&server).and_then(|key| store.delete(&key)) {
+                    Ok(existed) => BgEvent::TokenForgotten { server, existed },
+                    Err(e) => BgEvent::TokenError(e.to_string()),
+                },
+            );
+        });
+    }
+
+    /// `GET storages/` with these credentials.
+    pub fn list_storages(&self, server: String, app_id: String, token: String) {
+        let reply = self.reply.clone();
+        drop(self.rt.spawn(async move {
+            let result = list_storages(&server, app_id, token).await;
+            reply.send(BgEvent::Storages { server, result });
+        }));
+    }
+
+    /// Starts the sandbox in-process. `spec_dir`: iconik's OpenAPI files when the folder exists
+    /// (bodies validated), else none (validation off, logged by the sandbox).
+    pub fn start_sandbox(&self, spec_dir: Option<PathBuf>) {
+        let reply = self.reply.clone();
+        drop(self.rt.spawn(async move {
+            let spec_dir = match spec_dir {
+                Some(dir) => tokio::fs::metadata(&dir)
+                    .await
+                    .is_ok_and(|m| m.is_dir())
+                    .then_some(dir),
+                None => None,
+            };
+            let validated = spec_dir.is_some();
+            let config = SandboxConfig {
+                spec_dir,
+                ..SandboxConfig::default()
+            };
+            match sandbox::spawn(config).await {
+                Ok(handle) => reply.send(BgEvent::SandboxStarted { handle, validated }),
+                Err(e) => reply.send(BgEvent::SandboxFailed(e.to_string())),
+            }
+        }));
+    }
+
+    /// The native folder picker (several folders allowed).
+    pub fn choose_folders(&self) {
+        let reply = self.reply.clone();
+        drop(self.rt.spawn(async move {
+            let picked = rfd::AsyncFileDialog::new()
+                .set_title("Choose card folders")
+                .pick_folders()
+                .await
+                .map(|handles| handles.iter().map(|h| h.path().to_path_buf()).collect());
+            reply.send(BgEvent::FoldersChosen(picked));
+        }));
+    }
+
+    /// Writes the sample P2 span card pair into the cache dir (ffmpeg).
+    pub fn write_sample(&self) {
+        let dir = self.cache_dir.join("sample-cards").join("p2_span");
+        self.blocking(move |reply| {
+            let result = sample::generate(SampleKind::P2Span, &dir, &SampleOptions::default())
+                .map(|card| card.dir)
+                .map_err(|e| e.to_string());
+            reply.send(BgEvent::SampleWritten(result));
+        });
+    }
+
+    /// Scans `paths`; `generation` lets the app drop results of a scan it no longer wants.
+    pub fn scan(&self, generation: u64, paths: Vec<PathBuf>) {
+        self.blocking(move |reply| {
+            let result = scan::scan(&paths, &Tools::detect()).map_err(|e| e.to_string());
+            reply.send(BgEvent::ScanFinished { generation, result });
+        });
+    }
+
+    /// Grabs (or reuses from the cache) a clip's poster and decodes it for a texture.
+    pub fn poster(&self, generation: u64, clip: ScannedClip) {
+        let reply = self.reply.clone();
+        let permits = self.posters.clone();
+        let cache = self.cache_dir.join("posters");
+        drop(self.rt.spawn(async move {
+            // Closed semaphore = shutting down; nothing to report to.
+            let Ok(_permit) = permits.acquire_owned().await else {
+                return;
+            };
+            let clip_id = clip.clip.id.clone();
+            let result = tokio::task::spawn_blocking(move || grab_poster(&clip, &cache))
+                .await
+                .unwrap_or_else(|e| Err(format!("poster task failed: {e}")));
+            reply.send(BgEvent::Poster {
+                generation,
+                clip_id,
+                result,
+            });
+        }));
+    }
+
+    pub fn save_settings(&self, path: PathBuf, settings: Settings) {
+        self.blocking(move |reply| {
+            reply.send(BgEvent::SettingsSaved(
+                config::save(&path, &settings).map_err(|e| e.to_string()),
+            ));
+        });
+    }
+}
+
+fn load_credentials(reply: &Reply, resolver: &Resolver, server: &str) {
+    let result = ServerKey::parse(server).and_then(|key| resolver.resolve(&key));
+    reply.send(match result {
+        Ok(resolved) => BgEvent::CredentialsLoaded {
+            server: server.to_owned(),
+            credentials: resolved.credentials,
+            source: resolved.source,
+        },
+        Err(SecretsError::NotSet { .. }) => BgEvent::NoCredentials {
+            server: server.to_owned(),
+        },
+        Err(e) => BgEvent::TokenError(e.to_string()),
+    });
+}
+
+async fn list_storages(
+    server: &str,
+    app_id: String,
+    token: String,
+) -> Result<Vec<StorageInfo>, String> {
+    let client =
+        Client::new(server, ClientCredentials::new(app_id, token)).map_err(|e| e.to_string())?;
+    let storages = client
+        .storages()
+        .list_all()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(storages
+        .into_iter()
+        .map(|s| StorageInfo {
+            id: s.id.to_string(),
+            name: s.name.clone().unwrap_or_default(),
+            purpose: s.purpose.map(|p| p.to_string()).unwrap_or_default(),
+            method: s.method.map(|m| m.to_string()).unwrap_or_default(),
+            mount_point: s
+                .settings
+                .as_ref()
+                .and_then(|v| v.get("mount_point"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+        })
+        .collect())
+}
+
+fn grab_poster(clip: &ScannedClip, cache: &Path) -> Result<egui::ColorImage, String> {
+    let ffmpeg = crate::media::tools::find_on_path("ffmpeg")
+        .ok_or_else(|| "ffmpeg not found on PATH: install ffmpeg for thumbnails".to_owned())?;
+    std::fs::create_dir_all(cache)
+        .map_err(|e| format!("cannot create {}: {e}", cache.display()))?;
+    // The scan keeps only the normalised metadata: enough for the seek point of single-file
+    // clips; spans fall back to the first frame of their first file.
+    let desc = ClipDescription {
+        metadata: clip.metadata.clone(),
+        raw: clip.raw_metadata.clone(),
+        ..ClipDescription::default()
+    };
+    let opts = PosterOptions {
+        width: POSTER_WIDTH,
+        format: PosterFormat::Png,
+    };
+    let poster =
+        poster::grab(&clip.clip, &desc, &ffmpeg, cache, &opts).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(&poster.path)
+        .map_err(|e| format!("cannot read {}: {e}", poster.path.display()))?;
+    let image = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png)
+        .map_err(|e| format!("cannot decode {}: {e}", poster.path.display()))?
+        .to_rgba8();
+    let size = [image.width() as usize, image.height() as usize];
+    Ok(egui::ColorImage::from_rgba_unmultiplied(
+        size,
+        image.as_raw(),
+    ))
+}

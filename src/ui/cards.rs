@@ -1,0 +1,412 @@
+//! The card preview: the drop zone, then one row per clip (poster, name, title, technical
+//! summary, files, warnings), expandable to its member files; skipped files and scan errors
+//! below. Rows are virtualised (`egui_extras` table), so thousands of clips stay smooth.
+
+use super::command::{Commands, UiCommand};
+use super::state::{ClipRow, PosterState, ViewModel};
+use egui_extras::{Column, TableBuilder};
+
+const ROW_HEIGHT: f32 = 60.0;
+const FILE_LINE_HEIGHT: f32 = 18.0;
+const POSTER_SIZE: egui::Vec2 = egui::vec2(96.0, 54.0);
+
+/// Renders the preview (or the drop zone when nothing is loaded).
+pub fn cards_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    if vm.card.scanning {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("Scanning {}…", paths_label(&vm.card.paths)));
+        });
+    }
+    if vm.sample_writing {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Writing a sample P2 card…");
+        });
+    }
+    if let Some(err) = &vm.card.scan_error {
+        ui.colored_label(ui.visuals().error_fg_color, format!("Scan failed: {err}"));
+    }
+    if vm.card.clips.is_empty() && !vm.card.scanning {
+        drop_zone_ui(ui, vm, cmds);
+        issues_ui(ui, vm);
+        return;
+    }
+    if vm.drop_hover {
+        // A card is loaded: dropping replaces it; say so while the files hover.
+        let rect = ui.max_rect();
+        ui.painter().rect_stroke(
+            rect,
+            8.0,
+            egui::Stroke::new(3.0, ui.visuals().selection.stroke.color),
+            egui::StrokeKind::Inside,
+        );
+        ui.strong("Drop to scan (replaces the loaded card)");
+    }
+    header_ui(ui, vm, cmds);
+    issues_ui(ui, vm);
+    ui.separator();
+    ui.label("Click a clip name to edit its title and metadata; + shows its files.");
+    // Narrow windows (or a wide editor panel) scroll the table sideways instead of hiding columns.
+    egui::ScrollArea::horizontal()
+        .id_salt("clip_table_hscroll")
+        .show(ui, |ui| table_ui(ui, vm, cmds));
+}
+
+fn paths_label(paths: &[std::path::PathBuf]) -> String {
+    match paths {
+        [] => "nothing".to_owned(),
+        [one] => one.display().to_string(),
+        [first, rest @ ..] => format!("{} and {} more", first.display(), rest.len()),
+    }
+}
+
+fn drop_zone_ui(ui: &mut egui::Ui, vm: &ViewModel, cmds: &mut Commands) {
+    let stroke = if vm.drop_hover {
+        egui::Stroke::new(3.0, ui.visuals().selection.stroke.color)
+    } else {
+        egui::Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color)
+    };
+    egui::Frame::new()
+        .stroke(stroke)
+        .corner_radius(8.0)
+        .inner_margin(24.0)
+        .show(ui, |ui| {
+            ui.set_min_width(ui.available_width());
+            ui.vertical_centered(|ui| {
+                ui.heading(if vm.drop_hover {
+                    "Drop to scan"
+                } else {
+                    "Drop a card folder here"
+                });
+                ui.label("or");
+                if ui
+                    .add_enabled(!vm.choosing_folder, egui::Button::new("Choose card…"))
+                    .clicked()
+                {
+                    cmds.push(UiCommand::ChooseCard);
+                }
+            });
+        });
+}
+
+fn header_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    ui.horizontal(|ui| {
+        let total = vm.card.clips.len();
+        let selected = vm.card.selected_count();
+        ui.strong(format!("{total} clips"));
+        ui.label(format!("{selected} selected"));
+        if ui.button("Select all").clicked() {
+            cmds.push(UiCommand::SelectAll(true));
+        }
+        if ui.button("Select none").clicked() {
+            cmds.push(UiCommand::SelectAll(false));
+        }
+        ui.toggle_value(&mut vm.bulk_open, "Bulk edit…")
+            .on_hover_text("Set collection, scene, camera or date on every selected clip");
+        if ui.button("Clear").clicked() {
+            cmds.push(UiCommand::ClearCard);
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let ready = selected > 0 && vm.connected() && !vm.queue.running;
+            let button = egui::Button::new(format!("Ingest {selected} clips"));
+            let hint = if !vm.connected() {
+                "Test the connection first"
+            } else if selected == 0 {
+                "Select clips to ingest"
+            } else {
+                "Register the selected clips in iconik (Enter)"
+            };
+            if ui.add_enabled(ready, button).on_hover_text(hint).clicked() {
+                cmds.push(UiCommand::StartIngest);
+            }
+        });
+    });
+}
+
+fn issues_ui(ui: &mut egui::Ui, vm: &ViewModel) {
+    let skipped = &vm.card.skipped;
+    let errors = &vm.card.errors;
+    if skipped.is_empty() && errors.is_empty() {
+        return;
+    }
+    egui::CollapsingHeader::new(format!(
+        "{} skipped files, {} scan errors",
+        skipped.len(),
+        errors.len()
+    ))
+    .id_salt("scan_issues")
+    .default_open(!errors.is_empty())
+    .show(ui, |ui| {
+        egui::ScrollArea::vertical()
+            .max_height(160.0)
+            .id_salt("scan_issues_scroll")
+            .show(ui, |ui| {
+                for e in errors {
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        format!("{}: {}", e.path.display(), e.message),
+                    );
+                }
+                for s in skipped {
+                    ui.label(format!("skipped {}: {}", s.path.display(), s.reason));
+                }
+            });
+    });
+}
+
+fn row_height(row: &ClipRow) -> f32 {
+    if row.expanded {
+        ROW_HEIGHT + FILE_LINE_HEIGHT * row.scanned.clip.files.len() as f32
+    } else {
+        ROW_HEIGHT
+    }
+}
+
+fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    let heights: Vec<f32> = vm.card.clips.iter().map(row_height).collect();
+    let focused = vm.focused.clone();
+    TableBuilder::new(ui)
+        .id_salt("clip_table")
+        .striped(true)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::exact(24.0))
+        .column(Column::exact(24.0))
+        .column(Column::exact(POSTER_SIZE.x + 4.0))
+        .column(Column::auto().at_least(90.0).resizable(true))
+        .column(Column::initial(150.0).resizable(true).clip(true))
+        .column(Column::auto().at_least(60.0))
+        .column(Column::auto())
+        .column(Column::auto())
+        .column(Column::auto())
+        .column(Column::auto())
+        .column(Column::auto())
+        .column(Column::auto())
+        .column(Column::remainder().at_least(60.0))
+        .header(22.0, |mut header| {
+            for title in [
+                "", "", "", "Clip", "Title", "Status", "Family", "Duration", "Timecode", "Format",
+                "Audio", "Files", "Size",
+            ] {
+                header.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|body| {
+            body.heterogeneous_rows(heights.into_iter(), |mut row| {
+                let i = row.index();
+                // Only visible rows get here: the title is rendered for them alone.
+                let title = vm
+                    .card
+                    .clips
+                    .get(i)
+                    .map(|r| vm.title_of(r))
+                    .unwrap_or_default();
+                let Some(clip) = vm.card.clips.get_mut(i) else {
+                    return;
+                };
+                let id = clip.scanned.clip.id.clone();
+                row.set_selected(focused.as_deref() == Some(id.as_str()));
+                row.col(|ui| {
+                    ui.add_enabled(
+                        clip.ingestable(),
+                        egui::Checkbox::without_text(&mut clip.selected),
+                    )
+                    .on_hover_text("Include in the ingest");
+                });
+                row.col(|ui| {
+                    let arrow = if clip.expanded { "-" } else { "+" };
+                    if ui
+                        .small_button(arrow)
+                        .on_hover_text("Show member files")
+                        .clicked()
+                    {
+                        clip.expanded = !clip.expanded;
+                    }
+                });
+                row.col(|ui| poster_ui(ui, clip, cmds));
+                row.col(|ui| {
+                    let name_ui = |ui: &mut egui::Ui, cmds: &mut Commands| {
+                        if ui
+                            .selectable_label(
+                                focused.as_deref() == Some(id.as_str()),
+                                &clip.scanned.clip.name,
+                            )
+                            .on_hover_text("Edit this clip")
+                            .clicked()
+                        {
+                            cmds.push(UiCommand::Focus(id.clone()));
+                        }
+                    };
+                    if clip.expanded {
+                        // Name on top, then the member files below it.
+                        ui.vertical(|ui| {
+                            name_ui(ui, cmds);
+                            files_ui(ui, clip);
+                        });
+                    } else {
+                        name_ui(ui, cmds);
+                    }
+                });
+                row.col(|ui| {
+                    ui.label(title);
+                });
+                row.col(|ui| status_ui(ui, clip));
+                let m = &clip.scanned.metadata;
+                row.col(|ui| {
+                    ui.label(clip.scanned.clip.family.as_str());
+                });
+                row.col(|ui| {
+                    ui.label(m.duration_seconds.map(format_duration).unwrap_or_default());
+                });
+                row.col(|ui| {
+                    ui.label(m.timecode_start.clone().unwrap_or_default());
+                });
+                row.col(|ui| {
+                    ui.label(format_picture(m));
+                });
+                row.col(|ui| {
+                    ui.label(
+                        m.audio_channels
+                            .map(|c| format!("{c} ch"))
+                            .unwrap_or_default(),
+                    );
+                });
+                row.col(|ui| {
+                    ui.label(clip.scanned.clip.files.len().to_string());
+                });
+                row.col(|ui| {
+                    ui.label(format_bytes(clip.scanned.clip.total_size()));
+                });
+            });
+        });
+}
+
+fn poster_ui(ui: &mut egui::Ui, clip: &mut ClipRow, cmds: &mut Commands) {
+    match &clip.poster {
+        PosterState::NotRequested => {
+            cmds.push(UiCommand::RequestPoster(clip.id().to_owned()));
+            ui.add_sized(POSTER_SIZE, egui::Spinner::new());
+        }
+        PosterState::Loading => {
+            ui.add_sized(POSTER_SIZE, egui::Spinner::new());
+        }
+        PosterState::Ready(texture) => {
+            ui.add(egui::Image::new(texture).fit_to_exact_size(POSTER_SIZE));
+        }
+        PosterState::Failed(e) => {
+            ui.add_sized(POSTER_SIZE, egui::Label::new("no picture"))
+                .on_hover_text(e);
+        }
+    }
+}
+
+fn files_ui(ui: &mut egui::Ui, clip: &ClipRow) {
+    for f in &clip.scanned.clip.files {
+        let name = f
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        ui.label(format!("{name}  {:?}  {}", f.role, format_bytes(f.size)))
+            .on_hover_text(f.path.display().to_string());
+    }
+}
+
+fn status_ui(ui: &mut egui::Ui, clip: &ClipRow) {
+    if let Some(why) = &clip.scanned.clip.incomplete {
+        ui.colored_label(ui.visuals().error_fg_color, "incomplete")
+            .on_hover_text(why);
+    } else if !clip.scanned.clip.warnings.is_empty() {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            match clip.scanned.clip.warnings.len() {
+                1 => "1 warning".to_owned(),
+                n => format!("{n} warnings"),
+            },
+        )
+        .on_hover_text(clip.scanned.clip.warnings.join("\n"));
+    } else {
+        // Duplicate-in-iconik lookup happens at ingest (engine dedupe); nothing known yet.
+        ui.label("ok");
+    }
+}
+
+/// `H:MM:SS` (or `M:SS.s` under a minute's precision need).
+pub fn format_duration(seconds: f64) -> String {
+    let total = seconds.max(0.0);
+    let whole = total.floor() as u64;
+    let (h, m, s) = (whole / 3600, (whole / 60) % 60, whole % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!(
+            "{m}:{s:02}.{}",
+            ((total - whole as f64) * 10.0).floor() as u64
+        )
+    }
+}
+
+/// `1920×1080 25p`-style picture summary plus codec.
+pub fn format_picture(m: &crate::media::ClipMetadata) -> String {
+    let mut parts = Vec::new();
+    if let (Some(w), Some(h)) = (m.width, m.height) {
+        parts.push(format!("{w}x{h}"));
+    }
+    if let Some(rate) = &m.frame_rate {
+        parts.push(format!("{} fps", format_rate(rate)));
+    }
+    if let Some(codec) = &m.video_codec {
+        parts.push(codec.clone());
+    }
+    parts.join(" ")
+}
+
+/// "30000/1001" → "29.97"; plain numbers unchanged.
+fn format_rate(rate: &str) -> String {
+    match rate.split_once('/') {
+        Some((n, d)) => match (n.parse::<f64>(), d.parse::<f64>()) {
+            (Ok(n), Ok(d)) if d > 0.0 => {
+                let v = n / d;
+                let s = format!("{v:.3}");
+                s.trim_end_matches('0').trim_end_matches('.').to_owned()
+            }
+            _ => rate.to_owned(),
+        },
+        None => rate.to_owned(),
+    }
+}
+
+/// Binary-prefixed size: `512 B`, `1.5 KiB`, `2.0 GiB`.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_bytes(512), "512 B");
+        assert_eq!(format_bytes(1536), "1.5 KiB");
+        assert_eq!(format_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+        assert_eq!(format_duration(3.0), "0:03.0");
+        assert_eq!(format_duration(3725.5), "1:02:05");
+        assert_eq!(format_rate("30000/1001"), "29.97");
+        assert_eq!(format_rate("25/1"), "25");
+        assert_eq!(format_rate("50"), "50");
+    }
+}

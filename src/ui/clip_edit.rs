@@ -1,0 +1,177 @@
+//! The clip editor: title (from the template unless edited), description, collection and the
+//! normalised metadata fields of the focused clip, each with its scanned value and a reset; and
+//! the bulk editor that applies ticked fields to every selected clip. Edits live in
+//! [`ViewModel::edits`], keyed by clip id.
+
+use super::command::{Commands, UiCommand};
+use super::state::{MetaField, ViewModel};
+
+/// Renders the editor of the focused clip and the bulk editor.
+pub fn clip_edit_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    egui::ScrollArea::vertical()
+        .id_salt("clip_edit_scroll")
+        .show(ui, |ui| {
+            if vm.focused.is_some() {
+                focused_ui(ui, vm, cmds);
+            }
+            if vm.bulk_open {
+                if vm.focused.is_some() {
+                    ui.separator();
+                }
+                bulk_ui(ui, vm, cmds);
+            }
+        });
+}
+
+fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    let Some(id) = vm.focused.clone() else {
+        return;
+    };
+    let Some(row) = vm.card.row(&id).cloned() else {
+        ui.label("The clip is no longer loaded.");
+        return;
+    };
+    ui.heading(format!("Clip {}", row.scanned.clip.name));
+    let template_title =
+        super::title::render(&vm.settings.title_template, &row.scanned, vm.edits.get(&id));
+    let mut title = vm.title_of(&row);
+    let title_label = ui.label("Title");
+    ui.horizontal(|ui| {
+        if ui
+            .add(egui::TextEdit::singleline(&mut title).id_salt("clip_title"))
+            .labelled_by(title_label.id)
+            .changed()
+        {
+            vm.edits.entry(id.clone()).or_default().title = Some(title.clone());
+        }
+        let edited = vm.edits.get(&id).is_some_and(|e| e.title.is_some());
+        if ui
+            .add_enabled(edited, egui::Button::new("Reset").small())
+            .on_hover_text(format!("Back to the template: {template_title}"))
+            .clicked()
+            && let Some(e) = vm.edits.get_mut(&id)
+        {
+            e.title = None;
+        }
+    });
+    let description_label = ui.label("Description");
+    let mut description = vm
+        .edits
+        .get(&id)
+        .map(|e| e.description.clone())
+        .unwrap_or_default();
+    if ui
+        .add(
+            egui::TextEdit::multiline(&mut description)
+                .id_salt("clip_description")
+                .desired_rows(2),
+        )
+        .labelled_by(description_label.id)
+        .changed()
+    {
+        vm.edits.entry(id.clone()).or_default().description = description;
+    }
+    let collection_label = ui.label("Collection");
+    let mut collection = vm
+        .edits
+        .get(&id)
+        .and_then(|e| e.collection.clone())
+        .unwrap_or_else(|| vm.settings.default_collection.clone());
+    if ui
+        .add(egui::TextEdit::singleline(&mut collection).id_salt("clip_collection"))
+        .labelled_by(collection_label.id)
+        .changed()
+    {
+        vm.edits.entry(id.clone()).or_default().collection = Some(collection);
+    }
+    ui.add_space(6.0);
+    egui::Grid::new("clip_fields")
+        .num_columns(3)
+        .spacing([6.0, 4.0])
+        .show(ui, |ui| {
+            for field in MetaField::ALL {
+                let original = field.original(&row.scanned.metadata);
+                let mut value = vm.field_value(&row, field);
+                let label = ui.label(field.label());
+                // Sized explicitly: a grid cell only offers last frame's column width, so a
+                // text box would never grow past its first (narrow) layout.
+                if ui
+                    .add_sized(
+                        [170.0, 20.0],
+                        egui::TextEdit::singleline(&mut value).id_salt(("clip_field", field)),
+                    )
+                    .labelled_by(label.id)
+                    .on_hover_text(format!("Scanned: {}", display_original(&original)))
+                    .changed()
+                {
+                    vm.edits
+                        .entry(id.clone())
+                        .or_default()
+                        .fields
+                        .insert(field, value);
+                }
+                let edited = vm
+                    .edits
+                    .get(&id)
+                    .is_some_and(|e| e.fields.contains_key(&field));
+                if ui
+                    .add_enabled(edited, egui::Button::new("Reset").small())
+                    .on_hover_text(format!("Reset to {}", display_original(&original)))
+                    .clicked()
+                    && let Some(e) = vm.edits.get_mut(&id)
+                {
+                    e.fields.remove(&field);
+                }
+                ui.end_row();
+            }
+        });
+    if ui
+        .add_enabled(
+            vm.edits.get(&id).is_some_and(|e| !e.is_empty()),
+            egui::Button::new("Reset all edits"),
+        )
+        .clicked()
+    {
+        cmds.push(UiCommand::ResetClip(id));
+    }
+}
+
+fn display_original(original: &str) -> &str {
+    if original.is_empty() {
+        "(empty)"
+    } else {
+        original
+    }
+}
+
+fn bulk_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    let n = vm.card.selected_count();
+    ui.heading(format!("Edit {n} selected clips"));
+    if n == 0 {
+        ui.label("Tick the clips to edit together.");
+    }
+    egui::Grid::new("bulk_fields")
+        .num_columns(2)
+        .spacing([6.0, 4.0])
+        .show(ui, |ui| {
+            let (on, value) = &mut vm.bulk.collection;
+            let tick = ui.checkbox(on, "Set collection");
+            ui.add(egui::TextEdit::singleline(value).id_salt("bulk_collection"))
+                .labelled_by(tick.id);
+            ui.end_row();
+            for field in MetaField::BULK {
+                let (on, value) = vm.bulk.fields.entry(field).or_default();
+                let tick = ui.checkbox(on, format!("Set {}", field.label().to_lowercase()));
+                ui.add(egui::TextEdit::singleline(value).id_salt(("bulk_field", field)))
+                    .labelled_by(tick.id);
+                ui.end_row();
+            }
+        });
+    if ui
+        .add_enabled(n > 0, egui::Button::new(format!("Apply to {n} clips")))
+        .on_hover_text("Set the ticked fields on every selected clip")
+        .clicked()
+    {
+        cmds.push(UiCommand::ApplyBulk);
+    }
+}

@@ -1,0 +1,68 @@
+//! What the panels ask for. Panels never act: they push a [`UiCommand`] into [`Commands`], and
+//! [`super::app::App`] applies them all at the end of the frame (state changes, or a job for the
+//! background worker). Plain field edits (text boxes, checkboxes) go straight into the view model.
+
+use std::path::PathBuf;
+
+/// One intent from a panel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UiCommand {
+    /// List the storages of the configured server with the typed App-ID and token.
+    TestConnection,
+    /// Save the typed App-ID + token for the configured server (keyring, or memory this run).
+    SaveToken,
+    /// Remove the stored token of the configured server.
+    ForgetToken,
+    /// Start the in-process sandbox, connect to it, and load a sample card if none is loaded.
+    TrySandbox,
+    /// Pick the storage for originals (its id) and prefill its mount folder.
+    PickStorage(String),
+    /// Open the native folder picker (on the worker; the UI never blocks on it).
+    ChooseCard,
+    /// Scan these folders (dropped, chosen, or from the command line).
+    LoadPaths(Vec<PathBuf>),
+    /// Forget the loaded card.
+    ClearCard,
+    /// A row became visible: grab its poster in the background.
+    RequestPoster(String),
+    /// Tick or untick every ingestable clip.
+    SelectAll(bool),
+    /// Show this clip in the editor.
+    Focus(String),
+    /// Reset every edit of one clip.
+    ResetClip(String),
+    /// Apply the ticked bulk fields to every selected clip.
+    ApplyBulk,
+    /// Start the ingest of the selected clips.
+    StartIngest,
+    /// Stop the running ingest safely.
+    CancelIngest,
+    /// Redo a failed step of one clip and continue.
+    RetryStep {
+        clip_id: String,
+        step: super::queue::QueueStep,
+    },
+    /// Redo the failed step of every failed clip.
+    RetryAllFailed,
+    /// Close open dialogs / the editor (Esc).
+    CloseDialogs,
+}
+
+/// The frame's command list.
+#[derive(Debug, Default)]
+pub struct Commands(Vec<UiCommand>);
+
+impl Commands {
+    pub fn push(&mut self, command: UiCommand) {
+        self.0.push(command);
+    }
+
+    /// Takes the frame's commands, leaving the list empty.
+    pub fn take(&mut self) -> Vec<UiCommand> {
+        std::mem::take(&mut self.0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}

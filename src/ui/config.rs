@@ -1,0 +1,266 @@
+//! The operator's settings (server, storage, proxy mode, templates) persisted as JSON in the per-OS
+//! config dir (`directories::ProjectDirs`, e.g. `~/.config/card-ingest/settings.json`).
+//!
+//! Never secrets: the token lives only in [`crate::secrets`]. Reading happens once at startup
+//! (before the window opens); writing runs on the background worker ([`super::background`]) with
+//! [`crate::atomic_write::write_atomic`], so a crash never leaves half a file.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// File name inside the config dir.
+pub const SETTINGS_FILE: &str = "settings.json";
+
+/// Which iconik the app talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerChoice {
+    /// `https://app.iconik.io` (US / default region).
+    #[default]
+    AppIconik,
+    /// `https://eu.iconik.io`.
+    EuIconik,
+    /// Any other iconik origin (private deployments, a sandbox started elsewhere).
+    Custom,
+    /// The built-in sandbox, started in-process on loopback.
+    Sandbox,
+}
+
+impl ServerChoice {
+    pub const ALL: [ServerChoice; 4] = [
+        ServerChoice::AppIconik,
+        ServerChoice::EuIconik,
+        ServerChoice::Custom,
+        ServerChoice::Sandbox,
+    ];
+
+    /// Label in the server picker.
+    pub fn label(self) -> &'static str {
+        match self {
+            ServerChoice::AppIconik => "app.iconik.io",
+            ServerChoice::EuIconik => "eu.iconik.io",
+            ServerChoice::Custom => "Custom URL",
+            ServerChoice::Sandbox => "Built-in sandbox",
+        }
+    }
+}
+
+/// How clip proxies are made (mirrors the ingest engine's proxy modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProxyChoice {
+    /// Local ffmpeg encode + upload.
+    #[default]
+    Local,
+    /// iconik's transcoder (single-file clips).
+    Iconik,
+    /// No proxy, no keyframes.
+    None,
+}
+
+impl ProxyChoice {
+    pub const ALL: [ProxyChoice; 3] = [ProxyChoice::Local, ProxyChoice::Iconik, ProxyChoice::None];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ProxyChoice::Local => "Local ffmpeg",
+            ProxyChoice::Iconik => "iconik transcoder",
+            ProxyChoice::None => "No proxy",
+        }
+    }
+}
+
+/// Everything the settings panel persists. Unknown/missing fields take their defaults so files
+/// written by older or newer versions still load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub server: ServerChoice,
+    /// Used when `server` is [`ServerChoice::Custom`].
+    pub custom_url: String,
+    /// iconik App-ID (not secret; also stored with the token in the keyring).
+    pub app_id: String,
+    /// iconik FILES storage for the originals (id), chosen from "Test connection".
+    pub storage_id: String,
+    /// Its name, shown before the storages are listed again.
+    pub storage_name: String,
+    /// Local folder where that storage is mounted on this workstation.
+    pub storage_mount: String,
+    pub proxy: ProxyChoice,
+    /// Collection every asset is added to (empty = none).
+    pub default_collection: String,
+    /// Asset title: `{user_clip_name}` (falls back to `{name}`), `{name}`, `{card}`, `{date}`,
+    /// `{family}` (same placeholders as the ingest engine).
+    pub title_template: String,
+    /// Offload destination below the storage mount, e.g. `{date}/{card}`.
+    pub offload_pattern: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            server: ServerChoice::default(),
+            custom_url: String::new(),
+            app_id: String::new(),
+            storage_id: String::new(),
+            storage_name: String::new(),
+            storage_mount: String::new(),
+            proxy: ProxyChoice::default(),
+            default_collection: String::new(),
+            title_template: "{user_clip_name}".to_owned(),
+            offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),
+        }
+    }
+}
+
+impl Settings {
+    /// The server origin for the current choice; `None` for the sandbox (its URL is known only
+    /// once it runs) and for an empty custom URL.
+    pub fn server_url(&self) -> Option<String> {
+        match self.server {
+            ServerChoice::AppIconik => Some(crate::iconik::client::APP_ICONIK_IO.to_owned()),
+            ServerChoice::EuIconik => Some(crate::iconik::client::EU_ICONIK_IO.to_owned()),
+            ServerChoice::Custom => {
+                let url = self.custom_url.trim();
+                (!url.is_empty()).then(|| url.trim_end_matches('/').to_owned())
+            }
+            ServerChoice::Sandbox => None,
+        }
+    }
+}
+
+/// Errors loading or saving the settings file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the settings file {path}: {source}", path = .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the settings file {path} is not valid ({source}); fix or delete it to start from defaults",
+        path = .path.display()
+    )]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot write the settings file {path}: {source}", path = .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot encode the settings: {0}")]
+    Encode(#[source] serde_json::Error),
+}
+
+/// Per-OS folders of the app: config (settings) and cache (posters, sample cards).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppDirs {
+    pub config_dir: PathBuf,
+    pub cache_dir: PathBuf,
+}
+
+impl AppDirs {
+    /// `directories::ProjectDirs` for "card-ingest"; `None` when the OS gives no home folder.
+    pub fn from_os() -> Option<AppDirs> {
+        let dirs = directories::ProjectDirs::from("", "", "card-ingest")?;
+        Some(AppDirs {
+            config_dir: dirs.config_dir().to_path_buf(),
+            cache_dir: dirs.cache_dir().to_path_buf(),
+        })
+    }
+
+    /// Both folders under one root (tests, portable installs).
+    pub fn under(root: &Path) -> AppDirs {
+        AppDirs {
+            config_dir: root.join("config"),
+            cache_dir: root.join("cache"),
+        }
+    }
+
+    pub fn settings_file(&self) -> PathBuf {
+        self.config_dir.join(SETTINGS_FILE)
+    }
+}
+
+/// Reads the settings; a missing file gives the defaults (first run).
+pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    serde_json::from_slice(&bytes).map_err(|source| ConfigError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes the settings atomically (creating the config dir). Blocking: worker thread only.
+pub fn save(path: &Path, settings: &Settings) -> Result<(), ConfigError> {
+    let mut bytes = serde_json::to_vec_pretty(settings).map_err(ConfigError::Encode)?;
+    bytes.push(b'\n');
+    let write = |source| ConfigError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(write)?;
+    }
+    crate::atomic_write::write_atomic(path, &bytes).map_err(write)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_gives_defaults_and_save_round_trips() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = AppDirs::under(dir.path()).settings_file();
+        assert_eq!(load(&path).expect("defaults"), Settings::default());
+        let settings = Settings {
+            server: ServerChoice::Custom,
+            custom_url: "https://iconik.example.com/".into(),
+            app_id: "app-1".into(),
+            storage_id: "st-1".into(),
+            proxy: ProxyChoice::None,
+            title_template: "{card} {name}".into(),
+            ..Settings::default()
+        };
+        save(&path, &settings).expect("save");
+        assert_eq!(load(&path).expect("load"), settings);
+        assert_eq!(
+            settings.server_url().as_deref(),
+            Some("https://iconik.example.com")
+        );
+        let text = std::fs::read_to_string(&path).expect("read back");
+        assert!(text.contains("\"server\": \"custom\""), "{text}");
+        assert!(!text.to_lowercase().contains("token"), "{text}");
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_broken_json_names_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(SETTINGS_FILE);
+        std::fs::write(&path, br#"{"server":"eu_iconik","future_field":1}"#).expect("write");
+        let s = load(&path).expect("load");
+        assert_eq!(s.server, ServerChoice::EuIconik);
+        assert_eq!(s.title_template, "{user_clip_name}");
+        std::fs::write(&path, b"{not json").expect("write");
+        let err = load(&path).expect_err("broken");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,58 @@
+//! The operator's window (eframe/egui): connect to iconik (or the built-in sandbox), drop a card,
+//! preview and edit its clips, ingest.
+//!
+//! Layout (one job per file): [`app`] composes the panels ([`settings`], [`cards`],
+//! [`clip_edit`], [`queue`], [`log`] (fed by [`log_capture`]), which render the [`state`] view model and return
+//! [`command::UiCommand`]s applied at the end of the frame. All I/O — keyring, settings file,
+//! scans, poster grabs, iconik calls, the sandbox, the folder picker — runs in [`background`] on
+//! a tokio runtime beside eframe; results come back over a channel drained once per frame, and
+//! jobs wake the UI with `request_repaint` (reactive repaint only: an idle window draws nothing).
+//!
+//! Direction: `ui → {scan, media, iconik, sandbox, sample, secrets}`; nothing depends on `ui`.
+
+pub mod app;
+pub mod background;
+pub mod cards;
+pub mod clip_edit;
+pub mod command;
+pub mod config;
+pub mod log;
+pub mod log_capture;
+pub mod queue;
+pub mod settings;
+pub mod state;
+pub mod title;
+
+pub use app::{App, Startup};
+
+/// Opens the window and runs until it is closed. `rt` runs the background jobs.
+///
+/// Renders with glow and uses X11 on Linux even under Wayland (XWayland): winit has no file
+/// drag-and-drop on Wayland (rust-stack.md §9).
+pub fn run(startup: Startup, rt: tokio::runtime::Handle) -> Result<(), eframe::Error> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("card-ingest")
+            .with_app_id("card-ingest")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([720.0, 480.0])
+            .with_drag_and_drop(true),
+        renderer: eframe::Renderer::Glow,
+        event_loop_builder: Some(Box::new(force_x11)),
+        ..eframe::NativeOptions::default()
+    };
+    eframe::run_native(
+        "card-ingest",
+        options,
+        Box::new(move |_cc| Ok(Box::new(App::new(startup, rt)))),
+    )
+}
+
+#[cfg(all(unix, not(target_os = "macos"), not(target_os = "ios")))]
+fn force_x11(builder: &mut eframe::EventLoopBuilder<eframe::UserEvent>) {
+    use winit::platform::x11::EventLoopBuilderExtX11;
+    builder.with_x11();
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"), not(target_os = "ios"))))]
+fn force_x11(_builder: &mut eframe::EventLoopBuilder<eframe::UserEvent>) {}

@@ -1,0 +1,626 @@
+//! The ingest panel: per clip a row of step indicators (pending/running/done/failed), a progress
+//! bar with bytes and ETA for the byte-heavy steps, the error and a Retry button on a failed step,
+//! the asset link when done; above them an overall bar, elapsed time, "Retry all failed" and
+//! Cancel.
+//!
+//! The panel renders [`QueueView`], which folds [`QueueEvent`]s — a thin adapter over the ingest
+//! engine's [`crate::ingest::IngestEvent`]s ([`from_ingest`]), so the view can be driven (and
+//! tested) without running an ingest. Retry commands map back with `ingest::Step::from`.
+
+use super::cards::format_bytes;
+use super::command::{Commands, UiCommand};
+use std::time::{Duration, Instant};
+
+/// The steps of one clip's registration, in pipeline order (the ingest engine's steps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QueueStep {
+    Checksum,
+    Offload,
+    CreateAsset,
+    CreateFormat,
+    CreateFileSet,
+    CreateFiles,
+    Proxy,
+    CreateProxy,
+    UploadProxy,
+    CloseProxy,
+    Keyframes,
+    Collection,
+}
+
+impl QueueStep {
+    pub const ALL: [QueueStep; 12] = [
+        QueueStep::Checksum,
+        QueueStep::Offload,
+        QueueStep::CreateAsset,
+        QueueStep::CreateFormat,
+        QueueStep::CreateFileSet,
+        QueueStep::CreateFiles,
+        QueueStep::Proxy,
+        QueueStep::CreateProxy,
+        QueueStep::UploadProxy,
+        QueueStep::CloseProxy,
+        QueueStep::Keyframes,
+        QueueStep::Collection,
+    ];
+
+    /// Short label on the step chip.
+    pub fn label(self) -> &'static str {
+        match self {
+            QueueStep::Checksum => "checksum",
+            QueueStep::Offload => "offload",
+            QueueStep::CreateAsset => "asset",
+            QueueStep::CreateFormat => "format",
+            QueueStep::CreateFileSet => "file set",
+            QueueStep::CreateFiles => "files",
+            QueueStep::Proxy => "proxy",
+            QueueStep::CreateProxy => "proxy record",
+            QueueStep::UploadProxy => "upload",
+            QueueStep::CloseProxy => "close",
+            QueueStep::Keyframes => "keyframes",
+            QueueStep::Collection => "collection",
+        }
+    }
+}
+
+impl From<crate::ingest::Step> for QueueStep {
+    fn from(step: crate::ingest::Step) -> QueueStep {
+        use crate::ingest::Step;
+        match step {
+            Step::Checksum => QueueStep::Checksum,
+            Step::Offload => QueueStep::Offload,
+            Step::CreateAsset => QueueStep::CreateAsset,
+            Step::CreateFormat => QueueStep::CreateFormat,
+            Step::CreateFileSet => QueueStep::CreateFileSet,
+            Step::CreateFiles => QueueStep::CreateFiles,
+            Step::Proxy => QueueStep::Proxy,
+            Step::CreateProxy => QueueStep::CreateProxy,
+            Step::UploadProxy => QueueStep::UploadProxy,
+            Step::CloseProxy => QueueStep::CloseProxy,
+            Step::Keyframes => QueueStep::Keyframes,
+            Step::Collection => QueueStep::Collection,
+        }
+    }
+}
+
+impl From<QueueStep> for crate::ingest::Step {
+    fn from(step: QueueStep) -> crate::ingest::Step {
+        use crate::ingest::Step;
+        match step {
+            QueueStep::Checksum => Step::Checksum,
+            QueueStep::Offload => Step::Offload,
+            QueueStep::CreateAsset => Step::CreateAsset,
+            QueueStep::CreateFormat => Step::CreateFormat,
+            QueueStep::CreateFileSet => Step::CreateFileSet,
+            QueueStep::CreateFiles => Step::CreateFiles,
+            QueueStep::Proxy => Step::Proxy,
+            QueueStep::CreateProxy => Step::CreateProxy,
+            QueueStep::UploadProxy => Step::UploadProxy,
+            QueueStep::CloseProxy => Step::CloseProxy,
+            QueueStep::Keyframes => Step::Keyframes,
+            QueueStep::Collection => Step::Collection,
+        }
+    }
+}
+
+/// Adapts one ingest engine event to the queue's events. Card starts (the app queues the clips
+/// with their titles itself) and automatic retries (they go to the log) give nothing; a clip
+/// skipped as a whole (already in iconik) marks every step skipped.
+pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
+    use crate::ingest::EventKind;
+    if let EventKind::CardFinished { .. } = event.kind {
+        return vec![QueueEvent::Finished];
+    }
+    let Some(clip_id) = event.clip_id.clone() else {
+        return Vec::new();
+    };
+    let Some(step) = event.step.map(QueueStep::from) else {
+        return match &event.kind {
+            EventKind::Skipped { reason } => QueueStep::ALL
+                .into_iter()
+                .map(|step| QueueEvent::StepSkipped {
+                    clip_id: clip_id.clone(),
+                    step,
+                    reason: reason.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+    };
+    let event = match &event.kind {
+        EventKind::Started => QueueEvent::StepStarted { clip_id, step },
+        EventKind::Progress {
+            done_bytes,
+            total_bytes,
+            eta_secs,
+            ..
+        } => QueueEvent::Progress {
+            clip_id,
+            step,
+            done_bytes: *done_bytes,
+            total_bytes: *total_bytes,
+            eta_secs: *eta_secs,
+        },
+        EventKind::Done { .. } => QueueEvent::StepDone { clip_id, step },
+        EventKind::Failed { error, .. } => QueueEvent::StepFailed {
+            clip_id,
+            step,
+            error: error.clone(),
+        },
+        EventKind::Skipped { reason } => QueueEvent::StepSkipped {
+            clip_id,
+            step,
+            reason: reason.clone(),
+        },
+        EventKind::Retrying { .. }
+        | EventKind::CardStarted { .. }
+        | EventKind::CardFinished { .. } => {
+            return Vec::new();
+        }
+    };
+    vec![event]
+}
+
+/// Status of one step of one clip.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepStatus {
+    Pending,
+    Running,
+    Done,
+    /// iconik's (or the tool's) message.
+    Failed(String),
+    Skipped(String),
+}
+
+/// Byte progress of the running step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ByteProgress {
+    pub step: QueueStep,
+    pub done_bytes: u64,
+    pub total_bytes: u64,
+    pub eta_secs: Option<f64>,
+}
+
+/// What happened to a queued clip (the engine's events, adapted).
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueEvent {
+    /// The ingest of these clips (id, title) starts.
+    Started {
+        clips: Vec<(String, String)>,
+    },
+    StepStarted {
+        clip_id: String,
+        step: QueueStep,
+    },
+    Progress {
+        clip_id: String,
+        step: QueueStep,
+        done_bytes: u64,
+        total_bytes: u64,
+        eta_secs: Option<f64>,
+    },
+    StepDone {
+        clip_id: String,
+        step: QueueStep,
+    },
+    StepFailed {
+        clip_id: String,
+        step: QueueStep,
+        error: String,
+    },
+    StepSkipped {
+        clip_id: String,
+        step: QueueStep,
+        reason: String,
+    },
+    /// The clip's asset exists in iconik (link for the operator).
+    AssetLink {
+        clip_id: String,
+        url: String,
+    },
+    /// Every clip finished or failed (or the ingest was cancelled).
+    Finished,
+}
+
+/// One clip in the ingest queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueClip {
+    pub clip_id: String,
+    pub title: String,
+    /// Every step in pipeline order with its status.
+    pub steps: Vec<(QueueStep, StepStatus)>,
+    pub progress: Option<ByteProgress>,
+    pub asset_url: Option<String>,
+}
+
+impl QueueClip {
+    fn new(clip_id: String, title: String) -> QueueClip {
+        QueueClip {
+            clip_id,
+            title,
+            steps: QueueStep::ALL
+                .into_iter()
+                .map(|s| (s, StepStatus::Pending))
+                .collect(),
+            progress: None,
+            asset_url: None,
+        }
+    }
+
+    fn set(&mut self, step: QueueStep, status: StepStatus) {
+        if let Some(slot) = self.steps.iter_mut().find(|(s, _)| *s == step) {
+            slot.1 = status;
+        }
+    }
+
+    pub fn status(&self, step: QueueStep) -> Option<&StepStatus> {
+        self.steps
+            .iter()
+            .find(|(s, _)| *s == step)
+            .map(|(_, st)| st)
+    }
+
+    pub fn failed(&self) -> Option<(QueueStep, &str)> {
+        self.steps.iter().find_map(|(s, st)| match st {
+            StepStatus::Failed(e) => Some((*s, e.as_str())),
+            _ => None,
+        })
+    }
+
+    /// Steps that are over (done or skipped).
+    fn finished_steps(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|(_, st)| matches!(st, StepStatus::Done | StepStatus::Skipped(_)))
+            .count()
+    }
+}
+
+/// The whole ingest queue.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueView {
+    pub clips: Vec<QueueClip>,
+    pub running: bool,
+    pub started_at: Option<Instant>,
+    pub finished_after: Option<Duration>,
+    /// Shown above the queue (why it cannot start, what to do).
+    pub notice: Option<String>,
+}
+
+impl QueueView {
+    /// Folds one event into the view.
+    pub fn apply(&mut self, event: QueueEvent) {
+        match event {
+            QueueEvent::Started { clips } => {
+                self.clips = clips
+                    .into_iter()
+                    .map(|(id, title)| QueueClip::new(id, title))
+                    .collect();
+                self.running = true;
+                self.started_at = Some(Instant::now());
+                self.finished_after = None;
+            }
+            QueueEvent::StepStarted { clip_id, step } => {
+                if let Some(c) = self.clip_mut(&clip_id) {
+                    c.set(step, StepStatus::Running);
+                    c.progress = None;
+                }
+            }
+            QueueEvent::Progress {
+                clip_id,
+                step,
+                done_bytes,
+                total_bytes,
+                eta_secs,
+            } => {
+                if let Some(c) = self.clip_mut(&clip_id) {
+                    c.progress = Some(ByteProgress {
+                        step,
+                        done_bytes,
+                        total_bytes,
+                        eta_secs,
+                    });
+                }
+            }
+            QueueEvent::StepDone { clip_id, step } => {
+                if let Some(c) = self.clip_mut(&clip_id) {
+                    c.set(step, StepStatus::Done);
+                    c.progress = None;
+                }
+            }
+            QueueEvent::StepFailed {
+                clip_id,
+                step,
+                error,
+            } => {
+                if let Some(c) = self.clip_mut(&clip_id) {
+                    c.set(step, StepStatus::Failed(error));
+                    c.progress = None;
+                }
+            }
+            QueueEvent::StepSkipped {
+                clip_id,
+                step,
+                reason,
+            } => {
+                if let Some(c) = self.clip_mut(&clip_id) {
+                    c.set(step, StepStatus::Skipped(reason));
+                }
+            }
+            QueueEvent::AssetLink { clip_id, url } => {
+                if let Some(c) = self.clip_mut(&clip_id) {
+                    c.asset_url = Some(url);
+                }
+            }
+            QueueEvent::Finished => {
+                self.running = false;
+                self.finished_after = self.started_at.map(|t| t.elapsed());
+            }
+        }
+    }
+
+    fn clip_mut(&mut self, clip_id: &str) -> Option<&mut QueueClip> {
+        self.clips.iter_mut().find(|c| c.clip_id == clip_id)
+    }
+
+    /// Finished steps over all steps of all clips (0..=1).
+    pub fn overall(&self) -> f32 {
+        let total = self.clips.len() * QueueStep::ALL.len();
+        if total == 0 {
+            return 0.0;
+        }
+        let done: usize = self.clips.iter().map(QueueClip::finished_steps).sum();
+        done as f32 / total as f32
+    }
+
+    pub fn failed_count(&self) -> usize {
+        self.clips.iter().filter(|c| c.failed().is_some()).count()
+    }
+}
+
+/// Renders the queue.
+pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
+    if let Some(notice) = &queue.notice {
+        ui.label(notice);
+    }
+    if queue.clips.is_empty() {
+        return;
+    }
+    ui.horizontal(|ui| {
+        ui.strong("Ingest");
+        let elapsed = queue
+            .finished_after
+            .or_else(|| queue.started_at.map(|t| t.elapsed()))
+            .unwrap_or_default();
+        ui.label(format_elapsed(elapsed));
+        ui.add(
+            egui::ProgressBar::new(queue.overall())
+                .desired_width(240.0)
+                .show_percentage(),
+        );
+        let failed = queue.failed_count();
+        if failed > 0 && ui.button(format!("Retry all failed ({failed})")).clicked() {
+            cmds.push(UiCommand::RetryAllFailed);
+        }
+        if queue.running && ui.button("Cancel").clicked() {
+            cmds.push(UiCommand::CancelIngest);
+        }
+    });
+    egui::ScrollArea::vertical()
+        .id_salt("queue_scroll")
+        .max_height(220.0)
+        .show(ui, |ui| {
+            for clip in &queue.clips {
+                clip_ui(ui, clip, cmds);
+            }
+        });
+}
+
+fn clip_ui(ui: &mut egui::Ui, clip: &QueueClip, cmds: &mut Commands) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label(egui::RichText::new(&clip.title).strong());
+        for (step, status) in &clip.steps {
+            let visuals = ui.visuals();
+            let (color, hover) = match status {
+                StepStatus::Pending => (visuals.weak_text_color(), "pending".to_owned()),
+                StepStatus::Running => (visuals.hyperlink_color, "running".to_owned()),
+                StepStatus::Done => (egui::Color32::from_rgb(0x22, 0xa0, 0x4b), "done".to_owned()),
+                StepStatus::Failed(e) => (visuals.error_fg_color, format!("failed: {e}")),
+                StepStatus::Skipped(r) => (visuals.weak_text_color(), format!("skipped: {r}")),
+            };
+            ui.colored_label(color, step.label())
+                .on_hover_text(format!("{}: {hover}", step.label()));
+        }
+        if let Some(url) = &clip.asset_url {
+            ui.hyperlink_to("Open in iconik", url);
+        }
+    });
+    if let Some(p) = &clip.progress {
+        let fraction = if p.total_bytes == 0 {
+            0.0
+        } else {
+            p.done_bytes as f32 / p.total_bytes as f32
+        };
+        let eta = p
+            .eta_secs
+            .map(|s| {
+                format!(
+                    ", {} left",
+                    format_elapsed(Duration::from_secs_f64(s.max(0.0)))
+                )
+            })
+            .unwrap_or_default();
+        ui.add(egui::ProgressBar::new(fraction).text(format!(
+            "{}: {} of {}{eta}",
+            p.step.label(),
+            format_bytes(p.done_bytes),
+            format_bytes(p.total_bytes)
+        )));
+    }
+    if let Some((step, error)) = clip.failed() {
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("{} failed: {error}", step.label()),
+            );
+            if ui
+                .button("Retry")
+                .on_hover_text(format!("Redo {} and continue", step.label()))
+                .clicked()
+            {
+                cmds.push(UiCommand::RetryStep {
+                    clip_id: clip.clip_id.clone(),
+                    step,
+                });
+            }
+        });
+    }
+    ui.separator();
+}
+
+/// `M:SS` or `H:MM:SS`.
+pub fn format_elapsed(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::{EventKind, IngestEvent, Step};
+
+    fn ev(step: Option<Step>, kind: EventKind) -> IngestEvent {
+        IngestEvent {
+            clip_id: Some("c1".into()),
+            clip_name: Some("0002EM".into()),
+            step,
+            kind,
+        }
+    }
+
+    #[test]
+    fn engine_events_map_onto_queue_events() {
+        for step in Step::ALL {
+            assert_eq!(Step::from(QueueStep::from(step)), step, "round trip");
+        }
+        assert_eq!(
+            from_ingest(&ev(
+                Some(Step::UploadProxy),
+                EventKind::Progress {
+                    done_bytes: 10,
+                    total_bytes: 40,
+                    rate_bytes_per_s: Some(5.0),
+                    eta_secs: Some(6.0),
+                }
+            )),
+            [QueueEvent::Progress {
+                clip_id: "c1".into(),
+                step: QueueStep::UploadProxy,
+                done_bytes: 10,
+                total_bytes: 40,
+                eta_secs: Some(6.0),
+            }]
+        );
+        assert_eq!(
+            from_ingest(&ev(
+                Some(Step::CreateAsset),
+                EventKind::Failed {
+                    error: "500 injected".into(),
+                    retryable: true,
+                }
+            )),
+            [QueueEvent::StepFailed {
+                clip_id: "c1".into(),
+                step: QueueStep::CreateAsset,
+                error: "500 injected".into(),
+            }]
+        );
+        assert!(
+            from_ingest(&ev(
+                Some(Step::CreateAsset),
+                EventKind::Retrying {
+                    attempt: 1,
+                    delay_ms: 500,
+                    error: "429".into(),
+                }
+            ))
+            .is_empty()
+        );
+        let skipped = from_ingest(&ev(
+            None,
+            EventKind::Skipped {
+                reason: "already in iconik".into(),
+            },
+        ));
+        assert_eq!(skipped.len(), 12);
+        assert_eq!(
+            from_ingest(&IngestEvent::card(EventKind::CardFinished {
+                card: "CARD_A".into(),
+                completed: 1,
+                failed: 0,
+                skipped: 0,
+            })),
+            [QueueEvent::Finished]
+        );
+    }
+
+    #[test]
+    fn events_fold_into_steps_progress_failure_and_link() {
+        let mut q = QueueView::default();
+        q.apply(QueueEvent::Started {
+            clips: vec![("a".into(), "Clip A".into()), ("b".into(), "Clip B".into())],
+        });
+        assert!(q.running);
+        assert_eq!(q.clips[0].steps.len(), 12);
+        q.apply(QueueEvent::StepStarted {
+            clip_id: "a".into(),
+            step: QueueStep::Checksum,
+        });
+        q.apply(QueueEvent::Progress {
+            clip_id: "a".into(),
+            step: QueueStep::Checksum,
+            done_bytes: 512,
+            total_bytes: 2048,
+            eta_secs: Some(3.0),
+        });
+        assert_eq!(
+            q.clips[0].status(QueueStep::Checksum),
+            Some(&StepStatus::Running)
+        );
+        assert_eq!(q.clips[0].progress.map(|p| p.done_bytes), Some(512));
+        q.apply(QueueEvent::StepDone {
+            clip_id: "a".into(),
+            step: QueueStep::Checksum,
+        });
+        assert_eq!(q.clips[0].progress, None);
+        q.apply(QueueEvent::StepFailed {
+            clip_id: "b".into(),
+            step: QueueStep::CreateAsset,
+            error: "500: injected".into(),
+        });
+        assert_eq!(q.failed_count(), 1);
+        assert_eq!(
+            q.clips[1].failed(),
+            Some((QueueStep::CreateAsset, "500: injected"))
+        );
+        // 1 of 24 steps finished.
+        assert!((q.overall() - 1.0 / 24.0).abs() < 1e-6, "{}", q.overall());
+        q.apply(QueueEvent::AssetLink {
+            clip_id: "a".into(),
+            url: "https://app.iconik.io/asset/1".into(),
+        });
+        assert_eq!(
+            q.clips[0].asset_url.as_deref(),
+            Some("https://app.iconik.io/asset/1")
+        );
+        q.apply(QueueEvent::Finished);
+        assert!(!q.running);
+        assert!(q.finished_after.is_some());
+        assert_eq!(format_elapsed(Duration::from_secs(3725)), "1:02:05");
+        assert_eq!(format_elapsed(Duration::from_secs(65)), "1:05");
+    }
+}

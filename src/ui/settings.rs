@@ -1,0 +1,227 @@
+//! The connection and settings panel: server, App-ID, masked token, "Test connection" with the
+//! storage list, storage for originals and its mount folder, proxy mode, default collection,
+//! title template and offload pattern, plus the "Try with the built-in sandbox" path.
+
+use super::command::{Commands, UiCommand};
+use super::config::{ProxyChoice, ServerChoice};
+use super::state::{Connection, KeyringStatus, ViewModel};
+
+/// Renders the panel into `ui`.
+pub fn settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    ui.heading("Connection");
+    sandbox_ui(ui, vm, cmds);
+    ui.separator();
+    egui::Grid::new("connection_grid")
+        .num_columns(2)
+        .spacing([8.0, 6.0])
+        .show(ui, |ui| {
+            let label = ui.label("Server");
+            egui::ComboBox::from_id_salt("server_choice")
+                .selected_text(vm.settings.server.label())
+                .show_ui(ui, |ui| {
+                    for choice in ServerChoice::ALL {
+                        ui.selectable_value(&mut vm.settings.server, choice, choice.label());
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            ui.end_row();
+            match vm.settings.server {
+                ServerChoice::Custom => {
+                    let label = ui.label("Server URL");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut vm.settings.custom_url)
+                            .hint_text("https://iconik.example.com"),
+                    )
+                    .labelled_by(label.id);
+                    ui.end_row();
+                }
+                ServerChoice::Sandbox => {
+                    ui.label("Sandbox URL");
+                    ui.label(vm.sandbox_url.as_deref().unwrap_or("not running"));
+                    ui.end_row();
+                }
+                ServerChoice::AppIconik | ServerChoice::EuIconik => {}
+            }
+            let label = ui.label("App-ID");
+            ui.add(egui::TextEdit::singleline(&mut vm.settings.app_id).hint_text("App-ID"))
+                .labelled_by(label.id);
+            ui.end_row();
+            let label = ui.label("Token");
+            ui.add(
+                egui::TextEdit::singleline(&mut vm.token.0)
+                    .password(true)
+                    .hint_text("Auth token"),
+            )
+            .labelled_by(label.id);
+            ui.end_row();
+        });
+    keyring_ui(ui, vm);
+    ui.horizontal(|ui| {
+        let testing = vm.connection == Connection::Testing;
+        if ui
+            .add_enabled(!testing, egui::Button::new("Test connection"))
+            .clicked()
+        {
+            cmds.push(UiCommand::TestConnection);
+        }
+        let saveable = vm.settings.server != ServerChoice::Sandbox;
+        if ui
+            .add_enabled(saveable, egui::Button::new("Save token"))
+            .on_hover_text("Store App-ID and token for this server")
+            .clicked()
+        {
+            cmds.push(UiCommand::SaveToken);
+        }
+        if ui
+            .add_enabled(saveable, egui::Button::new("Forget token"))
+            .clicked()
+        {
+            cmds.push(UiCommand::ForgetToken);
+        }
+    });
+    match &vm.connection {
+        Connection::NotTested => {}
+        Connection::Testing => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Connecting…");
+            });
+        }
+        Connection::Connected => {
+            ui.colored_label(
+                ui.visuals().widgets.active.fg_stroke.color,
+                format!("Connected: {} storages", vm.storages.len()),
+            );
+        }
+        Connection::Failed(msg) => {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("Connection failed: {msg}"),
+            );
+        }
+    }
+    ui.separator();
+    storage_ui(ui, vm, cmds);
+    ui.separator();
+    ingest_settings_ui(ui, vm);
+}
+
+fn sandbox_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    ui.horizontal(|ui| {
+        let busy = vm.sandbox_starting;
+        if ui
+            .add_enabled(
+                !busy && vm.sandbox_url.is_none(),
+                egui::Button::new("Try with the built-in sandbox"),
+            )
+            .on_hover_text(
+                "No iconik account needed: a local iconik-compatible server and a sample card",
+            )
+            .clicked()
+        {
+            cmds.push(UiCommand::TrySandbox);
+        }
+        if busy {
+            ui.spinner();
+            ui.label("Starting sandbox…");
+        }
+    });
+}
+
+fn keyring_ui(ui: &mut egui::Ui, vm: &ViewModel) {
+    match &vm.keyring {
+        KeyringStatus::Opening => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Opening the OS keyring…");
+            });
+        }
+        KeyringStatus::Available => {
+            if let Some(source) = &vm.token_source {
+                ui.label(format!("Token from {source}"));
+            }
+        }
+        KeyringStatus::MemoryOnly(why) => {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                "No OS keyring available: the token is kept for this run only.",
+            )
+            .on_hover_text(why);
+        }
+        KeyringStatus::Failed(msg) => {
+            ui.colored_label(ui.visuals().error_fg_color, format!("Keyring error: {msg}"));
+        }
+    }
+}
+
+fn storage_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    let label = ui.label("Storage for originals");
+    let current = if vm.settings.storage_name.is_empty() {
+        vm.settings.storage_id.clone()
+    } else {
+        vm.settings.storage_name.clone()
+    };
+    egui::ComboBox::from_id_salt("storage_choice")
+        .selected_text(if current.is_empty() {
+            "Test the connection to list storages".to_owned()
+        } else {
+            current
+        })
+        .width(ui.available_width().min(320.0))
+        .show_ui(ui, |ui| {
+            for s in &vm.storages {
+                let label = format!("{} ({} {})", s.name, s.purpose, s.method);
+                if ui
+                    .selectable_label(vm.settings.storage_id == s.id, label)
+                    .clicked()
+                {
+                    cmds.push(UiCommand::PickStorage(s.id.clone()));
+                }
+            }
+        })
+        .response
+        .labelled_by(label.id);
+    ui.horizontal(|ui| {
+        let label = ui.label("Mounted at");
+        ui.add(
+            egui::TextEdit::singleline(&mut vm.settings.storage_mount)
+                .hint_text("/Volumes/originals"),
+        )
+        .labelled_by(label.id);
+    });
+}
+
+fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
+    egui::Grid::new("ingest_settings_grid")
+        .num_columns(2)
+        .spacing([8.0, 6.0])
+        .show(ui, |ui| {
+            let label = ui.label("Proxy");
+            egui::ComboBox::from_id_salt("proxy_choice")
+                .selected_text(vm.settings.proxy.label())
+                .show_ui(ui, |ui| {
+                    for p in ProxyChoice::ALL {
+                        ui.selectable_value(&mut vm.settings.proxy, p, p.label());
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            ui.end_row();
+            ui.label("Default collection");
+            ui.add(
+                egui::TextEdit::singleline(&mut vm.settings.default_collection).hint_text("none"),
+            );
+            ui.end_row();
+            let label = ui.label("Title template");
+            ui.add(egui::TextEdit::singleline(&mut vm.settings.title_template))
+                .labelled_by(label.id)
+                .on_hover_text("{user_clip_name} {name} {card} {date} {family}");
+            ui.end_row();
+            let label = ui.label("Offload to");
+            ui.add(egui::TextEdit::singleline(&mut vm.settings.offload_pattern))
+                .labelled_by(label.id)
+                .on_hover_text("Folder below the storage mount: {date} {card}");
+            ui.end_row();
+        });
+}

@@ -1,0 +1,295 @@
+//! The view model: everything the panels render, and nothing they must not touch (no runtime,
+//! channels, stores or server handles — those live in [`super::app::App`] and
+//! [`super::background`]). Background results are folded in by `App`; widgets edit plain fields.
+
+use super::config::Settings;
+use super::queue::QueueView;
+use crate::card::ScanIssue;
+use crate::card::Skipped;
+use crate::media::ClipMetadata;
+use crate::scan::ScannedClip;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+/// The token as typed. Only widgets and the worker see it; `Debug` never prints it.
+#[derive(Default, Clone, PartialEq, Eq)]
+pub struct TokenField(pub String);
+
+impl std::fmt::Debug for TokenField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("TokenField(empty)")
+        } else {
+            f.write_str("TokenField(<redacted>)")
+        }
+    }
+}
+
+/// Result of "Test connection" (or of the sandbox start).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Connection {
+    #[default]
+    NotTested,
+    Testing,
+    Connected,
+    Failed(String),
+}
+
+/// Where the token is kept this run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum KeyringStatus {
+    /// The worker is still connecting to the OS keyring.
+    #[default]
+    Opening,
+    /// Tokens are saved in the OS keyring.
+    Available,
+    /// No keyring: the token is kept in memory for this run only. The message says why.
+    MemoryOnly(String),
+    /// The keyring exists but failed in another way.
+    Failed(String),
+}
+
+/// One storage from "Test connection".
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageRow {
+    pub id: String,
+    pub name: String,
+    /// `FILES`, `PROXIES`, ... (empty when iconik did not say).
+    pub purpose: String,
+    pub method: String,
+    /// `settings.mount_point` when the storage has one (FILES storages).
+    pub mount_point: Option<String>,
+}
+
+/// A poster thumbnail's lifecycle: requested lazily when its row first becomes visible.
+#[derive(Clone, Default)]
+pub enum PosterState {
+    #[default]
+    NotRequested,
+    Loading,
+    Ready(egui::TextureHandle),
+    Failed(String),
+}
+
+impl std::fmt::Debug for PosterState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PosterState::NotRequested => f.write_str("NotRequested"),
+            PosterState::Loading => f.write_str("Loading"),
+            PosterState::Ready(t) => write!(f, "Ready({:?})", t.size()),
+            PosterState::Failed(e) => write!(f, "Failed({e})"),
+        }
+    }
+}
+
+/// One preview row.
+#[derive(Debug, Clone)]
+pub struct ClipRow {
+    pub scanned: ScannedClip,
+    pub selected: bool,
+    pub expanded: bool,
+    pub poster: PosterState,
+}
+
+impl ClipRow {
+    pub fn id(&self) -> &str {
+        &self.scanned.clip.id
+    }
+
+    /// Whether the clip can be registered at all (incomplete spans are listed, never ingested).
+    pub fn ingestable(&self) -> bool {
+        self.scanned.clip.incomplete.is_none()
+    }
+}
+
+/// The card(s) loaded into the preview.
+#[derive(Debug, Clone, Default)]
+pub struct CardView {
+    /// Folders given (dropped, chosen, CLI).
+    pub paths: Vec<PathBuf>,
+    pub scanning: bool,
+    pub clips: Vec<ClipRow>,
+    pub skipped: Vec<Skipped>,
+    pub errors: Vec<ScanIssue>,
+    /// Card roots found (for the `{card}` title placeholder and the header).
+    pub card_roots: Vec<PathBuf>,
+    /// The scan itself failed (no clips at all); per-file trouble is in `errors`.
+    pub scan_error: Option<String>,
+}
+
+impl CardView {
+    pub fn selected_count(&self) -> usize {
+        self.clips
+            .iter()
+            .filter(|c| c.selected && c.ingestable())
+            .count()
+    }
+
+    pub fn row(&self, clip_id: &str) -> Option<&ClipRow> {
+        self.clips.iter().find(|c| c.id() == clip_id)
+    }
+
+    pub fn row_mut(&mut self, clip_id: &str) -> Option<&mut ClipRow> {
+        self.clips.iter_mut().find(|c| c.id() == clip_id)
+    }
+}
+
+/// A normalised metadata field the operator may correct before registering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MetaField {
+    UserClipName,
+    Scene,
+    CameraModel,
+    CameraSerial,
+    ShootDate,
+    TimecodeStart,
+    FrameRate,
+    VideoCodec,
+}
+
+impl MetaField {
+    pub const ALL: [MetaField; 8] = [
+        MetaField::UserClipName,
+        MetaField::Scene,
+        MetaField::CameraModel,
+        MetaField::CameraSerial,
+        MetaField::ShootDate,
+        MetaField::TimecodeStart,
+        MetaField::FrameRate,
+        MetaField::VideoCodec,
+    ];
+
+    /// Fields offered in the bulk editor (the same value makes sense for many clips).
+    pub const BULK: [MetaField; 3] = [
+        MetaField::Scene,
+        MetaField::CameraModel,
+        MetaField::ShootDate,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            MetaField::UserClipName => "User clip name",
+            MetaField::Scene => "Scene",
+            MetaField::CameraModel => "Camera",
+            MetaField::CameraSerial => "Camera serial",
+            MetaField::ShootDate => "Shoot date",
+            MetaField::TimecodeStart => "Start timecode",
+            MetaField::FrameRate => "Frame rate",
+            MetaField::VideoCodec => "Codec",
+        }
+    }
+
+    /// The value the scan found ("" when none; the camera has no scene field).
+    pub fn original(self, m: &ClipMetadata) -> String {
+        let v = match self {
+            MetaField::UserClipName => m.user_clip_name.clone(),
+            MetaField::Scene => None,
+            MetaField::CameraModel => m.camera_model.clone(),
+            MetaField::CameraSerial => m.camera_serial.clone(),
+            MetaField::ShootDate => m.shoot_date.clone(),
+            MetaField::TimecodeStart => m.timecode_start.clone(),
+            MetaField::FrameRate => m.frame_rate.clone(),
+            MetaField::VideoCodec => m.video_codec.clone(),
+        };
+        v.unwrap_or_default()
+    }
+}
+
+/// The operator's edits of one clip. Absent entries mean "as scanned / from the template".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClipEdit {
+    /// `None`: the title comes from the template.
+    pub title: Option<String>,
+    pub description: String,
+    /// `None`: the default collection from the settings.
+    pub collection: Option<String>,
+    pub fields: BTreeMap<MetaField, String>,
+}
+
+impl ClipEdit {
+    pub fn is_empty(&self) -> bool {
+        *self == ClipEdit::default()
+    }
+}
+
+/// Values typed into the bulk editor; each applies only when its box is ticked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BulkEdit {
+    pub collection: (bool, String),
+    pub fields: BTreeMap<MetaField, (bool, String)>,
+}
+
+/// One line in the log panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub level: tracing::Level,
+    pub text: String,
+}
+
+/// The whole view model.
+#[derive(Debug, Default)]
+pub struct ViewModel {
+    pub settings: Settings,
+    pub token: TokenField,
+    pub keyring: KeyringStatus,
+    /// Where the current credentials came from ("the OS keyring", "the environment", ...).
+    pub token_source: Option<String>,
+    pub connection: Connection,
+    pub storages: Vec<StorageRow>,
+    /// Base URL of the in-process sandbox once it runs.
+    pub sandbox_url: Option<String>,
+    pub sandbox_starting: bool,
+    pub sample_writing: bool,
+    pub choosing_folder: bool,
+    pub card: CardView,
+    /// Edits keyed by clip id (stable across rescans of the same card).
+    pub edits: HashMap<String, ClipEdit>,
+    /// The clip shown in the editor.
+    pub focused: Option<String>,
+    pub bulk: BulkEdit,
+    /// The bulk editor is open (it edits every selected clip).
+    pub bulk_open: bool,
+    pub queue: QueueView,
+    pub log: Vec<LogLine>,
+    pub log_filter: String,
+    /// Files are dragged over the window (highlight the drop zone).
+    pub drop_hover: bool,
+    pub show_settings: bool,
+}
+
+impl ViewModel {
+    pub fn log(&mut self, level: tracing::Level, text: impl Into<String>) {
+        let text = text.into();
+        match level {
+            tracing::Level::ERROR => tracing::error!("{text}"),
+            tracing::Level::WARN => tracing::warn!("{text}"),
+            _ => tracing::info!("{text}"),
+        }
+        self.log.push(LogLine { level, text });
+    }
+
+    /// The title a clip will be registered with: the edit, else the template.
+    pub fn title_of(&self, row: &ClipRow) -> String {
+        match self.edits.get(row.id()).and_then(|e| e.title.clone()) {
+            Some(t) => t,
+            None => super::title::render(
+                &self.settings.title_template,
+                &row.scanned,
+                self.edits.get(row.id()),
+            ),
+        }
+    }
+
+    /// The value of `field` for a clip: the edit, else the scanned original.
+    pub fn field_value(&self, row: &ClipRow, field: MetaField) -> String {
+        self.edits
+            .get(row.id())
+            .and_then(|e| e.fields.get(&field).cloned())
+            .unwrap_or_else(|| field.original(&row.scanned.metadata))
+    }
+
+    /// Whether any connection is usable for an ingest.
+    pub fn connected(&self) -> bool {
+        self.connection == Connection::Connected
+    }
+}
