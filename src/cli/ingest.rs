@@ -56,6 +56,12 @@ pub struct IngestArgs {
     /// Add every asset to this collection.
     #[arg(long, value_name = "NAME")]
     collection: Option<String>,
+    /// iconik metadata view (id) that --metadata values are written to.
+    #[arg(long, value_name = "VIEW_ID")]
+    metadata_view: Option<String>,
+    /// A metadata view value written to every asset (repeatable), e.g. --metadata scene=12.
+    #[arg(long, value_name = "FIELD=VALUE", value_parser = parse_field_value, requires = "metadata_view")]
+    metadata: Vec<(String, String)>,
     /// Asset title: {user_clip_name}, {name}, {card}, {date}, {family}.
     #[arg(long, default_value = "{user_clip_name}")]
     title_template: String,
@@ -99,6 +105,8 @@ impl IngestArgs {
             offload_to: None,
             proxy: ProxyArg::Local,
             collection: None,
+            metadata_view: None,
+            metadata: Vec::new(),
             title_template: "{user_clip_name}".to_owned(),
             concurrency: 4,
             journal_dir: Some(journal_dir),
@@ -110,6 +118,18 @@ impl IngestArgs {
             force: false,
             upload_chunk_kib: 8192,
         }
+    }
+}
+
+/// A `--metadata FIELD=VALUE` pair (the value may itself contain `=`).
+fn parse_field_value(pair: &str) -> Result<(String, String), String> {
+    match pair.split_once('=') {
+        Some((field, value)) if !field.trim().is_empty() => {
+            Ok((field.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!(
+            "{pair:?} is not FIELD=VALUE: write e.g. --metadata scene=12 (field name of the view)"
+        )),
     }
 }
 
@@ -269,6 +289,8 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         ProxyArg::None => ProxyMode::None,
     };
     options.collection = args.collection.clone();
+    options.metadata_view = args.metadata_view.clone();
+    options.metadata = args.metadata.iter().cloned().collect();
     options.title_template = args.title_template.clone();
     options.concurrency = args.concurrency.max(1);
     options.force = args.force;

@@ -1,5 +1,6 @@
 //! Settings of a card job, one field per `card-ingest ingest` flag.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 /// How the clip's proxy is made.
@@ -30,6 +31,12 @@ pub struct IngestOptions {
     pub proxy: ProxyMode,
     /// Add every asset to this collection (created when missing).
     pub collection: Option<String>,
+    /// iconik metadata view (id) the values below are written to.
+    pub metadata_view: Option<String>,
+    /// Field values (field name → literal string) written to every asset of the card.
+    pub metadata: BTreeMap<String, String>,
+    /// Per-clip values by clip id; they override [`Self::metadata`] field by field.
+    pub clip_metadata: HashMap<String, BTreeMap<String, String>>,
     /// Asset title: `{user_clip_name}` (falls back to `{name}`), `{name}`, `{card}`, `{date}`,
     /// `{family}`.
     pub title_template: String,
@@ -61,6 +68,9 @@ impl IngestOptions {
             offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),
             proxy: ProxyMode::Local,
             collection: None,
+            metadata_view: None,
+            metadata: BTreeMap::new(),
+            clip_metadata: HashMap::new(),
             title_template: "{user_clip_name}".to_owned(),
             concurrency: 4,
             force: false,
@@ -74,5 +84,46 @@ impl IngestOptions {
             max_calls_per_second: 40,
             job_timeout: std::time::Duration::from_secs(600),
         }
+    }
+
+    /// The metadata values of `clip_id`: the card's defaults overridden by the clip's own.
+    pub fn metadata_for(&self, clip_id: &str) -> BTreeMap<String, String> {
+        let mut values = self.metadata.clone();
+        if let Some(own) = self.clip_metadata.get(clip_id) {
+            values.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        values
+    }
+
+    /// Whether the Collection step has metadata to write for `clip_id`.
+    pub fn writes_metadata(&self, clip_id: &str) -> bool {
+        self.metadata_view.is_some() && !self.metadata_for(clip_id).is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_values_override_card_defaults_field_by_field() {
+        let mut o = IngestOptions::new("s", PathBuf::from("/r"), PathBuf::from("/p"));
+        o.metadata.insert("scene".into(), "12".into());
+        o.metadata.insert("take".into(), "3".into());
+        o.clip_metadata.insert(
+            "clip-a".into(),
+            BTreeMap::from([("take".to_owned(), "4".to_owned())]),
+        );
+        let a = o.metadata_for("clip-a");
+        assert_eq!(a.get("scene").map(String::as_str), Some("12"));
+        assert_eq!(a.get("take").map(String::as_str), Some("4"));
+        assert_eq!(a.len(), 2);
+        assert_eq!(
+            o.metadata_for("clip-b").get("take").map(String::as_str),
+            Some("3")
+        );
+        assert!(!o.writes_metadata("clip-a"), "no view set");
+        o.metadata_view = Some("v".into());
+        assert!(o.writes_metadata("clip-b"));
     }
 }

@@ -116,6 +116,9 @@ pub struct ClipRecord {
     pub upload_offset: u64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub keyframe_job: Option<JobId>,
+    /// The metadata view values were written (PUT) to the asset.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub metadata_written: bool,
     /// Set when the clip was skipped as already in iconik.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub duplicate_of: Option<String>,

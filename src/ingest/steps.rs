@@ -12,8 +12,8 @@ use crate::card::{Card, FileRole};
 use crate::checksum::{self, AlgorithmSet};
 use crate::iconik::models::{
     ActiveStatus, AssetCreate, ComponentCreate, ComponentType, FileCreate, FileSetCreate,
-    FileSetStatus, FormatCreate, KeyframeRequest, ObjectStatus, Proxy, ProxyCreate, ProxyUpdate,
-    Resolution, StorageId,
+    FileSetStatus, FormatCreate, KeyframeRequest, MetadataValues, ObjectStatus, Proxy, ProxyCreate,
+    ProxyUpdate, Resolution, StorageId, ViewId,
 };
 use crate::iconik::upload::{self, ProxyUploadOptions, UploadProgress};
 use crate::iconik::{Client, Error as IconikError};
@@ -938,10 +938,12 @@ impl ClipCtx {
         ))))
     }
 
-    /// Proxy steps are skipped, but the collection step still runs when asked for.
+    /// Proxy steps are skipped, but the collection / metadata step still runs when asked for.
     fn keep_collection(&self, end: StepEnd) -> StepEnd {
+        let wanted =
+            self.shared.collection_id.is_some() || self.shared.options.writes_metadata(self.id());
         match end {
-            StepEnd::SkipRest { reason, .. } if self.shared.collection_id.is_some() => {
+            StepEnd::SkipRest { reason, .. } if wanted => {
                 for s in [
                     Step::CreateProxy,
                     Step::UploadProxy,
@@ -1190,18 +1192,67 @@ impl ClipCtx {
         Ok(StepEnd::Done(Some(format!("keyframe job {job} finished"))))
     }
 
+    /// Collection membership, then the operator's metadata view values.
     async fn collection(&mut self) -> StepResult {
-        let Some(collection) = self.shared.collection_id else {
-            return Ok(StepEnd::Skipped("no --collection".into()));
-        };
+        let collection = self.shared.collection_id;
+        let writes_metadata = self.shared.options.writes_metadata(self.id());
+        if collection.is_none() && !writes_metadata {
+            return Ok(StepEnd::Skipped("no --collection or --metadata".into()));
+        }
         let asset = self.asset()?;
         let client = self.shared.client.clone();
+        let mut done = Vec::new();
+        if let Some(collection) = collection {
+            self.call(Step::Collection, |_| {
+                let client = client.clone();
+                async move { client.collections().add_asset(collection, asset).await }
+            })
+            .await?;
+            done.push(format!("in collection {collection}"));
+        }
+        if writes_metadata {
+            done.push(self.write_metadata(asset).await?);
+        }
+        Ok(StepEnd::Done(Some(done.join("; "))))
+    }
+
+    /// `PUT assets/{id}/views/{view}/` with the clip's values. The PUT overwrites the named
+    /// fields, so an automatic retry or a re-run after a lost response is harmless; the
+    /// journal's `metadata_written` only spares a resumed run the call.
+    async fn write_metadata(
+        &self,
+        asset: crate::iconik::models::AssetId,
+    ) -> Result<String, StepFail> {
+        let Some(view_text) = self.shared.options.metadata_view.clone() else {
+            return Ok("no metadata view".into());
+        };
+        let values = self.shared.options.metadata_for(self.id());
+        let summary = format!(
+            "metadata view {view_text}: {}",
+            values.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+        if self.rec().metadata_written {
+            return Ok(format!("{summary} (already written)"));
+        }
+        let view: ViewId = view_text.trim().parse().map_err(|e| {
+            StepFail::permanent(format!(
+                "metadata view {view_text:?} is not an iconik view id (a UUID: {e}); \
+                 pass the id shown by iconik's metadata view settings"
+            ))
+        })?;
+        let body =
+            MetadataValues::from_strings(values.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let client = self.shared.client.clone();
+        // 404 (no such view) and 400 (a field not in the view) are not retryable: the step
+        // fails with iconik's own message naming the view or field.
         self.call(Step::Collection, |_| {
             let client = client.clone();
-            async move { client.collections().add_asset(collection, asset).await }
+            let body = body.clone();
+            async move { client.metadata().put_asset_values(asset, view, &body).await }
         })
         .await?;
-        Ok(StepEnd::Done(Some(format!("in collection {collection}"))))
+        self.save(|r| r.metadata_written = true)?;
+        Ok(summary)
     }
 }
 

@@ -1052,3 +1052,144 @@ async fn collection_option_adds_every_asset_once() {
         assert!(matches!(c.step(Step::Keyframes), StepState::Skipped { .. }));
     }
 }
+
+/// The seeded view's id (the sandbox seeds one view with scene/take/camera/description).
+fn seeded_view(sbx: &SandboxHandle) -> String {
+    let st = sbx.state();
+    assert_eq!(count(&st, "metadata_views"), 1, "one seeded view");
+    st["metadata_views"][0]["id"]
+        .as_str()
+        .expect("view id")
+        .to_owned()
+}
+
+/// The stored values of `asset` in `view`, as field → [values].
+fn stored_values(state: &Value, asset: &str, view: &str) -> Vec<Value> {
+    state["metadata_values"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter(|v| {
+                    v["object_type"] == "assets" && v["object_id"] == asset && v["view_id"] == view
+                })
+                .map(|v| v["metadata_values"].clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_values_are_written_to_every_asset_and_unknown_fields_fail_the_step() {
+    let s = setup(3);
+    let sbx = start_sandbox(&s.root).await;
+    let view = seeded_view(&sbx);
+    let report = scan_card(&s.card);
+    let bad_clip = report.clips[1].clip.id.clone();
+    let mut eng = engine(&sbx, &s, TOKEN);
+    eng.options.proxy = card_ingest::ingest::ProxyMode::None;
+    eng.options.metadata_view = Some(view.clone());
+    eng.options.metadata = [("scene", "12"), ("take", "3")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    // One clip asks for a field the view lacks: only its Collection step fails.
+    eng.options.clip_metadata.insert(
+        bad_clip.clone(),
+        [("lens".to_owned(), "35mm".to_owned())].into(),
+    );
+    let (out, _) = run(&eng, job(&report)).await;
+    assert!(!out.all_complete());
+    let st = sbx.state();
+    assert_eq!(count(&st, "assets"), 3, "one asset per clip");
+    let expected = serde_json::json!({
+        "scene": {"field_values": [{"value": "12"}]},
+        "take": {"field_values": [{"value": "3"}]},
+    });
+    for c in out.record.clips.values() {
+        let asset = c.asset_id.expect("asset created").to_string();
+        if c.clip_id == bad_clip {
+            match c.step(Step::Collection) {
+                StepState::Failed { error, retryable } => {
+                    assert!(error.contains("lens"), "error names the field: {error}");
+                    assert!(error.contains("400"), "iconik's status: {error}");
+                    assert!(!retryable, "a 400 is not retried");
+                }
+                other => panic!("expected Failed, got {other:?}"),
+            }
+            assert_eq!(c.steps[&Step::Collection].attempts, 1, "no automatic retry");
+            assert!(!c.metadata_written);
+            assert!(stored_values(&st, &asset, &view).is_empty());
+        } else {
+            assert_eq!(c.step(Step::Collection), StepState::Done, "{}", c.name);
+            assert!(c.metadata_written);
+            assert_eq!(stored_values(&st, &asset, &view), vec![expected.clone()]);
+        }
+    }
+
+    // The operator fixes the clip's values and re-runs: only that clip's step is redone,
+    // the finished clips make no second PUT, and nothing is duplicated.
+    let puts_before = sbx
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["method"] == "PUT" && r["path"].as_str().is_some_and(|p| p.contains("/views/"))
+        })
+        .count();
+    assert_eq!(puts_before, 3, "two good PUTs and the refused one");
+    eng.options.clip_metadata.clear();
+    let (out, _) = run(&eng, job(&report)).await;
+    assert!(out.all_complete(), "{:#?}", out.record);
+    let st = sbx.state();
+    assert_eq!(
+        count(&st, "assets"),
+        3,
+        "no duplicate assets after the re-run"
+    );
+    assert_eq!(count(&st, "metadata_values"), 3, "one value set per asset");
+    for c in out.record.clips.values() {
+        let asset = c.asset_id.expect("asset").to_string();
+        assert_eq!(stored_values(&st, &asset, &view), vec![expected.clone()]);
+    }
+    let puts_after = sbx
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["method"] == "PUT" && r["path"].as_str().is_some_and(|p| p.contains("/views/"))
+        })
+        .count();
+    assert_eq!(puts_after, 4, "only the fixed clip PUTs again");
+    assert_all_validated(&sbx);
+}
+
+#[test]
+fn metadata_flags_need_a_view_and_field_value_pairs() {
+    let card = "/nonexistent-card";
+    let no_view = run_bin_env(
+        &[
+            "ingest".into(),
+            card.into(),
+            "--sandbox".into(),
+            "--metadata".into(),
+            "scene=12".into(),
+        ],
+        &[],
+    );
+    assert_eq!(no_view.status.code(), Some(2), "clap usage error");
+    let err = String::from_utf8_lossy(&no_view.stderr);
+    assert!(err.contains("--metadata-view"), "{err}");
+    let malformed = run_bin_env(
+        &[
+            "ingest".into(),
+            card.into(),
+            "--sandbox".into(),
+            "--metadata-view".into(),
+            "v".into(),
+            "--metadata".into(),
+            "scene12".into(),
+        ],
+        &[],
+    );
+    assert_eq!(malformed.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&malformed.stderr);
+    assert!(err.contains("\"scene12\" is not FIELD=VALUE"), "{err}");
+}
