@@ -24,34 +24,8 @@ pub async fn put_blob(
     path: &Path,
     progress: Option<ProgressFn>,
 ) -> Result<(), UploadError> {
-    let total = file_size(path).await?;
-    let resp = http
-        .send(
-            http.http
-                .put(sas_url)
-                .header("x-ms-blob-type", "BlockBlob")
-                .header(CONTENT_TYPE, "application/octet-stream")
-                .header(CONTENT_LENGTH, total.to_string())
-                .timeout(http.request_timeout)
-                .body(file_body(path, 0, total).await?),
-            file_range(path, 0, total),
-        )
-        .await
-        .map_err(|e| UploadError::transport("Azure Put Blob", e))?;
-    if !resp.status().is_success() {
-        return Err(UploadError::Rejected {
-            step: "Azure Put Blob",
-            status: resp.status().as_u16(),
-            body: body_text(resp).await,
-        });
-    }
-    if let Some(p) = progress {
-        p(UploadProgress {
-            confirmed: total,
-            total,
-        });
-    }
-    Ok(())
+    let request = http.http.put(sas_url).header("x-ms-blob-type", "BlockBlob");
+    super::put_whole_file(http, request, path, "Azure Put Blob", progress).await
 }
 
 /// Block id of block `n`: base64 of a fixed-width label (Azure wants equal-length ids).

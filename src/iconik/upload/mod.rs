@@ -414,6 +414,43 @@ pub(crate) async fn body_text(resp: reqwest::Response) -> String {
     }
 }
 
+/// Sends the whole file as one `PUT` built by `request` (S3 single PUT, Azure Put Blob): the
+/// request gets the octet-stream body, length and timeout here; the caller adds its own headers.
+pub(crate) async fn put_whole_file(
+    http: &UploadHttp,
+    request: reqwest::RequestBuilder,
+    path: &Path,
+    step: &'static str,
+    progress: Option<ProgressFn>,
+) -> Result<(), UploadError> {
+    let total = file_size(path).await?;
+    let resp = http
+        .send(
+            request
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .header(reqwest::header::CONTENT_LENGTH, total.to_string())
+                .timeout(http.request_timeout)
+                .body(file_body(path, 0, total).await?),
+            file_range(path, 0, total),
+        )
+        .await
+        .map_err(|e| UploadError::transport(step, e))?;
+    if !resp.status().is_success() {
+        return Err(UploadError::Rejected {
+            step,
+            status: resp.status().as_u16(),
+            body: body_text(resp).await,
+        });
+    }
+    if let Some(p) = progress {
+        p(UploadProgress {
+            confirmed: total,
+            total,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,33 +28,7 @@ pub async fn put_single(
     path: &Path,
     progress: Option<ProgressFn>,
 ) -> Result<(), UploadError> {
-    let total = file_size(path).await?;
-    let resp = http
-        .send(
-            http.http
-                .put(url)
-                .header(CONTENT_TYPE, "application/octet-stream")
-                .header(CONTENT_LENGTH, total.to_string())
-                .timeout(http.request_timeout)
-                .body(file_body(path, 0, total).await?),
-            file_range(path, 0, total),
-        )
-        .await
-        .map_err(|e| UploadError::transport("S3 PUT", e))?;
-    if !resp.status().is_success() {
-        return Err(UploadError::Rejected {
-            step: "S3 PUT",
-            status: resp.status().as_u16(),
-            body: body_text(resp).await,
-        });
-    }
-    if let Some(p) = progress {
-        p(UploadProgress {
-            confirmed: total,
-            total,
-        });
-    }
-    Ok(())
+    super::put_whole_file(http, http.http.put(url), path, "S3 PUT", progress).await
 }
 
 /// Number of parts for `total` bytes.
