@@ -2,48 +2,12 @@
 //! (camera-cards.md §6 commands, 320x180, 1–3 s). Needs ffmpeg, ffprobe and mediainfo on PATH:
 //! the tests fail with a clear message when one is missing.
 
+use super::util::{ffmpeg, file, require, tools};
 use card_ingest::card::{Clip, ClipFile, Family, FileRole};
 use card_ingest::media::{self, MediaError, ProbeTool, Tools, iconik_components};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-
-const FF: &[&str] = &["-hide_banner", "-loglevel", "error", "-nostdin", "-y"];
-
-fn require(tool: &str) -> PathBuf {
-    media::tools::find_on_path(tool).unwrap_or_else(|| {
-        panic!("`{tool}` is not on PATH: these tests need it (apt-get install ffmpeg mediainfo)")
-    })
-}
-
-fn tools() -> Tools {
-    Tools {
-        mediainfo: Some(require("mediainfo")),
-        ffprobe: Some(require("ffprobe")),
-        probe_timeout: None,
-    }
-}
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new(require("ffmpeg"))
-        .args(FF)
-        .args(args)
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn file(path: &Path, role: FileRole) -> ClipFile {
-    ClipFile {
-        path: path.to_owned(),
-        role,
-        size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-    }
-}
 
 fn clip(
     family: Family,

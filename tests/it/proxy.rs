@@ -2,50 +2,16 @@
 //! 5-frame 1920x1080 source for the scale check), checked with ffprobe and the file bytes.
 //! Needs ffmpeg, ffprobe and mediainfo on PATH: fails with a clear message when one is missing.
 
+use super::util::{ffmpeg, file, require, tools};
 use card_ingest::card::{Clip, ClipFile, Family, FileRole};
 use card_ingest::media::poster::{self, PosterOptions};
 use card_ingest::media::proxy::{self, ProxyError, ProxyOutput, ProxyProgress, ProxySpec};
-use card_ingest::media::{self, ClipDescription, Tools};
+use card_ingest::media::{self, ClipDescription};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-fn require(tool: &str) -> PathBuf {
-    media::tools::find_on_path(tool).unwrap_or_else(|| {
-        panic!("`{tool}` is not on PATH: these tests need it (apt-get install ffmpeg mediainfo)")
-    })
-}
-
-fn tools() -> Tools {
-    Tools {
-        mediainfo: Some(require("mediainfo")),
-        ffprobe: Some(require("ffprobe")),
-        probe_timeout: None,
-    }
-}
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new(require("ffmpeg"))
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn file(path: &Path, role: FileRole) -> ClipFile {
-    ClipFile {
-        path: path.to_owned(),
-        role,
-        size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-    }
-}
 
 fn clip(family: Family, name: &str, files: Vec<ClipFile>, segments: Vec<Vec<usize>>) -> Clip {
     Clip {

@@ -393,3 +393,42 @@ pub fn p2_global_clip_id(xml_path: &Path) -> String {
         .expect("GlobalClipID")
         .to_string()
 }
+
+/// Path of a required external tool; panics with the install hint when it is missing.
+pub fn require(tool: &str) -> PathBuf {
+    card_ingest::media::tools::find_on_path(tool).unwrap_or_else(|| {
+        panic!("`{tool}` is not on PATH: these tests need it (apt-get install ffmpeg mediainfo)")
+    })
+}
+
+/// MediaInfo + ffprobe, both required.
+pub fn tools() -> card_ingest::media::Tools {
+    card_ingest::media::Tools {
+        mediainfo: Some(require("mediainfo")),
+        ffprobe: Some(require("ffprobe")),
+        probe_timeout: None,
+    }
+}
+
+/// Runs ffmpeg quietly with `args`; panics with its stderr on failure.
+pub fn ffmpeg(args: &[&str]) {
+    let out = Command::new(require("ffmpeg"))
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A clip member with its real size on disk.
+pub fn file(path: &Path, role: FileRole) -> card_ingest::card::ClipFile {
+    card_ingest::card::ClipFile {
+        path: path.to_owned(),
+        role,
+        size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+    }
+}
