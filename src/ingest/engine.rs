@@ -146,6 +146,8 @@ pub(crate) struct Shared {
     pub token_refused: AtomicBool,
     pub storage_id: StorageId,
     pub collection_id: Option<crate::iconik::models::CollectionId>,
+    /// Collections of clips the operator put elsewhere, by clip id.
+    pub clip_collections: HashMap<String, crate::iconik::models::CollectionId>,
     /// Source hashes from the offload's copy pass (one read per file).
     pub offload_hashes: HashMap<PathBuf, Hashes>,
     /// Source files whose offloaded copy failed verification, with the reason.
@@ -178,6 +180,14 @@ impl Shared {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         guard.1.clips.get(clip_id).cloned().unwrap_or_default()
+    }
+
+    /// The collection the clip goes into: its own, else the card's.
+    pub fn collection_for(&self, clip_id: &str) -> Option<crate::iconik::models::CollectionId> {
+        self.clip_collections
+            .get(clip_id)
+            .copied()
+            .or(self.collection_id)
     }
 
     pub fn stopping(&self) -> bool {
@@ -286,7 +296,10 @@ impl Engine {
                     root: storage_root,
                 });
             }
-            rec.title = steps::title(&self.options.title_template, sc, &card);
+            rec.title = match self.options.clip_titles.get(&clip.id) {
+                Some(t) if !t.trim().is_empty() => t.trim().to_owned(),
+                _ => steps::title(&self.options.title_template, sc, &card),
+            };
             if let Some(reason) = &clip.incomplete {
                 for s in Step::ALL {
                     rec.steps.entry(s).or_default().state = StepState::Skipped {
@@ -331,6 +344,41 @@ impl Engine {
                 Some(c.id)
             }
         };
+        // Per-clip collections (the operator's edits): one each, made once per card record.
+        let mut clip_collections = HashMap::new();
+        for sc in &job.clips {
+            let Some(title) = self
+                .options
+                .clip_collections
+                .get(&sc.clip.id)
+                .map(|t| t.trim())
+                .filter(|t| !t.is_empty())
+            else {
+                continue;
+            };
+            let id = match (self.options.collection.as_deref(), collection_id) {
+                (Some(default), Some(id)) if default == title => id,
+                _ => match record.collections.get(title) {
+                    Some(id) => *id,
+                    None => {
+                        pacer.wait(&self.client).await;
+                        let c = self
+                            .client
+                            .collections()
+                            .create(&CollectionCreate {
+                                title: title.to_owned(),
+                                ..CollectionCreate::default()
+                            })
+                            .await
+                            .map_err(|e| IngestError::iconik("creating a clip's collection", e))?;
+                        record.collections.insert(title.to_owned(), c.id);
+                        journal.save(&record)?;
+                        c.id
+                    }
+                },
+            };
+            clip_collections.insert(sc.clip.id.clone(), id);
+        }
         journal.save(&record)?;
 
         // Offload (card level): copy + verify once; clips read their hashes from it.
@@ -425,6 +473,7 @@ impl Engine {
             token_refused: AtomicBool::new(false),
             storage_id,
             collection_id,
+            clip_collections,
             offload_hashes,
             offload_failed,
             offload_destination: destination.clone(),
@@ -439,6 +488,7 @@ impl Engine {
         let mut running: std::collections::HashSet<String> = Default::default();
         // Retries asked for while the clip's task is still winding down.
         let mut queued: Vec<(String, Step)> = Vec::new();
+        let mut settled_announced = false;
         for sc in &job.clips {
             if sc.clip.incomplete.is_none() {
                 running.insert(sc.clip.id.clone());
@@ -446,6 +496,19 @@ impl Engine {
             }
         }
         loop {
+            if tasks.is_empty() {
+                if commands.is_none() || shared.stopping() {
+                    break;
+                }
+                // Every clip is done or failed, but the operator may still retry: say so now
+                // (the window's toasts and report hang on it), once per quiet period.
+                if !settled_announced {
+                    settled_announced = true;
+                    announce_finished(&shared, &card);
+                }
+            } else {
+                settled_announced = false;
+            }
             tokio::select! {
                 done = tasks.join_next(), if !tasks.is_empty() => {
                     match done {
@@ -487,12 +550,6 @@ impl Engine {
                     }
                 }
             }
-            if tasks.is_empty() && commands.is_none() {
-                break;
-            }
-            if tasks.is_empty() && shared.stopping() {
-                break;
-            }
         }
 
         let token_refused = shared.token_refused.load(Ordering::Relaxed);
@@ -517,13 +574,9 @@ impl Engine {
                 }
             }
         };
-        let (completed, failed, skipped) = counts(&record);
-        events.send(IngestEvent::card(EventKind::CardFinished {
-            card: card.root.display().to_string(),
-            completed,
-            failed,
-            skipped,
-        }));
+        if !settled_announced {
+            announce_finished(&shared, &card);
+        }
         Ok(CardOutcome {
             card,
             record,
@@ -533,6 +586,25 @@ impl Engine {
             cancelled,
         })
     }
+}
+
+/// Sends `CardFinished` with the journal's current counts.
+fn announce_finished(shared: &Shared, card: &Card) {
+    let (completed, failed, skipped) = {
+        let guard = shared
+            .journal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts(&guard.1)
+    };
+    shared
+        .events
+        .send(IngestEvent::card(EventKind::CardFinished {
+            card: card.root.display().to_string(),
+            completed,
+            failed,
+            skipped,
+        }));
 }
 
 /// Resets `step` and later ones of a clip for a manual retry; false when the journal failed.

@@ -162,6 +162,36 @@ impl JournalStore {
         })
     }
 
+    /// Every readable journal in the folder, without locking (a look, not a claim: resume goes
+    /// through [`Self::open`]). Unreadable or foreign files are skipped with a log line.
+    pub fn list<T: DeserializeOwned>(&self) -> Vec<(PathBuf, T)> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let parsed = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<EnvelopeIn>(&b).map_err(|e| e.to_string()))
+                .and_then(|env| {
+                    if env.format == FORMAT {
+                        serde_json::from_value::<T>(env.state).map_err(|e| e.to_string())
+                    } else {
+                        Err(format!("journal format {} not supported", env.format))
+                    }
+                });
+            match parsed {
+                Ok(state) => out.push((path, state)),
+                Err(e) => tracing::debug!(path = %path.display(), "journal skipped: {e}"),
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Removes a card's lock file regardless of its holder (operator action for a lock that
     /// cannot be checked, see module docs).
     pub fn force_unlock(&self, key: &CardKey) -> Result<bool, JournalError> {

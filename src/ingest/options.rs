@@ -37,6 +37,10 @@ pub struct IngestOptions {
     pub metadata: BTreeMap<String, String>,
     /// Per-clip values by clip id; they override [`Self::metadata`] field by field.
     pub clip_metadata: HashMap<String, BTreeMap<String, String>>,
+    /// Per-clip collections by clip id (created when missing); they override [`Self::collection`].
+    pub clip_collections: HashMap<String, String>,
+    /// Per-clip titles by clip id (the operator's edits); they override the template.
+    pub clip_titles: HashMap<String, String>,
     /// Asset title: `{user_clip_name}` (falls back to `{name}`), `{name}`, `{card}`, `{date}`,
     /// `{family}`.
     pub title_template: String,
@@ -71,6 +75,8 @@ impl IngestOptions {
             metadata_view: None,
             metadata: BTreeMap::new(),
             clip_metadata: HashMap::new(),
+            clip_titles: HashMap::new(),
+            clip_collections: HashMap::new(),
             title_template: "{user_clip_name}".to_owned(),
             concurrency: 4,
             force: false,

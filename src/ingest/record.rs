@@ -189,6 +189,9 @@ pub struct CardRecord {
     /// The `--collection` every asset is added to.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub collection_id: Option<crate::iconik::models::CollectionId>,
+    /// Collections made for per-clip collection names, by name (resume reuses them).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub collections: BTreeMap<String, crate::iconik::models::CollectionId>,
     /// Clip records by clip id.
     #[serde(default)]
     pub clips: BTreeMap<String, ClipRecord>,

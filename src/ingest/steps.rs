@@ -940,8 +940,8 @@ impl ClipCtx {
 
     /// Proxy steps are skipped, but the collection / metadata step still runs when asked for.
     fn keep_collection(&self, end: StepEnd) -> StepEnd {
-        let wanted =
-            self.shared.collection_id.is_some() || self.shared.options.writes_metadata(self.id());
+        let wanted = self.shared.collection_for(self.id()).is_some()
+            || self.shared.options.writes_metadata(self.id());
         match end {
             StepEnd::SkipRest { reason, .. } if wanted => {
                 for s in [
@@ -1194,7 +1194,7 @@ impl ClipCtx {
 
     /// Collection membership, then the operator's metadata view values.
     async fn collection(&mut self) -> StepResult {
-        let collection = self.shared.collection_id;
+        let collection = self.shared.collection_for(self.id());
         let writes_metadata = self.shared.options.writes_metadata(self.id());
         if collection.is_none() && !writes_metadata {
             return Ok(StepEnd::Skipped("no --collection or --metadata".into()));

@@ -4,6 +4,8 @@
 //! - `GET /sandbox/requests` — every request received (secrets redacted), `DELETE` clears
 //! - `GET /sandbox/faults` — rules with remaining counts; `POST` replaces them
 //! - `GET /sandbox/objects/<bucket>/<object>` — uploaded bytes
+//! - `GET /sandbox/assets/<id>` — one asset with its formats, file sets, files, proxies and
+//!   keyframes (the window's "asset link" when ingesting into the sandbox)
 //! - `POST /sandbox/reset` — forget all objects, uploads, requests and faults (keeps storages
 //!   and the metadata view)
 
@@ -54,6 +56,16 @@ pub async fn handle(
             app.reset();
             into_response(Reply::ok(json!({"reset": true})))
         }
+        ("GET", other) if other.starts_with("assets/") => {
+            let id = other.trim_start_matches("assets/");
+            match asset_view(&app.state().inspect(), id) {
+                Some(v) => into_response(Reply::ok(v)),
+                None => into_response(Reply::error(
+                    StatusCode::NOT_FOUND,
+                    format!("The sandbox has no asset {id}"),
+                )),
+            }
+        }
         ("GET", other) if other.starts_with("objects/") => {
             let key = other.trim_start_matches("objects/");
             match app.state().object_bytes(key) {
@@ -71,4 +83,27 @@ pub async fn handle(
             format!("Unknown sandbox route {method} {path}"),
         )),
     }
+}
+
+/// The asset `id` and every object that belongs to it, from the inspected state.
+fn asset_view(state: &Value, id: &str) -> Option<Value> {
+    let asset = state["assets"]
+        .as_array()?
+        .iter()
+        .find(|a| a["id"] == id)?
+        .clone();
+    let mut view = json!({ "asset": asset });
+    for kind in ["formats", "file_sets", "files", "proxies", "keyframes"] {
+        let of_asset: Vec<Value> = state[kind]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter(|o| o["asset_id"] == id)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        view[kind] = Value::Array(of_asset);
+    }
+    Some(view)
 }

@@ -5,11 +5,15 @@
 use super::background::{BgEvent, KeyringOpener, StorageInfo, Worker};
 use super::command::{Commands, UiCommand};
 use super::config::{AppDirs, ServerChoice, Settings};
+use super::ingest_run::{IngestHandle, RunEvent};
+use super::queue::{QueueEvent, from_ingest};
 use super::state::{
     CardView, ClipRow, Connection, KeyringStatus, PosterState, StorageRow, ViewModel,
 };
+use crate::ingest::{EventKind, IngestCommand};
 use crate::sandbox::SandboxHandle;
 use crate::secrets::{EnvStore, Resolver, TokenStore};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -69,6 +73,23 @@ pub struct App {
     cmds: Commands,
     attached: bool,
     log: Option<super::log_capture::LogBuffer>,
+    /// The ingest started from this window; dropping it ends card jobs waiting for retries.
+    ingest: Option<IngestHandle>,
+    /// Which run the queue shows (events of an earlier, finishing run are only logged).
+    run: u64,
+    /// For commands that need it outside a frame (open a report).
+    ctx: Option<egui::Context>,
+    /// The operator confirmed closing mid-ingest.
+    allow_close: bool,
+    /// Clips to select (and resume) once the resumed cards are scanned.
+    resume: Option<Resume>,
+}
+
+/// A resume in progress: the clips left in the journals, and the server they belong to.
+#[derive(Debug)]
+struct Resume {
+    clip_ids: HashSet<String>,
+    servers: Vec<String>,
 }
 
 impl App {
@@ -102,7 +123,14 @@ impl App {
             cmds: Commands::default(),
             attached: false,
             log: startup.log,
+            ingest: None,
+            run: 0,
+            ctx: None,
+            allow_close: false,
+            resume: None,
         };
+        app.worker
+            .find_unfinished(app.dirs.data_dir.join("journals"));
         for notice in startup.notices {
             app.vm.log(Level::WARN, notice);
         }
@@ -134,8 +162,10 @@ impl App {
         let ctx = ui.ctx().clone();
         if !self.attached {
             self.worker.attach(&ctx);
+            self.ctx = Some(ctx.clone());
             self.attached = true;
         }
+        self.guard_close(&ctx);
         while let Ok(event) = self.events.try_recv() {
             self.apply_event(event, &ctx);
         }
@@ -144,6 +174,7 @@ impl App {
         }
         self.input(&ctx);
         self.panels_ui(ui);
+        super::dialogs::dialogs_ui(ui, &mut self.vm, &mut self.cmds);
         for command in self.cmds.take() {
             self.apply_command(command);
         }
@@ -182,6 +213,7 @@ impl App {
                 .show(ui, |ui| super::clip_edit::clip_edit_ui(ui, vm, cmds));
         }
         egui::CentralPanel::default().show(ui, |ui| {
+            super::dialogs::resume_offer_ui(ui, vm, cmds);
             if !vm.queue.clips.is_empty() || vm.queue.notice.is_some() {
                 super::queue::queue_ui(ui, &vm.queue, cmds);
                 ui.separator();
@@ -302,26 +334,48 @@ impl App {
                 self.vm.edits.remove(&id);
             }
             UiCommand::ApplyBulk => self.apply_bulk(),
-            UiCommand::StartIngest => {
-                let n = self.vm.card.selected_count();
-                if n == 0 || !self.vm.connected() {
-                    return;
+            UiCommand::StartIngest => self.start_ingest(),
+            UiCommand::CancelIngest => self.send_ingest(command, IngestCommand::Cancel),
+            UiCommand::RetryStep { clip_id, step } => self.send_ingest(
+                command,
+                IngestCommand::RetryStep {
+                    clip_id,
+                    step: step.into(),
+                },
+            ),
+            UiCommand::RetryAllFailed => self.send_ingest(command, IngestCommand::RetryAllFailed),
+            UiCommand::FinishIngest => {
+                if self.ingest.take().is_some() {
+                    self.vm.queue.open = false;
+                    self.vm
+                        .log(Level::INFO, "finishing: failed clips stay as they are");
                 }
-                self.vm.queue.notice = Some(format!(
-                    "{n} clips ready; ingest from this window arrives with the ingest engine \
-                     (use `card-ingest ingest` meanwhile)"
-                ));
             }
-            UiCommand::CancelIngest | UiCommand::RetryStep { .. } | UiCommand::RetryAllFailed => {
-                // The ingest engine is not wired into the window yet: nothing runs to act on.
-                self.vm.log(
-                    Level::WARN,
-                    format!("{command:?}: no ingest is running in this window"),
-                );
+            UiCommand::OpenReport(path) => {
+                if let Some(ctx) = &self.ctx {
+                    ctx.open_url(egui::OpenUrl::new_tab(file_url(&path)));
+                }
+                self.vm
+                    .log(Level::INFO, format!("report: {}", path.display()));
+            }
+            UiCommand::ShowTranscript(path) => self.worker.read_transcript(path),
+            UiCommand::ResumeUnfinished => self.resume_unfinished(),
+            UiCommand::DismissUnfinished => self.vm.unfinished.clear(),
+            UiCommand::QuitAnyway => {
+                self.allow_close = true;
+                self.vm.confirm_close = false;
+                if let Some(h) = &self.ingest {
+                    h.send(IngestCommand::Cancel);
+                }
+                if let Some(ctx) = &self.ctx {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
             }
             UiCommand::CloseDialogs => {
                 self.vm.focused = None;
                 self.vm.bulk_open = false;
+                self.vm.transcript_view = None;
+                self.vm.confirm_close = false;
             }
         }
     }
@@ -516,6 +570,53 @@ impl App {
                     self.vm.log(Level::ERROR, msg);
                 }
             }
+            BgEvent::Views { server, result } => {
+                if self.server_url().as_deref() != Some(server.as_str()) {
+                    return;
+                }
+                match result {
+                    Ok(views) => self.vm.views = views,
+                    Err(msg) => {
+                        self.vm.views.clear();
+                        self.vm.log(
+                            Level::WARN,
+                            format!("metadata views of {server} not listed: {msg}"),
+                        );
+                    }
+                }
+            }
+            BgEvent::Ingest { run, event } => {
+                if run == self.run {
+                    self.ingest_event(event);
+                } else if let RunEvent::CardEnded(end) = event {
+                    self.vm.log(
+                        Level::INFO,
+                        format!(
+                            "earlier run: {} ended (report {})",
+                            end.card.display(),
+                            end.report_html
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_else(|| "not written".into())
+                        ),
+                    );
+                }
+            }
+            BgEvent::Transcript(result) => match result {
+                Ok(view) => self.vm.transcript_view = Some(view),
+                Err(msg) => {
+                    self.vm.log(Level::ERROR, msg.clone());
+                    self.toast(Notice::Failed, msg);
+                }
+            },
+            BgEvent::Unfinished(cards) => {
+                if !cards.is_empty() {
+                    self.vm.log(
+                        Level::INFO,
+                        format!("{} unfinished cards from an earlier run", cards.len()),
+                    );
+                }
+                self.vm.unfinished = cards;
+            }
         }
     }
 
@@ -619,6 +720,7 @@ impl App {
         match result {
             Ok(report) => {
                 self.vm.card.card_roots = report.cards.iter().map(|c| c.root.clone()).collect();
+                self.vm.card.cards = report.cards.clone();
                 self.vm.card.skipped = report.skipped;
                 self.vm.card.errors = report.errors;
                 self.vm.card.clips = report
@@ -632,6 +734,7 @@ impl App {
                     })
                     .collect();
                 let n = self.vm.card.clips.len();
+                self.apply_resume();
                 self.vm.log(
                     Level::INFO,
                     format!(
@@ -650,6 +753,179 @@ impl App {
                 self.vm.log(Level::ERROR, format!("scan failed: {msg}"));
                 self.vm.card.scan_error = Some(msg);
             }
+        }
+    }
+
+    /// Closing the window while clips are at work asks first (the journal keeps what is done,
+    /// but an upload in flight would be cut).
+    fn guard_close(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.viewport().close_requested())
+            && self.vm.queue.running()
+            && !self.allow_close
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.vm.confirm_close = true;
+        }
+    }
+
+    fn start_ingest(&mut self) {
+        if self.vm.queue.running() {
+            return;
+        }
+        let Some(server) = self.server_url() else {
+            self.vm.queue.notice = Some("Connect to a server first.".into());
+            return;
+        };
+        let target = super::plan::Target {
+            server,
+            data_dir: self.dirs.data_dir.clone(),
+        };
+        match super::plan::plan(&self.vm, &target) {
+            Ok(plan) => {
+                for note in plan.notes {
+                    self.vm.log(Level::WARN, note);
+                }
+                let n = plan.queue.len();
+                tracing::info!(request = ?plan.request, "ingest starts");
+                // A previous run still open for retries ends now (its reports get written).
+                self.ingest = None;
+                self.vm
+                    .queue
+                    .apply(QueueEvent::Started { clips: plan.queue });
+                self.vm.queue.open = true;
+                self.vm.queue.notice = None;
+                self.run += 1;
+                self.ingest = Some(self.worker.start_ingest(self.run, plan.request));
+                self.vm
+                    .log(Level::INFO, format!("ingest of {n} clips started"));
+            }
+            Err(why) => {
+                self.vm
+                    .log(Level::WARN, format!("cannot start the ingest: {why}"));
+                self.vm.queue.notice = Some(why);
+            }
+        }
+    }
+
+    fn send_ingest(&mut self, asked: UiCommand, command: IngestCommand) {
+        match &self.ingest {
+            Some(h) => {
+                self.vm.log(Level::INFO, format!("{asked:?}"));
+                h.send(command);
+            }
+            None => self.vm.log(
+                Level::WARN,
+                format!("{asked:?}: no ingest is running in this window"),
+            ),
+        }
+    }
+
+    fn ingest_event(&mut self, event: RunEvent) {
+        match event {
+            RunEvent::Engine(e) => {
+                match &e.kind {
+                    EventKind::Retrying {
+                        attempt,
+                        delay_ms,
+                        error,
+                    } => self.vm.log(
+                        Level::WARN,
+                        format!(
+                            "{} {}: retry {attempt} in {delay_ms} ms ({error})",
+                            e.clip_name.as_deref().unwrap_or_default(),
+                            e.step.map(|s| s.to_string()).unwrap_or_default()
+                        ),
+                    ),
+                    EventKind::Failed { error, .. } => self.vm.log(
+                        Level::ERROR,
+                        format!(
+                            "{} {} failed: {error}",
+                            e.clip_name.as_deref().unwrap_or_default(),
+                            e.step.map(|s| s.to_string()).unwrap_or_default()
+                        ),
+                    ),
+                    EventKind::CardFinished {
+                        card,
+                        completed,
+                        failed,
+                        skipped,
+                    } => {
+                        let name = std::path::Path::new(card)
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_else(|| card.clone());
+                        let text = format!(
+                            "{name}: {completed} completed, {failed} failed, {skipped} skipped"
+                        );
+                        self.vm.log(Level::INFO, text.clone());
+                        if *failed > 0 {
+                            self.toast(Notice::Failed, text);
+                        } else {
+                            self.toast(Notice::Done, text);
+                        }
+                    }
+                    _ => {}
+                }
+                for q in from_ingest(&e) {
+                    self.vm.queue.apply(q);
+                }
+            }
+            RunEvent::AssetLink { clip_id, url } => {
+                self.vm.queue.apply(QueueEvent::AssetLink { clip_id, url });
+            }
+            RunEvent::CardEnded(end) => {
+                if let Some(error) = &end.error {
+                    self.vm
+                        .log(Level::ERROR, format!("{}: {error}", end.card.display()));
+                    self.toast(Notice::Failed, error.clone());
+                }
+                if let Some(html) = &end.report_html {
+                    self.vm
+                        .log(Level::INFO, format!("report: {}", html.display()));
+                }
+                self.vm.queue.apply(QueueEvent::CardEnded(end));
+            }
+            RunEvent::Ended { transcript } => {
+                self.vm.queue.transcript = transcript;
+                self.vm.queue.apply(QueueEvent::Finished);
+                self.ingest = None;
+                // Journals changed: refresh the resume offer (nothing left = no offer).
+                self.vm.unfinished.clear();
+            }
+        }
+    }
+
+    /// Loads the unfinished cards and selects the clips left; the ingest starts once scanned
+    /// when the window is connected to their server.
+    fn resume_unfinished(&mut self) {
+        let cards = std::mem::take(&mut self.vm.unfinished);
+        if cards.is_empty() {
+            return;
+        }
+        self.resume = Some(Resume {
+            clip_ids: cards.iter().flat_map(|c| c.clip_ids.clone()).collect(),
+            servers: cards.iter().map(|c| c.server.clone()).collect(),
+        });
+        self.load_paths(cards.into_iter().map(|c| c.card_root).collect());
+    }
+
+    fn apply_resume(&mut self) {
+        let Some(resume) = self.resume.take() else {
+            return;
+        };
+        for row in &mut self.vm.card.clips {
+            row.selected = row.ingestable() && resume.clip_ids.contains(row.id());
+        }
+        let here = self.server_url();
+        if self.vm.connected() && resume.servers.iter().all(|s| Some(s) == here.as_ref()) {
+            self.start_ingest();
+        } else {
+            self.vm.queue.notice = Some(format!(
+                "{} clips left from the earlier run are selected: connect to {} and press \
+                 Ingest (steps already done are not repeated).",
+                self.vm.card.selected_count(),
+                resume.servers.join(", ")
+            ));
         }
     }
 
@@ -701,6 +977,14 @@ impl App {
         self.settings_changed_at = None;
         self.worker
             .save_settings(self.dirs.settings_file(), self.vm.settings.clone());
+    }
+}
+
+/// `file://` URL of a local path (the browser opens the HTML report).
+fn file_url(path: &std::path::Path) -> String {
+    match url::Url::from_file_path(path) {
+        Ok(u) => u.to_string(),
+        Err(()) => format!("file://{}", path.display()),
     }
 }
 

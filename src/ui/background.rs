@@ -7,6 +7,8 @@
 //! calls into here except through [`super::command::UiCommand`]s applied by the app.
 
 use super::config::{self, Settings};
+use super::ingest_run::{self, IngestHandle, IngestRequest, RunEvent};
+use super::resume::{self, UnfinishedCard};
 use crate::iconik::{Client, Credentials as ClientCredentials};
 use crate::media::poster::{self, PosterFormat, PosterOptions};
 use crate::media::{ClipDescription, Tools};
@@ -25,6 +27,8 @@ pub type KeyringOpener = Box<dyn FnOnce() -> Result<KeyringStore, SecretsError> 
 
 /// Posters are ffmpeg runs: two at a time on a 2-core workstation keeps the scan and UI smooth.
 const POSTER_JOBS: usize = 2;
+/// The transcript viewer shows at most this much (the end of the file: the latest calls).
+const TRANSCRIPT_VIEW_BYTES: u64 = 2 * 1024 * 1024;
 /// Poster width in pixels (rows show it at ~96 px; 2× for high-DPI screens).
 const POSTER_WIDTH: u32 = 192;
 
@@ -88,6 +92,29 @@ pub enum BgEvent {
         result: Result<egui::ColorImage, String>,
     },
     SettingsSaved(Result<(), String>),
+    /// Metadata views of `server` (a failure is not a failed connection: tokens may lack the
+    /// metadata permission).
+    Views {
+        server: String,
+        result: Result<Vec<ViewInfo>, String>,
+    },
+    /// Progress of the ingest `run` started from the window.
+    Ingest {
+        run: u64,
+        event: RunEvent,
+    },
+    /// The API transcript's text (path, text), for the viewer.
+    Transcript(Result<(PathBuf, String), String>),
+    /// Journals of earlier runs with clips left to do.
+    Unfinished(Vec<UnfinishedCard>),
+}
+
+/// A metadata view and its field names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewInfo {
+    pub id: String,
+    pub name: String,
+    pub fields: Vec<String>,
 }
 
 impl std::fmt::Debug for BgEvent {
@@ -109,6 +136,10 @@ impl std::fmt::Debug for BgEvent {
             BgEvent::ScanFinished { .. } => "ScanFinished",
             BgEvent::Poster { .. } => "Poster",
             BgEvent::SettingsSaved(_) => "SettingsSaved",
+            BgEvent::Views { .. } => "Views",
+            BgEvent::Ingest { .. } => "Ingest",
+            BgEvent::Transcript(_) => "Transcript",
+            BgEvent::Unfinished(_) => "Unfinished",
         };
         f.write_str(name)
     }
@@ -231,12 +262,55 @@ impl Worker {
         });
     }
 
-    /// `GET storages/` with these credentials.
+    /// `GET storages/` (and the metadata views) with these credentials.
     pub fn list_storages(&self, server: String, app_id: String, token: String) {
         let reply = self.reply.clone();
         drop(self.rt.spawn(async move {
-            let result = list_storages(&server, app_id, token).await;
-            reply.send(BgEvent::Storages { server, result });
+            let client = Client::new(&server, ClientCredentials::new(app_id, token))
+                .map_err(|e| e.to_string());
+            let result = match &client {
+                Ok(c) => list_storages(c).await,
+                Err(e) => Err(e.clone()),
+            };
+            let connected = result.is_ok();
+            reply.send(BgEvent::Storages {
+                server: server.clone(),
+                result,
+            });
+            if let (true, Ok(c)) = (connected, client) {
+                let result = list_views(&c).await;
+                reply.send(BgEvent::Views { server, result });
+            }
+        }));
+    }
+
+    /// Runs an ingest; its events arrive as [`BgEvent::Ingest`]. Dropping the handle lets card
+    /// jobs that wait for retries end.
+    pub fn start_ingest(&self, run: u64, request: IngestRequest) -> IngestHandle {
+        let reply = self.reply.clone();
+        ingest_run::start(&self.rt, request, move |event| {
+            reply.send(BgEvent::Ingest { run, event });
+        })
+    }
+
+    /// Reads a transcript for the viewer (at most its last few MiB).
+    pub fn read_transcript(&self, path: PathBuf) {
+        self.blocking(move |reply| {
+            reply.send(BgEvent::Transcript(
+                resume::read_tail(&path, TRANSCRIPT_VIEW_BYTES)
+                    .map(|text| (path.clone(), text))
+                    .map_err(|e| format!("cannot read {}: {e}", path.display())),
+            ));
+        });
+    }
+
+    /// Looks for journals with clips left to do (offered as "resume" in the window).
+    pub fn find_unfinished(&self, journals: PathBuf) {
+        let reply = self.reply.clone();
+        drop(self.rt.spawn(async move {
+            reply.send(BgEvent::Unfinished(
+                resume::find_unfinished(&journals).await,
+            ));
         }));
     }
 
@@ -244,6 +318,12 @@ impl Worker {
     /// (bodies validated), else none (validation off, logged by the sandbox).
     pub fn start_sandbox(&self, spec_dir: Option<PathBuf>) {
         let reply = self.reply.clone();
+        let fs_root = self
+            .cache_dir
+            .ancestors()
+            .last()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("/"));
         drop(self.rt.spawn(async move {
             let spec_dir = match spec_dir {
                 Some(dir) => tokio::fs::metadata(&dir)
@@ -253,8 +333,11 @@ impl Worker {
                 None => None,
             };
             let validated = spec_dir.is_some();
+            // The sandbox's originals storage is "mounted" at the file system root, so any
+            // card on this machine can be registered with its real path.
             let config = SandboxConfig {
                 spec_dir,
+                mount_point: fs_root.display().to_string(),
                 ..SandboxConfig::default()
             };
             match sandbox::spawn(config).await {
@@ -342,13 +425,23 @@ fn load_credentials(reply: &Reply, resolver: &Resolver, server: &str) {
     });
 }
 
-async fn list_storages(
-    server: &str,
-    app_id: String,
-    token: String,
-) -> Result<Vec<StorageInfo>, String> {
-    let client =
-        Client::new(server, ClientCredentials::new(app_id, token)).map_err(|e| e.to_string())?;
+async fn list_views(client: &Client) -> Result<Vec<ViewInfo>, String> {
+    let views = client
+        .metadata()
+        .list_views()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(views
+        .into_iter()
+        .map(|v| ViewInfo {
+            id: v.id.to_string(),
+            name: v.name.unwrap_or_default(),
+            fields: v.view_fields.into_iter().map(|f| f.name).collect(),
+        })
+        .collect())
+}
+
+async fn list_storages(client: &Client) -> Result<Vec<StorageInfo>, String> {
     let storages = client
         .storages()
         .list_all()

@@ -108,7 +108,7 @@ fn header_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
             cmds.push(UiCommand::ClearCard);
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            let ready = selected > 0 && vm.connected() && !vm.queue.running;
+            let ready = selected > 0 && vm.connected() && !vm.queue.running();
             let button = egui::Button::new(format!("Ingest {selected} clips"));
             let hint = if !vm.connected() {
                 "Test the connection first"

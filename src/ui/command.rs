@@ -44,6 +44,18 @@ pub enum UiCommand {
     },
     /// Redo the failed step of every failed clip.
     RetryAllFailed,
+    /// End the card jobs that wait for retries of failed clips; their reports get written.
+    FinishIngest,
+    /// Open a card's HTML report with the system's browser.
+    OpenReport(PathBuf),
+    /// Show the run's API transcript (curl commands, token redacted) in a window.
+    ShowTranscript(PathBuf),
+    /// Load the cards of unfinished journals and resume their clips.
+    ResumeUnfinished,
+    /// Hide the offer to resume unfinished cards (this run).
+    DismissUnfinished,
+    /// The operator confirmed quitting while an ingest runs.
+    QuitAnyway,
     /// Close open dialogs / the editor (Esc).
     CloseDialogs,
 }

@@ -94,6 +94,10 @@ pub struct Settings {
     pub title_template: String,
     /// Offload destination below the storage mount, e.g. `{date}/{card}`.
     pub offload_pattern: String,
+    /// Copy (and verify) the card below the storage mount before registering the copy.
+    pub offload: bool,
+    /// iconik metadata view (id) the edited fields and description are written to (empty: none).
+    pub metadata_view: String,
 }
 
 impl Default for Settings {
@@ -109,6 +113,8 @@ impl Default for Settings {
             default_collection: String::new(),
             title_template: "{user_clip_name}".to_owned(),
             offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),
+            offload: false,
+            metadata_view: String::new(),
         }
     }
 }
@@ -162,6 +168,9 @@ pub enum ConfigError {
 pub struct AppDirs {
     pub config_dir: PathBuf,
     pub cache_dir: PathBuf,
+    /// Journals, proxies, reports and transcripts (the CLI's journal folder is below it too,
+    /// so the window offers to resume what a `card-ingest ingest` left).
+    pub data_dir: PathBuf,
 }
 
 impl AppDirs {
@@ -171,6 +180,7 @@ impl AppDirs {
         Some(AppDirs {
             config_dir: dirs.config_dir().to_path_buf(),
             cache_dir: dirs.cache_dir().to_path_buf(),
+            data_dir: dirs.data_dir().to_path_buf(),
         })
     }
 
@@ -179,6 +189,7 @@ impl AppDirs {
         AppDirs {
             config_dir: root.join("config"),
             cache_dir: root.join("cache"),
+            data_dir: root.join("data"),
         }
     }
 

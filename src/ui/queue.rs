@@ -108,8 +108,19 @@ impl From<QueueStep> for crate::ingest::Step {
 /// skipped as a whole (already in iconik) marks every step skipped.
 pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
     use crate::ingest::EventKind;
-    if let EventKind::CardFinished { .. } = event.kind {
-        return vec![QueueEvent::Finished];
+    if let EventKind::CardFinished {
+        card,
+        completed,
+        failed,
+        skipped,
+    } = &event.kind
+    {
+        return vec![QueueEvent::CardSettled {
+            card: card.clone(),
+            completed: *completed,
+            failed: *failed,
+            skipped: *skipped,
+        }];
     }
     let Some(clip_id) = event.clip_id.clone() else {
         return Vec::new();
@@ -218,7 +229,16 @@ pub enum QueueEvent {
         clip_id: String,
         url: String,
     },
-    /// Every clip finished or failed (or the ingest was cancelled).
+    /// Every clip of a card completed or failed (retries may still follow).
+    CardSettled {
+        card: String,
+        completed: usize,
+        failed: usize,
+        skipped: usize,
+    },
+    /// A card job ended: its report, or why it could not run.
+    CardEnded(super::ingest_run::CardEnd),
+    /// Every card job ended (or the ingest was cancelled).
     Finished,
 }
 
@@ -267,6 +287,11 @@ impl QueueClip {
         })
     }
 
+    /// Nothing more happens to this clip without a retry: every step over, or one failed.
+    pub fn settled(&self) -> bool {
+        self.failed().is_some() || self.finished_steps() == self.steps.len()
+    }
+
     /// Steps that are over (done or skipped).
     fn finished_steps(&self) -> usize {
         self.steps
@@ -280,11 +305,19 @@ impl QueueClip {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueueView {
     pub clips: Vec<QueueClip>,
-    pub running: bool,
     pub started_at: Option<Instant>,
+    /// Set while no clip is at work (cleared again by a retry).
     pub finished_after: Option<Duration>,
     /// Shown above the queue (why it cannot start, what to do).
     pub notice: Option<String>,
+    /// Every card job ended: nothing more can run or be retried.
+    pub ended: bool,
+    /// Card jobs still accept retries (the app holds the run); "Finish" ends them.
+    pub open: bool,
+    /// Ended card jobs: reports and card-level errors.
+    pub cards: Vec<super::ingest_run::CardEnd>,
+    /// The API transcript of this run (curl commands, token redacted).
+    pub transcript: Option<std::path::PathBuf>,
 }
 
 impl QueueView {
@@ -292,13 +325,15 @@ impl QueueView {
     pub fn apply(&mut self, event: QueueEvent) {
         match event {
             QueueEvent::Started { clips } => {
-                self.clips = clips
-                    .into_iter()
-                    .map(|(id, title)| QueueClip::new(id, title))
-                    .collect();
-                self.running = true;
-                self.started_at = Some(Instant::now());
-                self.finished_after = None;
+                *self = QueueView {
+                    clips: clips
+                        .into_iter()
+                        .map(|(id, title)| QueueClip::new(id, title))
+                        .collect(),
+                    started_at: Some(Instant::now()),
+                    open: self.open,
+                    ..QueueView::default()
+                };
             }
             QueueEvent::StepStarted { clip_id, step } => {
                 if let Some(c) = self.clip_mut(&clip_id) {
@@ -352,11 +387,23 @@ impl QueueView {
                     c.asset_url = Some(url);
                 }
             }
+            QueueEvent::CardSettled { .. } => {}
+            QueueEvent::CardEnded(end) => self.cards.push(end),
             QueueEvent::Finished => {
-                self.running = false;
-                self.finished_after = self.started_at.map(|t| t.elapsed());
+                self.ended = true;
+                self.open = false;
             }
         }
+        if self.running() {
+            self.finished_after = None;
+        } else if self.finished_after.is_none() {
+            self.finished_after = self.started_at.map(|t| t.elapsed());
+        }
+    }
+
+    /// Some clip is still at work (not done, skipped or failed) and the run has not ended.
+    pub fn running(&self) -> bool {
+        !self.ended && self.started_at.is_some() && self.clips.iter().any(|c| !c.settled())
     }
 
     fn clip_mut(&mut self, clip_id: &str) -> Option<&mut QueueClip> {
@@ -386,7 +433,8 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
     if queue.clips.is_empty() {
         return;
     }
-    ui.horizontal(|ui| {
+    let running = queue.running();
+    ui.horizontal_wrapped(|ui| {
         ui.strong("Ingest");
         let elapsed = queue
             .finished_after
@@ -399,24 +447,70 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
                 .show_percentage(),
         );
         let failed = queue.failed_count();
-        if failed > 0 && ui.button(format!("Retry all failed ({failed})")).clicked() {
+        if failed > 0 && !queue.ended && ui.button(format!("Retry all failed ({failed})")).clicked()
+        {
             cmds.push(UiCommand::RetryAllFailed);
         }
-        if queue.running && ui.button("Cancel").clicked() {
+        if running && ui.button("Cancel").clicked() {
             cmds.push(UiCommand::CancelIngest);
         }
+        if queue.open
+            && !running
+            && ui
+                .button("Finish")
+                .on_hover_text("End the cards that still have failed clips and write their reports")
+                .clicked()
+        {
+            cmds.push(UiCommand::FinishIngest);
+        }
+        if let Some(path) = &queue.transcript
+            && ui
+                .button("Show API transcript")
+                .on_hover_text(path.display().to_string())
+                .clicked()
+        {
+            cmds.push(UiCommand::ShowTranscript(path.clone()));
+        }
     });
+    for card in &queue.cards {
+        ui.horizontal_wrapped(|ui| {
+            let name = card
+                .card
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| card.card.display().to_string());
+            if let Some(error) = &card.error {
+                ui.colored_label(ui.visuals().error_fg_color, format!("{name}: {error}"));
+            } else {
+                ui.label(format!(
+                    "{name}: {} completed, {} failed, {} skipped{}",
+                    card.completed,
+                    card.failed,
+                    card.skipped,
+                    if card.cancelled { " (cancelled)" } else { "" }
+                ));
+            }
+            if let Some(html) = &card.report_html
+                && ui
+                    .button(format!("Open report ({name})"))
+                    .on_hover_text(html.display().to_string())
+                    .clicked()
+            {
+                cmds.push(UiCommand::OpenReport(html.clone()));
+            }
+        });
+    }
     egui::ScrollArea::vertical()
         .id_salt("queue_scroll")
         .max_height(220.0)
         .show(ui, |ui| {
             for clip in &queue.clips {
-                clip_ui(ui, clip, cmds);
+                clip_ui(ui, clip, !queue.ended, cmds);
             }
         });
 }
 
-fn clip_ui(ui: &mut egui::Ui, clip: &QueueClip, cmds: &mut Commands) {
+fn clip_ui(ui: &mut egui::Ui, clip: &QueueClip, retryable: bool, cmds: &mut Commands) {
     ui.horizontal_wrapped(|ui| {
         ui.label(egui::RichText::new(&clip.title).strong());
         for (step, status) in &clip.steps {
@@ -463,10 +557,11 @@ fn clip_ui(ui: &mut egui::Ui, clip: &QueueClip, cmds: &mut Commands) {
                 ui.visuals().error_fg_color,
                 format!("{} failed: {error}", step.label()),
             );
-            if ui
-                .button("Retry")
-                .on_hover_text(format!("Redo {} and continue", step.label()))
-                .clicked()
+            if retryable
+                && ui
+                    .button("Retry")
+                    .on_hover_text(format!("Redo {} and continue", step.label()))
+                    .clicked()
             {
                 cmds.push(UiCommand::RetryStep {
                     clip_id: clip.clip_id.clone(),
@@ -564,7 +659,12 @@ mod tests {
                 failed: 0,
                 skipped: 0,
             })),
-            [QueueEvent::Finished]
+            [QueueEvent::CardSettled {
+                card: "CARD_A".into(),
+                completed: 1,
+                failed: 0,
+                skipped: 0,
+            }]
         );
     }
 
@@ -574,7 +674,7 @@ mod tests {
         q.apply(QueueEvent::Started {
             clips: vec![("a".into(), "Clip A".into()), ("b".into(), "Clip B".into())],
         });
-        assert!(q.running);
+        assert!(q.running());
         assert_eq!(q.clips[0].steps.len(), 12);
         q.apply(QueueEvent::StepStarted {
             clip_id: "a".into(),
@@ -618,7 +718,7 @@ mod tests {
             Some("https://app.iconik.io/asset/1")
         );
         q.apply(QueueEvent::Finished);
-        assert!(!q.running);
+        assert!(!q.running());
         assert!(q.finished_after.is_some());
         assert_eq!(format_elapsed(Duration::from_secs(3725)), "1:02:05");
         assert_eq!(format_elapsed(Duration::from_secs(65)), "1:05");

@@ -113,6 +113,8 @@ pub struct CardView {
     pub errors: Vec<ScanIssue>,
     /// Card roots found (for the `{card}` title placeholder and the header).
     pub card_roots: Vec<PathBuf>,
+    /// The cards themselves (the ingest runs one job per card).
+    pub cards: Vec<crate::card::Card>,
     /// The scan itself failed (no clips at all); per-file trouble is in `errors`.
     pub scan_error: Option<String>,
 }
@@ -179,6 +181,35 @@ impl MetaField {
         }
     }
 
+    /// The iconik metadata view field this is written to (when the chosen view has it).
+    pub fn view_field(self) -> &'static str {
+        match self {
+            MetaField::UserClipName => "user_clip_name",
+            MetaField::Scene => "scene",
+            MetaField::CameraModel => "camera",
+            MetaField::CameraSerial => "camera_serial",
+            MetaField::ShootDate => "shoot_date",
+            MetaField::TimecodeStart => "timecode_start",
+            MetaField::FrameRate => "frame_rate",
+            MetaField::VideoCodec => "video_codec",
+        }
+    }
+
+    /// Puts an edited value into the clip's metadata (what the ingest registers).
+    pub fn apply(self, m: &mut ClipMetadata, value: &str) {
+        let v = Some(value.to_owned()).filter(|v| !v.trim().is_empty());
+        match self {
+            MetaField::UserClipName => m.user_clip_name = v,
+            MetaField::Scene => {}
+            MetaField::CameraModel => m.camera_model = v,
+            MetaField::CameraSerial => m.camera_serial = v,
+            MetaField::ShootDate => m.shoot_date = v,
+            MetaField::TimecodeStart => m.timecode_start = v,
+            MetaField::FrameRate => m.frame_rate = v,
+            MetaField::VideoCodec => m.video_codec = v,
+        }
+    }
+
     /// The value the scan found ("" when none; the camera has no scene field).
     pub fn original(self, m: &ClipMetadata) -> String {
         let v = match self {
@@ -236,6 +267,14 @@ pub struct ViewModel {
     pub token_source: Option<String>,
     pub connection: Connection,
     pub storages: Vec<StorageRow>,
+    /// Metadata views of the server (from "Test connection").
+    pub views: Vec<super::background::ViewInfo>,
+    /// Journals of earlier runs with clips left (the resume offer); empty once dismissed.
+    pub unfinished: Vec<super::resume::UnfinishedCard>,
+    /// The transcript viewer: (file, text).
+    pub transcript_view: Option<(PathBuf, String)>,
+    /// The operator tried to close the window while an ingest runs.
+    pub confirm_close: bool,
     /// Base URL of the in-process sandbox once it runs.
     pub sandbox_url: Option<String>,
     pub sandbox_starting: bool,
@@ -281,6 +320,8 @@ impl ViewModel {
     }
 
     /// The value of `field` for a clip: the edit, else the scanned original.
+    ///
+    /// (Also what gets registered: see `App::ingest_request`.)
     pub fn field_value(&self, row: &ClipRow, field: MetaField) -> String {
         self.edits
             .get(row.id())

@@ -118,7 +118,9 @@ fn gui_sandbox_connects_and_lists_its_storages() {
     assert_eq!(names, ["Sandbox originals", "Sandbox proxies (GCS)"]);
     // The FILES storage is picked for originals, with the mount point iconik reports.
     assert_eq!(vm.settings.storage_name, "Sandbox originals");
-    assert_eq!(vm.settings.storage_mount, "/mnt/sandbox-originals");
+    // The built-in sandbox mounts its originals storage at the file system root, so any card
+    // on this machine can be registered.
+    assert_eq!(vm.settings.storage_mount, "/");
     let url = vm.sandbox_url.clone().expect("sandbox url");
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     assert_eq!(
@@ -561,4 +563,168 @@ fn gui_snapshots_of_the_main_screens() {
         g.harness.step();
     }
     g.harness.snapshot("gui_clip_editor");
+}
+
+/// The whole flow in the window against the built-in sandbox: a title edit, an injected
+/// non-retryable fault that fails one step with the server's message, Retry, completion with
+/// no duplicate objects, the report and the API transcript.
+#[test]
+fn gui_ingest_fails_a_step_with_the_server_message_then_retry_completes_without_duplicates() {
+    use card_ingest::sandbox::faults::{FaultRule, FaultSet};
+    use card_ingest::ui::queue::{QueueStep, StepStatus};
+    // The ingest writes an ASC MHL into the card: work on a copy of the shared fixture.
+    let work = crate::util::tempdir();
+    let card = crate::util::canonical(work.path()).join("cards");
+    crate::util::copy_tree(fixtures().dir_of(SampleKind::P2Span), &card);
+    let mut g = gui(Settings::default(), vec![card.clone()]);
+    g.pump_until_label("0002EM");
+    g.harness
+        .get_by_label("Try with the built-in sandbox")
+        .click();
+    g.pump_until_label("Connected: 2 storages");
+    g.pump_until("the sandbox's metadata view", |h| {
+        !h.state().view().views.is_empty()
+    });
+    g.app()
+        .sandbox()
+        .expect("sandbox")
+        .set_faults(FaultSet {
+            rules: vec![FaultRule {
+                method: "POST".into(),
+                path: "/API/files/v1/assets/*/file_sets/".into(),
+                status: Some(400),
+                times: Some(1),
+                ..FaultRule::default()
+            }],
+        })
+        .expect("faults");
+
+    // Edit the first clip's title and scene.
+    g.harness.get_by_label("0002EM").click();
+    g.pump_until_label("Clip 0002EM");
+    let title = g
+        .harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Title");
+    title.focus();
+    title.type_text(" (wide)");
+    g.harness.run_ok();
+    let scene = g
+        .harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Scene");
+    scene.focus();
+    scene.type_text("12A");
+    g.harness.run_ok();
+    g.harness.key_press(egui::Key::Escape);
+    g.harness.run_ok();
+
+    g.harness.get_by_label("Ingest 2 clips").click();
+    g.pump_until("a failed step", |h| {
+        h.state().view().queue.failed_count() == 1
+    });
+    let (step, error) = {
+        let q = &g.app().view().queue;
+        let (step, error) = q.clips.iter().find_map(|c| c.failed()).expect("failed");
+        (step, error.to_owned())
+    };
+    assert_eq!(step, QueueStep::CreateFileSet);
+    assert!(
+        error.contains("400"),
+        "the server's status is shown: {error}"
+    );
+    g.pump_until("the other clip to settle", |h| {
+        !h.state().view().queue.running()
+    });
+    g.harness.run_ok();
+    assert!(
+        g.harness
+            .query_by_label(&format!("file set failed: {error}"))
+            .is_some(),
+        "the failed step and iconik's message are on screen"
+    );
+    assert!(g.harness.query_by_label("Retry all failed (1)").is_some());
+    // The card with a failed clip stays open for retries: no report yet.
+    assert!(g.app().view().queue.cards.is_empty());
+    g.harness.get_by_label("Retry").click();
+    g.pump_until("the retried ingest to end", |h| {
+        h.state().view().queue.ended
+    });
+    let q = g.app().view().queue.clone();
+    assert_eq!(q.failed_count(), 0, "{q:#?}");
+    for c in &q.clips {
+        assert!(
+            c.steps
+                .iter()
+                .all(|(_, s)| matches!(s, StepStatus::Done | StepStatus::Skipped(_))),
+            "{c:#?}"
+        );
+        assert!(c.asset_url.is_some(), "asset link of {}", c.title);
+    }
+
+    // iconik (the sandbox) holds exactly one of everything per clip.
+    let state = g.app().sandbox().expect("sandbox").state();
+    let count = |kind: &str| state[kind].as_array().map_or(0, Vec::len);
+    assert_eq!(count("assets"), 2, "no duplicate assets");
+    assert_eq!(count("formats"), 2, "one ORIGINAL format each");
+    assert_eq!(count("file_sets"), 2, "the failed file set was made once");
+    assert_eq!(count("proxies"), 2);
+    let titles: Vec<&str> = state["assets"]
+        .as_array()
+        .expect("assets")
+        .iter()
+        .filter_map(|a| a["title"].as_str())
+        .collect();
+    assert!(titles.contains(&"Interview take 1 (wide)"), "{titles:?}");
+    // Every member file of both clips (essence and sidecars, both span cards), once.
+    let members: usize = g
+        .app()
+        .view()
+        .card
+        .clips
+        .iter()
+        .map(|c| c.scanned.clip.files.len())
+        .sum();
+    assert!(members > 15, "{members}");
+    assert_eq!(count("files"), members);
+    // The scene went into the sandbox's "Card ingest" view.
+    let values = state["metadata_values"].to_string();
+    assert!(values.contains("12A"), "{values}");
+
+    // The report per card (CARD_A holds both clips' first segments), and the transcript.
+    assert_eq!(q.cards.len(), 1, "{:?}", q.cards);
+    let html = q.cards[0].report_html.clone().expect("report written");
+    let text = std::fs::read_to_string(&html).expect("report");
+    assert!(text.contains("Interview take 1 (wide)"));
+    g.harness.run_ok();
+    assert!(g.harness.query_by_label("Open report (CARD_A)").is_some());
+    g.harness.get_by_label("Show API transcript").click();
+    g.pump_until("the transcript viewer", |h| {
+        h.state().view().transcript_view.is_some()
+    });
+    let (_, transcript) = g.app().view().transcript_view.clone().expect("transcript");
+    assert!(transcript.contains("curl"), "{transcript}");
+    let token = g
+        .app()
+        .sandbox()
+        .expect("sandbox")
+        .credentials()
+        .token
+        .clone();
+    assert!(!transcript.contains(&token), "the token is redacted");
+
+    // The asset link opens the sandbox's page of that asset.
+    let url = q.clips[0].asset_url.clone().expect("link");
+    let page: serde_json::Value = g
+        ._rt
+        .block_on(async { reqwest::get(&url).await?.json().await })
+        .expect("asset page");
+    assert_eq!(
+        page["asset"]["id"].as_str(),
+        url.rsplit('/').next(),
+        "{page}"
+    );
+    assert_eq!(
+        page["file_sets"].as_array().map(Vec::len),
+        Some(1),
+        "{page}"
+    );
 }

@@ -1,0 +1,154 @@
+//! Worker-side helpers for "resume unfinished cards" and the transcript viewer: finds the
+//! journals of earlier runs that still have clips to do, and reads the end of a transcript.
+
+use crate::ingest::journal::JournalStore;
+use crate::ingest::{CardRecord, Step, StepState};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A loopback server that does not answer this fast is a built-in sandbox of an earlier session.
+const LOOPBACK_PROBE: Duration = Duration::from_millis(300);
+
+/// A card with clips left to do in its journal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnfinishedCard {
+    pub card_root: PathBuf,
+    /// The iconik base URL the journal's ids belong to.
+    pub server: String,
+    /// Clips not yet complete (failed, stopped, or never started).
+    pub clip_ids: Vec<String>,
+    pub clips_total: usize,
+}
+
+/// Clips of `record` that are neither complete nor skipped on purpose.
+pub fn clips_left(record: &CardRecord) -> Vec<String> {
+    record
+        .clips
+        .values()
+        .filter(|c| {
+            !c.is_complete()
+                && !c.is_skipped_duplicate()
+                && !matches!(c.step(Step::CreateAsset), StepState::Skipped { .. })
+        })
+        .map(|c| c.clip_id.clone())
+        .collect()
+}
+
+/// Journals in `dir` with clips left whose card folder is still there. Journals of a built-in
+/// sandbox that no longer runs are left out: its ids are gone with it.
+pub async fn find_unfinished(dir: &Path) -> Vec<UnfinishedCard> {
+    let store = JournalStore::at(dir);
+    let records = match tokio::task::spawn_blocking(move || store.list::<CardRecord>()).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!("journal listing interrupted: {e}");
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for (path, record) in records {
+        let left = clips_left(&record);
+        if left.is_empty() {
+            continue;
+        }
+        if tokio::fs::metadata(&record.card_root).await.is_err() {
+            tracing::info!(
+                journal = %path.display(),
+                "unfinished card {} is not mounted; not offered for resume",
+                record.card_root.display()
+            );
+            continue;
+        }
+        if !server_may_answer(&record.server).await {
+            tracing::info!(
+                journal = %path.display(),
+                "unfinished card {} belongs to a sandbox that has ended; not offered",
+                record.card_root.display()
+            );
+            continue;
+        }
+        out.push(UnfinishedCard {
+            card_root: record.card_root.clone(),
+            server: record.server.clone(),
+            clip_ids: left,
+            clips_total: record.clips.len(),
+        });
+    }
+    out
+}
+
+/// Remote servers are assumed up (no network call at start); a loopback one must accept a TCP
+/// connection.
+async fn server_may_answer(server: &str) -> bool {
+    let Ok(url) = url::Url::parse(server) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or_default();
+    let loopback = host == "localhost"
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return true;
+    }
+    let Some(port) = url.port_or_known_default() else {
+        return false;
+    };
+    let addr = format!("{}:{port}", host.trim_matches(|c| c == '[' || c == ']'));
+    matches!(
+        tokio::time::timeout(LOOPBACK_PROBE, tokio::net::TcpStream::connect(addr)).await,
+        Ok(Ok(_))
+    )
+}
+
+/// The last `max` bytes of `path` as text (from the first full line when cut).
+pub fn read_tail(path: &Path, max: u64) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let start = len.saturating_sub(max);
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Ok(match (start > 0, text.find('\n')) {
+        (true, Some(i)) => format!(
+            "# … {start} earlier bytes not shown (open the file for all of it)\n{}",
+            &text[i + 1..]
+        ),
+        _ => text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_of_a_long_file_starts_at_a_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.sh");
+        let text: String = (0..100).map(|i| format!("curl call {i}\n")).collect();
+        std::fs::write(&path, &text).expect("write");
+        assert_eq!(read_tail(&path, 10_000).expect("read"), text);
+        let tail = read_tail(&path, 40).expect("read");
+        let mut lines = tail.lines();
+        assert!(lines.next().is_some_and(|l| l.contains("earlier bytes")));
+        assert_eq!(lines.clone().last(), Some("curl call 99"));
+        assert!(lines.all(|l| l.starts_with("curl call ")), "{tail}");
+    }
+
+    #[tokio::test]
+    async fn loopback_servers_must_answer_remote_ones_are_assumed_up() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        assert!(server_may_answer(&format!("http://127.0.0.1:{port}")).await);
+        drop(listener);
+        assert!(!server_may_answer(&format!("http://127.0.0.1:{port}")).await);
+        assert!(server_may_answer("https://app.iconik.io").await);
+        assert!(!server_may_answer("not a url").await);
+    }
+}
