@@ -526,7 +526,13 @@ fn clip_ui(ui: &mut egui::Ui, clip: &QueueClip, retryable: bool, cmds: &mut Comm
                 .on_hover_text(format!("{}: {hover}", step.label()));
         }
         if let Some(url) = &clip.asset_url {
-            ui.hyperlink_to("Open in iconik", url);
+            // The built-in sandbox has no web app: its link is a JSON page of the asset.
+            let label = if url.contains("/sandbox/assets/") {
+                "Open in sandbox"
+            } else {
+                "Open in iconik"
+            };
+            ui.hyperlink_to(label, url);
         }
     });
     if let Some(p) = &clip.progress {

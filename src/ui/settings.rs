@@ -219,34 +219,20 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                 .on_hover_text("{user_clip_name} {name} {card} {date} {family}");
             ui.end_row();
             let label = ui.label("Metadata view");
-            let current = vm
-                .views
-                .iter()
-                .find(|v| v.id == vm.settings.metadata_view)
-                .map(|v| v.name.clone())
-                .unwrap_or_else(|| {
-                    if vm.settings.metadata_view.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        vm.settings.metadata_view.clone()
-                    }
-                });
-            egui::ComboBox::from_id_salt("metadata_view_choice")
-                .selected_text(current)
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut vm.settings.metadata_view, String::new(), "none");
-                    for v in &vm.views {
-                        ui.selectable_value(&mut vm.settings.metadata_view, v.id.clone(), &v.name)
-                            .on_hover_text(format!("fields: {}", v.fields.join(", ")));
-                    }
-                })
-                .response
-                .labelled_by(label.id)
-                .on_hover_text(
-                    "Description and edited fields are written to the view's fields of the \
-                     same name (scene, camera, description, ...)",
-                );
-            ui.end_row();
+            if vm.settings.server == ServerChoice::Sandbox {
+                // The sandbox's own view is used (its id changes with every start).
+                ui.label(
+                    vm.views
+                        .first()
+                        .map(|v| format!("{} (sandbox)", v.name))
+                        .unwrap_or_else(|| "none".to_owned()),
+                )
+                .labelled_by(label.id);
+                ui.end_row();
+            } else {
+                metadata_view_ui(ui, vm, label.id);
+                ui.end_row();
+            }
             ui.label("");
             ui.checkbox(
                 &mut vm.settings.offload,
@@ -263,4 +249,34 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
             .on_hover_text("Folder below the storage mount: {date} {card}");
             ui.end_row();
         });
+}
+
+fn metadata_view_ui(ui: &mut egui::Ui, vm: &mut ViewModel, label: egui::Id) {
+    let current = vm
+        .views
+        .iter()
+        .find(|v| v.id == vm.settings.metadata_view)
+        .map(|v| v.name.clone())
+        .unwrap_or_else(|| {
+            if vm.settings.metadata_view.is_empty() {
+                "none".to_owned()
+            } else {
+                vm.settings.metadata_view.clone()
+            }
+        });
+    egui::ComboBox::from_id_salt("metadata_view_choice")
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut vm.settings.metadata_view, String::new(), "none");
+            for v in &vm.views {
+                ui.selectable_value(&mut vm.settings.metadata_view, v.id.clone(), &v.name)
+                    .on_hover_text(format!("fields: {}", v.fields.join(", ")));
+            }
+        })
+        .response
+        .labelled_by(label)
+        .on_hover_text(
+            "Description and edited fields are written to the view's fields of the same name \
+             (scene, camera, description, ...)",
+        );
 }
