@@ -917,7 +917,13 @@ impl App {
             row.selected = row.ingestable() && resume.clip_ids.contains(row.id());
         }
         let here = self.server_url();
-        if self.vm.connected() && resume.servers.iter().all(|s| Some(s) == here.as_ref()) {
+        let here = here.as_deref().map(|s| s.trim_end_matches('/'));
+        if self.vm.connected()
+            && resume
+                .servers
+                .iter()
+                .all(|s| Some(s.trim_end_matches('/')) == here)
+        {
             self.start_ingest();
         } else {
             self.vm.queue.notice = Some(format!(

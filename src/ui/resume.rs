@@ -70,7 +70,8 @@ pub async fn find_unfinished(dir: &Path) -> Vec<UnfinishedCard> {
         }
         out.push(UnfinishedCard {
             card_root: record.card_root.clone(),
-            server: record.server.clone(),
+            // The client's base URL ends with '/'; the window's server URLs don't.
+            server: record.server.trim_end_matches('/').to_owned(),
             clip_ids: left,
             clips_total: record.clips.len(),
         });

@@ -42,18 +42,28 @@ fn spec_dir() -> Option<PathBuf> {
 }
 
 fn gui(settings: Settings, paths: Vec<PathBuf>) -> Gui {
+    gui_in(
+        tempfile::tempdir().expect("tempdir"),
+        settings,
+        paths,
+        EnvStore::from_vars(None, None),
+    )
+}
+
+/// The app with its settings, cache and data under `dir` (a second instance on the same `dir`
+/// is a restart) and `env` as the environment credentials.
+fn gui_in(dir: tempfile::TempDir, settings: Settings, paths: Vec<PathBuf>, env: EnvStore) -> Gui {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    let dir = tempfile::tempdir().expect("tempdir");
     let startup = Startup {
         settings,
         dirs: AppDirs::under(dir.path()),
         paths,
         keyring: no_keyring(),
-        env: EnvStore::from_vars(None, None),
+        env,
         spec_dir: spec_dir(),
         notices: Vec::new(),
         log: None,
@@ -727,4 +737,128 @@ fn gui_ingest_fails_a_step_with_the_server_message_then_retry_completes_without_
         Some(1),
         "{page}"
     );
+}
+
+/// An ingest left with a failed clip is offered for resume when the app opens again; Resume
+/// loads the card, selects only the clip left and, connected to the same server, finishes it
+/// without making anything twice. Closing the window mid-ingest asks first.
+#[test]
+fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_ingest() {
+    use card_ingest::sandbox::faults::{FaultRule, FaultSet};
+    use card_ingest::sandbox::{self, SandboxConfig};
+    let work = crate::util::tempdir();
+    let card = crate::util::canonical(work.path()).join("cards");
+    crate::util::copy_tree(fixtures().dir_of(SampleKind::P2Span), &card);
+    // A sandbox of its own (it outlives both app instances), its FILES storage mounted at /.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sbx = rt
+        .block_on(sandbox::spawn(SandboxConfig {
+            spec_dir: spec_dir(),
+            mount_point: "/".into(),
+            ..SandboxConfig::default()
+        }))
+        .expect("sandbox");
+    sbx.set_faults(FaultSet {
+        rules: vec![FaultRule {
+            method: "POST".into(),
+            path: "/API/files/v1/assets/*/file_sets/".into(),
+            status: Some(400),
+            times: Some(1),
+            ..FaultRule::default()
+        }],
+    })
+    .expect("faults");
+    let creds = sbx.credentials().clone();
+    let env = || {
+        EnvStore::from_vars(
+            Some(creds.app_id.clone().into()),
+            Some(creds.token.clone().into()),
+        )
+    };
+    let settings = Settings {
+        server: ServerChoice::Custom,
+        custom_url: sbx.base_url().to_owned(),
+        storage_mount: "/".into(),
+        ..Settings::default()
+    };
+    let connect = |g: &mut Gui| {
+        g.pump_until("the environment's token", |h| {
+            !h.state().view().token.0.is_empty()
+        });
+        g.harness.get_by_label("Test connection").click();
+        g.pump_until("connected", |h| h.state().view().connected());
+    };
+    let data = tempfile::tempdir().expect("tempdir");
+    let data_path = data.path().to_path_buf();
+    let mut g = gui_in(data, settings.clone(), vec![card.clone()], env());
+    connect(&mut g);
+    g.pump_until_label("Ingest 2 clips");
+    g.harness.get_by_label("Ingest 2 clips").click();
+    // Mid-ingest, the window's close button asks first and the window stays.
+    g.harness.step();
+    assert!(g.app().view().queue.running());
+    g.harness.event(egui::Event::WindowFocused(true));
+    g.harness
+        .input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .events
+        .push(egui::ViewportEvent::Close);
+    g.harness.step();
+    g.harness.run_ok();
+    assert!(g.app().view().confirm_close, "close asks while clips run");
+    assert!(g.harness.query_by_label("An ingest is running").is_some());
+    g.harness.get_by_label("Keep running").click();
+    g.harness.run_ok();
+    assert!(!g.app().view().confirm_close);
+    g.pump_until("one failed clip, the other done", |h| {
+        let q = &h.state().view().queue;
+        q.failed_count() == 1 && !q.running()
+    });
+    g.harness.run_ok();
+    g.harness.get_by_label("Finish").click();
+    g.pump_until("the run to end", |h| h.state().view().queue.ended);
+    let failed_id = g
+        .app()
+        .view()
+        .queue
+        .clips
+        .iter()
+        .find(|c| c.failed().is_some())
+        .map(|c| c.clip_id.clone())
+        .expect("failed clip");
+    let Gui {
+        dir, harness, _rt, ..
+    } = g;
+    drop(harness);
+    drop(_rt);
+    assert_eq!(sbx.state()["assets"].as_array().map(Vec::len), Some(2));
+
+    // Reopen: the journal's clip left is offered.
+    let mut g = gui_in(dir, settings, Vec::new(), env());
+    g.pump_until_label("Resume");
+    let offer = g.app().view().unfinished.clone();
+    assert_eq!(offer.len(), 1, "{offer:?}");
+    assert_eq!(offer[0].clip_ids, [failed_id.clone()]);
+    assert_eq!(offer[0].server, sbx.base_url());
+    assert_eq!(offer[0].clips_total, 2);
+    connect(&mut g);
+    g.harness.get_by_label("Resume").click();
+    g.pump_until("the resumed run to end", |h| h.state().view().queue.ended);
+    let vm = g.app().view();
+    assert_eq!(
+        vm.card.selected_count(),
+        1,
+        "only the clip left is selected"
+    );
+    assert_eq!(vm.queue.clips.len(), 1);
+    assert_eq!(vm.queue.clips[0].clip_id, failed_id);
+    assert_eq!(vm.queue.failed_count(), 0, "{:#?}", vm.queue);
+    // Still one asset per clip: the resumed clip kept its asset and format.
+    let state = sbx.state();
+    for kind in ["assets", "formats", "file_sets", "proxies"] {
+        assert_eq!(state[kind].as_array().map(Vec::len), Some(2), "{kind}");
+    }
+    assert!(data_path.join("data").join("journals").is_dir());
 }
