@@ -1,6 +1,8 @@
 //! Integration tests, gathered into one binary so the crate links once.
 mod client;
 mod gui;
+#[cfg(feature = "os-keyring-tests")]
+mod gui_keyring;
 mod ingest;
 mod media;
 mod proxy;
