@@ -16,8 +16,8 @@ use crate::sample::{self, SampleKind, SampleOptions};
 use crate::sandbox::{self, SandboxConfig, SandboxHandle};
 use crate::scan::{self, ScanReport, ScannedClip};
 use crate::secrets::{
-    self, AuthToken, Credentials, EnvStore, KeyringStore, Resolver, SecretsError, ServerKey,
-    StoreKind, TokenStore,
+    self, AuthToken, Credentials, EnvStore, KeyringStore, MemoryStore, Resolver, SecretsError,
+    ServerKey, StoreKind, TokenStore,
 };
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, mpsc};
@@ -237,15 +237,29 @@ impl Worker {
         token: String,
     ) {
         self.blocking(move |reply| {
-            let result = ServerKey::parse(&server).and_then(|key| {
+            let parsed = ServerKey::parse(&server).and_then(|key| {
                 let creds = Credentials::new(app_id, AuthToken::new(token)?)?;
-                store.set(&key, &creds)
+                Ok((key, creds))
+            });
+            let result = parsed.and_then(|(key, creds)| match store.set(&key, &creds) {
+                Ok(()) => Ok(store.kind()),
+                // A keyring that answers but refuses to store (locked or missing login
+                // collection and no prompt possible): keep the token in memory for this run,
+                // exactly as when no keyring could be opened at all.
+                Err(err @ SecretsError::KeyringUnavailable { .. }) => {
+                    let memory: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+                    memory.set(&key, &creds)?;
+                    tracing::warn!("{err}");
+                    reply.send(BgEvent::Keyring {
+                        store: memory,
+                        unavailable: Some(err.to_string()),
+                    });
+                    Ok(StoreKind::Memory)
+                }
+                Err(e) => Err(e),
             });
             reply.send(match result {
-                Ok(()) => BgEvent::TokenSaved {
-                    server,
-                    kind: store.kind(),
-                },
+                Ok(kind) => BgEvent::TokenSaved { server, kind },
                 Err(e) => BgEvent::TokenError(e.to_string()),
             });
         });

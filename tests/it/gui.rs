@@ -840,7 +840,7 @@ fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_
     g.pump_until_label("Resume");
     let offer = g.app().view().unfinished.clone();
     assert_eq!(offer.len(), 1, "{offer:?}");
-    assert_eq!(offer[0].clip_ids, [failed_id.clone()]);
+    assert_eq!(offer[0].clip_ids, std::slice::from_ref(&failed_id));
     assert_eq!(offer[0].server, sbx.base_url());
     assert_eq!(offer[0].clips_total, 2);
     connect(&mut g);
