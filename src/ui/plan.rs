@@ -194,3 +194,189 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
         notes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::card::{Card, Clip, ClipFile, Family, FileRole};
+    use crate::media::ClipMetadata;
+    use crate::scan::ScannedClip;
+    use crate::ui::background::ViewInfo;
+    use crate::ui::state::{ClipEdit, ClipRow, Connection, PosterState, StorageRow};
+
+    fn row(card: &str, name: &str) -> ClipRow {
+        let root = PathBuf::from(format!("/cards/{card}"));
+        ClipRow {
+            scanned: ScannedClip {
+                clip: Clip {
+                    id: format!("p2:{name}"),
+                    name: name.to_owned(),
+                    family: Family::P2,
+                    card_root: root.clone(),
+                    files: vec![ClipFile {
+                        path: root.join(format!("CONTENTS/VIDEO/{name}.MXF")),
+                        role: FileRole::Video,
+                        size: 10,
+                    }],
+                    segments: vec![vec![0]],
+                    incomplete: None,
+                    warnings: Vec::new(),
+                },
+                metadata: ClipMetadata {
+                    camera_model: Some("AJ-PX270".into()),
+                    ..ClipMetadata::default()
+                },
+                raw_metadata: serde_json::Value::Null,
+            },
+            selected: true,
+            expanded: false,
+            poster: PosterState::NotRequested,
+        }
+    }
+
+    fn vm() -> ViewModel {
+        let mut vm = ViewModel {
+            connection: Connection::Connected,
+            ..ViewModel::default()
+        };
+        vm.settings.server = ServerChoice::Custom;
+        vm.settings.storage_id = "st-1".into();
+        vm.settings.storage_name = "Originals".into();
+        vm.settings.storage_mount = "/mnt/originals".into();
+        vm.settings.metadata_view = "view-1".into();
+        vm.settings.app_id = "app".into();
+        vm.token.0 = "s3cr3t-T0K".into();
+        vm.views = vec![ViewInfo {
+            id: "view-1".into(),
+            name: "Clips".into(),
+            fields: vec!["scene".into(), "camera".into()],
+        }];
+        vm.card.clips = vec![row("A", "0001AA"), row("A", "0002AA"), row("B", "0003BB")];
+        vm.card.cards = ["A", "B"]
+            .iter()
+            .map(|c| Card {
+                family: Family::P2,
+                root: PathBuf::from(format!("/cards/{c}")),
+            })
+            .collect();
+        vm
+    }
+
+    fn target() -> Target {
+        Target {
+            server: "https://app.iconik.io".into(),
+            data_dir: PathBuf::from("/data"),
+        }
+    }
+
+    #[test]
+    fn edits_become_titles_collections_and_view_values_grouped_by_card() {
+        let mut vm = vm();
+        vm.card.clips[1].selected = false;
+        let mut edit = ClipEdit {
+            title: Some("Interview wide".into()),
+            description: "Lead actor".into(),
+            collection: Some("Day 2".into()),
+            ..ClipEdit::default()
+        };
+        edit.fields.insert(MetaField::Scene, "12A".into());
+        edit.fields.insert(MetaField::FrameRate, "25".into());
+        vm.edits.insert("p2:0001AA".into(), edit);
+        let plan = plan(&vm, &target()).expect("plan");
+        let r = &plan.request;
+        assert_eq!(r.storage, "st-1");
+        assert_eq!(r.storage_root, PathBuf::from("/mnt/originals"));
+        assert_eq!(r.offload_to, None);
+        assert_eq!(r.metadata_view.as_deref(), Some("view-1"));
+        assert_eq!(
+            plan.queue,
+            [
+                ("p2:0001AA".to_owned(), "Interview wide".to_owned()),
+                ("p2:0003BB".to_owned(), "0003BB".to_owned())
+            ]
+        );
+        assert_eq!(r.clip_titles["p2:0001AA"], "Interview wide");
+        assert_eq!(r.clip_collections["p2:0001AA"], "Day 2");
+        assert!(!r.clip_collections.contains_key("p2:0003BB"));
+        // Fields the view has: the edit (scene) and the scanned camera; not the frame rate.
+        let a = &r.clip_metadata["p2:0001AA"];
+        assert_eq!(a.get("scene").map(String::as_str), Some("12A"));
+        assert_eq!(a.get("camera").map(String::as_str), Some("AJ-PX270"));
+        assert_eq!(a.len(), 2, "{a:?}");
+        assert_eq!(r.clip_metadata["p2:0003BB"].len(), 1);
+        assert_eq!(plan.notes.len(), 2, "{:?}", plan.notes);
+        assert!(plan.notes.iter().any(|n| n.contains("Frame rate")));
+        assert!(plan.notes.iter().any(|n| n.contains("description")));
+        // The frame-rate edit is still what the clip is registered with.
+        let cards: Vec<_> = r.jobs.iter().map(|j| j.card.root.clone()).collect();
+        assert_eq!(
+            cards,
+            [PathBuf::from("/cards/A"), PathBuf::from("/cards/B")]
+        );
+        assert_eq!(r.jobs[0].clips.len(), 1);
+        assert_eq!(
+            r.jobs[0].clips[0].metadata.frame_rate.as_deref(),
+            Some("25")
+        );
+        assert_eq!(r.token, "s3cr3t-T0K");
+        assert!(
+            !format!("{r:?}").contains("s3cr3t"),
+            "Debug redacts the token"
+        );
+    }
+
+    #[test]
+    fn says_what_is_missing() {
+        let mut v = vm();
+        v.connection = Connection::NotTested;
+        assert!(plan(&v, &target()).unwrap_err().contains("Connect first"));
+        let mut v = vm();
+        v.settings.storage_mount.clear();
+        let e = plan(&v, &target()).unwrap_err();
+        assert!(e.contains("Originals") && e.contains("Mounted at"), "{e}");
+        let mut v = vm();
+        v.settings.storage_id.clear();
+        assert!(
+            plan(&v, &target())
+                .unwrap_err()
+                .contains("Pick the storage")
+        );
+        let mut v = vm();
+        for r in &mut v.card.clips {
+            r.selected = false;
+        }
+        assert!(
+            plan(&v, &target())
+                .unwrap_err()
+                .contains("Select at least one")
+        );
+        let mut v = vm();
+        v.card.cards.clear();
+        assert!(
+            plan(&v, &target())
+                .unwrap_err()
+                .contains("scan the card again")
+        );
+    }
+
+    #[test]
+    fn the_sandbox_uses_its_own_storage_mount_and_view_and_offload_goes_below_the_mount() {
+        let mut v = vm();
+        v.settings.server = ServerChoice::Sandbox;
+        v.settings.offload = true;
+        v.storages = vec![StorageRow {
+            id: "sbx-files".into(),
+            name: "Sandbox originals".into(),
+            purpose: "FILES".into(),
+            method: "FILE".into(),
+            mount_point: Some("/".into()),
+        }];
+        v.views[0].id = "sbx-view".into();
+        let r = plan(&v, &target()).expect("plan").request;
+        assert!(r.sandbox);
+        assert_eq!(r.storage, "sbx-files");
+        assert_eq!(r.storage_root, PathBuf::from("/"));
+        assert_eq!(r.offload_to, Some(PathBuf::from("/")));
+        assert_eq!(r.metadata_view.as_deref(), Some("sbx-view"));
+    }
+}
