@@ -482,12 +482,15 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
             if let Some(error) = &card.error {
                 ui.colored_label(ui.visuals().error_fg_color, format!("{name}: {error}"));
             } else {
+                // A cancelled clip has not failed: it stopped and resumes on the next run.
+                let (left, tail) = if card.cancelled {
+                    ("not finished", " (cancelled)")
+                } else {
+                    ("failed", "")
+                };
                 ui.label(format!(
-                    "{name}: {} completed, {} failed, {} skipped{}",
-                    card.completed,
-                    card.failed,
-                    card.skipped,
-                    if card.cancelled { " (cancelled)" } else { "" }
+                    "{name}: {} completed, {} {left}, {} skipped{tail}",
+                    card.completed, card.failed, card.skipped
                 ));
             }
             if let Some(html) = &card.report_html

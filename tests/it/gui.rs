@@ -862,3 +862,63 @@ fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_
     }
     assert!(data_path.join("data").join("journals").is_dir());
 }
+
+/// Cancel stops at the next safe point: the calls in flight finish, nothing after them starts,
+/// the card's report says cancelled and the journal keeps the clips for a resume.
+#[test]
+fn gui_cancel_stops_the_ingest_at_the_next_step() {
+    use card_ingest::sandbox::faults::{FaultRule, FaultSet};
+    let work = crate::util::tempdir();
+    let card = crate::util::canonical(work.path()).join("cards");
+    crate::util::copy_tree(fixtures().dir_of(SampleKind::P2Span), &card);
+    let mut g = gui(Settings::default(), vec![card]);
+    g.pump_until_label("0002EM");
+    g.harness
+        .get_by_label("Try with the built-in sandbox")
+        .click();
+    g.pump_until_label("Connected: 2 storages");
+    // Asset creation answers slowly: the operator cancels while it is in flight.
+    g.app()
+        .sandbox()
+        .expect("sandbox")
+        .set_faults(FaultSet {
+            rules: vec![FaultRule {
+                method: "POST".into(),
+                path: "/API/assets/v1/assets/".into(),
+                delay_ms: Some(1500),
+                times: Some(2),
+                ..FaultRule::default()
+            }],
+        })
+        .expect("faults");
+    g.harness.get_by_label("Ingest 2 clips").click();
+    g.pump_until("an asset step running", |h| {
+        h.state().view().queue.clips.iter().any(|c| {
+            c.status(card_ingest::ui::queue::QueueStep::CreateAsset)
+                == Some(&card_ingest::ui::queue::StepStatus::Running)
+        })
+    });
+    g.harness.run_ok();
+    g.harness.get_by_label("Cancel").click();
+    g.pump_until("the cancelled run to end", |h| h.state().view().queue.ended);
+    let q = g.app().view().queue.clone();
+    assert_eq!(q.cards.len(), 1, "{:?}", q.cards);
+    assert!(q.cards[0].cancelled, "{:?}", q.cards[0]);
+    assert_eq!(q.cards[0].completed, 0);
+    assert!(!q.running());
+    let state = g.app().sandbox().expect("sandbox").state();
+    let count = |kind: &str| state[kind].as_array().map_or(0, Vec::len);
+    assert!(count("assets") <= 2, "at most the assets in flight");
+    assert_eq!(
+        count("formats"),
+        0,
+        "nothing after the cancelled step started"
+    );
+    assert_eq!(count("file_sets"), 0);
+    g.harness.run_ok();
+    let line = format!(
+        "CARD_A: 0 completed, {} not finished, {} skipped (cancelled)",
+        q.cards[0].failed, q.cards[0].skipped
+    );
+    assert!(g.harness.query_by_label(&line).is_some(), "{line}");
+}
