@@ -854,11 +854,21 @@ impl App {
                             .file_name()
                             .map(|n| n.to_string_lossy().into_owned())
                             .unwrap_or_else(|| card.clone());
-                        let text = format!(
-                            "{name}: {completed} completed, {failed} failed, {skipped} skipped"
-                        );
+                        let cancelled = self.ingest.as_ref().is_some_and(IngestHandle::cancelled);
+                        let text = if cancelled {
+                            format!(
+                                "{name}: cancelled; {completed} completed, {failed} not \
+                                 finished (the journal keeps them for a resume)"
+                            )
+                        } else {
+                            format!(
+                                "{name}: {completed} completed, {failed} failed, {skipped} skipped"
+                            )
+                        };
                         self.vm.log(Level::INFO, text.clone());
-                        if *failed > 0 {
+                        if cancelled {
+                            self.toast(Notice::Warning, text);
+                        } else if *failed > 0 {
                             self.toast(Notice::Failed, text);
                         } else {
                             self.toast(Notice::Done, text);

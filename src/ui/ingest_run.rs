@@ -110,6 +110,11 @@ pub struct IngestHandle {
 }
 
 impl IngestHandle {
+    /// The operator cancelled this run.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
     /// Sends a command to the card jobs (routed by clip id).
     pub fn send(&self, command: IngestCommand) {
         if matches!(command, IngestCommand::Cancel) {
