@@ -205,6 +205,25 @@ impl Shared {
 }
 
 impl Engine {
+    /// `POST collections/` with `title`, paced.
+    async fn create_collection(
+        &self,
+        pacer: &Pacer,
+        title: &str,
+    ) -> Result<crate::iconik::models::CollectionId, IngestError> {
+        pacer.wait(&self.client).await;
+        let c = self
+            .client
+            .collections()
+            .create(&CollectionCreate {
+                title: title.to_owned(),
+                ..CollectionCreate::default()
+            })
+            .await
+            .map_err(|e| IngestError::iconik("creating a collection", e))?;
+        Ok(c.id)
+    }
+
     /// Ingests `job`. `commands` (optional) takes [`IngestCommand`]s while the job runs; the
     /// job ends when every clip task is done and the command sender is dropped (or at once
     /// without a command channel).
@@ -330,18 +349,9 @@ impl Engine {
             (None, _) => None,
             (Some(_), Some(id)) => Some(id),
             (Some(title), None) => {
-                pacer.wait(&self.client).await;
-                let c = self
-                    .client
-                    .collections()
-                    .create(&CollectionCreate {
-                        title: title.clone(),
-                        ..CollectionCreate::default()
-                    })
-                    .await
-                    .map_err(|e| IngestError::iconik("creating the collection", e))?;
-                record.collection_id = Some(c.id);
-                Some(c.id)
+                let id = self.create_collection(&pacer, title).await?;
+                record.collection_id = Some(id);
+                Some(id)
             }
         };
         // Per-clip collections (the operator's edits): one each, made once per card record.
@@ -361,19 +371,10 @@ impl Engine {
                 _ => match record.collections.get(title) {
                     Some(id) => *id,
                     None => {
-                        pacer.wait(&self.client).await;
-                        let c = self
-                            .client
-                            .collections()
-                            .create(&CollectionCreate {
-                                title: title.to_owned(),
-                                ..CollectionCreate::default()
-                            })
-                            .await
-                            .map_err(|e| IngestError::iconik("creating a clip's collection", e))?;
-                        record.collections.insert(title.to_owned(), c.id);
+                        let id = self.create_collection(&pacer, title).await?;
+                        record.collections.insert(title.to_owned(), id);
                         journal.save(&record)?;
-                        c.id
+                        id
                     }
                 },
             };

@@ -15,10 +15,10 @@ use crate::ingest::summary::card_report;
 use crate::ingest::transcript::{TranscriptHeader, TranscriptWriter};
 use crate::ingest::{
     CardJob, Engine, EventKind, EventSink, IngestCommand, IngestError, IngestEvent, IngestOptions,
-    ProxyMode, Step,
+    Step,
 };
 use crate::media::Tools;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,21 +36,9 @@ pub struct IngestRequest {
     pub app_id: String,
     /// The API token (never logged: `Debug` redacts it).
     pub token: String,
-    /// FILES storage id (or name).
-    pub storage: String,
-    /// Its local mount folder.
-    pub storage_root: PathBuf,
-    pub offload_to: Option<PathBuf>,
-    pub offload_pattern: String,
-    pub proxy: ProxyMode,
-    pub collection: Option<String>,
-    pub metadata_view: Option<String>,
-    /// View field values per clip id.
-    pub clip_metadata: HashMap<String, BTreeMap<String, String>>,
-    /// The titles the operator sees (template or edit) per clip id.
-    pub clip_titles: HashMap<String, String>,
-    /// Collections the operator set per clip (overriding `collection`).
-    pub clip_collections: HashMap<String, String>,
+    /// Storage, titles, collections and view values per clip: the engine's options as the
+    /// operator set them (the call pacing is set here, per card).
+    pub options: IngestOptions,
     pub jobs: Vec<CardJob>,
     /// Journals, proxies, reports and transcripts go below this folder.
     pub data_dir: PathBuf,
@@ -64,8 +52,8 @@ impl std::fmt::Debug for IngestRequest {
             .field("server", &self.server)
             .field("app_id", &self.app_id)
             .field("token", &"<redacted>")
-            .field("storage", &self.storage)
-            .field("storage_root", &self.storage_root)
+            .field("storage", &self.options.storage)
+            .field("storage_root", &self.options.storage_root)
             .field("cards", &self.jobs.len())
             .finish_non_exhaustive()
     }
@@ -310,19 +298,7 @@ fn build_engine(
         }
     };
     let store = JournalStore::at(request.data_dir.join("journals"));
-    let mut options = IngestOptions::new(
-        request.storage.clone(),
-        request.storage_root.clone(),
-        request.data_dir.join("proxies"),
-    );
-    options.offload_to = request.offload_to.clone();
-    options.offload_pattern = request.offload_pattern.clone();
-    options.proxy = request.proxy;
-    options.collection = request.collection.clone();
-    options.metadata_view = request.metadata_view.clone();
-    options.clip_metadata = request.clip_metadata.clone();
-    options.clip_titles = request.clip_titles.clone();
-    options.clip_collections = request.clip_collections.clone();
+    let mut options = request.options.clone();
     let cards = u32::try_from(request.jobs.len().max(1)).unwrap_or(u32::MAX);
     options.max_calls_per_second = (CALLS_PER_SECOND / cards).max(1);
     let tools = Tools::detect();

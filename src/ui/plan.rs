@@ -5,7 +5,7 @@
 use super::config::{ProxyChoice, ServerChoice};
 use super::ingest_run::IngestRequest;
 use super::state::{MetaField, ViewModel};
-use crate::ingest::{CardJob, ProxyMode};
+use crate::ingest::{CardJob, IngestOptions, ProxyMode};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
@@ -165,27 +165,26 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
         return Err("Select at least one complete clip to ingest.".into());
     }
     let root = PathBuf::from(root);
-    let collection =
+    let mut options = IngestOptions::new(storage, root.clone(), target.data_dir.join("proxies"));
+    options.offload_to = vm.settings.offload.then_some(root);
+    options.offload_pattern = vm.settings.offload_pattern.clone();
+    options.proxy = match vm.settings.proxy {
+        ProxyChoice::Local => ProxyMode::Local,
+        ProxyChoice::Iconik => ProxyMode::Iconik,
+        ProxyChoice::None => ProxyMode::None,
+    };
+    options.collection =
         Some(vm.settings.default_collection.trim().to_owned()).filter(|c| !c.is_empty());
+    options.metadata_view = view.map(|v| v.id);
+    options.clip_metadata = metadata;
+    options.clip_titles = titles;
+    options.clip_collections = collections;
     Ok(Plan {
         request: IngestRequest {
             server: target.server.clone(),
             app_id: vm.settings.app_id.trim().to_owned(),
             token: vm.token.0.trim().to_owned(),
-            storage,
-            offload_to: vm.settings.offload.then(|| root.clone()),
-            storage_root: root,
-            offload_pattern: vm.settings.offload_pattern.clone(),
-            proxy: match vm.settings.proxy {
-                ProxyChoice::Local => ProxyMode::Local,
-                ProxyChoice::Iconik => ProxyMode::Iconik,
-                ProxyChoice::None => ProxyMode::None,
-            },
-            collection,
-            metadata_view: view.map(|v| v.id),
-            clip_metadata: metadata,
-            clip_titles: titles,
-            clip_collections: collections,
+            options,
             jobs,
             data_dir: target.data_dir.clone(),
             sandbox,
@@ -284,10 +283,10 @@ mod tests {
         vm.edits.insert("p2:0001AA".into(), edit);
         let plan = plan(&vm, &target()).expect("plan");
         let r = &plan.request;
-        assert_eq!(r.storage, "st-1");
-        assert_eq!(r.storage_root, PathBuf::from("/mnt/originals"));
-        assert_eq!(r.offload_to, None);
-        assert_eq!(r.metadata_view.as_deref(), Some("view-1"));
+        assert_eq!(r.options.storage, "st-1");
+        assert_eq!(r.options.storage_root, PathBuf::from("/mnt/originals"));
+        assert_eq!(r.options.offload_to, None);
+        assert_eq!(r.options.metadata_view.as_deref(), Some("view-1"));
         assert_eq!(
             plan.queue,
             [
@@ -295,15 +294,15 @@ mod tests {
                 ("p2:0003BB".to_owned(), "0003BB".to_owned())
             ]
         );
-        assert_eq!(r.clip_titles["p2:0001AA"], "Interview wide");
-        assert_eq!(r.clip_collections["p2:0001AA"], "Day 2");
-        assert!(!r.clip_collections.contains_key("p2:0003BB"));
+        assert_eq!(r.options.clip_titles["p2:0001AA"], "Interview wide");
+        assert_eq!(r.options.clip_collections["p2:0001AA"], "Day 2");
+        assert!(!r.options.clip_collections.contains_key("p2:0003BB"));
         // Fields the view has: the edit (scene) and the scanned camera; not the frame rate.
-        let a = &r.clip_metadata["p2:0001AA"];
+        let a = &r.options.clip_metadata["p2:0001AA"];
         assert_eq!(a.get("scene").map(String::as_str), Some("12A"));
         assert_eq!(a.get("camera").map(String::as_str), Some("AJ-PX270"));
         assert_eq!(a.len(), 2, "{a:?}");
-        assert_eq!(r.clip_metadata["p2:0003BB"].len(), 1);
+        assert_eq!(r.options.clip_metadata["p2:0003BB"].len(), 1);
         assert_eq!(plan.notes.len(), 2, "{:?}", plan.notes);
         assert!(plan.notes.iter().any(|n| n.contains("Frame rate")));
         assert!(plan.notes.iter().any(|n| n.contains("description")));
@@ -374,9 +373,9 @@ mod tests {
         v.views[0].id = "sbx-view".into();
         let r = plan(&v, &target()).expect("plan").request;
         assert!(r.sandbox);
-        assert_eq!(r.storage, "sbx-files");
-        assert_eq!(r.storage_root, PathBuf::from("/"));
-        assert_eq!(r.offload_to, Some(PathBuf::from("/")));
-        assert_eq!(r.metadata_view.as_deref(), Some("sbx-view"));
+        assert_eq!(r.options.storage, "sbx-files");
+        assert_eq!(r.options.storage_root, PathBuf::from("/"));
+        assert_eq!(r.options.offload_to, Some(PathBuf::from("/")));
+        assert_eq!(r.options.metadata_view.as_deref(), Some("sbx-view"));
     }
 }

@@ -17,6 +17,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(90);
+/// Where file sets are created (the step the fault tests fail).
+const FILE_SETS: &str = "/API/files/v1/assets/*/file_sets/";
 
 /// A runtime, a temp dir for settings/cache, and the app under a headless harness.
 struct Gui {
@@ -575,38 +577,61 @@ fn gui_snapshots_of_the_main_screens() {
     g.harness.snapshot("gui_clip_editor");
 }
 
-/// The whole flow in the window against the built-in sandbox: a title edit, an injected
-/// non-retryable fault that fails one step with the server's message, Retry, completion with
-/// no duplicate objects, the report and the API transcript.
-#[test]
-fn gui_ingest_fails_a_step_with_the_server_message_then_retry_completes_without_duplicates() {
-    use card_ingest::sandbox::faults::{FaultRule, FaultSet};
-    use card_ingest::ui::queue::{QueueStep, StepStatus};
-    // The ingest writes an ASC MHL into the card: work on a copy of the shared fixture.
+/// A private copy of the sample P2 span pair (the ingest writes an ASC MHL into the card).
+fn card_copy() -> (tempfile::TempDir, PathBuf) {
     let work = crate::util::tempdir();
     let card = crate::util::canonical(work.path()).join("cards");
     crate::util::copy_tree(fixtures().dir_of(SampleKind::P2Span), &card);
-    let mut g = gui(Settings::default(), vec![card.clone()]);
+    (work, card)
+}
+
+/// One fault rule on `method path` (once unless `rule.times` says otherwise).
+fn fault_rule(
+    method: &str,
+    path: &str,
+    rule: card_ingest::sandbox::faults::FaultRule,
+) -> card_ingest::sandbox::faults::FaultSet {
+    card_ingest::sandbox::faults::FaultSet {
+        rules: vec![card_ingest::sandbox::faults::FaultRule {
+            method: method.into(),
+            path: path.into(),
+            times: Some(rule.times.unwrap_or(1)),
+            ..rule
+        }],
+    }
+}
+
+/// The window with `card` loaded and connected to its built-in sandbox.
+fn gui_on_the_sandbox(card: PathBuf) -> Gui {
+    let mut g = gui(Settings::default(), vec![card]);
     g.pump_until_label("0002EM");
     g.harness
         .get_by_label("Try with the built-in sandbox")
         .click();
     g.pump_until_label("Connected: 2 storages");
+    g
+}
+
+/// The whole flow in the window against the built-in sandbox: a title edit, an injected
+/// non-retryable fault that fails one step with the server's message, Retry, completion with
+/// no duplicate objects, the report and the API transcript.
+#[test]
+fn gui_ingest_fails_a_step_with_the_server_message_then_retry_completes_without_duplicates() {
+    use card_ingest::sandbox::faults::FaultRule;
+    use card_ingest::ui::queue::{QueueStep, StepStatus};
+    let (_work, card) = card_copy();
+    let mut g = gui_on_the_sandbox(card);
     g.pump_until("the sandbox's metadata view", |h| {
         !h.state().view().views.is_empty()
     });
+    let rule = FaultRule {
+        status: Some(400),
+        ..FaultRule::default()
+    };
     g.app()
         .sandbox()
         .expect("sandbox")
-        .set_faults(FaultSet {
-            rules: vec![FaultRule {
-                method: "POST".into(),
-                path: "/API/files/v1/assets/*/file_sets/".into(),
-                status: Some(400),
-                times: Some(1),
-                ..FaultRule::default()
-            }],
-        })
+        .set_faults(fault_rule("POST", FILE_SETS, rule))
         .expect("faults");
 
     // Edit the first clip's title and scene.
@@ -744,11 +769,9 @@ fn gui_ingest_fails_a_step_with_the_server_message_then_retry_completes_without_
 /// without making anything twice. Closing the window mid-ingest asks first.
 #[test]
 fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_ingest() {
-    use card_ingest::sandbox::faults::{FaultRule, FaultSet};
+    use card_ingest::sandbox::faults::FaultRule;
     use card_ingest::sandbox::{self, SandboxConfig};
-    let work = crate::util::tempdir();
-    let card = crate::util::canonical(work.path()).join("cards");
-    crate::util::copy_tree(fixtures().dir_of(SampleKind::P2Span), &card);
+    let (_work, card) = card_copy();
     // A sandbox of its own (it outlives both app instances), its FILES storage mounted at /.
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let sbx = rt
@@ -758,16 +781,12 @@ fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_
             ..SandboxConfig::default()
         }))
         .expect("sandbox");
-    sbx.set_faults(FaultSet {
-        rules: vec![FaultRule {
-            method: "POST".into(),
-            path: "/API/files/v1/assets/*/file_sets/".into(),
-            status: Some(400),
-            times: Some(1),
-            ..FaultRule::default()
-        }],
-    })
-    .expect("faults");
+    let rule = FaultRule {
+        status: Some(400),
+        ..FaultRule::default()
+    };
+    sbx.set_faults(fault_rule("POST", FILE_SETS, rule))
+        .expect("faults");
     let creds = sbx.credentials().clone();
     let env = || {
         EnvStore::from_vars(
@@ -867,29 +886,19 @@ fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_
 /// the card's report says cancelled and the journal keeps the clips for a resume.
 #[test]
 fn gui_cancel_stops_the_ingest_at_the_next_step() {
-    use card_ingest::sandbox::faults::{FaultRule, FaultSet};
-    let work = crate::util::tempdir();
-    let card = crate::util::canonical(work.path()).join("cards");
-    crate::util::copy_tree(fixtures().dir_of(SampleKind::P2Span), &card);
-    let mut g = gui(Settings::default(), vec![card]);
-    g.pump_until_label("0002EM");
-    g.harness
-        .get_by_label("Try with the built-in sandbox")
-        .click();
-    g.pump_until_label("Connected: 2 storages");
+    use card_ingest::sandbox::faults::FaultRule;
+    let (_work, card) = card_copy();
+    let mut g = gui_on_the_sandbox(card);
     // Asset creation answers slowly: the operator cancels while it is in flight.
+    let rule = FaultRule {
+        delay_ms: Some(1500),
+        times: Some(2),
+        ..FaultRule::default()
+    };
     g.app()
         .sandbox()
         .expect("sandbox")
-        .set_faults(FaultSet {
-            rules: vec![FaultRule {
-                method: "POST".into(),
-                path: "/API/assets/v1/assets/".into(),
-                delay_ms: Some(1500),
-                times: Some(2),
-                ..FaultRule::default()
-            }],
-        })
+        .set_faults(fault_rule("POST", "/API/assets/v1/assets/", rule))
         .expect("faults");
     g.harness.get_by_label("Ingest 2 clips").click();
     g.pump_until("an asset step running", |h| {
