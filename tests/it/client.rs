@@ -1712,7 +1712,7 @@ async fn s3_multipart_flow_assembles_parts_and_aborts_on_failure() {
     let path = dir.path().join("big.mp4");
     std::fs::write(&path, &bytes).expect("write");
     let asset = AssetId::new_v4();
-    let proxy = mock_proxy(&base, StorageMethod::S3);
+    let proxy = mock_proxy(base, StorageMethod::S3);
     let (progress, seen) = progress_recorder();
     m.upload(asset, &proxy, &path, &s3_multipart(Some(progress)))
         .await
@@ -1777,7 +1777,7 @@ async fn azure_uploads_single_blobs_and_block_lists() {
     let m = start_mock().await;
     let (mock, base, dir) = (&m.mock, &m.base, &m.dir);
     let (path, bytes) = write_proxy(dir.path(), 37);
-    let proxy = mock_proxy(&base, StorageMethod::Azure);
+    let proxy = mock_proxy(base, StorageMethod::Azure);
     // Small file: one Put Blob.
     m.upload(
         AssetId::new_v4(),
