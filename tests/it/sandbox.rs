@@ -140,6 +140,15 @@ impl Sbx {
         (s, v)
     }
 
+    /// POST to a per-asset collection, e.g. `files` → `/API/files/v1/assets/{asset_id}/files/`.
+    async fn post_to(&self, asset_id: &str, collection: &str, body: Value) -> (StatusCode, Value) {
+        self.post(
+            &format!("/API/files/v1/assets/{asset_id}/{collection}/"),
+            body,
+        )
+        .await
+    }
+
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         let (s, _, v) = self.call(Method::GET, path, None).await;
         (s, v)
@@ -167,8 +176,9 @@ impl Sbx {
     /// Starts a resumable session on a fresh proxy's upload URL; returns (proxy, session URI).
     async fn proxy_session(&self, asset_id: &str) -> (Value, String) {
         let (s, proxy) = self
-            .post(
-                &format!("/API/files/v1/assets/{asset_id}/proxies/"),
+            .post_to(
+                asset_id,
+                "proxies",
                 json!({"filename": "clip.mp4", "format": "mp4"}),
             )
             .await;
@@ -276,10 +286,7 @@ async fn seed_flow_links_ids_and_keeps_uploaded_bytes() {
     assert!(asset["date_created"].is_string());
 
     let (s, format) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/formats/"),
-            json!({"name": "ORIGINAL", "status": "ACTIVE", "storage_methods": ["FILE"], "metadata": [{"format": "MXF"}], "components": components()}),
-        )
+        .post_to(asset_id, "formats", json!({"name": "ORIGINAL", "status": "ACTIVE", "storage_methods": ["FILE"], "metadata": [{"format": "MXF"}], "components": components()}))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{format}");
     let format_id = format["id"].as_str().unwrap();
@@ -298,10 +305,7 @@ async fn seed_flow_links_ids_and_keeps_uploaded_bytes() {
     let storage_id = storage["id"].as_str().unwrap();
 
     let (s, fs) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/file_sets/"),
-            json!({"format_id": format_id, "name": "0002EM.MXF", "base_dir": "cards/A001/CONTENTS", "component_ids": component_ids, "storage_id": storage_id}),
-        )
+        .post_to(asset_id, "file_sets", json!({"format_id": format_id, "name": "0002EM.MXF", "base_dir": "cards/A001/CONTENTS", "component_ids": component_ids, "storage_id": storage_id}))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{fs}");
     let fs_id = fs["id"].as_str().unwrap();
@@ -324,11 +328,8 @@ async fn seed_flow_links_ids_and_keeps_uploaded_bytes() {
     let mut file_ids = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let (s, file) = sbx
-            .post(
-                &format!("/API/files/v1/assets/{asset_id}/files/"),
-                json!({"directory_path": "cards/A001/CONTENTS/VIDEO/", "original_name": name, "name": name, "type": "FILE", "status": "CLOSED",
-                       "size": 1000 + i, "checksum": format!("{i:032x}"), "file_set_id": fs_id, "format_id": format_id, "storage_id": storage_id}),
-            )
+            .post_to(asset_id, "files", json!({"directory_path": "cards/A001/CONTENTS/VIDEO/", "original_name": name, "name": name, "type": "FILE", "status": "CLOSED",
+                       "size": 1000 + i, "checksum": format!("{i:032x}"), "file_set_id": fs_id, "format_id": format_id, "storage_id": storage_id}))
             .await;
         assert_eq!(s, StatusCode::CREATED, "{file}");
         assert_eq!(
@@ -453,8 +454,9 @@ async fn asset_with_format(sbx: &Sbx, title: &str) -> (String, Value) {
     let asset = sbx.create_asset(title).await;
     let asset_id = asset["id"].as_str().unwrap().to_string();
     let (s, format) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/formats/"),
+        .post_to(
+            &asset_id,
+            "formats",
             json!({"name": "ORIGINAL", "components": components()}),
         )
         .await;
@@ -476,8 +478,9 @@ async fn invalid_bodies_get_400_naming_the_field_and_unknown_ids_404() {
     let format_id = format["id"].as_str().unwrap();
     // size as a string → list-shaped error naming /size.
     let (s, body) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/files/"),
+        .post_to(
+            &asset_id,
+            "files",
             json!({"directory_path": "d", "original_name": "a.MXF", "type": "FILE", "size": "12"}),
         )
         .await;
@@ -488,10 +491,7 @@ async fn invalid_bodies_get_400_naming_the_field_and_unknown_ids_404() {
     );
     // Non-string technical metadata.
     let (s, body) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/formats/"),
-            json!({"name": "ORIGINAL", "components": [{"name": "VIDEO", "type": "VIDEO", "metadata": {"width": 1920}}]}),
-        )
+        .post_to(&asset_id, "formats", json!({"name": "ORIGINAL", "components": [{"name": "VIDEO", "type": "VIDEO", "metadata": {"width": 1920}}]}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -500,10 +500,7 @@ async fn invalid_bodies_get_400_naming_the_field_and_unknown_ids_404() {
     );
     // component_ids that are not the format's.
     let (s, body) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/file_sets/"),
-            json!({"format_id": format_id, "name": "x", "base_dir": "d", "component_ids": ["00000000-0000-0000-0000-000000000001"]}),
-        )
+        .post_to(&asset_id, "file_sets", json!({"format_id": format_id, "name": "x", "base_dir": "d", "component_ids": ["00000000-0000-0000-0000-000000000001"]}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(
@@ -524,21 +521,19 @@ async fn invalid_bodies_get_400_naming_the_field_and_unknown_ids_404() {
         )
     );
     let (s, _) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{unknown}/formats/"),
-            json!({"name": "ORIGINAL"}),
-        )
+        .post_to(unknown, "formats", json!({"name": "ORIGINAL"}))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/file_sets/"),
+        .post_to(
+            &asset_id,
+            "file_sets",
             json!({"format_id": unknown, "name": "x", "base_dir": "d", "component_ids": []}),
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = sbx
-        .post(&format!("/API/files/v1/assets/{asset_id}/files/"), json!({"directory_path": "d", "original_name": "a", "type": "FILE", "file_set_id": unknown}))
+        .post_to(&asset_id, "files", json!({"directory_path": "d", "original_name": "a", "type": "FILE", "file_set_id": unknown}))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Format lookup by name and by id give the same record.
@@ -687,8 +682,9 @@ async fn status_fault_answers_n_times_then_the_route_runs() {
     let asset = sbx.create_asset("faults").await;
     let asset_id = asset["id"].as_str().unwrap();
     let (s, format) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/formats/"),
+        .post_to(
+            asset_id,
+            "formats",
             json!({"name": "ORIGINAL", "components": components()}),
         )
         .await;
@@ -1112,10 +1108,10 @@ async fn collections_metadata_search_history_and_lookups() {
     let storage_id = storage["id"].as_str().unwrap();
     let ids = ids(&format["components"]);
     let (_, fs) = sbx
-        .post(&format!("/API/files/v1/assets/{asset2}/file_sets/"), json!({"format_id": format["id"], "name": "C0001.MP4", "base_dir": "XDROOT/Clip", "component_ids": ids, "storage_id": storage_id}))
+        .post_to(&asset2, "file_sets", json!({"format_id": format["id"], "name": "C0001.MP4", "base_dir": "XDROOT/Clip", "component_ids": ids, "storage_id": storage_id}))
         .await;
     let (s, _) = sbx
-        .post(&format!("/API/files/v1/assets/{asset2}/files/"), json!({"directory_path": "XDROOT/Clip", "original_name": "C0001.MP4", "name": "C0001.MP4", "type": "FILE", "size": 5, "checksum": "d41d8cd98f00b204e9800998ecf8427e", "file_set_id": fs["id"], "status": "CLOSED"}))
+        .post_to(&asset2, "files", json!({"directory_path": "XDROOT/Clip", "original_name": "C0001.MP4", "name": "C0001.MP4", "type": "FILE", "size": 5, "checksum": "d41d8cd98f00b204e9800998ecf8427e", "file_set_id": fs["id"], "status": "CLOSED"}))
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let (s, by_path) = sbx
@@ -1340,18 +1336,16 @@ async fn without_a_spec_bodies_pass_unvalidated_but_semantic_checks_remain() {
     let asset = sbx.create_asset("nospec").await;
     let asset_id = asset["id"].as_str().unwrap();
     let (s, _) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/files/"),
+        .post_to(
+            asset_id,
+            "files",
             json!({"directory_path": "d", "original_name": "a", "type": "FILE", "size": "12"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
     // … but non-string technical metadata still is.
     let (s, body) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/formats/"),
-            json!({"name": "ORIGINAL", "components": [{"name": "V", "type": "VIDEO", "metadata": {"width": 1920}}]}),
-        )
+        .post_to(asset_id, "formats", json!({"name": "ORIGINAL", "components": [{"name": "V", "type": "VIDEO", "metadata": {"width": 1920}}]}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(
@@ -1420,7 +1414,7 @@ async fn patch_is_partial_and_keeps_component_ids_checked() {
     let (asset_id, format) = asset_with_format(&sbx, "patch").await;
     let ids = ids(&format["components"]);
     let (s, fs) = sbx
-        .post(&format!("/API/files/v1/assets/{asset_id}/file_sets/"), json!({"format_id": format["id"], "name": "a", "base_dir": "b", "component_ids": ids[..2]}))
+        .post_to(&asset_id, "file_sets", json!({"format_id": format["id"], "name": "a", "base_dir": "b", "component_ids": ids[..2]}))
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let path = format!(
