@@ -159,6 +159,15 @@ fn of_asset<'a>(state: &'a Value, kind: &str, asset_id: &str) -> Vec<&'a Value> 
         .collect()
 }
 
+/// The string field `key` of every object in a JSON list.
+fn field_strs<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o[key].as_str().unwrap())
+        .collect()
+}
+
 fn count(state: &Value, kind: &str) -> usize {
     state[kind].as_array().map_or(0, Vec::len)
 }
@@ -221,18 +230,8 @@ async fn three_clip_p2_card_ingests_completely() {
         let formats = of_asset(&st, "formats", asset_id);
         assert_eq!(formats.len(), 1);
         assert_eq!(formats[0]["name"], "ORIGINAL");
-        let comps: Vec<&str> = formats[0]["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap())
-            .collect();
-        let kinds: Vec<&str> = formats[0]["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["type"].as_str().unwrap())
-            .collect();
+        let comps = field_strs(&formats[0]["components"], "id");
+        let kinds = field_strs(&formats[0]["components"], "type");
         assert_eq!(
             kinds.iter().filter(|k| **k == "VIDEO").count(),
             1,
