@@ -13,7 +13,7 @@ use crate::checksum::{self, AlgorithmSet};
 use crate::iconik::models::{
     ActiveStatus, AssetCreate, ComponentCreate, ComponentType, FileCreate, FileSetCreate,
     FileSetStatus, FormatCreate, KeyframeRequest, MetadataValues, ObjectStatus, Proxy, ProxyCreate,
-    ProxyUpdate, Resolution, StorageId, ViewId,
+    ProxyId, ProxyUpdate, Resolution, StorageId, ViewId,
 };
 use crate::iconik::upload::{self, ProxyUploadOptions, UploadProgress};
 use crate::iconik::{Client, Error as IconikError};
@@ -292,6 +292,38 @@ impl ClipCtx {
         .map_err(StepFail::from)
     }
 
+    /// A create call that never makes a duplicate: on a retry, or when the step resumes after
+    /// a crash, an earlier attempt may have committed the object with its response lost
+    /// (iconik-api.md §9), so `lookup` runs first and its hit is used instead of `create`.
+    async fn look_up_then_create<T, L, LFut, C, CFut>(
+        &self,
+        step: Step,
+        resumed: bool,
+        lookup: L,
+        create: C,
+    ) -> Result<T, StepFail>
+    where
+        L: Fn(Client) -> LFut,
+        LFut: Future<Output = Result<Option<T>, IconikError>>,
+        C: Fn(Client) -> CFut,
+        CFut: Future<Output = Result<T, IconikError>>,
+    {
+        let client = self.shared.client.clone();
+        let (lookup, create) = (&lookup, &create);
+        self.call(step, |attempt| {
+            let client = client.clone();
+            async move {
+                if (attempt > 0 || resumed)
+                    && let Some(found) = lookup(client.clone()).await?
+                {
+                    return Ok(found);
+                }
+                create(client).await
+            }
+        })
+        .await
+    }
+
     /// Runs `step`; `prior` is its state before this attempt (Running/Failed = an earlier
     /// attempt may have created objects: look them up first).
     pub(crate) async fn run(&mut self, step: Step, prior: &StepState) -> StepResult {
@@ -461,20 +493,19 @@ impl ClipCtx {
             external_id: Some(ext.clone()),
             ..AssetCreate::new(rec.title.clone())
         };
+        let (ext, body) = (&ext, &body);
         let asset = self
-            .call(Step::CreateAsset, |attempt| {
-                let client = client.clone();
-                let ext = ext.clone();
-                let body = body.clone();
-                async move {
-                    if (attempt > 0 || resumed)
-                        && let Some(id) = dedupe::asset_by_external_id(&client, &ext).await?
-                    {
-                        return client.assets().get(id).await;
+            .look_up_then_create(
+                Step::CreateAsset,
+                resumed,
+                |c| async move {
+                    match dedupe::asset_by_external_id(&c, ext).await? {
+                        Some(id) => c.assets().get(id).await.map(Some),
+                        None => Ok(None),
                     }
-                    client.assets().create(&body, None).await
-                }
-            })
+                },
+                |c| async move { c.assets().create(body, None).await },
+            )
             .await?;
         self.save(|r| {
             r.asset_id = Some(asset.id);
@@ -502,6 +533,13 @@ impl ClipCtx {
         self.rec()
             .asset_id
             .ok_or_else(|| StepFail::permanent("no asset id recorded; retry from create_asset"))
+    }
+
+    /// The journaled proxy id (create_proxy must have run).
+    fn proxy_id(&self) -> Result<ProxyId, StepFail> {
+        self.rec()
+            .proxy_id
+            .ok_or_else(|| StepFail::permanent("no proxy record; retry from create_proxy"))
     }
 
     async fn create_format(&mut self, resumed: bool) -> StepResult {
@@ -550,20 +588,14 @@ impl ClipCtx {
             metadata,
             components,
         };
-        let client = self.shared.client.clone();
+        let body = &body;
         let format = self
-            .call(Step::CreateFormat, |attempt| {
-                let client = client.clone();
-                let body = body.clone();
-                async move {
-                    if (attempt > 0 || resumed)
-                        && let Some(f) = dedupe::original_format(&client, asset).await?
-                    {
-                        return Ok(f);
-                    }
-                    client.formats().create(asset, &body).await
-                }
-            })
+            .look_up_then_create(
+                Step::CreateFormat,
+                resumed,
+                |c| async move { dedupe::original_format(&c, asset).await },
+                |c| async move { c.formats().create(asset, body).await },
+            )
             .await?;
         let ids = format.component_ids();
         let n = ids.len();
@@ -602,22 +634,14 @@ impl ClipCtx {
             is_archive: None,
             original_storage_id: None,
         };
-        let client = self.shared.client.clone();
-        let name = main.name.clone();
+        let body = &body;
         let set = self
-            .call(Step::CreateFileSet, |attempt| {
-                let client = client.clone();
-                let body = body.clone();
-                let name = name.clone();
-                async move {
-                    if (attempt > 0 || resumed)
-                        && let Some(s) = dedupe::file_set(&client, asset, format, &name).await?
-                    {
-                        return Ok(s);
-                    }
-                    client.file_sets().create(asset, &body).await
-                }
-            })
+            .look_up_then_create(
+                Step::CreateFileSet,
+                resumed,
+                |c| async move { dedupe::file_set(&c, asset, format, &body.name).await },
+                |c| async move { c.file_sets().create(asset, body).await },
+            )
             .await?;
         self.save(|r| r.file_set_id = Some(set.id))?;
         Ok(StepEnd::Done(Some(format!("file set {}", set.id))))
@@ -669,21 +693,20 @@ impl ClipCtx {
                         version_id: rec.version_id,
                         ..FileCreate::new(f.directory_path.clone(), f.name.clone())
                     };
+                    // `resumed: false`: a resumed step already listed the set into `known`.
+                    let (body, key) = (&body, &key);
                     let file = self
-                        .call(Step::CreateFiles, |attempt| {
-                            let client = client.clone();
-                            let body = body.clone();
-                            let key = key.clone();
-                            async move {
-                                if attempt > 0 {
-                                    let found = dedupe::files_in_set(&client, asset, set).await?;
-                                    if let Some(id) = found.get(&key) {
-                                        return client.files().get(asset, *id).await;
-                                    }
+                        .look_up_then_create(
+                            Step::CreateFiles,
+                            false,
+                            |c| async move {
+                                match dedupe::files_in_set(&c, asset, set).await?.get(key) {
+                                    Some(id) => c.files().get(asset, *id).await.map(Some),
+                                    None => Ok(None),
                                 }
-                                client.files().create(asset, &body).await
-                            }
-                        })
+                            },
+                            |c| async move { c.files().create(asset, body).await },
+                        )
                         .await?;
                     file.id
                 }
@@ -763,19 +786,7 @@ impl ClipCtx {
         if let Some(job) = job {
             self.wait_job(Step::Proxy, job).await?;
         }
-        let reason = "made by iconik's transcoder (--proxy iconik)".to_owned();
-        for s in [
-            Step::CreateProxy,
-            Step::UploadProxy,
-            Step::CloseProxy,
-            Step::Keyframes,
-        ] {
-            let reason = reason.clone();
-            self.save(|r| {
-                let e = r.steps.entry(s).or_default();
-                e.state = StepState::Skipped { reason };
-            })?;
-        }
+        self.skip_proxy_steps("made by iconik's transcoder (--proxy iconik)")?;
         Ok(StepEnd::Done(Some("iconik transcode job finished".into())))
     }
 
@@ -938,24 +949,30 @@ impl ClipCtx {
         ))))
     }
 
+    /// Journals the four proxy steps as skipped for `reason` (in one save).
+    fn skip_proxy_steps(&self, reason: &str) -> Result<(), StepFail> {
+        self.save(|r| {
+            for s in [
+                Step::CreateProxy,
+                Step::UploadProxy,
+                Step::CloseProxy,
+                Step::Keyframes,
+            ] {
+                r.steps.entry(s).or_default().state = StepState::Skipped {
+                    reason: reason.to_owned(),
+                };
+            }
+        })
+    }
+
     /// Proxy steps are skipped, but the collection / metadata step still runs when asked for.
     fn keep_collection(&self, end: StepEnd) -> StepEnd {
         let wanted = self.shared.collection_for(self.id()).is_some()
             || self.shared.options.writes_metadata(self.id());
         match end {
             StepEnd::SkipRest { reason, .. } if wanted => {
-                for s in [
-                    Step::CreateProxy,
-                    Step::UploadProxy,
-                    Step::CloseProxy,
-                    Step::Keyframes,
-                ] {
-                    let reason = reason.clone();
-                    if let Err(e) = self.save(|r| {
-                        r.steps.entry(s).or_default().state = StepState::Skipped { reason };
-                    }) {
-                        tracing::error!(error = %e.error, "journal save failed");
-                    }
+                if let Err(e) = self.skip_proxy_steps(&reason) {
+                    tracing::error!(error = %e.error, "journal save failed");
                 }
                 StepEnd::Skipped(reason)
             }
@@ -1012,20 +1029,14 @@ impl ClipCtx {
             version_id: rec.version_id,
             ..ProxyCreate::default()
         };
-        let client = self.shared.client.clone();
+        let body = &body;
         let proxy = self
-            .call(Step::CreateProxy, |attempt| {
-                let client = client.clone();
-                let body = body.clone();
-                async move {
-                    if (attempt > 0 || resumed)
-                        && let Some(p) = dedupe::proxy(&client, asset).await?
-                    {
-                        return Ok(p);
-                    }
-                    client.proxies().create(asset, &body).await
-                }
-            })
+            .look_up_then_create(
+                Step::CreateProxy,
+                resumed,
+                |c| async move { dedupe::proxy(&c, asset).await },
+                |c| async move { c.proxies().create(asset, body).await },
+            )
             .await?;
         self.save(|r| r.proxy_id = Some(proxy.id))?;
         Ok(StepEnd::Done(Some(format!("proxy {}", proxy.id))))
@@ -1034,9 +1045,7 @@ impl ClipCtx {
     async fn upload_proxy(&mut self) -> StepResult {
         let rec = self.rec();
         let asset = self.asset()?;
-        let proxy_id = rec
-            .proxy_id
-            .ok_or_else(|| StepFail::permanent("no proxy record; retry from create_proxy"))?;
+        let proxy_id = self.proxy_id()?;
         let path = rec
             .proxy_path
             .clone()
@@ -1132,11 +1141,8 @@ impl ClipCtx {
     }
 
     async fn close_proxy(&mut self) -> StepResult {
-        let rec = self.rec();
         let asset = self.asset()?;
-        let proxy = rec
-            .proxy_id
-            .ok_or_else(|| StepFail::permanent("no proxy record; retry from create_proxy"))?;
+        let proxy = self.proxy_id()?;
         let client = self.shared.client.clone();
         self.call(Step::CloseProxy, |_| {
             let client = client.clone();
@@ -1154,9 +1160,7 @@ impl ClipCtx {
     async fn keyframes(&mut self, resumed: bool) -> StepResult {
         let rec = self.rec();
         let asset = self.asset()?;
-        let proxy = rec
-            .proxy_id
-            .ok_or_else(|| StepFail::permanent("no proxy record; retry from create_proxy"))?;
+        let proxy = self.proxy_id()?;
         let client = self.shared.client.clone();
         let job = match rec.keyframe_job {
             Some(j) => Some(j),

@@ -271,30 +271,10 @@ pub fn grab(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::card::{ClipFile, Family};
+    use crate::card::Family;
+    use crate::media::proxy::test_clip::{cf, clip};
     use crate::media::tech::{FileTech, ProbeTool};
     use crate::media::{ClipMetadata, DescribedFile};
-
-    fn cf(path: &str, role: FileRole) -> ClipFile {
-        ClipFile {
-            path: PathBuf::from(path),
-            role,
-            size: 1,
-        }
-    }
-
-    fn clip(family: Family, files: Vec<ClipFile>, segments: Vec<Vec<usize>>) -> Clip {
-        Clip {
-            id: "id".into(),
-            name: "CLIP".into(),
-            family,
-            card_root: PathBuf::from("/card"),
-            files,
-            segments,
-            incomplete: None,
-            warnings: Vec::new(),
-        }
-    }
 
     fn desc(total: f64, durations: &[(&str, f64)]) -> ClipDescription {
         ClipDescription {

@@ -271,12 +271,18 @@ fn parse_range(v: &str) -> Option<Range> {
     (last >= first).then_some(Range::Chunk { first, last, total })
 }
 
-/// Reads the body; with `limit` stops after that many bytes (the rest is never read).
-async fn read_body(body: Body, limit: Option<u64>) -> Result<(Vec<u8>, bool), String> {
+/// Reads the body; with `limit` stops after that many bytes (the rest is never read). A body
+/// that cannot be read is answered 400 (the returned outcome).
+async fn read_body(body: Body, limit: Option<u64>) -> Result<(Vec<u8>, bool), UploadOutcome> {
     let mut stream = body.into_data_stream();
     let mut data = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| e.to_string())?;
+        let chunk = chunk.map_err(|e| {
+            done(
+                text(StatusCode::BAD_REQUEST, format!("Cannot read body: {e}")),
+                0,
+            )
+        })?;
         data.extend_from_slice(&chunk);
         if let Some(limit) = limit
             && data.len() as u64 >= limit
@@ -379,12 +385,7 @@ async fn chunk(
     };
     let (data, cut) = match read_body(body, fault.reset_after_bytes).await {
         Ok(d) => d,
-        Err(e) => {
-            return done(
-                text(StatusCode::BAD_REQUEST, format!("Cannot read body: {e}")),
-                0,
-            );
-        }
+        Err(refused) => return refused,
     };
     let received = data.len() as u64;
     let mut st = app.state();
@@ -509,12 +510,7 @@ async fn chunk(
 async fn single_put(app: &App, key: &str, body: Body, fault: &FaultAction) -> UploadOutcome {
     let (data, cut) = match read_body(body, fault.reset_after_bytes).await {
         Ok(d) => d,
-        Err(e) => {
-            return done(
-                text(StatusCode::BAD_REQUEST, format!("Cannot read body: {e}")),
-                0,
-            );
-        }
+        Err(refused) => return refused,
     };
     let received = data.len() as u64;
     if cut {

@@ -4,11 +4,13 @@
 //! through the uploader. Assertions read the sandbox's own view (`/sandbox/state`,
 //! `/sandbox/requests`, `/sandbox/objects/…`).
 
+use crate::util;
 use card_ingest::iconik::models::*;
 use card_ingest::iconik::retry::{Backoff, RetryHint};
-use card_ingest::iconik::upload::gcs::{ResumableOptions, ResumableUploader};
+use card_ingest::iconik::upload::gcs::{Completed, ResumableOptions, ResumableUploader};
 use card_ingest::iconik::upload::{
-    ProgressFn, ProxyUploadOptions, UploadConfig, UploadHttp, UploadProgress, upload_proxy,
+    ProgressFn, ProxyUploadOptions, UploadConfig, UploadError, UploadHttp, UploadOutcome,
+    UploadProgress, upload_proxy,
 };
 use card_ingest::iconik::{Client, ClientConfig, Credentials, Error, TransportKind};
 use card_ingest::sandbox::{
@@ -28,22 +30,6 @@ const K256: u64 = 256 * 1024;
 /// ~1.1 MB: four 256 KiB chunks + a tail that is not a 256 KiB multiple.
 const PROXY_LEN: usize = 4 * 256 * 1024 + 51_234;
 
-/// iconik's OpenAPI files: `$ICONIK_SPEC_DIR`, else `shared/iconik-spec` beside an ancestor of
-/// the checkout (CI: beside the clone; a worktree: two levels up).
-fn spec_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("ICONIK_SPEC_DIR") {
-        return PathBuf::from(d);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|d| d.join("shared").join("iconik-spec"))
-        .find(|p| p.join("files.json").is_file())
-        .unwrap_or_else(|| {
-            panic!("iconik spec not found: set ICONIK_SPEC_DIR or put shared/iconik-spec beside the checkout")
-        })
-}
-
 struct Env {
     sbx: SandboxHandle,
     client: Client,
@@ -57,18 +43,12 @@ async fn start() -> Env {
 
 async fn start_with(sandbox_config: SandboxConfig, client_config: ClientConfig) -> Env {
     let config = SandboxConfig {
-        spec_dir: Some(spec_dir()),
+        spec_dir: Some(util::spec_dir()),
         job_delay: Duration::from_millis(50),
         ..sandbox_config
     };
     let sbx = sandbox::spawn(config).await.expect("sandbox starts");
-    let creds = sbx.credentials();
-    let client = Client::with_config(
-        sbx.base_url(),
-        Credentials::new(creds.app_id.clone(), creds.token.clone()),
-        client_config,
-    )
-    .expect("client for a loopback URL");
+    let client = client_for(&sbx, client_config);
     let upload = UploadHttp::new(&UploadConfig {
         connect_timeout: Duration::from_secs(5),
         request_timeout: Duration::from_secs(30),
@@ -83,6 +63,65 @@ async fn start_with(sandbox_config: SandboxConfig, client_config: ClientConfig) 
         client,
         upload,
         raw,
+    }
+}
+
+/// A sandbox whose rate limit is a sliding window only (its per-second part never bites).
+async fn start_window_limited(per_window: usize, window: Duration) -> Env {
+    start_with(
+        SandboxConfig {
+            rate_limit: Some(RateLimit {
+                per_second: 10_000,
+                per_window,
+                window,
+            }),
+            ..SandboxConfig::default()
+        },
+        ClientConfig::default(),
+    )
+    .await
+}
+
+/// A client with the sandbox's credentials.
+fn client_for(sbx: &SandboxHandle, config: ClientConfig) -> Client {
+    let creds = sbx.credentials();
+    Client::with_config(
+        sbx.base_url(),
+        Credentials::new(creds.app_id.clone(), creds.token.clone()),
+        config,
+    )
+    .expect("client for a loopback URL")
+}
+
+/// A proxy file on disk and an open GCS proxy to upload it to: the start of every resumable
+/// upload test. The temp dir lives as long as the case.
+struct GcsCase {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    bytes: Vec<u8>,
+    asset: Asset,
+    proxy: Proxy,
+    url: String,
+}
+
+impl GcsCase {
+    /// Uploads the file with `up` from a new session; also returns every session URL started.
+    async fn upload_new(
+        &self,
+        up: &ResumableUploader,
+        progress: Option<ProgressFn>,
+    ) -> (Result<Completed, UploadError>, Vec<String>) {
+        let mut sessions = Vec::new();
+        let done = up
+            .upload(
+                &self.url,
+                &self.path,
+                None,
+                &mut |s: &str| sessions.push(s.to_owned()),
+                progress,
+            )
+            .await;
+        (done, sessions)
     }
 }
 
@@ -130,15 +169,23 @@ impl Env {
     }
 
     fn uploader(&self) -> ResumableUploader {
-        ResumableUploader::new(
-            self.upload.clone(),
-            ResumableOptions {
-                chunk_size: K256,
-                backoff: fast_backoff(),
-                max_restarts: 2,
-            },
-        )
-        .expect("256 KiB chunks are valid")
+        uploader_on(self.upload.clone(), 2)
+    }
+
+    /// Writes proxy file `seed` and creates asset + proxy `title` for it.
+    async fn gcs_case(&self, seed: u64, title: &str) -> GcsCase {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (path, bytes) = write_proxy(dir.path(), seed);
+        let (asset, proxy) = self.asset_with_proxy(title).await;
+        let url = proxy.upload_url.clone().expect("upload_url");
+        GcsCase {
+            _dir: dir,
+            path,
+            bytes,
+            asset,
+            proxy,
+            url,
+        }
     }
 
     /// An asset + open proxy ready for upload.
@@ -170,6 +217,41 @@ impl Env {
     }
 }
 
+/// A resumable uploader with 256 KiB chunks and the fast backoff.
+fn uploader_on(http: UploadHttp, max_restarts: u32) -> ResumableUploader {
+    ResumableUploader::new(
+        http,
+        ResumableOptions {
+            chunk_size: K256,
+            backoff: fast_backoff(),
+            max_restarts,
+        },
+    )
+    .expect("256 KiB chunks are valid")
+}
+
+/// Polls a job until it is done or failed (at most ~2 s).
+async fn wait_for_job(c: &Client, job_id: JobId) -> Job {
+    let mut job = c.jobs().get(job_id).await.expect("job");
+    for _ in 0..100 {
+        if job.status.is_done() || job.status.is_failed() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        job = c.jobs().get(job_id).await.expect("job");
+    }
+    job
+}
+
+/// The confirmed offsets a progress recorder saw, in order.
+fn confirmed(seen: &Mutex<Vec<UploadProgress>>) -> Vec<u64> {
+    seen.lock()
+        .expect("lock")
+        .iter()
+        .map(|p| p.confirmed)
+        .collect()
+}
+
 fn fast_backoff() -> Backoff {
     let mut b = Backoff::new(Duration::from_millis(5), Duration::from_millis(50));
     b.max_retries = 4;
@@ -181,6 +263,14 @@ fn rule(method: &str, path: &str) -> FaultRule {
         method: method.into(),
         path: path.into(),
         ..FaultRule::default()
+    }
+}
+
+/// A fault that fires on the first matching request only.
+fn once(method: &str, path: &str) -> FaultRule {
+    FaultRule {
+        times: Some(1),
+        ..rule(method, path)
     }
 }
 
@@ -201,24 +291,31 @@ fn md5_hex(data: &[u8]) -> String {
         .collect()
 }
 
-/// Deterministic pseudo-random bytes (xorshift), so chunk boundaries hold distinct data.
-fn test_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 fn write_proxy(dir: &Path, seed: u64) -> (PathBuf, Vec<u8>) {
-    let bytes = test_bytes(PROXY_LEN, seed);
+    let bytes = util::pseudo_random_bytes(PROXY_LEN, seed);
     let path = dir.join(format!("proxy-{seed}.mp4"));
     std::fs::write(&path, &bytes).expect("write proxy file");
     (path, bytes)
+}
+
+/// A file-set body with only the required fields.
+fn bare_file_set(
+    format_id: FormatId,
+    name: &str,
+    base_dir: &str,
+    component_ids: Vec<ComponentId>,
+) -> FileSetCreate {
+    FileSetCreate {
+        format_id,
+        name: name.into(),
+        base_dir: base_dir.into(),
+        component_ids,
+        storage_id: None,
+        status: None,
+        version_id: None,
+        is_archive: None,
+        original_storage_id: None,
+    }
 }
 
 fn strings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -233,6 +330,16 @@ fn progress_recorder() -> (ProgressFn, Arc<Mutex<Vec<UploadProgress>>>) {
     let sink = seen.clone();
     let f: ProgressFn = Arc::new(move |p| sink.lock().expect("progress lock").push(p));
     (f, seen)
+}
+
+/// The request-log entry of a chunk PUT covering bytes `first..=last` of the proxy file.
+fn chunk_put(first: u64, last: u64) -> (String, String) {
+    ("PUT".into(), format!("bytes {first}-{last}/{PROXY_LEN}"))
+}
+
+/// The request-log entry of a status query (empty PUT with `bytes */total`).
+fn status_query() -> (String, String) {
+    ("PUT".into(), format!("bytes */{PROXY_LEN}"))
 }
 
 /// Storage requests (start on `/gcs/…`, session on `/upload/…`) as `(method, Content-Range)` in
@@ -406,7 +513,7 @@ async fn client_runs_the_complete_registration_flow_against_the_sandbox() {
     ];
     let mut created = Vec::new();
     for (i, (dir, name, len)) in specs.iter().enumerate() {
-        let data = test_bytes(*len, 100 + i as u64);
+        let data = util::pseudo_random_bytes(*len, 100 + i as u64);
         let md5 = md5_hex(&data);
         let made = Utc.with_ymd_and_hms(2024, 3, 1, 9, 0, i as u32).unwrap();
         let f = c
@@ -540,12 +647,7 @@ async fn client_runs_the_complete_registration_flow_against_the_sandbox() {
     let sessions = sessions.lock().expect("lock").clone();
     assert_eq!(sessions.len(), 1);
     assert_eq!(outcome.session_url.as_deref(), Some(sessions[0].as_str()));
-    let confirmed: Vec<u64> = seen
-        .lock()
-        .expect("lock")
-        .iter()
-        .map(|p| p.confirmed)
-        .collect();
+    let confirmed = confirmed(&seen);
     assert_eq!(
         confirmed,
         vec![K256, 2 * K256, 3 * K256, 4 * K256, PROXY_LEN as u64],
@@ -562,14 +664,7 @@ async fn client_runs_the_complete_registration_flow_against_the_sandbox() {
         .generate_from_proxy(asset.id, proxy.id, &KeyframeRequest::default())
         .await
         .expect("keyframes job");
-    let mut job = c.jobs().get(job_id).await.expect("job");
-    for _ in 0..100 {
-        if job.status.is_done() || job.status.is_failed() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        job = c.jobs().get(job_id).await.expect("job");
-    }
+    let job = wait_for_job(c, job_id).await;
     assert!(job.status.is_done(), "job ended {:?}", job.status);
     let keyframes = c.keyframes().list(asset.id).await.expect("keyframes");
     assert!(!keyframes.is_empty(), "keyframes exist after the job");
@@ -795,8 +890,7 @@ async fn faults_surface_as_classified_client_errors() {
     // 429 with RateLimit-Remaining: retryable, remaining recorded, backoff slows down.
     env.faults(vec![FaultRule {
         status: Some(429),
-        times: Some(1),
-        ..rule("GET", "/API/assets/v1/assets/*")
+        ..once("GET", "/API/assets/v1/assets/*")
     }]);
     let e = c.assets().get(asset.id).await.expect_err("429");
     assert_eq!(e.status(), Some(429));
@@ -816,8 +910,7 @@ async fn faults_surface_as_classified_client_errors() {
     // Lost response after commit: a distinct error kind; the object exists and is found.
     env.faults(vec![FaultRule {
         drop_response_after_commit: true,
-        times: Some(1),
-        ..rule("POST", "/API/assets/v1/assets/")
+        ..once("POST", "/API/assets/v1/assets/")
     }]);
     let e = c
         .assets()
@@ -871,17 +964,7 @@ async fn faults_surface_as_classified_client_errors() {
         .file_sets()
         .create(
             asset.id,
-            &FileSetCreate {
-                format_id: FormatId::new_v4(),
-                name: "x".into(),
-                base_dir: "x".into(),
-                component_ids: vec![],
-                storage_id: None,
-                status: None,
-                version_id: None,
-                is_archive: None,
-                original_storage_id: None,
-            },
+            &bare_file_set(FormatId::new_v4(), "x", "x", vec![]),
         )
         .await
         .expect_err("unknown format");
@@ -892,55 +975,26 @@ async fn faults_surface_as_classified_client_errors() {
 #[tokio::test]
 async fn uploader_resumes_after_a_connection_reset_mid_chunk() {
     let env = start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (path, bytes) = write_proxy(dir.path(), 11);
-    let (_, proxy) = env.asset_with_proxy("reset").await;
-    let url = proxy.upload_url.clone().expect("upload_url");
+    let case = env.gcs_case(11, "reset").await;
     // First chunk: persist 100 000 of its bytes, then kill the connection.
     env.faults(vec![FaultRule {
         reset_after_bytes: Some(100_000),
-        times: Some(1),
-        ..rule("PUT", "/upload/*")
+        ..once("PUT", "/upload/*")
     }]);
-    let mut sessions = Vec::new();
     let (progress, seen) = progress_recorder();
-    let done = env
-        .uploader()
-        .upload(
-            &url,
-            &path,
-            None,
-            &mut |s: &str| sessions.push(s.to_owned()),
-            Some(progress),
-        )
-        .await
-        .expect("upload survives the reset");
+    let (done, sessions) = case.upload_new(&env.uploader(), Some(progress)).await;
+    let done = done.expect("upload survives the reset");
     assert_eq!(done.total, PROXY_LEN as u64);
     assert_eq!(done.restarts, 0);
     assert_eq!(sessions.len(), 1);
-    assert_eq!(env.proxy_bytes(proxy.id).await, bytes);
-    let total = PROXY_LEN;
+    assert_eq!(env.proxy_bytes(case.proxy.id).await, case.bytes);
     let log = gcs_requests(&env.requests().await);
     // start, chunk (reset after 100 000 B), status query, then chunks from the confirmed offset.
     assert_eq!(log[0].0, "POST");
-    assert_eq!(
-        log[1],
-        ("PUT".into(), format!("bytes 0-{}/{total}", K256 - 1))
-    );
-    assert_eq!(log[2], ("PUT".into(), format!("bytes */{total}")));
-    assert_eq!(
-        log[3],
-        (
-            "PUT".into(),
-            format!("bytes 100000-{}/{total}", 100_000 + K256 - 1)
-        )
-    );
-    let confirmed: Vec<u64> = seen
-        .lock()
-        .expect("lock")
-        .iter()
-        .map(|p| p.confirmed)
-        .collect();
+    assert_eq!(log[1], chunk_put(0, K256 - 1));
+    assert_eq!(log[2], status_query());
+    assert_eq!(log[3], chunk_put(100_000, 100_000 + K256 - 1));
+    let confirmed = confirmed(&seen);
     assert_eq!(confirmed.first(), Some(&100_000));
     assert_eq!(confirmed.last(), Some(&(PROXY_LEN as u64)));
     assert!(confirmed.windows(2).all(|w| w[0] <= w[1]), "{confirmed:?}");
@@ -949,15 +1003,12 @@ async fn uploader_resumes_after_a_connection_reset_mid_chunk() {
 #[tokio::test]
 async fn uploader_retries_5xx_with_a_status_query_and_ignores_resent_bytes() {
     let env = start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (path, bytes) = write_proxy(dir.path(), 13);
-    let (_, proxy) = env.asset_with_proxy("resend").await;
-    let url = proxy.upload_url.clone().expect("upload_url");
+    let case = env.gcs_case(13, "resend").await;
     let up = env.uploader();
 
     // Re-sent bytes: the same first chunk twice by hand; the overlap is ignored.
-    let session = up.start(&url).await.expect("session");
-    let chunk = &bytes[..K256 as usize];
+    let session = up.start(&case.url).await.expect("session");
+    let chunk = &case.bytes[..K256 as usize];
     for _ in 0..2 {
         let resp = env
             .raw
@@ -977,15 +1028,20 @@ async fn uploader_retries_5xx_with_a_status_query_and_ignores_resent_bytes() {
     // again, continue from the persisted 256 KiB.
     env.faults(vec![FaultRule {
         status: Some(503),
-        times: Some(1),
-        ..rule("PUT", "/upload/*")
+        ..once("PUT", "/upload/*")
     }]);
     let done = up
-        .upload(&url, &path, Some(&session), &mut |_s: &str| {}, None)
+        .upload(
+            &case.url,
+            &case.path,
+            Some(&session),
+            &mut |_s: &str| {},
+            None,
+        )
         .await
         .expect("upload");
     assert_eq!(done.session_url, session);
-    assert_eq!(env.proxy_bytes(proxy.id).await, bytes);
+    assert_eq!(env.proxy_bytes(case.proxy.id).await, case.bytes);
     let requests = env.requests().await;
     let statuses: Vec<(String, u64)> = requests
         .iter()
@@ -1022,14 +1078,11 @@ async fn uploader_retries_5xx_with_a_status_query_and_ignores_resent_bytes() {
 #[tokio::test]
 async fn a_new_uploader_resumes_a_saved_session_with_a_status_query() {
     let env = start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (path, bytes) = write_proxy(dir.path(), 17);
-    let (_, proxy) = env.asset_with_proxy("saved").await;
-    let url = proxy.upload_url.clone().expect("upload_url");
+    let case = env.gcs_case(17, "saved").await;
 
     // "Process 1": starts the session, journals its URL, sends two chunks, dies.
     let first = env.uploader();
-    let session = first.start(&url).await.expect("session");
+    let session = first.start(&case.url).await.expect("session");
     for i in 0..2u64 {
         let a = i * K256;
         let resp = env
@@ -1039,7 +1092,7 @@ async fn a_new_uploader_resumes_a_saved_session_with_a_status_query() {
                 "Content-Range",
                 format!("bytes {a}-{}/{PROXY_LEN}", a + K256 - 1),
             )
-            .body(bytes[a as usize..(a + K256) as usize].to_vec())
+            .body(case.bytes[a as usize..(a + K256) as usize].to_vec())
             .send()
             .await
             .expect("chunk");
@@ -1063,8 +1116,8 @@ async fn a_new_uploader_resumes_a_saved_session_with_a_status_query() {
     let mut new_sessions = 0;
     let done = second
         .upload(
-            &url,
-            &path,
+            &case.url,
+            &case.path,
             Some(&session),
             &mut |_s: &str| new_sessions += 1,
             Some(progress),
@@ -1076,18 +1129,11 @@ async fn a_new_uploader_resumes_a_saved_session_with_a_status_query() {
         "no new session when the saved one is alive"
     );
     assert_eq!(done.session_url, session);
-    assert_eq!(env.proxy_bytes(proxy.id).await, bytes);
+    assert_eq!(env.proxy_bytes(case.proxy.id).await, case.bytes);
     let log = gcs_requests(&env.requests().await[before..]);
-    let total = PROXY_LEN;
-    assert_eq!(log[0], ("PUT".into(), format!("bytes */{total}")));
-    assert_eq!(log[1], ("PUT".into(), format!("bytes */{total}")));
-    assert_eq!(
-        log[2],
-        (
-            "PUT".into(),
-            format!("bytes {}-{}/{total}", 2 * K256, 3 * K256 - 1)
-        )
-    );
+    assert_eq!(log[0], status_query());
+    assert_eq!(log[1], status_query());
+    assert_eq!(log[2], chunk_put(2 * K256, 3 * K256 - 1));
     assert!(
         log.iter().all(|(m, _)| m == "PUT"),
         "no new start POST: {log:?}"
@@ -1101,32 +1147,18 @@ async fn a_new_uploader_resumes_a_saved_session_with_a_status_query() {
 #[tokio::test]
 async fn uploader_restarts_with_a_new_session_on_404() {
     let env = start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (path, bytes) = write_proxy(dir.path(), 19);
-    let (_, proxy) = env.asset_with_proxy("gone").await;
-    let url = proxy.upload_url.clone().expect("upload_url");
+    let case = env.gcs_case(19, "gone").await;
     env.faults(vec![FaultRule {
         status: Some(404),
-        times: Some(1),
-        ..rule("PUT", "/upload/*")
+        ..once("PUT", "/upload/*")
     }]);
-    let mut sessions = Vec::new();
-    let done = env
-        .uploader()
-        .upload(
-            &url,
-            &path,
-            None,
-            &mut |s: &str| sessions.push(s.to_owned()),
-            None,
-        )
-        .await
-        .expect("upload after restart");
+    let (done, sessions) = case.upload_new(&env.uploader(), None).await;
+    let done = done.expect("upload after restart");
     assert_eq!(done.restarts, 1);
     assert_eq!(sessions.len(), 2, "a second session was started");
     assert_ne!(sessions[0], sessions[1]);
     assert_eq!(done.session_url, sessions[1]);
-    assert_eq!(env.proxy_bytes(proxy.id).await, bytes);
+    assert_eq!(env.proxy_bytes(case.proxy.id).await, case.bytes);
     let log = gcs_requests(&env.requests().await);
     let posts = log.iter().filter(|(m, _)| m == "POST").count();
     assert_eq!(posts, 2);
@@ -1140,13 +1172,12 @@ async fn uploader_restarts_with_a_new_session_on_404() {
         .expect("session");
     env.faults(vec![FaultRule {
         status: Some(403),
-        times: Some(1),
-        ..rule("PUT", "/upload/*")
+        ..once("PUT", "/upload/*")
     }]);
     let e = up
         .upload(
             proxy2.upload_url.as_deref().expect("upload_url"),
-            &path,
+            &case.path,
             Some(&session),
             &mut |_s: &str| {},
             None,
@@ -1193,17 +1224,7 @@ async fn list_walks_follow_page_numbers_and_the_last_id_cursor() {
         .file_sets()
         .create(
             asset.id,
-            &FileSetCreate {
-                format_id: format.id,
-                name: "f0.MXF".into(),
-                base_dir: "CLIP".into(),
-                component_ids: format.component_ids(),
-                storage_id: None,
-                status: None,
-                version_id: None,
-                is_archive: None,
-                original_storage_id: None,
-            },
+            &bare_file_set(format.id, "f0.MXF", "CLIP", format.component_ids()),
         )
         .await
         .expect("file set");
@@ -1356,18 +1377,7 @@ async fn s3_and_azure_proxies_upload_by_storage_method() {
 async fn timeouts_connect_errors_and_rate_limits_are_classified() {
     // A window limit only (no per-second part), so the count cannot reset between two calls
     // on a loaded machine.
-    let env = start_with(
-        SandboxConfig {
-            rate_limit: Some(RateLimit {
-                per_second: 10_000,
-                per_window: 1000,
-                window: Duration::from_secs(600),
-            }),
-            ..SandboxConfig::default()
-        },
-        ClientConfig::default(),
-    )
-    .await;
+    let env = start_window_limited(1000, Duration::from_secs(600)).await;
     let asset = env
         .client
         .assets()
@@ -1386,16 +1396,13 @@ async fn timeouts_connect_errors_and_rate_limits_are_classified() {
     assert_eq!(second, first - 1, "remaining goes down by one per request");
 
     // A client with a short timeout for the stalled calls (1.5 s server delay vs 0.3 s).
-    let creds = env.sbx.credentials();
-    let impatient = Client::with_config(
-        env.sbx.base_url(),
-        Credentials::new(creds.app_id.clone(), creds.token.clone()),
+    let impatient = client_for(
+        &env.sbx,
         ClientConfig {
             request_timeout: Duration::from_millis(300),
             ..ClientConfig::default()
         },
-    )
-    .expect("client");
+    );
     let c = &impatient;
 
     // A read that times out: retryable transport error, not a lost create.
@@ -1635,6 +1642,53 @@ mod cloud_mock {
     }
 }
 
+/// The cloud mock, an iconik client and an upload client pointed at it, and a temp dir.
+struct MockEnv {
+    mock: Arc<cloud_mock::Mock>,
+    base: String,
+    client: Client,
+    http: UploadHttp,
+    dir: tempfile::TempDir,
+}
+
+async fn start_mock() -> MockEnv {
+    let mock = cloud_mock::spawn().await;
+    let base = mock.base.lock().expect("lock").clone();
+    let client = Client::new(&base, Credentials::new("app", "tok")).expect("client");
+    let http = UploadHttp::new(&UploadConfig::default()).expect("upload client");
+    let dir = tempfile::tempdir().expect("tempdir");
+    MockEnv {
+        mock,
+        base,
+        client,
+        http,
+        dir,
+    }
+}
+
+impl MockEnv {
+    /// `upload_proxy` against the mock.
+    async fn upload(
+        &self,
+        asset: AssetId,
+        proxy: &Proxy,
+        path: &Path,
+        opts: &ProxyUploadOptions,
+    ) -> Result<UploadOutcome, UploadError> {
+        upload_proxy(&self.http, &self.client, asset, proxy, path, opts).await
+    }
+}
+
+/// S3 multipart above 1 KiB, in 5 MiB parts.
+fn s3_multipart(progress: Option<ProgressFn>) -> ProxyUploadOptions {
+    ProxyUploadOptions {
+        s3_multipart_threshold: Some(1024),
+        s3_part_size: Some(5 * 1024 * 1024),
+        progress,
+        ..ProxyUploadOptions::default()
+    }
+}
+
 fn mock_proxy(base: &str, method: StorageMethod) -> Proxy {
     serde_json::from_value(serde_json::json!({
         "id": ProxyId::new_v4(),
@@ -1650,45 +1704,25 @@ fn mock_proxy(base: &str, method: StorageMethod) -> Proxy {
 
 #[tokio::test]
 async fn s3_multipart_flow_assembles_parts_and_aborts_on_failure() {
-    let mock = cloud_mock::spawn().await;
-    let base = mock.base.lock().expect("lock").clone();
-    let client = Client::new(&base, Credentials::new("app", "tok")).expect("client");
-    let http = UploadHttp::new(&UploadConfig::default()).expect("upload client");
-    let dir = tempfile::tempdir().expect("tempdir");
+    let m = start_mock().await;
+    let (mock, base, dir) = (&m.mock, &m.base, &m.dir);
     // 2 full 5 MiB parts + a tail.
     let len = 2 * 5 * 1024 * 1024 + 123_457;
-    let bytes = test_bytes(len, 31);
+    let bytes = util::pseudo_random_bytes(len, 31);
     let path = dir.path().join("big.mp4");
     std::fs::write(&path, &bytes).expect("write");
     let asset = AssetId::new_v4();
-    let proxy = mock_proxy(&base, StorageMethod::S3);
+    let proxy = mock_proxy(base, StorageMethod::S3);
     let (progress, seen) = progress_recorder();
-    upload_proxy(
-        &http,
-        &client,
-        asset,
-        &proxy,
-        &path,
-        &ProxyUploadOptions {
-            s3_multipart_threshold: Some(1024),
-            s3_part_size: Some(5 * 1024 * 1024),
-            progress: Some(progress),
-            ..ProxyUploadOptions::default()
-        },
-    )
-    .await
-    .expect("multipart upload");
+    m.upload(asset, &proxy, &path, &s3_multipart(Some(progress)))
+        .await
+        .expect("multipart upload");
     assert_eq!(
         mock.s3_object.lock().expect("lock").as_deref(),
         Some(&bytes[..])
     );
     assert_eq!(mock.s3_parts.lock().expect("lock").len(), 3);
-    let confirmed: Vec<u64> = seen
-        .lock()
-        .expect("lock")
-        .iter()
-        .map(|p| p.confirmed)
-        .collect();
+    let confirmed = confirmed(&seen);
     assert_eq!(
         confirmed,
         vec![5 * 1024 * 1024, 10 * 1024 * 1024, len as u64]
@@ -1721,20 +1755,10 @@ async fn s3_multipart_flow_assembles_parts_and_aborts_on_failure() {
     // A failing part aborts the upload through iconik's cleanup call.
     *mock.fail_part.lock().expect("lock") = Some(2);
     mock.seen.lock().expect("lock").clear();
-    let e = upload_proxy(
-        &http,
-        &client,
-        asset,
-        &proxy,
-        &path,
-        &ProxyUploadOptions {
-            s3_multipart_threshold: Some(1024),
-            s3_part_size: Some(5 * 1024 * 1024),
-            ..ProxyUploadOptions::default()
-        },
-    )
-    .await
-    .expect_err("part 2 fails");
+    let e = m
+        .upload(asset, &proxy, &path, &s3_multipart(None))
+        .await
+        .expect_err("part 2 fails");
     assert!(e.to_string().contains("500"), "{e}");
     let log = mock.seen.lock().expect("lock").clone();
     let cleanup = log
@@ -1750,17 +1774,12 @@ async fn s3_multipart_flow_assembles_parts_and_aborts_on_failure() {
 
 #[tokio::test]
 async fn azure_uploads_single_blobs_and_block_lists() {
-    let mock = cloud_mock::spawn().await;
-    let base = mock.base.lock().expect("lock").clone();
-    let client = Client::new(&base, Credentials::new("app", "tok")).expect("client");
-    let http = UploadHttp::new(&UploadConfig::default()).expect("upload client");
-    let dir = tempfile::tempdir().expect("tempdir");
+    let m = start_mock().await;
+    let (mock, base, dir) = (&m.mock, &m.base, &m.dir);
     let (path, bytes) = write_proxy(dir.path(), 37);
-    let proxy = mock_proxy(&base, StorageMethod::Azure);
+    let proxy = mock_proxy(base, StorageMethod::Azure);
     // Small file: one Put Blob.
-    upload_proxy(
-        &http,
-        &client,
+    m.upload(
         AssetId::new_v4(),
         &proxy,
         &path,
@@ -1777,7 +1796,7 @@ async fn azure_uploads_single_blobs_and_block_lists() {
     *mock.az_blob.lock().expect("lock") = None;
     let (progress, seen) = progress_recorder();
     card_ingest::iconik::upload::azure::put_blocks(
-        &http,
+        &m.http,
         proxy.upload_url.as_deref().expect("url"),
         &path,
         K256,
@@ -1807,20 +1826,15 @@ async fn azure_uploads_single_blobs_and_block_lists() {
 #[tokio::test]
 async fn uploader_retries_a_failed_start_and_a_timed_out_chunk() {
     let env = start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (path, bytes) = write_proxy(dir.path(), 41);
-    let (_, proxy) = env.asset_with_proxy("stall").await;
-    let url = proxy.upload_url.clone().expect("upload_url");
+    let case = env.gcs_case(41, "stall").await;
     env.faults(vec![
         FaultRule {
             status: Some(503),
-            times: Some(1),
-            ..rule("POST", "/gcs/*")
+            ..once("POST", "/gcs/*")
         },
         FaultRule {
             delay_ms: Some(5_000),
-            times: Some(1),
-            ..rule("PUT", "/upload/*")
+            ..once("PUT", "/upload/*")
         },
     ]);
     let short = UploadHttp::new(&UploadConfig {
@@ -1828,75 +1842,49 @@ async fn uploader_retries_a_failed_start_and_a_timed_out_chunk() {
         request_timeout: Duration::from_millis(1_000),
     })
     .expect("upload client");
-    let up = ResumableUploader::new(
-        short,
-        ResumableOptions {
-            chunk_size: K256,
-            backoff: fast_backoff(),
-            max_restarts: 0,
-        },
-    )
-    .expect("uploader");
-    let mut sessions = Vec::new();
-    let done = up
-        .upload(
-            &url,
-            &path,
-            None,
-            &mut |s: &str| sessions.push(s.to_owned()),
-            None,
-        )
-        .await
-        .expect("upload despite a 503 start and a stalled chunk");
+    let up = uploader_on(short, 0);
+    let (done, sessions) = case.upload_new(&up, None).await;
+    let done = done.expect("upload despite a 503 start and a stalled chunk");
     assert_eq!(sessions.len(), 1, "one session: the 503 start made none");
     assert_eq!(done.restarts, 0);
-    assert_eq!(env.proxy_bytes(proxy.id).await, bytes);
+    assert_eq!(env.proxy_bytes(case.proxy.id).await, case.bytes);
     let log = gcs_requests(&env.requests().await);
-    let total = PROXY_LEN;
     assert_eq!(log[0].0, "POST");
     assert_eq!(log[1].0, "POST");
     // The stalled chunk is still sleeping in the sandbox (its log entry comes last, if at all):
     // the first session request to complete is the status query after the client's timeout,
     // then the upload starts again at byte 0 (nothing was persisted).
-    assert_eq!(log[2], ("PUT".into(), format!("bytes */{total}")));
-    assert_eq!(
-        log[3],
-        ("PUT".into(), format!("bytes 0-{}/{total}", K256 - 1))
-    );
+    assert_eq!(log[2], status_query());
+    assert_eq!(log[3], chunk_put(0, K256 - 1));
 }
 
 #[tokio::test]
 async fn uploader_recovers_from_a_lost_308_without_resending_committed_bytes() {
     let env = start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (path, bytes) = write_proxy(dir.path(), 43);
-    let (asset, proxy) = env.asset_with_proxy("lost308").await;
-    let url = proxy.upload_url.clone().expect("upload_url");
+    let case = env.gcs_case(43, "lost308").await;
     // The first chunk is stored, then the connection dies before the 308 arrives.
     env.faults(vec![FaultRule {
         drop_response_after_commit: true,
-        times: Some(1),
-        ..rule("PUT", "/upload/*")
+        ..once("PUT", "/upload/*")
     }]);
     let (progress, seen) = progress_recorder();
     env.uploader()
-        .upload(&url, &path, None, &mut |_s: &str| {}, Some(progress))
+        .upload(
+            &case.url,
+            &case.path,
+            None,
+            &mut |_s: &str| {},
+            Some(progress),
+        )
         .await
         .expect("upload");
-    assert_eq!(env.proxy_bytes(proxy.id).await, bytes);
-    let total = PROXY_LEN;
+    assert_eq!(env.proxy_bytes(case.proxy.id).await, case.bytes);
     let log = gcs_requests(&env.requests().await);
-    assert_eq!(
-        log[1],
-        ("PUT".into(), format!("bytes 0-{}/{total}", K256 - 1))
-    );
-    assert_eq!(log[2], ("PUT".into(), format!("bytes */{total}")));
+    assert_eq!(log[1], chunk_put(0, K256 - 1));
+    assert_eq!(log[2], status_query());
     assert_eq!(
         log[3],
-        (
-            "PUT".into(),
-            format!("bytes {K256}-{}/{total}", 2 * K256 - 1)
-        ),
+        chunk_put(K256, 2 * K256 - 1),
         "continues after the committed chunk"
     );
     assert_eq!(
@@ -1907,47 +1895,28 @@ async fn uploader_recovers_from_a_lost_308_without_resending_committed_bytes() {
     // A keyframe job that the storage side fails is reported as failed, not done.
     env.client
         .proxies()
-        .patch(asset.id, proxy.id, &ProxyUpdate::closed())
+        .patch(case.asset.id, case.proxy.id, &ProxyUpdate::closed())
         .await
         .expect("close");
     env.faults(vec![FaultRule {
         job_status: Some("FAILED".into()),
-        times: Some(1),
-        ..rule("POST", "/API/files/v1/assets/*/proxies/*/keyframes/")
+        ..once("POST", "/API/files/v1/assets/*/proxies/*/keyframes/")
     }]);
     let job_id = env
         .client
         .keyframes()
-        .generate_from_proxy(asset.id, proxy.id, &KeyframeRequest::default())
+        .generate_from_proxy(case.asset.id, case.proxy.id, &KeyframeRequest::default())
         .await
         .expect("job");
-    let mut job = env.client.jobs().get(job_id).await.expect("job");
-    for _ in 0..100 {
-        if job.status.is_done() || job.status.is_failed() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        job = env.client.jobs().get(job_id).await.expect("job");
-    }
+    let job = wait_for_job(&env.client, job_id).await;
     assert_eq!(job.status, JobStatus::Failed);
     assert!(job.status.is_failed() && !job.status.is_done());
 }
 
 #[tokio::test]
 async fn a_real_rate_limit_gives_429_and_backoff_gets_through() {
-    let env = start_with(
-        SandboxConfig {
-            // Three requests per second, as a sliding window (robust on a loaded machine).
-            rate_limit: Some(RateLimit {
-                per_second: 10_000,
-                per_window: 3,
-                window: Duration::from_secs(1),
-            }),
-            ..SandboxConfig::default()
-        },
-        ClientConfig::default(),
-    )
-    .await;
+    // Three requests per second, as a sliding window (robust on a loaded machine).
+    let env = start_window_limited(3, Duration::from_secs(1)).await;
     let c = &env.client;
     let mut seen_429 = None;
     for _ in 0..10 {
@@ -1986,22 +1955,12 @@ async fn a_real_rate_limit_gives_429_and_backoff_gets_through() {
 
 #[tokio::test]
 async fn uploader_gives_up_on_a_storage_that_never_persists() {
-    let mock = cloud_mock::spawn().await;
-    let base = mock.base.lock().expect("lock").clone();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (path, _) = write_proxy(dir.path(), 47);
-    let up = ResumableUploader::new(
-        UploadHttp::new(&UploadConfig::default()).expect("upload client"),
-        ResumableOptions {
-            chunk_size: K256,
-            backoff: fast_backoff(),
-            max_restarts: 0,
-        },
-    )
-    .expect("uploader");
+    let m = start_mock().await;
+    let (path, _) = write_proxy(m.dir.path(), 47);
+    let up = uploader_on(m.http.clone(), 0);
     let e = up
         .upload(
-            &format!("{base}/gcs-stuck/obj?X-Goog-Signature=s"),
+            &format!("{}/gcs-stuck/obj?X-Goog-Signature=s", m.base),
             &path,
             None,
             &mut |_s: &str| {},
@@ -2013,7 +1972,8 @@ async fn uploader_gives_up_on_a_storage_that_never_persists() {
         e.to_string().contains("persisted nothing past byte 0"),
         "{e}"
     );
-    let puts = mock
+    let puts = m
+        .mock
         .seen
         .lock()
         .expect("lock")

@@ -25,17 +25,6 @@ use std::time::Duration;
 
 const TOKEN: &str = "tok-ingest-SECRET-4242";
 
-fn spec_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("ICONIK_SPEC_DIR") {
-        return PathBuf::from(d);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|d| d.join("shared").join("iconik-spec"))
-        .find(|p| p.join("files.json").is_file())
-        .expect("iconik spec not found: set ICONIK_SPEC_DIR or put shared/iconik-spec beside the checkout")
-}
-
 /// Master cards generated once: 3 clips (1 s each) and 1 clip (4 s).
 fn master(clips: u32) -> &'static Path {
     static THREE: OnceLock<PathBuf> = OnceLock::new();
@@ -91,7 +80,7 @@ fn setup(clips: u32) -> Setup {
 
 async fn start_sandbox(mount: &Path) -> SandboxHandle {
     let mut config = SandboxConfig {
-        spec_dir: Some(spec_dir()),
+        spec_dir: Some(util::spec_dir()),
         job_delay: Duration::from_millis(30),
         mount_point: mount.display().to_string(),
         ..SandboxConfig::default()
@@ -160,6 +149,25 @@ fn md5_hex(path: &Path) -> String {
         .collect()
 }
 
+/// The records of `kind` in the sandbox state that belong to `asset_id`.
+fn of_asset<'a>(state: &'a Value, kind: &str, asset_id: &str) -> Vec<&'a Value> {
+    state[kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["asset_id"] == asset_id)
+        .collect()
+}
+
+/// The string field `key` of every object in a JSON list.
+fn field_strs<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o[key].as_str().unwrap())
+        .collect()
+}
+
 fn count(state: &Value, kind: &str) -> usize {
     state[kind].as_array().map_or(0, Vec::len)
 }
@@ -219,26 +227,11 @@ async fn three_clip_p2_card_ingests_completely() {
             asset["title"],
             format!("Take {}", n.trim_start_matches('0'))
         );
-        let formats: Vec<&Value> = st["formats"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["asset_id"] == asset_id)
-            .collect();
+        let formats = of_asset(&st, "formats", asset_id);
         assert_eq!(formats.len(), 1);
         assert_eq!(formats[0]["name"], "ORIGINAL");
-        let comps: Vec<&str> = formats[0]["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap())
-            .collect();
-        let kinds: Vec<&str> = formats[0]["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["type"].as_str().unwrap())
-            .collect();
+        let comps = field_strs(&formats[0]["components"], "id");
+        let kinds = field_strs(&formats[0]["components"], "type");
         assert_eq!(
             kinds.iter().filter(|k| **k == "VIDEO").count(),
             1,
@@ -249,12 +242,7 @@ async fn three_clip_p2_card_ingests_completely() {
             4,
             "{kinds:?}"
         );
-        let sets: Vec<&Value> = st["file_sets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["asset_id"] == asset_id)
-            .collect();
+        let sets = of_asset(&st, "file_sets", asset_id);
         assert_eq!(sets.len(), 1);
         assert_eq!(sets[0]["base_dir"], "CARD_C/CONTENTS");
         assert_eq!(sets[0]["name"], format!("{}.MXF", clip.name));
@@ -265,12 +253,7 @@ async fn three_clip_p2_card_ingests_completely() {
             .map(|c| c.as_str().unwrap())
             .collect();
         assert_eq!(set_comps, comps);
-        let files: Vec<&Value> = st["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["asset_id"] == asset_id)
-            .collect();
+        let files = of_asset(&st, "files", asset_id);
         assert_eq!(
             files.len(),
             8,
@@ -307,12 +290,7 @@ async fn three_clip_p2_card_ingests_completely() {
                     .is_some_and(|d| d.contains('T'))
             );
         }
-        let proxies: Vec<&Value> = st["proxies"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|p| p["asset_id"] == asset_id)
-            .collect();
+        let proxies = of_asset(&st, "proxies", asset_id);
         assert_eq!(proxies.len(), 1);
         assert_eq!(proxies[0]["status"], "CLOSED");
         let url = proxies[0]["url"].as_str().expect("closed proxy url");
@@ -334,12 +312,7 @@ async fn three_clip_p2_card_ingests_completely() {
             .find(|s| s["codec_type"] == "audio")
             .expect("audio stream");
         assert_eq!(a["channels"], 2);
-        let kf = st["keyframes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|k| k["asset_id"] == asset_id)
-            .count();
+        let kf = of_asset(&st, "keyframes", asset_id).len();
         assert_eq!(kf, 2, "keyframe map + poster");
     }
     // Events: every step of every clip started and ended.
@@ -689,6 +662,34 @@ fn run_bin_env(args: &[String], env: &[(&str, &str)]) -> std::process::Output {
         .expect("run card-ingest")
 }
 
+/// The sandbox's App-ID and the test token, as the binary reads them.
+const WITH_TOKEN: &[(&str, &str)] = &[
+    ("ICONIK_APP_ID", "sandbox-app"),
+    ("ICONIK_AUTH_TOKEN", TOKEN),
+];
+
+/// [`run_bin_env`] off the async runtime (the sandbox keeps serving meanwhile).
+async fn run_bin_async(
+    args: Vec<String>,
+    env: &'static [(&'static str, &'static str)],
+) -> std::process::Output {
+    tokio::task::spawn_blocking(move || run_bin_env(&args, env))
+        .await
+        .expect("card-ingest run joins")
+}
+
+/// Delays every matching request by `ms` (so a kill lands inside that phase).
+fn delay_every(method: &str, path: &str, ms: u64) -> FaultSet {
+    FaultSet {
+        rules: vec![FaultRule {
+            method: method.into(),
+            path: path.into(),
+            delay_ms: Some(ms),
+            ..FaultRule::default()
+        }],
+    }
+}
+
 fn bin_args(sbx: &SandboxHandle, s: &Setup, extra: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = vec![
         "ingest".into(),
@@ -716,18 +717,15 @@ async fn tokens_never_reach_journal_transcript_logs_or_report() {
         &s,
         &["--transcript", transcript.to_str().unwrap(), "--json"],
     );
-    let out = tokio::task::spawn_blocking(move || {
-        run_bin_env(
-            &args,
-            &[
-                ("ICONIK_APP_ID", "sandbox-app"),
-                ("ICONIK_AUTH_TOKEN", TOKEN),
-                ("CARD_INGEST_LOG", "debug"),
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let out = run_bin_async(
+        args,
+        &[
+            ("ICONIK_APP_ID", "sandbox-app"),
+            ("ICONIK_AUTH_TOKEN", TOKEN),
+            ("CARD_INGEST_LOG", "debug"),
+        ],
+    )
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -762,6 +760,16 @@ async fn tokens_never_reach_journal_transcript_logs_or_report() {
         "journal and report were checked ({scanned} files)"
     );
     assert_no_duplicates(&sbx, 1, "binary run");
+}
+
+/// How many metadata view PUTs the sandbox received.
+fn view_puts(sbx: &SandboxHandle) -> usize {
+    sbx.requests()
+        .iter()
+        .filter(|r| {
+            r["method"] == "PUT" && r["path"].as_str().is_some_and(|p| p.contains("/views/"))
+        })
+        .count()
 }
 
 fn put_bytes(sbx: &SandboxHandle) -> u64 {
@@ -809,20 +817,26 @@ async fn kill_when(sbx: &SandboxHandle, args: Vec<String>, phase: impl Fn(&[Valu
     child.wait().expect("reaped");
 }
 
+/// Clears the faults and runs the killed command again: it must finish and create nothing twice.
+async fn resume_after_kill(sbx: &SandboxHandle, args: Vec<String>, context: &str) {
+    sbx.set_faults(FaultSet::default()).unwrap();
+    let out = run_bin_async(args, WITH_TOKEN).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{context}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_no_duplicates(sbx, 1, context);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_upload_and_file_registration_then_resume() {
     // During file registration.
     let s = setup(1);
     let sbx = start_sandbox(&s.root).await;
-    sbx.set_faults(FaultSet {
-        rules: vec![FaultRule {
-            method: "POST".into(),
-            path: "/API/files/v1/assets/*/files/".into(),
-            delay_ms: Some(300),
-            ..FaultRule::default()
-        }],
-    })
-    .unwrap();
+    sbx.set_faults(delay_every("POST", "/API/files/v1/assets/*/files/", 300))
+        .unwrap();
     let args = bin_args(&sbx, &s, &["--upload-chunk-kib", "256"]);
     kill_when(&sbx, args.clone(), |r| {
         r.iter()
@@ -838,39 +852,13 @@ async fn sigkill_during_upload_and_file_registration_then_resume() {
         (1..8).contains(&files_before),
         "killed mid-registration ({files_before} files)"
     );
-    sbx.set_faults(FaultSet::default()).unwrap();
-    let a2 = args.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        run_bin_env(
-            &a2,
-            &[
-                ("ICONIK_APP_ID", "sandbox-app"),
-                ("ICONIK_AUTH_TOKEN", TOKEN),
-            ],
-        )
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_no_duplicates(&sbx, 1, "after kill in file registration");
+    resume_after_kill(&sbx, args, "after kill in file registration").await;
 
     // During the proxy upload (a fresh server, same card and proxy cache).
     let s = setup(1);
     let sbx = start_sandbox(&s.root).await;
-    sbx.set_faults(FaultSet {
-        rules: vec![FaultRule {
-            method: "PUT".into(),
-            path: "/upload/**".into(),
-            delay_ms: Some(400),
-            ..FaultRule::default()
-        }],
-    })
-    .unwrap();
+    sbx.set_faults(delay_every("PUT", "/upload/**", 400))
+        .unwrap();
     let args = bin_args(&sbx, &s, &["--upload-chunk-kib", "256"]);
     kill_when(&sbx, args.clone(), |r| {
         r.iter().any(|r| {
@@ -881,26 +869,7 @@ async fn sigkill_during_upload_and_file_registration_then_resume() {
     })
     .await;
     let sent_before = put_bytes(&sbx);
-    sbx.set_faults(FaultSet::default()).unwrap();
-    let a2 = args.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        run_bin_env(
-            &a2,
-            &[
-                ("ICONIK_APP_ID", "sandbox-app"),
-                ("ICONIK_AUTH_TOKEN", TOKEN),
-            ],
-        )
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_no_duplicates(&sbx, 1, "after kill in upload");
+    resume_after_kill(&sbx, args, "after kill in upload").await;
     let proxy = &sbx.state()["proxies"][0];
     let size = proxy["size"].as_u64().expect("proxy size");
     let total_sent = put_bytes(&sbx);
@@ -963,17 +932,14 @@ async fn a_refused_token_stops_the_command_with_exit_1_and_says_so() {
     let s = setup(1);
     let sbx = start_sandbox(&s.root).await;
     let args = bin_args(&sbx, &s, &[]);
-    let out = tokio::task::spawn_blocking(move || {
-        run_bin_env(
-            &args,
-            &[
-                ("ICONIK_APP_ID", "sandbox-app"),
-                ("ICONIK_AUTH_TOKEN", "wrong-token"),
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let out = run_bin_async(
+        args,
+        &[
+            ("ICONIK_APP_ID", "sandbox-app"),
+            ("ICONIK_AUTH_TOKEN", "wrong-token"),
+        ],
+    )
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -1000,9 +966,7 @@ async fn dry_run_prints_the_calls_and_sends_nothing() {
         "--storage-root".into(),
         s.root.display().to_string(),
     ];
-    let out = tokio::task::spawn_blocking(move || run_bin_env(&args, &[]))
-        .await
-        .unwrap();
+    let out = run_bin_async(args, &[]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -1128,13 +1092,7 @@ async fn metadata_values_are_written_to_every_asset_and_unknown_fields_fail_the_
 
     // The operator fixes the clip's values and re-runs: only that clip's step is redone,
     // the finished clips make no second PUT, and nothing is duplicated.
-    let puts_before = sbx
-        .requests()
-        .iter()
-        .filter(|r| {
-            r["method"] == "PUT" && r["path"].as_str().is_some_and(|p| p.contains("/views/"))
-        })
-        .count();
+    let puts_before = view_puts(&sbx);
     assert_eq!(puts_before, 3, "two good PUTs and the refused one");
     eng.options.clip_metadata.clear();
     let (out, _) = run(&eng, job(&report)).await;
@@ -1150,13 +1108,7 @@ async fn metadata_values_are_written_to_every_asset_and_unknown_fields_fail_the_
         let asset = c.asset_id.expect("asset").to_string();
         assert_eq!(stored_values(&st, &asset, &view), vec![expected.clone()]);
     }
-    let puts_after = sbx
-        .requests()
-        .iter()
-        .filter(|r| {
-            r["method"] == "PUT" && r["path"].as_str().is_some_and(|p| p.contains("/views/"))
-        })
-        .count();
+    let puts_after = view_puts(&sbx);
     assert_eq!(puts_after, 4, "only the fixed clip PUTs again");
     assert_all_validated(&sbx);
 }

@@ -2,127 +2,20 @@
 //! (camera-cards.md §6 commands, 320x180, 1–3 s). Needs ffmpeg, ffprobe and mediainfo on PATH:
 //! the tests fail with a clear message when one is missing.
 
-use super::util::{ffmpeg, file, require, tools};
+use super::util::{
+    clip, describe, ffmpeg, file, op1a_8_tracks, p2_segment, require, tools, video_clip,
+};
 use card_ingest::card::{Clip, ClipFile, Family, FileRole};
-use card_ingest::media::{self, MediaError, ProbeTool, Tools, iconik_components};
+use card_ingest::media::{self, ClipMetadata, MediaError, ProbeTool, Tools, iconik_components};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-fn clip(
-    family: Family,
-    name: &str,
-    root: &Path,
-    files: Vec<ClipFile>,
-    segments: Vec<Vec<usize>>,
-) -> Clip {
-    Clip {
-        id: format!("{family}:{name}"),
-        name: name.into(),
-        family,
-        card_root: root.to_owned(),
-        files,
-        segments,
-        incomplete: None,
-        warnings: Vec::new(),
-    }
-}
-
 /// P2 card: OP-Atom video 25p TC 10:00:00:00 + 4 mono 24-bit audio files; returns the clip
 /// (video, audio 00..03) and the card root.
 fn p2_clip(dir: &Path) -> Clip {
-    let video = dir.join("CONTENTS/VIDEO");
-    let audio = dir.join("CONTENTS/AUDIO");
-    std::fs::create_dir_all(&video).unwrap();
-    std::fs::create_dir_all(&audio).unwrap();
-    let v = video.join("0002EM.MXF");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x180:rate=25:duration=3",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        "12",
-        "-bf",
-        "0",
-        "-timecode",
-        "10:00:00:00",
-        "-f",
-        "mxf_opatom",
-        v.to_str().unwrap(),
-    ]);
-    let mut files = vec![file(&v, FileRole::Video)];
-    for n in 0..4 {
-        let a = audio.join(format!("0002EM{n:02}.MXF"));
-        ffmpeg(&[
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000:duration=3",
-            "-c:a",
-            "pcm_s24le",
-            "-timecode",
-            "10:00:00:00",
-            "-mxf_audio_edit_rate",
-            "25",
-            "-f",
-            "mxf_opatom",
-            a.to_str().unwrap(),
-        ]);
-        files.push(file(&a, FileRole::Audio));
-    }
+    let files = p2_segment(&dir.join("CONTENTS"), "0002EM", 3, "10:00:00:00");
     clip(Family::P2, "0002EM", dir, files, vec![vec![0, 1, 2, 3, 4]])
-}
-
-fn op1a_8_tracks(path: &Path) {
-    let mut args: Vec<String> = [
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x180:rate=25:duration=3",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=f=440:sample_rate=48000:duration=3",
-        "-filter_complex",
-        "[1:a]asplit=8[a1][a2][a3][a4][a5][a6][a7][a8]",
-        "-map",
-        "0:v",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for n in 1..=8 {
-        args.extend(["-map".to_string(), format!("[a{n}]")]);
-    }
-    args.extend(
-        [
-            "-c:v",
-            "mpeg2video",
-            "-pix_fmt",
-            "yuv422p",
-            "-b:v",
-            "2M",
-            "-g",
-            "12",
-            "-bf",
-            "2",
-            "-c:a",
-            "pcm_s24le",
-            "-timecode",
-            "12:00:00:00",
-            "-f",
-            "mxf",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
-    args.push(path.to_str().unwrap().to_string());
-    ffmpeg(&args.iter().map(String::as_str).collect::<Vec<_>>());
 }
 
 fn gopro_chapter(path: &Path, tc: &str, created: &str) {
@@ -153,19 +46,23 @@ fn gopro_chapter(path: &Path, tc: &str, created: &str) {
     ]);
 }
 
-#[test]
-fn p2_op_atom_clip_from_container() {
-    let dir = tempfile::tempdir().unwrap();
-    let c = p2_clip(dir.path());
-    let d = media::describe_clip(&c, &tools()).unwrap();
-    assert!(d.issues.is_empty(), "{:?}", d.issues);
-    let m = &d.metadata;
+/// What the container of [`p2_clip`] says, whichever tool read it.
+fn assert_p2_container_facts(m: &ClipMetadata) {
     assert_eq!(m.duration_seconds, Some(3.0));
     assert_eq!(m.frame_rate.as_deref(), Some("25"));
     assert_eq!((m.width, m.height), (Some(320), Some(180)));
     assert_eq!(m.video_codec.as_deref(), Some("h264"));
     assert_eq!(m.audio_channels, Some(4));
     assert_eq!(m.timecode_start.as_deref(), Some("10:00:00:00"));
+}
+
+#[test]
+fn p2_op_atom_clip_from_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = p2_clip(dir.path());
+    let d = describe(&c);
+    let m = &d.metadata;
+    assert_p2_container_facts(m);
     assert_eq!(m.camera_model, None);
     // Raw MediaInfo tracks per file, keyed by file name, marked with the tool.
     let raw = d.raw.as_object().unwrap();
@@ -212,8 +109,7 @@ fn p2_sidecar_wins_for_operator_facts() {
     )
     .unwrap();
     c.files.push(file(&xml, FileRole::Sidecar));
-    let d = media::describe_clip(&c, &tools()).unwrap();
-    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    let d = describe(&c);
     let m = &d.metadata;
     assert_eq!(m.duration_seconds, Some(3.0));
     assert_eq!(m.frame_rate.as_deref(), Some("25"));
@@ -241,12 +137,7 @@ fn ffprobe_fallback_gives_the_same_p2_facts() {
     let d = media::describe_clip(&c, &only_ffprobe).unwrap();
     assert!(d.issues.is_empty(), "{:?}", d.issues);
     let m = &d.metadata;
-    assert_eq!(m.duration_seconds, Some(3.0));
-    assert_eq!(m.frame_rate.as_deref(), Some("25"));
-    assert_eq!((m.width, m.height), (Some(320), Some(180)));
-    assert_eq!(m.video_codec.as_deref(), Some("h264"));
-    assert_eq!(m.audio_channels, Some(4));
-    assert_eq!(m.timecode_start.as_deref(), Some("10:00:00:00"));
+    assert_p2_container_facts(m);
     assert_eq!(d.raw["0002EM.MXF"]["tool"], "ffprobe");
     assert_eq!(d.raw["0002EM.MXF"]["streams"][0]["codec_name"], "h264");
     assert!(d.files.iter().all(|f| f.tech.tool == ProbeTool::Ffprobe));
@@ -267,15 +158,8 @@ fn mp4_drop_frame_timecode_and_creation_time() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("GH010123.MP4");
     gopro_chapter(&p, "00:00:00;00", "2024-05-14T12:00:00Z");
-    let c = clip(
-        Family::Gopro,
-        "GH0123",
-        dir.path(),
-        vec![file(&p, FileRole::Video)],
-        vec![vec![0]],
-    );
-    let d = media::describe_clip(&c, &tools()).unwrap();
-    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    let c = video_clip(Family::Gopro, "GH0123", dir.path(), &p);
+    let d = describe(&c);
     let m = &d.metadata;
     assert_eq!(m.frame_rate.as_deref(), Some("30000/1001"));
     assert_eq!(m.timecode_start.as_deref(), Some("00:00:00;00"));
@@ -312,16 +196,9 @@ fn gopro_chapters_add_durations_not_channels() {
 fn op1a_mxf_with_8_mono_tracks() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("C0001.MXF");
-    op1a_8_tracks(&p);
-    let c = clip(
-        Family::Xdcam,
-        "C0001",
-        dir.path(),
-        vec![file(&p, FileRole::Video)],
-        vec![vec![0]],
-    );
-    let d = media::describe_clip(&c, &tools()).unwrap();
-    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    op1a_8_tracks(&p, 3);
+    let c = video_clip(Family::Xdcam, "C0001", dir.path(), &p);
+    let d = describe(&c);
     let m = &d.metadata;
     assert_eq!(m.audio_channels, Some(8));
     assert_eq!(m.video_codec.as_deref(), Some("mpeg2video"));
@@ -376,8 +253,7 @@ fn bwf_time_reference_gives_start_timecode() {
         vec![file(&p, FileRole::Audio)],
         vec![vec![0]],
     );
-    let d = media::describe_clip(&c, &tools()).unwrap();
-    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    let d = describe(&c);
     assert_eq!(d.metadata.timecode_start.as_deref(), Some("10:00:00:10"));
     assert_eq!(d.metadata.audio_channels, Some(1));
     assert_eq!(d.metadata.duration_seconds, Some(1.0));
@@ -401,7 +277,7 @@ fn broken_files_become_issues_and_the_rest_is_described() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("GOOD.MXF");
     let full = dir.path().join("FULL.MXF");
-    op1a_8_tracks(&full);
+    op1a_8_tracks(&full, 3);
     std::fs::copy(&full, &good).unwrap();
     let cut = dir.path().join("CUT.MXF");
     let bytes = std::fs::read(&full).unwrap();
@@ -487,13 +363,7 @@ fn hung_tool_is_killed_and_reported() {
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let p = dir.path().join("A.MXF");
     std::fs::write(&p, b"some bytes").unwrap();
-    let c = clip(
-        Family::Generic,
-        "A",
-        dir.path(),
-        vec![file(&p, FileRole::Video)],
-        vec![vec![0]],
-    );
+    let c = video_clip(Family::Generic, "A", dir.path(), &p);
     let t = Tools {
         mediainfo: Some(fake.clone()),
         ffprobe: None,
@@ -547,8 +417,7 @@ fn dpx_sequence_probes_first_frame_and_counts_frames() {
         files,
         vec![(0..12).collect()],
     );
-    let d = media::describe_clip(&c, &tools()).unwrap();
-    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    let d = describe(&c);
     assert_eq!(d.files.len(), 1, "only the first frame is probed");
     assert_eq!(
         d.metadata.frame_rate.as_deref(),
@@ -568,15 +437,8 @@ fn raw_frames_are_not_probed() {
     let dir = tempfile::tempdir().unwrap();
     let r3d = dir.path().join("A001_C001_0514XY_001.R3D");
     std::fs::write(&r3d, b"RED2 stub, not decodable").unwrap();
-    let c = clip(
-        Family::Red,
-        "A001_C001_0514XY",
-        dir.path(),
-        vec![file(&r3d, FileRole::Video)],
-        vec![vec![0]],
-    );
-    let d = media::describe_clip(&c, &tools()).unwrap();
-    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    let c = video_clip(Family::Red, "A001_C001_0514XY", dir.path(), &r3d);
+    let d = describe(&c);
     assert!(d.files.is_empty());
     assert_eq!(d.metadata, media::ClipMetadata::default());
 }
@@ -691,8 +553,7 @@ fn mts_without_a_mediainfo_rate_gets_it_from_ffprobe() {
         "00002",
         "PRIVATE/AVCHD/BDMV/STREAM/00002.MTS",
     );
-    let d = media::describe_clip(&c, &tools()).unwrap();
-    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    let d = describe(&c);
     assert_eq!(d.files[0].tech.tool, ProbeTool::Mediainfo);
     assert_eq!(d.metadata.frame_rate.as_deref(), Some("25"));
     assert_eq!(

@@ -2,92 +2,40 @@
 //! 5-frame 1920x1080 source for the scale check), checked with ffprobe and the file bytes.
 //! Needs ffmpeg, ffprobe and mediainfo on PATH: fails with a clear message when one is missing.
 
-use super::util::{ffmpeg, file, require, tools};
+use super::util::{
+    clip, describe, ffmpeg, ffprobe, file, op1a_8_tracks, p2_segment, require, video_clip,
+};
 use card_ingest::card::{Clip, ClipFile, Family, FileRole};
+use card_ingest::media::ClipDescription;
 use card_ingest::media::poster::{self, PosterOptions};
-use card_ingest::media::proxy::{self, ProxyError, ProxyOutput, ProxyProgress, ProxySpec};
-use card_ingest::media::{self, ClipDescription};
+use card_ingest::media::proxy::{
+    self, ProxyError, ProxyOutput, ProxyPlan, ProxyProgress, ProxySpec,
+};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-fn clip(family: Family, name: &str, files: Vec<ClipFile>, segments: Vec<Vec<usize>>) -> Clip {
-    Clip {
-        id: format!("{family}:{name}"),
-        name: name.into(),
-        family,
-        card_root: PathBuf::from("/card"),
-        files,
-        segments,
-        incomplete: None,
-        warnings: Vec::new(),
-    }
+/// P2 clip 0002EM: one 3 s segment (TC 10:00:00:00) written under `dir`.
+fn p2_clip(dir: &Path) -> Clip {
+    clip(
+        Family::P2,
+        "0002EM",
+        Path::new("/card"),
+        p2_segment(dir, "0002EM", 3, "10:00:00:00"),
+        vec![vec![0, 1, 2, 3, 4]],
+    )
 }
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// One P2 segment: OP-Atom video 25p + 4 mono audio files with different tones.
-fn p2_segment(dir: &Path, name: &str, secs: u32, tc: &str) -> Vec<ClipFile> {
-    std::fs::create_dir_all(dir.join("VIDEO")).unwrap();
-    std::fs::create_dir_all(dir.join("AUDIO")).unwrap();
-    let v = dir.join(format!("VIDEO/{name}.MXF"));
-    let src = format!("testsrc2=size=320x180:rate=25:duration={secs}");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        &src,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        "12",
-        "-bf",
-        "0",
-        "-timecode",
-        tc,
-        "-f",
-        "mxf_opatom",
-        s(&v),
-    ]);
-    let mut files = vec![file(&v, FileRole::Video)];
-    for n in 0..4 {
-        let a = dir.join(format!("AUDIO/{name}{n:02}.MXF"));
-        let sine = format!(
-            "sine=frequency={}:sample_rate=48000:duration={secs}",
-            300 + 200 * n
-        );
-        ffmpeg(&[
-            "-f",
-            "lavfi",
-            "-i",
-            &sine,
-            "-c:a",
-            "pcm_s24le",
-            "-timecode",
-            tc,
-            "-mxf_audio_edit_rate",
-            "25",
-            "-f",
-            "mxf_opatom",
-            s(&a),
-        ]);
-        files.push(file(&a, FileRole::Audio));
-    }
-    files
-}
-
-fn describe(c: &Clip) -> ClipDescription {
-    let d = media::describe_clip(c, &tools()).unwrap();
-    assert!(d.issues.is_empty(), "{:?}", d.issues);
-    d
+/// Encodes a plan without progress or cancel.
+fn run(plan: &ProxyPlan) -> Result<ProxyOutput, ProxyError> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    proxy::encode(plan, &require("ffmpeg"), &cancel, &mut |_| {})
 }
 
 /// Plans and encodes, collecting the progress reports.
@@ -101,24 +49,7 @@ fn encode(c: &Clip, out: &Path) -> (ProxyOutput, Vec<ProxyProgress>) {
 }
 
 fn probe(path: &Path) -> Value {
-    let out = Command::new(require("ffprobe"))
-        .args([
-            "-v",
-            "error",
-            "-show_streams",
-            "-show_format",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    ffprobe(path, &[])
 }
 
 fn streams<'a>(p: &'a Value, kind: &str) -> Vec<&'a Value> {
@@ -128,6 +59,12 @@ fn streams<'a>(p: &'a Value, kind: &str) -> Vec<&'a Value> {
         .iter()
         .filter(|s| s["codec_type"] == kind)
         .collect()
+}
+
+/// Width and height of the first video stream.
+fn video_size(p: &Value) -> (Option<u64>, Option<u64>) {
+    let v = streams(p, "video");
+    (v[0]["width"].as_u64(), v[0]["height"].as_u64())
 }
 
 fn duration(p: &Value) -> f64 {
@@ -167,22 +104,13 @@ fn assert_h264_720_rules(p: &Value) {
 #[test]
 fn p2_clip_proxy_meets_the_iconik_spec() {
     let dir = tempfile::tempdir().unwrap();
-    let c = clip(
-        Family::P2,
-        "0002EM",
-        p2_segment(dir.path(), "0002EM", 3, "10:00:00:00"),
-        vec![vec![0, 1, 2, 3, 4]],
-    );
+    let c = p2_clip(dir.path());
     let out = dir.path().join("0002EM.mp4");
     let (o, reports) = encode(&c, &out);
 
     let p = probe(&out);
     assert_h264_720_rules(&p);
-    let v = streams(&p, "video");
-    assert_eq!(
-        (v[0]["width"].as_u64(), v[0]["height"].as_u64()),
-        (Some(320), Some(180))
-    );
+    assert_eq!(video_size(&p), (Some(320), Some(180)));
     let a = streams(&p, "audio");
     assert_eq!(a.len(), 1);
     assert_eq!(a[0]["codec_name"], "aac");
@@ -253,6 +181,7 @@ fn p2_span_duration_is_the_sum_of_segments() {
     let c = clip(
         Family::P2,
         "0002EM",
+        Path::new("/card"),
         files,
         vec![vec![0, 1, 2, 3, 4], vec![5, 6, 7, 8, 9]],
     );
@@ -296,7 +225,13 @@ fn gopro_chapters_concat_and_xdcam_eight_tracks_mix_to_stereo() {
         ]);
         files.push(file(&path, FileRole::Video));
     }
-    let c = clip(Family::Gopro, "GX010001", files, vec![vec![0], vec![1]]);
+    let c = clip(
+        Family::Gopro,
+        "GX010001",
+        Path::new("/card"),
+        files,
+        vec![vec![0], vec![1]],
+    );
     let out = dir.path().join("gopro.mp4");
     let (o, _) = encode(&c, &out);
     let p = probe(&out);
@@ -307,48 +242,8 @@ fn gopro_chapters_concat_and_xdcam_eight_tracks_mix_to_stereo() {
     assert!(!dir.path().join("gopro.mp4.concat.txt").exists());
 
     let mxf = dir.path().join("C0001.MXF");
-    let mut args: Vec<String> = [
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x180:rate=25:duration=2",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=f=440:sample_rate=48000:duration=2",
-        "-filter_complex",
-        "[1:a]asplit=8[a1][a2][a3][a4][a5][a6][a7][a8]",
-        "-map",
-        "0:v",
-    ]
-    .map(String::from)
-    .into();
-    for n in 1..=8 {
-        args.extend(["-map".to_string(), format!("[a{n}]")]);
-    }
-    args.extend(
-        [
-            "-c:v",
-            "mpeg2video",
-            "-b:v",
-            "2M",
-            "-c:a",
-            "pcm_s24le",
-            "-timecode",
-            "12:00:00:00",
-            "-f",
-            "mxf",
-            s(&mxf),
-        ]
-        .map(String::from),
-    );
-    ffmpeg(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    let c = clip(
-        Family::Xdcam,
-        "C0001",
-        vec![file(&mxf, FileRole::Video)],
-        vec![vec![0]],
-    );
+    op1a_8_tracks(&mxf, 2);
+    let c = video_clip(Family::Xdcam, "C0001", Path::new("/card"), &mxf);
     let out = dir.path().join("xdcam.mp4");
     let (o, _) = encode(&c, &out);
     let p = probe(&out);
@@ -377,21 +272,12 @@ fn hd_source_without_audio_scales_to_720_and_gets_no_audio_track() {
         "yuv420p",
         s(&src),
     ]);
-    let c = clip(
-        Family::Generic,
-        "hd",
-        vec![file(&src, FileRole::Video)],
-        vec![vec![0]],
-    );
+    let c = video_clip(Family::Generic, "hd", Path::new("/card"), &src);
     let out = dir.path().join("hd.mp4");
     let (o, _) = encode(&c, &out);
     let p = probe(&out);
     assert_h264_720_rules(&p);
-    let v = streams(&p, "video");
-    assert_eq!(
-        (v[0]["width"].as_u64(), v[0]["height"].as_u64()),
-        (Some(1280), Some(720))
-    );
+    assert_eq!(video_size(&p), (Some(1280), Some(720)));
     assert_eq!(streams(&p, "audio").len(), 0);
     assert_eq!(
         (o.width, o.height, o.audio_bitrate),
@@ -402,12 +288,7 @@ fn hd_source_without_audio_scales_to_720_and_gets_no_audio_track() {
 #[test]
 fn cancel_mid_encode_kills_ffmpeg_and_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
-    let c = clip(
-        Family::P2,
-        "0002EM",
-        p2_segment(dir.path(), "0002EM", 3, "10:00:00:00"),
-        vec![vec![0, 1, 2, 3, 4]],
-    );
+    let c = p2_clip(dir.path());
     let d = describe(&c);
     let out = dir.path().join("cancel.mp4");
     let mut plan = proxy::plan(&c, &d, &ProxySpec::default(), &out).unwrap();
@@ -442,12 +323,7 @@ fn png_width(path: &Path) -> u32 {
 #[test]
 fn poster_is_scaled_and_cached() {
     let dir = tempfile::tempdir().unwrap();
-    let c = clip(
-        Family::P2,
-        "0002EM",
-        p2_segment(&dir.path().join("card"), "0002EM", 3, "10:00:00:00"),
-        vec![vec![0, 1, 2, 3, 4]],
-    );
+    let c = p2_clip(&dir.path().join("card"));
     let d = describe(&c);
     let cache = dir.path().join("cache");
     let ff = require("ffmpeg");
@@ -503,6 +379,7 @@ fn dpx_sequence_encodes_from_its_pattern() {
     let c = clip(
         Family::ImageSequence,
         "A001C001",
+        Path::new("/card"),
         files,
         vec![(0..6).collect()],
     );
@@ -553,6 +430,7 @@ fn raw_clip_uses_camera_proxy_and_thumbnail_or_says_why_not() {
     let mut c = clip(
         Family::Red,
         "A001_C001_0514XY",
+        Path::new("/card"),
         vec![
             file(&r3d, FileRole::Video),
             file(&camera_proxy, FileRole::Proxy),
@@ -563,15 +441,10 @@ fn raw_clip_uses_camera_proxy_and_thumbnail_or_says_why_not() {
     let d = ClipDescription::default();
     let out = dir.path().join("red.mp4");
     let plan = proxy::plan(&c, &d, &ProxySpec::default(), &out).unwrap();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let o = proxy::encode(&plan, &require("ffmpeg"), &cancel, &mut |_| {}).unwrap();
+    let o = run(&plan).unwrap();
     let p = probe(&out);
     assert_h264_720_rules(&p);
-    let v = streams(&p, "video");
-    assert_eq!(
-        (v[0]["width"].as_u64(), v[0]["height"].as_u64()),
-        (Some(640), Some(360))
-    );
+    assert_eq!(video_size(&p), (Some(640), Some(360)));
     assert_eq!(streams(&p, "audio")[0]["channels"], 2);
     assert_eq!(o.size_bytes, std::fs::metadata(&out).unwrap().len());
     assert_eq!(o.audio_bitrate, Some(128_000));
@@ -639,12 +512,7 @@ fn interlaced_drop_frame_source_is_deinterlaced_and_keeps_its_timecode() {
         "mxf",
         s(&src),
     ]);
-    let c = clip(
-        Family::Xdcam,
-        "C0002",
-        vec![file(&src, FileRole::Video)],
-        vec![vec![0]],
-    );
+    let c = video_clip(Family::Xdcam, "C0002", Path::new("/card"), &src);
     let d = describe(&c);
     let out = dir.path().join("i.mp4");
     let plan = proxy::plan(&c, &d, &ProxySpec::default(), &out).unwrap();
@@ -657,8 +525,7 @@ fn interlaced_drop_frame_source_is_deinterlaced_and_keeps_its_timecode() {
         plan.args[fc + 1],
         "[0:v:0]bwdif=0:-1:0,format=yuv420p[v];[0:a:0][0:a:1]amerge=inputs=2,pan=stereo|c0=c0|c1=c1[a]"
     );
-    let cancel = Arc::new(AtomicBool::new(false));
-    let o = proxy::encode(&plan, &require("ffmpeg"), &cancel, &mut |_| {}).unwrap();
+    let o = run(&plan).unwrap();
     let p = probe(&out);
     assert_h264_720_rules(&p);
     assert_eq!(streams(&p, "video")[0]["field_order"], "progressive");
@@ -679,13 +546,7 @@ fn interlaced_drop_frame_source_is_deinterlaced_and_keeps_its_timecode() {
     assert_eq!(jpg.path.extension().unwrap(), "jpg");
     assert_eq!(&std::fs::read(&jpg.path).unwrap()[..2], &[0xFF, 0xD8]);
     let v = probe(&jpg.path);
-    assert_eq!(
-        (
-            streams(&v, "video")[0]["width"].as_u64(),
-            streams(&v, "video")[0]["height"].as_u64()
-        ),
-        (Some(160), Some(90))
-    );
+    assert_eq!(video_size(&v), (Some(160), Some(90)));
 }
 
 #[test]
@@ -693,16 +554,10 @@ fn a_failed_encode_names_the_output_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("GX010001.MP4");
     std::fs::write(&bad, b"this is not an mp4 at all").unwrap();
-    let c = clip(
-        Family::Gopro,
-        "GX010001",
-        vec![file(&bad, FileRole::Video)],
-        vec![vec![0]],
-    );
+    let c = video_clip(Family::Gopro, "GX010001", Path::new("/card"), &bad);
     let out = dir.path().join("bad.mp4");
     let plan = proxy::plan(&c, &ClipDescription::default(), &ProxySpec::default(), &out).unwrap();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let err = proxy::encode(&plan, &require("ffmpeg"), &cancel, &mut |_| {}).unwrap_err();
+    let err = run(&plan).unwrap_err();
     let msg = err.to_string();
     assert!(
         matches!(err, ProxyError::Ffmpeg { status: Some(s), .. } if s != 0),

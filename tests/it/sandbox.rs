@@ -2,36 +2,18 @@
 //! auth, trailing slashes, faults, GCS resumable edge cases, persistence, pagination, the CLI,
 //! and the independent nsa-pythonik client check.
 
+use crate::util;
 use card_ingest::sandbox::ratelimit::RateLimit;
 use card_ingest::sandbox::{self, SandboxConfig, SandboxHandle, faults::FaultSet};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::time::Duration;
 
 const KIB256: usize = 256 * 1024;
 
-/// iconik's OpenAPI files: `$ICONIK_SPEC_DIR`, else `shared/` beside the checkout (CI), else
-/// two levels up (a worktree under `wt/`).
-fn spec_dir() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        std::env::var_os("ICONIK_SPEC_DIR").map(PathBuf::from),
-        Some(manifest.join("../shared/iconik-spec")),
-        Some(manifest.join("../../shared/iconik-spec")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("files.json").is_file())
-        .unwrap_or_else(|| {
-            panic!("iconik spec not found: set ICONIK_SPEC_DIR or put shared/iconik-spec beside the checkout")
-        })
-}
-
 fn config() -> SandboxConfig {
     SandboxConfig {
-        spec_dir: Some(spec_dir()),
+        spec_dir: Some(util::spec_dir()),
         job_delay: Duration::from_millis(50),
         ..SandboxConfig::default()
     }
@@ -56,6 +38,79 @@ impl Sbx {
         format!("{}{path}", self.handle.base_url())
     }
 
+    /// A request with the sandbox's default App-ID and Auth-Token.
+    fn authed(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .header("App-ID", "sandbox-app")
+            .header("Auth-Token", "sandbox-token")
+    }
+
+    /// A GET with the given App-ID and Auth-Token.
+    async fn get_as(&self, path: &str, app_id: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .header("App-ID", app_id)
+            .header("Auth-Token", token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A GET without credentials (the `/sandbox/*` routes, or to see a 401).
+    async fn get_raw(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    fn set_faults(&self, rules: Value) {
+        self.handle
+            .set_faults(serde_json::from_value::<FaultSet>(rules).expect("fault rules"))
+            .unwrap();
+    }
+
+    /// PATCHes a proxy to CLOSED; returns status and body.
+    async fn close_proxy(&self, asset_id: &str, proxy_id: &str) -> (StatusCode, Value) {
+        let (s, _, v) = self
+            .call(
+                Method::PATCH,
+                &format!("/API/files/v1/assets/{asset_id}/proxies/{proxy_id}/"),
+                Some(json!({"status": "CLOSED"})),
+            )
+            .await;
+        (s, v)
+    }
+
+    /// The object key of the first proxy's upload.
+    async fn first_proxy_key(&self) -> String {
+        self.state().await["proxies"][0]["sandbox_object"]["key"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Polls a job until it leaves STARTED (at most ~5 s); returns its last JSON.
+    async fn wait_for_job(&self, job_id: &str) -> Value {
+        let path = format!("/API/jobs/v1/jobs/{job_id}/");
+        let mut job = Value::Null;
+        for _ in 0..200 {
+            job = self.get(&path).await.1;
+            if job["status"] != "STARTED" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        job
+    }
+
+    /// A new asset `title` and a started resumable session on a fresh proxy of it;
+    /// returns (asset id, proxy, session URI).
+    async fn asset_with_session(&self, title: &str) -> (String, Value, String) {
+        let asset = self.create_asset(title).await;
+        let asset_id = asset["id"].as_str().unwrap().to_string();
+        let (proxy, session) = self.proxy_session(&asset_id).await;
+        (asset_id, proxy, session)
+    }
+
     /// An authenticated iconik call; returns status, headers and JSON (Null when empty).
     async fn call(
         &self,
@@ -63,11 +118,7 @@ impl Sbx {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let mut req = self
-            .http
-            .request(method, self.url(path))
-            .header("App-ID", "sandbox-app")
-            .header("Auth-Token", "sandbox-token");
+        let mut req = self.authed(method, path);
         if let Some(body) = body {
             req = req.json(&body);
         }
@@ -87,6 +138,15 @@ impl Sbx {
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         let (s, _, v) = self.call(Method::POST, path, Some(body)).await;
         (s, v)
+    }
+
+    /// POST to a per-asset collection, e.g. `files` → `/API/files/v1/assets/{asset_id}/files/`.
+    async fn post_to(&self, asset_id: &str, collection: &str, body: Value) -> (StatusCode, Value) {
+        self.post(
+            &format!("/API/files/v1/assets/{asset_id}/{collection}/"),
+            body,
+        )
+        .await
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -116,8 +176,9 @@ impl Sbx {
     /// Starts a resumable session on a fresh proxy's upload URL; returns (proxy, session URI).
     async fn proxy_session(&self, asset_id: &str) -> (Value, String) {
         let (s, proxy) = self
-            .post(
-                &format!("/API/files/v1/assets/{asset_id}/proxies/"),
+            .post_to(
+                asset_id,
+                "proxies",
                 json!({"filename": "clip.mp4", "format": "mp4"}),
             )
             .await;
@@ -149,6 +210,19 @@ impl Sbx {
         first: usize,
         total: usize,
     ) -> reqwest::Response {
+        self.send_chunk(session, data, first, total)
+            .await
+            .expect("chunk sent")
+    }
+
+    /// A chunk PUT whose transport error is returned (for faults that kill the connection).
+    async fn send_chunk(
+        &self,
+        session: &str,
+        data: &[u8],
+        first: usize,
+        total: usize,
+    ) -> reqwest::Result<reqwest::Response> {
         let last = first + data.len() - 1;
         self.http
             .put(session)
@@ -157,7 +231,6 @@ impl Sbx {
             .body(data.to_vec())
             .send()
             .await
-            .expect("chunk sent")
     }
 
     async fn status_query(&self, session: &str, total: usize) -> reqwest::Response {
@@ -171,16 +244,17 @@ impl Sbx {
     }
 }
 
-/// Deterministic pseudo-random bytes (xorshift) so uploads are not trivially compressible.
+/// Pseudo-random upload bytes (always the same seed).
 fn source_bytes(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
+    util::pseudo_random_bytes(len, 0x9E37_79B9_7F4A_7C15)
+}
+
+/// The `id`s of a JSON list (components, storages).
+fn ids(list: &Value) -> Vec<Value> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].clone())
         .collect()
 }
 
@@ -212,20 +286,12 @@ async fn seed_flow_links_ids_and_keeps_uploaded_bytes() {
     assert!(asset["date_created"].is_string());
 
     let (s, format) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/formats/"),
-            json!({"name": "ORIGINAL", "status": "ACTIVE", "storage_methods": ["FILE"], "metadata": [{"format": "MXF"}], "components": components()}),
-        )
+        .post_to(asset_id, "formats", json!({"name": "ORIGINAL", "status": "ACTIVE", "storage_methods": ["FILE"], "metadata": [{"format": "MXF"}], "components": components()}))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{format}");
     let format_id = format["id"].as_str().unwrap();
     assert_eq!(format["version_id"], version_id);
-    let component_ids: Vec<Value> = format["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].clone())
-        .collect();
+    let component_ids = ids(&format["components"]);
     assert_eq!(component_ids.len(), 6);
     let distinct: std::collections::HashSet<String> = component_ids
         .iter()
@@ -239,10 +305,7 @@ async fn seed_flow_links_ids_and_keeps_uploaded_bytes() {
     let storage_id = storage["id"].as_str().unwrap();
 
     let (s, fs) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/file_sets/"),
-            json!({"format_id": format_id, "name": "0002EM.MXF", "base_dir": "cards/A001/CONTENTS", "component_ids": component_ids, "storage_id": storage_id}),
-        )
+        .post_to(asset_id, "file_sets", json!({"format_id": format_id, "name": "0002EM.MXF", "base_dir": "cards/A001/CONTENTS", "component_ids": component_ids, "storage_id": storage_id}))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{fs}");
     let fs_id = fs["id"].as_str().unwrap();
@@ -265,11 +328,8 @@ async fn seed_flow_links_ids_and_keeps_uploaded_bytes() {
     let mut file_ids = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let (s, file) = sbx
-            .post(
-                &format!("/API/files/v1/assets/{asset_id}/files/"),
-                json!({"directory_path": "cards/A001/CONTENTS/VIDEO/", "original_name": name, "name": name, "type": "FILE", "status": "CLOSED",
-                       "size": 1000 + i, "checksum": format!("{i:032x}"), "file_set_id": fs_id, "format_id": format_id, "storage_id": storage_id}),
-            )
+            .post_to(asset_id, "files", json!({"directory_path": "cards/A001/CONTENTS/VIDEO/", "original_name": name, "name": name, "type": "FILE", "status": "CLOSED",
+                       "size": 1000 + i, "checksum": format!("{i:032x}"), "file_set_id": fs_id, "format_id": format_id, "storage_id": storage_id}))
             .await;
         assert_eq!(s, StatusCode::CREATED, "{file}");
         assert_eq!(
@@ -316,13 +376,7 @@ async fn seed_flow_links_ids_and_keeps_uploaded_bytes() {
             assert_eq!(obj["size"], data.len().to_string());
         }
     }
-    let (s, _, closed) = sbx
-        .call(
-            Method::PATCH,
-            &format!("/API/files/v1/assets/{asset_id}/proxies/{proxy_id}/"),
-            Some(json!({"status": "CLOSED"})),
-        )
-        .await;
+    let (s, closed) = sbx.close_proxy(asset_id, proxy_id).await;
     assert_eq!(s, StatusCode::OK, "{closed}");
     assert_eq!(closed["status"], "CLOSED");
     let (s, kf) = sbx
@@ -338,16 +392,8 @@ async fn seed_flow_links_ids_and_keeps_uploaded_bytes() {
         job["status"] == "STARTED" || job["status"] == "FINISHED",
         "{job}"
     );
-    let mut finished = false;
-    for _ in 0..200 {
-        let (_, job) = sbx.get(&format!("/API/jobs/v1/jobs/{job_id}/")).await;
-        if job["status"] == "FINISHED" {
-            finished = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(finished, "job never finished");
+    let job = sbx.wait_for_job(&job_id).await;
+    assert_eq!(job["status"], "FINISHED", "job never finished: {job}");
 
     let state = sbx.state().await;
     assert_eq!(state["assets"].as_array().unwrap().len(), 1);
@@ -403,17 +449,14 @@ async fn seed_flow_links_ids_and_keeps_uploaded_bytes() {
     );
 }
 
-fn faults(json: Value) -> FaultSet {
-    serde_json::from_value(json).expect("fault rules")
-}
-
 /// An asset with an ORIGINAL format (6 components); returns (asset_id, format).
 async fn asset_with_format(sbx: &Sbx, title: &str) -> (String, Value) {
     let asset = sbx.create_asset(title).await;
     let asset_id = asset["id"].as_str().unwrap().to_string();
     let (s, format) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/formats/"),
+        .post_to(
+            &asset_id,
+            "formats",
             json!({"name": "ORIGINAL", "components": components()}),
         )
         .await;
@@ -435,8 +478,9 @@ async fn invalid_bodies_get_400_naming_the_field_and_unknown_ids_404() {
     let format_id = format["id"].as_str().unwrap();
     // size as a string → list-shaped error naming /size.
     let (s, body) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/files/"),
+        .post_to(
+            &asset_id,
+            "files",
             json!({"directory_path": "d", "original_name": "a.MXF", "type": "FILE", "size": "12"}),
         )
         .await;
@@ -447,10 +491,7 @@ async fn invalid_bodies_get_400_naming_the_field_and_unknown_ids_404() {
     );
     // Non-string technical metadata.
     let (s, body) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/formats/"),
-            json!({"name": "ORIGINAL", "components": [{"name": "VIDEO", "type": "VIDEO", "metadata": {"width": 1920}}]}),
-        )
+        .post_to(&asset_id, "formats", json!({"name": "ORIGINAL", "components": [{"name": "VIDEO", "type": "VIDEO", "metadata": {"width": 1920}}]}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -459,10 +500,7 @@ async fn invalid_bodies_get_400_naming_the_field_and_unknown_ids_404() {
     );
     // component_ids that are not the format's.
     let (s, body) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/file_sets/"),
-            json!({"format_id": format_id, "name": "x", "base_dir": "d", "component_ids": ["00000000-0000-0000-0000-000000000001"]}),
-        )
+        .post_to(&asset_id, "file_sets", json!({"format_id": format_id, "name": "x", "base_dir": "d", "component_ids": ["00000000-0000-0000-0000-000000000001"]}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(
@@ -483,21 +521,19 @@ async fn invalid_bodies_get_400_naming_the_field_and_unknown_ids_404() {
         )
     );
     let (s, _) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{unknown}/formats/"),
-            json!({"name": "ORIGINAL"}),
-        )
+        .post_to(unknown, "formats", json!({"name": "ORIGINAL"}))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/file_sets/"),
+        .post_to(
+            &asset_id,
+            "file_sets",
             json!({"format_id": unknown, "name": "x", "base_dir": "d", "component_ids": []}),
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = sbx
-        .post(&format!("/API/files/v1/assets/{asset_id}/files/"), json!({"directory_path": "d", "original_name": "a", "type": "FILE", "file_set_id": unknown}))
+        .post_to(&asset_id, "files", json!({"directory_path": "d", "original_name": "a", "type": "FILE", "file_set_id": unknown}))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Format lookup by name and by id give the same record.
@@ -532,25 +568,15 @@ async fn invalid_bodies_get_400_naming_the_field_and_unknown_ids_404() {
 #[tokio::test]
 async fn credentials_are_checked_on_iconik_routes_only() {
     let sbx = Sbx::start(config()).await;
-    let resp = sbx
-        .http
-        .get(sbx.url("/API/files/v1/storages/"))
-        .send()
-        .await
-        .unwrap();
+    let resp = sbx.get_raw("/API/files/v1/storages/").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         resp.json::<Value>().await.unwrap(),
         json!({"errors": ["Token is invalid"]})
     );
     let resp = sbx
-        .http
-        .get(sbx.url("/API/files/v1/storages/"))
-        .header("App-ID", "sandbox-app")
-        .header("Auth-Token", "wrong")
-        .send()
-        .await
-        .unwrap();
+        .get_as("/API/files/v1/storages/", "sandbox-app", "wrong")
+        .await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     // Custom credentials replace the defaults.
     let custom = Sbx::start(SandboxConfig {
@@ -564,21 +590,11 @@ async fn credentials_are_checked_on_iconik_routes_only() {
     let (s, _) = custom.get("/API/files/v1/storages/").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let resp = custom
-        .http
-        .get(custom.url("/API/files/v1/storages/"))
-        .header("App-ID", "app-2")
-        .header("Auth-Token", "tok-2")
-        .send()
-        .await
-        .unwrap();
+        .get_as("/API/files/v1/storages/", "app-2", "tok-2")
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     // /sandbox/* needs no credentials.
-    let resp = sbx
-        .http
-        .get(sbx.url("/sandbox/state"))
-        .send()
-        .await
-        .unwrap();
+    let resp = sbx.get_raw("/sandbox/state").await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(format!("{:?}", custom.handle.credentials()).contains("<redacted>"));
     assert!(!format!("{:?}", custom.handle.credentials()).contains("tok-2"));
@@ -666,21 +682,15 @@ async fn status_fault_answers_n_times_then_the_route_runs() {
     let asset = sbx.create_asset("faults").await;
     let asset_id = asset["id"].as_str().unwrap();
     let (s, format) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/formats/"),
+        .post_to(
+            asset_id,
+            "formats",
             json!({"name": "ORIGINAL", "components": components()}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
-    let ids: Vec<Value> = format["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].clone())
-        .collect();
-    sbx.handle
-        .set_faults(faults(json!({"rules": [{"method": "POST", "path": "/API/files/v1/assets/*/file_sets/", "status": 503, "times": 2}]})))
-        .unwrap();
+    let ids = ids(&format["components"]);
+    sbx.set_faults(json!({"rules": [{"method": "POST", "path": "/API/files/v1/assets/*/file_sets/", "status": 503, "times": 2}]}));
     let body =
         json!({"format_id": format["id"], "name": "a", "base_dir": "b", "component_ids": ids});
     let path = format!("/API/files/v1/assets/{asset_id}/file_sets");
@@ -707,22 +717,17 @@ async fn rate_limit_fault_carries_ratelimit_remaining_zero() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let (s, headers, _) = sbx
-        .call(
+    let create_asset = || {
+        sbx.call(
             Method::POST,
             "/API/assets/v1/assets/",
             Some(json!({"title": "x"})),
         )
-        .await;
+    };
+    let (s, headers, _) = create_asset().await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(headers["ratelimit-remaining"], "0");
-    let (s, headers, _) = sbx
-        .call(
-            Method::POST,
-            "/API/assets/v1/assets/",
-            Some(json!({"title": "x"})),
-        )
-        .await;
+    let (s, headers, _) = create_asset().await;
     assert_eq!(s, StatusCode::CREATED);
     assert!(
         headers["ratelimit-remaining"]
@@ -784,14 +789,9 @@ async fn rate_limit_window_answers_429_with_remaining_zero() {
 #[tokio::test]
 async fn drop_response_after_commit_creates_the_object_but_the_client_sees_an_error() {
     let sbx = Sbx::start(config()).await;
-    sbx.handle
-        .set_faults(faults(json!({"rules": [{"method": "POST", "path": "/API/assets/v1/assets/", "drop_response_after_commit": true, "times": 1}]})))
-        .unwrap();
+    sbx.set_faults(json!({"rules": [{"method": "POST", "path": "/API/assets/v1/assets/", "drop_response_after_commit": true, "times": 1}]}));
     let result = sbx
-        .http
-        .post(sbx.url("/API/assets/v1/assets/"))
-        .header("App-ID", "sandbox-app")
-        .header("Auth-Token", "sandbox-token")
+        .authed(Method::POST, "/API/assets/v1/assets/")
         .json(&json!({"title": "lost response", "external_id": "clip-42"}))
         .send()
         .await;
@@ -821,11 +821,7 @@ async fn delay_fault_and_latency_slow_requests_down() {
         ..config()
     })
     .await;
-    sbx.handle
-        .set_faults(faults(
-            json!({"rules": [{"method": "*", "path": "*", "delay_ms": 50}]}),
-        ))
-        .unwrap();
+    sbx.set_faults(json!({"rules": [{"method": "*", "path": "*", "delay_ms": 50}]}));
     let started = std::time::Instant::now();
     let (s, _) = sbx.get("/API/files/v1/storages/").await;
     assert_eq!(s, StatusCode::OK);
@@ -846,26 +842,15 @@ async fn delay_fault_and_latency_slow_requests_down() {
 #[tokio::test]
 async fn reset_after_bytes_persists_part_of_the_chunk_and_resume_completes() {
     let sbx = Sbx::start(config()).await;
-    let asset = sbx.create_asset("reset").await;
-    let asset_id = asset["id"].as_str().unwrap();
-    let (proxy, session) = sbx.proxy_session(asset_id).await;
+    let (asset_id, proxy, session) = sbx.asset_with_session("reset").await;
     let data = source_bytes(3 * KIB256 + 777);
     let resp = sbx
         .put_chunk(&session, &data[..KIB256], 0, data.len())
         .await;
     assert_eq!(resp.status(), StatusCode::PERMANENT_REDIRECT);
-    sbx.handle
-        .set_faults(faults(json!({"rules": [{"method": "PUT", "path": "/upload/*", "reset_after_bytes": 100_000, "times": 1}]})))
-        .unwrap();
+    sbx.set_faults(json!({"rules": [{"method": "PUT", "path": "/upload/*", "reset_after_bytes": 100_000, "times": 1}]}));
     let result = sbx
-        .http
-        .put(&session)
-        .header(
-            "content-range",
-            format!("bytes {}-{}/{}", KIB256, 2 * KIB256 - 1, data.len()),
-        )
-        .body(data[KIB256..2 * KIB256].to_vec())
-        .send()
+        .send_chunk(&session, &data[KIB256..2 * KIB256], KIB256, data.len())
         .await;
     assert!(
         result.is_err(),
@@ -884,21 +869,11 @@ async fn reset_after_bytes_persists_part_of_the_chunk_and_resume_completes() {
         .put_chunk(&session, &data[persisted..], persisted, data.len())
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let (s, _, _) = sbx
-        .call(
-            Method::PATCH,
-            &format!(
-                "/API/files/v1/assets/{asset_id}/proxies/{}/",
-                proxy["id"].as_str().unwrap()
-            ),
-            Some(json!({"status": "CLOSED"})),
-        )
+    let (s, _) = sbx
+        .close_proxy(&asset_id, proxy["id"].as_str().unwrap())
         .await;
     assert_eq!(s, StatusCode::OK);
-    let key = sbx.state().await["proxies"][0]["sandbox_object"]["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = sbx.first_proxy_key().await;
     assert_eq!(sbx.handle.object_bytes(&key).unwrap(), data);
     let log = sbx.handle.requests();
     assert!(
@@ -910,9 +885,7 @@ async fn reset_after_bytes_persists_part_of_the_chunk_and_resume_completes() {
 #[tokio::test]
 async fn gcs_session_edge_cases_follow_the_protocol() {
     let sbx = Sbx::start(config()).await;
-    let asset = sbx.create_asset("gcs").await;
-    let asset_id = asset["id"].as_str().unwrap();
-    let (proxy, session) = sbx.proxy_session(asset_id).await;
+    let (asset_id, proxy, session) = sbx.asset_with_session("gcs").await;
     let proxy_id = proxy["id"].as_str().unwrap();
     let data = source_bytes(2 * KIB256 + 10);
 
@@ -921,13 +894,7 @@ async fn gcs_session_edge_cases_follow_the_protocol() {
     assert_eq!(resp.status(), StatusCode::PERMANENT_REDIRECT);
     assert_eq!(range_header(&resp), None);
     // CLOSED before the bytes are complete → 400.
-    let (s, _, err) = sbx
-        .call(
-            Method::PATCH,
-            &format!("/API/files/v1/assets/{asset_id}/proxies/{proxy_id}/"),
-            Some(json!({"status": "CLOSED"})),
-        )
-        .await;
+    let (s, err) = sbx.close_proxy(&asset_id, proxy_id).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(
         err["errors"]["status"]
@@ -1019,19 +986,12 @@ async fn state_file_survives_a_restart() {
     let data = source_bytes(KIB256 + 99);
     let (asset_id, session_path_query, storage_ids) = {
         let sbx = Sbx::start(cfg()).await;
-        let asset = sbx.create_asset("persisted").await;
-        let asset_id = asset["id"].as_str().unwrap().to_string();
-        let (_, session) = sbx.proxy_session(&asset_id).await;
+        let (asset_id, _, session) = sbx.asset_with_session("persisted").await;
         let resp = sbx
             .put_chunk(&session, &data[..KIB256], 0, data.len())
             .await;
         assert_eq!(resp.status(), StatusCode::PERMANENT_REDIRECT);
-        let ids: Vec<Value> = sbx.state().await["storages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["id"].clone())
-            .collect();
+        let ids = ids(&sbx.state().await["storages"]);
         let url = url::Url::parse(&session).unwrap();
         let pq = format!("{}?{}", url.path(), url.query().unwrap());
         sbx.handle.shutdown().await.unwrap();
@@ -1041,12 +1001,7 @@ async fn state_file_survives_a_restart() {
     let sbx = Sbx::start(cfg()).await;
     let state = sbx.state().await;
     assert_eq!(state["assets"][0]["id"], asset_id.as_str());
-    let ids: Vec<Value> = state["storages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].clone())
-        .collect();
+    let ids = ids(&state["storages"]);
     assert_eq!(ids, storage_ids);
     // The half-done session resumes on the new port.
     let session = sbx.url(&session_path_query);
@@ -1056,10 +1011,7 @@ async fn state_file_survives_a_restart() {
         .put_chunk(&session, &data[KIB256..], KIB256, data.len())
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let key = sbx.state().await["proxies"][0]["sandbox_object"]["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = sbx.first_proxy_key().await;
     sbx.handle.shutdown().await.unwrap();
     // And the finished object survives another restart.
     let sbx = Sbx::start(cfg()).await;
@@ -1154,17 +1106,12 @@ async fn collections_metadata_search_history_and_lookups() {
     let (asset2, format) = asset_with_format(&sbx, "dup").await;
     let (_, storage) = sbx.get("/API/files/v1/storages/FILES/default/").await;
     let storage_id = storage["id"].as_str().unwrap();
-    let ids: Vec<Value> = format["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].clone())
-        .collect();
+    let ids = ids(&format["components"]);
     let (_, fs) = sbx
-        .post(&format!("/API/files/v1/assets/{asset2}/file_sets/"), json!({"format_id": format["id"], "name": "C0001.MP4", "base_dir": "XDROOT/Clip", "component_ids": ids, "storage_id": storage_id}))
+        .post_to(&asset2, "file_sets", json!({"format_id": format["id"], "name": "C0001.MP4", "base_dir": "XDROOT/Clip", "component_ids": ids, "storage_id": storage_id}))
         .await;
     let (s, _) = sbx
-        .post(&format!("/API/files/v1/assets/{asset2}/files/"), json!({"directory_path": "XDROOT/Clip", "original_name": "C0001.MP4", "name": "C0001.MP4", "type": "FILE", "size": 5, "checksum": "d41d8cd98f00b204e9800998ecf8427e", "file_set_id": fs["id"], "status": "CLOSED"}))
+        .post_to(&asset2, "files", json!({"directory_path": "XDROOT/Clip", "original_name": "C0001.MP4", "name": "C0001.MP4", "type": "FILE", "size": 5, "checksum": "d41d8cd98f00b204e9800998ecf8427e", "file_set_id": fs["id"], "status": "CLOSED"}))
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let (s, by_path) = sbx
@@ -1188,10 +1135,10 @@ async fn collections_metadata_search_history_and_lookups() {
     // A file set DELETE without keep_source is recorded as sources deleted.
     let fs_id = fs["id"].as_str().unwrap();
     let resp = sbx
-        .http
-        .delete(sbx.url(&format!("/API/files/v1/assets/{asset2}/file_sets/{fs_id}/")))
-        .header("App-ID", "sandbox-app")
-        .header("Auth-Token", "sandbox-token")
+        .authed(
+            Method::DELETE,
+            &format!("/API/files/v1/assets/{asset2}/file_sets/{fs_id}/"),
+        )
         .send()
         .await
         .unwrap();
@@ -1230,7 +1177,7 @@ fn cli_prints_the_listening_line_with_the_real_port() {
     let mut child = KillOnDrop(
         std::process::Command::new(env!("CARGO_BIN_EXE_card-ingest"))
             .args(["sandbox", "--listen", "127.0.0.1:0", "--spec"])
-            .arg(spec_dir())
+            .arg(util::spec_dir())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -1361,15 +1308,8 @@ async fn s3_and_azure_proxy_storages_take_single_puts() {
             .await
             .unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
-        let (s, _, closed) = sbx
-            .call(
-                Method::PATCH,
-                &format!(
-                    "/API/files/v1/assets/{asset_id}/proxies/{}/",
-                    proxy["id"].as_str().unwrap()
-                ),
-                Some(json!({"status": "CLOSED"})),
-            )
+        let (s, closed) = sbx
+            .close_proxy(asset_id, proxy["id"].as_str().unwrap())
             .await;
         assert_eq!(s, StatusCode::OK, "{closed}");
         let key = url.split('?').next().unwrap().split_once(prefix).unwrap().1;
@@ -1396,18 +1336,16 @@ async fn without_a_spec_bodies_pass_unvalidated_but_semantic_checks_remain() {
     let asset = sbx.create_asset("nospec").await;
     let asset_id = asset["id"].as_str().unwrap();
     let (s, _) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/files/"),
+        .post_to(
+            asset_id,
+            "files",
             json!({"directory_path": "d", "original_name": "a", "type": "FILE", "size": "12"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
     // … but non-string technical metadata still is.
     let (s, body) = sbx
-        .post(
-            &format!("/API/files/v1/assets/{asset_id}/formats/"),
-            json!({"name": "ORIGINAL", "components": [{"name": "V", "type": "VIDEO", "metadata": {"width": 1920}}]}),
-        )
+        .post_to(asset_id, "formats", json!({"name": "ORIGINAL", "components": [{"name": "V", "type": "VIDEO", "metadata": {"width": 1920}}]}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(
@@ -1420,21 +1358,11 @@ async fn without_a_spec_bodies_pass_unvalidated_but_semantic_checks_remain() {
 #[tokio::test]
 async fn lost_308_then_resent_chunk_is_ignored_as_overlap() {
     let sbx = Sbx::start(config()).await;
-    let asset = sbx.create_asset("lost 308").await;
-    let (_, session) = sbx.proxy_session(asset["id"].as_str().unwrap()).await;
+    let (_, _, session) = sbx.asset_with_session("lost 308").await;
     let data = source_bytes(2 * KIB256 + 3);
-    sbx.handle
-        .set_faults(faults(json!({"rules": [{"method": "PUT", "path": "/upload/*", "drop_response_after_commit": true, "times": 1}]})))
-        .unwrap();
+    sbx.set_faults(json!({"rules": [{"method": "PUT", "path": "/upload/*", "drop_response_after_commit": true, "times": 1}]}));
     let first = sbx
-        .http
-        .put(&session)
-        .header(
-            "content-range",
-            format!("bytes 0-{}/{}", KIB256 - 1, data.len()),
-        )
-        .body(data[..KIB256].to_vec())
-        .send()
+        .send_chunk(&session, &data[..KIB256], 0, data.len())
         .await;
     assert!(first.is_err(), "the 308 must be lost: {first:?}");
     // The chunk was committed: the re-sent chunk is pure overlap and changes nothing.
@@ -1447,33 +1375,20 @@ async fn lost_308_then_resent_chunk_is_ignored_as_overlap() {
         .put_chunk(&session, &data[KIB256..], KIB256, data.len())
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let state = sbx.state().await;
-    let key = state["proxies"][0]["sandbox_object"]["key"]
-        .as_str()
-        .unwrap();
-    assert_eq!(sbx.handle.object_bytes(key).unwrap(), data);
+    let key = sbx.first_proxy_key().await;
+    assert_eq!(sbx.handle.object_bytes(&key).unwrap(), data);
 }
 
 #[tokio::test]
 async fn job_status_fault_makes_the_keyframe_job_fail() {
     let sbx = Sbx::start(config()).await;
-    let asset = sbx.create_asset("failing job").await;
-    let asset_id = asset["id"].as_str().unwrap();
-    let (proxy, session) = sbx.proxy_session(asset_id).await;
+    let (asset_id, proxy, session) = sbx.asset_with_session("failing job").await;
     let proxy_id = proxy["id"].as_str().unwrap();
     let resp = sbx.put_chunk(&session, b"tiny proxy", 0, 10).await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let (s, _, _) = sbx
-        .call(
-            Method::PATCH,
-            &format!("/API/files/v1/assets/{asset_id}/proxies/{proxy_id}/"),
-            Some(json!({"status": "CLOSED"})),
-        )
-        .await;
+    let (s, _) = sbx.close_proxy(&asset_id, proxy_id).await;
     assert_eq!(s, StatusCode::OK);
-    sbx.handle
-        .set_faults(faults(json!({"rules": [{"method": "POST", "path": "/API/files/v1/assets/*/proxies/*/keyframes/", "job_status": "FAILED", "times": 1}]})))
-        .unwrap();
+    sbx.set_faults(json!({"rules": [{"method": "POST", "path": "/API/files/v1/assets/*/proxies/*/keyframes/", "job_status": "FAILED", "times": 1}]}));
     let (s, kf) = sbx
         .post(
             &format!("/API/files/v1/assets/{asset_id}/proxies/{proxy_id}/keyframes/"),
@@ -1481,16 +1396,7 @@ async fn job_status_fault_makes_the_keyframe_job_fail() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let job_path = format!("/API/jobs/v1/jobs/{}/", kf["job_id"].as_str().unwrap());
-    let mut last = Value::Null;
-    for _ in 0..200 {
-        let (_, job) = sbx.get(&job_path).await;
-        if job["status"] != "STARTED" {
-            last = job;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let last = sbx.wait_for_job(kf["job_id"].as_str().unwrap()).await;
     assert_eq!(last["status"], "FAILED", "{last}");
     assert!(last["error_message"].is_string());
     assert!(
@@ -1506,14 +1412,9 @@ async fn job_status_fault_makes_the_keyframe_job_fail() {
 async fn patch_is_partial_and_keeps_component_ids_checked() {
     let sbx = Sbx::start(config()).await;
     let (asset_id, format) = asset_with_format(&sbx, "patch").await;
-    let ids: Vec<Value> = format["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].clone())
-        .collect();
+    let ids = ids(&format["components"]);
     let (s, fs) = sbx
-        .post(&format!("/API/files/v1/assets/{asset_id}/file_sets/"), json!({"format_id": format["id"], "name": "a", "base_dir": "b", "component_ids": ids[..2]}))
+        .post_to(&asset_id, "file_sets", json!({"format_id": format["id"], "name": "a", "base_dir": "b", "component_ids": ids[..2]}))
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let path = format!(
@@ -1562,10 +1463,10 @@ async fn patch_is_partial_and_keeps_component_ids_checked() {
     );
     // DELETE answers 204 and the asset leaves the list.
     let resp = sbx
-        .http
-        .delete(sbx.url(&format!("/API/assets/v1/assets/{asset_id}/")))
-        .header("App-ID", "sandbox-app")
-        .header("Auth-Token", "sandbox-token")
+        .authed(
+            Method::DELETE,
+            &format!("/API/assets/v1/assets/{asset_id}/"),
+        )
         .send()
         .await
         .unwrap();

@@ -4,6 +4,7 @@
 //! the token or a storage signature. Then bash runs the script against the same sandbox and it
 //! must succeed and send the same requests again.
 
+use crate::util;
 use card_ingest::iconik::models::*;
 use card_ingest::iconik::observer::{CallObserver, CallRecord, labelled};
 use card_ingest::iconik::upload::gcs::ResumableOptions;
@@ -13,23 +14,9 @@ use card_ingest::ingest::transcript::{TranscriptHeader, TranscriptWriter};
 use card_ingest::sandbox::{self, SandboxConfig};
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// iconik's OpenAPI files (same lookup as tests/it/client.rs).
-fn spec_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("ICONIK_SPEC_DIR") {
-        return PathBuf::from(d);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|d| d.join("shared").join("iconik-spec"))
-        .find(|p| p.join("files.json").is_file())
-        .unwrap_or_else(|| {
-            panic!("iconik spec not found: set ICONIK_SPEC_DIR or put shared/iconik-spec beside the checkout")
-        })
-}
 
 /// Keeps every record too, to compare with the file.
 #[derive(Default)]
@@ -299,7 +286,7 @@ async fn register(c: &Client, up: &UploadHttp, proxy_path: &Path, storage: Stora
 #[tokio::test]
 async fn transcript_has_one_runnable_curl_per_call_and_no_secrets() {
     let sbx = sandbox::spawn(SandboxConfig {
-        spec_dir: Some(spec_dir()),
+        spec_dir: Some(util::spec_dir()),
         ..SandboxConfig::default()
     })
     .await
@@ -537,7 +524,7 @@ async fn transcript_has_one_runnable_curl_per_call_and_no_secrets() {
 #[tokio::test]
 async fn s3_and_azure_uploads_are_observed_with_redacted_signatures_and_replay() {
     let sbx = sandbox::spawn(SandboxConfig {
-        spec_dir: Some(spec_dir()),
+        spec_dir: Some(util::spec_dir()),
         extra_proxy_storages: true,
         ..SandboxConfig::default()
     })

@@ -3,8 +3,8 @@
 
 #![allow(dead_code)]
 
-use card_ingest::card::{Card, Clip, FileRole, ScanIssue, Skipped};
-use card_ingest::media::ClipMetadata;
+use card_ingest::card::{Card, Clip, ClipFile, Family, FileRole, ScanIssue, Skipped};
+use card_ingest::media::{ClipDescription, ClipMetadata};
 use card_ingest::sample::{self, GeneratedCard, SampleKind, SampleOptions};
 use serde::Deserialize;
 use std::io::Read;
@@ -104,6 +104,35 @@ pub fn require_tool(tool: &str) {
         "`{tool}` is required by these tests but was not found on PATH: install ffmpeg \
          (e.g. `apt-get install ffmpeg`)"
     );
+}
+
+/// iconik's OpenAPI files: `$ICONIK_SPEC_DIR`, else `shared/iconik-spec` beside an ancestor of
+/// the checkout (CI: beside the clone; a worktree: two levels up).
+pub fn spec_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("ICONIK_SPEC_DIR") {
+        return PathBuf::from(d);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("shared").join("iconik-spec"))
+        .find(|p| p.join("files.json").is_file())
+        .unwrap_or_else(|| {
+            panic!("iconik spec not found: set ICONIK_SPEC_DIR or put shared/iconik-spec beside the checkout")
+        })
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so uploads are not trivially compressible and
+/// chunk boundaries hold distinct data. `seed` is made odd (xorshift needs a non-zero state).
+pub fn pseudo_random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
 }
 
 /// A temporary folder under target/tmp (removed when dropped).
@@ -431,4 +460,145 @@ pub fn file(path: &Path, role: FileRole) -> card_ingest::card::ClipFile {
         role,
         size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
     }
+}
+
+/// A clip as a detector would group it.
+pub fn clip(
+    family: Family,
+    name: &str,
+    root: &Path,
+    files: Vec<ClipFile>,
+    segments: Vec<Vec<usize>>,
+) -> Clip {
+    Clip {
+        id: format!("{family}:{name}"),
+        name: name.into(),
+        family,
+        card_root: root.to_owned(),
+        files,
+        segments,
+        incomplete: None,
+        warnings: Vec::new(),
+    }
+}
+
+/// A one-segment clip of the single video file `path`.
+pub fn video_clip(family: Family, name: &str, root: &Path, path: &Path) -> Clip {
+    clip(
+        family,
+        name,
+        root,
+        vec![file(path, FileRole::Video)],
+        vec![vec![0]],
+    )
+}
+
+/// One P2 segment under `dir` (`VIDEO/`, `AUDIO/`), as camera-cards.md §6 writes it: OP-Atom video 25p + 4 mono audio files with different tones.
+pub fn p2_segment(dir: &Path, name: &str, secs: u32, tc: &str) -> Vec<ClipFile> {
+    std::fs::create_dir_all(dir.join("VIDEO")).expect("create P2 folders");
+    std::fs::create_dir_all(dir.join("AUDIO")).expect("create P2 folders");
+    let v = dir.join(format!("VIDEO/{name}.MXF"));
+    let src = format!("testsrc2=size=320x180:rate=25:duration={secs}");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &src,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        "12",
+        "-bf",
+        "0",
+        "-timecode",
+        tc,
+        "-f",
+        "mxf_opatom",
+        v.to_str().expect("UTF-8 path"),
+    ]);
+    let mut files = vec![file(&v, FileRole::Video)];
+    for n in 0..4 {
+        let a = dir.join(format!("AUDIO/{name}{n:02}.MXF"));
+        let sine = format!(
+            "sine=frequency={}:sample_rate=48000:duration={secs}",
+            300 + 200 * n
+        );
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            &sine,
+            "-c:a",
+            "pcm_s24le",
+            "-timecode",
+            tc,
+            "-mxf_audio_edit_rate",
+            "25",
+            "-f",
+            "mxf_opatom",
+            a.to_str().expect("UTF-8 path"),
+        ]);
+        files.push(file(&a, FileRole::Audio));
+    }
+    files
+}
+
+/// OP1a MXF (XDCAM HD style): MPEG-2 422 video, TC 12:00:00:00 and 8 mono 24-bit PCM tracks.
+pub fn op1a_8_tracks(path: &Path, secs: u32) {
+    let src = format!("testsrc2=size=320x180:rate=25:duration={secs}");
+    let sine = format!("sine=f=440:sample_rate=48000:duration={secs}");
+    let mut args: Vec<String> = [
+        "-f",
+        "lavfi",
+        "-i",
+        &src,
+        "-f",
+        "lavfi",
+        "-i",
+        &sine,
+        "-filter_complex",
+        "[1:a]asplit=8[a1][a2][a3][a4][a5][a6][a7][a8]",
+        "-map",
+        "0:v",
+    ]
+    .map(String::from)
+    .into();
+    for n in 1..=8 {
+        args.extend(["-map".to_string(), format!("[a{n}]")]);
+    }
+    args.extend(
+        [
+            "-c:v",
+            "mpeg2video",
+            "-pix_fmt",
+            "yuv422p",
+            "-b:v",
+            "2M",
+            "-g",
+            "12",
+            "-bf",
+            "2",
+            "-c:a",
+            "pcm_s24le",
+            "-timecode",
+            "12:00:00:00",
+            "-f",
+            "mxf",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    args.push(path.to_str().expect("UTF-8 path").to_string());
+    ffmpeg(&args.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// Describes `c` with both tools; asserts nothing was reported as an issue.
+pub fn describe(c: &Clip) -> ClipDescription {
+    let d = card_ingest::media::describe_clip(c, &tools()).expect("describe_clip");
+    assert!(d.issues.is_empty(), "{:?}", d.issues);
+    d
 }

@@ -10,6 +10,8 @@ pub mod encode;
 pub mod mp4;
 pub mod plan;
 pub mod streams;
+#[cfg(test)]
+pub(crate) mod test_clip;
 
 pub use encode::encode;
 pub use plan::plan;

@@ -2,30 +2,10 @@
 
 use super::*;
 use crate::card::ClipFile;
+use crate::media::proxy::test_clip::{cf, clip};
 use crate::media::tech::{FileTech, ProbeTool};
 use crate::media::{ClipMetadata, DescribedFile};
 use serde_json::json;
-
-fn cf(path: &str, role: FileRole) -> ClipFile {
-    ClipFile {
-        path: PathBuf::from(path),
-        role,
-        size: 1,
-    }
-}
-
-fn clip(family: Family, files: Vec<ClipFile>, segments: Vec<Vec<usize>>) -> Clip {
-    Clip {
-        id: "id".into(),
-        name: "CLIP".into(),
-        family,
-        card_root: PathBuf::from("/card"),
-        files,
-        segments,
-        incomplete: None,
-        warnings: Vec::new(),
-    }
-}
 
 /// A description with ffprobe-style raw streams: (path, audio channels per stream,
 /// video field order or None for no video).

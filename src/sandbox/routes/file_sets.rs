@@ -14,11 +14,7 @@ pub fn route(app: &App, ctx: &mut Ctx, asset_id: &str, rest: &[&str]) -> RouteRe
         ("POST", []) => create(app, ctx, asset_id),
         ("GET", []) => {
             let st = app.state();
-            super::asset(&st, asset_id)?;
-            let items = st
-                .file_sets
-                .iter()
-                .filter(|fs| fs["asset_id"] == asset_id)
+            let items = super::of_asset(&st, Kind::FileSets, asset_id)?
                 .map(|fs| with_count(&st, fs))
                 .collect();
             page(ctx, items)
@@ -68,9 +64,7 @@ pub fn route(app: &App, ctx: &mut Ctx, asset_id: &str, rest: &[&str]) -> RouteRe
 }
 
 pub fn find<'a>(st: &'a State, asset_id: &str, id: &str) -> Result<&'a Value, Reply> {
-    super::asset(st, asset_id)?;
-    st.get_in_asset(Kind::FileSets, asset_id, id)
-        .ok_or_else(|| Reply::not_found("File set", id))
+    super::in_asset(st, Kind::FileSets, "File set", asset_id, id)
 }
 
 /// The record with its live `file_count` (read-only, server-computed).

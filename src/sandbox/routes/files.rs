@@ -2,7 +2,7 @@
 //! (`FileCreateSchema`) linked to its file set, format and storage; list, get, patch/put
 //! (`FileSchema`), delete (record only); and the checksum lookup `files/checksum/{md5}/` (§9).
 
-use super::{Ctx, Reply, RouteResult, SERVER_OWNED, merge, new_id, not_routed, now, page, str_or};
+use super::{Ctx, Reply, RouteResult, new_id, not_routed, now, page, str_or};
 use crate::sandbox::App;
 use crate::sandbox::state::{Kind, State};
 use axum::http::StatusCode;
@@ -13,11 +13,7 @@ pub fn route(app: &App, ctx: &mut Ctx, asset_id: &str, rest: &[&str]) -> RouteRe
         ("POST", []) => create(app, ctx, asset_id),
         ("GET", []) => {
             let st = app.state();
-            super::asset(&st, asset_id)?;
-            let items = st
-                .files
-                .iter()
-                .filter(|f| f["asset_id"] == asset_id)
+            let items = super::of_asset(&st, Kind::Files, asset_id)?
                 // Undocumented filters seen in use (iconik-api.md §10.12).
                 .filter(|f| ctx.q("file_set_id").is_none_or(|v| f["file_set_id"] == v))
                 .filter(|f| ctx.q("storage_id").is_none_or(|v| f["storage_id"] == v))
@@ -34,18 +30,8 @@ pub fn route(app: &App, ctx: &mut Ctx, asset_id: &str, rest: &[&str]) -> RouteRe
             let body = ctx.body(app, template, "FileSchema")?;
             let mut st = app.state();
             find(&st, asset_id, id)?;
-            if body["status"] == "CLOSED" {
-                crate::sandbox::gcs::require_complete(&st, id, "File")?;
-            }
-            let owned = [
-                SERVER_OWNED,
-                &["upload_url", "storage_method", "upload_method"],
-            ]
-            .concat();
-            let file = st
-                .get_mut(Kind::Files, id)
-                .ok_or_else(|| Reply::not_found("File", id))?;
-            merge(file, &body, &owned);
+            let owned = ["upload_url", "storage_method", "upload_method"];
+            let file = super::patch_upload_target(&mut st, Kind::Files, "File", id, &body, &owned)?;
             Ok(Reply::ok(file.clone()))
         }
         // SPEC-F DELETE …/files/{file_id}/ → 204; removes the record only.
@@ -60,9 +46,7 @@ pub fn route(app: &App, ctx: &mut Ctx, asset_id: &str, rest: &[&str]) -> RouteRe
 }
 
 fn find<'a>(st: &'a State, asset_id: &str, id: &str) -> Result<&'a Value, Reply> {
-    super::asset(st, asset_id)?;
-    st.get_in_asset(Kind::Files, asset_id, id)
-        .ok_or_else(|| Reply::not_found("File", id))
+    super::in_asset(st, Kind::Files, "File", asset_id, id)
 }
 
 /// SPEC-F GET /v1/files/checksum/{file_checksum}/ → 200 list, 404 when none (§9).

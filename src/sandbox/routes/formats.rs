@@ -13,11 +13,8 @@ pub fn route(app: &App, ctx: &mut Ctx, asset_id: &str, rest: &[&str]) -> RouteRe
         ("POST", []) => create(app, ctx, asset_id),
         ("GET", []) => {
             let st = app.state();
-            super::asset(&st, asset_id)?;
-            let items = st
-                .formats
-                .iter()
-                .filter(|f| f["asset_id"] == asset_id && f["status"] != "DELETED")
+            let items = super::of_asset(&st, Kind::Formats, asset_id)?
+                .filter(|f| f["status"] != "DELETED")
                 .cloned()
                 .collect();
             page(ctx, items)

@@ -3,7 +3,7 @@
 //! `{job_id}` and creates what iconik would: a KEYFRAME_MAP and a POSTER record. Custom keyframe
 //! records (`KeyframeSchema`) get an upload URL like proxies.
 
-use super::{Ctx, Reply, RouteResult, SERVER_OWNED, merge, new_id, not_routed, now, page, str_or};
+use super::{Ctx, Reply, RouteResult, new_id, not_routed, now, page, str_or};
 use crate::sandbox::App;
 use crate::sandbox::state::Kind;
 use serde_json::{Value, json};
@@ -13,37 +13,29 @@ pub fn route(app: &App, ctx: &mut Ctx, asset_id: &str, rest: &[&str]) -> RouteRe
         ("POST", []) => create(app, ctx, asset_id),
         ("GET", []) => {
             let st = app.state();
-            super::asset(&st, asset_id)?;
-            let items = st
-                .keyframes
-                .iter()
-                .filter(|k| k["asset_id"] == asset_id)
+            let items = super::of_asset(&st, Kind::Keyframes, asset_id)?
                 .cloned()
                 .collect();
             page(ctx, items)
         }
         ("GET", [id]) => {
             let st = app.state();
-            super::asset(&st, asset_id)?;
-            st.get_in_asset(Kind::Keyframes, asset_id, id)
-                .map(|k| Reply::ok(k.clone()))
-                .ok_or_else(|| Reply::not_found("Keyframe", id))
+            let kf = super::in_asset(&st, Kind::Keyframes, "Keyframe", asset_id, id)?;
+            Ok(Reply::ok(kf.clone()))
         }
         ("PATCH" | "PUT", [id]) => {
             let template = "/API/files/v1/assets/{asset_id}/keyframes/{keyframe_id}/";
             let body = ctx.body(app, template, "KeyframeSchema")?;
             let mut st = app.state();
-            super::asset(&st, asset_id)?;
-            if st.get_in_asset(Kind::Keyframes, asset_id, id).is_none() {
-                return Err(Reply::not_found("Keyframe", id));
-            }
-            if body["status"] == "CLOSED" {
-                crate::sandbox::gcs::require_complete(&st, id, "Keyframe")?;
-            }
-            let kf = st
-                .get_mut(Kind::Keyframes, id)
-                .ok_or_else(|| Reply::not_found("Keyframe", id))?;
-            merge(kf, &body, &[SERVER_OWNED, &["upload_url"]].concat());
+            super::in_asset(&st, Kind::Keyframes, "Keyframe", asset_id, id)?;
+            let kf = super::patch_upload_target(
+                &mut st,
+                Kind::Keyframes,
+                "Keyframe",
+                id,
+                &body,
+                &["upload_url"],
+            )?;
             Ok(Reply::ok(kf.clone()))
         }
         _ => Err(not_routed(ctx)),

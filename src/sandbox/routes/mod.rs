@@ -270,6 +270,54 @@ pub fn asset<'a>(st: &'a super::state::State, asset_id: &str) -> Result<&'a Valu
         .ok_or_else(|| Reply::not_found("Asset", asset_id))
 }
 
+/// The record `id` of `kind` under the asset in the path: 404 naming the asset when it is
+/// unknown, else 404 naming the object as `what` (iconik's `"{what} {id} not found"`).
+pub fn in_asset<'a>(
+    st: &'a super::state::State,
+    kind: super::state::Kind,
+    what: &str,
+    asset_id: &str,
+    id: &str,
+) -> Result<&'a Value, Reply> {
+    asset(st, asset_id)?;
+    st.get_in_asset(kind, asset_id, id)
+        .ok_or_else(|| Reply::not_found(what, id))
+}
+
+/// The asset's records of `kind` (404 for an unknown asset), for a list route to filter and
+/// page.
+pub fn of_asset<'a>(
+    st: &'a super::state::State,
+    kind: super::state::Kind,
+    asset_id: &'a str,
+) -> Result<impl Iterator<Item = &'a Value>, Reply> {
+    asset(st, asset_id)?;
+    Ok(st
+        .list(kind)
+        .iter()
+        .filter(move |o| o["asset_id"] == asset_id))
+}
+
+/// PATCH/PUT of an upload target (file, proxy, keyframe): `CLOSED` only once its upload is
+/// complete (iconik-api.md §10.3); [`SERVER_OWNED`] and `owned` fields keep their values.
+pub fn patch_upload_target<'a>(
+    st: &'a mut super::state::State,
+    kind: super::state::Kind,
+    what: &str,
+    id: &str,
+    body: &Value,
+    owned: &[&str],
+) -> Result<&'a mut Value, Reply> {
+    if body["status"] == "CLOSED" {
+        super::gcs::require_complete(st, id, what)?;
+    }
+    let record = st
+        .get_mut(kind, id)
+        .ok_or_else(|| Reply::not_found(what, id))?;
+    merge(record, body, &[SERVER_OWNED, owned].concat());
+    Ok(record)
+}
+
 /// The route table: (method, segments after `/API/`) → handler.
 fn route(app: &App, ctx: &mut Ctx) -> RouteResult {
     let segs: Vec<String> = ctx.segs.clone();

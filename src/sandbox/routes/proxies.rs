@@ -3,7 +3,7 @@
 //! sandbox's own GCS (or S3/Azure) endpoint, list, get, patch (`ProxyUpdateSchema`) — `CLOSED`
 //! only once the upload is complete — and delete.
 
-use super::{Ctx, Reply, RouteResult, SERVER_OWNED, merge, new_id, not_routed, now, page, str_or};
+use super::{Ctx, Reply, RouteResult, new_id, not_routed, now, page, str_or};
 use crate::sandbox::App;
 use crate::sandbox::state::{Kind, State};
 use serde_json::{Value, json};
@@ -19,11 +19,7 @@ pub fn route(
         ("POST", []) => create(app, ctx, asset_id, method),
         ("GET", []) => {
             let st = app.state();
-            super::asset(&st, asset_id)?;
-            let items = st
-                .proxies
-                .iter()
-                .filter(|p| p["asset_id"] == asset_id)
+            let items = super::of_asset(&st, Kind::Proxies, asset_id)?
                 .cloned()
                 .collect();
             page(ctx, items)
@@ -37,20 +33,11 @@ pub fn route(
             let body = ctx.body(app, template, "ProxyUpdateSchema")?;
             let mut st = app.state();
             find(&st, asset_id, id)?;
-            if body["status"] == "CLOSED" {
-                crate::sandbox::gcs::require_complete(&st, id, "Proxy")?;
-            }
-            let owned = [
-                SERVER_OWNED,
-                &["upload_url", "storage_method", "upload_method", "url"],
-            ]
-            .concat();
+            let owned = ["upload_url", "storage_method", "upload_method", "url"];
             let base = app.base_url.clone();
             let key = st.upload_targets.get(*id).cloned();
-            let proxy = st
-                .get_mut(Kind::Proxies, id)
-                .ok_or_else(|| Reply::not_found("Proxy", id))?;
-            merge(proxy, &body, &owned);
+            let proxy =
+                super::patch_upload_target(&mut st, Kind::Proxies, "Proxy", id, &body, &owned)?;
             if proxy["status"] == "CLOSED"
                 && let Some(key) = key
             {
@@ -69,9 +56,7 @@ pub fn route(
 }
 
 pub fn find<'a>(st: &'a State, asset_id: &str, id: &str) -> Result<&'a Value, Reply> {
-    super::asset(st, asset_id)?;
-    st.get_in_asset(Kind::Proxies, asset_id, id)
-        .ok_or_else(|| Reply::not_found("Proxy", id))
+    super::in_asset(st, Kind::Proxies, "Proxy", asset_id, id)
 }
 
 /// The proxy storage: the given id, else a PROXIES storage of `method`, else the default one.
