@@ -37,10 +37,7 @@ fn no_keyring()
 }
 
 fn spec_dir() -> Option<PathBuf> {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|d| d.join("shared").join("iconik-spec"))
-        .find(|p| p.join("files.json").is_file())
+    Some(crate::util::spec_dir())
 }
 
 fn gui(settings: Settings, paths: Vec<PathBuf>) -> Gui {

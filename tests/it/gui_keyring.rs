@@ -117,10 +117,7 @@ impl Session {
 }
 
 fn spec_dir() -> Option<PathBuf> {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|d| d.join("shared").join("iconik-spec"))
-        .find(|p| p.join("files.json").is_file())
+    Some(crate::util::spec_dir())
 }
 
 /// One app window under a headless harness.
