@@ -180,6 +180,10 @@ impl App {
         }
         self.follow_server();
         self.persist_settings(&ctx);
+        if self.vm.queue.running() {
+            // The elapsed clock ticks even while a long encode sends no events.
+            ctx.request_repaint_after(Duration::from_secs(1));
+        }
         self.toasts.show(&ctx);
     }
 
