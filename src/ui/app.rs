@@ -5,6 +5,9 @@
 use super::background::{BgEvent, KeyringOpener, StorageInfo, Worker};
 use super::command::{Commands, UiCommand};
 use super::config::{AppDirs, ServerChoice, Settings};
+use super::duplicates::{
+    CheckKey, DuplicateCheck, DuplicateRequest, DuplicateTracker, DuplicateUpdate, Follow,
+};
 use super::state::{
     CardView, ClipRow, Connection, KeyringStatus, PosterState, StorageRow, ViewModel,
 };
@@ -65,6 +68,8 @@ pub struct App {
     /// The server changed: load its stored token once the typing settles.
     credentials_pending: bool,
     scan_generation: u64,
+    /// When the "already in iconik" check is due, and which of its results are current.
+    duplicates: DuplicateTracker,
     toasts: egui_notify::Toasts,
     cmds: Commands,
     attached: bool,
@@ -95,6 +100,7 @@ impl App {
             saved_settings: startup.settings,
             settings_changed_at: None,
             scan_generation: 0,
+            duplicates: DuplicateTracker::default(),
             // Bottom right: top right would cover the "Ingest N clips" button.
             toasts: egui_notify::Toasts::default()
                 .with_anchor(egui_notify::Anchor::BottomRight)
@@ -148,6 +154,7 @@ impl App {
             self.apply_command(command);
         }
         self.follow_server();
+        self.follow_duplicates();
         self.persist_settings(&ctx);
         self.toasts.show(&ctx);
     }
@@ -516,6 +523,7 @@ impl App {
                     self.vm.log(Level::ERROR, msg);
                 }
             }
+            BgEvent::Duplicates { generation, update } => self.duplicate_update(generation, update),
         }
     }
 
@@ -680,6 +688,78 @@ impl App {
         if self.vm.settings.server != ServerChoice::Sandbox {
             self.vm.token.0.clear();
             self.credentials_pending = true;
+        }
+    }
+
+    /// Starts, restarts or clears the "already in iconik" check when what it depends on changes:
+    /// the scan, the connection and server, the picked FILES storage or its mount folder.
+    fn follow_duplicates(&mut self) {
+        // Storage and mount as saved: they settle after typing (SAVE_DELAY), so a mount folder
+        // typed key by key starts one check, not one per key.
+        let settled = &self.saved_settings;
+        let ready = self.vm.connected()
+            && !self.vm.card.scanning
+            && !self.vm.card.clips.is_empty()
+            && self
+                .vm
+                .storages
+                .iter()
+                .any(|s| s.id == settled.storage_id && s.purpose == "FILES");
+        let key = self.server_url().filter(|_| ready).map(|server| CheckKey {
+            scan_generation: self.scan_generation,
+            server,
+            storage_id: settled.storage_id.clone(),
+            mount: settled.storage_mount.trim().to_owned(),
+        });
+        match self.duplicates.follow(key.clone()) {
+            Follow::Keep => {}
+            Follow::Clear => self.vm.card.duplicates.clear(),
+            Follow::Start { generation, cancel } => {
+                let Some(key) = key else { return };
+                let clips: Vec<_> = (self.vm.card.clips.iter())
+                    .filter(|c| c.ingestable())
+                    .map(|c| c.scanned.clone())
+                    .collect();
+                self.vm.card.duplicates = (clips.iter())
+                    .map(|c| (c.clip.id.clone(), DuplicateCheck::Checking))
+                    .collect();
+                let request = DuplicateRequest {
+                    server: key.server,
+                    credentials: crate::iconik::Credentials::new(
+                        self.vm.settings.app_id.trim(),
+                        self.vm.token.0.trim(),
+                    ),
+                    storage_id: key.storage_id,
+                    mount: (!key.mount.is_empty()).then(|| PathBuf::from(&key.mount)),
+                    clips,
+                };
+                self.worker.check_duplicates(generation, request, cancel);
+            }
+        }
+    }
+
+    fn duplicate_update(&mut self, generation: u64, update: DuplicateUpdate) {
+        if !self.duplicates.is_current(generation) {
+            return; // the card, server or storage changed since this check started
+        }
+        match update {
+            DuplicateUpdate::Clip { clip_id, check } => {
+                if check.is_duplicate()
+                    && let Some(row) = self.vm.card.row_mut(&clip_id)
+                {
+                    // The engine would skip it anyway: unticked, so "Ingest N" counts real work.
+                    row.selected = false;
+                }
+                self.vm.card.duplicates.insert(clip_id, check);
+            }
+            DuplicateUpdate::Finished(summary) => {
+                let level = if summary.failed > 0 {
+                    Level::WARN
+                } else {
+                    Level::INFO
+                };
+                self.vm.log(level, summary.message());
+            }
         }
     }
 

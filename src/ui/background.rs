@@ -7,6 +7,7 @@
 //! calls into here except through [`super::command::UiCommand`]s applied by the app.
 
 use super::config::{self, Settings};
+use super::duplicates::{self, DuplicateRequest, DuplicateUpdate};
 use crate::iconik::{Client, Credentials as ClientCredentials};
 use crate::media::poster::{self, PosterFormat, PosterOptions};
 use crate::media::{ClipDescription, Tools};
@@ -18,6 +19,7 @@ use crate::secrets::{
     StoreKind, TokenStore,
 };
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock, mpsc};
 
 /// Opens the OS keyring; tests inject a failing or in-memory one.
@@ -88,6 +90,11 @@ pub enum BgEvent {
         result: Result<egui::ColorImage, String>,
     },
     SettingsSaved(Result<(), String>),
+    /// A result of the "already in iconik" check tagged `generation` (stale ones are dropped).
+    Duplicates {
+        generation: u64,
+        update: DuplicateUpdate,
+    },
 }
 
 impl std::fmt::Debug for BgEvent {
@@ -109,6 +116,7 @@ impl std::fmt::Debug for BgEvent {
             BgEvent::ScanFinished { .. } => "ScanFinished",
             BgEvent::Poster { .. } => "Poster",
             BgEvent::SettingsSaved(_) => "SettingsSaved",
+            BgEvent::Duplicates { .. } => "Duplicates",
         };
         f.write_str(name)
     }
@@ -315,6 +323,23 @@ impl Worker {
                 clip_id,
                 result,
             });
+        }));
+    }
+
+    /// Looks the clips of `request` up in iconik (see [`super::duplicates`]); each result comes
+    /// back as [`BgEvent::Duplicates`] tagged `generation`. Setting `cancel` stops it.
+    pub fn check_duplicates(
+        &self,
+        generation: u64,
+        request: DuplicateRequest,
+        cancel: Arc<AtomicBool>,
+    ) {
+        let reply = self.reply.clone();
+        drop(self.rt.spawn(async move {
+            duplicates::check_clips(request, cancel, |update| {
+                reply.send(BgEvent::Duplicates { generation, update });
+            })
+            .await;
         }));
     }
 

@@ -562,3 +562,219 @@ fn gui_snapshots_of_the_main_screens() {
     }
     g.harness.snapshot("gui_clip_editor");
 }
+
+/// The storage-relative folder of `file` under `root`, `/`-separated (as iconik stores it).
+fn dir_under(root: &std::path::Path, file: &std::path::Path) -> String {
+    let parent = file.parent().expect("file has a folder");
+    parent
+        .strip_prefix(root)
+        .unwrap_or_else(|_| panic!("{} not under {}", parent.display(), root.display()))
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[test]
+fn gui_preview_warns_about_clips_already_in_iconik() {
+    use card_ingest::iconik::models::{AssetCreate, FileCreate, StorageId};
+    use card_ingest::iconik::{Client, Credentials};
+    use card_ingest::ui::cards::DUPLICATE_LABEL;
+    use card_ingest::ui::duplicates::DuplicateCheck;
+
+    crate::util::require_tool("ffmpeg");
+    // The storage root holds the card, as when cards are copied to the shared storage first.
+    let dir = crate::util::tempdir();
+    let root = crate::util::canonical(dir.path());
+    let card = root.join("CARD_C");
+    let opts = card_ingest::sample::SampleOptions {
+        clip_seconds: 1,
+        ..card_ingest::sample::SampleOptions::default()
+    };
+    card_ingest::sample::generate_p2_complete(&card, 3, &opts).expect("generate P2 card");
+    let report = card_ingest::scan::scan(
+        std::slice::from_ref(&card),
+        &card_ingest::media::Tools::detect(),
+    )
+    .expect("scan");
+    let clips: Vec<_> = report.clips.iter().map(|c| c.clip.clone()).collect();
+    assert_eq!(clips.len(), 3);
+
+    // A sandbox whose FILES storage is mounted at the root, seeded over HTTP: clip 0 registered
+    // as an asset with its id as external_id, clip 1's main file registered on the storage at
+    // its path (under another asset with no external_id), clip 2 nowhere.
+    let srt = tokio::runtime::Runtime::new().expect("sandbox runtime");
+    let sbx = srt
+        .block_on(card_ingest::sandbox::spawn(
+            card_ingest::sandbox::SandboxConfig {
+                spec_dir: spec_dir(),
+                mount_point: root.display().to_string(),
+                ..card_ingest::sandbox::SandboxConfig::default()
+            },
+        ))
+        .expect("sandbox starts");
+    let creds = sbx.credentials().clone();
+    let client = Client::new(
+        sbx.base_url(),
+        Credentials::new(creds.app_id.clone(), creds.token.clone()),
+    )
+    .expect("client");
+    let (by_id, by_path) = srt.block_on(async {
+        let storage: StorageId = client
+            .storages()
+            .list_all()
+            .await
+            .expect("storages")
+            .into_iter()
+            .find(|s| s.name.as_deref() == Some("Sandbox originals"))
+            .expect("FILES storage")
+            .id;
+        let by_id = client
+            .assets()
+            .create(
+                &AssetCreate {
+                    external_id: Some(clips[0].id.clone()),
+                    ..AssetCreate::new("registered earlier")
+                },
+                None,
+            )
+            .await
+            .expect("asset by id");
+        let by_path = client
+            .assets()
+            .create(&AssetCreate::new("registered by hand"), None)
+            .await
+            .expect("asset by path");
+        let main = &clips[1].files[0];
+        let name = main
+            .path
+            .file_name()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
+        client
+            .files()
+            .create(
+                by_path.id,
+                &FileCreate {
+                    name: Some(name.clone()),
+                    size: Some(main.size),
+                    storage_id: Some(storage),
+                    ..FileCreate::new(dir_under(&root, &main.path), name)
+                },
+            )
+            .await
+            .expect("file at the clip's path");
+        (by_id.id.to_string(), by_path.id.to_string())
+    });
+    let assets_before = sbx.state()["assets"].as_array().map(Vec::len);
+
+    let settings = Settings {
+        server: ServerChoice::Custom,
+        custom_url: sbx.base_url().to_owned(),
+        app_id: creds.app_id.clone(),
+        ..Settings::default()
+    };
+    let mut g = gui(settings, vec![card.clone()]);
+    g.pump_until_label(&clips[2].name);
+    g.harness.state_mut().view_mut().token.0 = creds.token.clone();
+    g.harness.get_by_label("Test connection").click();
+    g.pump_until_label("Connected: 2 storages");
+    assert_eq!(
+        g.app().view().settings.storage_mount,
+        root.display().to_string()
+    );
+    g.pump_until("every clip looked up", |h| {
+        let d = &h.state().view().card.duplicates;
+        d.len() == 3 && !d.values().any(|c| *c == DuplicateCheck::Checking)
+    });
+    g.harness.run_ok();
+    let vm = g.app().view();
+    let d = &vm.card.duplicates;
+    assert_eq!(
+        d[&clips[0].id],
+        DuplicateCheck::InIconik(format!("clip already in iconik as asset {by_id}"))
+    );
+    let main = &clips[1].files[0];
+    assert_eq!(
+        d[&clips[1].id],
+        DuplicateCheck::InIconik(format!(
+            "{}/{} is already registered on the storage (asset {by_path})",
+            dir_under(&root, &main.path),
+            main.path.file_name().expect("name").to_string_lossy()
+        ))
+    );
+    assert_eq!(
+        d[&clips[2].id],
+        DuplicateCheck::NotInIconik { path_checked: true }
+    );
+    // Found clips are unticked; the new one stays ticked.
+    let selected: Vec<(&str, bool)> = vm.card.clips.iter().map(|c| (c.id(), c.selected)).collect();
+    assert_eq!(
+        selected,
+        [
+            (clips[0].id.as_str(), false),
+            (clips[1].id.as_str(), false),
+            (clips[2].id.as_str(), true)
+        ]
+    );
+    assert_eq!(g.harness.query_all_by_label(DUPLICATE_LABEL).count(), 2);
+    assert_eq!(g.harness.query_all_by_label("new").count(), 1);
+    assert!(g.harness.query_by_label("Ingest 1 clips").is_some());
+    let logged: Vec<&str> = vm
+        .log
+        .iter()
+        .map(|l| l.text.as_str())
+        .filter(|t| t.starts_with("duplicate check:"))
+        .collect();
+    assert_eq!(
+        logged,
+        ["duplicate check: 3 clips looked up in iconik, 2 already there"]
+    );
+    // The check only reads: no asset was created by the window.
+    assert_eq!(
+        sbx.state()["assets"].as_array().map(Vec::len),
+        assets_before
+    );
+
+    // The server goes away, the card is dropped again: every lookup fails, none is called a
+    // duplicate, all stay ticked, and the failure is logged once for the whole card.
+    srt.block_on(sbx.shutdown()).expect("sandbox stops");
+    g.harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(DroppedFolder(card.clone())));
+    g.pump_until("the lookups to fail", |h| {
+        let d = &h.state().view().card.duplicates;
+        d.len() == 3
+            && d.values()
+                .all(|c| matches!(c, DuplicateCheck::CouldNotCheck(_)))
+    });
+    g.harness.run_ok();
+    let vm = g.app().view();
+    assert!(vm.card.clips.iter().all(|c| c.selected));
+    assert_eq!(g.harness.query_all_by_label(DUPLICATE_LABEL).count(), 0);
+    assert_eq!(g.harness.query_all_by_label("not checked").count(), 3);
+    let DuplicateCheck::CouldNotCheck(why) = &vm.card.duplicates[&clips[0].id] else {
+        unreachable!("checked above");
+    };
+    assert!(
+        vm.card.duplicates[&clips[0].id]
+            .hover()
+            .starts_with("could not check: "),
+        "{why}"
+    );
+    let failures: Vec<&str> = vm
+        .log
+        .iter()
+        .map(|l| l.text.as_str())
+        .filter(|t| t.contains("could not check"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].starts_with(
+            "duplicate check: 3 clips looked up in iconik, 0 already there; could not check 3: "
+        ),
+        "{failures:?}"
+    );
+}
