@@ -3,13 +3,11 @@
 //! loopback, scans, ffmpeg posters), and the harness is stepped until their results show.
 
 use crate::util::fixtures;
-use card_ingest::card::{Clip, ClipFile, Family, FileRole};
-use card_ingest::media::ClipMetadata;
+use card_ingest::card::FileRole;
 use card_ingest::sample::SampleKind;
-use card_ingest::scan::ScannedClip;
 use card_ingest::secrets::{EnvStore, SecretsError};
 use card_ingest::ui::config::{AppDirs, ServerChoice, Settings};
-use card_ingest::ui::state::{ClipRow, Connection, KeyringStatus, MetaField, PosterState};
+use card_ingest::ui::state::{Connection, KeyringStatus, MetaField, PosterState};
 use card_ingest::ui::{App, Startup};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -293,81 +291,34 @@ fn gui_without_a_keyring_says_so_and_keeps_the_token_for_this_run() {
     assert!(!text.contains("secret-token-1"), "{text}");
 }
 
-fn synthetic_clip(i: usize) -> ClipRow {
-    let name = format!("C{i:04}");
-    ClipRow {
-        scanned: ScannedClip {
-            clip: Clip {
-                id: format!("synthetic-{i}"),
-                name: name.clone(),
-                family: Family::XavcS,
-                card_root: PathBuf::from("/cards/SYNTH"),
-                files: vec![ClipFile {
-                    path: PathBuf::from(format!("/cards/SYNTH/M4ROOT/CLIP/{name}.MP4")),
-                    role: FileRole::Video,
-                    size: 1_000_000 + i as u64,
-                }],
-                segments: vec![vec![0]],
-                incomplete: None,
-                warnings: Vec::new(),
-            },
-            metadata: ClipMetadata {
-                duration_seconds: Some(12.5),
-                frame_rate: Some("30000/1001".into()),
-                width: Some(3840),
-                height: Some(2160),
-                video_codec: Some("h264".into()),
-                audio_channels: Some(2),
-                timecode_start: Some("01:00:00;00".into()),
-                ..ClipMetadata::default()
-            },
-            raw_metadata: serde_json::Value::Null,
-        },
-        selected: true,
-        expanded: false,
-        poster: PosterState::Failed("synthetic clip".into()),
-    }
-}
-
-/// Not a pass/fail timing test: prints the frame time with 1 000 clips listed (the figure goes
-/// into the notes). Asserts only that the table renders rows lazily.
+/// Not a pass/fail timing test: prints the frame time with 0, 20 and 1 000 clips listed, both
+/// `App::ui` alone and `harness.step` (the figures go into the notes; the release figures come
+/// from `cargo run --release --example frame_time`). Asserts that the table lays rows out lazily.
 #[test]
 fn gui_preview_with_1000_clips_frame_time() {
-    let mut g = gui(Settings::default(), Vec::new());
-    g.harness.run_ok();
-    let frames = 60;
-    let started = Instant::now();
-    for _ in 0..frames {
-        g.harness.step();
-    }
-    let empty = started.elapsed() / frames;
-    // A screenful (20 rows) vs 1000: the difference is what the clip count itself costs.
-    g.harness.state_mut().view_mut().card.clips = (0..20).map(synthetic_clip).collect();
-    g.harness.run_ok();
-    let started = Instant::now();
-    for _ in 0..frames {
-        g.harness.step();
-    }
-    let screenful = started.elapsed() / frames;
-    g.harness.state_mut().view_mut().card.clips = (0..1000).map(synthetic_clip).collect();
-    g.harness.run_ok();
-    assert!(g.harness.query_by_label("1000 clips").is_some());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut m = crate::frame_time::measure(&rt, 30);
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    eprintln!("{}", crate::frame_time::report(&m.times, profile));
+    let h = &mut m.harness;
+    h.run_ok();
+    assert_eq!(h.state().view().card.clips.len(), 1000);
+    assert!(h.query_by_label("1000 clips").is_some());
+    assert!(h.query_by_label("Ingest 1000 clips").is_some());
     // Clip name and (template) title of the first row.
-    assert_eq!(g.harness.query_all_by_label("C0000").count(), 2);
+    assert_eq!(h.query_all_by_label("C0000").count(), 2);
     assert!(
-        g.harness.query_by_label("C0999").is_none(),
+        h.query_by_label("C0999").is_none(),
         "rows far below the fold are not laid out"
     );
-    let started = Instant::now();
-    for _ in 0..frames {
-        g.harness.step();
-    }
-    let per_frame = started.elapsed() / frames;
-    eprintln!(
-        "GUI frame time (harness.step, this build profile): {per_frame:?} with 1000 clips, \
-         {screenful:?} with 20, {empty:?} with none"
-    );
-    assert_eq!(g.app().view().card.clips.len(), 1000);
 }
 
 /// A folder dropped onto the window, as winit delivers it.

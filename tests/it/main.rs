@@ -1,5 +1,6 @@
 //! Integration tests, gathered into one binary so the crate links once.
 mod client;
+mod frame_time;
 mod gui;
 mod ingest;
 mod media;
