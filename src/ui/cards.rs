@@ -168,7 +168,15 @@ fn row_height(row: &ClipRow) -> f32 {
 }
 
 fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
-    let heights: Vec<f32> = vm.card.clips.iter().map(row_height).collect();
+    // Usually no row is expanded: then every row has the same height and egui_extras lays out
+    // only the visible ones without walking (and us allocating) a height per clip each frame.
+    let heights: Option<Vec<f32>> = vm
+        .card
+        .clips
+        .iter()
+        .any(|c| c.expanded)
+        .then(|| vm.card.clips.iter().map(row_height).collect());
+    let n = vm.card.clips.len();
     let focused = vm.focused.clone();
     TableBuilder::new(ui)
         .id_salt("clip_table")
@@ -199,7 +207,7 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
             }
         })
         .body(|body| {
-            body.heterogeneous_rows(heights.into_iter(), |mut row| {
+            let row_ui = |mut row: egui_extras::TableRow<'_, '_>| {
                 let i = row.index();
                 // Only visible rows get here: the title is rendered for them alone.
                 let title = vm
@@ -285,7 +293,11 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                 row.col(|ui| {
                     ui.label(format_bytes(clip.scanned.clip.total_size()));
                 });
-            });
+            };
+            match heights {
+                Some(heights) => body.heterogeneous_rows(heights.into_iter(), row_ui),
+                None => body.rows(ROW_HEIGHT, n, row_ui),
+            }
         });
 }
 
