@@ -229,7 +229,12 @@ async fn check_one(
         cancel,
         &mut |n| tracing::debug!(clip = %ext, attempt = n.attempt, "retrying duplicate lookup: {}", n.error),
         |_attempt| async move {
+            // One slot per call the lookup may make (the path lookup is a second call), so the
+            // check stays at CALLS_PER_SECOND calls, not lookups.
             pacer.wait(client).await;
+            if main.is_some() {
+                pacer.wait(client).await;
+            }
             dedupe::clip_in_iconik(client, storage, ext, main).await
         },
     )

@@ -319,6 +319,12 @@ fn gui_preview_with_1000_clips_frame_time() {
         h.query_by_label("C0999").is_none(),
         "rows far below the fold are not laid out"
     );
+    // An expanded row (rows of different heights) still shows its files, still lazily.
+    h.state_mut().view_mut().card.clips[0].expanded = true;
+    h.run_ok();
+    assert!(h.query_by_label("C0000.MP4  Video  976.6 KiB").is_some());
+    assert_eq!(h.query_all_by_label("C0001").count(), 2);
+    assert!(h.query_by_label("C0999").is_none());
 }
 
 /// A folder dropped onto the window, as winit delivers it.
