@@ -705,22 +705,30 @@ impl App {
                 .storages
                 .iter()
                 .any(|s| s.id == settled.storage_id && s.purpose == "FILES");
-        let key = self.server_url().filter(|_| ready).map(|server| CheckKey {
-            scan_generation: self.scan_generation,
-            server,
-            storage_id: settled.storage_id.clone(),
-            mount: settled.storage_mount.trim().to_owned(),
-        });
+        let key = ready
+            .then(|| self.server_url())
+            .flatten()
+            .map(|server| CheckKey {
+                scan_generation: self.scan_generation,
+                server,
+                storage_id: settled.storage_id.clone(),
+                mount: settled.storage_mount.trim().to_owned(),
+            });
         match self.duplicates.follow(key.clone()) {
             Follow::Keep => {}
             Follow::Clear => self.vm.card.duplicates.clear(),
             Follow::Start { generation, cancel } => {
                 let Some(key) = key else { return };
-                let clips: Vec<_> = (self.vm.card.clips.iter())
+                let clips: Vec<_> = self
+                    .vm
+                    .card
+                    .clips
+                    .iter()
                     .filter(|c| c.ingestable())
                     .map(|c| c.scanned.clone())
                     .collect();
-                self.vm.card.duplicates = (clips.iter())
+                self.vm.card.duplicates = clips
+                    .iter()
                     .map(|c| (c.clip.id.clone(), DuplicateCheck::Checking))
                     .collect();
                 let request = DuplicateRequest {
