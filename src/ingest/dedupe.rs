@@ -21,6 +21,25 @@ pub async fn asset_by_external_id(
         .map(|h| AssetId(h.id)))
 }
 
+/// Whether a clip is already in iconik, the way the ingest decides before creating its asset:
+/// an asset with the clip's id as `external_id`, else its main (first) file already registered
+/// ([`registered_elsewhere`]). Returns a sentence naming the existing asset. The preview's
+/// duplicate warning (`ui::duplicates`) calls this too, so both always agree.
+pub async fn clip_in_iconik(
+    client: &Client,
+    storage: StorageId,
+    external_id: &str,
+    main_file: Option<&FileRecord>,
+) -> Result<Option<String>, Error> {
+    if let Some(a) = asset_by_external_id(client, external_id).await? {
+        return Ok(Some(format!("clip already in iconik as asset {a}")));
+    }
+    match main_file {
+        Some(f) => registered_elsewhere(client, storage, f).await,
+        None => Ok(None),
+    }
+}
+
 /// The asset's ORIGINAL format (`GET formats/ORIGINAL/`), unless deleted.
 pub async fn original_format(client: &Client, asset: AssetId) -> Result<Option<Format>, Error> {
     Ok(client

@@ -661,7 +661,9 @@ fn retry_targets(shared: &Shared, cmd: &IngestCommand) -> Vec<(String, Step)> {
 }
 
 /// The record of one member file: where it is registered and its storage-relative folder.
-fn file_record(
+/// `card_root`, `registered_root` (the card itself, or its offload copy) and `storage_root`
+/// are canonical. Public for the preview's duplicate check (`ui::duplicates`).
+pub fn file_record(
     source: &Path,
     size: u64,
     card_root: &Path,

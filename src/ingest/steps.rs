@@ -471,13 +471,7 @@ impl ClipCtx {
                     let ext = ext.clone();
                     let main = main.clone();
                     async move {
-                        if let Some(a) = dedupe::asset_by_external_id(&client, &ext).await? {
-                            return Ok(Some(format!("clip already in iconik as asset {a}")));
-                        }
-                        match &main {
-                            Some(f) => dedupe::registered_elsewhere(&client, storage, f).await,
-                            None => Ok(None),
-                        }
+                        dedupe::clip_in_iconik(&client, storage, &ext, main.as_ref()).await
                     }
                 })
                 .await?;

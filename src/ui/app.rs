@@ -5,6 +5,9 @@
 use super::background::{BgEvent, KeyringOpener, StorageInfo, Worker};
 use super::command::{Commands, UiCommand};
 use super::config::{AppDirs, ServerChoice, Settings};
+use super::duplicates::{
+    CheckKey, DuplicateCheck, DuplicateRequest, DuplicateTracker, DuplicateUpdate, Follow,
+};
 use super::ingest_run::{IngestHandle, RunEvent};
 use super::queue::{QueueEvent, from_ingest};
 use super::state::{
@@ -69,6 +72,8 @@ pub struct App {
     /// The server changed: load its stored token once the typing settles.
     credentials_pending: bool,
     scan_generation: u64,
+    /// When the "already in iconik" check is due, and which of its results are current.
+    duplicates: DuplicateTracker,
     toasts: egui_notify::Toasts,
     cmds: Commands,
     attached: bool,
@@ -77,6 +82,10 @@ pub struct App {
     ingest: Option<IngestHandle>,
     /// Which run the queue shows (events of an earlier, finishing run are only logged).
     run: u64,
+    /// Ingest runs that ended (the "already in iconik" check runs again after each).
+    ingests_ended: u64,
+    /// Clips whose journal has work left (never unticked as "already in iconik").
+    unfinished_ids: HashSet<String>,
     /// For commands that need it outside a frame (open a report).
     ctx: Option<egui::Context>,
     /// The operator confirmed closing mid-ingest.
@@ -116,6 +125,7 @@ impl App {
             saved_settings: startup.settings,
             settings_changed_at: None,
             scan_generation: 0,
+            duplicates: DuplicateTracker::default(),
             // Bottom right: top right would cover the "Ingest N clips" button.
             toasts: egui_notify::Toasts::default()
                 .with_anchor(egui_notify::Anchor::BottomRight)
@@ -125,6 +135,8 @@ impl App {
             log: startup.log,
             ingest: None,
             run: 0,
+            ingests_ended: 0,
+            unfinished_ids: HashSet::new(),
             ctx: None,
             allow_close: false,
             resume: None,
@@ -179,6 +191,7 @@ impl App {
             self.apply_command(command);
         }
         self.follow_server();
+        self.follow_duplicates();
         self.persist_settings(&ctx);
         if self.vm.queue.running() {
             // The elapsed clock ticks even while a long encode sends no events.
@@ -621,6 +634,7 @@ impl App {
                 }
                 self.vm.unfinished = cards;
             }
+            BgEvent::Duplicates { generation, update } => self.duplicate_update(generation, update),
         }
     }
 
@@ -902,6 +916,19 @@ impl App {
             RunEvent::Ended { transcript } => {
                 self.vm.queue.transcript = transcript;
                 self.vm.queue.apply(QueueEvent::Finished);
+                self.ingests_ended += 1;
+                for c in &self.vm.queue.clips {
+                    if c.steps.iter().all(|(_, s)| {
+                        matches!(
+                            s,
+                            super::queue::StepStatus::Done | super::queue::StepStatus::Skipped(_)
+                        )
+                    }) {
+                        self.unfinished_ids.remove(&c.clip_id);
+                    } else {
+                        self.unfinished_ids.insert(c.clip_id.clone());
+                    }
+                }
                 self.ingest = None;
                 // Journals changed: refresh the resume offer (nothing left = no offer).
                 self.vm.unfinished.clear();
@@ -916,6 +943,8 @@ impl App {
         if cards.is_empty() {
             return;
         }
+        self.unfinished_ids
+            .extend(cards.iter().flat_map(|c| c.clip_ids.iter().cloned()));
         self.resume = Some(Resume {
             clip_ids: cards.iter().flat_map(|c| c.clip_ids.clone()).collect(),
             servers: cards.iter().map(|c| c.server.clone()).collect(),
@@ -976,6 +1005,94 @@ impl App {
         if self.vm.settings.server != ServerChoice::Sandbox {
             self.vm.token.0.clear();
             self.credentials_pending = true;
+        }
+    }
+
+    /// Starts, restarts or clears the "already in iconik" check when what it depends on changes:
+    /// the scan, the connection and server, the picked FILES storage or its mount folder.
+    fn follow_duplicates(&mut self) {
+        if self.vm.queue.running() {
+            // The ingest has the call budget; the check follows once it ends.
+            return;
+        }
+        // Storage and mount as saved: they settle after typing (SAVE_DELAY), so a mount folder
+        // typed key by key starts one check, not one per key.
+        let settled = &self.saved_settings;
+        let ready = self.vm.connected()
+            && !self.vm.card.scanning
+            && !self.vm.card.clips.is_empty()
+            && self
+                .vm
+                .storages
+                .iter()
+                .any(|s| s.id == settled.storage_id && s.purpose == "FILES");
+        let key = ready
+            .then(|| self.server_url())
+            .flatten()
+            .map(|server| CheckKey {
+                scan_generation: self.scan_generation,
+                server,
+                storage_id: settled.storage_id.clone(),
+                mount: settled.storage_mount.trim().to_owned(),
+                ingests_ended: self.ingests_ended,
+            });
+        match self.duplicates.follow(key.clone()) {
+            Follow::Keep => {}
+            Follow::Clear => self.vm.card.duplicates.clear(),
+            Follow::Start { generation, cancel } => {
+                let Some(key) = key else { return };
+                let clips: Vec<_> = self
+                    .vm
+                    .card
+                    .clips
+                    .iter()
+                    .filter(|c| c.ingestable())
+                    .map(|c| c.scanned.clone())
+                    .collect();
+                self.vm.card.duplicates = clips
+                    .iter()
+                    .map(|c| (c.clip.id.clone(), DuplicateCheck::Checking))
+                    .collect();
+                let request = DuplicateRequest {
+                    server: key.server,
+                    credentials: crate::iconik::Credentials::new(
+                        self.vm.settings.app_id.trim(),
+                        self.vm.token.0.trim(),
+                    ),
+                    storage_id: key.storage_id,
+                    mount: (!key.mount.is_empty()).then(|| PathBuf::from(&key.mount)),
+                    clips,
+                };
+                self.worker.check_duplicates(generation, request, cancel);
+            }
+        }
+    }
+
+    fn duplicate_update(&mut self, generation: u64, update: DuplicateUpdate) {
+        if !self.duplicates.is_current(generation) {
+            return; // the card, server or storage changed since this check started
+        }
+        match update {
+            DuplicateUpdate::Clip { clip_id, check } => {
+                // A clip with work left in a journal (failed, cancelled, resumed) has its asset
+                // in iconik but is not done: it stays ticked so Ingest finishes it.
+                if check.is_duplicate()
+                    && !self.unfinished_ids.contains(&clip_id)
+                    && let Some(row) = self.vm.card.row_mut(&clip_id)
+                {
+                    // The engine would skip it anyway: unticked, so "Ingest N" counts real work.
+                    row.selected = false;
+                }
+                self.vm.card.duplicates.insert(clip_id, check);
+            }
+            DuplicateUpdate::Finished(summary) => {
+                let level = if summary.failed > 0 {
+                    Level::WARN
+                } else {
+                    Level::INFO
+                };
+                self.vm.log(level, summary.message());
+            }
         }
     }
 

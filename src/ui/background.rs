@@ -7,6 +7,7 @@
 //! calls into here except through [`super::command::UiCommand`]s applied by the app.
 
 use super::config::{self, Settings};
+use super::duplicates::{self, DuplicateRequest, DuplicateUpdate};
 use super::ingest_run::{self, IngestHandle, IngestRequest, RunEvent};
 use super::resume::{self, UnfinishedCard};
 use crate::iconik::{Client, Credentials as ClientCredentials};
@@ -20,6 +21,7 @@ use crate::secrets::{
     ServerKey, StoreKind, TokenStore,
 };
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock, mpsc};
 
 /// Opens the OS keyring; tests inject a failing or in-memory one.
@@ -107,6 +109,11 @@ pub enum BgEvent {
     Transcript(Result<(PathBuf, String), String>),
     /// Journals of earlier runs with clips left to do.
     Unfinished(Vec<UnfinishedCard>),
+    /// A result of the "already in iconik" check tagged `generation` (stale ones are dropped).
+    Duplicates {
+        generation: u64,
+        update: DuplicateUpdate,
+    },
 }
 
 /// A metadata view and its field names.
@@ -140,6 +147,7 @@ impl std::fmt::Debug for BgEvent {
             BgEvent::Ingest { .. } => "Ingest",
             BgEvent::Transcript(_) => "Transcript",
             BgEvent::Unfinished(_) => "Unfinished",
+            BgEvent::Duplicates { .. } => "Duplicates",
         };
         f.write_str(name)
     }
@@ -412,6 +420,23 @@ impl Worker {
                 clip_id,
                 result,
             });
+        }));
+    }
+
+    /// Looks the clips of `request` up in iconik (see [`super::duplicates`]); each result comes
+    /// back as [`BgEvent::Duplicates`] tagged `generation`. Setting `cancel` stops it.
+    pub fn check_duplicates(
+        &self,
+        generation: u64,
+        request: DuplicateRequest,
+        cancel: Arc<AtomicBool>,
+    ) {
+        let reply = self.reply.clone();
+        drop(self.rt.spawn(async move {
+            duplicates::check_clips(request, cancel, |update| {
+                reply.send(BgEvent::Duplicates { generation, update });
+            })
+            .await;
         }));
     }
 

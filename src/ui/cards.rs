@@ -1,14 +1,18 @@
 //! The card preview: the drop zone, then one row per clip (poster, name, title, technical
-//! summary, files, warnings), expandable to its member files; skipped files and scan errors
+//! summary, files, warnings, "already in iconik"), expandable to its member files; skipped files and scan errors
 //! below. Rows are virtualised (`egui_extras` table), so thousands of clips stay smooth.
 
 use super::command::{Commands, UiCommand};
+use super::duplicates::DuplicateCheck;
 use super::state::{ClipRow, PosterState, ViewModel};
 use egui_extras::{Column, TableBuilder};
 
 const ROW_HEIGHT: f32 = 60.0;
 const FILE_LINE_HEIGHT: f32 = 18.0;
 const POSTER_SIZE: egui::Vec2 = egui::vec2(96.0, 54.0);
+/// The row's warning when the clip is already in iconik (tests find it by this label). Plain
+/// text in the warning colour: egui's default fonts have no ⚠ glyph.
+pub const DUPLICATE_LABEL: &str = "already in iconik";
 
 /// Renders the preview (or the drop zone when nothing is loaded).
 pub fn cards_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
@@ -164,7 +168,15 @@ fn row_height(row: &ClipRow) -> f32 {
 }
 
 fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
-    let heights: Vec<f32> = vm.card.clips.iter().map(row_height).collect();
+    // Usually no row is expanded: then every row has the same height and egui_extras lays out
+    // only the visible ones without walking (and us allocating) a height per clip each frame.
+    let heights: Option<Vec<f32>> = vm
+        .card
+        .clips
+        .iter()
+        .any(|c| c.expanded)
+        .then(|| vm.card.clips.iter().map(row_height).collect());
+    let n = vm.card.clips.len();
     let focused = vm.focused.clone();
     TableBuilder::new(ui)
         .id_salt("clip_table")
@@ -176,6 +188,7 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .column(Column::auto().at_least(90.0).resizable(true))
         .column(Column::initial(150.0).resizable(true).clip(true))
         .column(Column::auto().at_least(60.0))
+        .column(Column::auto().at_least(80.0))
         .column(Column::auto())
         .column(Column::auto())
         .column(Column::auto())
@@ -185,8 +198,8 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .column(Column::remainder().at_least(60.0))
         .header(22.0, |mut header| {
             for title in [
-                "", "", "", "Clip", "Title", "Status", "Family", "Duration", "Timecode", "Format",
-                "Audio", "Files", "Size",
+                "", "", "", "Clip", "Title", "Status", "iconik", "Family", "Duration", "Timecode",
+                "Format", "Audio", "Files", "Size",
             ] {
                 header.col(|ui| {
                     ui.strong(title);
@@ -194,7 +207,7 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
             }
         })
         .body(|body| {
-            body.heterogeneous_rows(heights.into_iter(), |mut row| {
+            let row_ui = |mut row: egui_extras::TableRow<'_, '_>| {
                 let i = row.index();
                 // Only visible rows get here: the title is rendered for them alone.
                 let title = vm
@@ -253,6 +266,7 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                     ui.label(title);
                 });
                 row.col(|ui| status_ui(ui, clip));
+                row.col(|ui| iconik_ui(ui, vm.card.duplicates.get(&id)));
                 let m = &clip.scanned.metadata;
                 row.col(|ui| {
                     ui.label(clip.scanned.clip.family.as_str());
@@ -279,7 +293,11 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                 row.col(|ui| {
                     ui.label(format_bytes(clip.scanned.clip.total_size()));
                 });
-            });
+            };
+            match heights {
+                Some(heights) => body.heterogeneous_rows(heights.into_iter(), row_ui),
+                None => body.rows(ROW_HEIGHT, n, row_ui),
+            }
         });
 }
 
@@ -328,9 +346,24 @@ fn status_ui(ui: &mut egui::Ui, clip: &ClipRow) {
         )
         .on_hover_text(clip.scanned.clip.warnings.join("\n"));
     } else {
-        // Duplicate-in-iconik lookup happens at ingest (engine dedupe); nothing known yet.
         ui.label("ok");
     }
+}
+
+/// The "already in iconik" column (empty until a check runs: connect and pick a FILES storage).
+fn iconik_ui(ui: &mut egui::Ui, check: Option<&DuplicateCheck>) {
+    let Some(check) = check else {
+        return;
+    };
+    let response = match check {
+        DuplicateCheck::Checking => ui.add(egui::Spinner::new().size(12.0)),
+        DuplicateCheck::NotInIconik { .. } => ui.label("new"),
+        DuplicateCheck::InIconik(_) => {
+            ui.colored_label(ui.visuals().warn_fg_color, DUPLICATE_LABEL)
+        }
+        DuplicateCheck::CouldNotCheck(_) => ui.weak("not checked"),
+    };
+    response.on_hover_text(check.hover());
 }
 
 /// `H:MM:SS` (or `M:SS.s` under a minute's precision need).

@@ -4,7 +4,8 @@
 //! Layout (one job per file): [`app`] composes the panels ([`settings`], [`cards`],
 //! [`clip_edit`], [`queue`], [`log`] (fed by [`log_capture`]), which render the [`state`] view model and return
 //! [`command::UiCommand`]s applied at the end of the frame. All I/O — keyring, settings file,
-//! scans, poster grabs, iconik calls, the sandbox, the folder picker — runs in [`background`] on
+//! scans, poster grabs, iconik calls (the "already in iconik" check is [`duplicates`]), the
+//! sandbox, the folder picker — runs in [`background`] on
 //! a tokio runtime beside eframe; results come back over a channel drained once per frame, and
 //! jobs wake the UI with `request_repaint` (reactive repaint only: an idle window draws nothing).
 //!
@@ -17,6 +18,7 @@ pub mod clip_edit;
 pub mod command;
 pub mod config;
 pub mod dialogs;
+pub mod duplicates;
 pub mod ingest_run;
 pub mod log;
 pub mod log_capture;

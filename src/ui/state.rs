@@ -3,6 +3,7 @@
 //! [`super::background`]). Background results are folded in by `App`; widgets edit plain fields.
 
 use super::config::Settings;
+use super::duplicates::DuplicateCheck;
 use super::queue::QueueView;
 use crate::card::ScanIssue;
 use crate::card::Skipped;
@@ -117,7 +118,17 @@ pub struct CardView {
     pub cards: Vec<crate::card::Card>,
     /// The scan itself failed (no clips at all); per-file trouble is in `errors`.
     pub scan_error: Option<String>,
+    /// The "already in iconik" check, by clip id (absent: not checked, e.g. not connected).
+    pub duplicates: HashMap<String, DuplicateCheck>,
+    /// Position of each clip id in `clips`, so per-clip results (posters, duplicate checks) find
+    /// their row without a scan of 1 000 rows each. Validated on use and rebuilt when stale,
+    /// because `clips` is a plain field that callers replace wholesale.
+    pub index: RowIndex,
 }
+
+/// Clip id → position in [`CardView::clips`]; opaque (only `CardView` reads or fills it).
+#[derive(Debug, Clone, Default)]
+pub struct RowIndex(HashMap<String, usize>);
 
 impl CardView {
     pub fn selected_count(&self) -> usize {
@@ -127,12 +138,39 @@ impl CardView {
             .count()
     }
 
+    /// The row of `clip_id`: O(1) while the index is fresh, a linear search otherwise.
     pub fn row(&self, clip_id: &str) -> Option<&ClipRow> {
-        self.clips.iter().find(|c| c.id() == clip_id)
+        match self.indexed(clip_id) {
+            Some(i) => self.clips.get(i),
+            None => self.clips.iter().find(|c| c.id() == clip_id),
+        }
     }
 
+    /// The row of `clip_id`, mutable; rebuilds a stale index once.
     pub fn row_mut(&mut self, clip_id: &str) -> Option<&mut ClipRow> {
-        self.clips.iter_mut().find(|c| c.id() == clip_id)
+        let i = match self.indexed(clip_id) {
+            Some(i) => i,
+            None => {
+                self.reindex();
+                *self.index.0.get(clip_id)?
+            }
+        };
+        self.clips.get_mut(i)
+    }
+
+    fn indexed(&self, clip_id: &str) -> Option<usize> {
+        let i = *self.index.0.get(clip_id)?;
+        (self.clips.get(i)?.id() == clip_id).then_some(i)
+    }
+
+    fn reindex(&mut self) {
+        self.index = RowIndex(
+            self.clips
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.id().to_owned(), i))
+                .collect(),
+        );
     }
 }
 

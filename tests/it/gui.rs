@@ -3,13 +3,11 @@
 //! loopback, scans, ffmpeg posters), and the harness is stepped until their results show.
 
 use crate::util::fixtures;
-use card_ingest::card::{Clip, ClipFile, Family, FileRole};
-use card_ingest::media::ClipMetadata;
+use card_ingest::card::FileRole;
 use card_ingest::sample::SampleKind;
-use card_ingest::scan::ScannedClip;
 use card_ingest::secrets::{EnvStore, SecretsError};
 use card_ingest::ui::config::{AppDirs, ServerChoice, Settings};
-use card_ingest::ui::state::{ClipRow, Connection, KeyringStatus, MetaField, PosterState};
+use card_ingest::ui::state::{Connection, KeyringStatus, MetaField, PosterState};
 use card_ingest::ui::{App, Startup};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -304,81 +302,40 @@ fn gui_without_a_keyring_says_so_and_keeps_the_token_for_this_run() {
     assert!(!text.contains("secret-token-1"), "{text}");
 }
 
-fn synthetic_clip(i: usize) -> ClipRow {
-    let name = format!("C{i:04}");
-    ClipRow {
-        scanned: ScannedClip {
-            clip: Clip {
-                id: format!("synthetic-{i}"),
-                name: name.clone(),
-                family: Family::XavcS,
-                card_root: PathBuf::from("/cards/SYNTH"),
-                files: vec![ClipFile {
-                    path: PathBuf::from(format!("/cards/SYNTH/M4ROOT/CLIP/{name}.MP4")),
-                    role: FileRole::Video,
-                    size: 1_000_000 + i as u64,
-                }],
-                segments: vec![vec![0]],
-                incomplete: None,
-                warnings: Vec::new(),
-            },
-            metadata: ClipMetadata {
-                duration_seconds: Some(12.5),
-                frame_rate: Some("30000/1001".into()),
-                width: Some(3840),
-                height: Some(2160),
-                video_codec: Some("h264".into()),
-                audio_channels: Some(2),
-                timecode_start: Some("01:00:00;00".into()),
-                ..ClipMetadata::default()
-            },
-            raw_metadata: serde_json::Value::Null,
-        },
-        selected: true,
-        expanded: false,
-        poster: PosterState::Failed("synthetic clip".into()),
-    }
-}
-
-/// Not a pass/fail timing test: prints the frame time with 1 000 clips listed (the figure goes
-/// into the notes). Asserts only that the table renders rows lazily.
+/// Not a pass/fail timing test: prints the frame time with 0, 20 and 1 000 clips listed, both
+/// `App::ui` alone and `harness.step` (the figures go into the notes; the release figures come
+/// from `cargo run --release --example frame_time`). Asserts that the table lays rows out lazily.
 #[test]
 fn gui_preview_with_1000_clips_frame_time() {
-    let mut g = gui(Settings::default(), Vec::new());
-    g.harness.run_ok();
-    let frames = 60;
-    let started = Instant::now();
-    for _ in 0..frames {
-        g.harness.step();
-    }
-    let empty = started.elapsed() / frames;
-    // A screenful (20 rows) vs 1000: the difference is what the clip count itself costs.
-    g.harness.state_mut().view_mut().card.clips = (0..20).map(synthetic_clip).collect();
-    g.harness.run_ok();
-    let started = Instant::now();
-    for _ in 0..frames {
-        g.harness.step();
-    }
-    let screenful = started.elapsed() / frames;
-    g.harness.state_mut().view_mut().card.clips = (0..1000).map(synthetic_clip).collect();
-    g.harness.run_ok();
-    assert!(g.harness.query_by_label("1000 clips").is_some());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut m = crate::frame_time::measure(&rt, 30);
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    eprintln!("{}", crate::frame_time::report(&m.times, profile));
+    let h = &mut m.harness;
+    h.run_ok();
+    assert_eq!(h.state().view().card.clips.len(), 1000);
+    assert!(h.query_by_label("1000 clips").is_some());
+    assert!(h.query_by_label("Ingest 1000 clips").is_some());
     // Clip name and (template) title of the first row.
-    assert_eq!(g.harness.query_all_by_label("C0000").count(), 2);
+    assert_eq!(h.query_all_by_label("C0000").count(), 2);
     assert!(
-        g.harness.query_by_label("C0999").is_none(),
+        h.query_by_label("C0999").is_none(),
         "rows far below the fold are not laid out"
     );
-    let started = Instant::now();
-    for _ in 0..frames {
-        g.harness.step();
-    }
-    let per_frame = started.elapsed() / frames;
-    eprintln!(
-        "GUI frame time (harness.step, this build profile): {per_frame:?} with 1000 clips, \
-         {screenful:?} with 20, {empty:?} with none"
-    );
-    assert_eq!(g.app().view().card.clips.len(), 1000);
+    // An expanded row (rows of different heights) still shows its files, still lazily.
+    h.state_mut().view_mut().card.clips[0].expanded = true;
+    h.run_ok();
+    assert!(h.query_by_label("C0000.MP4  Video  976.6 KiB").is_some());
+    assert_eq!(h.query_all_by_label("C0001").count(), 2);
+    assert!(h.query_by_label("C0999").is_none());
 }
 
 /// A folder dropped onto the window, as winit delivers it.
@@ -754,6 +711,13 @@ fn gui_ingest_fails_a_step_with_the_server_message_then_retry_completes_without_
         url.rsplit('/').next(),
         "{page}"
     );
+    // After the ingest the preview looks the clips up again: both are in iconik now and
+    // unticked, so pressing Ingest again cannot register them twice.
+    g.pump_until("both clips marked as in iconik", |h| {
+        let card = &h.state().view().card;
+        card.duplicates.len() == 2 && card.duplicates.values().all(|d| d.is_duplicate())
+    });
+    assert_eq!(g.app().view().card.selected_count(), 0);
     assert_eq!(
         page["file_sets"].as_array().map(Vec::len),
         Some(1),
@@ -844,6 +808,22 @@ fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_
         .find(|c| c.failed().is_some())
         .map(|c| c.clip_id.clone())
         .expect("failed clip");
+    // The preview's look-up after the run: the completed clip is unticked as in iconik, the
+    // failed one (its asset exists too) stays ticked: it has work left.
+    g.pump_until("the look-up after the run", |h| {
+        let card = &h.state().view().card;
+        card.duplicates.len() == 2 && card.duplicates.values().all(|d| d.is_duplicate())
+    });
+    let ticked: Vec<String> = g
+        .app()
+        .view()
+        .card
+        .clips
+        .iter()
+        .filter(|c| c.selected)
+        .map(|c| c.id().to_owned())
+        .collect();
+    assert_eq!(ticked, std::slice::from_ref(&failed_id));
     let Gui {
         dir, harness, _rt, ..
     } = g;
@@ -927,4 +907,220 @@ fn gui_cancel_stops_the_ingest_at_the_next_step() {
         q.cards[0].failed, q.cards[0].skipped
     );
     assert!(g.harness.query_by_label(&line).is_some(), "{line}");
+}
+
+/// The storage-relative folder of `file` under `root`, `/`-separated (as iconik stores it).
+fn dir_under(root: &std::path::Path, file: &std::path::Path) -> String {
+    let parent = file.parent().expect("file has a folder");
+    parent
+        .strip_prefix(root)
+        .unwrap_or_else(|_| panic!("{} not under {}", parent.display(), root.display()))
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[test]
+fn gui_preview_warns_about_clips_already_in_iconik() {
+    use card_ingest::iconik::models::{AssetCreate, FileCreate, StorageId};
+    use card_ingest::iconik::{Client, Credentials};
+    use card_ingest::ui::cards::DUPLICATE_LABEL;
+    use card_ingest::ui::duplicates::DuplicateCheck;
+
+    crate::util::require_tool("ffmpeg");
+    // The storage root holds the card, as when cards are copied to the shared storage first.
+    let dir = crate::util::tempdir();
+    let root = crate::util::canonical(dir.path());
+    let card = root.join("CARD_C");
+    let opts = card_ingest::sample::SampleOptions {
+        clip_seconds: 1,
+        ..card_ingest::sample::SampleOptions::default()
+    };
+    card_ingest::sample::generate_p2_complete(&card, 3, &opts).expect("generate P2 card");
+    let report = card_ingest::scan::scan(
+        std::slice::from_ref(&card),
+        &card_ingest::media::Tools::detect(),
+    )
+    .expect("scan");
+    let clips: Vec<_> = report.clips.iter().map(|c| c.clip.clone()).collect();
+    assert_eq!(clips.len(), 3);
+
+    // A sandbox whose FILES storage is mounted at the root, seeded over HTTP: clip 0 registered
+    // as an asset with its id as external_id, clip 1's main file registered on the storage at
+    // its path (under another asset with no external_id), clip 2 nowhere.
+    let srt = tokio::runtime::Runtime::new().expect("sandbox runtime");
+    let sbx = srt
+        .block_on(card_ingest::sandbox::spawn(
+            card_ingest::sandbox::SandboxConfig {
+                spec_dir: spec_dir(),
+                mount_point: root.display().to_string(),
+                ..card_ingest::sandbox::SandboxConfig::default()
+            },
+        ))
+        .expect("sandbox starts");
+    let creds = sbx.credentials().clone();
+    let client = Client::new(
+        sbx.base_url(),
+        Credentials::new(creds.app_id.clone(), creds.token.clone()),
+    )
+    .expect("client");
+    let (by_id, by_path) = srt.block_on(async {
+        let storage: StorageId = client
+            .storages()
+            .list_all()
+            .await
+            .expect("storages")
+            .into_iter()
+            .find(|s| s.name.as_deref() == Some("Sandbox originals"))
+            .expect("FILES storage")
+            .id;
+        let by_id = client
+            .assets()
+            .create(
+                &AssetCreate {
+                    external_id: Some(clips[0].id.clone()),
+                    ..AssetCreate::new("registered earlier")
+                },
+                None,
+            )
+            .await
+            .expect("asset by id");
+        let by_path = client
+            .assets()
+            .create(&AssetCreate::new("registered by hand"), None)
+            .await
+            .expect("asset by path");
+        let main = &clips[1].files[0];
+        let name = main
+            .path
+            .file_name()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
+        client
+            .files()
+            .create(
+                by_path.id,
+                &FileCreate {
+                    name: Some(name.clone()),
+                    size: Some(main.size),
+                    storage_id: Some(storage),
+                    ..FileCreate::new(dir_under(&root, &main.path), name)
+                },
+            )
+            .await
+            .expect("file at the clip's path");
+        (by_id.id.to_string(), by_path.id.to_string())
+    });
+    let assets_before = sbx.state()["assets"].as_array().map(Vec::len);
+
+    let settings = Settings {
+        server: ServerChoice::Custom,
+        custom_url: sbx.base_url().to_owned(),
+        app_id: creds.app_id.clone(),
+        ..Settings::default()
+    };
+    let mut g = gui(settings, vec![card.clone()]);
+    g.pump_until_label(&clips[2].name);
+    g.harness.state_mut().view_mut().token.0 = creds.token.clone();
+    g.harness.get_by_label("Test connection").click();
+    g.pump_until_label("Connected: 2 storages");
+    assert_eq!(
+        g.app().view().settings.storage_mount,
+        root.display().to_string()
+    );
+    g.pump_until("every clip looked up", |h| {
+        let d = &h.state().view().card.duplicates;
+        d.len() == 3 && !d.values().any(|c| *c == DuplicateCheck::Checking)
+    });
+    g.harness.run_ok();
+    let vm = g.app().view();
+    let d = &vm.card.duplicates;
+    assert_eq!(
+        d[&clips[0].id],
+        DuplicateCheck::InIconik(format!("clip already in iconik as asset {by_id}"))
+    );
+    let main = &clips[1].files[0];
+    assert_eq!(
+        d[&clips[1].id],
+        DuplicateCheck::InIconik(format!(
+            "{}/{} is already registered on the storage (asset {by_path})",
+            dir_under(&root, &main.path),
+            main.path.file_name().expect("name").to_string_lossy()
+        ))
+    );
+    assert_eq!(
+        d[&clips[2].id],
+        DuplicateCheck::NotInIconik { path_checked: true }
+    );
+    // Found clips are unticked; the new one stays ticked.
+    let selected: Vec<(&str, bool)> = vm.card.clips.iter().map(|c| (c.id(), c.selected)).collect();
+    assert_eq!(
+        selected,
+        [
+            (clips[0].id.as_str(), false),
+            (clips[1].id.as_str(), false),
+            (clips[2].id.as_str(), true)
+        ]
+    );
+    assert_eq!(g.harness.query_all_by_label(DUPLICATE_LABEL).count(), 2);
+    assert_eq!(g.harness.query_all_by_label("new").count(), 1);
+    assert!(g.harness.query_by_label("Ingest 1 clips").is_some());
+    let logged: Vec<&str> = vm
+        .log
+        .iter()
+        .map(|l| l.text.as_str())
+        .filter(|t| t.starts_with("duplicate check:"))
+        .collect();
+    assert_eq!(
+        logged,
+        ["duplicate check: 3 clips looked up in iconik, 2 already there"]
+    );
+    // The check only reads: no asset was created by the window.
+    assert_eq!(
+        sbx.state()["assets"].as_array().map(Vec::len),
+        assets_before
+    );
+
+    // The server goes away, the card is dropped again: every lookup fails, none is called a
+    // duplicate, all stay ticked, and the failure is logged once for the whole card.
+    srt.block_on(sbx.shutdown()).expect("sandbox stops");
+    g.harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(DroppedFolder(card.clone())));
+    g.pump_until("the lookups to fail", |h| {
+        let d = &h.state().view().card.duplicates;
+        d.len() == 3
+            && d.values()
+                .all(|c| matches!(c, DuplicateCheck::CouldNotCheck(_)))
+    });
+    g.harness.run_ok();
+    let vm = g.app().view();
+    assert!(vm.card.clips.iter().all(|c| c.selected));
+    assert_eq!(g.harness.query_all_by_label(DUPLICATE_LABEL).count(), 0);
+    assert_eq!(g.harness.query_all_by_label("not checked").count(), 3);
+    let DuplicateCheck::CouldNotCheck(why) = &vm.card.duplicates[&clips[0].id] else {
+        unreachable!("checked above");
+    };
+    assert!(
+        vm.card.duplicates[&clips[0].id]
+            .hover()
+            .starts_with("could not check: "),
+        "{why}"
+    );
+    let failures: Vec<&str> = vm
+        .log
+        .iter()
+        .map(|l| l.text.as_str())
+        .filter(|t| t.contains("could not check"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].starts_with(
+            "duplicate check: 3 clips looked up in iconik, 0 already there; could not check 3: "
+        ),
+        "{failures:?}"
+    );
 }
