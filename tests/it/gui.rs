@@ -529,6 +529,74 @@ fn gui_snapshots_of_the_main_screens() {
         g.harness.step();
     }
     g.harness.snapshot("gui_clip_editor");
+    // The ingest queue as the engine's events leave it: one clip done with its link, one failed
+    // with iconik's message and Retry, the card's report. Fed as events so the picture does not
+    // depend on timing (the elapsed clock reads 0:00).
+    g.harness.key_press(egui::Key::Escape);
+    queue_after_a_run(&mut g);
+    for _ in 0..3 {
+        g.harness.step();
+    }
+    g.harness.snapshot("gui_ingest_queue");
+}
+
+/// Folds the events of a finished run with one failed clip into the window's queue.
+#[cfg(feature = "snapshots")]
+fn queue_after_a_run(g: &mut Gui) {
+    use card_ingest::ui::ingest_run::CardEnd;
+    use card_ingest::ui::queue::{QueueEvent, QueueStep};
+    let ids: Vec<(String, String)> = g
+        .app()
+        .view()
+        .card
+        .clips
+        .iter()
+        .map(|c| (c.id().to_owned(), c.scanned.clip.name.clone()))
+        .collect();
+    let mut events = vec![QueueEvent::Started { clips: ids.clone() }];
+    for step in QueueStep::ALL {
+        events.push(QueueEvent::StepDone {
+            clip_id: ids[0].0.clone(),
+            step,
+        });
+    }
+    events.push(QueueEvent::AssetLink {
+        clip_id: ids[0].0.clone(),
+        url: "https://app.iconik.io/asset/6f1c2d3e-0000-4000-8000-000000000001".into(),
+    });
+    for step in [
+        QueueStep::Checksum,
+        QueueStep::Offload,
+        QueueStep::CreateAsset,
+        QueueStep::CreateFormat,
+    ] {
+        events.push(QueueEvent::StepDone {
+            clip_id: ids[1].0.clone(),
+            step,
+        });
+    }
+    events.push(QueueEvent::StepFailed {
+        clip_id: ids[1].0.clone(),
+        step: QueueStep::CreateFileSet,
+        error: "iconik answered 400 Bad Request: injected fault".into(),
+    });
+    events.push(QueueEvent::CardEnded(CardEnd {
+        card: PathBuf::from("/cards/CARD_A"),
+        completed: 1,
+        failed: 1,
+        skipped: 0,
+        cancelled: false,
+        token_refused: false,
+        report_html: Some(PathBuf::from("/reports/card-ingest-report-CARD_A.html")),
+        journal: None,
+        error: None,
+    }));
+    let vm = g.harness.state_mut().view_mut();
+    for e in events {
+        vm.queue.apply(e);
+    }
+    vm.queue.open = true;
+    vm.queue.transcript = Some(PathBuf::from("/transcripts/card-ingest.sh"));
 }
 
 /// A private copy of the sample P2 span pair (the ingest writes an ASC MHL into the card).
