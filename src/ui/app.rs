@@ -677,11 +677,12 @@ impl App {
                     Level::INFO,
                     format!("connected to {server}: {} storages", self.vm.storages.len()),
                 );
-                if !self
-                    .vm
-                    .storages
-                    .iter()
-                    .any(|s| s.id == self.vm.settings.storage_id)
+                if self.vm.settings.server != ServerChoice::Sandbox
+                    && !self
+                        .vm
+                        .storages
+                        .iter()
+                        .any(|s| s.id == self.vm.settings.storage_id)
                     && let Some(files) = self.vm.storages.iter().find(|s| s.purpose == "FILES")
                 {
                     let id = files.id.clone();
@@ -1018,6 +1019,13 @@ impl App {
         // Storage and mount as saved: they settle after typing (SAVE_DELAY), so a mount folder
         // typed key by key starts one check, not one per key.
         let settled = &self.saved_settings;
+        let (storage_id, mount) = match self.vm.sandbox_storage() {
+            Some(s) => (s.id.clone(), s.mount_point.clone().unwrap_or_default()),
+            None => (
+                settled.storage_id.clone(),
+                settled.storage_mount.trim().to_owned(),
+            ),
+        };
         let ready = self.vm.connected()
             && !self.vm.card.scanning
             && !self.vm.card.clips.is_empty()
@@ -1025,15 +1033,15 @@ impl App {
                 .vm
                 .storages
                 .iter()
-                .any(|s| s.id == settled.storage_id && s.purpose == "FILES");
+                .any(|s| s.id == storage_id && s.purpose == "FILES");
         let key = ready
             .then(|| self.server_url())
             .flatten()
             .map(|server| CheckKey {
                 scan_generation: self.scan_generation,
                 server,
-                storage_id: settled.storage_id.clone(),
-                mount: settled.storage_mount.trim().to_owned(),
+                storage_id,
+                mount,
                 ingests_ended: self.ingests_ended,
             });
         match self.duplicates.follow(key.clone()) {

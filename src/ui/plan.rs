@@ -38,9 +38,7 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
     let (storage, root) = if sandbox {
         // The in-process sandbox's own FILES storage and its mount (the file system root).
         let s = vm
-            .storages
-            .iter()
-            .find(|s| s.purpose == "FILES")
+            .sandbox_storage()
             .ok_or("The sandbox lists no FILES storage.")?;
         (s.id.clone(), s.mount_point.clone().unwrap_or_default())
     } else {

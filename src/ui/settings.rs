@@ -157,6 +157,16 @@ fn keyring_ui(ui: &mut egui::Ui, vm: &ViewModel) {
 
 fn storage_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     let label = ui.label("Storage for originals");
+    if let Some(s) = vm.sandbox_storage() {
+        // The sandbox's own storage; the real server's choice stays in the settings.
+        ui.label(format!(
+            "{}, mounted at {}",
+            s.name,
+            s.mount_point.as_deref().unwrap_or("?")
+        ))
+        .labelled_by(label.id);
+        return;
+    }
     let current = if vm.settings.storage_name.is_empty() {
         vm.settings.storage_id.clone()
     } else {

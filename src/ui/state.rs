@@ -367,6 +367,16 @@ impl ViewModel {
             .unwrap_or_else(|| field.original(&row.scanned.metadata))
     }
 
+    /// The built-in sandbox's originals storage when the sandbox is the server. Its id changes
+    /// with every start, so it never goes into the settings (which keep the real server's
+    /// storage and mount folder).
+    pub fn sandbox_storage(&self) -> Option<&StorageRow> {
+        if self.settings.server != super::config::ServerChoice::Sandbox {
+            return None;
+        }
+        self.storages.iter().find(|s| s.purpose == "FILES")
+    }
+
     /// Whether any connection is usable for an ingest.
     pub fn connected(&self) -> bool {
         self.connection == Connection::Connected

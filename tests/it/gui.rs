@@ -123,11 +123,19 @@ fn gui_sandbox_connects_and_lists_its_storages() {
     assert_eq!(vm.settings.server, ServerChoice::Sandbox);
     let names: Vec<&str> = vm.storages.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["Sandbox originals", "Sandbox proxies (GCS)"]);
-    // The FILES storage is picked for originals, with the mount point iconik reports.
-    assert_eq!(vm.settings.storage_name, "Sandbox originals");
-    // The built-in sandbox mounts its originals storage at the file system root, so any card
-    // on this machine can be registered.
-    assert_eq!(vm.settings.storage_mount, "/");
+    // The sandbox's originals storage is used as it is ("mounted" at the file system root, so any
+    // card on this machine can be registered), and the settings keep the real server's choice.
+    assert!(
+        g.harness
+            .query_by_label("Sandbox originals, mounted at /")
+            .is_some()
+    );
+    assert_eq!(
+        vm.sandbox_storage().map(|s| s.name.as_str()),
+        Some("Sandbox originals")
+    );
+    assert_eq!(vm.settings.storage_id, "");
+    assert_eq!(vm.settings.storage_mount, "");
     let url = vm.sandbox_url.clone().expect("sandbox url");
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     assert_eq!(
