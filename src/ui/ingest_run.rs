@@ -24,6 +24,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
+/// The engine's token message names the CLI; the window's fix is in its Connection panel.
+const TOKEN_REFUSED_HERE: &str = "iconik refused the token (401): enter a valid App-ID and token \
+     in Connection, press \"Test connection\", then Ingest again (finished steps are kept)";
+
 /// iconik allows ~50 calls/s per account; the engine paces each card job, so concurrent cards
 /// share this budget.
 const CALLS_PER_SECOND: u32 = 40;
@@ -197,7 +201,8 @@ async fn run(
                     token_refused: outcome.token_refused,
                     report_html: None,
                     journal: Some(outcome.journal_path.clone()),
-                    error: None,
+                    // The one card-level stop the operator must act on (Connection panel).
+                    error: outcome.token_refused.then(|| TOKEN_REFUSED_HERE.to_owned()),
                 };
                 let rep = card_report(&outcome, started_at);
                 let name = outcome

@@ -1200,3 +1200,40 @@ fn gui_preview_warns_about_clips_already_in_iconik() {
         "{failures:?}"
     );
 }
+
+/// iconik refusing the token mid-ingest stops the run and tells the operator where to fix it.
+#[test]
+fn gui_refused_token_stops_the_ingest_and_says_where_to_fix_it() {
+    use card_ingest::sandbox::faults::FaultRule;
+    let (_work, card) = card_copy();
+    let mut g = gui_on_the_sandbox(card);
+    let rule = FaultRule {
+        status: Some(401),
+        times: Some(10),
+        ..FaultRule::default()
+    };
+    g.app()
+        .sandbox()
+        .expect("sandbox")
+        .set_faults(fault_rule("POST", "/API/assets/v1/assets/", rule))
+        .expect("faults");
+    g.harness.get_by_label("Ingest 2 clips").click();
+    g.pump_until("the run to end", |h| h.state().view().queue.ended);
+    let q = g.app().view().queue.clone();
+    assert_eq!(q.cards.len(), 1, "{:?}", q.cards);
+    assert!(q.cards[0].token_refused);
+    let error = q.cards[0].error.clone().expect("card error");
+    assert!(
+        error.contains("refused the token") && error.contains("Connection"),
+        "{error}"
+    );
+    assert_eq!(q.cards[0].completed, 0);
+    g.harness.run_ok();
+    assert!(
+        g.harness
+            .query_by_label(&format!("CARD_A: {error}"))
+            .is_some()
+    );
+    let state = g.app().sandbox().expect("sandbox").state();
+    assert_eq!(state["assets"].as_array().map(Vec::len), Some(0));
+}
