@@ -304,6 +304,11 @@ fn build_engine(
     };
     let store = JournalStore::at(request.data_dir.join("journals"));
     let mut options = request.options.clone();
+    // The sandbox's offload folder is the app's own: made here. A real storage's mount must
+    // already exist (the offload refuses a missing one: "is the storage mounted?").
+    if let (true, Some(to)) = (request.sandbox, &options.offload_to) {
+        std::fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
+    }
     let cards = u32::try_from(request.jobs.len().max(1)).unwrap_or(u32::MAX);
     options.max_calls_per_second = (CALLS_PER_SECOND / cards).max(1);
     let tools = Tools::detect();

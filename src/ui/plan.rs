@@ -164,7 +164,15 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
     }
     let root = PathBuf::from(root);
     let mut options = IngestOptions::new(storage, root.clone(), target.data_dir.join("proxies"));
-    options.offload_to = vm.settings.offload.then_some(root);
+    // Offload copies go below the storage's mount; the sandbox's mount is the file system root,
+    // so its copies go to a folder of the app's own instead of `/`.
+    options.offload_to = vm.settings.offload.then(|| {
+        if sandbox {
+            target.data_dir.join("sandbox-originals")
+        } else {
+            root
+        }
+    });
     options.offload_pattern = vm.settings.offload_pattern.clone();
     options.proxy = match vm.settings.proxy {
         ProxyChoice::Local => ProxyMode::Local,
@@ -357,7 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn the_sandbox_uses_its_own_storage_mount_and_view_and_offload_goes_below_the_mount() {
+    fn the_sandbox_uses_its_own_storage_mount_and_view_and_offloads_into_the_data_folder() {
         let mut v = vm();
         v.settings.server = ServerChoice::Sandbox;
         v.settings.offload = true;
@@ -373,7 +381,10 @@ mod tests {
         assert!(r.sandbox);
         assert_eq!(r.options.storage, "sbx-files");
         assert_eq!(r.options.storage_root, PathBuf::from("/"));
-        assert_eq!(r.options.offload_to, Some(PathBuf::from("/")));
+        assert_eq!(
+            r.options.offload_to,
+            Some(PathBuf::from("/data/sandbox-originals"))
+        );
         assert_eq!(r.options.metadata_view.as_deref(), Some("sbx-view"));
     }
 }

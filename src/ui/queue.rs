@@ -123,7 +123,24 @@ pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
         }];
     }
     let Some(clip_id) = event.clip_id.clone() else {
-        return Vec::new();
+        // The offload copies the whole card before the clips' steps: card-level progress.
+        return match (&event.kind, event.step) {
+            (
+                EventKind::Progress {
+                    done_bytes,
+                    total_bytes,
+                    eta_secs,
+                    ..
+                },
+                Some(step),
+            ) => vec![QueueEvent::CardProgress(ByteProgress {
+                step: step.into(),
+                done_bytes: *done_bytes,
+                total_bytes: *total_bytes,
+                eta_secs: *eta_secs,
+            })],
+            _ => Vec::new(),
+        };
     };
     let Some(step) = event.step.map(QueueStep::from) else {
         return match &event.kind {
@@ -229,6 +246,8 @@ pub enum QueueEvent {
         clip_id: String,
         url: String,
     },
+    /// Byte progress of a card-level step (the offload copy of the whole card).
+    CardProgress(ByteProgress),
     /// Every clip of a card completed or failed (retries may still follow).
     CardSettled {
         card: String,
@@ -318,6 +337,8 @@ pub struct QueueView {
     pub cards: Vec<super::ingest_run::CardEnd>,
     /// The API transcript of this run (curl commands, token redacted).
     pub transcript: Option<std::path::PathBuf>,
+    /// The card-level step in progress (offload), until its clips start their steps.
+    pub card_progress: Option<ByteProgress>,
 }
 
 impl QueueView {
@@ -386,6 +407,9 @@ impl QueueView {
                 if let Some(c) = self.clip_mut(&clip_id) {
                     c.asset_url = Some(url);
                 }
+            }
+            QueueEvent::CardProgress(p) => {
+                self.card_progress = (p.done_bytes < p.total_bytes).then_some(p);
             }
             QueueEvent::CardSettled { .. } => {}
             QueueEvent::CardEnded(end) => self.cards.push(end),
@@ -472,6 +496,9 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
             cmds.push(UiCommand::ShowTranscript(path.clone()));
         }
     });
+    if let Some(p) = &queue.card_progress {
+        progress_bar(ui, p);
+    }
     for card in &queue.cards {
         ui.horizontal_wrapped(|ui| {
             let name = card
@@ -539,26 +566,7 @@ fn clip_ui(ui: &mut egui::Ui, clip: &QueueClip, retryable: bool, cmds: &mut Comm
         }
     });
     if let Some(p) = &clip.progress {
-        let fraction = if p.total_bytes == 0 {
-            0.0
-        } else {
-            p.done_bytes as f32 / p.total_bytes as f32
-        };
-        let eta = p
-            .eta_secs
-            .map(|s| {
-                format!(
-                    ", {} left",
-                    format_elapsed(Duration::from_secs_f64(s.max(0.0)))
-                )
-            })
-            .unwrap_or_default();
-        ui.add(egui::ProgressBar::new(fraction).text(format!(
-            "{}: {} of {}{eta}",
-            p.step.label(),
-            format_bytes(p.done_bytes),
-            format_bytes(p.total_bytes)
-        )));
+        progress_bar(ui, p);
     }
     if let Some((step, error)) = clip.failed() {
         ui.horizontal_wrapped(|ui| {
@@ -580,6 +588,30 @@ fn clip_ui(ui: &mut egui::Ui, clip: &QueueClip, retryable: bool, cmds: &mut Comm
         });
     }
     ui.separator();
+}
+
+/// A step's bytes done of total, with the time left when known.
+fn progress_bar(ui: &mut egui::Ui, p: &ByteProgress) {
+    let fraction = if p.total_bytes == 0 {
+        0.0
+    } else {
+        p.done_bytes as f32 / p.total_bytes as f32
+    };
+    let eta = p
+        .eta_secs
+        .map(|s| {
+            format!(
+                ", {} left",
+                format_elapsed(Duration::from_secs_f64(s.max(0.0)))
+            )
+        })
+        .unwrap_or_default();
+    ui.add(egui::ProgressBar::new(fraction).text(format!(
+        "{}: {} of {}{eta}",
+        p.step.label(),
+        format_bytes(p.done_bytes),
+        format_bytes(p.total_bytes)
+    )));
 }
 
 /// `M:SS` or `H:MM:SS`.
@@ -654,6 +686,40 @@ mod tests {
             ))
             .is_empty()
         );
+        // The offload's card-level progress (no clip) feeds the queue's card bar.
+        let card_level = IngestEvent {
+            clip_id: None,
+            clip_name: None,
+            step: Some(Step::Offload),
+            kind: EventKind::Progress {
+                done_bytes: 5,
+                total_bytes: 50,
+                rate_bytes_per_s: None,
+                eta_secs: None,
+            },
+        };
+        let mapped = from_ingest(&card_level);
+        assert_eq!(
+            mapped,
+            [QueueEvent::CardProgress(ByteProgress {
+                step: QueueStep::Offload,
+                done_bytes: 5,
+                total_bytes: 50,
+                eta_secs: None,
+            })]
+        );
+        let mut q = QueueView::default();
+        for e in mapped {
+            q.apply(e);
+        }
+        assert_eq!(q.card_progress.map(|p| p.done_bytes), Some(5));
+        q.apply(QueueEvent::CardProgress(ByteProgress {
+            step: QueueStep::Offload,
+            done_bytes: 50,
+            total_bytes: 50,
+            eta_secs: None,
+        }));
+        assert_eq!(q.card_progress, None, "a finished copy hides the bar");
         let skipped = from_ingest(&ev(
             None,
             EventKind::Skipped {

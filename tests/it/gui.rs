@@ -1237,3 +1237,81 @@ fn gui_refused_token_stops_the_ingest_and_says_where_to_fix_it() {
     let state = g.app().sandbox().expect("sandbox").state();
     assert_eq!(state["assets"].as_array().map(Vec::len), Some(0));
 }
+
+/// "Copy the card to the storage first": the card is copied and verified below the storage
+/// (for the sandbox, a folder of the app's own), and the copy is what gets registered.
+#[test]
+fn gui_offload_copies_the_card_and_registers_the_copy() {
+    let (_work, card) = card_copy();
+    let mut g = gui_on_the_sandbox(card.clone());
+    g.harness
+        .get_by_label("Copy the card to the storage first")
+        .click();
+    g.harness.run_ok();
+    assert!(g.app().view().settings.offload);
+    g.harness.get_by_label("Ingest 2 clips").click();
+    g.pump_until("the run to end", |h| h.state().view().queue.ended);
+    let q = g.app().view().queue.clone();
+    assert_eq!(q.failed_count(), 0, "{q:#?}");
+    assert_eq!(q.cards.len(), 1);
+    assert_eq!(q.cards[0].error, None);
+    assert_eq!(q.cards[0].completed, 2, "{:?}", q.cards);
+    let copies = crate::util::canonical(g.dir.path())
+        .join("data")
+        .join("sandbox-originals");
+    let state = g.app().sandbox().expect("sandbox").state();
+    let files = state["files"].as_array().expect("files").clone();
+    assert!(!files.is_empty());
+    let rel_copies = copies.to_string_lossy().trim_start_matches('/').to_owned();
+    let card_b = card.join("CARD_B");
+    let rel_card_b = card_b.to_string_lossy().trim_start_matches('/').to_owned();
+    let mut copied = 0;
+    for f in &files {
+        let dir = f["directory_path"].as_str().expect("directory_path");
+        let name = f["original_name"].as_str().expect("name");
+        if dir.starts_with(&rel_copies) {
+            // The registered copy holds the card's bytes.
+            let copy = PathBuf::from("/").join(dir).join(name);
+            let original = walk_find(&card.join("CARD_A"), name).expect("original on CARD_A");
+            assert_eq!(
+                std::fs::read(&copy).expect("copy"),
+                std::fs::read(&original).expect("original"),
+                "{}",
+                copy.display()
+            );
+            copied += 1;
+        } else {
+            // Known limit: the span's segments on the second card (which holds no clip of its
+            // own) are registered where they are, not copied.
+            assert!(dir.starts_with(&rel_card_b), "{dir}");
+        }
+    }
+    let on_card_a: usize = g
+        .app()
+        .view()
+        .card
+        .clips
+        .iter()
+        .flat_map(|c| &c.scanned.clip.files)
+        .filter(|f| f.path.starts_with(card.join("CARD_A")))
+        .count();
+    assert_eq!(
+        copied, on_card_a,
+        "every CARD_A file registered as its copy"
+    );
+}
+
+/// The first file named `name` below `dir`.
+fn walk_find(dir: &std::path::Path, name: &str) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(found) = walk_find(&p, name) {
+                return Some(found);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+    }
+    None
+}
