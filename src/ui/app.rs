@@ -808,6 +808,9 @@ impl App {
                 tracing::info!(request = ?plan.request, "ingest starts");
                 // A previous run still open for retries ends now (its reports get written).
                 self.ingest = None;
+                // A look-up still running would see this ingest's new assets and untick clips
+                // with work left: stop it; it runs again when the ingest ends.
+                self.duplicates.interrupt();
                 self.vm
                     .queue
                     .apply(QueueEvent::Started { clips: plan.queue });
@@ -919,12 +922,7 @@ impl App {
                 self.vm.queue.apply(QueueEvent::Finished);
                 self.ingests_ended += 1;
                 for c in &self.vm.queue.clips {
-                    if c.steps.iter().all(|(_, s)| {
-                        matches!(
-                            s,
-                            super::queue::StepStatus::Done | super::queue::StepStatus::Skipped(_)
-                        )
-                    }) {
+                    if c.completed() {
                         self.unfinished_ids.remove(&c.clip_id);
                     } else {
                         self.unfinished_ids.insert(c.clip_id.clone());
@@ -1012,8 +1010,9 @@ impl App {
     /// Starts, restarts or clears the "already in iconik" check when what it depends on changes:
     /// the scan, the connection and server, the picked FILES storage or its mount folder.
     fn follow_duplicates(&mut self) {
-        if self.vm.queue.running() {
-            // The ingest has the call budget; the check follows once it ends.
+        if self.vm.queue.running() || self.ingest.is_some() {
+            // The ingest (running, or open for retries) has the call budget and is changing
+            // the answers; the check follows once it ends.
             return;
         }
         // Storage and mount as saved: they settle after typing (SAVE_DELAY), so a mount folder
@@ -1076,6 +1075,17 @@ impl App {
         }
     }
 
+    /// The clip's journal has work left: it failed, stopped or is being resumed.
+    fn has_work_left(&self, clip_id: &str) -> bool {
+        self.unfinished_ids.contains(clip_id)
+            || self
+                .vm
+                .queue
+                .clips
+                .iter()
+                .any(|c| c.clip_id == clip_id && !c.completed())
+    }
+
     fn duplicate_update(&mut self, generation: u64, update: DuplicateUpdate) {
         if !self.duplicates.is_current(generation) {
             return; // the card, server or storage changed since this check started
@@ -1085,7 +1095,8 @@ impl App {
                 // A clip with work left in a journal (failed, cancelled, resumed) has its asset
                 // in iconik but is not done: it stays ticked so Ingest finishes it.
                 if check.is_duplicate()
-                    && !self.unfinished_ids.contains(&clip_id)
+                    && !self.vm.queue.running()
+                    && !self.has_work_left(&clip_id)
                     && let Some(row) = self.vm.card.row_mut(&clip_id)
                 {
                     // The engine would skip it anyway: unticked, so "Ingest N" counts real work.

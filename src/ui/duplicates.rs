@@ -351,6 +351,14 @@ impl DuplicateTracker {
         }
     }
 
+    /// Stops the running check and drops its late results, keeping what is shown; the next
+    /// [`Self::follow`] with a key starts a fresh check (an ingest changes the answers).
+    pub fn interrupt(&mut self) {
+        self.stop();
+        self.key = None;
+        self.generation += 1;
+    }
+
     /// Whether results tagged `generation` belong to the check that is current.
     pub fn is_current(&self, generation: u64) -> bool {
         self.key.is_some() && generation == self.generation
@@ -382,6 +390,24 @@ mod tests {
             mount: "/mnt/x".into(),
             ingests_ended: 0,
         }
+    }
+
+    #[test]
+    fn interrupt_drops_late_results_and_the_same_key_starts_again() {
+        let mut t = DuplicateTracker::default();
+        let Follow::Start { generation, cancel } = t.follow(Some(key(1))) else {
+            panic!("first key starts a check");
+        };
+        t.interrupt();
+        assert!(
+            cancel.load(Ordering::Relaxed),
+            "the running check is told to stop"
+        );
+        assert!(!t.is_current(generation), "its late results are dropped");
+        let Follow::Start { generation: g2, .. } = t.follow(Some(key(1))) else {
+            panic!("the same key starts a fresh check after an interrupt");
+        };
+        assert!(g2 > generation && t.is_current(g2));
     }
 
     #[test]

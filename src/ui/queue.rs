@@ -306,6 +306,11 @@ impl QueueClip {
         })
     }
 
+    /// Every step done or skipped.
+    pub fn completed(&self) -> bool {
+        self.finished_steps() == self.steps.len()
+    }
+
     /// Nothing more happens to this clip without a retry: every step over, or one failed.
     pub fn settled(&self) -> bool {
         self.failed().is_some() || self.finished_steps() == self.steps.len()
