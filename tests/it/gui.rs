@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 const WAIT: Duration = Duration::from_secs(90);
 /// Where file sets are created (the step the fault tests fail).
 const FILE_SETS: &str = "/API/files/v1/assets/*/file_sets/";
+/// Where assets are created.
+const ASSETS: &str = "/API/assets/v1/assets/";
 
 /// A runtime, a temp dir for settings/cache, and the app under a headless harness.
 struct Gui {
@@ -642,6 +644,22 @@ fn gui_on_the_sandbox(card: PathBuf) -> Gui {
     g
 }
 
+/// The window on its built-in sandbox with a private card copy, and `rule` on `method path`.
+fn gui_on_the_sandbox_with_fault(
+    method: &str,
+    path: &str,
+    rule: card_ingest::sandbox::faults::FaultRule,
+) -> (tempfile::TempDir, Gui) {
+    let (work, card) = card_copy();
+    let g = gui_on_the_sandbox(card);
+    g.app()
+        .sandbox()
+        .expect("sandbox")
+        .set_faults(fault_rule(method, path, rule))
+        .expect("faults");
+    (work, g)
+}
+
 /// The whole flow in the window against the built-in sandbox: a title edit, an injected
 /// non-retryable fault that fails one step with the server's message, Retry, completion with
 /// no duplicate objects, the report and the API transcript.
@@ -649,20 +667,14 @@ fn gui_on_the_sandbox(card: PathBuf) -> Gui {
 fn gui_ingest_fails_a_step_with_the_server_message_then_retry_completes_without_duplicates() {
     use card_ingest::sandbox::faults::FaultRule;
     use card_ingest::ui::queue::{QueueStep, StepStatus};
-    let (_work, card) = card_copy();
-    let mut g = gui_on_the_sandbox(card);
-    g.pump_until("the sandbox's metadata view", |h| {
-        !h.state().view().views.is_empty()
-    });
     let rule = FaultRule {
         status: Some(400),
         ..FaultRule::default()
     };
-    g.app()
-        .sandbox()
-        .expect("sandbox")
-        .set_faults(fault_rule("POST", FILE_SETS, rule))
-        .expect("faults");
+    let (_work, mut g) = gui_on_the_sandbox_with_fault("POST", FILE_SETS, rule);
+    g.pump_until("the sandbox's metadata view", |h| {
+        !h.state().view().views.is_empty()
+    });
 
     // Edit the first clip's title and scene.
     g.harness.get_by_label("0002EM").click();
@@ -940,19 +952,13 @@ fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_
 #[test]
 fn gui_cancel_stops_the_ingest_at_the_next_step() {
     use card_ingest::sandbox::faults::FaultRule;
-    let (_work, card) = card_copy();
-    let mut g = gui_on_the_sandbox(card);
     // Asset creation answers slowly: the operator cancels while it is in flight.
     let rule = FaultRule {
         delay_ms: Some(1500),
         times: Some(2),
         ..FaultRule::default()
     };
-    g.app()
-        .sandbox()
-        .expect("sandbox")
-        .set_faults(fault_rule("POST", "/API/assets/v1/assets/", rule))
-        .expect("faults");
+    let (_work, mut g) = gui_on_the_sandbox_with_fault("POST", ASSETS, rule);
     g.harness.get_by_label("Ingest 2 clips").click();
     g.pump_until("an asset step running", |h| {
         h.state().view().queue.clips.iter().any(|c| {
@@ -1205,18 +1211,12 @@ fn gui_preview_warns_about_clips_already_in_iconik() {
 #[test]
 fn gui_refused_token_stops_the_ingest_and_says_where_to_fix_it() {
     use card_ingest::sandbox::faults::FaultRule;
-    let (_work, card) = card_copy();
-    let mut g = gui_on_the_sandbox(card);
     let rule = FaultRule {
         status: Some(401),
         times: Some(10),
         ..FaultRule::default()
     };
-    g.app()
-        .sandbox()
-        .expect("sandbox")
-        .set_faults(fault_rule("POST", "/API/assets/v1/assets/", rule))
-        .expect("faults");
+    let (_work, mut g) = gui_on_the_sandbox_with_fault("POST", ASSETS, rule);
     g.harness.get_by_label("Ingest 2 clips").click();
     g.pump_until("the run to end", |h| h.state().view().queue.ended);
     let q = g.app().view().queue.clone();
