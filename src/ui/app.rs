@@ -353,13 +353,9 @@ impl App {
             UiCommand::ApplyBulk => self.apply_bulk(),
             UiCommand::StartIngest => self.start_ingest(),
             UiCommand::CancelIngest => self.send_ingest(command, IngestCommand::Cancel),
-            UiCommand::RetryStep { clip_id, step } => self.send_ingest(
-                command,
-                IngestCommand::RetryStep {
-                    clip_id,
-                    step: step.into(),
-                },
-            ),
+            UiCommand::RetryStep { clip_id, step } => {
+                self.send_ingest(command, IngestCommand::RetryStep { clip_id, step })
+            }
             UiCommand::RetryAllFailed => self.send_ingest(command, IngestCommand::RetryAllFailed),
             UiCommand::FinishIngest => {
                 if self.ingest.take().is_some() {

@@ -40,7 +40,7 @@ pub enum UiCommand {
     /// Redo a failed step of one clip and continue.
     RetryStep {
         clip_id: String,
-        step: super::queue::QueueStep,
+        step: crate::ingest::Step,
     },
     /// Redo the failed step of every failed clip.
     RetryAllFailed,

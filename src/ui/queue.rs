@@ -5,101 +5,28 @@
 //!
 //! The panel renders [`QueueView`], which folds [`QueueEvent`]s — a thin adapter over the ingest
 //! engine's [`crate::ingest::IngestEvent`]s ([`from_ingest`]), so the view can be driven (and
-//! tested) without running an ingest. Retry commands map back with `ingest::Step::from`.
+//! tested) without running an ingest. Steps are the engine's own [`Step`].
 
 use super::cards::format_bytes;
 use super::command::{Commands, UiCommand};
+use crate::ingest::Step;
 use std::time::{Duration, Instant};
 
-/// The steps of one clip's registration, in pipeline order (the ingest engine's steps).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum QueueStep {
-    Checksum,
-    Offload,
-    CreateAsset,
-    CreateFormat,
-    CreateFileSet,
-    CreateFiles,
-    Proxy,
-    CreateProxy,
-    UploadProxy,
-    CloseProxy,
-    Keyframes,
-    Collection,
-}
-
-impl QueueStep {
-    pub const ALL: [QueueStep; 12] = [
-        QueueStep::Checksum,
-        QueueStep::Offload,
-        QueueStep::CreateAsset,
-        QueueStep::CreateFormat,
-        QueueStep::CreateFileSet,
-        QueueStep::CreateFiles,
-        QueueStep::Proxy,
-        QueueStep::CreateProxy,
-        QueueStep::UploadProxy,
-        QueueStep::CloseProxy,
-        QueueStep::Keyframes,
-        QueueStep::Collection,
-    ];
-
-    /// Short label on the step chip.
-    pub fn label(self) -> &'static str {
-        match self {
-            QueueStep::Checksum => "checksum",
-            QueueStep::Offload => "offload",
-            QueueStep::CreateAsset => "asset",
-            QueueStep::CreateFormat => "format",
-            QueueStep::CreateFileSet => "file set",
-            QueueStep::CreateFiles => "files",
-            QueueStep::Proxy => "proxy",
-            QueueStep::CreateProxy => "proxy record",
-            QueueStep::UploadProxy => "upload",
-            QueueStep::CloseProxy => "close",
-            QueueStep::Keyframes => "keyframes",
-            QueueStep::Collection => "collection",
-        }
-    }
-}
-
-impl From<crate::ingest::Step> for QueueStep {
-    fn from(step: crate::ingest::Step) -> QueueStep {
-        use crate::ingest::Step;
-        match step {
-            Step::Checksum => QueueStep::Checksum,
-            Step::Offload => QueueStep::Offload,
-            Step::CreateAsset => QueueStep::CreateAsset,
-            Step::CreateFormat => QueueStep::CreateFormat,
-            Step::CreateFileSet => QueueStep::CreateFileSet,
-            Step::CreateFiles => QueueStep::CreateFiles,
-            Step::Proxy => QueueStep::Proxy,
-            Step::CreateProxy => QueueStep::CreateProxy,
-            Step::UploadProxy => QueueStep::UploadProxy,
-            Step::CloseProxy => QueueStep::CloseProxy,
-            Step::Keyframes => QueueStep::Keyframes,
-            Step::Collection => QueueStep::Collection,
-        }
-    }
-}
-
-impl From<QueueStep> for crate::ingest::Step {
-    fn from(step: QueueStep) -> crate::ingest::Step {
-        use crate::ingest::Step;
-        match step {
-            QueueStep::Checksum => Step::Checksum,
-            QueueStep::Offload => Step::Offload,
-            QueueStep::CreateAsset => Step::CreateAsset,
-            QueueStep::CreateFormat => Step::CreateFormat,
-            QueueStep::CreateFileSet => Step::CreateFileSet,
-            QueueStep::CreateFiles => Step::CreateFiles,
-            QueueStep::Proxy => Step::Proxy,
-            QueueStep::CreateProxy => Step::CreateProxy,
-            QueueStep::UploadProxy => Step::UploadProxy,
-            QueueStep::CloseProxy => Step::CloseProxy,
-            QueueStep::Keyframes => Step::Keyframes,
-            QueueStep::Collection => Step::Collection,
-        }
+/// Short label of a step on its chip (the engine's `Display` names are for logs).
+pub fn step_label(step: Step) -> &'static str {
+    match step {
+        Step::Checksum => "checksum",
+        Step::Offload => "offload",
+        Step::CreateAsset => "asset",
+        Step::CreateFormat => "format",
+        Step::CreateFileSet => "file set",
+        Step::CreateFiles => "files",
+        Step::Proxy => "proxy",
+        Step::CreateProxy => "proxy record",
+        Step::UploadProxy => "upload",
+        Step::CloseProxy => "close",
+        Step::Keyframes => "keyframes",
+        Step::Collection => "collection",
     }
 }
 
@@ -134,7 +61,7 @@ pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
                 },
                 Some(step),
             ) => vec![QueueEvent::CardProgress(ByteProgress {
-                step: step.into(),
+                step,
                 done_bytes: *done_bytes,
                 total_bytes: *total_bytes,
                 eta_secs: *eta_secs,
@@ -142,9 +69,9 @@ pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
             _ => Vec::new(),
         };
     };
-    let Some(step) = event.step.map(QueueStep::from) else {
+    let Some(step) = event.step else {
         return match &event.kind {
-            EventKind::Skipped { reason } => QueueStep::ALL
+            EventKind::Skipped { reason } => Step::ALL
                 .into_iter()
                 .map(|step| QueueEvent::StepSkipped {
                     clip_id: clip_id.clone(),
@@ -203,7 +130,7 @@ pub enum StepStatus {
 /// Byte progress of the running step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ByteProgress {
-    pub step: QueueStep,
+    pub step: Step,
     pub done_bytes: u64,
     pub total_bytes: u64,
     pub eta_secs: Option<f64>,
@@ -218,27 +145,27 @@ pub enum QueueEvent {
     },
     StepStarted {
         clip_id: String,
-        step: QueueStep,
+        step: Step,
     },
     Progress {
         clip_id: String,
-        step: QueueStep,
+        step: Step,
         done_bytes: u64,
         total_bytes: u64,
         eta_secs: Option<f64>,
     },
     StepDone {
         clip_id: String,
-        step: QueueStep,
+        step: Step,
     },
     StepFailed {
         clip_id: String,
-        step: QueueStep,
+        step: Step,
         error: String,
     },
     StepSkipped {
         clip_id: String,
-        step: QueueStep,
+        step: Step,
         reason: String,
     },
     /// The clip's asset exists in iconik (link for the operator).
@@ -267,7 +194,7 @@ pub struct QueueClip {
     pub clip_id: String,
     pub title: String,
     /// Every step in pipeline order with its status.
-    pub steps: Vec<(QueueStep, StepStatus)>,
+    pub steps: Vec<(Step, StepStatus)>,
     pub progress: Option<ByteProgress>,
     pub asset_url: Option<String>,
 }
@@ -277,7 +204,7 @@ impl QueueClip {
         QueueClip {
             clip_id,
             title,
-            steps: QueueStep::ALL
+            steps: Step::ALL
                 .into_iter()
                 .map(|s| (s, StepStatus::Pending))
                 .collect(),
@@ -286,20 +213,20 @@ impl QueueClip {
         }
     }
 
-    fn set(&mut self, step: QueueStep, status: StepStatus) {
+    fn set(&mut self, step: Step, status: StepStatus) {
         if let Some(slot) = self.steps.iter_mut().find(|(s, _)| *s == step) {
             slot.1 = status;
         }
     }
 
-    pub fn status(&self, step: QueueStep) -> Option<&StepStatus> {
+    pub fn status(&self, step: Step) -> Option<&StepStatus> {
         self.steps
             .iter()
             .find(|(s, _)| *s == step)
             .map(|(_, st)| st)
     }
 
-    pub fn failed(&self) -> Option<(QueueStep, &str)> {
+    pub fn failed(&self) -> Option<(Step, &str)> {
         self.steps.iter().find_map(|(s, st)| match st {
             StepStatus::Failed(e) => Some((*s, e.as_str())),
             _ => None,
@@ -441,7 +368,7 @@ impl QueueView {
 
     /// Finished steps over all steps of all clips (0..=1).
     pub fn overall(&self) -> f32 {
-        let total = self.clips.len() * QueueStep::ALL.len();
+        let total = self.clips.len() * Step::ALL.len();
         if total == 0 {
             return 0.0;
         }
@@ -557,8 +484,8 @@ fn clip_ui(ui: &mut egui::Ui, clip: &QueueClip, retryable: bool, cmds: &mut Comm
                 StepStatus::Failed(e) => (visuals.error_fg_color, format!("failed: {e}")),
                 StepStatus::Skipped(r) => (visuals.weak_text_color(), format!("skipped: {r}")),
             };
-            ui.colored_label(color, step.label())
-                .on_hover_text(format!("{}: {hover}", step.label()));
+            ui.colored_label(color, step_label(*step))
+                .on_hover_text(format!("{}: {hover}", step_label(*step)));
         }
         if let Some(url) = &clip.asset_url {
             // The built-in sandbox has no web app: its link is a JSON page of the asset.
@@ -577,12 +504,12 @@ fn clip_ui(ui: &mut egui::Ui, clip: &QueueClip, retryable: bool, cmds: &mut Comm
         ui.horizontal_wrapped(|ui| {
             ui.colored_label(
                 ui.visuals().error_fg_color,
-                format!("{} failed: {error}", step.label()),
+                format!("{} failed: {error}", step_label(step)),
             );
             if retryable
                 && ui
                     .button("Retry")
-                    .on_hover_text(format!("Redo {} and continue", step.label()))
+                    .on_hover_text(format!("Redo {} and continue", step_label(step)))
                     .clicked()
             {
                 cmds.push(UiCommand::RetryStep {
@@ -613,7 +540,7 @@ fn progress_bar(ui: &mut egui::Ui, p: &ByteProgress) {
         .unwrap_or_default();
     ui.add(egui::ProgressBar::new(fraction).text(format!(
         "{}: {} of {}{eta}",
-        p.step.label(),
+        step_label(p.step),
         format_bytes(p.done_bytes),
         format_bytes(p.total_bytes)
     )));
@@ -645,9 +572,6 @@ mod tests {
 
     #[test]
     fn engine_events_map_onto_queue_events() {
-        for step in Step::ALL {
-            assert_eq!(Step::from(QueueStep::from(step)), step, "round trip");
-        }
         assert_eq!(
             from_ingest(&ev(
                 Some(Step::UploadProxy),
@@ -660,7 +584,7 @@ mod tests {
             )),
             [QueueEvent::Progress {
                 clip_id: "c1".into(),
-                step: QueueStep::UploadProxy,
+                step: Step::UploadProxy,
                 done_bytes: 10,
                 total_bytes: 40,
                 eta_secs: Some(6.0),
@@ -676,7 +600,7 @@ mod tests {
             )),
             [QueueEvent::StepFailed {
                 clip_id: "c1".into(),
-                step: QueueStep::CreateAsset,
+                step: Step::CreateAsset,
                 error: "500 injected".into(),
             }]
         );
@@ -707,7 +631,7 @@ mod tests {
         assert_eq!(
             mapped,
             [QueueEvent::CardProgress(ByteProgress {
-                step: QueueStep::Offload,
+                step: Step::Offload,
                 done_bytes: 5,
                 total_bytes: 50,
                 eta_secs: None,
@@ -719,7 +643,7 @@ mod tests {
         }
         assert_eq!(q.card_progress.map(|p| p.done_bytes), Some(5));
         q.apply(QueueEvent::CardProgress(ByteProgress {
-            step: QueueStep::Offload,
+            step: Step::Offload,
             done_bytes: 50,
             total_bytes: 50,
             eta_secs: None,
@@ -758,34 +682,34 @@ mod tests {
         assert_eq!(q.clips[0].steps.len(), 12);
         q.apply(QueueEvent::StepStarted {
             clip_id: "a".into(),
-            step: QueueStep::Checksum,
+            step: Step::Checksum,
         });
         q.apply(QueueEvent::Progress {
             clip_id: "a".into(),
-            step: QueueStep::Checksum,
+            step: Step::Checksum,
             done_bytes: 512,
             total_bytes: 2048,
             eta_secs: Some(3.0),
         });
         assert_eq!(
-            q.clips[0].status(QueueStep::Checksum),
+            q.clips[0].status(Step::Checksum),
             Some(&StepStatus::Running)
         );
         assert_eq!(q.clips[0].progress.map(|p| p.done_bytes), Some(512));
         q.apply(QueueEvent::StepDone {
             clip_id: "a".into(),
-            step: QueueStep::Checksum,
+            step: Step::Checksum,
         });
         assert_eq!(q.clips[0].progress, None);
         q.apply(QueueEvent::StepFailed {
             clip_id: "b".into(),
-            step: QueueStep::CreateAsset,
+            step: Step::CreateAsset,
             error: "500: injected".into(),
         });
         assert_eq!(q.failed_count(), 1);
         assert_eq!(
             q.clips[1].failed(),
-            Some((QueueStep::CreateAsset, "500: injected"))
+            Some((Step::CreateAsset, "500: injected"))
         );
         // 1 of 24 steps finished.
         assert!((q.overall() - 1.0 / 24.0).abs() < 1e-6, "{}", q.overall());

@@ -420,7 +420,8 @@ fn gui_drop_a_card_folder_then_bulk_edit_the_selection() {
 
 #[test]
 fn gui_queue_shows_a_failed_step_with_the_server_message_and_a_retry() {
-    use card_ingest::ui::queue::{QueueEvent, QueueStep, StepStatus};
+    use card_ingest::ingest::Step;
+    use card_ingest::ui::queue::{QueueEvent, StepStatus};
     let mut g = gui(Settings::default(), Vec::new());
     g.harness.run_ok();
     let events = [
@@ -432,22 +433,22 @@ fn gui_queue_shows_a_failed_step_with_the_server_message_and_a_retry() {
         },
         QueueEvent::StepDone {
             clip_id: "id-a".into(),
-            step: QueueStep::Checksum,
+            step: Step::Checksum,
         },
         QueueEvent::StepStarted {
             clip_id: "id-a".into(),
-            step: QueueStep::UploadProxy,
+            step: Step::UploadProxy,
         },
         QueueEvent::Progress {
             clip_id: "id-a".into(),
-            step: QueueStep::UploadProxy,
+            step: Step::UploadProxy,
             done_bytes: 1024 * 1024,
             total_bytes: 4 * 1024 * 1024,
             eta_secs: Some(75.0),
         },
         QueueEvent::StepFailed {
             clip_id: "id-b".into(),
-            step: QueueStep::CreateAsset,
+            step: Step::CreateAsset,
             error: "iconik answered 500: injected fault".into(),
         },
     ];
@@ -476,7 +477,7 @@ fn gui_queue_shows_a_failed_step_with_the_server_message_and_a_retry() {
     );
     let q = &g.app().view().queue;
     assert_eq!(
-        q.clips[1].status(QueueStep::CreateAsset),
+        q.clips[1].status(Step::CreateAsset),
         Some(&StepStatus::Failed(
             "iconik answered 500: injected fault".into()
         ))
@@ -553,8 +554,9 @@ fn gui_snapshots_of_the_main_screens() {
 /// Folds the events of a finished run with one failed clip into the window's queue.
 #[cfg(feature = "snapshots")]
 fn queue_after_a_run(g: &mut Gui) {
+    use card_ingest::ingest::Step;
     use card_ingest::ui::ingest_run::CardEnd;
-    use card_ingest::ui::queue::{QueueEvent, QueueStep};
+    use card_ingest::ui::queue::QueueEvent;
     let ids: Vec<(String, String)> = g
         .app()
         .view()
@@ -564,7 +566,7 @@ fn queue_after_a_run(g: &mut Gui) {
         .map(|c| (c.id().to_owned(), c.scanned.clip.name.clone()))
         .collect();
     let mut events = vec![QueueEvent::Started { clips: ids.clone() }];
-    for step in QueueStep::ALL {
+    for step in Step::ALL {
         events.push(QueueEvent::StepDone {
             clip_id: ids[0].0.clone(),
             step,
@@ -575,10 +577,10 @@ fn queue_after_a_run(g: &mut Gui) {
         url: "https://app.iconik.io/asset/6f1c2d3e-0000-4000-8000-000000000001".into(),
     });
     for step in [
-        QueueStep::Checksum,
-        QueueStep::Offload,
-        QueueStep::CreateAsset,
-        QueueStep::CreateFormat,
+        Step::Checksum,
+        Step::Offload,
+        Step::CreateAsset,
+        Step::CreateFormat,
     ] {
         events.push(QueueEvent::StepDone {
             clip_id: ids[1].0.clone(),
@@ -587,7 +589,7 @@ fn queue_after_a_run(g: &mut Gui) {
     }
     events.push(QueueEvent::StepFailed {
         clip_id: ids[1].0.clone(),
-        step: QueueStep::CreateFileSet,
+        step: Step::CreateFileSet,
         error: "iconik answered 400 Bad Request: injected fault".into(),
     });
     events.push(QueueEvent::CardEnded(CardEnd {
@@ -665,8 +667,9 @@ fn gui_on_the_sandbox_with_fault(
 /// no duplicate objects, the report and the API transcript.
 #[test]
 fn gui_ingest_fails_a_step_with_the_server_message_then_retry_completes_without_duplicates() {
+    use card_ingest::ingest::Step;
     use card_ingest::sandbox::faults::FaultRule;
-    use card_ingest::ui::queue::{QueueStep, StepStatus};
+    use card_ingest::ui::queue::StepStatus;
     let rule = FaultRule {
         status: Some(400),
         ..FaultRule::default()
@@ -703,7 +706,7 @@ fn gui_ingest_fails_a_step_with_the_server_message_then_retry_completes_without_
         let (step, error) = q.clips.iter().find_map(|c| c.failed()).expect("failed");
         (step, error.to_owned())
     };
-    assert_eq!(step, QueueStep::CreateFileSet);
+    assert_eq!(step, Step::CreateFileSet);
     assert!(
         error.contains("400"),
         "the server's status is shown: {error}"
@@ -962,7 +965,7 @@ fn gui_cancel_stops_the_ingest_at_the_next_step() {
     g.harness.get_by_label("Ingest 2 clips").click();
     g.pump_until("an asset step running", |h| {
         h.state().view().queue.clips.iter().any(|c| {
-            c.status(card_ingest::ui::queue::QueueStep::CreateAsset)
+            c.status(card_ingest::ingest::Step::CreateAsset)
                 == Some(&card_ingest::ui::queue::StepStatus::Running)
         })
     });
