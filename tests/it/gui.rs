@@ -67,14 +67,47 @@ fn gui_in(dir: tempfile::TempDir, settings: Settings, paths: Vec<PathBuf>, env: 
         notices: Vec::new(),
         log: None,
     };
-    let app = App::new(startup, rt.handle().clone());
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+    let harness = window(startup, &rt);
     Gui {
         harness,
         _rt: rt,
         dir,
+    }
+}
+
+/// The app under a headless harness of the window's default size (also the keyring tests').
+pub(crate) fn window(startup: Startup, rt: &tokio::runtime::Runtime) -> Harness<'static, App> {
+    let app = App::new(startup, rt.handle().clone());
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+}
+
+/// Steps frames until `done` holds (background results arrive between frames); after `wait`
+/// it fails with the app's log.
+pub(crate) fn pump_until(
+    harness: &mut Harness<'static, App>,
+    wait: Duration,
+    what: &str,
+    done: impl Fn(&Harness<'static, App>) -> bool,
+) {
+    let started = Instant::now();
+    loop {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        if started.elapsed() > wait {
+            let log: Vec<&str> = harness
+                .state()
+                .view()
+                .log
+                .iter()
+                .map(|l| l.text.as_str())
+                .collect();
+            panic!("timed out after {wait:?} waiting for {what}; app log: {log:#?}");
+        }
+        std::thread::sleep(Duration::from_millis(15));
     }
 }
 
@@ -85,24 +118,13 @@ impl Gui {
 
     /// Steps frames until `done` holds (background results arrive between frames).
     fn pump_until(&mut self, what: &str, done: impl Fn(&Harness<'static, App>) -> bool) {
-        let started = Instant::now();
-        loop {
-            self.harness.step();
-            if done(&self.harness) {
-                return;
-            }
-            if started.elapsed() > WAIT {
-                let log: Vec<String> = self
-                    .app()
-                    .view()
-                    .log
-                    .iter()
-                    .map(|l| l.text.clone())
-                    .collect();
-                panic!("timed out after {WAIT:?} waiting for {what}; app log: {log:#?}");
-            }
-            std::thread::sleep(Duration::from_millis(15));
-        }
+        pump_until(&mut self.harness, WAIT, what, done);
+    }
+
+    /// Steps frames until the ingest run has ended; the queue as it ended.
+    fn run_to_end(&mut self, what: &str) -> card_ingest::ui::queue::QueueView {
+        self.pump_until(what, |h| h.state().view().queue.ended);
+        self.app().view().queue.clone()
     }
 
     fn pump_until_label(&mut self, label: &str) {
@@ -725,10 +747,7 @@ fn gui_ingest_fails_a_step_with_the_server_message_then_retry_completes_without_
     // The card with a failed clip stays open for retries: no report yet.
     assert!(g.app().view().queue.cards.is_empty());
     g.harness.get_by_label("Retry").click();
-    g.pump_until("the retried ingest to end", |h| {
-        h.state().view().queue.ended
-    });
-    let q = g.app().view().queue.clone();
+    let q = g.run_to_end("the retried ingest to end");
     assert_eq!(q.failed_count(), 0, "{q:#?}");
     for c in &q.clips {
         assert!(
@@ -889,7 +908,7 @@ fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_
     });
     g.harness.run_ok();
     g.harness.get_by_label("Finish").click();
-    g.pump_until("the run to end", |h| h.state().view().queue.ended);
+    g.run_to_end("the run to end");
     let failed_id = g
         .app()
         .view()
@@ -932,7 +951,7 @@ fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_
     assert_eq!(offer[0].clips_total, 2);
     connect(&mut g);
     g.harness.get_by_label("Resume").click();
-    g.pump_until("the resumed run to end", |h| h.state().view().queue.ended);
+    g.run_to_end("the resumed run to end");
     let vm = g.app().view();
     assert_eq!(
         vm.card.selected_count(),
@@ -971,8 +990,7 @@ fn gui_cancel_stops_the_ingest_at_the_next_step() {
     });
     g.harness.run_ok();
     g.harness.get_by_label("Cancel").click();
-    g.pump_until("the cancelled run to end", |h| h.state().view().queue.ended);
-    let q = g.app().view().queue.clone();
+    let q = g.run_to_end("the cancelled run to end");
     assert_eq!(q.cards.len(), 1, "{:?}", q.cards);
     assert!(q.cards[0].cancelled, "{:?}", q.cards[0]);
     assert_eq!(q.cards[0].completed, 0);
@@ -1221,8 +1239,7 @@ fn gui_refused_token_stops_the_ingest_and_says_where_to_fix_it() {
     };
     let (_work, mut g) = gui_on_the_sandbox_with_fault("POST", ASSETS, rule);
     g.harness.get_by_label("Ingest 2 clips").click();
-    g.pump_until("the run to end", |h| h.state().view().queue.ended);
-    let q = g.app().view().queue.clone();
+    let q = g.run_to_end("the run to end");
     assert_eq!(q.cards.len(), 1, "{:?}", q.cards);
     assert!(q.cards[0].token_refused);
     let error = q.cards[0].error.clone().expect("card error");
@@ -1253,8 +1270,7 @@ fn gui_offload_copies_the_card_and_registers_the_copy() {
     g.harness.run_ok();
     assert!(g.app().view().settings.offload);
     g.harness.get_by_label("Ingest 2 clips").click();
-    g.pump_until("the run to end", |h| h.state().view().queue.ended);
-    let q = g.app().view().queue.clone();
+    let q = g.run_to_end("the run to end");
     assert_eq!(q.failed_count(), 0, "{q:#?}");
     assert_eq!(q.cards.len(), 1);
     assert_eq!(q.cards[0].error, None);

@@ -108,10 +108,7 @@ impl Session {
             notices: Vec::new(),
             log: None,
         };
-        let app = App::new(startup, self.rt.handle().clone());
-        let harness = Harness::builder()
-            .with_size(egui::vec2(1400.0, 900.0))
-            .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+        let harness = crate::gui::window(startup, &self.rt);
         Window { harness }
     }
 }
@@ -141,20 +138,7 @@ impl Window {
 
     /// Steps frames until `done` holds (background results arrive between frames).
     fn pump_until(&mut self, what: &str, done: impl Fn(&Harness<'static, App>) -> bool) {
-        let started = Instant::now();
-        loop {
-            self.harness.step();
-            if done(&self.harness) {
-                return;
-            }
-            if started.elapsed() > WAIT {
-                panic!(
-                    "timed out after {WAIT:?} waiting for {what}; app log: {:#?}",
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(15));
-        }
+        crate::gui::pump_until(&mut self.harness, WAIT, what, done);
     }
 
     fn pump_until_label(&mut self, label: &str) {
