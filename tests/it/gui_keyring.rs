@@ -141,6 +141,14 @@ impl Window {
         crate::gui::pump_until(&mut self.harness, WAIT, what, done);
     }
 
+    /// The token is kept for this run only: in memory and in the (masked) field.
+    fn assert_token_in_memory(&mut self, token: &str) {
+        self.pump_until("the token kept in memory", |h| {
+            h.state().view().token_source.as_deref() == Some("memory (this run only)")
+        });
+        assert_eq!(self.app().view().token.0, token);
+    }
+
     fn pump_until_label(&mut self, label: &str) {
         self.pump_until(&format!("label {label:?}"), |h| {
             h.query_by_label(label).is_some()
@@ -476,10 +484,7 @@ fn assert_memory_only_connects(s: &Session, w: &mut Window) {
         w.log()
     );
     assert_eq!(w.storage_names(), STORAGES);
-    w.pump_until("the token kept in memory", |h| {
-        h.state().view().token_source.as_deref() == Some("memory (this run only)")
-    });
-    assert_eq!(w.app().view().token.0, s.token);
+    w.assert_token_in_memory(&s.token);
     assert!(w.harness.query_by_label(MEMORY_ONLY).is_some());
     let path = s.settings_file();
     w.pump_until("settings.json with the App-ID", |_| {
@@ -618,10 +623,7 @@ fn assert_save_refused_keeps_the_token(test: &str, detail: &str) {
         "token logged"
     );
     // Kept for this run: in the (masked) field and in memory.
-    w.pump_until("the token kept in memory", |h| {
-        h.state().view().token_source.as_deref() == Some("memory (this run only)")
-    });
-    assert_eq!(w.app().view().token.0, s.token);
+    w.assert_token_in_memory(&s.token);
     // ...and it keeps working: a second test connects with it.
     w.test_connection();
     assert_eq!(w.app().view().connection, Connection::Connected);
