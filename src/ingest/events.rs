@@ -53,7 +53,23 @@ pub enum EventKind {
     },
 }
 
+/// The `detail` of a finished create-asset step: `asset <id>` (read back by
+/// [`IngestEvent::created_asset`]).
+pub fn asset_detail(id: impl std::fmt::Display) -> String {
+    format!("asset {id}")
+}
+
 impl IngestEvent {
+    /// The asset id a finished create-asset step reports (for links while the job runs).
+    pub fn created_asset(&self) -> Option<&str> {
+        match (&self.step, &self.kind) {
+            (Some(Step::CreateAsset), EventKind::Done { detail: Some(d) }) => {
+                d.strip_prefix("asset ")
+            }
+            _ => None,
+        }
+    }
+
     /// A card-level event.
     pub fn card(kind: EventKind) -> Self {
         Self {
@@ -85,5 +101,32 @@ impl EventSink {
         {
             tracing::trace!("event listener gone");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_asset_reads_the_create_asset_detail_only() {
+        let ev = |step, detail: &str| IngestEvent {
+            clip_id: Some("c".into()),
+            clip_name: None,
+            step: Some(step),
+            kind: EventKind::Done {
+                detail: Some(detail.to_owned()),
+            },
+        };
+        let id = "6f1c2d3e-0000-4000-8000-000000000001";
+        assert_eq!(
+            ev(Step::CreateAsset, &asset_detail(id)).created_asset(),
+            Some(id)
+        );
+        assert_eq!(
+            ev(Step::CreateFileSet, &asset_detail(id)).created_asset(),
+            None
+        );
+        assert_eq!(ev(Step::CreateAsset, "reused").created_asset(), None);
     }
 }

@@ -457,7 +457,7 @@ impl ClipCtx {
     async fn create_asset(&mut self, resumed: bool) -> StepResult {
         let rec = self.rec();
         if let Some(id) = rec.asset_id {
-            return Ok(StepEnd::Done(Some(format!("asset {id}"))));
+            return Ok(StepEnd::Done(Some(super::events::asset_detail(id))));
         }
         let client = self.shared.client.clone();
         let ext = self.id().to_owned();
@@ -505,7 +505,7 @@ impl ClipCtx {
             r.asset_id = Some(asset.id);
             r.version_id = asset.version_id();
         })?;
-        Ok(StepEnd::Done(Some(format!("asset {}", asset.id))))
+        Ok(StepEnd::Done(Some(super::events::asset_detail(asset.id))))
     }
 
     async fn describe(&mut self) -> Result<Arc<ClipDescription>, StepFail> {

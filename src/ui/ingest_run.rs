@@ -15,7 +15,6 @@ use crate::ingest::summary::card_report;
 use crate::ingest::transcript::{TranscriptHeader, TranscriptWriter};
 use crate::ingest::{
     CardJob, Engine, EventKind, EventSink, IngestCommand, IngestError, IngestEvent, IngestOptions,
-    Step,
 };
 use crate::media::Tools;
 use std::collections::HashMap;
@@ -337,10 +336,7 @@ async fn forward(
     sandbox: bool,
 ) {
     while let Some(event) = events.recv().await {
-        if let (Some(clip_id), Some(Step::CreateAsset), EventKind::Done { detail: Some(d) }) =
-            (&event.clip_id, event.step, &event.kind)
-            && let Some(id) = d.strip_prefix("asset ")
-        {
+        if let (Some(clip_id), Some(id)) = (&event.clip_id, event.created_asset()) {
             let url = if sandbox {
                 format!("{}/sandbox/assets/{id}", server.trim_end_matches('/'))
             } else {
