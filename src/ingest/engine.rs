@@ -630,9 +630,7 @@ async fn recv(rx: &mut Option<mpsc::UnboundedReceiver<IngestCommand>>) -> Option
 pub fn counts(record: &CardRecord) -> (usize, usize, usize) {
     let mut out = (0, 0, 0);
     for c in record.clips.values() {
-        if c.is_skipped_duplicate()
-            || matches!(c.step(Step::CreateAsset), StepState::Skipped { .. })
-        {
+        if c.is_skipped() {
             out.2 += 1;
         } else if c.is_complete() {
             out.0 += 1;

@@ -159,6 +159,17 @@ impl ClipRecord {
         self.duplicate_of.is_some()
     }
 
+    /// Skipped on purpose as a whole: a duplicate, or an incomplete clip (nothing left to do).
+    pub fn is_skipped(&self) -> bool {
+        self.is_skipped_duplicate()
+            || matches!(self.step(Step::CreateAsset), StepState::Skipped { .. })
+    }
+
+    /// Work is left: neither complete nor skipped on purpose (failed, stopped, not started).
+    pub fn has_work_left(&self) -> bool {
+        !self.is_complete() && !self.is_skipped()
+    }
+
     /// Marks `step` and every later step Pending again (a manual retry); ids are kept so the
     /// redone steps look objects up before creating.
     pub fn reset_from(&mut self, step: Step) {

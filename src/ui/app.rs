@@ -734,7 +734,6 @@ impl App {
         self.vm.card.scanning = false;
         match result {
             Ok(report) => {
-                self.vm.card.card_roots = report.cards.iter().map(|c| c.root.clone()).collect();
                 self.vm.card.cards = report.cards.clone();
                 self.vm.card.skipped = report.skipped;
                 self.vm.card.errors = report.errors;

@@ -1,8 +1,8 @@
 //! Worker-side helpers for "resume unfinished cards" and the transcript viewer: finds the
 //! journals of earlier runs that still have clips to do, and reads the end of a transcript.
 
+use crate::ingest::CardRecord;
 use crate::ingest::journal::JournalStore;
-use crate::ingest::{CardRecord, Step, StepState};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,11 +26,7 @@ pub fn clips_left(record: &CardRecord) -> Vec<String> {
     record
         .clips
         .values()
-        .filter(|c| {
-            !c.is_complete()
-                && !c.is_skipped_duplicate()
-                && !matches!(c.step(Step::CreateAsset), StepState::Skipped { .. })
-        })
+        .filter(|c| c.has_work_left())
         .map(|c| c.clip_id.clone())
         .collect()
 }

@@ -112,9 +112,7 @@ pub struct CardView {
     pub clips: Vec<ClipRow>,
     pub skipped: Vec<Skipped>,
     pub errors: Vec<ScanIssue>,
-    /// Card roots found (for the `{card}` title placeholder and the header).
-    pub card_roots: Vec<PathBuf>,
-    /// The cards themselves (the ingest runs one job per card).
+    /// The cards found (the ingest runs one job per card).
     pub cards: Vec<crate::card::Card>,
     /// The scan itself failed (no clips at all); per-file trouble is in `errors`.
     pub scan_error: Option<String>,

@@ -196,7 +196,7 @@ fn gui_loads_a_card_from_the_command_line_and_lists_its_clips() {
         .collect();
     assert_eq!(names, ["0002EM", "0003AB"]);
     assert_eq!(vm.card.selected_count(), 2);
-    assert_eq!(vm.card.card_roots.len(), 2, "CARD_A and CARD_B");
+    assert_eq!(vm.card.cards.len(), 2, "CARD_A and CARD_B");
     assert_eq!(vm.card.errors.len(), 0, "{:?}", vm.card.errors);
     // The span clip has 10 essence files over two cards, shown when the row is expanded.
     assert_eq!(
