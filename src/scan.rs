@@ -5,7 +5,7 @@
 //! lands in `errors` next to the clips that did work.
 
 use crate::card::{self, Card, CardError, Clip, ScanIssue, Skipped};
-use crate::media::{self, ClipMetadata, MediaError, Tools};
+use crate::media::{self, ClipMetadata, Tools};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -33,14 +33,12 @@ pub struct ScanReport {
 pub enum ScanError {
     #[error(transparent)]
     Card(#[from] CardError),
-    #[error(transparent)]
-    Media(#[from] MediaError),
 }
 
 /// Detects the cards in `paths`, groups their clips and reads every clip's metadata.
 pub fn scan(paths: &[PathBuf], tools: &Tools) -> Result<ScanReport, ScanError> {
     let detected = card::scan_paths(paths)?;
-    let described = describe_all(&detected.clips, tools)?;
+    let described = describe_all(&detected.clips, tools);
     let mut errors = detected.errors;
     // Detection already explains files it can judge by themselves (empty, broken link, folder
     // instead of file); MediaInfo failing on the same file says nothing new: keep one entry.
@@ -73,12 +71,12 @@ pub fn scan(paths: &[PathBuf], tools: &Tools) -> Result<ScanReport, ScanError> {
 
 /// Describes clips on up to `available_parallelism` threads (MediaInfo is one process per
 /// clip, mostly waiting on I/O), keeping the input order.
-fn describe_all(clips: &[Clip], tools: &Tools) -> Result<Vec<media::ClipDescription>, MediaError> {
+fn describe_all(clips: &[Clip], tools: &Tools) -> Vec<media::ClipDescription> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 4);
     let next = Mutex::new(0usize);
-    let results: Mutex<Vec<Option<Result<media::ClipDescription, MediaError>>>> =
+    let results: Mutex<Vec<Option<media::ClipDescription>>> =
         Mutex::new((0..clips.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..workers.min(clips.len()) {
@@ -101,6 +99,6 @@ fn describe_all(clips: &[Clip], tools: &Tools) -> Result<Vec<media::ClipDescript
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
         .into_iter()
-        .map(|r| r.unwrap_or_else(|| Ok(media::ClipDescription::default())))
+        .map(Option::unwrap_or_default)
         .collect()
 }

@@ -4,7 +4,6 @@
 //! report is — the whole flow without a camera card or an iconik account.
 
 use anyhow::Context;
-use card_ingest::media::Tools;
 use card_ingest::sample::{self, SampleKind, SampleOptions};
 use card_ingest::scan;
 use std::path::PathBuf;
@@ -38,8 +37,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         card.kind.as_str(),
         card.dir.display()
     );
-    let report =
-        scan::scan(std::slice::from_ref(&card.dir), &Tools::detect()).context("scan failed")?;
+    let tools = super::detect_tools();
+    let report = scan::scan(std::slice::from_ref(&card.dir), &tools).context("scan failed")?;
     super::scan::print_report(&report, args.json)?;
     eprintln!(
         "\ningesting into the built-in sandbox (same as `card-ingest ingest {} --sandbox`):",

@@ -11,27 +11,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Where iconik's OpenAPI files sit in a development checkout (next to the repository).
-const DEFAULT_SPEC_DIR: &str = "../shared/iconik-spec";
-
-#[derive(Debug, clap::Args)]
+#[derive(Debug, clap::Args, Default)]
 pub struct GuiArgs {
     /// Card folders to scan as soon as the window opens.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// iconik's OpenAPI folder for the built-in sandbox (request validation); when it does not
-    /// exist the sandbox runs without validation.
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_SPEC_DIR)]
-    pub spec_dir: PathBuf,
-}
-
-impl Default for GuiArgs {
-    fn default() -> Self {
-        GuiArgs {
-            paths: Vec::new(),
-            spec_dir: PathBuf::from(DEFAULT_SPEC_DIR),
-        }
-    }
+    /// A folder with iconik's OpenAPI files replacing the copy built into card-ingest for the
+    /// built-in sandbox's request validation.
+    #[arg(long = "spec", value_name = "DIR")]
+    pub spec_dir: Option<PathBuf>,
 }
 
 pub fn run(args: GuiArgs, log: LogBuffer) -> anyhow::Result<ExitCode> {
@@ -57,7 +45,7 @@ pub fn run(args: GuiArgs, log: LogBuffer) -> anyhow::Result<ExitCode> {
         paths: args.paths,
         keyring: Box::new(KeyringStore::open),
         env: EnvStore::from_process_env(),
-        spec_dir: Some(args.spec_dir),
+        spec_dir: args.spec_dir,
         notices,
         log: Some(log),
     };

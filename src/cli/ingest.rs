@@ -16,7 +16,6 @@ use card_ingest::ingest::{
     CardJob, CardOutcome, Engine, EventKind, EventSink, IngestEvent, IngestOptions, ProxyMode,
     StepState,
 };
-use card_ingest::media::{Tools, tools::find_on_path};
 use card_ingest::sandbox::{self, SandboxConfig};
 use card_ingest::scan;
 use card_ingest::secrets::{EnvStore, KeyringStore, ServerKey, TokenStore};
@@ -83,6 +82,10 @@ pub struct IngestArgs {
     /// Ingest into a built-in sandbox started in this process (no iconik account needed).
     #[arg(long)]
     sandbox: bool,
+    /// With --sandbox: a folder with iconik's OpenAPI files replacing the copy built into
+    /// card-ingest for request validation.
+    #[arg(long, value_name = "DIR", requires = "sandbox")]
+    spec: Option<PathBuf>,
     /// Print progress events as JSON lines on stdout.
     #[arg(long)]
     json: bool,
@@ -114,6 +117,7 @@ impl IngestArgs {
             dry_run: false,
             transcript: None,
             sandbox: true,
+            spec: None,
             json,
             force: false,
             upload_chunk_kib: 8192,
@@ -149,18 +153,6 @@ fn credentials(server: &str) -> anyhow::Result<Credentials> {
     ))
 }
 
-/// iconik's OpenAPI files for the in-process sandbox: `$ICONIK_SPEC_DIR`, else
-/// `shared/iconik-spec` beside the working folder or one of its parents.
-fn spec_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("ICONIK_SPEC_DIR") {
-        return Some(PathBuf::from(d));
-    }
-    let cwd = std::env::current_dir().ok()?;
-    cwd.ancestors()
-        .map(|d| d.join("shared").join("iconik-spec"))
-        .find(|p| p.join("files.json").is_file())
-}
-
 pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -170,7 +162,18 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
-    let tools = Tools::detect();
+    let tools = super::detect_tools();
+    super::warn_missing_tools(&tools);
+    if matches!(args.proxy, ProxyArg::Local) && tools.ffmpeg.is_none() {
+        // Refuse before any call: every clip would otherwise fail at its proxy step.
+        bail!(
+            "ffmpeg is needed for local proxies (--proxy local, the default) and was not found. \
+             To continue: rerun with --proxy iconik (iconik's transcoder makes the proxy from the \
+             registered original) or --proxy none, or {}.",
+            card_ingest::media::tools::Os::current()
+                .install_hint(card_ingest::media::tools::ToolKind::Ffmpeg)
+        );
+    }
     let paths = args.paths.clone();
     let tools2 = tools.clone();
     let report = tokio::task::spawn_blocking(move || scan::scan(&paths, &tools2))
@@ -206,16 +209,22 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     // The server: a real iconik, or an in-process sandbox (demo / dry run).
     let sandbox_handle = if in_process {
         let config = SandboxConfig {
-            spec_dir: spec_dir(),
+            spec_dir: args.spec.clone(),
             mount_point: storage_root.display().to_string(),
             job_delay: std::time::Duration::from_millis(100),
             ..SandboxConfig::default()
         };
-        Some(
-            sandbox::spawn(config)
+        Some({
+            let handle = sandbox::spawn(config)
                 .await
-                .context("starting the sandbox")?,
-        )
+                .context("starting the sandbox")?;
+            eprintln!(
+                "built-in sandbox at {}: every request body is validated against {}",
+                handle.base_url(),
+                handle.spec_summary()
+            );
+            handle
+        })
     } else {
         None
     };
@@ -299,8 +308,8 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let engine = Engine {
         client,
         upload,
+        ffmpeg: tools.ffmpeg.clone(),
         tools,
-        ffmpeg: find_on_path("ffmpeg"),
         store: store.clone(),
         options,
         offload_after_copy: None,

@@ -19,9 +19,14 @@ use std::process::ExitCode;
     about = "Register camera-card clips in iconik as complete assets",
     long_about = "Register camera-card clips in iconik as complete assets.\n\n\
         Without a subcommand, opens the window (with PATH...: scans those card folders).",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    // Our own --version also lists the media tools' versions.
+    disable_version_flag = true
 )]
 struct Cli {
+    /// Print the version of card-ingest and of ffmpeg, ffprobe and MediaInfo.
+    #[arg(short = 'V', long)]
+    version: bool,
     #[command(subcommand)]
     command: Option<Command>,
     /// Card folders to open in the window (same as `card-ingest gui PATH...`).
@@ -52,6 +57,10 @@ enum Command {
 pub fn main() -> ExitCode {
     let log = init_tracing();
     let cli = Cli::parse();
+    if cli.version {
+        print_version();
+        return ExitCode::SUCCESS;
+    }
     let result = match cli.command {
         Some(Command::Demo(args)) => demo::run(args),
         Some(Command::Ingest(args)) => ingest::run(args),
@@ -80,6 +89,30 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The media tools, with any paths set in the window's settings (shared with the CLI) taking
+/// precedence over the environment, the executable's folder and `PATH`.
+pub(crate) fn detect_tools() -> card_ingest::media::Tools {
+    let settings = card_ingest::ui::config::AppDirs::from_os()
+        .and_then(|dirs| card_ingest::ui::config::load(&dirs.settings_file()).ok())
+        .unwrap_or_default();
+    card_ingest::media::Tools::detect_with(&settings.tools)
+}
+
+/// Warns on stderr about each missing media tool (what it is for, how to install it here).
+pub(crate) fn warn_missing_tools(tools: &card_ingest::media::Tools) {
+    for missing in tools.missing() {
+        eprintln!("warning: {}", missing.message);
+    }
+}
+
+/// `card-ingest --version`: the app's version, then each media tool's version or "not found".
+fn print_version() {
+    println!("card-ingest {}", env!("CARGO_PKG_VERSION"));
+    for line in detect_tools().version_lines() {
+        println!("{line}");
+    }
+}
+
 /// Logs go to stderr so that `--json` output on stdout stays machine-readable. The window's log
 /// panel gets the library's INFO and above through the returned buffer (unused by other
 /// subcommands).
@@ -96,6 +129,8 @@ fn init_tracing() -> card_ingest::ui::log_capture::LogBuffer {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                // Colour codes only for a terminal: a log file or a pipe gets plain text.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_filter(filter),
         )
         .with(buffer.layer().with_filter(panel))

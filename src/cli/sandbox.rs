@@ -29,9 +29,10 @@ pub struct SandboxArgs {
     /// Auth-Token the sandbox accepts.
     #[arg(long, default_value = "sandbox-token", hide_default_value = true)]
     token: String,
-    /// Folder with iconik's OpenAPI JSON files used to validate request bodies.
-    #[arg(long, value_name = "DIR", default_value = "../shared/iconik-spec")]
-    spec: PathBuf,
+    /// A folder with iconik's OpenAPI JSON files replacing the copy built into card-ingest
+    /// (request bodies are always validated).
+    #[arg(long, value_name = "DIR")]
+    spec: Option<PathBuf>,
     /// Enforce iconik-like rate limits (≈ 50 req/s, 1000 per 20 s → 429).
     #[arg(long)]
     rate_limit: bool,
@@ -56,7 +57,7 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
             app_id: args.app_id,
             token: args.token,
         },
-        spec_dir: Some(args.spec),
+        spec_dir: args.spec,
         state_file: args.state,
         faults,
         latency: Duration::from_millis(args.latency_ms),
@@ -78,6 +79,10 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "sandbox listening on {}", handle.base_url())?;
         out.flush()?;
         drop(out);
+        eprintln!(
+            "request bodies are validated against {}",
+            handle.spec_summary()
+        );
         tokio::signal::ctrl_c()
             .await
             .context("cannot wait for Ctrl-C")?;

@@ -1,7 +1,6 @@
 //! `card-ingest scan PATH... [--json]`.
 
 use anyhow::Context;
-use card_ingest::media::Tools;
 use card_ingest::scan::{self, ScanReport};
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,7 +17,8 @@ pub struct ScanArgs {
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let tools = Tools::detect();
+    let tools = super::detect_tools();
+    super::warn_missing_tools(&tools);
     let report = scan::scan(&args.paths, &tools).context("scan failed")?;
     print_report(&report, args.json)?;
     Ok(ExitCode::SUCCESS)

@@ -516,7 +516,6 @@ impl ClipCtx {
         let tools = self.shared.tools.clone();
         let d = tokio::task::spawn_blocking(move || media::describe_clip(&clip, &tools))
             .await
-            .map_err(|e| StepFail::permanent(e.to_string()))?
             .map_err(|e| StepFail::permanent(e.to_string()))?;
         let d = Arc::new(d);
         self.desc = Some(d.clone());

@@ -10,7 +10,7 @@ use super::normalise::{self, NormaliseInput, SequenceFacts};
 use super::sequence::{self, FRAME_EXTENSIONS};
 use super::sidecar::{self, Sidecar, XmlKind};
 use super::tech::{FileTech, ProbeTool};
-use super::{ClipDescription, MediaError, Tools};
+use super::{ClipDescription, Tools};
 use crate::card::{Clip, Family, FileRole};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -117,10 +117,8 @@ fn raw_key(raw: &Map<String, Value>, path: &Path) -> String {
     }
 }
 
-pub fn describe_clip(clip: &Clip, tools: &Tools) -> Result<ClipDescription, MediaError> {
-    if tools.mediainfo.is_none() && tools.ffprobe.is_none() {
-        return Err(MediaError::NoTools);
-    }
+pub fn describe_clip(clip: &Clip, tools: &Tools) -> ClipDescription {
+    let can_probe = tools.mediainfo.is_some() || tools.ffprobe.is_some();
     let mut issues: Vec<(PathBuf, String)> = Vec::new();
     let segs = segments(clip);
 
@@ -150,7 +148,7 @@ pub fn describe_clip(clip: &Clip, tools: &Tools) -> Result<ClipDescription, Medi
                 issues.push((path.clone(), msg));
                 return false;
             }
-            !is_raw(path)
+            can_probe && !is_raw(path)
         })
         .collect();
 
@@ -198,13 +196,13 @@ pub fn describe_clip(clip: &Clip, tools: &Tools) -> Result<ClipDescription, Medi
         sidecars: &sidecars,
         sequence,
     });
-    Ok(ClipDescription {
+    ClipDescription {
         metadata,
         raw: Value::Object(raw),
         issues,
         files,
         sidecars,
-    })
+    }
 }
 
 type ProbeOutcome = Result<(FileTech, Value), String>;

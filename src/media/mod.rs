@@ -72,8 +72,12 @@ pub struct ClipMetadata {
 pub struct Tools {
     pub mediainfo: Option<std::path::PathBuf>,
     pub ffprobe: Option<std::path::PathBuf>,
+    /// Makes proxies and posters (`None`: not found; see [`Tools::missing`]).
+    pub ffmpeg: Option<std::path::PathBuf>,
     /// Per-file time limit for a probe run (`None` = [`tools::DEFAULT_PROBE_TIMEOUT`]).
     pub probe_timeout: Option<std::time::Duration>,
+    /// Paths the operator set (settings or environment), so a wrong one can be named.
+    pub configured: Vec<(tools::ToolKind, std::path::PathBuf)>,
 }
 
 /// Result of describing one clip.
@@ -112,16 +116,10 @@ impl ClipDescription {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum MediaError {
-    #[error(
-        "neither mediainfo nor ffprobe was found on PATH: install them (apt-get install mediainfo ffmpeg)"
-    )]
-    NoTools,
-}
-
 /// Reads technical metadata of every essence file of `clip` and its sidecars, and normalises it.
-/// Per-file trouble lands in [`ClipDescription::issues`]; only missing tools are an error.
-pub fn describe_clip(clip: &Clip, tools: &Tools) -> Result<ClipDescription, MediaError> {
+/// Per-file trouble lands in [`ClipDescription::issues`]. Without MediaInfo and ffprobe the clip
+/// is described from its sidecars alone (the caller reports the missing tools once, through
+/// [`Tools::missing`], rather than once per file).
+pub fn describe_clip(clip: &Clip, tools: &Tools) -> ClipDescription {
     describe::describe_clip(clip, tools)
 }

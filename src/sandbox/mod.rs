@@ -56,7 +56,8 @@ pub enum SandboxError {
 pub struct SandboxConfig {
     /// Accepted `App-ID` / `Auth-Token`.
     pub credentials: Credentials,
-    /// Folder with iconik's OpenAPI JSON files; missing → validation skipped with a warning.
+    /// A folder with iconik's OpenAPI JSON files replacing the copy built into the binary
+    /// (`None`: the built-in copy). Request bodies are always validated.
     pub spec_dir: Option<PathBuf>,
     /// Persist state here (JSON, atomic writes) and bytes in `<FILE>.blobs/`.
     pub state_file: Option<PathBuf>,
@@ -80,7 +81,7 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
             credentials: Credentials::default(),
-            spec_dir: Some(PathBuf::from("../shared/iconik-spec")),
+            spec_dir: None,
             state_file: None,
             faults: FaultSet::default(),
             latency: Duration::ZERO,
@@ -95,7 +96,7 @@ impl Default for SandboxConfig {
 /// Shared server state: the store plus everything the request pipeline needs.
 pub struct App {
     pub config: SandboxConfig,
-    pub spec: Option<Arc<Spec>>,
+    pub spec: Arc<Spec>,
     pub base_url: String,
     state: Mutex<State>,
     faults: Mutex<Faults>,
@@ -124,7 +125,7 @@ impl App {
     /// compiles the fault rules.
     pub fn new(
         config: SandboxConfig,
-        spec: Option<Arc<Spec>>,
+        spec: Arc<Spec>,
         addr: SocketAddr,
     ) -> Result<App, SandboxError> {
         let host = if addr.ip().is_unspecified() {
@@ -203,33 +204,26 @@ impl App {
     }
 }
 
-/// Loads the spec directory, or `None` with a warning when it is absent. Compiled specs are
-/// cached per folder for the life of the process: compiling takes about a second, and tests
+/// The spec to validate against: the folder `dir` when given (an error if it is missing or
+/// unreadable: the operator asked for it), else the copy built into the binary. Compiled specs
+/// are cached per source for the life of the process: compiling takes about a second, and tests
 /// start many sandboxes.
-pub fn load_spec(dir: Option<&std::path::Path>) -> Result<Option<Arc<Spec>>, SandboxError> {
-    static CACHE: std::sync::OnceLock<Mutex<HashMap<PathBuf, Arc<Spec>>>> =
+pub fn load_spec(dir: Option<&std::path::Path>) -> Result<Arc<Spec>, SandboxError> {
+    static CACHE: std::sync::OnceLock<Mutex<HashMap<Option<PathBuf>, Arc<Spec>>>> =
         std::sync::OnceLock::new();
-    match dir {
-        Some(dir) if dir.is_dir() => {
-            let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-            let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-            if let Some(spec) = lock(cache).get(&key) {
-                return Ok(Some(spec.clone()));
-            }
-            let spec = Arc::new(Spec::load(dir)?);
-            tracing::info!(dir = %dir.display(), operations = spec.operation_count(), "iconik spec loaded");
-            lock(cache).insert(key, spec.clone());
-            Ok(Some(spec))
-        }
-        Some(dir) => {
-            tracing::warn!(dir = %dir.display(), "iconik spec folder not found: request bodies are NOT validated");
-            Ok(None)
-        }
-        None => {
-            tracing::warn!("no iconik spec folder given: request bodies are NOT validated");
-            Ok(None)
-        }
+    let key = dir.map(|d| d.canonicalize().unwrap_or_else(|_| d.to_path_buf()));
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(spec) = lock(cache).get(&key) {
+        return Ok(spec.clone());
     }
+    let spec = Arc::new(match dir {
+        Some(dir) => Spec::load(dir)?,
+        None => Spec::embedded()?,
+    });
+    let source = dir.map_or_else(|| "built-in".to_string(), |d| d.display().to_string());
+    tracing::info!(%source, operations = spec.operation_count(), "iconik spec loaded: request bodies are validated");
+    lock(cache).insert(key, spec.clone());
+    Ok(spec)
 }
 
 /// Serves on `listener` until `shutdown` completes.
@@ -318,6 +312,20 @@ impl SandboxHandle {
 
     pub fn credentials(&self) -> &Credentials {
         &self.app.config.credentials
+    }
+
+    /// Where the validating spec came from and how many request bodies it checks, in words
+    /// (`iconik's OpenAPI spec (built-in copy, 7 documents, 287 operations)`).
+    pub fn spec_summary(&self) -> String {
+        let source = match &self.app.config.spec_dir {
+            Some(dir) => format!("from {}", dir.display()),
+            None => "built-in copy".to_string(),
+        };
+        format!(
+            "iconik's OpenAPI spec ({source}, {} documents, {} operations with a body)",
+            self.app.spec.document_count(),
+            self.app.spec.operation_count()
+        )
     }
 
     /// The same JSON as `GET /sandbox/state`.

@@ -1,5 +1,7 @@
-//! iconik's OpenAPI documents (`../shared/iconik-spec/*.json`) loaded at startup and used to
-//! validate every request body.
+//! iconik's OpenAPI documents loaded at startup and used to validate every request body. The
+//! seven published documents live in `assets/iconik-spec/` (provenance in its `SOURCES.md`) and
+//! are compiled into the binary, so every sandbox validates without any file beside it; a folder
+//! given with `--spec DIR` replaces them (e.g. a newer copy of iconik's spec).
 //!
 //! How the OpenAPI 3.0 dialect is mapped onto JSON Schema (draft 4, which OpenAPI 3.0 schemas
 //! follow):
@@ -35,6 +37,10 @@ pub enum SpecError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    #[error(
+        "spec folder {path} holds no *.json file: give the folder with iconik's OpenAPI documents, or leave --spec out to use the copy built into card-ingest"
+    )]
+    Empty { path: PathBuf },
     #[error("spec file {path} has no servers[0].url like /API/<service>/")]
     NoServer { path: PathBuf },
     #[error("cannot compile the schemas of {path}: {message}")]
@@ -98,7 +104,61 @@ pub struct FieldError {
     pub required: bool,
 }
 
+/// iconik's per-service OpenAPI documents as compiled into the binary: (file name, JSON text).
+pub const EMBEDDED: [(&str, &str); 7] = [
+    (
+        "assets.json",
+        include_str!("../../assets/iconik-spec/assets.json"),
+    ),
+    (
+        "auth.json",
+        include_str!("../../assets/iconik-spec/auth.json"),
+    ),
+    (
+        "files.json",
+        include_str!("../../assets/iconik-spec/files.json"),
+    ),
+    (
+        "jobs.json",
+        include_str!("../../assets/iconik-spec/jobs.json"),
+    ),
+    (
+        "metadata.json",
+        include_str!("../../assets/iconik-spec/metadata.json"),
+    ),
+    (
+        "search.json",
+        include_str!("../../assets/iconik-spec/search.json"),
+    ),
+    (
+        "transcode.json",
+        include_str!("../../assets/iconik-spec/transcode.json"),
+    ),
+];
+
+/// The embedded document `file` (e.g. `files.json`), for tests and tools that read schemas.
+pub fn embedded_document(file: &str) -> Option<&'static str> {
+    EMBEDDED.iter().find(|(f, _)| *f == file).map(|(_, t)| *t)
+}
+
 impl Spec {
+    /// The documents compiled into the binary (`assets/iconik-spec/`).
+    pub fn embedded() -> Result<Spec, SpecError> {
+        let mut spec = Spec::empty();
+        for (file, text) in EMBEDDED {
+            spec.add_document(Path::new(file), text)?;
+        }
+        Ok(spec)
+    }
+
+    fn empty() -> Spec {
+        Spec {
+            docs: Vec::new(),
+            ops: HashMap::new(),
+            by_name: HashMap::new(),
+        }
+    }
+
     /// Loads every `*.json` in `dir` (iconik's per-service documents).
     pub fn load(dir: &Path) -> Result<Spec, SpecError> {
         let entries = std::fs::read_dir(dir).map_err(|source| SpecError::Read {
@@ -110,23 +170,25 @@ impl Spec {
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
         files.sort();
-        let mut spec = Spec {
-            docs: Vec::new(),
-            ops: HashMap::new(),
-            by_name: HashMap::new(),
-        };
+        if files.is_empty() {
+            return Err(SpecError::Empty {
+                path: dir.to_path_buf(),
+            });
+        }
+        let mut spec = Spec::empty();
         for path in files {
-            spec.add_file(&path)?;
+            let text = std::fs::read_to_string(&path).map_err(|source| SpecError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            spec.add_document(&path, &text)?;
         }
         Ok(spec)
     }
 
-    fn add_file(&mut self, path: &Path) -> Result<(), SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut doc: Value = serde_json::from_str(&text).map_err(|source| SpecError::Parse {
+    /// Adds one document; `path` names it in errors and in validation results.
+    fn add_document(&mut self, path: &Path, text: &str) -> Result<(), SpecError> {
+        let mut doc: Value = serde_json::from_str(text).map_err(|source| SpecError::Parse {
             path: path.to_path_buf(),
             source,
         })?;
@@ -213,6 +275,11 @@ impl Spec {
             read_only,
         });
         Ok(())
+    }
+
+    /// Number of OpenAPI documents loaded (one per iconik service).
+    pub fn document_count(&self) -> usize {
+        self.docs.len()
     }
 
     /// Number of operations with a JSON request body found in `paths`.

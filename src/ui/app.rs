@@ -38,7 +38,7 @@ pub struct Startup {
     pub keyring: KeyringOpener,
     /// Environment credentials (`ICONIK_APP_ID` / `ICONIK_AUTH_TOKEN`), captured once.
     pub env: EnvStore,
-    /// iconik's OpenAPI folder for the built-in sandbox (validation off when absent).
+    /// A folder of iconik's OpenAPI files replacing the built-in copy for the sandbox.
     pub spec_dir: Option<PathBuf>,
     /// Messages to show in the log at start (e.g. an unreadable settings file).
     pub notices: Vec<String>,
@@ -148,6 +148,8 @@ impl App {
         }
         app.worker
             .open_keyring(startup.keyring, startup.env, app.vm.settings.server_url());
+        // Before the first scan: it then uses the settings' tool paths.
+        app.worker.check_tools(app.vm.settings.tools.clone());
         if !startup.paths.is_empty() {
             app.load_paths(startup.paths);
         }
@@ -204,6 +206,10 @@ impl App {
         let cmds = &mut self.cmds;
         let vm = &mut self.vm;
         egui::Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, vm, cmds));
+        if !vm.missing_tools.is_empty() {
+            egui::Panel::top("tools_banner")
+                .show(ui, |ui| super::dialogs::tools_banner_ui(ui, vm, cmds));
+        }
         egui::Panel::bottom("log_panel")
             .resizable(true)
             .default_size(120.0)
@@ -390,6 +396,12 @@ impl App {
                 self.vm.transcript_view = None;
                 self.vm.confirm_close = false;
             }
+            UiCommand::CheckTools => self.worker.check_tools(self.vm.settings.tools.clone()),
+            UiCommand::UseProxy(choice) => {
+                self.vm.settings.proxy = choice;
+                self.vm
+                    .log(Level::INFO, format!("proxies: {}", choice.label()));
+            }
         }
     }
 
@@ -517,8 +529,20 @@ impl App {
                 self.toast(Notice::Failed, msg);
             }
             BgEvent::Storages { server, result } => self.storages_listed(server, result),
-            BgEvent::SandboxStarted { handle, validated } => {
-                self.sandbox_started(handle, validated)
+            BgEvent::SandboxStarted(handle) => self.sandbox_started(handle),
+            BgEvent::ToolsChecked(missing) => {
+                for m in &missing {
+                    if !self.vm.missing_tools.contains(m) {
+                        self.vm.log(Level::WARN, m.message.clone());
+                    }
+                }
+                if missing.is_empty() && !self.vm.missing_tools.is_empty() {
+                    self.vm.log(
+                        Level::INFO,
+                        "ffmpeg, ffprobe and MediaInfo found".to_owned(),
+                    );
+                }
+                self.vm.missing_tools = missing;
             }
             BgEvent::SandboxFailed(msg) => {
                 self.vm.sandbox_starting = false;
@@ -701,18 +725,15 @@ impl App {
         }
     }
 
-    fn sandbox_started(&mut self, handle: SandboxHandle, validated: bool) {
+    fn sandbox_started(&mut self, handle: SandboxHandle) {
         self.vm.sandbox_starting = false;
         let url = handle.base_url().to_owned();
         self.vm.log(
             Level::INFO,
-            if validated {
-                format!(
-                    "sandbox running at {url} (requests validated against iconik's OpenAPI files)"
-                )
-            } else {
-                format!("sandbox running at {url} (no iconik spec folder: requests NOT validated)")
-            },
+            format!(
+                "sandbox running at {url} (requests validated against {})",
+                handle.spec_summary()
+            ),
         );
         let creds = handle.credentials().clone();
         self.sandbox = Some(handle);

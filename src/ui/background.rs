@@ -12,6 +12,7 @@ use super::ingest_run::{self, IngestHandle, IngestRequest, RunEvent};
 use super::resume::{self, UnfinishedCard};
 use crate::iconik::{Client, Credentials as ClientCredentials};
 use crate::media::poster::{self, PosterFormat, PosterOptions};
+use crate::media::tools::ToolPaths;
 use crate::media::{ClipDescription, Tools};
 use crate::sample::{self, SampleKind, SampleOptions};
 use crate::sandbox::{self, SandboxConfig, SandboxHandle};
@@ -76,10 +77,9 @@ pub enum BgEvent {
         server: String,
         result: Result<Vec<StorageInfo>, String>,
     },
-    SandboxStarted {
-        handle: SandboxHandle,
-        validated: bool,
-    },
+    SandboxStarted(SandboxHandle),
+    /// The media tools were looked for: those missing (empty: all found).
+    ToolsChecked(Vec<crate::media::tools::MissingTool>),
     SandboxFailed(String),
     /// The folder picker closed (`None`: cancelled).
     FoldersChosen(Option<Vec<PathBuf>>),
@@ -136,7 +136,8 @@ impl std::fmt::Debug for BgEvent {
             BgEvent::TokenForgotten { .. } => "TokenForgotten",
             BgEvent::TokenError(_) => "TokenError",
             BgEvent::Storages { .. } => "Storages",
-            BgEvent::SandboxStarted { .. } => "SandboxStarted",
+            BgEvent::SandboxStarted(_) => "SandboxStarted",
+            BgEvent::ToolsChecked(_) => "ToolsChecked",
             BgEvent::SandboxFailed(_) => "SandboxFailed",
             BgEvent::FoldersChosen(_) => "FoldersChosen",
             BgEvent::SampleWritten(_) => "SampleWritten",
@@ -179,6 +180,9 @@ pub struct Worker {
     reply: Reply,
     posters: Arc<tokio::sync::Semaphore>,
     cache_dir: PathBuf,
+    /// The settings' tool paths, read by every job that runs a tool (the lookup itself is file
+    /// system work, so it runs in those jobs, never on the UI thread).
+    tool_paths: Arc<std::sync::Mutex<ToolPaths>>,
 }
 
 impl Worker {
@@ -196,6 +200,7 @@ impl Worker {
             },
             posters: Arc::new(tokio::sync::Semaphore::new(POSTER_JOBS)),
             cache_dir,
+            tool_paths: Arc::default(),
         };
         (worker, rx)
     }
@@ -336,8 +341,8 @@ impl Worker {
         }));
     }
 
-    /// Starts the sandbox in-process. `spec_dir`: iconik's OpenAPI files when the folder exists
-    /// (bodies validated), else none (validation off, logged by the sandbox).
+    /// Starts the sandbox in-process. Request bodies are validated against iconik's OpenAPI
+    /// files: `spec_dir` when given, else the copy built into the binary.
     pub fn start_sandbox(&self, spec_dir: Option<PathBuf>) {
         let reply = self.reply.clone();
         let fs_root = self
@@ -347,14 +352,6 @@ impl Worker {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("/"));
         drop(self.rt.spawn(async move {
-            let spec_dir = match spec_dir {
-                Some(dir) => tokio::fs::metadata(&dir)
-                    .await
-                    .is_ok_and(|m| m.is_dir())
-                    .then_some(dir),
-                None => None,
-            };
-            let validated = spec_dir.is_some();
             // The sandbox's originals storage is "mounted" at the file system root, so any
             // card on this machine can be registered with its real path.
             let config = SandboxConfig {
@@ -363,7 +360,7 @@ impl Worker {
                 ..SandboxConfig::default()
             };
             match sandbox::spawn(config).await {
-                Ok(handle) => reply.send(BgEvent::SandboxStarted { handle, validated }),
+                Ok(handle) => reply.send(BgEvent::SandboxStarted(handle)),
                 Err(e) => reply.send(BgEvent::SandboxFailed(e.to_string())),
             }
         }));
@@ -393,10 +390,31 @@ impl Worker {
         });
     }
 
+    /// Uses `paths` for every later tool lookup and looks for the tools now: the missing ones
+    /// come back as [`BgEvent::ToolsChecked`].
+    pub fn check_tools(&self, paths: ToolPaths) {
+        *self
+            .tool_paths
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = paths.clone();
+        self.blocking(move |reply| {
+            reply.send(BgEvent::ToolsChecked(Tools::detect_with(&paths).missing()));
+        });
+    }
+
+    fn tool_paths(&self) -> ToolPaths {
+        self.tool_paths
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// Scans `paths`; `generation` lets the app drop results of a scan it no longer wants.
     pub fn scan(&self, generation: u64, paths: Vec<PathBuf>) {
+        let tool_paths = self.tool_paths();
         self.blocking(move |reply| {
-            let result = scan::scan(&paths, &Tools::detect()).map_err(|e| e.to_string());
+            let result =
+                scan::scan(&paths, &Tools::detect_with(&tool_paths)).map_err(|e| e.to_string());
             reply.send(BgEvent::ScanFinished { generation, result });
         });
     }
@@ -406,15 +424,17 @@ impl Worker {
         let reply = self.reply.clone();
         let permits = self.posters.clone();
         let cache = self.cache_dir.join("posters");
+        let tool_paths = self.tool_paths();
         drop(self.rt.spawn(async move {
             // Closed semaphore = shutting down; nothing to report to.
             let Ok(_permit) = permits.acquire_owned().await else {
                 return;
             };
             let clip_id = clip.clip.id.clone();
-            let result = tokio::task::spawn_blocking(move || grab_poster(&clip, &cache))
-                .await
-                .unwrap_or_else(|e| Err(format!("poster task failed: {e}")));
+            let result =
+                tokio::task::spawn_blocking(move || grab_poster(&clip, &cache, &tool_paths))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("poster task failed: {e}")));
             reply.send(BgEvent::Poster {
                 generation,
                 clip_id,
@@ -503,9 +523,14 @@ async fn list_storages(client: &Client) -> Result<Vec<StorageInfo>, String> {
         .collect())
 }
 
-fn grab_poster(clip: &ScannedClip, cache: &Path) -> Result<egui::ColorImage, String> {
-    let ffmpeg = crate::media::tools::find_on_path("ffmpeg")
-        .ok_or_else(|| "ffmpeg not found on PATH: install ffmpeg for thumbnails".to_owned())?;
+fn grab_poster(
+    clip: &ScannedClip,
+    cache: &Path,
+    tool_paths: &ToolPaths,
+) -> Result<egui::ColorImage, String> {
+    let ffmpeg = Tools::detect_with(tool_paths)
+        .ffmpeg
+        .ok_or_else(|| "no poster: ffmpeg was not found (see the banner above)".to_owned())?;
     std::fs::create_dir_all(cache)
         .map_err(|e| format!("cannot create {}: {e}", cache.display()))?;
     // The scan keeps only the normalised metadata: enough for the seek point of single-file

@@ -58,6 +58,10 @@ pub enum UiCommand {
     QuitAnyway,
     /// Close open dialogs / the editor (Esc).
     CloseDialogs,
+    /// Look for ffmpeg, ffprobe and MediaInfo again (with the paths in the settings).
+    CheckTools,
+    /// Switch how proxies are made (the missing-ffmpeg banner's way forward).
+    UseProxy(super::config::ProxyChoice),
 }
 
 /// The frame's command list.

@@ -98,6 +98,9 @@ pub struct Settings {
     pub offload: bool,
     /// iconik metadata view (id) the edited fields and description are written to (empty: none).
     pub metadata_view: String,
+    /// Paths to ffmpeg, ffprobe and MediaInfo (empty: found next to the app, on PATH or in the
+    /// usual install folders). The CLI uses them too.
+    pub tools: crate::media::tools::ToolPaths,
 }
 
 impl Default for Settings {
@@ -115,6 +118,7 @@ impl Default for Settings {
             offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),
             offload: false,
             metadata_view: String::new(),
+            tools: crate::media::tools::ToolPaths::default(),
         }
     }
 }

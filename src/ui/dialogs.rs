@@ -2,7 +2,9 @@
 //! to resume unfinished cards. They render the view model and push commands, like the panels.
 
 use super::command::{Commands, UiCommand};
+use super::config::ProxyChoice;
 use super::state::ViewModel;
+use crate::media::tools::ToolKind;
 
 /// The floating dialogs (call after the panels).
 pub fn dialogs_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
@@ -92,4 +94,33 @@ pub fn resume_offer_ui(ui: &mut egui::Ui, vm: &ViewModel, cmds: &mut Commands) {
         });
     });
     ui.add_space(4.0);
+}
+
+/// The banner shown while a media tool is missing: what cannot be done and how to go on —
+/// another proxy mode (iconik's transcoder, or none), or install the tool and check again.
+pub fn tools_banner_ui(ui: &mut egui::Ui, vm: &ViewModel, cmds: &mut Commands) {
+    for missing in &vm.missing_tools {
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(ui.visuals().warn_fg_color, "⚠");
+            ui.label(&missing.message);
+        });
+    }
+    ui.horizontal(|ui| {
+        let no_ffmpeg = vm.missing_tools.iter().any(|m| m.kind == ToolKind::Ffmpeg);
+        if no_ffmpeg && vm.settings.proxy == ProxyChoice::Local {
+            if ui.button("Use iconik's transcoder").clicked() {
+                cmds.push(UiCommand::UseProxy(ProxyChoice::Iconik));
+            }
+            if ui.button("Ingest without proxies").clicked() {
+                cmds.push(UiCommand::UseProxy(ProxyChoice::None));
+            }
+        }
+        if ui
+            .button("Check again")
+            .on_hover_text("Look for ffmpeg, ffprobe and MediaInfo again (after installing them, or setting their paths in Settings › Media tools)")
+            .clicked()
+        {
+            cmds.push(UiCommand::CheckTools);
+        }
+    });
 }

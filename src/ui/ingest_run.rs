@@ -47,6 +47,8 @@ pub struct IngestRequest {
     pub data_dir: PathBuf,
     /// Asset links point at the sandbox's inspection page instead of iconik's web app.
     pub sandbox: bool,
+    /// Where the operator said ffmpeg, ffprobe and MediaInfo are (settings).
+    pub tool_paths: crate::media::tools::ToolPaths,
 }
 
 impl std::fmt::Debug for IngestRequest {
@@ -310,13 +312,13 @@ fn build_engine(
     }
     let cards = u32::try_from(request.jobs.len().max(1)).unwrap_or(u32::MAX);
     options.max_calls_per_second = (CALLS_PER_SECOND / cards).max(1);
-    let tools = Tools::detect();
+    let tools = Tools::detect_with(&request.tool_paths);
     Ok((
         Engine {
             client,
             upload,
+            ffmpeg: tools.ffmpeg.clone(),
             tools,
-            ffmpeg: crate::media::tools::find_on_path("ffmpeg"),
             store,
             options,
             offload_after_copy: None,

@@ -162,6 +162,19 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
     if queue.is_empty() {
         return Err("Select at least one complete clip to ingest.".into());
     }
+    let no_ffmpeg = vm
+        .missing_tools
+        .iter()
+        .any(|m| m.kind == crate::media::tools::ToolKind::Ffmpeg);
+    if vm.settings.proxy == ProxyChoice::Local && no_ffmpeg {
+        // Refused before any call: every clip would otherwise fail at its proxy step.
+        return Err(
+            "ffmpeg was not found, so local proxies cannot be made: choose \"iconik transcoder\" \
+             or \"No proxy\" (banner or Settings › Proxy), or install ffmpeg and press \
+             \"Check again\"."
+                .into(),
+        );
+    }
     let root = PathBuf::from(root);
     let mut options = IngestOptions::new(storage, root.clone(), target.data_dir.join("proxies"));
     // Offload copies go below the storage's mount; the sandbox's mount is the file system root,
@@ -194,6 +207,7 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
             jobs,
             data_dir: target.data_dir.clone(),
             sandbox,
+            tool_paths: vm.settings.tools.clone(),
         },
         queue,
         notes,

@@ -105,6 +105,8 @@ pub fn settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     storage_ui(ui, vm, cmds);
     ui.separator();
     ingest_settings_ui(ui, vm);
+    ui.separator();
+    tools_ui(ui, vm, cmds);
 }
 
 fn sandbox_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
@@ -259,6 +261,41 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
             .on_hover_text("Folder below the storage mount: {date} {card}");
             ui.end_row();
         });
+}
+
+/// Paths to ffmpeg, ffprobe and MediaInfo; empty fields are looked for next to the app, on PATH
+/// and in the usual install folders.
+fn tools_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    ui.heading("Media tools");
+    egui::Grid::new("tools_grid")
+        .num_columns(2)
+        .spacing([8.0, 6.0])
+        .show(ui, |ui| {
+            for (name, value) in [
+                ("ffmpeg", &mut vm.settings.tools.ffmpeg),
+                ("ffprobe", &mut vm.settings.tools.ffprobe),
+                ("MediaInfo", &mut vm.settings.tools.mediainfo),
+            ] {
+                let label = ui.label(name);
+                ui.add(egui::TextEdit::singleline(value).hint_text("found automatically"))
+                    .labelled_by(label.id)
+                    .on_hover_text("The program file (or its folder); empty: next to card-ingest, on PATH, or in the usual install folders");
+                ui.end_row();
+            }
+        });
+    ui.horizontal(|ui| {
+        if ui.button("Check media tools").clicked() {
+            cmds.push(UiCommand::CheckTools);
+        }
+        if vm.missing_tools.is_empty() {
+            ui.weak("all found");
+        } else {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("{} missing (see the banner)", vm.missing_tools.len()),
+            );
+        }
+    });
 }
 
 fn metadata_view_ui(ui: &mut egui::Ui, vm: &mut ViewModel, label: egui::Id) {

@@ -330,6 +330,9 @@ pub struct ViewModel {
     /// Files are dragged over the window (highlight the drop zone).
     pub drop_hover: bool,
     pub show_settings: bool,
+    /// Media tools that were not found, each with what it is for and how to install it (the
+    /// banner); empty when all are there or not yet checked.
+    pub missing_tools: Vec<crate::media::tools::MissingTool>,
 }
 
 impl ViewModel {

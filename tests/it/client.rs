@@ -43,7 +43,7 @@ async fn start() -> Env {
 
 async fn start_with(sandbox_config: SandboxConfig, client_config: ClientConfig) -> Env {
     let config = SandboxConfig {
-        spec_dir: Some(util::spec_dir()),
+        spec_dir: None,
         job_delay: Duration::from_millis(50),
         ..sandbox_config
     };

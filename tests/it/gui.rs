@@ -36,10 +36,6 @@ fn no_keyring()
     })
 }
 
-fn spec_dir() -> Option<PathBuf> {
-    Some(crate::util::spec_dir())
-}
-
 fn gui(settings: Settings, paths: Vec<PathBuf>) -> Gui {
     gui_in(
         tempfile::tempdir().expect("tempdir"),
@@ -63,7 +59,7 @@ fn gui_in(dir: tempfile::TempDir, settings: Settings, paths: Vec<PathBuf>, env: 
         paths,
         keyring: no_keyring(),
         env,
-        spec_dir: spec_dir(),
+        spec_dir: None,
         notices: Vec::new(),
         log: None,
     };
@@ -847,7 +843,7 @@ fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let sbx = rt
         .block_on(sandbox::spawn(SandboxConfig {
-            spec_dir: spec_dir(),
+            spec_dir: None,
             mount_point: "/".into(),
             ..SandboxConfig::default()
         }))
@@ -1056,7 +1052,7 @@ fn gui_preview_warns_about_clips_already_in_iconik() {
     let sbx = srt
         .block_on(card_ingest::sandbox::spawn(
             card_ingest::sandbox::SandboxConfig {
-                spec_dir: spec_dir(),
+                spec_dir: None,
                 mount_point: root.display().to_string(),
                 ..card_ingest::sandbox::SandboxConfig::default()
             },

@@ -64,7 +64,7 @@ impl Session {
         };
         let config = SandboxConfig {
             credentials: credentials.clone(),
-            spec_dir: spec_dir(),
+            spec_dir: None,
             ..SandboxConfig::default()
         };
         let sandbox = rt.block_on(sandbox::spawn(config)).expect("sandbox");
@@ -111,10 +111,6 @@ impl Session {
         let harness = crate::gui::window(startup, &self.rt);
         Window { harness }
     }
-}
-
-fn spec_dir() -> Option<PathBuf> {
-    Some(crate::util::spec_dir())
 }
 
 /// One app window under a headless harness.

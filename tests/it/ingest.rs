@@ -80,7 +80,7 @@ fn setup(clips: u32) -> Setup {
 
 async fn start_sandbox(mount: &Path) -> SandboxHandle {
     let mut config = SandboxConfig {
-        spec_dir: Some(util::spec_dir()),
+        spec_dir: None,
         job_delay: Duration::from_millis(30),
         mount_point: mount.display().to_string(),
         ..SandboxConfig::default()

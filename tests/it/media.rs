@@ -6,7 +6,7 @@ use super::util::{
     clip, describe, ffmpeg, file, op1a_8_tracks, p2_segment, require, tools, video_clip,
 };
 use card_ingest::card::{Clip, ClipFile, Family, FileRole};
-use card_ingest::media::{self, ClipMetadata, MediaError, ProbeTool, Tools, iconik_components};
+use card_ingest::media::{self, ClipMetadata, ProbeTool, Tools, iconik_components};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -134,7 +134,7 @@ fn ffprobe_fallback_gives_the_same_p2_facts() {
         mediainfo: None,
         ..tools()
     };
-    let d = media::describe_clip(&c, &only_ffprobe).unwrap();
+    let d = media::describe_clip(&c, &only_ffprobe);
     assert!(d.issues.is_empty(), "{:?}", d.issues);
     let m = &d.metadata;
     assert_p2_container_facts(m);
@@ -182,7 +182,7 @@ fn gopro_chapters_add_durations_not_channels() {
         vec![file(&a, FileRole::Video), file(&b, FileRole::Video)],
         vec![vec![0], vec![1]],
     );
-    let d = media::describe_clip(&c, &tools()).unwrap();
+    let d = media::describe_clip(&c, &tools());
     assert_eq!(d.metadata.audio_channels, Some(2));
     assert_eq!(d.metadata.duration_seconds, Some(4.004));
     assert_eq!(d.metadata.timecode_start.as_deref(), Some("00:00:00;00"));
@@ -263,7 +263,7 @@ fn bwf_time_reference_gives_start_timecode() {
         "<BWFXML><SCENE>12</SCENE><TAKE>3</TAKE><SPEED><TIMECODE_RATE>24/1</TIMECODE_RATE>\
          <TIMECODE_FLAG>NDF</TIMECODE_FLAG></SPEED></BWFXML>",
     );
-    let d = media::describe_clip(&c, &tools()).unwrap();
+    let d = media::describe_clip(&c, &tools());
     assert_eq!(d.metadata.timecode_start.as_deref(), Some("10:00:00:09"));
     let Some((_, media::sidecar::Sidecar::Bwf(info))) = d.sidecars.first() else {
         panic!("no BWF sidecar: {:?}", d.sidecars);
@@ -303,7 +303,7 @@ fn broken_files_become_issues_and_the_rest_is_described() {
     let files = paths.iter().map(|p| file(p, FileRole::Video)).collect();
     let segs = (0..paths.len()).map(|i| vec![i]).collect();
     let c = clip(Family::Generic, "mixed", dir.path(), files, segs);
-    let d = media::describe_clip(&c, &tools()).unwrap();
+    let d = media::describe_clip(&c, &tools());
 
     let issue = |p: &Path| -> String {
         d.issues
@@ -368,9 +368,10 @@ fn hung_tool_is_killed_and_reported() {
         mediainfo: Some(fake.clone()),
         ffprobe: None,
         probe_timeout: Some(Duration::from_millis(300)),
+        ..Tools::default()
     };
     let started = std::time::Instant::now();
-    let d = media::describe_clip(&c, &t).unwrap();
+    let d = media::describe_clip(&c, &t);
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(d.issues.len(), 1, "{:?}", d.issues);
     let msg = &d.issues[0].1;
@@ -381,13 +382,37 @@ fn hung_tool_is_killed_and_reported() {
 }
 
 #[test]
-fn no_tools_is_an_error() {
+fn without_mediainfo_and_ffprobe_a_p2_card_is_described_from_its_clip_xml() {
     let dir = tempfile::tempdir().unwrap();
-    let c = clip(Family::Generic, "x", dir.path(), Vec::new(), Vec::new());
-    assert!(matches!(
-        media::describe_clip(&c, &Tools::default()),
-        Err(MediaError::NoTools)
-    ));
+    let card = card_ingest::sample::generate(
+        card_ingest::sample::SampleKind::P2,
+        &dir.path().join("card"),
+        &card_ingest::sample::SampleOptions::default(),
+    )
+    .unwrap();
+    let report =
+        card_ingest::scan::scan(std::slice::from_ref(&card.dir), &Tools::default()).unwrap();
+    let clip = report
+        .clips
+        .iter()
+        .find(|c| c.clip.name == "0002EM")
+        .expect("the P2 clip is found without any media tool");
+    let m = &clip.metadata;
+    // The clip XML alone gives these …
+    assert_eq!(m.timecode_start.as_deref(), Some("10:00:00:00"));
+    assert_eq!(m.user_clip_name.as_deref(), Some("Interview take 1"));
+    assert!(m.camera_model.is_some(), "{m:?}");
+    // … and no tool ran, so no file was probed and no per-file error was invented.
+    assert_eq!(clip.raw_metadata, serde_json::json!({}));
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let missing: Vec<_> = Tools::default().missing().iter().map(|m| m.kind).collect();
+    assert_eq!(
+        missing,
+        vec![
+            card_ingest::media::tools::ToolKind::Ffmpeg,
+            card_ingest::media::tools::ToolKind::Mediainfo
+        ]
+    );
 }
 
 #[test]
@@ -460,7 +485,7 @@ fn empty_or_broken_sidecars_are_issues_and_media_still_described() {
         ],
         vec![vec![0]],
     );
-    let d = media::describe_clip(&ex, &tools()).unwrap();
+    let d = media::describe_clip(&ex, &tools());
     assert_eq!(d.issues.len(), 1, "{:?}", d.issues);
     assert_eq!(d.issues[0].0, empty_xml);
     assert!(
@@ -483,7 +508,7 @@ fn empty_or_broken_sidecars_are_issues_and_media_still_described() {
         ],
         vec![vec![0]],
     );
-    let d = media::describe_clip(&p2, &tools()).unwrap();
+    let d = media::describe_clip(&p2, &tools());
     assert_eq!(d.issues.len(), 1, "{:?}", d.issues);
     assert!(
         d.issues[0].1.starts_with("P2 clip XML is not well-formed"),
@@ -531,7 +556,7 @@ fn d10_imx_is_720x576_from_either_tool() {
         (tools(), ProbeTool::Mediainfo),
         (only_ffprobe, ProbeTool::Ffprobe),
     ] {
-        let d = media::describe_clip(&c, &t).unwrap();
+        let d = media::describe_clip(&c, &t);
         assert!(d.issues.is_empty(), "{tool:?}: {:?}", d.issues);
         assert_eq!(d.files[0].tech.tool, tool);
         let m = &d.metadata;

@@ -13,7 +13,7 @@ const KIB256: usize = 256 * 1024;
 
 fn config() -> SandboxConfig {
     SandboxConfig {
-        spec_dir: Some(util::spec_dir()),
+        spec_dir: None,
         job_delay: Duration::from_millis(50),
         ..SandboxConfig::default()
     }
@@ -1176,8 +1176,7 @@ fn cli_prints_the_listening_line_with_the_real_port() {
     use std::io::{BufRead, BufReader};
     let mut child = KillOnDrop(
         std::process::Command::new(env!("CARGO_BIN_EXE_card-ingest"))
-            .args(["sandbox", "--listen", "127.0.0.1:0", "--spec"])
-            .arg(util::spec_dir())
+            .args(["sandbox", "--listen", "127.0.0.1:0"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -1325,25 +1324,33 @@ async fn s3_and_azure_proxy_storages_take_single_puts() {
 }
 
 #[tokio::test]
-async fn without_a_spec_bodies_pass_unvalidated_but_semantic_checks_remain() {
+async fn a_spec_folder_replaces_the_built_in_copy_and_semantic_checks_remain() {
+    // A folder holding only files.json: the files service is validated against it, the assets
+    // service (whose document it lacks) is not — so the folder, not the built-in copy, is used.
     let dir = tempfile::tempdir().unwrap();
+    let files = card_ingest::sandbox::spec::embedded_document("files.json").unwrap();
+    std::fs::write(dir.path().join("files.json"), files).unwrap();
     let sbx = Sbx::start(SandboxConfig {
-        spec_dir: Some(dir.path().join("missing")),
+        spec_dir: Some(dir.path().to_path_buf()),
         ..config()
     })
     .await;
-    // `size` as a string is not caught without the schema …
-    let asset = sbx.create_asset("nospec").await;
+    let asset = sbx.create_asset("own spec").await;
     let asset_id = asset["id"].as_str().unwrap();
-    let (s, _) = sbx
+    assert_eq!(sbx.handle.requests()[0]["validation"]["source"], "absent");
+    let (s, body) = sbx
         .post_to(
             asset_id,
             "files",
             json!({"directory_path": "d", "original_name": "a", "type": "FILE", "size": "12"}),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED);
-    // … but non-string technical metadata still is.
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["errors"],
+        json!(["/size: \"12\" is not of type \"integer\""])
+    );
+    // Non-string technical metadata is refused by the sandbox's own rule as well.
     let (s, body) = sbx
         .post_to(asset_id, "formats", json!({"name": "ORIGINAL", "components": [{"name": "V", "type": "VIDEO", "metadata": {"width": 1920}}]}))
         .await;
@@ -1352,7 +1359,48 @@ async fn without_a_spec_bodies_pass_unvalidated_but_semantic_checks_remain() {
         body["errors"]["components/0/metadata/width"].is_string(),
         "{body}"
     );
-    assert_eq!(sbx.handle.requests()[1]["validation"]["source"], "absent");
+    assert!(
+        sbx.handle.spec_summary().contains("1 documents"),
+        "{}",
+        sbx.handle.spec_summary()
+    );
+}
+
+#[tokio::test]
+async fn the_built_in_spec_validates_every_service() {
+    let sbx = Sbx::start(SandboxConfig {
+        spec_dir: None,
+        ..config()
+    })
+    .await;
+    let summary = sbx.handle.spec_summary();
+    assert!(summary.contains("built-in copy, 7 documents"), "{summary}");
+    let asset = sbx.create_asset("built-in").await;
+    assert_eq!(sbx.handle.requests()[0]["validation"]["source"], "spec");
+    let (s, body) = sbx
+        .post_to(
+            asset["id"].as_str().unwrap(),
+            "files",
+            json!({"directory_path": "d", "original_name": "a", "type": "FILE", "size": "12"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn a_missing_spec_folder_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-spec");
+    let err = card_ingest::sandbox::spawn(SandboxConfig {
+        spec_dir: Some(missing.clone()),
+        ..config()
+    })
+    .await
+    .expect_err("a --spec folder that does not exist must not start a sandbox");
+    assert!(
+        err.to_string().contains(&missing.display().to_string()),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -4,7 +4,6 @@
 //! the token or a storage signature. Then bash runs the script against the same sandbox and it
 //! must succeed and send the same requests again.
 
-use crate::util;
 use card_ingest::iconik::models::*;
 use card_ingest::iconik::observer::{CallObserver, CallRecord, labelled};
 use card_ingest::iconik::upload::gcs::ResumableOptions;
@@ -286,7 +285,7 @@ async fn register(c: &Client, up: &UploadHttp, proxy_path: &Path, storage: Stora
 #[tokio::test]
 async fn transcript_has_one_runnable_curl_per_call_and_no_secrets() {
     let sbx = sandbox::spawn(SandboxConfig {
-        spec_dir: Some(util::spec_dir()),
+        spec_dir: None,
         ..SandboxConfig::default()
     })
     .await
@@ -524,7 +523,7 @@ async fn transcript_has_one_runnable_curl_per_call_and_no_secrets() {
 #[tokio::test]
 async fn s3_and_azure_uploads_are_observed_with_redacted_signatures_and_replay() {
     let sbx = sandbox::spawn(SandboxConfig {
-        spec_dir: Some(util::spec_dir()),
+        spec_dir: None,
         extra_proxy_storages: true,
         ..SandboxConfig::default()
     })

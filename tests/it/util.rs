@@ -106,21 +106,6 @@ pub fn require_tool(tool: &str) {
     );
 }
 
-/// iconik's OpenAPI files: `$ICONIK_SPEC_DIR`, else `shared/iconik-spec` beside an ancestor of
-/// the checkout (CI: beside the clone; a worktree: two levels up).
-pub fn spec_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("ICONIK_SPEC_DIR") {
-        return PathBuf::from(d);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|d| d.join("shared").join("iconik-spec"))
-        .find(|p| p.join("files.json").is_file())
-        .unwrap_or_else(|| {
-            panic!("iconik spec not found: set ICONIK_SPEC_DIR or put shared/iconik-spec beside the checkout")
-        })
-}
-
 /// Deterministic pseudo-random bytes (xorshift), so uploads are not trivially compressible and
 /// chunk boundaries hold distinct data. `seed` is made odd (xorshift needs a non-zero state).
 pub fn pseudo_random_bytes(len: usize, seed: u64) -> Vec<u8> {
@@ -435,7 +420,8 @@ pub fn tools() -> card_ingest::media::Tools {
     card_ingest::media::Tools {
         mediainfo: Some(require("mediainfo")),
         ffprobe: Some(require("ffprobe")),
-        probe_timeout: None,
+        ffmpeg: Some(require("ffmpeg")),
+        ..card_ingest::media::Tools::default()
     }
 }
 
@@ -598,7 +584,7 @@ pub fn op1a_8_tracks(path: &Path, secs: u32) {
 
 /// Describes `c` with both tools; asserts nothing was reported as an issue.
 pub fn describe(c: &Clip) -> ClipDescription {
-    let d = card_ingest::media::describe_clip(c, &tools()).expect("describe_clip");
+    let d = card_ingest::media::describe_clip(c, &tools());
     assert!(d.issues.is_empty(), "{:?}", d.issues);
     d
 }

@@ -1,35 +1,14 @@
 //! Test-only: every field a request struct can emit must be a property of the spec schema it is
-//! sent as (iconik's OpenAPI files in `shared/iconik-spec/`, found next to an ancestor directory of
-//! the crate or via `ICONIK_SPEC_DIR`).
+//! sent as (iconik's OpenAPI files as embedded from `assets/iconik-spec/`).
 
 use super::*;
 use chrono::{TimeZone, Utc};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-fn spec_dir() -> PathBuf {
-    if let Ok(d) = std::env::var("ICONIK_SPEC_DIR") {
-        return PathBuf::from(d);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for dir in manifest.ancestors() {
-        let candidate = dir.join("shared").join("iconik-spec");
-        if candidate.join("files.json").is_file() {
-            return candidate;
-        }
-    }
-    panic!(
-        "iconik OpenAPI files not found: expected shared/iconik-spec/files.json beside an ancestor \
-         of {} (or set ICONIK_SPEC_DIR)",
-        manifest.display()
-    );
-}
 
 fn schema_props(file: &str, schema: &str) -> Vec<String> {
-    let path = spec_dir().join(file);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let text = crate::sandbox::spec::embedded_document(file)
+        .unwrap_or_else(|| panic!("{file} is not one of the embedded iconik documents"));
+    let doc: serde_json::Value = serde_json::from_str(text).unwrap();
     let props = doc["components"]["schemas"][schema]["properties"]
         .as_object()
         .unwrap_or_else(|| panic!("{file}: schema {schema} has no properties"));

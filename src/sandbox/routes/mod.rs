@@ -106,16 +106,7 @@ impl Ctx {
         fallback_schema: &str,
     ) -> Result<Value, Reply> {
         let body = self.body.clone().unwrap_or_else(|| json!({}));
-        let Some(spec) = &app.spec else {
-            self.validation = Some(Validation {
-                schema: fallback_schema.to_string(),
-                operation: None,
-                source: "absent",
-                valid: true,
-                errors: Vec::new(),
-            });
-            return require_object(body);
-        };
+        let spec = &app.spec;
         let (clean, mut validation) = spec.validate(&self.method, template, fallback_schema, &body);
         if self.method == "PATCH" {
             // PATCH is a partial update: iconik's PATCH ops reuse the full schema, so its
