@@ -128,6 +128,20 @@ pub fn excerpt(bytes: &[u8]) -> String {
     }
 }
 
+/// On Windows a console program started from the GUI-subsystem app would flash a console
+/// window for every ffmpeg/MediaInfo run; `CREATE_NO_WINDOW` keeps them invisible. Elsewhere
+/// nothing to do.
+pub fn no_console_window(command: &mut Command) {
+    #[cfg(windows)]
+    {
+        use std::os::windows::process::CommandExt;
+        const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+        command.creation_flags(CREATE_NO_WINDOW);
+    }
+    #[cfg(not(windows))]
+    let _ = command;
+}
+
 /// Runs `spec` to completion (any exit status), or kills it on timeout/cancel.
 /// stdin is closed so a tool can never wait for input.
 pub fn run(spec: &ProcessSpec) -> Result<ProcessOutput, ProcessError> {
@@ -140,7 +154,9 @@ pub fn run_with_lines(
     spec: &ProcessSpec,
     mut on_stdout_line: impl FnMut(&str),
 ) -> Result<ProcessOutput, ProcessError> {
-    let mut child = Command::new(&spec.program)
+    let mut command = Command::new(&spec.program);
+    no_console_window(&mut command);
+    let mut child = command
         .args(&spec.args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

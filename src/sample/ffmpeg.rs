@@ -106,6 +106,7 @@ impl Ffmpeg {
             }
         }
         let mut command = Command::new(&self.program);
+        crate::media::process::no_console_window(&mut command);
         command
             .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
             .args(&cmd.args)
