@@ -681,13 +681,21 @@ pub fn file_record(
         Ok(rel) => registered_root.join(rel),
         Err(_) => parent.clone(),
     };
-    let directory_path = registered_dir
-        .strip_prefix(storage_root)
-        .unwrap_or(Path::new(""))
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/");
+    // Forward slashes relative to the mount, also for drive letters, UNC shares and `\\?\`
+    // paths on Windows (super::storage_path).
+    let directory_path = super::storage_path::directory_path(
+        &registered_dir.to_string_lossy(),
+        &storage_root.to_string_lossy(),
+        super::storage_path::PathStyle::native(),
+    )
+    .unwrap_or_else(|| {
+        tracing::warn!(
+            dir = %registered_dir.display(),
+            storage_root = %storage_root.display(),
+            "folder is not inside the storage mount: registered at the storage root"
+        );
+        String::new()
+    });
     FileRecord {
         source: source.to_path_buf(),
         registered: registered_dir.join(&name),

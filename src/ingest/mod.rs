@@ -19,6 +19,7 @@ pub mod report;
 pub mod retry;
 pub mod step;
 pub mod steps;
+pub mod storage_path;
 pub mod summary;
 pub mod transcript;
 
