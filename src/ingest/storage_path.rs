@@ -30,7 +30,7 @@ pub fn directory_path(dir: &str, root: &str, style: PathStyle) -> Option<String>
     }
     let same = |a: &str, b: &str| match style {
         // NTFS and SMB shares compare names without case.
-        PathStyle::Windows => a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase(),
+        PathStyle::Windows => a.to_lowercase() == b.to_lowercase(),
         PathStyle::Posix => a == b,
     };
     if !root.iter().zip(&dir).all(|(r, d)| same(r, d)) {

@@ -225,14 +225,6 @@ impl Locator {
     pub fn find(&self, kind: ToolKind) -> Option<(PathBuf, FoundIn)> {
         self.find_with(kind, is_executable)
     }
-
-    /// The configured path for `kind`, if any (to name it when it is wrong).
-    pub fn configured(&self, kind: ToolKind) -> Option<&Path> {
-        self.configured
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(_, p)| p.as_path())
-    }
 }
 
 /// The folders the usual installers put the tools in, after `PATH`. `env` reads an environment
