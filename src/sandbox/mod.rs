@@ -12,11 +12,13 @@
 pub mod auth;
 pub mod faults;
 pub mod gcs;
+pub mod images;
 pub mod inspect;
 pub mod ratelimit;
 pub mod routes;
 pub mod spec;
 pub mod state;
+pub mod web;
 
 use auth::Credentials;
 use faults::{FaultError, FaultSet, Faults};
@@ -103,6 +105,10 @@ pub struct App {
     requests: Mutex<Vec<Value>>,
     limiter: Mutex<RateLimiter>,
     state_file: Option<StateFile>,
+    /// Rendered keyframe JPEGs by keyframe id (the web view asks for each picture often).
+    images: Mutex<std::collections::HashMap<String, Arc<Vec<u8>>>>,
+    /// ffmpeg for keyframe pictures, looked up on first use (the sandbox runs without it).
+    ffmpeg: std::sync::OnceLock<Option<std::path::PathBuf>>,
 }
 
 impl std::fmt::Debug for App {
@@ -153,6 +159,8 @@ impl App {
             faults: Mutex::new(faults),
             requests: Mutex::new(Vec::new()),
             state_file,
+            images: Mutex::new(std::collections::HashMap::new()),
+            ffmpeg: std::sync::OnceLock::new(),
             config,
         })
     }
@@ -171,6 +179,16 @@ impl App {
 
     pub fn requests(&self) -> MutexGuard<'_, Vec<Value>> {
         lock(&self.requests)
+    }
+
+    pub fn images(&self) -> MutexGuard<'_, std::collections::HashMap<String, Arc<Vec<u8>>>> {
+        lock(&self.images)
+    }
+
+    pub fn ffmpeg(&self) -> Option<&std::path::Path> {
+        self.ffmpeg
+            .get_or_init(|| crate::media::Tools::detect().ffmpeg)
+            .as_deref()
     }
 
     /// Writes the state file (if persisting). Failures are logged, not fatal: the in-memory
@@ -197,6 +215,7 @@ impl App {
             };
         }
         self.requests().clear();
+        self.images().clear();
         if let Err(err) = self.faults().set(FaultSet::default()) {
             tracing::error!(%err, "clearing faults failed");
         }

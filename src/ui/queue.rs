@@ -488,7 +488,7 @@ fn clip_ui(ui: &mut egui::Ui, clip: &QueueClip, retryable: bool, cmds: &mut Comm
                 .on_hover_text(format!("{}: {hover}", step_label(*step)));
         }
         if let Some(url) = &clip.asset_url {
-            // The built-in sandbox has no web app: its link is a JSON page of the asset.
+            // The built-in sandbox links to its own web view of the asset (sandbox::web).
             let label = if url.contains("/sandbox/assets/") {
                 "Open in sandbox"
             } else {

@@ -13,3 +13,4 @@ mod scan;
 mod secrets;
 mod transcript;
 mod util;
+mod web_view;

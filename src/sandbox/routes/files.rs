@@ -25,6 +25,26 @@ pub fn route(app: &App, ctx: &mut Ctx, asset_id: &str, rest: &[&str]) -> RouteRe
             let st = app.state();
             Ok(Reply::ok(find(&st, asset_id, id)?.clone()))
         }
+        // SPEC-F GET …/files/{file_id}/download_url/ → 200 `{url}` (`FileDownloadURLSchema`):
+        // a FILES storage's original is served from the mount by the sandbox (iconik would
+        // answer a link through its storage gateway).
+        ("GET", [id, "download_url"]) => {
+            let st = app.state();
+            let file = find(&st, asset_id, id)?;
+            match crate::sandbox::inspect::original_path(app, &st, file) {
+                Some(_) => Ok(Reply::ok(json!({
+                    "url": format!("{}/sandbox/files/{id}/content", app.base_url)
+                }))),
+                None => Err(Reply::error(
+                    StatusCode::NOT_FOUND,
+                    format!(
+                        "File {id} ({}/{}) is not on a storage the sandbox can read",
+                        file["directory_path"].as_str().unwrap_or_default(),
+                        file["name"].as_str().unwrap_or_default()
+                    ),
+                )),
+            }
+        }
         ("PATCH" | "PUT", [id]) => {
             let template = "/API/files/v1/assets/{asset_id}/files/{file_id}/";
             let body = ctx.body(app, template, "FileSchema")?;

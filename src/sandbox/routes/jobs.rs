@@ -87,7 +87,7 @@ pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
             advance(job, delay);
             let job = job.clone();
             if was_started && job["status"] == "FINISHED" {
-                super::keyframes::finish_transcode(&mut st, &job);
+                super::keyframes::finish_transcode(&mut st, &job, &app.base_url);
             }
             Ok(Reply::ok(public(&job)))
         }

@@ -90,7 +90,9 @@ pub fn from_proxy(app: &App, ctx: &mut Ctx, asset_id: &str, proxy_id: &str) -> R
             "is_custom_keyframe": false,
             "proxy_id": proxy_id,
             "job_id": job_id,
-            "url": Value::Null,
+            // iconik answers a signed link to the rendered picture; the sandbox renders it
+            // from the proxy on first request (sandbox::images).
+            "url": format!("{}/sandbox/keyframes/{id}.jpg", app.base_url),
             "date_created": created,
             "date_modified": created,
         }));
@@ -139,7 +141,7 @@ pub fn from_file(app: &App, ctx: &mut Ctx, asset_id: &str, file_id: &str) -> Rou
 }
 
 /// What a finished transcode job leaves behind: a CLOSED proxy record and keyframes.
-pub fn finish_transcode(st: &mut crate::sandbox::state::State, job: &Value) {
+pub fn finish_transcode(st: &mut crate::sandbox::state::State, job: &Value, base_url: &str) {
     let (Some(asset_id), Some(file_id)) = (
         job["object_id"].as_str(),
         job["sandbox_transcode_file"].as_str(),
@@ -168,11 +170,13 @@ pub fn finish_transcode(st: &mut crate::sandbox::state::State, job: &Value) {
         ("KEYFRAME_MAP", "keyframe_map.jpg"),
         ("POSTER", "poster.jpg"),
     ] {
+        let id = new_id();
         st.keyframes.push(json!({
-            "id": new_id(), "asset_id": asset_id, "version_id": file["version_id"], "type": kind,
+            "id": id, "asset_id": asset_id, "version_id": file["version_id"], "type": kind,
             "name": kname, "filename": kname, "format": "jpg", "status": "CLOSED",
             "is_custom_keyframe": false, "proxy_id": proxy_id, "job_id": job["id"],
-            "url": Value::Null, "date_created": created, "date_modified": created,
+            // Rendered from the original on the storage mount (this proxy has no bytes here).
+            "url": format!("{base_url}/sandbox/keyframes/{id}.jpg"), "date_created": created, "date_modified": created,
         }));
     }
 }

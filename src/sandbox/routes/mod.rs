@@ -401,7 +401,7 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
         .collect();
 
     if path == "/sandbox" || path.starts_with("/sandbox/") {
-        return super::inspect::handle(&app, &method, &path, &query, body).await;
+        return super::inspect::handle(&app, &method, &path, &parts.headers, body).await;
     }
 
     let mut log = json!({

@@ -28,6 +28,7 @@ pub fn route(
             let st = app.state();
             Ok(Reply::ok(find(&st, asset_id, id)?.clone()))
         }
+        ("GET", [id, "download_url"]) => download_url(app, asset_id, id),
         ("PATCH" | "PUT", [id]) => {
             let template = "/API/files/v1/assets/{asset_id}/proxies/{proxy_id}/";
             let body = ctx.body(app, template, "ProxyUpdateSchema")?;
@@ -52,6 +53,27 @@ pub fn route(
             Ok(Reply::no_content())
         }
         _ => Err(not_routed(ctx)),
+    }
+}
+
+/// SPEC-F GET /v1/assets/{asset_id}/proxies/{proxy_id}/download_url/ → 200
+/// (`ProxyDownloadURLSchema` `{url}`): where the uploaded bytes can be fetched back (iconik
+/// answers a signed storage URL; the sandbox its own object URL). A proxy whose upload is not
+/// complete has nothing to download: 404 saying so.
+fn download_url(app: &App, asset_id: &str, id: &str) -> RouteResult {
+    let st = app.state();
+    let proxy = find(&st, asset_id, id)?;
+    match st.upload_targets.get(id) {
+        Some(key) if st.object_bytes(key).is_some() => Ok(Reply::ok(json!({
+            "url": format!("{}/sandbox/objects/{key}", app.base_url)
+        }))),
+        _ => Err(Reply::error(
+            axum::http::StatusCode::NOT_FOUND,
+            format!(
+                "Proxy {id} has no uploaded bytes to download (status {})",
+                proxy["status"].as_str().unwrap_or("unknown")
+            ),
+        )),
     }
 }
 

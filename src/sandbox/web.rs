@@ -1,0 +1,362 @@
+//! `/sandbox/` in a browser: a small read-only web view of what was registered, so an operator
+//! trying the flow offline (or a test) can look at an asset as iconik would show it: poster,
+//! title, metadata, the ORIGINAL format's components, file sets, files (path, size, checksum),
+//! the proxy playing in an HTML5 `<video>` and the keyframe strip.
+//!
+//! Pages are rendered on the server from the inspected state (`State::inspect`), with no
+//! script but one line that records the video's duration on the element (`data-duration`) once
+//! its metadata has loaded: a headless browser's DOM dump then shows that the proxy really plays.
+//! Every value from the state is HTML-escaped: titles and file names come from camera cards.
+
+use serde_json::Value;
+use std::fmt::Write as _;
+
+/// Escapes text for HTML element content and double-quoted attributes.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A JSON value as display text: strings bare, null as empty, the rest as JSON.
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Percent-encodes one path segment (object keys carry file names).
+fn seg(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+fn of_asset<'a>(state: &'a Value, kind: &str, asset_id: &str) -> Vec<&'a Value> {
+    state[kind]
+        .as_array()
+        .map(|all| all.iter().filter(|o| o["asset_id"] == asset_id).collect())
+        .unwrap_or_default()
+}
+
+/// URL of a record's uploaded bytes (proxies, custom keyframes), when the upload is complete.
+fn object_url(record: &Value) -> Option<String> {
+    let obj = &record["sandbox_object"];
+    (obj["complete"] == true).then(|| {
+        let key = obj["key"].as_str().unwrap_or_default();
+        let path: Vec<String> = key.split('/').map(seg).collect();
+        format!("/sandbox/objects/{}", path.join("/"))
+    })
+}
+
+/// The picture a keyframe record shows: its own upload, else the image the sandbox renders
+/// from the proxy (`/sandbox/keyframes/<id>.jpg`).
+fn keyframe_url(kf: &Value) -> String {
+    object_url(kf).unwrap_or_else(|| {
+        format!(
+            "/sandbox/keyframes/{}.jpg",
+            seg(kf["id"].as_str().unwrap_or_default())
+        )
+    })
+}
+
+fn poster_of<'a>(state: &'a Value, asset_id: &str) -> Option<&'a Value> {
+    let kfs = of_asset(state, "keyframes", asset_id);
+    kfs.iter()
+        .find(|k| k["type"] == "POSTER")
+        .or_else(|| kfs.iter().find(|k| k["is_custom_keyframe"] == true))
+        .copied()
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>{STYLE}</style></head>\
+         <body><header><a href=\"/sandbox/\">card-ingest sandbox</a> \
+         <span class=\"note\">read-only view of what was registered</span></header>\
+         <main>{body}</main></body></html>\n",
+        title = esc(title)
+    )
+}
+
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}\
+header{background:#1d2330;color:#fff;padding:10px 18px}header a{color:#fff;font-weight:600;text-decoration:none}\
+.note{opacity:.7;margin-left:12px}main{padding:18px}\
+table{border-collapse:collapse;background:#fff;margin:6px 0 18px}td,th{border:1px solid #d8dbe2;padding:4px 8px;text-align:left;vertical-align:top}\
+th{background:#eceef2}.grid{display:flex;flex-wrap:wrap;gap:14px}\
+.card{background:#fff;border:1px solid #d8dbe2;border-radius:6px;width:240px;overflow:hidden}\
+.card img,.card .noposter{width:240px;height:135px;object-fit:cover;background:#2b3140;display:block}\
+.card div.t{padding:6px 8px}.card a{color:inherit;text-decoration:none}\
+.mono{font-family:ui-monospace,monospace;font-size:12px}\
+.strip img{max-width:100%;max-height:120px;margin:0 4px 4px 0;vertical-align:top}\
+video{max-width:720px;width:100%;background:#000}h2{margin-top:22px}";
+
+/// `/sandbox/`: every asset, newest first, with its poster.
+pub fn index_page(state: &Value) -> String {
+    let mut assets: Vec<&Value> = state["assets"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    assets.reverse();
+    let mut body = format!("<h1>Assets ({})</h1>", assets.len());
+    if assets.is_empty() {
+        body.push_str(
+            "<p>Nothing registered yet: ingest a card into this sandbox \
+             (<span class=\"mono\">card-ingest demo</span>).</p>",
+        );
+    }
+    body.push_str("<div class=\"grid\">");
+    for a in assets {
+        let id = a["id"].as_str().unwrap_or_default();
+        let files = of_asset(state, "files", id).len();
+        let proxies = of_asset(state, "proxies", id).len();
+        let picture = match poster_of(state, id) {
+            Some(kf) => format!("<img src=\"{}\" alt=\"poster\">", esc(&keyframe_url(kf))),
+            None => "<div class=\"noposter\"></div>".to_owned(),
+        };
+        let _ = write!(
+            body,
+            "<div class=\"card asset\" data-asset-id=\"{id_e}\"><a href=\"/sandbox/assets/{id_s}\">{picture}\
+             <div class=\"t\"><b>{title}</b><br><span class=\"note\">{files} file(s), {proxies} proxy(ies)</span></div></a></div>",
+            id_e = esc(id),
+            id_s = seg(id),
+            title = esc(&text(&a["title"])),
+        );
+    }
+    body.push_str("</div>");
+    page("card-ingest sandbox", &body)
+}
+
+/// `/sandbox/assets/<id>` as HTML, or `None` when the sandbox has no such asset.
+pub fn asset_page(state: &Value, id: &str) -> Option<String> {
+    let asset = state["assets"].as_array()?.iter().find(|a| a["id"] == id)?;
+    let title = text(&asset["title"]);
+    let mut body = format!(
+        "<h1>{}</h1><p class=\"mono\">asset {} · external id {}</p>",
+        esc(&title),
+        esc(id),
+        esc(&text(&asset["external_id"]))
+    );
+
+    // The proxy first: it is what a producer opens the asset for.
+    let proxies = of_asset(state, "proxies", id);
+    body.push_str("<h2>Proxy</h2>");
+    match proxies.iter().find_map(|p| object_url(p).map(|u| (p, u))) {
+        Some((p, url)) => {
+            let poster = poster_of(state, id)
+                .map(|kf| format!(" poster=\"{}\"", esc(&keyframe_url(kf))))
+                .unwrap_or_default();
+            let res = &p["resolution"];
+            let res = match (res["width"].as_u64(), res["height"].as_u64()) {
+                (Some(w), Some(h)) => format!("{w}×{h}"),
+                _ => text(res),
+            };
+            let _ = write!(
+                body,
+                "<video id=\"proxy\" controls preload=\"metadata\" src=\"{url}\"{poster} \
+                 onloadedmetadata=\"this.dataset.duration=this.duration.toFixed(3)\"></video>\
+                 <p class=\"mono\">{name} · {codec} · {res} · {status}</p>",
+                url = esc(&url),
+                name = esc(&text(&p["name"])),
+                codec = esc(&text(&p["codec"])),
+                res = esc(&res),
+                status = esc(&text(&p["status"])),
+            );
+        }
+        None if proxies.is_empty() => body.push_str("<p>No proxy registered.</p>"),
+        None => body.push_str("<p>A proxy record exists but none of its bytes were uploaded.</p>"),
+    }
+
+    let keyframes = of_asset(state, "keyframes", id);
+    body.push_str("<h2>Keyframes</h2>");
+    if keyframes.is_empty() {
+        body.push_str("<p>No keyframes.</p>");
+    } else {
+        body.push_str("<div class=\"strip\">");
+        for kf in &keyframes {
+            let _ = write!(
+                body,
+                "<img src=\"{}\" alt=\"{}\" title=\"{}\">",
+                esc(&keyframe_url(kf)),
+                esc(&text(&kf["type"])),
+                esc(&text(&kf["name"]))
+            );
+        }
+        body.push_str("</div>");
+    }
+
+    body.push_str("<h2>Metadata</h2>");
+    let values: Vec<&Value> = state["metadata_values"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter(|v| v["object_type"] == "assets" && v["object_id"] == id)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut rows = String::new();
+    for view in values {
+        if let Some(fields) = view["metadata_values"].as_object() {
+            for (name, field) in fields {
+                let shown: Vec<String> = field["field_values"]
+                    .as_array()
+                    .map(|vs| vs.iter().map(|v| text(&v["value"])).collect())
+                    .unwrap_or_default();
+                let _ = write!(
+                    rows,
+                    "<tr><td>{}</td><td>{}</td></tr>",
+                    esc(name),
+                    esc(&shown.join(", "))
+                );
+            }
+        }
+    }
+    if rows.is_empty() {
+        body.push_str("<p>No metadata values.</p>");
+    } else {
+        let _ = write!(
+            body,
+            "<table><tr><th>field</th><th>value</th></tr>{rows}</table>"
+        );
+    }
+
+    body.push_str("<h2>Formats</h2>");
+    for f in of_asset(state, "formats", id) {
+        let _ = write!(
+            body,
+            "<h3>{} <span class=\"note mono\">{}</span></h3>",
+            esc(&text(&f["name"])),
+            esc(&text(&f["id"]))
+        );
+        let comps = f["components"].as_array().cloned().unwrap_or_default();
+        if !comps.is_empty() {
+            body.push_str("<table><tr><th>component</th><th>type</th><th>details</th></tr>");
+            for c in comps {
+                // Components carry MediaInfo's fields, lower-cased, in `metadata`.
+                let mut details = String::new();
+                for key in [
+                    "format",
+                    "width",
+                    "height",
+                    "framerate",
+                    "channels",
+                    "samplingrate",
+                    "timecode_firstframe",
+                ] {
+                    let v = &c["metadata"][key];
+                    if !v.is_null() {
+                        let _ = write!(details, "{key}: {} ", text(v));
+                    }
+                }
+                let _ = write!(
+                    body,
+                    "<tr><td>{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
+                    esc(&text(&c["name"])),
+                    esc(&text(&c["type"])),
+                    esc(details.trim_end())
+                );
+            }
+            body.push_str("</table>");
+        }
+    }
+
+    body.push_str("<h2>File sets</h2>");
+    for fs in of_asset(state, "file_sets", id) {
+        let _ = write!(
+            body,
+            "<p><b>{}</b> <span class=\"mono\">base_dir {} · {} component(s)</span></p>",
+            esc(&text(&fs["name"])),
+            esc(&text(&fs["base_dir"])),
+            fs["component_ids"].as_array().map_or(0, Vec::len)
+        );
+    }
+
+    let files = of_asset(state, "files", id);
+    let _ = write!(body, "<h2>Files ({})</h2>", files.len());
+    if !files.is_empty() {
+        body.push_str(
+            "<table class=\"files\"><tr><th>path</th><th>size</th><th>checksum (MD5)</th><th>status</th></tr>",
+        );
+        for f in files {
+            let dir = text(&f["directory_path"]);
+            let name = text(&f["name"]);
+            let path = if dir.is_empty() {
+                name
+            } else {
+                format!("{}/{name}", dir.trim_end_matches('/'))
+            };
+            let _ = write!(
+                body,
+                "<tr class=\"file\"><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td><td>{}</td></tr>",
+                esc(&path),
+                esc(&text(&f["size"])),
+                esc(&text(&f["checksum"])),
+                esc(&text(&f["status"]))
+            );
+        }
+        body.push_str("</table>");
+    }
+    Some(page(&title, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn state() -> Value {
+        json!({
+            "assets": [{"id": "a1", "title": "A001<script>", "external_id": "x1"}],
+            "files": [{"id": "f1", "asset_id": "a1", "directory_path": "cards/P2", "name": "0001AB.MXF",
+                       "size": 1234, "checksum": "d41d8cd98f00b204e9800998ecf8427e", "status": "CLOSED"}],
+            "proxies": [{"id": "p1", "asset_id": "a1", "name": "p.mp4", "status": "CLOSED",
+                         "sandbox_object": {"key": "bucket/p1/p.mp4", "complete": true}}],
+            "keyframes": [{"id": "k1", "asset_id": "a1", "type": "POSTER", "name": "poster.jpg"}],
+            "formats": [], "file_sets": [],
+            "metadata_values": [{"object_type": "assets", "object_id": "a1", "view_id": "v",
+                "metadata_values": {"scene": {"field_values": [{"value": "12 & 13"}]}}}],
+        })
+    }
+
+    #[test]
+    fn asset_page_escapes_and_links_the_proxy_bytes() {
+        let html = asset_page(&state(), "a1").unwrap();
+        assert!(html.contains("<h1>A001&lt;script&gt;</h1>"), "{html}");
+        assert!(!html.contains("A001<script>"));
+        assert!(html.contains("src=\"/sandbox/objects/bucket/p1/p.mp4\""));
+        assert!(html.contains("<td class=\"mono\">cards/P2/0001AB.MXF</td><td>1234</td>"));
+        assert!(html.contains("d41d8cd98f00b204e9800998ecf8427e"));
+        assert!(html.contains("<td>scene</td><td>12 &amp; 13</td>"));
+        assert!(html.contains("src=\"/sandbox/keyframes/k1.jpg\""));
+        assert!(asset_page(&state(), "nope").is_none());
+    }
+
+    #[test]
+    fn index_lists_assets_with_posters() {
+        let html = index_page(&state());
+        assert!(html.contains("<h1>Assets (1)</h1>"));
+        assert!(html.contains("href=\"/sandbox/assets/a1\""));
+        assert!(html.contains("<img src=\"/sandbox/keyframes/k1.jpg\""));
+    }
+
+    #[test]
+    fn an_incomplete_upload_is_not_offered_for_playback() {
+        let mut s = state();
+        s["proxies"][0]["sandbox_object"]["complete"] = json!(false);
+        let html = asset_page(&s, "a1").unwrap();
+        assert!(!html.contains("<video"));
+        assert!(html.contains("none of its bytes were uploaded"));
+    }
+}
