@@ -32,6 +32,12 @@ enum ProxyArg {
     None,
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum VerifyArg {
+    ReadBack,
+    Size,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct IngestArgs {
     /// Card folders (or folders holding cards).
@@ -47,8 +53,18 @@ pub struct IngestArgs {
     #[arg(long, value_name = "LOCAL_PATH")]
     storage_root: Option<PathBuf>,
     /// Copy the card under this folder first ({date}/{card}), verify it and register the copy.
+    /// Repeat for more destinations (RAID, shuttle drive): the card is read once and each gets
+    /// its own verified copy and ASC MHL; the first is the one registered.
     #[arg(long, value_name = "LOCAL_PATH")]
-    offload_to: Option<PathBuf>,
+    offload_to: Vec<PathBuf>,
+    /// How offloaded copies are checked: re-read from the destination drive and compared by
+    /// checksum, or (faster, weaker) by size only.
+    #[arg(long, value_enum, default_value = "read-back")]
+    verify: VerifyArg,
+    /// Allow an offload destination on the card's own volume (refused by default: such a copy is
+    /// lost with that drive).
+    #[arg(long)]
+    allow_same_volume: bool,
     /// How proxies are made.
     #[arg(long, value_enum, default_value = "local")]
     proxy: ProxyArg,
@@ -105,7 +121,9 @@ impl IngestArgs {
             server: None,
             storage: None,
             storage_root: None,
-            offload_to: None,
+            offload_to: Vec::new(),
+            verify: VerifyArg::ReadBack,
+            allow_same_volume: false,
             proxy: ProxyArg::Local,
             collection: None,
             metadata_view: None,
@@ -192,10 +210,11 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         (Some(r), _) => r.clone(),
         (None, true) => args
             .offload_to
-            .clone()
+            .first()
+            .cloned()
             .or_else(|| first_card.parent().map(Path::to_path_buf))
             .unwrap_or_else(|| first_card.clone()),
-        (None, false) => match &args.offload_to {
+        (None, false) => match args.offload_to.first() {
             Some(o) => o.clone(),
             None => bail!(
                 "--storage-root is required: the local mount of the iconik storage (paths sent to \
@@ -291,7 +310,14 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     };
     let proxy_dir = store.dir().join("proxies");
     let mut options = IngestOptions::new(storage, storage_root.clone(), proxy_dir);
-    options.offload_to = args.offload_to.clone();
+    options.offload_to = args.offload_to.first().cloned();
+    options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
+    options.verify = match args.verify {
+        VerifyArg::ReadBack => card_ingest::offload::VerifyMode::ReadBack,
+        VerifyArg::Size => card_ingest::offload::VerifyMode::Size,
+    };
+    // In-process runs (sandbox, dry run) are for trying things out: same drive allowed.
+    options.allow_same_volume = args.allow_same_volume || in_process;
     options.proxy = match args.proxy {
         ProxyArg::Local => ProxyMode::Local,
         ProxyArg::Iconik => ProxyMode::Iconik,

@@ -256,32 +256,31 @@ impl Engine {
             }
         })?;
         let card_root = std::fs::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
-        let destination = match &self.options.offload_to {
-            Some(to) => {
-                let to = std::fs::canonicalize(to).unwrap_or_else(|_| to.clone());
-                if card_root.starts_with(&to) {
-                    None
-                } else {
-                    let name = card_root
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| "card".to_owned());
-                    Some(
-                        offload::plan::destination_dir(
-                            &to,
-                            &self.options.offload_pattern,
-                            &name,
-                            Utc::now().date_naive(),
-                        )
-                        .map_err(|source| IngestError::Offload {
-                            card: card.root.clone(),
-                            source,
-                        })?,
-                    )
-                }
-            }
+        // The offload's pre-flight: every destination's folder (a different card of the same
+        // name gets its own), free space and same-volume refusals, before any byte is written.
+        let offload_request = self.options.offload_to.as_ref().map(|to| {
+            let mut r = OffloadRequest::new(
+                card_root.clone(),
+                to.clone(),
+                self.options.offload_pattern.clone(),
+                Utc::now().date_naive(),
+                crate::mhl::CreatorInfo::this_tool(),
+            );
+            r.also_to = self.options.offload_also.clone();
+            r.verify = self.options.verify;
+            r.allow_same_volume = self.options.allow_same_volume;
+            r
+        });
+        let offload_plan = match &offload_request {
+            Some(r) => offload::preflight(r).map_err(|source| IngestError::Offload {
+                card: card.root.clone(),
+                source,
+            })?,
             None => None,
         };
+        let destination = offload_plan
+            .as_ref()
+            .map(|p| p.destinations[0].folder.clone());
         let registered_root = destination.clone().unwrap_or_else(|| card_root.clone());
         if !registered_root.starts_with(&storage_root) {
             return Err(IngestError::NotUnderStorageRoot {
@@ -385,19 +384,7 @@ impl Engine {
         // Offload (card level): copy + verify once; clips read their hashes from it.
         let mut offload_hashes = HashMap::new();
         let mut offload_failed = HashMap::new();
-        if let Some(dest_root) = self
-            .options
-            .offload_to
-            .clone()
-            .filter(|_| destination.is_some())
-        {
-            let request = OffloadRequest {
-                card_root: card_root.clone(),
-                destination_root: dest_root,
-                pattern: self.options.offload_pattern.clone(),
-                date: Utc::now().date_naive(),
-                creator: crate::mhl::CreatorInfo::this_tool(),
-            };
+        if let Some(request) = offload_request.filter(|_| destination.is_some()) {
             let hook = self.offload_after_copy.clone();
             let cancel2 = cancel.clone();
             let events2 = events.clone();
@@ -427,8 +414,15 @@ impl Engine {
                 source,
             })?;
             if let OffloadOutcome::Done(report) = outcome {
-                record.offload_destination = Some(report.destination.clone());
-                for f in &report.files {
+                record.offload_destination = Some(report.primary().destination.clone());
+                record.offload_copies = report
+                    .destinations
+                    .iter()
+                    .map(|d| crate::ingest::record::OffloadCopy::of(d, &report))
+                    .collect();
+                // The registered copy is the primary one; a failed further copy does not stop
+                // registration but keeps the card from being safe to erase (its record says so).
+                for f in &report.primary().files {
                     let src = card_root.join(&f.rel_path);
                     match &f.status {
                         offload::FileStatus::VerifyFailed {

@@ -26,6 +26,12 @@ pub struct IngestOptions {
     pub storage_root: PathBuf,
     /// Copy the card under this folder first (`{date}/{card}`) and register the copy.
     pub offload_to: Option<PathBuf>,
+    /// Further offload destinations (shuttle drives): same read, own verified copy and MHL each.
+    pub offload_also: Vec<PathBuf>,
+    /// How offloaded copies are checked (read back from the drive, or size only).
+    pub verify: crate::offload::VerifyMode,
+    /// Let an offload destination share the card's volume (refused by default).
+    pub allow_same_volume: bool,
     /// Destination pattern below `offload_to`.
     pub offload_pattern: String,
     pub proxy: ProxyMode,
@@ -69,6 +75,9 @@ impl IngestOptions {
             storage: storage.into(),
             storage_root,
             offload_to: None,
+            offload_also: Vec::new(),
+            verify: crate::offload::VerifyMode::ReadBack,
+            allow_same_volume: false,
             offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),
             proxy: ProxyMode::Local,
             collection: None,

@@ -194,9 +194,13 @@ pub struct CardRecord {
     pub server: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub storage_id: Option<StorageId>,
-    /// Folder the card was offloaded to.
+    /// Folder the card was offloaded to (the primary copy, the one registered).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub offload_destination: Option<PathBuf>,
+    /// Every destination's copy and how it checked out (primary first): the evidence for
+    /// "safe to erase" and the report's offload section.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub offload_copies: Vec<OffloadCopy>,
     /// The `--collection` every asset is added to.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub collection_id: Option<crate::iconik::models::CollectionId>,
@@ -206,4 +210,48 @@ pub struct CardRecord {
     /// Clip records by clip id.
     #[serde(default)]
     pub clips: BTreeMap<String, ClipRecord>,
+}
+
+/// One destination's copy of the card, as the journal and the report keep it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OffloadCopy {
+    /// The card's folder on that destination.
+    pub destination: PathBuf,
+    /// Set when a different card held the folder the pattern named.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub renamed_from: Option<PathBuf>,
+    pub files: usize,
+    pub bytes: u64,
+    /// Files whose copy did not match the card (relative paths).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub failed: Vec<String>,
+    /// `read-back` or `size`.
+    pub verify: String,
+    /// The verification in words (names whether the page cache was bypassed).
+    pub verify_description: String,
+    /// The ASC MHL generation written there.
+    pub mhl: PathBuf,
+}
+
+impl OffloadCopy {
+    pub fn of(
+        d: &crate::offload::DestinationReport,
+        report: &crate::offload::OffloadReport,
+    ) -> Self {
+        OffloadCopy {
+            destination: d.destination.clone(),
+            renamed_from: d.renamed_from.clone(),
+            files: d.files.len(),
+            bytes: d.files.iter().map(|f| f.size_bytes).sum(),
+            failed: d.failed().iter().map(|f| f.rel_path.clone()).collect(),
+            verify: report.verify.as_str().to_owned(),
+            verify_description: report.verify_description().to_owned(),
+            mhl: d.mhl.path.clone(),
+        }
+    }
+
+    /// Whether this copy was read back and every file matched.
+    pub fn read_back_and_matched(&self) -> bool {
+        self.failed.is_empty() && self.verify == "read-back"
+    }
 }

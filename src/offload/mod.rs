@@ -1,50 +1,139 @@
-//! Verified copy of a card folder to a destination (the local mount of the iconik storage).
+//! Verified copies of a card folder, read once and written to every destination (the local
+//! mount of the iconik storage first, then e.g. a shuttle drive).
 //!
 //! Steps, per card:
-//! 1. **Plan**: the destination folder is `destination_root/<pattern>` (`{date}/{card}` by default,
-//!    see [`plan::destination_dir`]). A card that already lies under `destination_root` (canonical
-//!    path prefix) is not copied ([`OffloadOutcome::AlreadyAtDestination`]).
-//! 2. **Copy**: each file is read once, written to a hidden temp sibling (`.<name>.tmp-<pid>-<n>`)
-//!    and hashed (xxh64 + md5) in the same pass, fsynced, given the source's modification time, then
-//!    renamed to its final name; a crash never leaves a half file under the final name. An existing
-//!    final file is never overwritten: same size and hashes = already copied (resume), anything
-//!    else is [`OffloadError::ExistingDiffers`].
-//! 3. **Verify**: every copied file is re-read from the destination and its hashes compared with
-//!    the copy pass; mismatches are reported per file ([`FileStatus::VerifyFailed`]).
-//! 4. **Manifest**: an ASC MHL generation (process `transfer`) on the destination folder, each file
-//!    with `original` records from the copy pass and `verified`/`failed` records from the re-read.
+//! 1. **Pre-flight** ([`preflight`]), before any byte is written: each destination's folder is
+//!    `root/<pattern>` (`{date}/{card}` by default, see [`plan::destination_dir`]), or a distinct
+//!    `<name>_2` when a different card of the same name already holds it; refused when a
+//!    destination is on the card's own volume, lacks the free space, or lies inside the card. A
+//!    card that already lies under the primary root is not copied
+//!    ([`OffloadOutcome::AlreadyAtDestination`]).
+//! 2. **Copy**: each source file is read once; its bytes are hashed (xxh64 + md5) and written to a
+//!    hidden temp sibling (`.<name>.tmp-<pid>-<n>`) in every destination, fsynced, given the
+//!    source's modification time, then renamed to its final name; a crash never leaves a half
+//!    file under the final name. An existing final file is never overwritten: same size and
+//!    hashes = already copied (resume), anything else is [`OffloadError::ExistingDiffers`].
+//! 3. **Verify** ([`VerifyMode`]): by default every copied file is re-read from each destination
+//!    drive (its cached pages dropped after the fsync, [`cache`]) and its hashes compared with the
+//!    copy pass; `size` only compares sizes and says so. Mismatches are per file and destination
+//!    ([`FileStatus::VerifyFailed`]).
+//! 4. **Manifest**: an ASC MHL generation (process `transfer`) in each destination folder, each
+//!    file with `original` records from the copy pass and `verified`/`failed` records from the
+//!    re-read (none in size mode: nothing was hashed again).
 //!
 //! The source's own `ascmhl/` folder is copied like any file (so its history travels with the
 //! media) but never listed in the manifest (the reference tool ignores it too). OS junk
 //! ([`plan::JUNK_NAMES`]) stays behind.
 
+pub mod cache;
 pub mod plan;
+pub mod preflight;
+pub mod volume;
 
+use std::fs::File;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::atomic_write::{TEMP_MARKER, sync_parent, temp_path_for};
-use crate::checksum::{self, Algorithm, AlgorithmSet, ChecksumError, Hashes};
+use crate::checksum::{self, Algorithm, AlgorithmSet, ChecksumError, Hashes, MultiHasher};
 use crate::mhl::{self, CreatorInfo, FileEntry, HashAction, HashList, HashRecord, MhlError};
 
 /// Default destination pattern.
 pub const DEFAULT_PATTERN: &str = "{date}/{card}";
+
+/// Read size of the copy pass (one buffer, written to every destination).
+const COPY_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
+/// How copies are checked after they are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifyMode {
+    /// Re-read every copied file from the destination drive and compare its hashes.
+    #[default]
+    ReadBack,
+    /// Compare sizes only (faster; the bytes are not checked again).
+    Size,
+}
+
+impl VerifyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyMode::ReadBack => "read-back",
+            VerifyMode::Size => "size",
+        }
+    }
+
+    /// How the report and the window name the check that ran.
+    pub fn describe(self, cache_dropped: bool) -> &'static str {
+        match (self, cache_dropped) {
+            (VerifyMode::ReadBack, true) => {
+                "read-back: every copy re-read from the destination drive (page cache dropped) and its checksums compared"
+            }
+            (VerifyMode::ReadBack, false) => {
+                "read-back: every copy re-read and its checksums compared (this OS may have served the re-read from its cache)"
+            }
+            (VerifyMode::Size, _) => "size only: copies NOT re-read, only their sizes compared",
+        }
+    }
+}
+
+impl std::str::FromStr for VerifyMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "read-back" => Ok(VerifyMode::ReadBack),
+            "size" => Ok(VerifyMode::Size),
+            other => Err(format!(
+                "unknown verify mode {other:?}: use read-back or size"
+            )),
+        }
+    }
+}
 
 /// What to offload where.
 #[derive(Debug, Clone)]
 pub struct OffloadRequest {
     /// The card root folder.
     pub card_root: PathBuf,
-    /// The local mount of the iconik storage.
+    /// The primary destination: the local mount of the iconik storage (the copy registered).
     pub destination_root: PathBuf,
+    /// Further destinations (RAID, shuttle drive), each getting its own verified copy and MHL.
+    pub also_to: Vec<PathBuf>,
     /// Destination sub-path pattern, e.g. [`DEFAULT_PATTERN`].
     pub pattern: String,
     /// Value of `{date}` (the caller passes the local date of the ingest).
     pub date: NaiveDate,
-    /// Creator info for the destination's ASC MHL generation.
+    /// Creator info for the destinations' ASC MHL generations.
     pub creator: CreatorInfo,
+    pub verify: VerifyMode,
+    /// Let a destination share the card's volume (refused by default: such a copy dies with the
+    /// card's drive).
+    pub allow_same_volume: bool,
+}
+
+impl OffloadRequest {
+    /// A request with the default pattern-independent settings (read-back, one destination).
+    pub fn new(
+        card_root: PathBuf,
+        destination_root: PathBuf,
+        pattern: String,
+        date: NaiveDate,
+        creator: CreatorInfo,
+    ) -> Self {
+        Self {
+            card_root,
+            destination_root,
+            also_to: Vec::new(),
+            pattern,
+            date,
+            creator,
+            verify: VerifyMode::ReadBack,
+            allow_same_volume: false,
+        }
+    }
 }
 
 /// The two passes over the data.
@@ -54,7 +143,7 @@ pub enum Phase {
     Verify,
 }
 
-/// Progress of one phase over all files of the card.
+/// Progress of one phase over all files of the card (and, for verify, all destinations).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OffloadProgress {
     pub phase: Phase,
@@ -64,24 +153,32 @@ pub struct OffloadProgress {
     pub total_bytes: u64,
 }
 
-/// Result for one file.
+/// Result for one file in one destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileStatus {
     /// Copied now; the re-read matched.
     Verified,
+    /// Copied now; size-only mode found the size right (the bytes were not re-read).
+    SizeMatched,
     /// The destination already held an identical file (same size and hashes): an earlier,
     /// interrupted offload got this far. Counts as verified.
     AlreadyPresent,
-    /// The re-read copy differs from what was read from the card.
+    /// The copy differs from what was read from the card.
     VerifyFailed {
-        /// Hashes of the copy as re-read.
+        /// Hashes of the copy as re-read (in size mode: only its size).
         copy: Hashes,
-        /// Algorithms whose digests differ.
+        /// Algorithms whose digests differ (empty when only the size was compared).
         algorithms: Vec<Algorithm>,
     },
 }
 
-/// One offloaded file.
+impl FileStatus {
+    pub fn is_failed(&self) -> bool {
+        matches!(self, FileStatus::VerifyFailed { .. })
+    }
+}
+
+/// One offloaded file in one destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileOutcome {
     /// Relative to the card root (and to the destination folder), `/`-separated.
@@ -92,30 +189,66 @@ pub struct FileOutcome {
     pub status: FileStatus,
 }
 
+/// One destination's copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationReport {
+    pub root: PathBuf,
+    /// The card's folder there.
+    pub destination: PathBuf,
+    /// The folder the pattern named, when another card held it (so this copy got a new name).
+    pub renamed_from: Option<PathBuf>,
+    pub files: Vec<FileOutcome>,
+    /// The ASC MHL generation written there.
+    pub mhl: mhl::Generation,
+}
+
+impl DestinationReport {
+    pub fn failed(&self) -> Vec<&FileOutcome> {
+        self.files.iter().filter(|f| f.status.is_failed()).collect()
+    }
+
+    pub fn all_verified(&self) -> bool {
+        self.files.iter().all(|f| !f.status.is_failed())
+    }
+}
+
 /// A finished offload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OffloadReport {
     pub card_root: PathBuf,
-    pub destination: PathBuf,
-    pub files: Vec<FileOutcome>,
+    /// Primary first, in the order given.
+    pub destinations: Vec<DestinationReport>,
     /// Entries not copied (symlinks, special files) with the reason.
     pub not_copied: Vec<(String, String)>,
-    /// The ASC MHL generation written on the destination.
-    pub mhl: mhl::Generation,
+    pub verify: VerifyMode,
+    /// Whether the copies' cached pages were dropped before the re-read ([`cache`]).
+    pub cache_dropped: bool,
 }
 
 impl OffloadReport {
-    /// Files whose verification failed.
-    pub fn failed(&self) -> Vec<&FileOutcome> {
-        self.files
+    /// The copy on the iconik storage mount (the one that is registered).
+    pub fn primary(&self) -> &DestinationReport {
+        &self.destinations[0]
+    }
+
+    /// Files whose verification failed in any destination, with that destination.
+    pub fn failed(&self) -> Vec<(&DestinationReport, &FileOutcome)> {
+        self.destinations
             .iter()
-            .filter(|f| matches!(f.status, FileStatus::VerifyFailed { .. }))
+            .flat_map(|d| d.failed().into_iter().map(move |f| (d, f)))
             .collect()
     }
 
-    /// Whether every file is verified (copied now or already present).
+    /// Whether every file is verified in every destination.
     pub fn all_verified(&self) -> bool {
-        self.failed().is_empty()
+        self.destinations
+            .iter()
+            .all(DestinationReport::all_verified)
+    }
+
+    /// The verification that ran, in words.
+    pub fn verify_description(&self) -> &'static str {
+        self.verify.describe(self.cache_dropped)
     }
 }
 
@@ -133,12 +266,28 @@ pub enum OffloadOutcome {
 pub enum OffloadError {
     #[error("card folder not found or not a folder: {path}")]
     CardNotFound { path: PathBuf },
-    #[error("destination root not found or not a folder (is the storage mounted?): {path}")]
+    #[error("destination root not found or not a folder (is the drive mounted?): {path}")]
     DestinationNotFound { path: PathBuf },
     #[error("invalid destination pattern {pattern:?}: {reason}")]
     BadPattern { pattern: String, reason: String },
     #[error("destination {destination} lies inside the card {card}; pick a destination outside it")]
     DestinationInsideCard { card: PathBuf, destination: PathBuf },
+    #[error("destination {path} is given twice; give each destination once")]
+    DuplicateDestination { path: PathBuf },
+    #[error(
+        "destination {destination} is on the same volume as the card {card}: a copy there is lost with the card's drive; choose a destination on another drive (or allow same-volume copies in the settings / --allow-same-volume)"
+    )]
+    SameVolume { card: PathBuf, destination: PathBuf },
+    #[error(
+        "not enough free space on {destination}: the card needs {needed} bytes ({needed_h}) and {free} bytes ({free_h}) are free; free some space or choose another destination",
+        needed_h = human_bytes(*.needed),
+        free_h = human_bytes(*.free)
+    )]
+    NotEnoughSpace {
+        destination: PathBuf,
+        needed: u64,
+        free: u64,
+    },
     #[error("cannot list {path}: {message}")]
     Walk { path: PathBuf, message: String },
     #[error("cannot create folder {path}: {source}")]
@@ -164,6 +313,22 @@ pub enum OffloadError {
     Checksum(ChecksumError),
     #[error("cannot write the ASC MHL manifest: {0}")]
     Mhl(#[from] MhlError),
+}
+
+/// `1.4 GB`-style size for messages (decimal units, as drives are sold).
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = b as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
 }
 
 impl From<ChecksumError> for OffloadError {
@@ -197,52 +362,85 @@ pub fn offload_observed(
     run(request, cancel, progress, &mut |p| after_copy(p))
 }
 
-/// [`offload`] with a hook called with each destination file path between copy and verify (tests
-/// corrupt copies there).
-fn run(
-    request: &OffloadRequest,
-    cancel: &AtomicBool,
-    progress: &mut dyn FnMut(&OffloadProgress),
-    after_copy: &mut dyn FnMut(&Path),
-) -> Result<OffloadOutcome, OffloadError> {
+/// The canonical card root and destination roots of `request`, or why not.
+fn canonical_inputs(request: &OffloadRequest) -> Result<(PathBuf, Vec<PathBuf>), OffloadError> {
     let card = std::fs::canonicalize(&request.card_root)
         .ok()
         .filter(|p| p.is_dir())
         .ok_or_else(|| OffloadError::CardNotFound {
             path: request.card_root.clone(),
         })?;
-    let dest_root = std::fs::canonicalize(&request.destination_root)
-        .ok()
-        .filter(|p| p.is_dir())
-        .ok_or_else(|| OffloadError::DestinationNotFound {
-            path: request.destination_root.clone(),
-        })?;
-    if card.starts_with(&dest_root) {
+    let mut roots = Vec::with_capacity(1 + request.also_to.len());
+    for root in std::iter::once(&request.destination_root).chain(&request.also_to) {
+        roots.push(
+            std::fs::canonicalize(root)
+                .ok()
+                .filter(|p| p.is_dir())
+                .ok_or_else(|| OffloadError::DestinationNotFound { path: root.clone() })?,
+        );
+    }
+    Ok((card, roots))
+}
+
+/// The pre-flight alone: what [`offload`] would write where, or its refusal. `Ok(None)` when the
+/// card already lies under the primary destination (nothing would be copied).
+pub fn preflight(request: &OffloadRequest) -> Result<Option<preflight::OffloadPlan>, OffloadError> {
+    let (card, roots) = canonical_inputs(request)?;
+    if card.starts_with(&roots[0]) {
+        return Ok(None);
+    }
+    preflight::plan(&preflight::Preflight {
+        card: &card,
+        roots: &roots,
+        pattern: &request.pattern,
+        date: request.date,
+        allow_same_volume: request.allow_same_volume,
+    })
+    .map(Some)
+}
+
+/// One source file's copies: its source hashes and, per destination, whether it was already
+/// there and when it was hashed.
+struct Copied<'a> {
+    file: &'a plan::SourceFile,
+    source: Hashes,
+    hashed_at: DateTime<Utc>,
+    already: Vec<bool>,
+}
+
+fn run(
+    request: &OffloadRequest,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(&OffloadProgress),
+    after_copy: &mut dyn FnMut(&Path),
+) -> Result<OffloadOutcome, OffloadError> {
+    let Some(plan) = preflight(request)? else {
+        let card = std::fs::canonicalize(&request.card_root).unwrap_or(request.card_root.clone());
         tracing::info!(card = %card.display(), "card already lies under the destination; not copying");
         return Ok(OffloadOutcome::AlreadyAtDestination { card_root: card });
+    };
+    let card = &plan.card;
+    let folders: Vec<&Path> = plan
+        .destinations
+        .iter()
+        .map(|d| d.folder.as_path())
+        .collect();
+    for folder in &folders {
+        create_dir(folder)?;
+        for d in &plan.empty_dirs {
+            create_dir(&folder.join(d))?;
+        }
     }
-    let card_name = card
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "card".to_owned());
-    let destination =
-        plan::destination_dir(&dest_root, &request.pattern, &card_name, request.date)?;
-    if destination.starts_with(&card) {
-        return Err(OffloadError::DestinationInsideCard { card, destination });
-    }
-    let (sources, empty_dirs, not_copied) = plan::list_source(&card)?;
-    create_dir(&destination)?;
-    for d in &empty_dirs {
-        create_dir(&destination.join(d))?;
-    }
+    let drop_cache = request.verify == VerifyMode::ReadBack;
+    let mut cache_dropped = drop_cache && cache::CAN_DROP_CACHE;
 
-    // Copy phase.
-    let copy_total: u64 = sources.iter().map(|f| f.size_bytes).sum();
+    // Copy phase: one read per source file, written to every destination.
+    let copy_total = plan.total_bytes();
     let mut copy_base = 0u64;
-    let mut copied = Vec::with_capacity(sources.len());
-    for file in &sources {
+    let mut copied = Vec::with_capacity(plan.sources.len());
+    for file in &plan.sources {
         let src = card.join(&file.rel_path);
-        let dst = destination.join(&file.rel_path);
+        let dsts: Vec<PathBuf> = folders.iter().map(|f| f.join(&file.rel_path)).collect();
         let mut per_file = |p: checksum::Progress| {
             progress(&OffloadProgress {
                 phase: Phase::Copy,
@@ -251,198 +449,416 @@ fn run(
                 total_bytes: copy_total,
             })
         };
-        let (source_hashes, already, hashed_at) =
-            if file.rel_path == chain_rel_path() && dst.exists() {
-                extended_chain(&src, &dst, cancel, &mut per_file)?
-            } else {
-                copy_one(&src, &dst, cancel, &mut per_file)?
-            };
+        let (source, already, hashed_at, dropped) = if file.rel_path == chain_rel_path() {
+            chain_to_all(&src, &dsts, cancel, &mut per_file, drop_cache)?
+        } else {
+            copy_to_all(&src, &dsts, cancel, &mut per_file, drop_cache)?
+        };
+        cache_dropped &= dropped;
         copy_base += file.size_bytes;
-        if !already {
-            after_copy(&dst);
+        for (dst, was_there) in dsts.iter().zip(&already) {
+            if !was_there {
+                after_copy(dst);
+            }
         }
-        copied.push((file, source_hashes, already, hashed_at));
+        copied.push(Copied {
+            file,
+            source,
+            hashed_at,
+            already,
+        });
     }
 
-    // Verify phase: re-read what was copied now (already-present files were compared already).
+    // Verify phase, per destination: what was copied now (already-present files were compared).
     let verify_total: u64 = copied
         .iter()
-        .filter(|(_, _, already, _)| !already)
-        .map(|(f, ..)| f.size_bytes)
+        .map(|c| c.file.size_bytes * c.already.iter().filter(|a| !**a).count() as u64)
         .sum();
     let mut verify_base = 0u64;
-    let mut outcomes = Vec::with_capacity(copied.len());
-    let mut entries = Vec::new();
-    for (file, source, already, copied_at) in copied {
-        let dst = destination.join(&file.rel_path);
-        let (status, copy_hashes, verified_at) = if already {
-            (FileStatus::AlreadyPresent, source.clone(), copied_at)
-        } else {
-            let mut per_file = |p: checksum::Progress| {
-                progress(&OffloadProgress {
-                    phase: Phase::Verify,
-                    file: file.rel_path.clone(),
-                    done_bytes: verify_base + p.done_bytes,
-                    total_bytes: verify_total,
-                })
+    let mut reports = Vec::with_capacity(plan.destinations.len());
+    for (d, planned) in plan.destinations.iter().enumerate() {
+        let mut outcomes = Vec::with_capacity(copied.len());
+        let mut entries = Vec::new();
+        for c in &copied {
+            let dst = planned.folder.join(&c.file.rel_path);
+            let (status, copy_hashes, verified_at) = if c.already[d] {
+                (
+                    FileStatus::AlreadyPresent,
+                    Some(c.source.clone()),
+                    c.hashed_at,
+                )
+            } else {
+                let mut per_file = |p: checksum::Progress| {
+                    progress(&OffloadProgress {
+                        phase: Phase::Verify,
+                        file: c.file.rel_path.clone(),
+                        done_bytes: verify_base + p.done_bytes,
+                        total_bytes: verify_total,
+                    })
+                };
+                let (status, copy) =
+                    verify_one(&dst, &c.source, request.verify, cancel, &mut per_file)?;
+                verify_base += c.file.size_bytes;
+                (status, copy, Utc::now())
             };
-            let copy = checksum::hash_file(&dst, AlgorithmSet::DEFAULT, cancel, &mut per_file)?;
-            verify_base += file.size_bytes;
+            if !is_in_ascmhl_folder(&c.file.rel_path) {
+                entries.push(mhl_entry(
+                    &dst,
+                    &c.file.rel_path,
+                    &c.source,
+                    c.hashed_at,
+                    copy_hashes.as_ref(),
+                    verified_at,
+                    &status,
+                ));
+            }
+            outcomes.push(FileOutcome {
+                rel_path: c.file.rel_path.clone(),
+                size_bytes: c.file.size_bytes,
+                source: c.source.clone(),
+                status,
+            });
+        }
+        let list = HashList {
+            creator: request.creator.clone(),
+            process: mhl::Process::Transfer,
+            ignore_patterns: plan::JUNK_NAMES
+                .iter()
+                .map(|s| s.to_string())
+                .chain(["._*".to_owned()])
+                .collect(),
+            files: entries,
+            empty_directories: plan
+                .empty_dirs
+                .iter()
+                .filter(|d| !is_in_ascmhl_folder(d) && *d != mhl::ASCMHL_FOLDER)
+                .cloned()
+                .collect(),
+        };
+        let generation = mhl::write_generation(&planned.folder, &list)?;
+        reports.push(DestinationReport {
+            root: planned.root.clone(),
+            destination: planned.folder.clone(),
+            renamed_from: planned.renamed_from.clone(),
+            files: outcomes,
+            mhl: generation,
+        });
+    }
+    let report = OffloadReport {
+        card_root: card.clone(),
+        destinations: reports,
+        not_copied: plan.not_copied.clone(),
+        verify: request.verify,
+        cache_dropped,
+    };
+    for d in &report.destinations {
+        tracing::info!(
+            destination = %d.destination.display(),
+            files = d.files.len(),
+            failed = d.failed().len(),
+            verify = report.verify.as_str(),
+            "offload finished"
+        );
+    }
+    Ok(OffloadOutcome::Done(report))
+}
+
+/// Checks one fresh copy against the source hashes ([`VerifyMode`]). Returns the status and the
+/// copy's hashes when they were computed.
+fn verify_one(
+    dst: &Path,
+    source: &Hashes,
+    mode: VerifyMode,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(checksum::Progress),
+) -> Result<(FileStatus, Option<Hashes>), OffloadError> {
+    match mode {
+        VerifyMode::ReadBack => {
+            let copy = checksum::hash_file(dst, AlgorithmSet::DEFAULT, cancel, progress)?;
             let differing = if copy.size_bytes == source.size_bytes {
                 source.differing(&copy)
             } else {
                 AlgorithmSet::DEFAULT.iter().collect()
             };
-            let status = if differing.is_empty() {
-                FileStatus::Verified
+            // The verified bytes need not stay in memory (an offload reads hundreds of GB).
+            if let Ok(f) = File::open(dst) {
+                cache::drop_cached_pages(&f);
+            }
+            if differing.is_empty() {
+                Ok((FileStatus::Verified, Some(copy)))
             } else {
                 tracing::error!(path = %dst.display(), ?differing, "copy does not match the card");
-                FileStatus::VerifyFailed {
-                    copy: copy.clone(),
-                    algorithms: differing,
-                }
-            };
-            (status, copy, Utc::now())
-        };
-        if !is_in_ascmhl_folder(&file.rel_path) {
-            entries.push(mhl_entry(
-                &dst,
-                &file.rel_path,
-                &source,
-                copied_at,
-                &copy_hashes,
-                verified_at,
-                &status,
-            ));
+                Ok((
+                    FileStatus::VerifyFailed {
+                        copy: copy.clone(),
+                        algorithms: differing,
+                    },
+                    Some(copy),
+                ))
+            }
         }
-        outcomes.push(FileOutcome {
-            rel_path: file.rel_path.clone(),
-            size_bytes: file.size_bytes,
-            source,
-            status,
-        });
+        VerifyMode::Size => {
+            let len = std::fs::metadata(dst)
+                .map_err(|source| ChecksumError::Read {
+                    path: dst.to_path_buf(),
+                    source,
+                })?
+                .len();
+            if len == source.size_bytes {
+                Ok((FileStatus::SizeMatched, None))
+            } else {
+                tracing::error!(path = %dst.display(), len, expected = source.size_bytes, "copy has the wrong size");
+                Ok((
+                    FileStatus::VerifyFailed {
+                        copy: Hashes {
+                            size_bytes: len,
+                            ..Hashes::default()
+                        },
+                        algorithms: Vec::new(),
+                    },
+                    None,
+                ))
+            }
+        }
     }
-
-    let list = HashList {
-        creator: request.creator.clone(),
-        process: mhl::Process::Transfer,
-        ignore_patterns: plan::JUNK_NAMES
-            .iter()
-            .map(|s| s.to_string())
-            .chain(["._*".to_owned()])
-            .collect(),
-        files: entries,
-        empty_directories: empty_dirs
-            .into_iter()
-            .filter(|d| !is_in_ascmhl_folder(d) && d != mhl::ASCMHL_FOLDER)
-            .collect(),
-    };
-    let generation = mhl::write_generation(&destination, &list)?;
-    let report = OffloadReport {
-        card_root: card,
-        destination,
-        files: outcomes,
-        not_copied,
-        mhl: generation,
-    };
-    tracing::info!(
-        destination = %report.destination.display(),
-        files = report.files.len(),
-        failed = report.failed().len(),
-        "offload finished"
-    );
-    Ok(OffloadOutcome::Done(report))
 }
 
 fn chain_rel_path() -> String {
     format!("{}/{}", mhl::ASCMHL_FOLDER, mhl::CHAIN_FILE)
 }
 
-/// The card's own ASC MHL chain was copied by an earlier run, which then appended its transfer
-/// generation: the destination chain must start with the card's entries.
-fn extended_chain(
+/// The card's own ASC MHL chain: where an earlier run copied it and then appended its transfer
+/// generation, the destination chain must start with the card's entries (it is "already there");
+/// where it is missing it is copied like any file.
+fn chain_to_all(
     src: &Path,
-    dst: &Path,
+    dsts: &[PathBuf],
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(checksum::Progress),
-) -> Result<(Hashes, bool, DateTime<Utc>), OffloadError> {
+    drop_cache: bool,
+) -> Result<(Hashes, Vec<bool>, DateTime<Utc>, bool), OffloadError> {
     let source_chain = mhl::read_chain(src)?;
-    let dest_chain = mhl::read_chain(dst)?;
-    if !dest_chain.starts_with(&source_chain) {
-        return Err(OffloadError::ExistingDiffers {
-            path: dst.to_path_buf(),
-            detail: "its ASC MHL chain does not continue the card's chain".to_owned(),
-        });
+    for dst in dsts.iter().filter(|d| d.exists()) {
+        let dest_chain = mhl::read_chain(dst)?;
+        if !dest_chain.starts_with(&source_chain) {
+            return Err(OffloadError::ExistingDiffers {
+                path: dst.clone(),
+                detail: "its ASC MHL chain does not continue the card's chain".to_owned(),
+            });
+        }
     }
-    let source = checksum::hash_file(src, AlgorithmSet::DEFAULT, cancel, progress)?;
-    Ok((source, true, Utc::now()))
+    let present: Vec<bool> = dsts.iter().map(|d| d.exists()).collect();
+    let missing: Vec<PathBuf> = dsts
+        .iter()
+        .zip(&present)
+        .filter(|(_, p)| !**p)
+        .map(|(d, _)| d.clone())
+        .collect();
+    let (source, dropped) = if missing.is_empty() {
+        (
+            checksum::hash_file(src, AlgorithmSet::DEFAULT, cancel, progress)?,
+            true,
+        )
+    } else {
+        write_copies(src, &missing, cancel, progress, drop_cache)?
+    };
+    Ok((source, present, Utc::now(), dropped))
 }
 
 fn is_in_ascmhl_folder(rel: &str) -> bool {
     rel.split('/').next() == Some(mhl::ASCMHL_FOLDER) && rel.contains('/')
 }
 
-/// Copies one file (or recognises an earlier identical copy). Returns the source hashes, whether
-/// the destination was already complete, and when the source was hashed.
-fn copy_one(
+/// Copies one source file to every destination where it is missing, in one read (or recognises
+/// earlier identical copies). Returns the source hashes, per destination whether it was already
+/// complete, when the source was hashed, and whether the copies' cached pages were dropped.
+fn copy_to_all(
     src: &Path,
-    dst: &Path,
+    dsts: &[PathBuf],
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(checksum::Progress),
-) -> Result<(Hashes, bool, DateTime<Utc>), OffloadError> {
-    if let Some(parent) = dst.parent() {
-        create_dir(parent)?;
-        remove_stale_temps(parent, dst);
-    }
-    match std::fs::symlink_metadata(dst) {
-        Ok(meta) => {
-            let differs = |detail: String| OffloadError::ExistingDiffers {
-                path: dst.to_path_buf(),
-                detail,
-            };
-            if !meta.is_file() {
-                return Err(differs("not a regular file".to_owned()));
-            }
-            let src_len = std::fs::metadata(src)
-                .map_err(|_| ChecksumError::Vanished {
-                    path: src.to_path_buf(),
-                })?
-                .len();
-            if meta.len() != src_len {
-                return Err(differs(format!(
-                    "{} bytes there, {src_len} bytes on the card",
-                    meta.len()
-                )));
-            }
-            let source = checksum::hash_file(src, AlgorithmSet::DEFAULT, cancel, progress)?;
-            let hashed_at = Utc::now();
-            let existing = checksum::hash_file(dst, AlgorithmSet::DEFAULT, cancel, &mut |_| {})?;
-            let differing = source.differing(&existing);
-            if !differing.is_empty() {
-                return Err(differs(format!(
-                    "same size but different content ({differing:?} differ)"
-                )));
-            }
-            tracing::debug!(path = %dst.display(), "already copied and identical");
-            Ok((source, true, hashed_at))
+    drop_cache: bool,
+) -> Result<(Hashes, Vec<bool>, DateTime<Utc>, bool), OffloadError> {
+    let src_len = std::fs::metadata(src)
+        .map_err(|_| ChecksumError::Vanished {
+            path: src.to_path_buf(),
+        })?
+        .len();
+    let mut present = Vec::with_capacity(dsts.len());
+    for dst in dsts {
+        if let Some(parent) = dst.parent() {
+            create_dir(parent)?;
+            remove_stale_temps(parent, dst);
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let tmp = temp_path_for(dst);
-            let source =
-                checksum::copy_hashing(src, &tmp, AlgorithmSet::DEFAULT, cancel, progress)?;
-            let hashed_at = Utc::now();
-            finish_copy(src, &tmp, dst).inspect_err(|_| {
-                if let Err(err) = std::fs::remove_file(&tmp) {
-                    tracing::warn!(path = %tmp.display(), %err, "cannot remove temp copy");
+        match std::fs::symlink_metadata(dst) {
+            Ok(meta) => {
+                let differs = |detail: String| OffloadError::ExistingDiffers {
+                    path: dst.clone(),
+                    detail,
+                };
+                if !meta.is_file() {
+                    return Err(differs("not a regular file".to_owned()));
                 }
-            })?;
-            Ok((source, false, hashed_at))
+                if meta.len() != src_len {
+                    return Err(differs(format!(
+                        "{} bytes there, {src_len} bytes on the card",
+                        meta.len()
+                    )));
+                }
+                present.push(true);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => present.push(false),
+            Err(source) => {
+                return Err(OffloadError::Checksum(ChecksumError::Read {
+                    path: dst.clone(),
+                    source,
+                }));
+            }
         }
-        Err(source) => Err(OffloadError::Checksum(ChecksumError::Read {
-            path: dst.to_path_buf(),
-            source,
-        })),
     }
+    let missing: Vec<PathBuf> = dsts
+        .iter()
+        .zip(&present)
+        .filter(|(_, p)| !**p)
+        .map(|(d, _)| d.clone())
+        .collect();
+    let (source, dropped) = if missing.is_empty() {
+        (
+            checksum::hash_file(src, AlgorithmSet::DEFAULT, cancel, progress)?,
+            true,
+        )
+    } else {
+        write_copies(src, &missing, cancel, progress, drop_cache)?
+    };
+    let hashed_at = Utc::now();
+    // Copies found in place must be byte-identical to the card (resume of an earlier run).
+    for (dst, _) in dsts.iter().zip(&present).filter(|(_, p)| **p) {
+        let existing = checksum::hash_file(dst, AlgorithmSet::DEFAULT, cancel, &mut |_| {})?;
+        let differing = source.differing(&existing);
+        if !differing.is_empty() {
+            return Err(OffloadError::ExistingDiffers {
+                path: dst.clone(),
+                detail: format!("same size but different content ({differing:?} differ)"),
+            });
+        }
+        tracing::debug!(path = %dst.display(), "already copied and identical");
+    }
+    Ok((source, present, hashed_at, dropped))
+}
+
+/// Reads `src` once, hashing it and writing each block to a temp sibling of every `dst`; then
+/// fsyncs, drops the copies' cached pages (so the verify pass reads the drive) and renames each
+/// into place. On error no temp file is left behind.
+fn write_copies(
+    src: &Path,
+    dsts: &[PathBuf],
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(checksum::Progress),
+    drop_cache: bool,
+) -> Result<(Hashes, bool), OffloadError> {
+    let temps: Vec<PathBuf> = dsts.iter().map(|d| temp_path_for(d)).collect();
+    let result = write_temps(src, &temps, cancel, progress, drop_cache).and_then(|(h, dropped)| {
+        for (tmp, dst) in temps.iter().zip(dsts) {
+            finish_copy(src, tmp, dst)?;
+        }
+        Ok((h, dropped))
+    });
+    if result.is_err() {
+        for tmp in temps.iter().filter(|t| t.exists()) {
+            if let Err(err) = std::fs::remove_file(tmp) {
+                tracing::warn!(path = %tmp.display(), %err, "cannot remove temp copy");
+            }
+        }
+    }
+    result
+}
+
+fn write_temps(
+    src: &Path,
+    temps: &[PathBuf],
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(checksum::Progress),
+    drop_cache: bool,
+) -> Result<(Hashes, bool), OffloadError> {
+    let read_err = |source| ChecksumError::Read {
+        path: src.to_path_buf(),
+        source,
+    };
+    let mut input = File::open(src).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ChecksumError::Vanished {
+            path: src.to_path_buf(),
+        },
+        _ => read_err(e),
+    })?;
+    let total = input.metadata().map_err(read_err)?.len();
+    let mut outs = Vec::with_capacity(temps.len());
+    for tmp in temps {
+        outs.push(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(tmp)
+                .map_err(|source| ChecksumError::Write {
+                    path: tmp.clone(),
+                    source,
+                })?,
+        );
+    }
+    let mut hasher = MultiHasher::new(AlgorithmSet::DEFAULT);
+    let mut buf = vec![0u8; COPY_BUFFER_BYTES];
+    let mut done = 0u64;
+    progress(checksum::Progress {
+        done_bytes: 0,
+        total_bytes: total,
+    });
+    // Progress a few times a second, not per block (the window redraws on each).
+    let mut reported = std::time::Instant::now();
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(OffloadError::Cancelled);
+        }
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_err(e).into()),
+        };
+        hasher.update(&buf[..n]);
+        for (out, tmp) in outs.iter_mut().zip(temps) {
+            out.write_all(&buf[..n])
+                .map_err(|source| ChecksumError::Write {
+                    path: tmp.clone(),
+                    source,
+                })?;
+        }
+        done += n as u64;
+        if reported.elapsed() >= std::time::Duration::from_millis(200) || done == total {
+            reported = std::time::Instant::now();
+            progress(checksum::Progress {
+                done_bytes: done,
+                total_bytes: total,
+            });
+        }
+    }
+    if done != total {
+        return Err(ChecksumError::Changed {
+            path: src.to_path_buf(),
+            expected_bytes: total,
+            actual_bytes: done,
+        }
+        .into());
+    }
+    let mut dropped = true;
+    for (out, tmp) in outs.iter().zip(temps) {
+        out.sync_all().map_err(|source| ChecksumError::Write {
+            path: tmp.clone(),
+            source,
+        })?;
+        if drop_cache {
+            dropped &= cache::drop_cached_pages(out);
+        }
+    }
+    Ok((hasher.finish(), drop_cache && dropped))
 }
 
 /// Gives the temp copy the source's modification time, then renames it into place unless a file
@@ -511,7 +927,7 @@ fn mhl_entry(
     rel_path: &str,
     source: &Hashes,
     copied_at: DateTime<Utc>,
-    copy: &Hashes,
+    copy: Option<&Hashes>,
     verified_at: DateTime<Utc>,
     status: &FileStatus,
 ) -> FileEntry {
@@ -526,9 +942,10 @@ fn mhl_entry(
             });
         }
     }
+    // Size-only checks hashed nothing again: the manifest then holds `original` records only.
     for algorithm in AlgorithmSet::DEFAULT.iter() {
         let failed = matches!(status, FileStatus::VerifyFailed { algorithms, .. } if algorithms.contains(&algorithm));
-        if let Some(v) = copy.get(algorithm) {
+        if let Some(v) = copy.and_then(|c| c.get(algorithm)) {
             hashes.push(HashRecord {
                 algorithm,
                 value: v.to_owned(),

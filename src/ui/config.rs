@@ -96,6 +96,13 @@ pub struct Settings {
     pub offload_pattern: String,
     /// Copy (and verify) the card below the storage mount before registering the copy.
     pub offload: bool,
+    /// Further offload destinations (shuttle drives), one folder each: same read, own verified
+    /// copy and ASC MHL.
+    pub offload_also: Vec<String>,
+    /// Check copies by size only instead of re-reading them from the drive (faster, weaker).
+    pub verify_size_only: bool,
+    /// Allow an offload copy on the card's own drive (refused otherwise; the sandbox allows it).
+    pub allow_same_volume: bool,
     /// iconik metadata view (id) the edited fields and description are written to (empty: none).
     pub metadata_view: String,
     /// Paths to ffmpeg, ffprobe and MediaInfo (empty: found next to the app, on PATH or in the
@@ -117,6 +124,9 @@ impl Default for Settings {
             title_template: "{user_clip_name}".to_owned(),
             offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),
             offload: false,
+            offload_also: Vec::new(),
+            verify_size_only: false,
+            allow_same_volume: false,
             metadata_view: String::new(),
             tools: crate::media::tools::ToolPaths::default(),
         }

@@ -187,6 +187,22 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
         }
     });
     options.offload_pattern = vm.settings.offload_pattern.clone();
+    options.offload_also = vm
+        .settings
+        .offload_also
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    options.verify = if vm.settings.verify_size_only {
+        crate::offload::VerifyMode::Size
+    } else {
+        crate::offload::VerifyMode::ReadBack
+    };
+    // Trying things out in the sandbox, the card and the app's data folder are usually on one
+    // drive: allow that there; against a real storage it is the operator's choice.
+    options.allow_same_volume = vm.settings.allow_same_volume || sandbox;
     options.proxy = match vm.settings.proxy {
         ProxyChoice::Local => ProxyMode::Local,
         ProxyChoice::Iconik => ProxyMode::Iconik,

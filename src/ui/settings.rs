@@ -260,6 +260,47 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
             .labelled_by(label.id)
             .on_hover_text("Folder below the storage mount: {date} {card}");
             ui.end_row();
+            let label = ui.label("Also copy to");
+            let mut also = vm.settings.offload_also.join("\n");
+            let edit = ui
+                .add_enabled(
+                    vm.settings.offload,
+                    egui::TextEdit::multiline(&mut also).desired_rows(2),
+                )
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "More destinations (e.g. a shuttle drive), one folder per line: the card is \
+                     read once and each gets its own verified copy and ASC MHL",
+                );
+            if edit.changed() {
+                vm.settings.offload_also = also.lines().map(str::to_owned).collect();
+            }
+            ui.end_row();
+            ui.label("");
+            ui.add_enabled(
+                vm.settings.offload,
+                egui::Checkbox::new(
+                    &mut vm.settings.verify_size_only,
+                    "Size-only check (faster, copies not re-read)",
+                ),
+            )
+            .on_hover_text(
+                "Off: every copy is re-read from the destination drive and its checksums \
+                 compared. On: only sizes are compared, and the report says so",
+            );
+            ui.end_row();
+            ui.label("");
+            ui.add_enabled(
+                vm.settings.offload,
+                egui::Checkbox::new(
+                    &mut vm.settings.allow_same_volume,
+                    "Allow a copy on the card's own drive",
+                ),
+            )
+            .on_hover_text(
+                "A copy on the same drive is lost with it; off refuses such a destination",
+            );
+            ui.end_row();
         });
 }
 

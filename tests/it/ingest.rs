@@ -600,6 +600,8 @@ async fn offload_copies_verifies_and_refuses_a_corrupted_copy() {
     let mut eng = engine(&sbx, &s, TOKEN);
     eng.options.storage_root = storage.clone();
     eng.options.offload_to = Some(storage.clone());
+    // Card and storage share this test's temp folder (one volume).
+    eng.options.allow_same_volume = true;
     eng.options.proxy = card_ingest::ingest::ProxyMode::None;
     // Flip bytes of clip 2's video copy between copy and verify.
     let victim = format!("{}.MXF", report.clips[1].clip.name);
