@@ -11,6 +11,7 @@
 pub mod commands;
 pub mod dedupe;
 pub mod engine;
+pub mod erase;
 pub mod events;
 pub mod journal;
 pub mod options;

@@ -1,0 +1,334 @@
+//! "Safe to erase": the one verdict an operator acts on before formatting a card, and the
+//! evidence behind it. A card is safe to erase only when every clip on it is complete in iconik,
+//! the clips were registered from a copy (not from the card itself), every destination's copy
+//! was read back from its drive and matched, each destination's ASC MHL generation is on disk,
+//! and every proxy is closed. Each condition becomes one short line of evidence, met or not, so
+//! the window, the `--json` `card_finished` event and the report say exactly what is missing.
+//!
+//! Pure: reads the card's journal record and the file system (the MHL files), nothing else.
+
+use super::Step;
+use super::record::{CardRecord, StepState};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One condition of the verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub met: bool,
+    /// One short sentence, e.g. `copy /mnt/raid/2026-12-03/A001: 48 files read back and matched`.
+    pub text: String,
+}
+
+/// The verdict with its evidence (every condition listed, met or not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub safe_to_erase: bool,
+    pub evidence: Vec<Evidence>,
+}
+
+impl Verdict {
+    /// Evidence lines prefixed with ✓ / ✗, as the CLI and the report print them.
+    pub fn lines(&self) -> Vec<String> {
+        self.evidence
+            .iter()
+            .map(|e| format!("{} {}", if e.met { "✓" } else { "✗" }, e.text))
+            .collect()
+    }
+}
+
+fn names(list: &[&str]) -> String {
+    const SHOWN: usize = 5;
+    let mut s = list
+        .iter()
+        .take(SHOWN)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if list.len() > SHOWN {
+        s.push_str(&format!(" and {} more", list.len() - SHOWN));
+    }
+    s
+}
+
+/// The verdict for the card whose journal record is `record` (`card_root` canonical).
+pub fn verdict(record: &CardRecord, card_root: &Path) -> Verdict {
+    let mut evidence = Vec::new();
+    let clips: Vec<_> = record.clips.values().collect();
+
+    // 1. Every clip complete in iconik (a clip skipped as incomplete is not).
+    let not_done: Vec<&str> = clips
+        .iter()
+        .filter(|c| {
+            !c.is_complete()
+                || matches!(c.step(Step::CreateAsset), StepState::Skipped { ref reason } if reason.starts_with("incomplete clip"))
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    let duplicates = clips.iter().filter(|c| c.duplicate_of.is_some()).count();
+    evidence.push(Evidence {
+        met: not_done.is_empty() && !clips.is_empty(),
+        text: if clips.is_empty() {
+            "no clip of this card was ingested".to_owned()
+        } else if not_done.is_empty() {
+            let dup = if duplicates > 0 {
+                format!(" ({duplicates} already there before this run)")
+            } else {
+                String::new()
+            };
+            format!("{n} of {n} clips complete in iconik{dup}", n = clips.len())
+        } else {
+            format!(
+                "{} of {} clips not complete in iconik: {}",
+                not_done.len(),
+                clips.len(),
+                names(&not_done)
+            )
+        },
+    });
+
+    // 2. Registered from a copy: no file of this card is registered where it lies on the card.
+    let in_place: Vec<&str> = clips
+        .iter()
+        .filter(|c| {
+            c.files
+                .iter()
+                .any(|f| f.source.starts_with(card_root) && f.registered.starts_with(card_root))
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    evidence.push(Evidence {
+        met: in_place.is_empty() && !record.offload_copies.is_empty(),
+        text: if record.offload_copies.is_empty() {
+            "no offload: iconik's originals are the files on this card".to_owned()
+        } else if in_place.is_empty() {
+            "iconik's originals are the offloaded copy, not the card".to_owned()
+        } else {
+            format!(
+                "registered from the card itself, not a copy: {}",
+                names(&in_place)
+            )
+        },
+    });
+
+    // 3. Every destination read back and matched; 4. its MHL on disk.
+    for copy in &record.offload_copies {
+        let dest = copy.destination.display();
+        let text = if !copy.failed.is_empty() {
+            let failed: Vec<&str> = copy.failed.iter().map(String::as_str).collect();
+            format!(
+                "copy {dest}: {} of {} files differ from the card: {}",
+                failed.len(),
+                copy.files,
+                names(&failed)
+            )
+        } else if copy.verify != "read-back" {
+            format!(
+                "copy {dest}: checked by size only, not read back ({} files)",
+                copy.files
+            )
+        } else {
+            format!(
+                "copy {dest}: {} files read back from the drive and matched",
+                copy.files
+            )
+        };
+        evidence.push(Evidence {
+            met: copy.read_back_and_matched(),
+            text,
+        });
+        let mhl_ok = copy.mhl.is_file();
+        evidence.push(Evidence {
+            met: mhl_ok,
+            text: if mhl_ok {
+                format!("ASC MHL written: {}", copy.mhl.display())
+            } else {
+                format!("ASC MHL missing: {}", copy.mhl.display())
+            },
+        });
+    }
+
+    // 5. Every proxy closed (skipped proxies, e.g. --proxy none, have nothing to close).
+    let open: Vec<&str> = clips
+        .iter()
+        .filter(|c| c.duplicate_of.is_none())
+        .filter(|c| !c.step(Step::CloseProxy).is_finished())
+        .map(|c| c.name.as_str())
+        .collect();
+    let closed = clips
+        .iter()
+        .filter(|c| matches!(c.step(Step::CloseProxy), StepState::Done))
+        .count();
+    evidence.push(Evidence {
+        met: open.is_empty(),
+        text: if open.is_empty() {
+            format!("{closed} proxies closed, none open")
+        } else {
+            format!("proxy not closed: {}", names(&open))
+        },
+    });
+
+    Verdict {
+        safe_to_erase: evidence.iter().all(|e| e.met),
+        evidence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::record::{ClipRecord, FileRecord, OffloadCopy, StepRecord};
+    use std::path::PathBuf;
+
+    fn complete_clip(name: &str, card: &Path, copy: &Path) -> ClipRecord {
+        let mut c = ClipRecord::new(name, name);
+        for s in Step::ALL {
+            c.steps.insert(
+                s,
+                StepRecord {
+                    state: StepState::Done,
+                    ..StepRecord::default()
+                },
+            );
+        }
+        c.files.push(FileRecord {
+            source: card.join(format!("CONTENTS/VIDEO/{name}.MXF")),
+            registered: copy.join(format!("CONTENTS/VIDEO/{name}.MXF")),
+            ..FileRecord::default()
+        });
+        c
+    }
+
+    struct Fx {
+        _dir: tempfile::TempDir,
+        card: PathBuf,
+        record: CardRecord,
+    }
+
+    fn fixture() -> Fx {
+        let dir = tempfile::tempdir().unwrap();
+        let card = dir.path().join("CARD");
+        let copies = [
+            dir.path().join("raid/CARD"),
+            dir.path().join("shuttle/CARD"),
+        ];
+        let mut record = CardRecord::default();
+        for copy in &copies {
+            std::fs::create_dir_all(copy.join("ascmhl")).unwrap();
+            let mhl = copy.join("ascmhl/0001_CARD_2026-12-03_100000Z.mhl");
+            std::fs::write(&mhl, b"<hashlist/>").unwrap();
+            record.offload_copies.push(OffloadCopy {
+                destination: copy.clone(),
+                files: 2,
+                bytes: 10,
+                verify: "read-back".into(),
+                mhl,
+                ..OffloadCopy::default()
+            });
+        }
+        for n in ["A001", "A002"] {
+            record
+                .clips
+                .insert(n.into(), complete_clip(n, &card, &copies[0]));
+        }
+        Fx {
+            _dir: dir,
+            card,
+            record,
+        }
+    }
+
+    #[test]
+    fn all_evidence_met_is_safe() {
+        let f = fixture();
+        let v = verdict(&f.record, &f.card);
+        assert!(v.safe_to_erase, "{:#?}", v);
+        // clips, registered-from-copy, 2 × (copy + MHL), proxies.
+        assert_eq!(v.evidence.len(), 7);
+        assert_eq!(v.evidence[0].text, "2 of 2 clips complete in iconik");
+        assert!(v.lines().iter().all(|l| l.starts_with('✓')));
+    }
+
+    #[test]
+    fn each_missing_piece_keeps_the_verdict_off_and_says_which() {
+        // A corrupted shuttle copy.
+        let mut f = fixture();
+        f.record.offload_copies[1].failed = vec!["CONTENTS/VIDEO/A002.MXF".into()];
+        let v = verdict(&f.record, &f.card);
+        assert!(!v.safe_to_erase);
+        let bad: Vec<&Evidence> = v.evidence.iter().filter(|e| !e.met).collect();
+        assert_eq!(bad.len(), 1);
+        assert!(
+            bad[0].text.contains(
+                "shuttle/CARD: 1 of 2 files differ from the card: CONTENTS/VIDEO/A002.MXF"
+            ),
+            "{}",
+            bad[0].text
+        );
+
+        // Size-only verification is not read-back.
+        let mut f = fixture();
+        f.record.offload_copies[0].verify = "size".into();
+        let v = verdict(&f.record, &f.card);
+        assert!(!v.safe_to_erase);
+        assert!(
+            v.lines()
+                .iter()
+                .any(|l| l.starts_with("✗ copy") && l.contains("size only"))
+        );
+
+        // A missing MHL file.
+        let f = fixture();
+        std::fs::remove_file(&f.record.offload_copies[0].mhl).unwrap();
+        let v = verdict(&f.record, &f.card);
+        assert!(!v.safe_to_erase);
+        assert!(v.lines().iter().any(|l| l.starts_with("✗ ASC MHL missing")));
+
+        // A failed upload leaves a proxy open.
+        let mut f = fixture();
+        let clip = f.record.clips.get_mut("A002").unwrap();
+        clip.steps.get_mut(&Step::UploadProxy).unwrap().state = StepState::Failed {
+            error: "503".into(),
+            retryable: true,
+        };
+        clip.steps.get_mut(&Step::CloseProxy).unwrap().state = StepState::Pending;
+        let v = verdict(&f.record, &f.card);
+        assert!(!v.safe_to_erase);
+        let lines = v.lines();
+        assert!(
+            lines.contains(&"✗ 1 of 2 clips not complete in iconik: A002".to_owned()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"✗ proxy not closed: A002".to_owned()),
+            "{lines:?}"
+        );
+
+        // No offload at all: the card is iconik's original.
+        let mut f = fixture();
+        f.record.offload_copies.clear();
+        for c in f.record.clips.values_mut() {
+            c.files[0].registered = c.files[0].source.clone();
+        }
+        let v = verdict(&f.record, &f.card);
+        assert!(!v.safe_to_erase);
+        assert_eq!(
+            v.lines()[1],
+            "✗ no offload: iconik's originals are the files on this card"
+        );
+    }
+
+    #[test]
+    fn an_incomplete_clip_is_not_complete_in_iconik() {
+        let mut f = fixture();
+        let clip = f.record.clips.get_mut("A001").unwrap();
+        for s in Step::ALL {
+            clip.steps.get_mut(&s).unwrap().state = StepState::Skipped {
+                reason: "incomplete clip: part 2 of 2 is on another card".into(),
+            };
+        }
+        let v = verdict(&f.record, &f.card);
+        assert!(!v.safe_to_erase);
+        assert_eq!(v.lines()[0], "✗ 1 of 2 clips not complete in iconik: A001");
+    }
+}
