@@ -181,6 +181,8 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
 
 async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let tools = super::detect_tools();
+    // Posters for the report (the engine takes `tools`).
+    let report_ffmpeg = tools.ffmpeg.clone();
     super::warn_missing_tools(&tools);
     if matches!(args.proxy, ProxyArg::Local) && tools.ffmpeg.is_none() {
         // Refuse before any call: every clip would otherwise fail at its proxy step.
@@ -407,7 +409,10 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&report_dir)
         .with_context(|| format!("report folder {}", report_dir.display()))?;
     for o in &outcomes {
-        let rep = card_report(o, started_at);
+        let mut rep = card_report(o, started_at);
+        if let Some(ffmpeg) = &report_ffmpeg {
+            card_ingest::ingest::summary::attach_posters(&mut rep, o, ffmpeg);
+        }
         let name = o
             .card
             .root
@@ -417,7 +422,9 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         let paths = report::report_paths(&report_dir, &name, &chrono::Local::now());
         report::write_html(&rep, &paths.html)?;
         report::write_csv(&rep, &paths.csv)?;
-        eprintln!("report: {} (and .csv)", paths.html.display());
+        let pdf = paths.html.with_extension("pdf");
+        card_ingest::ingest::report_pdf::write_pdf(&rep, &pdf)?;
+        eprintln!("report: {} (and .csv, .pdf)", paths.html.display());
         if let Some(m) = &o.mhl {
             eprintln!("ASC MHL manifest: {}", m.display());
         }
@@ -574,6 +581,21 @@ fn print_summary(outcomes: &[CardOutcome]) -> bool {
                 ),
             };
             eprintln!("{:<10} {:<10} {:<38} {}", c.name, status, asset, note);
+        }
+        // The one line an operator acts on before formatting the card, with its evidence.
+        let root = std::fs::canonicalize(&o.card.root).unwrap_or_else(|_| o.card.root.clone());
+        let verdict = card_ingest::ingest::erase::verdict(&o.record, &root);
+        eprintln!(
+            "{}: {}",
+            o.card.root.display(),
+            if verdict.safe_to_erase {
+                "SAFE TO ERASE"
+            } else {
+                "NOT safe to erase"
+            }
+        );
+        for line in verdict.lines() {
+            eprintln!("  {line}");
         }
     }
     ok

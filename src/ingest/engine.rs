@@ -585,12 +585,13 @@ impl Engine {
 
 /// Sends `CardFinished` with the journal's current counts.
 fn announce_finished(shared: &Shared, card: &Card) {
-    let (completed, failed, skipped) = {
+    let root = std::fs::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
+    let ((completed, failed, skipped), verdict) = {
         let guard = shared
             .journal
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        counts(&guard.1)
+        (counts(&guard.1), super::erase::verdict(&guard.1, &root))
     };
     shared
         .events
@@ -599,6 +600,8 @@ fn announce_finished(shared: &Shared, card: &Card) {
             completed,
             failed,
             skipped,
+            safe_to_erase: verdict.safe_to_erase,
+            evidence: verdict.lines(),
         }));
 }
 

@@ -50,6 +50,12 @@ pub enum EventKind {
         completed: usize,
         failed: usize,
         skipped: usize,
+        /// Whether the card may be erased now ([`super::erase`]).
+        #[serde(default)]
+        safe_to_erase: bool,
+        /// One short line per condition of that verdict, met (`✓`) or not (`✗`).
+        #[serde(default)]
+        evidence: Vec<String>,
     },
 }
 

@@ -17,6 +17,7 @@ pub mod journal;
 pub mod options;
 pub mod record;
 pub mod report;
+pub mod report_pdf;
 pub mod retry;
 pub mod step;
 pub mod steps;

@@ -45,6 +45,12 @@ pub struct CardReport {
     pub clips: Vec<ClipReport>,
     /// The ASC MHL manifest written for the card, if any.
     pub manifest_path: Option<PathBuf>,
+    /// Each offload destination's copy (primary first); empty when registered in place.
+    #[serde(default)]
+    pub offload: Vec<super::record::OffloadCopy>,
+    /// Whether the card may be erased, with the evidence ([`super::erase`]).
+    #[serde(default)]
+    pub verdict: Option<super::erase::Verdict>,
 }
 
 /// How a clip ended.
@@ -101,6 +107,9 @@ pub struct ClipReport {
     pub proxy: Option<ProxyReport>,
     pub warnings: Vec<String>,
     pub error: Option<String>,
+    /// A small JPEG of the clip (from its proxy), embedded so the report stands alone.
+    #[serde(skip)]
+    pub poster_jpeg: Option<Vec<u8>>,
 }
 
 /// One member file.
@@ -171,6 +180,12 @@ impl CardReport {
     pub fn duration_ms(&self) -> u64 {
         u64::try_from((self.finished_at - self.started_at).num_milliseconds()).unwrap_or(0)
     }
+
+    /// Card bytes per second over the run (`None` for a run of no measurable length).
+    pub fn throughput_bytes_per_s(&self) -> Option<f64> {
+        let ms = self.duration_ms();
+        (ms > 0).then(|| self.total_bytes() as f64 * 1000.0 / ms as f64)
+    }
 }
 
 /// iconik web UI link of an asset: `<base>/asset/<asset_id>`.
@@ -212,7 +227,7 @@ where
     }
 }
 
-/// Writes both files to [`report_paths`]`(out_dir, card_key, finished_at)` and returns where.
+/// Writes the CSV, the HTML and its PDF twin to [`report_paths`]`(out_dir, card_key, finished_at)` and returns where.
 pub fn write_reports(
     report: &CardReport,
     out_dir: &Path,
@@ -221,6 +236,7 @@ pub fn write_reports(
     let paths = report_paths(out_dir, card_key, &report.finished_at);
     write_csv(report, &paths.csv)?;
     write_html(report, &paths.html)?;
+    super::report_pdf::write_pdf(report, &paths.html.with_extension("pdf"))?;
     Ok(paths)
 }
 
@@ -419,7 +435,12 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding
 th{background:#f3f3f3}td.num{text-align:right}code{font-size:.95em}\
 .status{padding:.1em .5em;border-radius:.3em;color:#fff;font-weight:600}\
 .complete{background:#2e7d32}.failed{background:#c62828}.skipped{background:#757575}.incomplete{background:#ef6c00}\
-.error{color:#c62828;white-space:pre-wrap}.warn{color:#8d6e00}";
+.error{color:#c62828;white-space:pre-wrap}.warn{color:#8d6e00}\
+img.poster{width:160px;border:1px solid #ccc;display:block}td.poster{padding:2px}\
+.verdict{padding:.6em 1em;border-radius:.4em;margin:1em 0;border:2px solid}.verdict.safe{border-color:#2e7d32;background:#e8f5e9}\
+.verdict.unsafe{border-color:#c62828;background:#ffebee}.verdict h2{margin:0 0 .3em}.verdict ul{margin:0;padding-left:1.2em;list-style:none}\
+@media print{body{margin:1cm;font-size:10pt}a{color:inherit;text-decoration:none}section.clip{break-inside:avoid-page}\
+h2{break-after:avoid}table{page-break-inside:auto}tr{break-inside:avoid}.status{border:1px solid #000;color:#000;background:none}}";
 
 /// The whole report as one HTML page (inline CSS, no scripts, no external assets); every piece
 /// of text is escaped.
@@ -464,6 +485,9 @@ pub fn render_html(report: &CardReport) -> String {
             .to_string()),
     );
     row("Duration", e(&format_duration_ms(report.duration_ms())));
+    if let Some(rate) = report.throughput_bytes_per_s() {
+        row("Throughput", format!("{}/s", e(&format_bytes(rate as u64))));
+    }
     if let Some(m) = &report.manifest_path {
         row(
             "ASC MHL manifest",
@@ -472,12 +496,76 @@ pub fn render_html(report: &CardReport) -> String {
     }
     row("Tool", e(&report.tool_version));
     h.push_str("</table>\n");
+    verdict_html(&mut h, report);
+    offload_html(&mut h, report);
     overview_html(&mut h, report);
     for (i, clip) in report.clips.iter().enumerate() {
         clip_html(&mut h, i, clip);
     }
     h.push_str("</body>\n</html>\n");
     h
+}
+
+/// The safe-to-erase verdict and its evidence, near the top where the operator looks first.
+fn verdict_html(h: &mut String, report: &CardReport) {
+    let e = escape_html;
+    let Some(v) = &report.verdict else { return };
+    let (class, title) = if v.safe_to_erase {
+        ("safe", "Safe to erase")
+    } else {
+        ("unsafe", "Not safe to erase")
+    };
+    h.push_str(&format!(
+        "<div class=\"verdict {class}\"><h2>{title}</h2><ul>\n"
+    ));
+    for line in v.lines() {
+        h.push_str(&format!("<li>{}</li>\n", e(&line)));
+    }
+    h.push_str("</ul></div>\n");
+}
+
+/// One row per destination copy: where, how it was checked, its MHL.
+fn offload_html(h: &mut String, report: &CardReport) {
+    let e = escape_html;
+    if report.offload.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Offload</h2>\n<table class=\"offload\">\n<tr><th>Destination</th><th>Files</th><th>Size</th><th>Verification</th><th>Result</th><th>ASC MHL</th></tr>\n");
+    for c in &report.offload {
+        let mut dest = format!("<code>{}</code>", e(&c.destination.to_string_lossy()));
+        if let Some(from) = &c.renamed_from {
+            dest.push_str(&format!(
+                "<br><span class=\"warn\">{} held another card of that name</span>",
+                e(&from.to_string_lossy())
+            ));
+        }
+        let result = if c.failed.is_empty() {
+            "<span class=\"status complete\">matched</span>".to_owned()
+        } else {
+            format!(
+                "<span class=\"status failed\">{} differ</span> <code>{}</code>",
+                c.failed.len(),
+                e(&c.failed.join(", "))
+            )
+        };
+        h.push_str(&format!(
+            "<tr><td>{dest}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{result}</td><td><code>{}</code></td></tr>\n",
+            c.files,
+            e(&format_bytes(c.bytes)),
+            e(&c.verify_description),
+            e(&c.mhl.to_string_lossy())
+        ));
+    }
+    h.push_str("</table>\n");
+}
+
+/// `data:` URI of a JPEG, for an `<img>` that needs no file beside the report.
+fn jpeg_data_uri(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    format!(
+        "data:image/jpeg;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }
 
 /// One row per clip, linking to its section: the page's table of contents.
@@ -487,7 +575,7 @@ fn overview_html(h: &mut String, report: &CardReport) {
         h.push_str("<p>No clips.</p>\n");
         return;
     }
-    h.push_str("<h2>Clips</h2>\n<table class=\"overview\">\n<tr><th>Clip</th><th>Title</th><th>Status</th><th>Files</th><th>Size</th><th>Asset</th></tr>\n");
+    h.push_str("<h2>Clips</h2>\n<table class=\"overview\">\n<tr><th></th><th>Clip</th><th>Title</th><th>Status</th><th>Files</th><th>Size</th><th>Asset</th></tr>\n");
     for (i, clip) in report.clips.iter().enumerate() {
         let size: u64 = clip.files.iter().map(|f| f.size_bytes).sum();
         let asset = match (
@@ -498,8 +586,19 @@ fn overview_html(h: &mut String, report: &CardReport) {
             (Some(id), None) => format!("<code>{}</code>", e(id)),
             (None, _) => String::new(),
         };
+        let poster = clip
+            .poster_jpeg
+            .as_deref()
+            .map(|j| {
+                format!(
+                    "<img class=\"poster\" alt=\"poster of {}\" src=\"{}\">",
+                    e(&clip.name),
+                    jpeg_data_uri(j)
+                )
+            })
+            .unwrap_or_default();
         h.push_str(&format!(
-            "<tr><td><a href=\"#clip-{i}\">{}</a></td><td>{}</td><td><span class=\"status {}\">{}</span></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{asset}</td></tr>\n",
+            "<tr><td class=\"poster\">{poster}</td><td><a href=\"#clip-{i}\">{}</a></td><td>{}</td><td><span class=\"status {}\">{}</span></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{asset}</td></tr>\n",
             e(&clip.name),
             e(&clip.title),
             clip.status.css_class(),
@@ -618,6 +717,8 @@ mod tests {
             started_at: at(10, 0, 0),
             finished_at: at(10, 4, 5),
             tool_version: "card-ingest 0.1.0".into(),
+            offload: Vec::new(),
+            verdict: None,
             manifest_path: Some(PathBuf::from("/Volumes/NO NAME/ascmhl/0001_NO NAME.mhl")),
             clips: vec![
                 ClipReport {
@@ -653,6 +754,7 @@ mod tests {
                     }),
                     warnings: vec![],
                     error: None,
+                    poster_jpeg: None,
                 },
                 ClipReport {
                     clip_id: "p2:060A2B35".into(),
@@ -673,6 +775,7 @@ mod tests {
                     proxy: None,
                     warnings: vec!["no audio, proxy is silent".into()],
                     error: Some("checksum failed".into()),
+                    poster_jpeg: None,
                 },
             ],
         }
@@ -712,7 +815,7 @@ mod tests {
         ));
         assert!(html.contains("<a href=\"https://app.iconik.io/asset/a-1\"><code>a-1</code></a>"));
         assert!(html.contains(
-            "<tr><td><a href=\"#clip-1\">0003XY</a></td><td>=HYPERLINK(&quot;x&quot;)</td><td><span class=\"status failed\">failed</span></td><td class=\"num\">0</td><td class=\"num\">0 B</td><td><code>b-2</code></td></tr>"
+            "<tr><td class=\"poster\"></td><td><a href=\"#clip-1\">0003XY</a></td><td>=HYPERLINK(&quot;x&quot;)</td><td><span class=\"status failed\">failed</span></td><td class=\"num\">0</td><td class=\"num\">0 B</td><td><code>b-2</code></td></tr>"
         ), "{html}");
         assert!(html.contains("<section class=\"clip\" id=\"clip-1\">"));
         assert!(!html.contains("javascript:"), "{html}");

@@ -44,14 +44,7 @@ pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardRepo
                 .files
                 .iter()
                 .map(|f| FileReport {
-                    path: f
-                        .source
-                        .strip_prefix(root)
-                        .unwrap_or(&f.source)
-                        .components()
-                        .map(|p| p.as_os_str().to_string_lossy().into_owned())
-                        .collect::<Vec<_>>()
-                        .join("/"),
+                    path: report_path(&f.source, root),
                     size_bytes: f.size_bytes,
                     md5: f.md5.clone(),
                     xxh64: f.xxh64.clone(),
@@ -99,6 +92,7 @@ pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardRepo
                 proxy,
                 warnings: c.duplicate_of.iter().cloned().collect(),
                 error: c.failure().map(|(s, e)| format!("{s}: {e}")),
+                poster_jpeg: None,
             }
         })
         .collect();
@@ -111,5 +105,74 @@ pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardRepo
         tool_version: concat!("card-ingest ", env!("CARGO_PKG_VERSION")).to_owned(),
         clips,
         manifest_path: outcome.mhl.clone(),
+        offload: record.offload_copies.clone(),
+        verdict: Some(super::erase::verdict(
+            record,
+            &std::fs::canonicalize(root).unwrap_or_else(|_| root.clone()),
+        )),
+    }
+}
+
+/// A member file's path as the report shows it: relative to the card; a span segment on
+/// another card relative to the folder holding both cards (`CARD_B/CONTENTS/…`), never an
+/// absolute path glued to a `/` (which printed `//…`).
+fn report_path(source: &std::path::Path, root: &std::path::Path) -> String {
+    let rel = source
+        .strip_prefix(root)
+        .or_else(|_| source.strip_prefix(root.parent().unwrap_or(root)))
+        .unwrap_or(source);
+    rel.components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .map(|p| p.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Adds each clip's poster (a 160-pixel JPEG of its encoded proxy) to `report`, for the HTML
+/// and PDF reports. Clips without a local proxy keep none; a failed grab is logged, not fatal.
+pub fn attach_posters(report: &mut CardReport, outcome: &CardOutcome, ffmpeg: &std::path::Path) {
+    for clip in &mut report.clips {
+        let Some(proxy) = outcome
+            .record
+            .clips
+            .get(&clip.clip_id)
+            .and_then(|c| c.proxy_path.as_ref())
+            .filter(|p| p.is_file())
+        else {
+            continue;
+        };
+        match crate::media::poster::thumbnail_jpeg(ffmpeg, proxy, 160) {
+            Ok(jpeg) => clip.poster_jpeg = Some(jpeg),
+            Err(err) => tracing::warn!(clip = %clip.name, %err, "no poster for the report"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report_path;
+    use std::path::Path;
+
+    #[test]
+    fn segment_paths_are_relative_to_their_card() {
+        let root = Path::new("/media/cards/CARD_A");
+        assert_eq!(
+            report_path(
+                Path::new("/media/cards/CARD_A/CONTENTS/VIDEO/0001AB.MXF"),
+                root
+            ),
+            "CONTENTS/VIDEO/0001AB.MXF"
+        );
+        assert_eq!(
+            report_path(
+                Path::new("/media/cards/CARD_B/CONTENTS/VIDEO/0001AC.MXF"),
+                root
+            ),
+            "CARD_B/CONTENTS/VIDEO/0001AC.MXF"
+        );
+        assert_eq!(
+            report_path(Path::new("/elsewhere/X/CLIP.MXF"), root),
+            "elsewhere/X/CLIP.MXF"
+        );
     }
 }

@@ -268,6 +268,41 @@ pub fn grab(
     })
 }
 
+/// A `width`-pixel JPEG of a representative frame of `input` (ffmpeg's `thumbnail` filter over
+/// the first frames), in memory: the report embeds it.
+pub fn thumbnail_jpeg(ffmpeg: &Path, input: &Path, width: u32) -> Result<Vec<u8>, PosterError> {
+    let spec = crate::media::process::ProcessSpec::new(ffmpeg, std::time::Duration::from_secs(60))
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+        .arg(input.as_os_str())
+        .args(["-an", "-vf"])
+        .arg(format!("thumbnail=25,scale={width}:-2"))
+        .args([
+            "-frames:v",
+            "1",
+            "-f",
+            "image2",
+            "-c:v",
+            "mjpeg",
+            "-q:v",
+            "5",
+            "pipe:1",
+        ])
+        .subject(input);
+    let out = crate::media::process::run(&spec).map_err(|e| PosterError::Ffmpeg {
+        input: input.to_owned(),
+        status: None,
+        stderr: e.to_string(),
+    })?;
+    if !out.success() || !out.stdout.starts_with(&[0xFF, 0xD8]) {
+        return Err(PosterError::Ffmpeg {
+            input: input.to_owned(),
+            status: out.status_code,
+            stderr: out.stderr_excerpt(),
+        });
+    }
+    Ok(out.stdout)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -887,6 +887,7 @@ impl App {
                         completed,
                         failed,
                         skipped,
+                        ..
                     } => {
                         let name = std::path::Path::new(card)
                             .file_name()

@@ -205,7 +205,21 @@ async fn run(
                     // The one card-level stop the operator must act on (Connection panel).
                     error: outcome.token_refused.then(|| TOKEN_REFUSED_HERE.to_owned()),
                 };
-                let rep = card_report(&outcome, started_at);
+                let mut rep = card_report(&outcome, started_at);
+                if let Some(ffmpeg) = engine.ffmpeg.clone() {
+                    // ffmpeg grabs a poster per clip: off the runtime's worker threads.
+                    let outcome2 = outcome.clone();
+                    if let Ok(with_posters) = tokio::task::spawn_blocking(move || {
+                        crate::ingest::summary::attach_posters(&mut rep, &outcome2, &ffmpeg);
+                        rep
+                    })
+                    .await
+                    {
+                        rep = with_posters;
+                    } else {
+                        rep = card_report(&outcome, started_at);
+                    }
+                }
                 let name = outcome
                     .card
                     .root

@@ -40,6 +40,7 @@ pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
         completed,
         failed,
         skipped,
+        ..
     } = &event.kind
     {
         return vec![QueueEvent::CardSettled {
@@ -662,6 +663,8 @@ mod tests {
                 completed: 1,
                 failed: 0,
                 skipped: 0,
+                safe_to_erase: false,
+                evidence: Vec::new(),
             })),
             [QueueEvent::CardSettled {
                 card: "CARD_A".into(),
