@@ -29,6 +29,7 @@ pub mod iconik;
 pub mod ingest;
 pub mod media;
 pub mod mhl;
+pub mod notify;
 pub mod offload;
 pub mod sample;
 pub mod sandbox;

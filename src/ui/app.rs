@@ -919,6 +919,7 @@ impl App {
                     self.vm.queue.apply(q);
                 }
             }
+            RunEvent::Notice(text) => self.vm.log(Level::WARN, text),
             RunEvent::AssetLink { clip_id, url } => {
                 self.vm.queue.apply(QueueEvent::AssetLink { clip_id, url });
             }

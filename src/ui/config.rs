@@ -103,6 +103,10 @@ pub struct Settings {
     pub verify_size_only: bool,
     /// Allow an offload copy on the card's own drive (refused otherwise; the sandbox allows it).
     pub allow_same_volume: bool,
+    /// A desktop notification when a card finishes, fails or is safe to erase.
+    pub notify_desktop: bool,
+    /// POST each finished card's summary (JSON) to this URL (empty: none).
+    pub webhook_url: String,
     /// iconik metadata view (id) the edited fields and description are written to (empty: none).
     pub metadata_view: String,
     /// Paths to ffmpeg, ffprobe and MediaInfo (empty: found next to the app, on PATH or in the
@@ -127,6 +131,8 @@ impl Default for Settings {
             offload_also: Vec::new(),
             verify_size_only: false,
             allow_same_volume: false,
+            notify_desktop: true,
+            webhook_url: String::new(),
             metadata_view: String::new(),
             tools: crate::media::tools::ToolPaths::default(),
         }

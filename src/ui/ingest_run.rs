@@ -49,6 +49,10 @@ pub struct IngestRequest {
     pub sandbox: bool,
     /// Where the operator said ffmpeg, ffprobe and MediaInfo are (settings).
     pub tool_paths: crate::media::tools::ToolPaths,
+    /// Show a desktop notification when a card ends (settings).
+    pub notify_desktop: bool,
+    /// POST each card's summary here (settings; empty = none).
+    pub webhook_url: String,
 }
 
 impl std::fmt::Debug for IngestRequest {
@@ -89,6 +93,8 @@ pub enum RunEvent {
         url: String,
     },
     CardEnded(CardEnd),
+    /// Something the operator should read in the log (e.g. a webhook that failed).
+    Notice(String),
     /// Every card job ended; the transcript is complete.
     Ended {
         transcript: Option<PathBuf>,
@@ -235,6 +241,16 @@ async fn run(
                     Ok(paths) => end.report_html = Some(paths.html),
                     Err(e) => end.error = Some(format!("report not written: {e}")),
                 }
+                let summary = crate::notify::CardSummary::from_report(
+                    &rep,
+                    end.report_html.as_ref().map(|p| p.display().to_string()),
+                );
+                drop(tokio::spawn(tell(
+                    summary,
+                    request.notify_desktop,
+                    request.webhook_url.clone(),
+                    emit.clone(),
+                )));
                 end
             }
             Ok((root, Err(e))) => CardEnd::failed(root, &card_error(&e)),
@@ -243,6 +259,24 @@ async fn run(
         emit(RunEvent::CardEnded(end));
     }
     emit(RunEvent::Ended { transcript });
+}
+
+/// The desktop notification and the webhook of one finished card, off the card's task (a slow
+/// hook never delays the next card); failures become a log notice.
+async fn tell(summary: crate::notify::CardSummary, desktop: bool, webhook: String, emit: Emit) {
+    if desktop {
+        let s = summary.clone();
+        match tokio::task::spawn_blocking(move || crate::notify::desktop(&s)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::info!(%e, "no desktop notification"),
+            Err(e) => tracing::warn!(%e, "notification task"),
+        }
+    }
+    if !webhook.trim().is_empty()
+        && let Err(e) = crate::notify::post_webhook(webhook.trim(), &summary).await
+    {
+        emit(RunEvent::Notice(e.to_string()));
+    }
 }
 
 impl CardEnd {

@@ -224,6 +224,8 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
             data_dir: target.data_dir.clone(),
             sandbox,
             tool_paths: vm.settings.tools.clone(),
+            notify_desktop: vm.settings.notify_desktop,
+            webhook_url: vm.settings.webhook_url.clone(),
         },
         queue,
         notes,

@@ -301,6 +301,23 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                 "A copy on the same drive is lost with it; off refuses such a destination",
             );
             ui.end_row();
+            ui.label("");
+            ui.checkbox(
+                &mut vm.settings.notify_desktop,
+                "Notify me when a card is done",
+            )
+            .on_hover_text(
+                "A desktop notification when a card finishes, fails or is safe to erase",
+            );
+            ui.end_row();
+            let label = ui.label("Webhook");
+            ui.add(
+                egui::TextEdit::singleline(&mut vm.settings.webhook_url)
+                    .hint_text("https://… (optional)"),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("Each finished card's summary is POSTed here as JSON");
+            ui.end_row();
         });
 }
 

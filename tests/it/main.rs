@@ -6,6 +6,8 @@ mod gui;
 mod gui_keyring;
 mod ingest;
 mod media;
+#[cfg(feature = "os-keyring-tests")]
+mod notify_dbus;
 mod offload_cli;
 mod proxy;
 mod sample_cards;

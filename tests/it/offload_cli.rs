@@ -286,3 +286,55 @@ async fn size_only_checks_keep_the_verdict_off_and_same_volume_is_refused() {
         "nothing written"
     );
 }
+
+/// The webhook receives the card summary as JSON (a real HTTP listener on loopback).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_posts_the_card_summary() {
+    use axum::routing::post;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |axum::Json(v): axum::Json<Value>| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let summary = card_ingest::notify::CardSummary {
+        event: "card_finished".into(),
+        card: "/media/A001".into(),
+        family: "p2".into(),
+        completed: 2,
+        failed: 0,
+        skipped: 1,
+        bytes: 1234,
+        duration_ms: 99,
+        safe_to_erase: true,
+        evidence: vec!["✓ 3 of 3 clips complete in iconik".into()],
+        report: Some("/tmp/r.html".into()),
+        server: "https://app.iconik.io".into(),
+    };
+    card_ingest::notify::post_webhook(&format!("http://{addr}/hook"), &summary)
+        .await
+        .expect("webhook accepted");
+    let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got["event"], "card_finished");
+    assert_eq!(got["card"], "/media/A001");
+    assert_eq!(got["safe_to_erase"], true);
+    assert_eq!(got["skipped"], 1);
+    assert_eq!(got["evidence"][0], "✓ 3 of 3 clips complete in iconik");
+    // A hook that answers 404 is an error naming the URL and status.
+    let err = card_ingest::notify::post_webhook(&format!("http://{addr}/nope"), &summary)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("HTTP 404") && err.contains("/nope"), "{err}");
+}
