@@ -271,24 +271,29 @@ pub fn grab(
 /// A `width`-pixel JPEG of a representative frame of `input` (ffmpeg's `thumbnail` filter over
 /// the first frames), in memory: the report embeds it.
 pub fn thumbnail_jpeg(ffmpeg: &Path, input: &Path, width: u32) -> Result<Vec<u8>, PosterError> {
-    let spec = crate::media::process::ProcessSpec::new(ffmpeg, std::time::Duration::from_secs(60))
+    frame_jpeg(ffmpeg, input, &format!("thumbnail=25,scale={width}:-2"))
+}
+
+/// One JPEG picture made from `input` by the video filter chain `vf` (a frame, a tile strip),
+/// in memory. Anything that is not a JPEG (no SOI marker) is ffmpeg having decoded nothing.
+pub fn frame_jpeg(ffmpeg: &Path, input: &Path, vf: &str) -> Result<Vec<u8>, PosterError> {
+    let spec = ProcessSpec::new(ffmpeg, Duration::from_secs(60))
         .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
         .arg(input.as_os_str())
-        .args(["-an", "-vf"])
-        .arg(format!("thumbnail=25,scale={width}:-2"))
         .args([
+            "-an",
+            "-vf",
+            vf,
             "-frames:v",
             "1",
             "-f",
             "image2",
             "-c:v",
             "mjpeg",
-            "-q:v",
-            "5",
-            "pipe:1",
         ])
+        .args(["-q:v", "4", "pipe:1"])
         .subject(input);
-    let out = crate::media::process::run(&spec).map_err(|e| PosterError::Ffmpeg {
+    let out = process::run(&spec).map_err(|e| PosterError::Ffmpeg {
         input: input.to_owned(),
         status: None,
         stderr: e.to_string(),

@@ -648,20 +648,7 @@ fn chain_to_all(
         }
     }
     let present: Vec<bool> = dsts.iter().map(|d| d.exists()).collect();
-    let missing: Vec<PathBuf> = dsts
-        .iter()
-        .zip(&present)
-        .filter(|(_, p)| !**p)
-        .map(|(d, _)| d.clone())
-        .collect();
-    let (source, dropped) = if missing.is_empty() {
-        (
-            checksum::hash_file(src, AlgorithmSet::DEFAULT, cancel, progress)?,
-            true,
-        )
-    } else {
-        write_copies(src, &missing, cancel, progress, drop_cache)?
-    };
+    let (source, dropped) = read_once(src, dsts, &present, cancel, progress, drop_cache)?;
     Ok((source, present, Utc::now(), dropped))
 }
 
@@ -716,20 +703,7 @@ fn copy_to_all(
             }
         }
     }
-    let missing: Vec<PathBuf> = dsts
-        .iter()
-        .zip(&present)
-        .filter(|(_, p)| !**p)
-        .map(|(d, _)| d.clone())
-        .collect();
-    let (source, dropped) = if missing.is_empty() {
-        (
-            checksum::hash_file(src, AlgorithmSet::DEFAULT, cancel, progress)?,
-            true,
-        )
-    } else {
-        write_copies(src, &missing, cancel, progress, drop_cache)?
-    };
+    let (source, dropped) = read_once(src, dsts, &present, cancel, progress, drop_cache)?;
     let hashed_at = Utc::now();
     // Copies found in place must be byte-identical to the card (resume of an earlier run).
     for (dst, _) in dsts.iter().zip(&present).filter(|(_, p)| **p) {
@@ -744,6 +718,30 @@ fn copy_to_all(
         tracing::debug!(path = %dst.display(), "already copied and identical");
     }
     Ok((source, present, hashed_at, dropped))
+}
+
+/// The one read of `src`: written to every destination not `present` (hashing on the way), or
+/// only hashed when all have it already. Returns the source hashes and whether the fresh copies'
+/// cached pages were dropped.
+fn read_once(
+    src: &Path,
+    dsts: &[PathBuf],
+    present: &[bool],
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(checksum::Progress),
+    drop_cache: bool,
+) -> Result<(Hashes, bool), OffloadError> {
+    let missing: Vec<PathBuf> = dsts
+        .iter()
+        .zip(present)
+        .filter(|(_, p)| !**p)
+        .map(|(d, _)| d.clone())
+        .collect();
+    if missing.is_empty() {
+        let h = checksum::hash_file(src, AlgorithmSet::DEFAULT, cancel, progress)?;
+        return Ok((h, true));
+    }
+    write_copies(src, &missing, cancel, progress, drop_cache)
 }
 
 /// Reads `src` once, hashing it and writing each block to a temp sibling of every `dst`; then

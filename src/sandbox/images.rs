@@ -5,9 +5,8 @@
 //! bytes here, from the original file on the storage mount). So the web view's poster and strip
 //! show the real picture of what was registered.
 
-use crate::media::process::{ProcessError, ProcessSpec, run};
+use crate::media::poster::{PosterError, frame_jpeg};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
@@ -26,9 +25,7 @@ pub enum ImageError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Process(#[from] ProcessError),
-    #[error("ffmpeg rendered no picture from {path}: {stderr}", path = .path.display())]
-    Ffmpeg { path: PathBuf, stderr: String },
+    Render(#[from] PosterError),
 }
 
 /// What a keyframe picture is rendered from.
@@ -66,35 +63,9 @@ pub fn render(ffmpeg: &Path, source: &Source, kind: &str) -> Result<Vec<u8>, Ima
             (p, true)
         }
     };
-    let spec = ProcessSpec::new(ffmpeg, Duration::from_secs(60))
-        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
-        .arg(path.as_os_str())
-        .args([
-            "-an",
-            "-vf",
-            filter(kind),
-            "-frames:v",
-            "1",
-            "-f",
-            "image2",
-            "-c:v",
-            "mjpeg",
-            "-q:v",
-            "4",
-            "pipe:1",
-        ])
-        .subject(&path);
-    let out = run(&spec);
+    let out = frame_jpeg(ffmpeg, &path, filter(kind));
     if temp {
         let _ = std::fs::remove_file(&path);
     }
-    let out = out?;
-    // A JPEG starts with SOI (FF D8): anything else is ffmpeg having written nothing useful.
-    if !out.success() || !out.stdout.starts_with(&[0xFF, 0xD8]) {
-        return Err(ImageError::Ffmpeg {
-            path,
-            stderr: out.stderr_excerpt(),
-        });
-    }
-    Ok(out.stdout)
+    Ok(out?)
 }

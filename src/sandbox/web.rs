@@ -11,21 +11,7 @@
 use serde_json::Value;
 use std::fmt::Write as _;
 
-/// Escapes text for HTML element content and double-quoted attributes.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::ingest::report::escape_html as esc;
 
 /// A JSON value as display text: strings bare, null as empty, the rest as JSON.
 fn text(v: &Value) -> String {

@@ -35,17 +35,7 @@ async fn ingest(sbx: &SandboxHandle, card: &Path, extra: &[String]) -> Output {
         "--json".into(),
     ];
     args.extend(extra.iter().cloned());
-    let app_id = sbx.credentials().app_id.clone();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_card-ingest"))
-            .args(&args)
-            .env("ICONIK_APP_ID", app_id)
-            .env("ICONIK_AUTH_TOKEN", TOKEN)
-            .output()
-            .expect("run card-ingest")
-    })
-    .await
-    .expect("join")
+    util::run_bin_with_token(args, sbx.credentials().app_id.clone(), TOKEN).await
 }
 
 fn card_finished(out: &Output) -> Value {

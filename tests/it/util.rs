@@ -588,3 +588,22 @@ pub fn describe(c: &Clip) -> ClipDescription {
     assert!(d.issues.is_empty(), "{:?}", d.issues);
     d
 }
+
+/// `card-ingest ARGS` with the sandbox's App-ID and `token` in the environment, off the async
+/// runtime (the in-process sandbox keeps serving meanwhile).
+pub async fn run_bin_with_token(
+    args: Vec<String>,
+    app_id: String,
+    token: &'static str,
+) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_card-ingest"))
+            .args(&args)
+            .env("ICONIK_APP_ID", app_id)
+            .env("ICONIK_AUTH_TOKEN", token)
+            .output()
+            .expect("run card-ingest")
+    })
+    .await
+    .expect("card-ingest run joins")
+}

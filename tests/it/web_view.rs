@@ -60,17 +60,7 @@ async fn ingest(sbx: &SandboxHandle, root: &Path, card: &Path, journal: &Path) {
         "--journal-dir".into(),
         journal.display().to_string(),
     ];
-    let app_id = sbx.credentials().app_id.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_card-ingest"))
-            .args(&args)
-            .env("ICONIK_APP_ID", app_id)
-            .env("ICONIK_AUTH_TOKEN", TOKEN)
-            .output()
-            .expect("run card-ingest")
-    })
-    .await
-    .expect("join");
+    let out = util::run_bin_with_token(args, sbx.credentials().app_id.clone(), TOKEN).await;
     assert!(
         out.status.success(),
         "ingest failed: {}",
