@@ -340,11 +340,10 @@ fn copy_into(
         cancel,
         progress,
         |block| {
-            out.write_all(block)
-                .map_err(|source| ChecksumError::Write {
-                    path: dst.to_path_buf(),
-                    source,
-                })
+            out.write_all(block).map_err(|source| ChecksumError::Write {
+                path: dst.to_path_buf(),
+                source,
+            })
         },
     )?;
     check_unchanged(src, expected_bytes, hashes.size_bytes)?;
@@ -743,7 +742,10 @@ mod tests {
         // unmapped): a read error even for root, who can open files with mode 000.
         let p = Path::new("/proc/self/mem");
         let err = hash_all_err(p);
-        assert!(matches!(&err, ChecksumError::Read { path, .. } if path == p), "{err:?}");
+        assert!(
+            matches!(&err, ChecksumError::Read { path, .. } if path == p),
+            "{err:?}"
+        );
         assert!(
             err.to_string().starts_with("cannot read /proc/self/mem: "),
             "{err}"
