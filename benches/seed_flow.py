@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import urllib.error
 import urllib.request
 
 transcript, base = sys.argv[1], sys.argv[2].rstrip("/")
@@ -29,8 +30,11 @@ def call(method, path, body=None):
     calls += 1
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read() or b"null")
+    try:
+        with urllib.request.urlopen(req) as resp:
+            return json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as e:
+        sys.exit(f"{method} {path} -> {e.code}: {e.read()[:600]!r}\nbody: {json.dumps(body)[:600]}")
 
 
 # Parse the transcript: "# N. ... → 201, id X" then the curl line, then an optional heredoc.
@@ -63,8 +67,9 @@ CREATES = [
 ids = {}  # old id -> new id
 storages = call("GET", "/API/files/v1/storages/?page=1&per_page=100")["objects"]
 files_storage = next(s["id"] for s in storages if s.get("purpose") == "FILES")
-version = None
-components = []
+# Per asset (clips run interleaved in the transcript): its version and its format's components.
+versions = {}
+components = {}
 
 
 def remap(value):
@@ -84,18 +89,20 @@ for method, path, body, old in blocks:
     if kind is None:
         continue
     body = remap(body or {})
+    path = remap(path)
+    asset = path.split("/")[5] if kind != "asset" else None
     if "storage_id" in body:
         body["storage_id"] = files_storage
     if kind == "format" and "version_id" in body:
-        body["version_id"] = version
+        body["version_id"] = versions[asset]
     if kind == "file_set" and "component_ids" in body:
-        body["component_ids"] = components[: len(body["component_ids"])]
-    resp = call(method, remap(path), body)
+        body["component_ids"] = components[asset][: len(body["component_ids"])]
+    resp = call(method, path, body)
     if old:
         ids[old] = resp["id"]
     if kind == "asset":
-        version = (resp.get("versions") or [{}])[0].get("id")
+        versions[resp["id"]] = (resp.get("versions") or [{}])[0].get("id")
     if kind == "format":
-        components = [c["id"] for c in resp.get("components", [])]
+        components[asset] = [c["id"] for c in resp.get("components", [])]
 
 print(f"seed flow: {calls} calls")

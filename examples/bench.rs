@@ -76,10 +76,7 @@ fn run(cmd: &mut Command) -> Duration {
 fn root() -> PathBuf {
     // target/release/examples/bench → target/
     let exe = std::env::current_exe().expect("current exe");
-    exe.ancestors()
-        .nth(3)
-        .expect("target dir")
-        .to_path_buf()
+    exe.ancestors().nth(3).expect("target dir").to_path_buf()
 }
 
 fn data_dir() -> PathBuf {
@@ -121,13 +118,20 @@ fn data_file(name: &str, len: u64) -> PathBuf {
 
 /// Reads a file once so both sides find it in the page cache.
 fn warm(p: &Path) {
-    run(Command::new("cat").arg(p).stdout(std::process::Stdio::null()));
+    run(Command::new("cat")
+        .arg(p)
+        .stdout(std::process::Stdio::null()));
 }
 
 fn hash(p: &Path) -> Duration {
     time(|| {
-        checksum::hash_file(p, AlgorithmSet::DEFAULT, &AtomicBool::new(false), &mut |_| {})
-            .expect("hash")
+        checksum::hash_file(
+            p,
+            AlgorithmSet::DEFAULT,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .expect("hash")
     })
     .0
 }
@@ -140,7 +144,11 @@ fn md5sum(files: &[&Path]) -> Duration {
 
 /// Best of `n` alternating runs of each side (the machine is shared: the best run is the one
 /// least disturbed).
-fn best_of(n: usize, mut ours: impl FnMut() -> Duration, mut reference: impl FnMut() -> Duration) -> (Duration, Duration) {
+fn best_of(
+    n: usize,
+    mut ours: impl FnMut() -> Duration,
+    mut reference: impl FnMut() -> Duration,
+) -> (Duration, Duration) {
     let (mut a, mut b) = (Duration::MAX, Duration::MAX);
     for _ in 0..n {
         b = b.min(reference());
@@ -157,7 +165,11 @@ fn checksum_one() -> Line {
     let ratio = secs(reference) / secs(ours);
     Line {
         name: "checksum, one 2 GB file in page cache (MD5 + xxh64)",
-        ours: format!("{:.2} s ({:.0} MB/s)", secs(ours), len as f64 / 1e6 / secs(ours)),
+        ours: format!(
+            "{:.2} s ({:.0} MB/s)",
+            secs(ours),
+            len as f64 / 1e6 / secs(ours)
+        ),
         reference: format!("md5sum {:.2} s", secs(reference)),
         ratio: Some(ratio),
         target: ">= 0.95x",
@@ -314,7 +326,9 @@ async fn cli_ingest(sbx: &SandboxHandle, root: &Path, card: &Path, extra: &[&str
         .args(extra)
         .env("ICONIK_APP_ID", sbx.credentials().app_id.clone())
         .env("ICONIK_AUTH_TOKEN", TOKEN)
-        .stdout(std::process::Stdio::null());
+        .stdout(std::process::Stdio::null())
+        // Its step lines would drown the table: kept beside the journal instead.
+        .stderr(std::fs::File::create(root.join("card-ingest.log")).expect("log file"));
     tokio::task::spawn_blocking(move || run(&mut cmd))
         .await
         .expect("cli joins")
@@ -344,7 +358,11 @@ async fn whole_job() -> Line {
     Line {
         name: "whole job, 20-clip P2 card (640x360, 4 s), 50 ms latency, local proxies",
         ours: format!("{:.2} s ({calls} requests)", secs(ours)),
-        reference: format!("the {} encodes alone, one after another {:.2} s", plans.len(), secs(reference)),
+        reference: format!(
+            "the {} encodes alone, one after another {:.2} s",
+            plans.len(),
+            secs(reference)
+        ),
         ratio: Some(ratio),
         target: "<= 1.15x",
         met: ratio <= 1.15,
@@ -373,14 +391,19 @@ async fn api_path() -> Line {
         .arg(sbx2.base_url())
         .env("ICONIK_APP_ID", sbx2.credentials().app_id.clone())
         .env("ICONIK_AUTH_TOKEN", TOKEN);
-    let reference = tokio::task::spawn_blocking(move || run(&mut cmd)).await.unwrap();
+    let reference = tokio::task::spawn_blocking(move || run(&mut cmd))
+        .await
+        .unwrap();
     let ref_calls = sbx2.requests().len();
     let ratio = secs(reference) / secs(ours);
     let bound = 1.15 * calls as f64 / RATE_LIMIT_PER_S;
     Line {
         name: "API path (--proxy none), 20 clips, 50 ms latency",
         ours: format!("{:.2} s ({calls} requests)", secs(ours)),
-        reference: format!("seed flow sequential {:.2} s ({ref_calls} requests)", secs(reference)),
+        reference: format!(
+            "seed flow sequential {:.2} s ({ref_calls} requests)",
+            secs(reference)
+        ),
         ratio: Some(ratio),
         target: ">= 2x faster, and <= 1.15 x calls / rate limit",
         met: ratio >= 2.0 && secs(ours) <= bound,
@@ -406,7 +429,7 @@ async fn upload() -> Line {
     let uploader = ResumableUploader::new(http, ResumableOptions::default()).expect("uploader");
     let mut best = (Duration::MAX, Duration::MAX);
     for round in 0..2 {
-        let mut url = || async {
+        let url = || async {
             let asset = client
                 .assets()
                 .create(&AssetCreate::new(format!("bench-{round}")), None)
@@ -456,7 +479,11 @@ async fn upload() -> Line {
     Line {
         name: "upload of 512 MiB to the sandbox (GCS resumable, 8 MiB chunks)",
         ours: format!("{:.2} s ({:.0} MiB/s)", secs(ours), mbs(ours)),
-        reference: format!("curl -T {:.2} s ({:.0} MiB/s)", secs(reference), mbs(reference)),
+        reference: format!(
+            "curl -T {:.2} s ({:.0} MiB/s)",
+            secs(reference),
+            mbs(reference)
+        ),
         ratio: Some(ratio),
         target: ">= 0.9x",
         met: ratio >= 0.9,
@@ -493,9 +520,12 @@ fn scan_line() -> Line {
     let mut best = Duration::MAX;
     let mut found = (0, 0);
     for _ in 0..3 {
-        let (d, r) = time(|| scan::scan(&[dir.clone()], &tools).expect("scan"));
+        let (d, r) = time(|| scan::scan(std::slice::from_ref(&dir), &tools).expect("scan"));
         best = best.min(d);
-        found = (r.clips.len(), r.clips.iter().map(|c| c.clip.files.len()).sum::<usize>());
+        found = (
+            r.clips.len(),
+            r.clips.iter().map(|c| c.clip.files.len()).sum::<usize>(),
+        );
     }
     Line {
         name: "scan of 10 000 files in 200 clips",
