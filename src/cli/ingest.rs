@@ -16,6 +16,7 @@ use card_ingest::ingest::{
     CardJob, CardOutcome, Engine, EventKind, EventSink, IngestEvent, IngestOptions, ProxyMode,
     StepState,
 };
+use card_ingest::media::proxy::EncoderChoice;
 use card_ingest::sandbox::{self, SandboxConfig};
 use card_ingest::scan;
 use card_ingest::secrets::{EnvStore, KeyringStore, ServerKey, TokenStore};
@@ -24,6 +25,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+
+/// `--encoder`: `auto` or an encoder name; the error lists the names.
+fn parse_encoder(s: &str) -> Result<EncoderChoice, String> {
+    s.parse()
+        .map_err(|e: card_ingest::media::proxy::encoder::EncoderError| e.to_string())
+}
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ProxyArg {
@@ -68,6 +75,10 @@ pub struct IngestArgs {
     /// How proxies are made.
     #[arg(long, value_enum, default_value = "local")]
     proxy: ProxyArg,
+    /// H.264 encoder for local proxies: auto (the first of h264_videotoolbox, h264_nvenc,
+    /// h264_qsv, h264_vaapi, h264_amf that passes a test encode, else libx264) or one of them.
+    #[arg(long, value_name = "auto|NAME", default_value = "auto", value_parser = parse_encoder)]
+    encoder: EncoderChoice,
     /// Add every asset to this collection.
     #[arg(long, value_name = "NAME")]
     collection: Option<String>,
@@ -125,6 +136,7 @@ impl IngestArgs {
             verify: VerifyArg::ReadBack,
             allow_same_volume: false,
             proxy: ProxyArg::Local,
+            encoder: EncoderChoice::Auto,
             collection: None,
             metadata_view: None,
             metadata: Vec::new(),
@@ -325,6 +337,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         ProxyArg::Iconik => ProxyMode::Iconik,
         ProxyArg::None => ProxyMode::None,
     };
+    options.encoder = args.encoder;
     options.collection = args.collection.clone();
     options.metadata_view = args.metadata_view.clone();
     options.metadata = args.metadata.iter().cloned().collect();

@@ -66,6 +66,8 @@ pub struct IngestOptions {
     pub max_calls_per_second: u32,
     /// Longest wait for a keyframe job.
     pub job_timeout: std::time::Duration,
+    /// H.264 encoder for local proxies: detected once per run (`Auto`) or forced.
+    pub encoder: crate::media::proxy::EncoderChoice,
 }
 
 impl IngestOptions {
@@ -98,6 +100,7 @@ impl IngestOptions {
             write_manifest: true,
             max_calls_per_second: 40,
             job_timeout: std::time::Duration::from_secs(600),
+            encoder: crate::media::proxy::EncoderChoice::Auto,
         }
     }
 

@@ -106,6 +106,9 @@ pub struct ClipRecord {
     /// xxh64 over the member files' xxh64 values: the proxy is re-encoded only when it changes.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub proxy_fingerprint: Option<String>,
+    /// The ffmpeg encoder that made the proxy (`libx264`, `h264_vaapi`, ...).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub proxy_encoder: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub proxy_id: Option<ProxyId>,
     /// GCS resumable session URL (journaled the moment it exists).

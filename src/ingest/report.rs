@@ -137,11 +137,15 @@ pub struct StepTiming {
 }
 
 /// The proxy that was uploaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyReport {
     pub size_bytes: u64,
     pub width: u32,
     pub height: u32,
+    /// The ffmpeg encoder that made it (`libx264`, `h264_nvenc`, ...); `None` for proxies made
+    /// before this was recorded.
+    #[serde(default)]
+    pub encoder: Option<String>,
 }
 
 /// Clip counts by status.
@@ -274,6 +278,7 @@ pub const CSV_HEADER: &[&str] = &[
     "steps",
     "error",
     "warnings",
+    "proxy_encoder",
 ];
 
 /// The CSV (RFC 4180: comma-separated, CRLF line ends, fields with `,` `"` CR or LF quoted and
@@ -320,6 +325,12 @@ pub fn render_csv(report: &CardReport) -> String {
                 Cell::Text(steps.clone()),
                 Cell::Text(error.clone()),
                 Cell::Text(warnings.clone()),
+                Cell::Text(
+                    clip.proxy
+                        .as_ref()
+                        .and_then(|p| p.encoder.clone())
+                        .unwrap_or_default(),
+                ),
             ];
             push_row(&mut out, cells.into_iter());
         }
@@ -636,10 +647,14 @@ fn clip_html(h: &mut String, index: usize, clip: &ClipReport) {
         row(
             "Proxy",
             format!(
-                "{}×{}, {}",
+                "{}×{}, {}{}",
                 p.width,
                 p.height,
-                e(&format_bytes(p.size_bytes))
+                e(&format_bytes(p.size_bytes)),
+                p.encoder
+                    .as_deref()
+                    .map(|enc| format!(", {}", e(enc)))
+                    .unwrap_or_default()
             ),
         );
     }
@@ -751,6 +766,7 @@ mod tests {
                         size_bytes: 3_200_000,
                         width: 1280,
                         height: 720,
+                        encoder: Some("h264_vaapi".into()),
                     }),
                     warnings: vec![],
                     error: None,
@@ -783,10 +799,10 @@ mod tests {
 
     #[test]
     fn csv_is_exact() {
-        let expected = "card,clip_id,clip_name,title,family,status,asset_id,asset_link,file,size_bytes,md5,xxh64,steps,error,warnings\r\n\
-/Volumes/NO NAME,p2:060A2B34,0002EM,\"Interview, take \"\"2\"\"\",p2,complete,a-1,https://app.iconik.io/asset/a-1,CONTENTS/VIDEO/0002EM.MXF,1000000,0cc175b9c0f1b6a831c399e269772661,d24ec4f1a98c6e5b,checksum: done 850 ms; create asset: done 12.3 s (2 attempts),,\r\n\
-/Volumes/NO NAME,p2:060A2B34,0002EM,\"Interview, take \"\"2\"\"\",p2,complete,a-1,https://app.iconik.io/asset/a-1,CONTENTS/AUDIO/0002EM00.MXF,2500,92eb5ffee6ae2fec3ad71c777531578f,44bc2cf5ad770999,checksum: done 850 ms; create asset: done 12.3 s (2 attempts),,\r\n\
-/Volumes/NO NAME,p2:060A2B35,0003XY,\"'=HYPERLINK(\"\"x\"\")\",p2,failed,,,,,,,checksum: failed 3 ms,checksum failed; checksum: cannot read CONTENTS/VIDEO/0003XY.MXF: is a directory,\"no audio, proxy is silent\"\r\n";
+        let expected = "card,clip_id,clip_name,title,family,status,asset_id,asset_link,file,size_bytes,md5,xxh64,steps,error,warnings,proxy_encoder\r\n\
+/Volumes/NO NAME,p2:060A2B34,0002EM,\"Interview, take \"\"2\"\"\",p2,complete,a-1,https://app.iconik.io/asset/a-1,CONTENTS/VIDEO/0002EM.MXF,1000000,0cc175b9c0f1b6a831c399e269772661,d24ec4f1a98c6e5b,checksum: done 850 ms; create asset: done 12.3 s (2 attempts),,,h264_vaapi\r\n\
+/Volumes/NO NAME,p2:060A2B34,0002EM,\"Interview, take \"\"2\"\"\",p2,complete,a-1,https://app.iconik.io/asset/a-1,CONTENTS/AUDIO/0002EM00.MXF,2500,92eb5ffee6ae2fec3ad71c777531578f,44bc2cf5ad770999,checksum: done 850 ms; create asset: done 12.3 s (2 attempts),,,h264_vaapi\r\n\
+/Volumes/NO NAME,p2:060A2B35,0003XY,\"'=HYPERLINK(\"\"x\"\")\",p2,failed,,,,,,,checksum: failed 3 ms,checksum failed; checksum: cannot read CONTENTS/VIDEO/0003XY.MXF: is a directory,\"no audio, proxy is silent\",\r\n";
         assert_eq!(render_csv(&sample()), expected);
     }
 
@@ -824,7 +840,7 @@ mod tests {
         assert!(html.contains("<tr><th>Duration</th><td>4 min 05 s</td></tr>"));
         assert!(html.contains("1.0 MB (1002500 bytes)"));
         assert!(html.contains("<span class=\"status failed\">failed</span>"));
-        assert!(html.contains("<tr><th>Proxy</th><td>1280×720, 3.2 MB</td></tr>"));
+        assert!(html.contains("<tr><th>Proxy</th><td>1280×720, 3.2 MB, h264_vaapi</td></tr>"));
         // Self-contained: no external references.
         assert!(!html.contains("src="), "{html}");
         assert!(!html.contains("<link"), "{html}");

@@ -850,12 +850,17 @@ impl ClipCtx {
             && let Ok(text) = std::fs::read_to_string(&fields_path)
             && let Ok(fields) = serde_json::from_str::<Value>(&text)
         {
+            let encoder = fields["encoder"].as_str().map(str::to_owned);
             self.proxy_fields = Some(fields);
             self.save(|r| {
                 r.proxy_path = Some(out.clone());
                 r.proxy_fingerprint = Some(fingerprint.clone());
+                r.proxy_encoder = encoder.clone();
             })?;
-            return Ok(StepEnd::Done(Some(format!("reused {}", out.display()))));
+            let by = encoder
+                .map(|e| format!(" (made by {e})"))
+                .unwrap_or_default();
+            return Ok(StepEnd::Done(Some(format!("reused {}{by}", out.display()))));
         }
         let ffmpeg = self.shared.ffmpeg.clone().ok_or_else(|| {
             StepFail::permanent("ffmpeg was not found on PATH: install it or use --proxy none")
@@ -868,12 +873,18 @@ impl ClipCtx {
             std::process::id(),
             uuid::Uuid::new_v4().simple()
         ));
-        let plan = match media::proxy::plan(
-            &self.sc.clip,
-            &desc,
-            &media::proxy::ProxySpec::default(),
-            &private,
-        ) {
+        // Detected once per run (cached), on a worker thread: it runs ffmpeg test encodes.
+        let (probe, choice) = (ffmpeg.clone(), self.shared.options.encoder);
+        let encoder =
+            tokio::task::spawn_blocking(move || media::proxy::encoder::resolve(&probe, choice))
+                .await
+                .map_err(|e| StepFail::permanent(e.to_string()))?
+                .map_err(|e| StepFail::permanent(e.to_string()))?;
+        let spec = media::proxy::ProxySpec {
+            encoder,
+            ..Default::default()
+        };
+        let plan = match media::proxy::plan(&self.sc.clip, &desc, &spec, &private) {
             Ok(p) => p,
             Err(
                 e @ (media::proxy::ProxyError::NoVideo { .. }
@@ -925,6 +936,8 @@ impl ClipCtx {
         let final_name = format!("{fingerprint}.mp4");
         fields["name"] = Value::String(final_name.clone());
         fields["filename"] = Value::String(final_name);
+        // Kept beside the proxy (not sent to iconik: create_proxy picks its fields by name).
+        fields["encoder"] = Value::String(output.encoder.name().to_owned());
         // The fields first: a published mp4 always has its fields beside it.
         crate::atomic_write::write_atomic(&fields_path, fields.to_string().as_bytes())
             .map_err(|e| StepFail::permanent(format!("{}: {e}", fields_path.display())))?;
@@ -934,11 +947,13 @@ impl ClipCtx {
         self.save(|r| {
             r.proxy_path = Some(out.clone());
             r.proxy_fingerprint = Some(fingerprint.clone());
+            r.proxy_encoder = Some(output.encoder.name().to_owned());
         })?;
         Ok(StepEnd::Done(Some(format!(
-            "{} ({} bytes)",
+            "{} ({} bytes, {})",
             out.display(),
-            output.size_bytes
+            output.size_bytes,
+            output.encoder
         ))))
     }
 

@@ -76,6 +76,10 @@ pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardRepo
                     size_bytes: v["size"].as_u64().unwrap_or(0),
                     width: v["resolution"]["width"].as_u64().unwrap_or(0) as u32,
                     height: v["resolution"]["height"].as_u64().unwrap_or(0) as u32,
+                    encoder: c
+                        .proxy_encoder
+                        .clone()
+                        .or_else(|| v["encoder"].as_str().map(str::to_owned)),
                 });
             ClipReport {
                 clip_id: c.clip_id.clone(),

@@ -31,21 +31,18 @@ pub mod preflight;
 pub mod volume;
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::atomic_write::{TEMP_MARKER, sync_parent, temp_path_for};
-use crate::checksum::{self, Algorithm, AlgorithmSet, ChecksumError, Hashes, MultiHasher};
+use crate::checksum::{self, Algorithm, AlgorithmSet, ChecksumError, Hashes};
 use crate::mhl::{self, CreatorInfo, FileEntry, HashAction, HashList, HashRecord, MhlError};
 
 /// Default destination pattern.
 pub const DEFAULT_PATTERN: &str = "{date}/{card}";
-
-/// Read size of the copy pass (one buffer, written to every destination).
-const COPY_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 
 /// How copies are checked after they are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -778,17 +775,6 @@ fn write_temps(
     progress: &mut dyn FnMut(checksum::Progress),
     drop_cache: bool,
 ) -> Result<(Hashes, bool), OffloadError> {
-    let read_err = |source| ChecksumError::Read {
-        path: src.to_path_buf(),
-        source,
-    };
-    let mut input = File::open(src).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => ChecksumError::Vanished {
-            path: src.to_path_buf(),
-        },
-        _ => read_err(e),
-    })?;
-    let total = input.metadata().map_err(read_err)?.len();
     let mut outs = Vec::with_capacity(temps.len());
     for tmp in temps {
         outs.push(
@@ -802,50 +788,18 @@ fn write_temps(
                 })?,
         );
     }
-    let mut hasher = MultiHasher::new(AlgorithmSet::DEFAULT);
-    let mut buf = vec![0u8; COPY_BUFFER_BYTES];
-    let mut done = 0u64;
-    progress(checksum::Progress {
-        done_bytes: 0,
-        total_bytes: total,
-    });
-    // Progress a few times a second, not per block (the window redraws on each).
-    let mut reported = std::time::Instant::now();
-    loop {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(OffloadError::Cancelled);
-        }
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_err(e).into()),
-        };
-        hasher.update(&buf[..n]);
-        for (out, tmp) in outs.iter_mut().zip(temps) {
-            out.write_all(&buf[..n])
-                .map_err(|source| ChecksumError::Write {
-                    path: tmp.clone(),
-                    source,
-                })?;
-        }
-        done += n as u64;
-        if reported.elapsed() >= std::time::Duration::from_millis(200) || done == total {
-            reported = std::time::Instant::now();
-            progress(checksum::Progress {
-                done_bytes: done,
-                total_bytes: total,
-            });
-        }
-    }
-    if done != total {
-        return Err(ChecksumError::Changed {
-            path: src.to_path_buf(),
-            expected_bytes: total,
-            actual_bytes: done,
-        }
-        .into());
-    }
+    // One read; the digests run on their own threads while each block is written everywhere.
+    let hashes =
+        checksum::hash_while_writing(src, AlgorithmSet::DEFAULT, cancel, progress, |block| {
+            for (out, tmp) in outs.iter_mut().zip(temps) {
+                out.write_all(block)
+                    .map_err(|source| ChecksumError::Write {
+                        path: tmp.clone(),
+                        source,
+                    })?;
+            }
+            Ok(())
+        })?;
     let mut dropped = true;
     for (out, tmp) in outs.iter().zip(temps) {
         out.sync_all().map_err(|source| ChecksumError::Write {
@@ -856,7 +810,7 @@ fn write_temps(
             dropped &= cache::drop_cached_pages(out);
         }
     }
-    Ok((hasher.finish(), drop_cache && dropped))
+    Ok((hashes, drop_cache && dropped))
 }
 
 /// Gives the temp copy the source's modification time, then renames it into place unless a file

@@ -87,6 +87,8 @@ pub struct Settings {
     /// Local folder where that storage is mounted on this workstation.
     pub storage_mount: String,
     pub proxy: ProxyChoice,
+    /// H.264 encoder for local proxies: `auto` or an ffmpeg encoder name (`h264_nvenc`, ...).
+    pub proxy_encoder: String,
     /// Collection every asset is added to (empty = none).
     pub default_collection: String,
     /// Asset title: `{user_clip_name}` (falls back to `{name}`), `{name}`, `{card}`, `{date}`,
@@ -124,6 +126,7 @@ impl Default for Settings {
             storage_name: String::new(),
             storage_mount: String::new(),
             proxy: ProxyChoice::default(),
+            proxy_encoder: "auto".to_owned(),
             default_collection: String::new(),
             title_template: "{user_clip_name}".to_owned(),
             offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),

@@ -208,6 +208,11 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
         ProxyChoice::Iconik => ProxyMode::Iconik,
         ProxyChoice::None => ProxyMode::None,
     };
+    options.encoder = vm.settings.proxy_encoder.parse().unwrap_or_else(|e| {
+        // A hand-edited settings file: detect rather than refuse the whole ingest.
+        tracing::warn!(error = %e, "proxy encoder setting ignored");
+        crate::media::proxy::EncoderChoice::Auto
+    });
     options.collection =
         Some(vm.settings.default_collection.trim().to_owned()).filter(|c| !c.is_empty());
     options.metadata_view = view.map(|v| v.id);

@@ -204,6 +204,15 @@ fn storage_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     });
 }
 
+/// How a `proxy_encoder` setting is shown.
+fn encoder_label(name: &str) -> String {
+    if name.is_empty() || name.eq_ignore_ascii_case("auto") {
+        "Automatic".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
 fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
     egui::Grid::new("ingest_settings_grid")
         .num_columns(2)
@@ -219,6 +228,27 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                 })
                 .response
                 .labelled_by(label.id);
+            ui.end_row();
+            let label = ui.label("Proxy encoder");
+            let current = vm.settings.proxy_encoder.clone();
+            egui::ComboBox::from_id_salt("proxy_encoder")
+                .selected_text(encoder_label(&current))
+                .show_ui(ui, |ui| {
+                    let names = std::iter::once("auto")
+                        .chain(crate::media::proxy::Encoder::ALL.map(|e| e.name()));
+                    for name in names {
+                        ui.selectable_value(
+                            &mut vm.settings.proxy_encoder,
+                            name.to_owned(),
+                            encoder_label(name),
+                        );
+                    }
+                })
+                .response
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "Automatic: the first hardware encoder that passes a test encode, else libx264",
+                );
             ui.end_row();
             ui.label("Default collection");
             ui.add(

@@ -1147,3 +1147,108 @@ fn metadata_flags_need_a_view_and_field_value_pairs() {
     let err = String::from_utf8_lossy(&malformed.stderr);
     assert!(err.contains("\"scene12\" is not FIELD=VALUE"), "{err}");
 }
+
+/// The CLI with a stand-in ffmpeg first on PATH (it offers h264_vaapi; see `encoder.rs`): the
+/// encoder is detected once, the proxy's command carries the VAAPI arguments, and the events,
+/// the journal and the CSV report say h264_vaapi made the proxy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detected_hardware_encoder_is_used_and_reported() {
+    let s = setup(1);
+    let sbx = start_sandbox(&s.root).await;
+    let bin = s.root.join("fake-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    crate::encoder::stand_in_ffmpeg(&bin);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let args = bin_args(&sbx, &s, &["--json", "--encoder", "auto"]);
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_card-ingest"))
+            .args(&args)
+            .envs(WITH_TOKEN.iter().copied())
+            .env("PATH", path)
+            .output()
+            .expect("run card-ingest")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_no_duplicates(&sbx, 1, "stand-in ffmpeg run");
+
+    let calls = std::fs::read_to_string(bin.join("calls.log")).unwrap();
+    let listings = calls
+        .lines()
+        .filter(|l| *l == "-hide_banner -encoders")
+        .count();
+    assert_eq!(listings, 1, "one detection per run: {calls}");
+    let encodes: Vec<&str> = calls
+        .lines()
+        .filter(|l| l.contains("-progress pipe:1"))
+        .collect();
+    assert_eq!(encodes.len(), 1, "{calls}");
+    for part in [
+        "-vaapi_device /dev/dri/renderD128 -i ",
+        "format=nv12,hwupload[v]",
+        "-c:v h264_vaapi -profile:v high -rc_mode VBR -bf 0 -b:v 3M -maxrate 4M -bufsize 4M -g ",
+        "-movflags +faststart",
+    ] {
+        assert!(
+            encodes[0].contains(part),
+            "{part} missing in {}",
+            encodes[0]
+        );
+    }
+
+    let proxy_done: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("\"event\":\"done\"") && l.contains(".mp4 ("))
+        .collect();
+    assert_eq!(proxy_done.len(), 1, "{stdout}");
+    assert!(
+        proxy_done[0].contains(" bytes, h264_vaapi)"),
+        "{}",
+        proxy_done[0]
+    );
+
+    let mut journal_says = 0;
+    let mut csv_rows = 0;
+    for entry in walkdir::WalkDir::new(&s.journal).into_iter().flatten() {
+        let p = entry.path();
+        let text = || std::fs::read_to_string(p).unwrap();
+        match p.extension().and_then(|e| e.to_str()) {
+            Some("json") if !p.starts_with(s.journal.join("proxies")) => {
+                journal_says += text()
+                    .replace([' ', '\n'], "")
+                    .matches("\"proxy_encoder\":\"h264_vaapi\"")
+                    .count();
+            }
+            Some("csv") => {
+                let text = text();
+                let mut lines = text.lines();
+                let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+                let col = header.iter().position(|h| *h == "proxy_encoder").unwrap();
+                assert_eq!(col, header.len() - 1);
+                for row in lines {
+                    assert_eq!(row.rsplit(',').next(), Some("h264_vaapi"), "{row}");
+                    csv_rows += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        journal_says, 1,
+        "the clip's journal record names the encoder"
+    );
+    let members = scan_card(&s.card).clips[0].clip.files.len();
+    assert!(members >= 5, "video + 4 audio + sidecars: {members}");
+    assert_eq!(csv_rows, members, "one row per member file");
+}

@@ -1,5 +1,6 @@
 //! Integration tests, gathered into one binary so the crate links once.
 mod client;
+mod encoder;
 mod frame_time;
 mod gui;
 #[cfg(feature = "os-keyring-tests")]

@@ -100,7 +100,7 @@ pub fn encode(
         .subject(&plan.output)
         .cancel(Arc::clone(cancel));
     let mut parser = ProgressParser::default();
-    tracing::info!(output = %plan.output.display(), "proxy encode started");
+    tracing::info!(output = %plan.output.display(), encoder = plan.encoder.name(), "proxy encode started");
     let run = process::run_with_lines(&spec, |line| {
         if let Some(p) = parser.line(line, plan.duration_seconds) {
             progress(p);
@@ -175,6 +175,7 @@ pub fn encode(
         start_time_code: plan.start_timecode.clone(),
         bit_rate: plan.video_bitrate,
         audio_bitrate: tracks.sound.then_some(plan.audio_bitrate),
+        encoder: plan.encoder,
     })
 }
 

@@ -7,6 +7,7 @@
 
 pub mod audio;
 pub mod encode;
+pub mod encoder;
 pub mod mp4;
 pub mod plan;
 pub mod streams;
@@ -14,6 +15,7 @@ pub mod streams;
 pub(crate) mod test_clip;
 
 pub use encode::encode;
+pub use encoder::{Encoder, EncoderChoice};
 pub use plan::plan;
 
 use super::process::ProcessError;
@@ -47,6 +49,8 @@ pub struct ProxySpec {
     pub audio_mix: AudioMix,
     /// x264 preset; `veryfast` is the measured best on 2 cores (§7).
     pub preset: String,
+    /// The H.264 encoder (see [`encoder::resolve`]); hardware ones get equivalent settings.
+    pub encoder: Encoder,
     /// GOP length in seconds (keyframe every N s, fixed, no scene-cut keyframes).
     pub gop_seconds: u32,
     /// The encode is killed after max(this, 5 × clip duration).
@@ -62,6 +66,7 @@ impl Default for ProxySpec {
             audio_bitrate: 128_000,
             audio_mix: AudioMix::Default,
             preset: "veryfast".into(),
+            encoder: Encoder::Libx264,
             gop_seconds: 2,
             min_timeout: Duration::from_secs(600),
         }
@@ -108,6 +113,8 @@ pub struct ProxyPlan {
     pub start_timecode: Option<String>,
     pub video_bitrate: u32,
     pub audio_bitrate: u32,
+    /// The encoder the args use.
+    pub encoder: Encoder,
     pub timeout: Duration,
     /// Things the operator should know (audio dropped, rate guessed, ...).
     pub warnings: Vec<String>,
@@ -144,6 +151,8 @@ pub struct ProxyOutput {
     pub bit_rate: u32,
     /// Audio bits per second; `None` when the proxy has no audio.
     pub audio_bitrate: Option<u32>,
+    /// The encoder that made it.
+    pub encoder: Encoder,
 }
 
 impl ProxyOutput {

@@ -38,7 +38,7 @@ fn temp_path(out: &Path) -> PathBuf {
 }
 
 /// Bit rates as ffmpeg likes them: 3000000 → "3M", 128000 → "128k".
-fn rate_arg(bits: u32) -> String {
+pub(crate) fn rate_arg(bits: u32) -> String {
     if bits.is_multiple_of(1_000_000) {
         format!("{}M", bits / 1_000_000)
     } else if bits.is_multiple_of(1000) {
@@ -111,8 +111,10 @@ fn output_size(w: u32, h: u32, max: u32) -> (u32, u32) {
     ((half * 2) as u32, max)
 }
 
-/// The picture chain after the video pad: deinterlace, scale, yuv420p.
-fn video_chain(input: &str, src: Option<(u32, u32)>, interlaced: bool, max: u32) -> String {
+/// The picture chain after the video pad: deinterlace, scale, then the encoder's pixel format
+/// (`format=yuv420p` for libx264; see [`super::Encoder::filter_tail`]).
+fn video_chain(input: &str, src: Option<(u32, u32)>, interlaced: bool, spec: &ProxySpec) -> String {
+    let max = spec.max_height;
     let mut chain = String::from(input);
     if interlaced {
         // bwdif: faster than yadif at the same quality (§7); one frame per frame.
@@ -126,7 +128,8 @@ fn video_chain(input: &str, src: Option<(u32, u32)>, interlaced: bool, max: u32)
             "scale=-2:'min({max},trunc(ih/2)*2)':flags=bicubic,"
         )),
     }
-    chain.push_str("format=yuv420p[v]");
+    chain.push_str(spec.encoder.filter_tail());
+    chain.push_str("[v]");
     chain
 }
 
@@ -207,7 +210,7 @@ impl Ctx<'_> {
 fn camera_proxy_graph(ctx: &Ctx, proxy: PathBuf) -> Graph {
     Graph {
         inputs: vec!["-i".into(), proxy.to_string_lossy().into_owned()],
-        filter: video_chain("[0:v:0]", None, false, ctx.spec.max_height),
+        filter: video_chain("[0:v:0]", None, false, ctx.spec),
         audio: AudioOut::Optional,
         concat_list: None,
         source: ProxySource::CameraProxy(proxy),
@@ -234,7 +237,7 @@ fn sequence_graph(ctx: &Ctx, first: &Path, rate: Rational) -> Result<Graph, Prox
             "-i".into(),
             pattern.to_string_lossy().into_owned(),
         ],
-        filter: video_chain("[0:v:0]", ctx.size, false, ctx.spec.max_height),
+        filter: video_chain("[0:v:0]", ctx.size, false, ctx.spec),
         audio: AudioOut::None,
         concat_list: None,
         source: ProxySource::Essence,
@@ -282,12 +285,7 @@ fn span_graph(ctx: &Ctx, warnings: &mut Vec<String>) -> Result<Graph, ProxyError
         format!("{}concat=n={n}:v=1:a=0[vc]", vpads.concat())
     };
     parts.push(concat);
-    parts.push(video_chain(
-        "[vc]",
-        ctx.size,
-        ctx.interlaced,
-        ctx.spec.max_height,
-    ));
+    parts.push(video_chain("[vc]", ctx.size, ctx.interlaced, ctx.spec));
     Ok(Graph {
         inputs,
         filter: parts.join(";"),
@@ -341,12 +339,7 @@ fn file_graph(ctx: &Ctx, out: &Path, video: usize) -> Graph {
             sources.extend(audio_sources(ctx.desc, ctx.clip, i, n + 1));
         }
     }
-    let mut parts = vec![video_chain(
-        "[0:v:0]",
-        ctx.size,
-        ctx.interlaced,
-        ctx.spec.max_height,
-    )];
+    let mut parts = vec![video_chain("[0:v:0]", ctx.size, ctx.interlaced, ctx.spec)];
     let mix = mix_chain(&sources, ctx.spec.audio_mix, "[a]");
     let audio = if mix.is_some() {
         AudioOut::Mixed
@@ -363,35 +356,16 @@ fn file_graph(ctx: &Ctx, out: &Path, video: usize) -> Graph {
     }
 }
 
-/// Encoder settings after the graph: the verified §7 command.
+/// Encoder settings after the graph: the verified §7 command (libx264) or its hardware
+/// equivalent.
 fn encoder_args(
     spec: &ProxySpec,
     rate: Option<Rational>,
     audio: bool,
     tc: Option<&str>,
 ) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "-c:v",
-        "libx264",
-        "-preset",
-        &spec.preset,
-        "-profile:v",
-        "high",
-        "-level:v",
-        "4.0",
-        // iconik's player wants no B-frames (iconik-api.md §6.6, TUT-MAG).
-        "-bf",
-        "0",
-        "-b:v",
-        &rate_arg(spec.video_bitrate),
-        "-maxrate",
-        &rate_arg(spec.max_bitrate),
-        // bufsize = maxrate keeps every 1-s window under the cap; 2× let it reach 4.08 Mb/s.
-        "-bufsize",
-        &rate_arg(spec.max_bitrate),
-    ]
-    .map(String::from)
-    .into();
+    // Codec, profile, rate control and no B-frames, per encoder; GOP and audio alike for all.
+    let mut args = spec.encoder.video_args(spec);
     match rate {
         Some(rate) => {
             let gop = (rate.as_f64() * f64::from(spec.gop_seconds))
@@ -519,6 +493,7 @@ pub fn plan(
         .map(|tc| tc.to_string());
     let temp_output = temp_path(out);
     let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-y"].map(String::from).into();
+    args.extend(spec.encoder.global_args());
     args.extend(graph.inputs);
     args.extend(["-filter_complex".into(), graph.filter]);
     args.extend(["-map".into(), "[v]".into()]);
@@ -574,6 +549,7 @@ pub fn plan(
         start_timecode,
         video_bitrate: spec.video_bitrate,
         audio_bitrate: spec.audio_bitrate,
+        encoder: spec.encoder,
         timeout,
         warnings,
     })

@@ -99,6 +99,36 @@ fn p2_single_segment_is_the_verified_command() {
 }
 
 #[test]
+fn p2_single_segment_with_vaapi_uploads_nv12_and_keeps_gop_rates_and_faststart() {
+    let c = clip(Family::P2, p2_files("0002EM"), vec![vec![0, 1, 2, 3, 4]]);
+    let mut files = vec![("/c/VIDEO/0002EM.MXF", vec![], Some("progressive"))];
+    let names: Vec<String> = (0..4)
+        .map(|n| format!("/c/AUDIO/0002EM{n:02}.MXF"))
+        .collect();
+    for n in &names {
+        files.push((n.as_str(), vec![1], None));
+    }
+    let d = desc(hd25(), &files);
+    let spec = ProxySpec {
+        encoder: super::super::Encoder::Vaapi,
+        ..ProxySpec::default()
+    };
+    let p = plan(&c, &d, &spec, Path::new("/out/p.mp4")).unwrap();
+    let expected = format!(
+        "-hide_banner -nostdin -y -vaapi_device /dev/dri/renderD128 -i /c/VIDEO/0002EM.MXF -i /c/AUDIO/0002EM00.MXF \
+         -i /c/AUDIO/0002EM01.MXF -i /c/AUDIO/0002EM02.MXF -i /c/AUDIO/0002EM03.MXF \
+         -filter_complex [0:v:0]scale=-2:720:flags=bicubic,format=nv12,hwupload[v];[1:a:0][2:a:0][3:a:0][4:a:0]{P2_MIX}[a] \
+         -map [v] -map [a] -c:v h264_vaapi -profile:v high -rc_mode VBR -bf 0 \
+         -b:v 3M -maxrate 4M -bufsize 4M -g 50 -keyint_min 50 -sc_threshold 0 \
+         -c:a aac -b:a 128k -ar 48000 -ac 2 -timecode 10:00:00:00 -movflags +faststart -f mp4 \
+         -progress pipe:1 -nostats /out/p.mp4.part"
+    );
+    let expected: Vec<&str> = expected.split_whitespace().collect();
+    assert_eq!(p.args, expected);
+    assert_eq!(p.encoder, super::super::Encoder::Vaapi);
+}
+
+#[test]
 fn p2_interlaced_span_mixes_per_segment_then_concats() {
     let mut files = p2_files("0002EM");
     files.extend(p2_files("0003EM"));

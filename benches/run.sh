@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The issue-10 benchmark (README "Benchmark"): builds the CLI and the bench helper in release,
+# then runs every line with its reference side by side and writes target/bench/results.json.
+# Inputs (≈ 4.5 GB of test files and generated P2 cards) are kept in target/bench/data for
+# later runs. Extra arguments select lines: checksum1 checksum2 proxy job api upload scan frame.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v md5sum >/dev/null && command -v ffmpeg >/dev/null && command -v curl >/dev/null \
+  && command -v python3 >/dev/null && command -v mediainfo >/dev/null \
+  || { echo "needs md5sum, ffmpeg, mediainfo, curl and python3 on PATH" >&2; exit 2; }
+cargo build --release --bin card-ingest --example bench
+mkdir -p target/bench
+exec target/release/examples/bench "$@"
