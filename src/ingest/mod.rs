@@ -17,6 +17,7 @@ pub mod options;
 pub mod record;
 pub mod report;
 pub mod retry;
+pub mod scheduler;
 pub mod step;
 pub mod steps;
 pub mod storage_path;
