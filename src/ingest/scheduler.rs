@@ -299,11 +299,10 @@ mod tests {
         let mut tasks = Vec::new();
         // Clips 9, 3, 7 ask in that order; they must be served 3, 7, 9.
         for clip in [9usize, 3, 7] {
-            let lane = lane.clone();
-            let order = order.clone();
+            let (lane2, order) = (lane.clone(), order.clone());
             tasks.push(tokio::spawn(async move {
                 let never = AtomicBool::new(false);
-                let _slot = lane.acquire(clip, &never).await.expect("slot");
+                let _slot = lane2.acquire(clip, &never).await.expect("slot");
                 order.lock().unwrap().push(clip);
             }));
             while lane.waiting() < tasks.len() {
