@@ -97,11 +97,15 @@ async fn walk(ctx: &ClipCtx, steps: &[Step]) -> bool {
         if shared.stopping() {
             return false;
         }
-        let rec = shared.clip(id);
-        let prior = rec.step(step);
-        if prior.is_finished() {
+        if shared.clip(id).step(step).is_finished() {
             continue;
         }
+        // Wait for the lane first: a clip queued behind others is pending, not running.
+        let Ok(mut slot) = ctx.lane_slot(step).await else {
+            return false;
+        };
+        let rec = shared.clip(id);
+        let prior = rec.step(step);
         let saved = shared.update(id, |r| {
             let s = r.steps.entry(step).or_insert_with(StepRecord::default);
             s.state = StepState::Running;
@@ -116,7 +120,8 @@ async fn walk(ctx: &ClipCtx, steps: &[Step]) -> bool {
         shared.emit(&rec, Some(step), EventKind::Started);
         tracing::debug!(clip = %rec.name, %step, lane = %step.lane().as_str(), "step started");
         let label = format!("{} {step}", rec.name);
-        let result = crate::iconik::observer::labelled(label, ctx.run(step, &prior)).await;
+        let result =
+            crate::iconik::observer::labelled(label, ctx.run(step, &prior, &mut slot)).await;
         let rec = shared.clip(id);
         match result {
             Ok(StepEnd::Done(detail)) => {
@@ -150,6 +155,8 @@ async fn walk(ctx: &ClipCtx, steps: &[Step]) -> bool {
                 return false;
             }
         }
+        // The lane slot goes to the next clip only now, after the result is journaled.
+        drop(slot);
     }
     true
 }

@@ -149,14 +149,6 @@ impl ClipCtx {
             }
             Err(e) => return Err(StepFail::permanent(e.to_string())),
         };
-        // One encode at a time (ffmpeg uses every core), earlier clips first.
-        let _slot = self
-            .shared
-            .lanes
-            .cpu
-            .acquire(self.order, &self.shared.cancel)
-            .await
-            .ok_or_else(StepFail::cancelled)?;
         let cancel = self.shared.cancel.clone();
         let shared = self.shared.clone();
         let rec2 = rec.clone();

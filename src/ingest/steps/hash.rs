@@ -9,6 +9,7 @@ use crate::ingest::engine::{Engine, IngestError};
 use crate::ingest::events::EventKind;
 use crate::ingest::events::{EventSink, IngestEvent};
 use crate::ingest::record::{CardRecord, FileRecord};
+use crate::ingest::scheduler::LaneSlot;
 use crate::ingest::step::Step;
 use crate::offload::{self, OffloadOutcome, OffloadRequest};
 use chrono::{DateTime, Utc};
@@ -20,10 +21,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 impl ClipCtx {
+    /// Some member file still needs reading (no hashes journaled, none from the offload).
+    pub(super) fn needs_hashing(&self) -> bool {
+        self.rec().files.iter().any(|f| {
+            (f.md5.is_none() || f.xxh64.is_none())
+                && !self.shared.offload_hashes.contains_key(&f.source)
+        })
+    }
+
     /// Hashes the member files not hashed yet, each on a disk-lane slot (so up to
     /// `io_concurrency` files of this and other clips at once, earlier clips first). Each
     /// file's hashes are journaled as soon as they exist, so a resume re-reads only the rest.
-    pub(super) async fn checksum(&self) -> StepResult {
+    pub(super) async fn checksum(&self, first_slot: Option<LaneSlot>) -> StepResult {
         let rec = self.rec();
         let total: u64 = rec.files.iter().map(|f| f.size_bytes).sum();
         let started = Instant::now();
@@ -34,12 +43,18 @@ impl ClipCtx {
                 .map(|f| f.size_bytes)
                 .sum(),
         ));
+        // The slot the scheduler waited for serves the first file; the others wait for theirs.
+        let mut first_slot = first_slot;
         let work = rec
             .files
             .iter()
             .enumerate()
             .filter(|(_, f)| f.md5.is_none() || f.xxh64.is_none())
-            .map(|(i, f)| self.hash_member(i, f, total, started, done.clone()));
+            .map(|(i, f)| {
+                let slot = first_slot.take();
+                self.hash_member(i, f, slot, total, started, done.clone())
+            })
+            .collect::<Vec<_>>();
         let results = futures_util::future::join_all(work).await;
         // A cancel wins over a read error of another file: the operator asked to stop.
         if results
@@ -60,6 +75,7 @@ impl ClipCtx {
         &self,
         index: usize,
         f: &FileRecord,
+        slot: Option<LaneSlot>,
         total: u64,
         started: Instant,
         done: Arc<AtomicU64>,
@@ -67,13 +83,16 @@ impl ClipCtx {
         let hashes = match self.shared.offload_hashes.get(&f.source) {
             Some(h) => h.clone(),
             None => {
-                let _slot = self
-                    .shared
-                    .lanes
-                    .disk
-                    .acquire(self.order, &self.shared.cancel)
-                    .await
-                    .ok_or_else(StepFail::cancelled)?;
+                let _slot = match slot {
+                    Some(s) => s,
+                    None => self
+                        .shared
+                        .lanes
+                        .disk
+                        .acquire(self.order, &self.shared.cancel)
+                        .await
+                        .ok_or_else(StepFail::cancelled)?,
+                };
                 let path = f.source.clone();
                 let cancel = self.shared.cancel.clone();
                 let shared = self.shared.clone();

@@ -18,9 +18,11 @@ pub use hash::write_in_place_mhl;
 
 use super::engine::Shared;
 use super::events::EventKind;
+use super::options::ProxyMode;
 use super::record::{ClipRecord, StepState};
 use super::retry::{self, Gave, RetryNotice};
-use super::step::Step;
+use super::scheduler::LaneSlot;
+use super::step::{Lane, Step};
 use crate::card::Card;
 use crate::iconik::models::{Proxy, ProxyId, StorageId};
 use crate::iconik::{Client, Error as IconikError};
@@ -291,11 +293,37 @@ impl ClipCtx {
         .await
     }
 
-    /// Runs `step`; `prior` is its state before this attempt (Running/Failed = an earlier
-    /// attempt may have created objects: look them up first). Network steps hold a slot of the
-    /// network lane for their duration; the disk and CPU lanes are taken inside the step, around
-    /// the hashing and the encode only.
-    pub(crate) async fn run(&self, step: Step, prior: &StepState) -> StepResult {
+    /// The lane slot `step` works on, waited for in card order before the step is marked
+    /// running (a clip waiting for a lane is pending, not running). `Ok(None)`: the step needs
+    /// no slot (nothing to hash, no proxy wanted); `Err`: cancelled while waiting.
+    pub(crate) async fn lane_slot(&self, step: Step) -> Result<Option<LaneSlot>, StepFail> {
+        let lanes = &self.shared.lanes;
+        let lane = match step.lane() {
+            Lane::Disk if step == Step::Checksum && self.needs_hashing() => &lanes.disk,
+            Lane::Disk => return Ok(None),
+            Lane::Cpu if self.shared.options.proxy == ProxyMode::None => return Ok(None),
+            // iconik's transcoder works on iconik's side: calls, not an encode here.
+            Lane::Cpu if self.proxy_needs_registration() => &lanes.network,
+            Lane::Cpu => &lanes.cpu,
+            Lane::Network => &lanes.network,
+        };
+        lane.acquire(self.order, &self.shared.cancel)
+            .await
+            .map(Some)
+            .ok_or_else(StepFail::cancelled)
+    }
+
+    /// Runs `step` holding `slot` (from [`Self::lane_slot`]; the checksum hands it to its first
+    /// file, every other step leaves it to the caller, which frees it once the step's result
+    /// is journaled); `prior` is its state before this
+    /// attempt (Running/Failed = an earlier attempt may have created objects: look them up
+    /// first).
+    pub(crate) async fn run(
+        &self,
+        step: Step,
+        prior: &StepState,
+        slot: &mut Option<LaneSlot>,
+    ) -> StepResult {
         let resumed = !matches!(prior, StepState::Pending);
         if let Some(reason) = self.offload_failure() {
             if step == Step::Checksum {
@@ -303,19 +331,8 @@ impl ClipCtx {
             }
             return Err(StepFail::permanent(reason));
         }
-        let _slot = match step.lane() {
-            super::step::Lane::Network => Some(
-                self.shared
-                    .lanes
-                    .network
-                    .acquire(self.order, &self.shared.cancel)
-                    .await
-                    .ok_or_else(StepFail::cancelled)?,
-            ),
-            _ => None,
-        };
         match step {
-            Step::Checksum => self.checksum().await,
+            Step::Checksum => self.checksum(slot.take()).await,
             Step::Offload => Ok(match &self.shared.offload_destination {
                 Some(d) => StepEnd::Done(Some(format!("copied and verified to {}", d.display()))),
                 None => StepEnd::Skipped("registered in place (no --offload-to)".into()),
