@@ -94,6 +94,9 @@ pub struct IngestArgs {
     /// Clips whose iconik calls run at once.
     #[arg(long, value_name = "N", default_value_t = 4)]
     concurrency: usize,
+    /// Files hashed at once (default: the number of cores); fewer for a slow card reader.
+    #[arg(long, value_name = "N")]
+    io_concurrency: Option<usize>,
     /// Journal folder (default: the per-user data folder).
     #[arg(long, value_name = "DIR")]
     journal_dir: Option<PathBuf>,
@@ -142,6 +145,7 @@ impl IngestArgs {
             metadata: Vec::new(),
             title_template: "{user_clip_name}".to_owned(),
             concurrency: 4,
+            io_concurrency: None,
             journal_dir: Some(journal_dir),
             report_dir: None,
             dry_run: false,
@@ -343,6 +347,9 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     options.metadata = args.metadata.iter().cloned().collect();
     options.title_template = args.title_template.clone();
     options.concurrency = args.concurrency.max(1);
+    if let Some(n) = args.io_concurrency {
+        options.io_concurrency = n.max(1);
+    }
     options.force = args.force;
     options.write_manifest = !args.dry_run;
     options.upload_chunk_bytes = args.upload_chunk_kib.max(256) / 256 * 256 * 1024;

@@ -30,6 +30,7 @@ pub mod client;
 pub mod error;
 pub mod models;
 pub mod observer;
+pub mod pacer;
 pub mod retry;
 pub mod upload;
 

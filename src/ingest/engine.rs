@@ -1,32 +1,33 @@
-//! Runs one card job: offload (optional), then per clip a task that walks the [`Step`]s,
-//! saving the journal after every step result. API work of different clips overlaps up to
-//! `concurrency`; hashing and proxy encoding run on blocking threads (one encode at a time, the
-//! machine has few cores); every iconik call is paced under the rate limit. One clip's failure
-//! never stops the others; a 401 stops the whole job; cancellation stops at the next step or
-//! retry boundary.
+//! Runs one card job: the card-level work (journal, paths, storage and collections, the
+//! offload copy, one batched duplicate look-up), then every clip's graph of steps on the disk,
+//! CPU and network lanes ([`super::scheduler`]) while taking the operator's commands. One clip's
+//! failure never stops the others; a 401 stops the whole job; cancellation stops every lane at
+//! the next step or retry boundary.
 
 use super::commands::IngestCommand;
+use super::dedupe::KnownInIconik;
 use super::events::{EventKind, EventSink, IngestEvent};
 use super::journal::{CardKey, Journal, JournalError, JournalStore};
 use super::options::IngestOptions;
-use super::record::{CardRecord, ClipRecord, FileRecord, StepRecord, StepState};
+use super::record::{CardRecord, ClipRecord, FileRecord, StepState};
 use super::retry::{Pacer, TOKEN_REFUSED};
+use super::scheduler::{self, Lanes};
 use super::step::Step;
-use super::steps::{self, StepEnd, StepFail};
+use super::steps;
 use crate::card::Card;
 use crate::checksum::Hashes;
-use crate::iconik::models::{CollectionCreate, StorageId};
+use crate::iconik::models::{CollectionCreate, CollectionId, StorageId};
 use crate::iconik::upload::UploadHttp;
 use crate::iconik::{Client, Error as IconikError};
 use crate::media::Tools;
-use crate::offload::{self, OffloadError, OffloadOutcome, OffloadRequest};
+use crate::offload::{self, OffloadError, OffloadRequest};
 use crate::scan::ScannedClip;
 use chrono::Utc;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 
 /// Why a card job could not run (clip failures are not errors: they are in the record).
 #[derive(Debug, thiserror::Error)]
@@ -139,20 +140,21 @@ pub(crate) struct Shared {
     pub events: EventSink,
     pub pacer: Pacer,
     pub journal: Mutex<(Journal<CardRecord>, CardRecord)>,
-    pub api: Semaphore,
-    pub encode: Semaphore,
-    pub hashing: Semaphore,
+    /// Disk, CPU and network slots, served in card order.
+    pub lanes: Lanes,
     pub cancel: Arc<AtomicBool>,
     pub token_refused: AtomicBool,
     pub storage_id: StorageId,
-    pub collection_id: Option<crate::iconik::models::CollectionId>,
+    pub collection_id: Option<CollectionId>,
     /// Collections of clips the operator put elsewhere, by clip id.
-    pub clip_collections: HashMap<String, crate::iconik::models::CollectionId>,
+    pub clip_collections: HashMap<String, CollectionId>,
     /// Source hashes from the offload's copy pass (one read per file).
     pub offload_hashes: HashMap<PathBuf, Hashes>,
     /// Source files whose offloaded copy failed verification, with the reason.
     pub offload_failed: HashMap<PathBuf, String>,
     pub offload_destination: Option<PathBuf>,
+    /// What the card's batched duplicate look-up found.
+    pub known: KnownInIconik,
 }
 
 impl Shared {
@@ -183,7 +185,7 @@ impl Shared {
     }
 
     /// The collection the clip goes into: its own, else the card's.
-    pub fn collection_for(&self, clip_id: &str) -> Option<crate::iconik::models::CollectionId> {
+    pub fn collection_for(&self, clip_id: &str) -> Option<CollectionId> {
         self.clip_collections
             .get(clip_id)
             .copied()
@@ -199,56 +201,135 @@ impl Shared {
             clip_id: Some(clip.clip_id.clone()),
             clip_name: Some(clip.name.clone()),
             step,
+            lane: step.map(Step::lane),
             kind,
         });
     }
 }
 
-impl Engine {
-    /// `POST collections/` with `title`, paced.
-    async fn create_collection(
-        &self,
-        pacer: &Pacer,
-        title: &str,
-    ) -> Result<crate::iconik::models::CollectionId, IngestError> {
-        pacer.wait(&self.client).await;
-        let c = self
-            .client
-            .collections()
-            .create(&CollectionCreate {
-                title: title.to_owned(),
-                ..CollectionCreate::default()
-            })
-            .await
-            .map_err(|e| IngestError::iconik("creating a collection", e))?;
-        Ok(c.id)
-    }
+/// Where a card's files are and where they get registered (all canonical).
+struct CardPaths {
+    storage_root: PathBuf,
+    card_root: PathBuf,
+    /// The offload copy's folder (`None`: registered in place).
+    destination: Option<PathBuf>,
+    registered_root: PathBuf,
+}
 
-    /// Ingests `job`. `commands` (optional) takes [`IngestCommand`]s while the job runs; the
-    /// job ends when every clip task is done and the command sender is dropped (or at once
-    /// without a command channel).
+/// What the card-level iconik calls resolved.
+struct Remote {
+    storage_id: StorageId,
+    collection_id: Option<CollectionId>,
+    clip_collections: HashMap<String, CollectionId>,
+}
+
+impl Engine {
+    /// Ingests `job`: the card-level work (paths, journal, storage, collections, offload, the
+    /// batched duplicate look-up), then every clip's graph ([`scheduler::run_clip`]) while
+    /// taking [`IngestCommand`]s. The job ends when every clip task is done and the command
+    /// sender is dropped (or at once without a command channel).
     pub async fn run_card(
         &self,
         job: CardJob,
         events: EventSink,
-        mut commands: Option<mpsc::UnboundedReceiver<IngestCommand>>,
+        commands: Option<mpsc::UnboundedReceiver<IngestCommand>>,
         cancel: Arc<AtomicBool>,
     ) -> Result<CardOutcome, IngestError> {
         let card = job.card.clone();
+        let (journal, mut record) = self.open_journal(&card)?;
+        let journal_path = journal.path().to_path_buf();
+        // Paths first: a card that cannot be registered fails before any API call.
+        let paths = self.card_paths(&card)?;
+        self.prepare_clips(&job, &paths, &mut record)?;
+        journal.save(&record)?;
+        events.send(IngestEvent::card(EventKind::CardStarted {
+            card: card.root.display().to_string(),
+            clips: job.clips.len(),
+        }));
+        let pacer = Pacer::new(self.options.max_calls_per_second);
+        let remote = self
+            .resolve_remote(&job, &pacer, &journal, &mut record)
+            .await?;
+        let offload = steps::hash::offload_card(
+            self,
+            &card,
+            &paths.card_root,
+            paths.destination.as_deref(),
+            &events,
+            &cancel,
+        )
+        .await?;
+        if let Some(d) = &offload.destination {
+            record.offload_destination = Some(d.clone());
+            record.offload_copies = offload.copies.clone();
+            journal.save(&record)?;
+        }
+        let known = self
+            .look_up_known(&job, &record, &pacer, remote.storage_id)
+            .await?;
+
+        let shared = Arc::new(Shared {
+            client: self.client.clone(),
+            upload: self.upload.clone(),
+            tools: self.tools.clone(),
+            ffmpeg: self.ffmpeg.clone(),
+            options: self.options.clone(),
+            events: events.clone(),
+            pacer,
+            journal: Mutex::new((journal, record)),
+            lanes: Lanes::new(self.options.io_concurrency, self.options.concurrency),
+            cancel: cancel.clone(),
+            token_refused: AtomicBool::new(false),
+            storage_id: remote.storage_id,
+            collection_id: remote.collection_id,
+            clip_collections: remote.clip_collections,
+            offload_hashes: offload.hashes,
+            offload_failed: offload.failed,
+            offload_destination: paths.destination.clone(),
+            known,
+        });
+        let settled_announced = supervise(&shared, &job, commands).await;
+
+        let token_refused = shared.token_refused.load(Ordering::Relaxed);
+        let cancelled = cancel.load(Ordering::Relaxed) && !token_refused;
+        let record = {
+            let guard = shared
+                .journal
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            guard.1.clone()
+        };
+        let mhl = self.manifest(&paths, &record);
+        if !settled_announced {
+            announce_finished(&shared, &card);
+        }
+        Ok(CardOutcome {
+            card,
+            record,
+            journal_path,
+            mhl,
+            token_refused,
+            cancelled,
+        })
+    }
+
+    /// The card's journal and its record (a corrupt journal starts afresh).
+    fn open_journal(&self, card: &Card) -> Result<(Journal<CardRecord>, CardRecord), IngestError> {
         let server = self.client.base_url().to_string();
         let key = CardKey::for_card(&card.root, &format!("{}|{server}", card.family.as_str()))?;
         let journal: Journal<CardRecord> = self.store.open(&key)?;
-        let journal_path = journal.path().to_path_buf();
         let mut record = match journal.load() {
             Ok(Some(r)) => r,
-            Ok(None) => CardRecord::default(),
-            Err(JournalError::Corrupt { .. }) => CardRecord::default(),
+            Ok(None) | Err(JournalError::Corrupt { .. }) => CardRecord::default(),
             Err(e) => return Err(e.into()),
         };
         record.card_root = card.root.clone();
         record.server = server;
+        Ok((journal, record))
+    }
 
-        // Paths first: a card that cannot be registered fails before any API call.
+    /// The storage mount, the card, the offload destination and what gets registered.
+    fn card_paths(&self, card: &Card) -> Result<CardPaths, IngestError> {
         let storage_root = std::fs::canonicalize(&self.options.storage_root).map_err(|source| {
             IngestError::StorageRoot {
                 path: self.options.storage_root.clone(),
@@ -288,7 +369,27 @@ impl Engine {
                 root: storage_root,
             });
         }
+        Ok(CardPaths {
+            storage_root,
+            card_root,
+            destination,
+            registered_root,
+        })
+    }
 
+    /// Each clip's record: member files, title, incomplete clips skipped.
+    fn prepare_clips(
+        &self,
+        job: &CardJob,
+        paths: &CardPaths,
+        record: &mut CardRecord,
+    ) -> Result<(), IngestError> {
+        let CardPaths {
+            storage_root,
+            card_root,
+            registered_root,
+            ..
+        } = paths;
         for sc in &job.clips {
             let clip = &sc.clip;
             let rec = record
@@ -299,24 +400,22 @@ impl Engine {
                 rec.files = clip
                     .files
                     .iter()
-                    .map(|f| {
-                        file_record(&f.path, f.size, &card_root, &registered_root, &storage_root)
-                    })
+                    .map(|f| file_record(&f.path, f.size, card_root, registered_root, storage_root))
                     .collect();
             }
             if let Some(outside) = rec
                 .files
                 .iter()
-                .find(|f| !f.registered.starts_with(&storage_root))
+                .find(|f| !f.registered.starts_with(storage_root))
             {
                 return Err(IngestError::NotUnderStorageRoot {
                     path: outside.registered.clone(),
-                    root: storage_root,
+                    root: storage_root.clone(),
                 });
             }
             rec.title = match self.options.clip_titles.get(&clip.id) {
                 Some(t) if !t.trim().is_empty() => t.trim().to_owned(),
-                _ => steps::title(&self.options.title_template, sc, &card),
+                _ => steps::title(&self.options.title_template, sc, &job.card),
             };
             if let Some(reason) = &clip.incomplete {
                 for s in Step::ALL {
@@ -326,14 +425,37 @@ impl Engine {
                 }
             }
         }
-        journal.save(&record)?;
-        events.send(IngestEvent::card(EventKind::CardStarted {
-            card: card.root.display().to_string(),
-            clips: job.clips.len(),
-        }));
+        Ok(())
+    }
 
-        // Storage, collection: the first API calls.
-        let pacer = Pacer::new(self.options.max_calls_per_second);
+    /// `POST collections/` with `title`, paced.
+    async fn create_collection(
+        &self,
+        pacer: &Pacer,
+        title: &str,
+    ) -> Result<CollectionId, IngestError> {
+        pacer.wait(&self.client).await;
+        let c = self
+            .client
+            .collections()
+            .create(&CollectionCreate {
+                title: title.to_owned(),
+                ..CollectionCreate::default()
+            })
+            .await
+            .map_err(|e| IngestError::iconik("creating a collection", e))?;
+        Ok(c.id)
+    }
+
+    /// The card-level calls: the storage, the `--collection`, per-clip collections (each made
+    /// once per card record).
+    async fn resolve_remote(
+        &self,
+        job: &CardJob,
+        pacer: &Pacer,
+        journal: &Journal<CardRecord>,
+        record: &mut CardRecord,
+    ) -> Result<Remote, IngestError> {
         pacer.wait(&self.client).await;
         let storage_id = steps::resolve_storage(&self.client, &self.options.storage)
             .await
@@ -348,12 +470,11 @@ impl Engine {
             (None, _) => None,
             (Some(_), Some(id)) => Some(id),
             (Some(title), None) => {
-                let id = self.create_collection(&pacer, title).await?;
+                let id = self.create_collection(pacer, title).await?;
                 record.collection_id = Some(id);
                 Some(id)
             }
         };
-        // Per-clip collections (the operator's edits): one each, made once per card record.
         let mut clip_collections = HashMap::new();
         for sc in &job.clips {
             let Some(title) = self
@@ -370,217 +491,176 @@ impl Engine {
                 _ => match record.collections.get(title) {
                     Some(id) => *id,
                     None => {
-                        let id = self.create_collection(&pacer, title).await?;
+                        let id = self.create_collection(pacer, title).await?;
                         record.collections.insert(title.to_owned(), id);
-                        journal.save(&record)?;
+                        journal.save(record)?;
                         id
                     }
                 },
             };
             clip_collections.insert(sc.clip.id.clone(), id);
         }
-        journal.save(&record)?;
-
-        // Offload (card level): copy + verify once; clips read their hashes from it.
-        let mut offload_hashes = HashMap::new();
-        let mut offload_failed = HashMap::new();
-        if let Some(request) = offload_request.filter(|_| destination.is_some()) {
-            let hook = self.offload_after_copy.clone();
-            let cancel2 = cancel.clone();
-            let events2 = events.clone();
-            let outcome = tokio::task::spawn_blocking(move || {
-                let mut progress = |p: &offload::OffloadProgress| {
-                    events2.send(IngestEvent {
-                        clip_id: None,
-                        clip_name: None,
-                        step: Some(Step::Offload),
-                        kind: EventKind::Progress {
-                            done_bytes: p.done_bytes,
-                            total_bytes: p.total_bytes,
-                            rate_bytes_per_s: None,
-                            eta_secs: None,
-                        },
-                    });
-                };
-                match hook {
-                    Some(h) => offload::offload_observed(&request, &cancel2, &mut progress, &*h.0),
-                    None => offload::offload(&request, &cancel2, &mut progress),
-                }
-            })
-            .await
-            .map_err(|e| IngestError::Interrupted(e.to_string()))?
-            .map_err(|source| IngestError::Offload {
-                card: card.root.clone(),
-                source,
-            })?;
-            if let OffloadOutcome::Done(report) = outcome {
-                record.offload_destination = Some(report.primary().destination.clone());
-                record.offload_copies = report
-                    .destinations
-                    .iter()
-                    .map(|d| crate::ingest::record::OffloadCopy::of(d, &report))
-                    .collect();
-                // The registered copy is the primary one; a failed further copy does not stop
-                // registration but keeps the card from being safe to erase (its record says so).
-                for f in &report.primary().files {
-                    let src = card_root.join(&f.rel_path);
-                    match &f.status {
-                        offload::FileStatus::VerifyFailed {
-                            algorithms: differing,
-                            ..
-                        } => {
-                            offload_failed.insert(
-                                src,
-                                format!(
-                                    "the offloaded copy of {} differs from the card ({}): \
-                                     re-run the offload; nothing was registered",
-                                    f.rel_path,
-                                    differing
-                                        .iter()
-                                        .map(|a| a.mhl_name())
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
-                            );
-                        }
-                        _ => {
-                            offload_hashes.insert(src, f.source.clone());
-                        }
-                    }
-                }
-                journal.save(&record)?;
-            }
-        }
-
-        let shared = Arc::new(Shared {
-            client: self.client.clone(),
-            upload: self.upload.clone(),
-            tools: self.tools.clone(),
-            ffmpeg: self.ffmpeg.clone(),
-            options: self.options.clone(),
-            events: events.clone(),
-            pacer,
-            journal: Mutex::new((journal, record)),
-            api: Semaphore::new(self.options.concurrency.max(1)),
-            encode: Semaphore::new(1),
-            hashing: Semaphore::new(1),
-            cancel: cancel.clone(),
-            token_refused: AtomicBool::new(false),
+        journal.save(record)?;
+        Ok(Remote {
             storage_id,
             collection_id,
             clip_collections,
-            offload_hashes,
-            offload_failed,
-            offload_destination: destination.clone(),
-        });
-
-        let clips: HashMap<String, ScannedClip> = job
-            .clips
-            .iter()
-            .map(|c| (c.clip.id.clone(), c.clone()))
-            .collect();
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut running: std::collections::HashSet<String> = Default::default();
-        // Retries asked for while the clip's task is still winding down.
-        let mut queued: Vec<(String, Step)> = Vec::new();
-        let mut settled_announced = false;
-        for sc in &job.clips {
-            if sc.clip.incomplete.is_none() {
-                running.insert(sc.clip.id.clone());
-                tasks.spawn(run_clip(shared.clone(), sc.clone()));
-            }
-        }
-        loop {
-            if tasks.is_empty() {
-                if commands.is_none() || shared.stopping() {
-                    break;
-                }
-                // Every clip is done or failed, but the operator may still retry: say so now
-                // (the window's toasts and report hang on it), once per quiet period.
-                if !settled_announced {
-                    settled_announced = true;
-                    announce_finished(&shared, &card);
-                }
-            } else {
-                settled_announced = false;
-            }
-            tokio::select! {
-                done = tasks.join_next(), if !tasks.is_empty() => {
-                    match done {
-                        Some(Ok(id)) => {
-                            running.remove(&id);
-                            let (now, later): (Vec<_>, Vec<_>) =
-                                queued.drain(..).partition(|(q, _)| *q == id);
-                            queued = later;
-                            for (id, step) in now {
-                                if let Some(sc) = clips.get(&id)
-                                    && restart(&shared, &id, step)
-                                {
-                                    running.insert(id.clone());
-                                    tasks.spawn(run_clip(shared.clone(), sc.clone()));
-                                }
-                            }
-                        }
-                        Some(Err(e)) => tracing::error!(error = %e, "clip task panicked"),
-                        None => {}
-                    }
-                }
-                cmd = recv(&mut commands), if commands.is_some() => {
-                    match cmd {
-                        None => commands = None,
-                        Some(IngestCommand::Cancel) => cancel.store(true, Ordering::Relaxed),
-                        Some(cmd) => {
-                            for (id, step) in retry_targets(&shared, &cmd) {
-                                if running.contains(&id) {
-                                    queued.push((id, step));
-                                    continue;
-                                }
-                                let Some(sc) = clips.get(&id) else { continue };
-                                if restart(&shared, &id, step) {
-                                    running.insert(id.clone());
-                                    tasks.spawn(run_clip(shared.clone(), sc.clone()));
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        let token_refused = shared.token_refused.load(Ordering::Relaxed);
-        let cancelled = cancel.load(Ordering::Relaxed) && !token_refused;
-        let record = {
-            let guard = shared
-                .journal
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            guard.1.clone()
-        };
-        let mhl = if destination.is_some() {
-            record.offload_destination.clone().map(|d| d.join("ascmhl"))
-        } else if !self.options.write_manifest {
-            None
-        } else {
-            match steps::write_in_place_mhl(&card_root, &record) {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not write the in-place ASC MHL manifest");
-                    None
-                }
-            }
-        };
-        if !settled_announced {
-            announce_finished(&shared, &card);
-        }
-        Ok(CardOutcome {
-            card,
-            record,
-            journal_path,
-            mhl,
-            token_refused,
-            cancelled,
         })
     }
+
+    /// The batched duplicate look-up (iconik-api.md §9) for the clips that will decide it:
+    /// not `--force`, asset not made yet, create-asset never attempted (a resumed step looks
+    /// its own asset up instead). One search for all their external ids and one listing per
+    /// folder of their main files, paced and retried like every call; a failed look-up fails
+    /// the card rather than risk duplicates.
+    async fn look_up_known(
+        &self,
+        job: &CardJob,
+        record: &CardRecord,
+        pacer: &Pacer,
+        storage: StorageId,
+    ) -> Result<KnownInIconik, IngestError> {
+        if self.options.force {
+            return Ok(KnownInIconik::default());
+        }
+        let deciding: Vec<&ClipRecord> = job
+            .clips
+            .iter()
+            .filter(|sc| sc.clip.incomplete.is_none())
+            .filter_map(|sc| record.clips.get(&sc.clip.id))
+            .filter(|r| r.asset_id.is_none() && r.step(Step::CreateAsset) == StepState::Pending)
+            .collect();
+        if deciding.is_empty() {
+            return Ok(KnownInIconik::default());
+        }
+        let ids: Vec<String> = deciding.iter().map(|r| r.clip_id.clone()).collect();
+        let mains: Vec<&FileRecord> = deciding.iter().filter_map(|r| r.files.first()).collect();
+        let never = Arc::new(AtomicBool::new(false));
+        let (ids, mains) = (&ids, &mains);
+        super::retry::run(
+            &self.options.retry,
+            &never,
+            &mut |n| {
+                tracing::debug!(
+                    attempt = n.attempt,
+                    "retrying the duplicate look-up: {}",
+                    n.error
+                )
+            },
+            |_| async move {
+                // One pacer slot per call the look-up makes (the search, each folder).
+                let folders: std::collections::BTreeSet<&str> =
+                    mains.iter().map(|f| f.directory_path.as_str()).collect();
+                for _ in 0..ids.len().div_ceil(100) + folders.len() {
+                    pacer.wait(&self.client).await;
+                }
+                KnownInIconik::look_up(&self.client, storage, ids, mains).await
+            },
+        )
+        .await
+        .map_err(|g| match g {
+            super::retry::Gave::Up(e) => IngestError::iconik("looking up duplicates", e),
+            super::retry::Gave::Cancelled => IngestError::Cancelled,
+        })
+    }
+
+    /// The ASC MHL generation of this run: the offload's, or one written in place.
+    fn manifest(&self, paths: &CardPaths, record: &CardRecord) -> Option<PathBuf> {
+        if paths.destination.is_some() {
+            return record.offload_destination.clone().map(|d| d.join("ascmhl"));
+        }
+        if !self.options.write_manifest {
+            return None;
+        }
+        steps::write_in_place_mhl(&paths.card_root, record).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not write the in-place ASC MHL manifest");
+            None
+        })
+    }
+}
+
+/// Runs every clip's graph (in card order) and the operator's commands until the clips are
+/// done and the command channel is closed. Returns whether `CardFinished` was sent for the
+/// final state.
+async fn supervise(
+    shared: &Arc<Shared>,
+    job: &CardJob,
+    mut commands: Option<mpsc::UnboundedReceiver<IngestCommand>>,
+) -> bool {
+    let clips: HashMap<String, (usize, ScannedClip)> = job
+        .clips
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.clip.id.clone(), (i, c.clone())))
+        .collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut running: std::collections::HashSet<String> = Default::default();
+    // Retries asked for while the clip's task is still winding down.
+    let mut queued: Vec<(String, Step)> = Vec::new();
+    let mut settled_announced = false;
+    let start = |tasks: &mut tokio::task::JoinSet<String>,
+                 running: &mut std::collections::HashSet<String>,
+                 id: &str| {
+        if let Some((order, sc)) = clips.get(id) {
+            running.insert(id.to_owned());
+            tasks.spawn(scheduler::run_clip(shared.clone(), sc.clone(), *order));
+        }
+    };
+    for sc in &job.clips {
+        if sc.clip.incomplete.is_none() {
+            start(&mut tasks, &mut running, &sc.clip.id);
+        }
+    }
+    loop {
+        if tasks.is_empty() {
+            if commands.is_none() || shared.stopping() {
+                break;
+            }
+            // Every clip is done or failed, but the operator may still retry: say so now
+            // (the window's toasts and report hang on it), once per quiet period.
+            if !settled_announced {
+                settled_announced = true;
+                announce_finished(shared, &job.card);
+            }
+        } else {
+            settled_announced = false;
+        }
+        tokio::select! {
+            done = tasks.join_next(), if !tasks.is_empty() => {
+                match done {
+                    Some(Ok(id)) => {
+                        running.remove(&id);
+                        let (now, later): (Vec<_>, Vec<_>) =
+                            queued.drain(..).partition(|(q, _)| *q == id);
+                        queued = later;
+                        for (id, step) in now {
+                            if restart(shared, &id, step) {
+                                start(&mut tasks, &mut running, &id);
+                            }
+                        }
+                    }
+                    Some(Err(e)) => tracing::error!(error = %e, "clip task panicked"),
+                    None => {}
+                }
+            }
+            cmd = recv(&mut commands), if commands.is_some() => {
+                match cmd {
+                    None => commands = None,
+                    Some(IngestCommand::Cancel) => shared.cancel.store(true, Ordering::Relaxed),
+                    Some(cmd) => {
+                        for (id, step) in retry_targets(shared, &cmd) {
+                            if running.contains(&id) {
+                                queued.push((id, step));
+                            } else if clips.contains_key(&id) && restart(shared, &id, step) {
+                                start(&mut tasks, &mut running, &id);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    settled_announced
 }
 
 /// Sends `CardFinished` with the journal's current counts.
@@ -700,119 +780,5 @@ pub fn file_record(
         directory_path,
         size_bytes: size,
         ..FileRecord::default()
-    }
-}
-
-/// Walks the clip's steps; returns the clip id when the task ends.
-async fn run_clip(shared: Arc<Shared>, sc: ScannedClip) -> String {
-    let id = sc.clip.id.clone();
-    let mut ctx = steps::ClipCtx::new(shared.clone(), sc);
-    for step in Step::ALL {
-        if shared.stopping() {
-            break;
-        }
-        let rec = shared.clip(&id);
-        let prior = rec.step(step);
-        if prior.is_finished() {
-            continue;
-        }
-        let saved = shared.update(&id, |r| {
-            let s = r.steps.entry(step).or_insert_with(StepRecord::default);
-            s.state = StepState::Running;
-            s.started = Some(Utc::now());
-            s.finished = None;
-            s.attempts += 1;
-        });
-        if let Err(e) = saved {
-            fail(&shared, &rec, step, StepFail::permanent(e.to_string()));
-            break;
-        }
-        shared.emit(&rec, Some(step), EventKind::Started);
-        tracing::debug!(clip = %rec.name, %step, "step started");
-        let label = format!("{} {step}", rec.name);
-        let result = crate::iconik::observer::labelled(label, ctx.run(step, &prior)).await;
-        let rec = shared.clip(&id);
-        match result {
-            Ok(StepEnd::Done(detail)) => {
-                finish(&shared, &rec, step, StepState::Done);
-                shared.emit(&rec, Some(step), EventKind::Done { detail });
-            }
-            Ok(StepEnd::Skipped(reason)) => {
-                finish(
-                    &shared,
-                    &rec,
-                    step,
-                    StepState::Skipped {
-                        reason: reason.clone(),
-                    },
-                );
-                shared.emit(&rec, Some(step), EventKind::Skipped { reason });
-            }
-            Ok(StepEnd::SkipRest { from, reason }) => {
-                for s in from.and_after() {
-                    finish(
-                        &shared,
-                        &rec,
-                        s,
-                        StepState::Skipped {
-                            reason: reason.clone(),
-                        },
-                    );
-                }
-                if step < from {
-                    finish(&shared, &rec, step, StepState::Done);
-                    shared.emit(&rec, Some(step), EventKind::Done { detail: None });
-                }
-                shared.emit(&rec, Some(from), EventKind::Skipped { reason });
-                break;
-            }
-            Err(f) if f.cancelled => break,
-            Err(f) => {
-                fail(&shared, &rec, step, f);
-                break;
-            }
-        }
-    }
-    id
-}
-
-fn finish(shared: &Shared, rec: &ClipRecord, step: Step, state: StepState) {
-    let saved = shared.update(&rec.clip_id, |r| {
-        let s = r.steps.entry(step).or_default();
-        s.state = state;
-        s.finished = Some(Utc::now());
-    });
-    if let Err(e) = saved {
-        tracing::error!(error = %e, clip = %rec.name, %step, "journal save failed");
-    }
-}
-
-fn fail(shared: &Shared, rec: &ClipRecord, step: Step, f: StepFail) {
-    let error = if f.auth {
-        format!("{TOKEN_REFUSED} ({})", f.error)
-    } else {
-        f.error
-    };
-    tracing::info!(clip = %rec.name, %step, %error, "step failed");
-    finish(
-        shared,
-        rec,
-        step,
-        StepState::Failed {
-            error: error.clone(),
-            retryable: f.retryable,
-        },
-    );
-    shared.emit(
-        rec,
-        Some(step),
-        EventKind::Failed {
-            error,
-            retryable: f.retryable,
-        },
-    );
-    if f.auth {
-        shared.token_refused.store(true, Ordering::Relaxed);
-        shared.cancel.store(true, Ordering::Relaxed);
     }
 }

@@ -1,7 +1,7 @@
 //! Typed progress events of a card job, sent over a channel; the pipeline knows nothing of
 //! how they are shown (CLI lines, `--json`, a future GUI).
 
-use super::step::Step;
+use super::step::{Lane, Step};
 use serde::Serialize;
 
 /// One event. Clip-level events carry `clip_id`/`clip_name`/`step`; card-level ones don't.
@@ -13,6 +13,9 @@ pub struct IngestEvent {
     pub clip_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<Step>,
+    /// The lane the step runs on (added field; absent on card-level events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lane: Option<Lane>,
     #[serde(flatten)]
     pub kind: EventKind,
 }
@@ -82,6 +85,7 @@ impl IngestEvent {
             clip_id: None,
             clip_name: None,
             step: None,
+            lane: None,
             kind,
         }
     }
@@ -120,6 +124,7 @@ mod tests {
             clip_id: Some("c".into()),
             clip_name: None,
             step: Some(step),
+            lane: Some(step.lane()),
             kind: EventKind::Done {
                 detail: Some(detail.to_owned()),
             },

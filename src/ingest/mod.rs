@@ -19,6 +19,7 @@ pub mod record;
 pub mod report;
 pub mod report_pdf;
 pub mod retry;
+pub mod scheduler;
 pub mod step;
 pub mod steps;
 pub mod storage_path;

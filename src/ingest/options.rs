@@ -50,8 +50,10 @@ pub struct IngestOptions {
     /// Asset title: `{user_clip_name}` (falls back to `{name}`), `{name}`, `{card}`, `{date}`,
     /// `{family}`.
     pub title_template: String,
-    /// Clips whose API work runs at once.
+    /// Clips whose API work runs at once (network lane).
     pub concurrency: usize,
+    /// Files hashed at once (disk lane); a slow card reader wants fewer.
+    pub io_concurrency: usize,
     /// Register clips whose files are already in iconik.
     pub force: bool,
     /// Where encoded proxies are kept (keyed by a content fingerprint, so re-runs reuse them).
@@ -62,12 +64,17 @@ pub struct IngestOptions {
     pub retry: crate::iconik::retry::Backoff,
     /// Write the in-place ASC MHL manifest at the card root after a card (off for `--dry-run`).
     pub write_manifest: bool,
-    /// Client-side pacing of iconik calls (iconik allows ~50/s; 40 leaves headroom).
+    /// Client-side pacing of iconik calls (iconik allows ~50/s; 45 leaves a margin).
     pub max_calls_per_second: u32,
     /// Longest wait for a keyframe job.
     pub job_timeout: std::time::Duration,
     /// H.264 encoder for local proxies: detected once per run (`Auto`) or forced.
     pub encoder: crate::media::proxy::EncoderChoice,
+}
+
+/// Files hashed at once by default: one per core (hashing is CPU-bound on a fast reader).
+pub fn default_io_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 
 impl IngestOptions {
@@ -90,6 +97,7 @@ impl IngestOptions {
             clip_collections: HashMap::new(),
             title_template: "{user_clip_name}".to_owned(),
             concurrency: 4,
+            io_concurrency: default_io_concurrency(),
             force: false,
             proxy_dir,
             upload_chunk_bytes: 8 * 1024 * 1024,
@@ -98,7 +106,7 @@ impl IngestOptions {
                 std::time::Duration::from_secs(30),
             ),
             write_manifest: true,
-            max_calls_per_second: 40,
+            max_calls_per_second: crate::iconik::pacer::DEFAULT_PER_SECOND,
             job_timeout: std::time::Duration::from_secs(600),
             encoder: crate::media::proxy::EncoderChoice::Auto,
         }

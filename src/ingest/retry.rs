@@ -1,56 +1,24 @@
 //! Automatic retry of transient iconik errors (429 honouring `RateLimit-Remaining`, 5xx, resets,
-//! timeouts, lost responses) with capped exponential backoff and jitter, plus a client-side
-//! pacer (≤ 40 requests/s, iconik-api.md §2). A 401 is never retried: the caller stops the job.
+//! timeouts, lost responses) with capped exponential backoff and jitter, with the client-side
+//! pacer re-exported from [`crate::iconik::pacer`] (≈ 45 requests/s, iconik-api.md §2). A 401 is never retried: the caller stops the job.
 
+#[cfg(test)]
+use crate::iconik::Client;
+use crate::iconik::Error;
 use crate::iconik::retry::{Backoff, RetryHint};
-use crate::iconik::{Client, Error};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(test)]
+use std::time::Instant;
 
 /// The message shown when iconik refuses the token.
 pub const TOKEN_REFUSED: &str = "the iconik token was refused (401): log in again with \
      `card-ingest login --server URL --app-id ID` or fix ICONIK_AUTH_TOKEN";
 
-/// Spaces iconik calls of all clips so the job stays under iconik's rate limit.
-#[derive(Debug)]
-pub struct Pacer {
-    next: tokio::sync::Mutex<Instant>,
-    min_interval: Duration,
-    backoff: Backoff,
-}
-
-impl Pacer {
-    /// At most `per_second` calls per second.
-    pub fn new(per_second: u32) -> Self {
-        Self {
-            next: tokio::sync::Mutex::new(Instant::now()),
-            min_interval: Duration::from_secs(1) / per_second.max(1),
-            // `RateLimit-Remaining` mirrors the tighter of iconik's two budgets (≈ 50 per second,
-            // 1000 per 20 s), so it sits below 50 in normal use: only slow down near empty.
-            backoff: {
-                let mut b = Backoff::default();
-                b.low_remaining = 10;
-                b.per_missing_request = Duration::from_millis(100);
-                b
-            },
-        }
-    }
-
-    /// Waits for this call's slot, longer when `RateLimit-Remaining` runs low.
-    pub async fn wait(&self, client: &Client) {
-        let extra = self.backoff.throttle_delay(client.rate_limit_remaining());
-        let slot = {
-            let mut next = self.next.lock().await;
-            let now = Instant::now();
-            let slot = (*next).max(now) + extra;
-            *next = slot + self.min_interval;
-            slot
-        };
-        tokio::time::sleep_until(slot.into()).await;
-    }
-}
+/// The pacer lives with the iconik client (`crate::iconik::pacer`); re-exported for callers.
+pub use crate::iconik::pacer::Pacer;
 
 /// One failed attempt as reported to the caller's observer.
 #[derive(Debug, Clone)]

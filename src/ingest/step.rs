@@ -74,9 +74,44 @@ impl Step {
         Step::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
+    /// The lane (resource) the step's work runs on: checksum and offload read the card, the
+    /// proxy encode is CPU work, everything else is iconik calls and uploads.
+    pub fn lane(self) -> Lane {
+        match self {
+            Step::Checksum | Step::Offload => Lane::Disk,
+            Step::Proxy => Lane::Cpu,
+            _ => Lane::Network,
+        }
+    }
+
     /// The steps from `self` to the end (a manual retry redoes these).
     pub fn and_after(self) -> impl Iterator<Item = Step> {
         Step::ALL.into_iter().filter(move |s| *s >= self)
+    }
+}
+
+/// A resource the steps of all clips share; each serves clips in card order
+/// ([`crate::ingest::scheduler`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lane {
+    /// Reading the card: checksums, the offload copy.
+    Disk,
+    /// Proxy encodes.
+    Cpu,
+    /// iconik calls and proxy uploads.
+    Network,
+}
+
+impl Lane {
+    pub const ALL: [Lane; 3] = [Lane::Disk, Lane::Cpu, Lane::Network];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lane::Disk => "disk",
+            Lane::Cpu => "cpu",
+            Lane::Network => "network",
+        }
     }
 }
 

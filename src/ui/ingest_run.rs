@@ -29,7 +29,7 @@ const TOKEN_REFUSED_HERE: &str = "iconik refused the token (401): enter a valid 
 
 /// iconik allows ~50 calls/s per account; the engine paces each card job, so concurrent cards
 /// share this budget.
-const CALLS_PER_SECOND: u32 = 40;
+const CALLS_PER_SECOND: u32 = crate::iconik::pacer::DEFAULT_PER_SECOND;
 
 /// Everything one ingest from the window needs. Built by the app from the settings, the
 /// connection and the operator's edits; the worker only runs it.

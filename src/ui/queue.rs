@@ -567,6 +567,7 @@ mod tests {
             clip_id: Some("c1".into()),
             clip_name: Some("0002EM".into()),
             step,
+            lane: step.map(Step::lane),
             kind,
         }
     }
@@ -621,6 +622,7 @@ mod tests {
             clip_id: None,
             clip_name: None,
             step: Some(Step::Offload),
+            lane: Some(crate::ingest::step::Lane::Disk),
             kind: EventKind::Progress {
                 done_bytes: 5,
                 total_bytes: 50,

@@ -10,6 +10,7 @@ mod media;
 #[cfg(feature = "os-keyring-tests")]
 mod notify_dbus;
 mod offload_cli;
+mod pipeline;
 mod proxy;
 mod sample_cards;
 mod sandbox;

@@ -48,6 +48,24 @@ impl SearchRequest {
     }
 }
 
+impl SearchRequest {
+    /// Assets whose `external_id` is one of `external_ids` (one `value_in` term).
+    pub fn assets_by_external_ids(external_ids: &[String]) -> Self {
+        Self {
+            doc_types: vec!["assets".to_owned()],
+            query: None,
+            filter: Some(SearchFilter {
+                operator: "AND".to_owned(),
+                terms: vec![SearchTerm {
+                    name: "external_id".to_owned(),
+                    value: None,
+                    value_in: external_ids.to_vec(),
+                }],
+            }),
+        }
+    }
+}
+
 /// One hit. Search documents carry the object's own fields; the common ones are typed.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct SearchHit {

@@ -1,0 +1,228 @@
+//! CPU lane: the proxy. A local ffmpeg encode (one at a time, clips in card order), reused
+//! from the proxy folder when the same content was encoded before; or, with `--proxy iconik`
+//! on a single-file clip, iconik's transcoder (which needs the registered file: that clip's
+//! proxy step waits for its files).
+
+use super::{ClipCtx, StepEnd, StepFail, StepResult};
+use crate::card::FileRole;
+use crate::iconik::models::KeyframeRequest;
+use crate::ingest::dedupe;
+use crate::ingest::events::EventKind;
+use crate::ingest::options::ProxyMode;
+use crate::ingest::record::ClipRecord;
+use crate::ingest::step::Step;
+use crate::media;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+impl ClipCtx {
+    /// `--proxy iconik` on a single-file clip: iconik transcodes the registered file, so the
+    /// proxy step runs after the files, not beside them.
+    pub(crate) fn proxy_needs_registration(&self) -> bool {
+        self.shared.options.proxy == ProxyMode::Iconik && self.single_essence()
+    }
+
+    pub(super) fn single_essence(&self) -> bool {
+        self.sc
+            .clip
+            .files
+            .iter()
+            .filter(|f| matches!(f.role, FileRole::Video | FileRole::Audio))
+            .count()
+            == 1
+    }
+
+    /// `--proxy iconik` on a single-file clip: iconik's transcoder makes proxy and keyframes
+    /// (`POST files/{file_id}/keyframes/`); the local proxy steps are skipped.
+    pub(super) async fn iconik_transcode(&self, resumed: bool) -> StepResult {
+        let rec = self.rec();
+        let asset = self.asset()?;
+        let index = self
+            .sc
+            .clip
+            .files
+            .iter()
+            .position(|f| matches!(f.role, FileRole::Video | FileRole::Audio))
+            .ok_or_else(|| StepFail::permanent("clip has no essence file to transcode"))?;
+        let file = rec
+            .files
+            .get(index)
+            .and_then(|f| f.file_id)
+            .ok_or_else(|| {
+                StepFail::permanent("essence file not registered; retry from create_files")
+            })?;
+        let client = self.shared.client.clone();
+        let job = match rec.keyframe_job {
+            Some(j) => Some(j),
+            None => {
+                let job = self
+                    .call(Step::Proxy, |attempt| {
+                        let client = client.clone();
+                        async move {
+                            if (attempt > 0 || resumed)
+                                && dedupe::proxy(&client, asset).await?.is_some()
+                            {
+                                return Ok(None);
+                            }
+                            client
+                                .keyframes()
+                                .generate_from_file(
+                                    asset,
+                                    file,
+                                    &KeyframeRequest {
+                                        use_storage_transcode_ignore_pattern: Some(true),
+                                        priority: Some(5),
+                                        ..KeyframeRequest::default()
+                                    },
+                                )
+                                .await
+                        }
+                    })
+                    .await?;
+                if let Some(j) = job {
+                    self.save(|r| r.keyframe_job = Some(j))?;
+                }
+                job
+            }
+        };
+        if let Some(job) = job {
+            self.wait_job(Step::Proxy, job).await?;
+        }
+        self.skip_proxy_steps("made by iconik's transcoder (--proxy iconik)")?;
+        Ok(StepEnd::Done(Some("iconik transcode job finished".into())))
+    }
+
+    pub(super) async fn encode_proxy(&self, resumed: bool) -> StepResult {
+        let mode = self.shared.options.proxy;
+        if mode == ProxyMode::None {
+            return Ok(StepEnd::SkipRest {
+                from: Step::Proxy,
+                reason: "--proxy none".into(),
+            })
+            .map(|e| self.keep_collection(e));
+        }
+        if mode == ProxyMode::Iconik && self.single_essence() {
+            return self.iconik_transcode(resumed).await;
+        }
+        let rec = self.rec();
+        let fingerprint = fingerprint(&rec);
+        let dir = self.shared.options.proxy_dir.clone();
+        let out = dir.join(format!("{fingerprint}.mp4"));
+        let fields_path = dir.join(format!("{fingerprint}.json"));
+        if out.is_file()
+            && let Ok(text) = std::fs::read_to_string(&fields_path)
+            && let Ok(fields) = serde_json::from_str::<Value>(&text)
+        {
+            let encoder = fields["encoder"].as_str().map(str::to_owned);
+            *super::lock(&self.proxy_fields) = Some(fields);
+            self.save(|r| {
+                r.proxy_path = Some(out.clone());
+                r.proxy_fingerprint = Some(fingerprint.clone());
+                r.proxy_encoder = encoder.clone();
+            })?;
+            let by = encoder
+                .map(|e| format!(" (made by {e})"))
+                .unwrap_or_default();
+            return Ok(StepEnd::Done(Some(format!("reused {}{by}", out.display()))));
+        }
+        let ffmpeg = self.shared.ffmpeg.clone().ok_or_else(|| {
+            StepFail::permanent("ffmpeg was not found on PATH: install it or use --proxy none")
+        })?;
+        let desc = self.describe().await?;
+        // Encode under a name of our own, then publish: two jobs with identical cards (same
+        // fingerprint) may encode at once without clobbering each other's file.
+        let private = dir.join(format!(
+            "{fingerprint}.{}-{}.mp4",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        // Detected once per run (cached), on a worker thread: it runs ffmpeg test encodes.
+        let (probe, choice) = (ffmpeg.clone(), self.shared.options.encoder);
+        let encoder =
+            tokio::task::spawn_blocking(move || media::proxy::encoder::resolve(&probe, choice))
+                .await
+                .map_err(|e| StepFail::permanent(e.to_string()))?
+                .map_err(|e| StepFail::permanent(e.to_string()))?;
+        let spec = media::proxy::ProxySpec {
+            encoder,
+            ..Default::default()
+        };
+        let plan = match media::proxy::plan(&self.sc.clip, &desc, &spec, &private) {
+            Ok(p) => p,
+            Err(
+                e @ (media::proxy::ProxyError::NoVideo { .. }
+                | media::proxy::ProxyError::NotDecodable { .. }),
+            ) => {
+                return Ok(self.keep_collection(StepEnd::SkipRest {
+                    from: Step::Proxy,
+                    reason: e.to_string(),
+                }));
+            }
+            Err(e) => return Err(StepFail::permanent(e.to_string())),
+        };
+        let cancel = self.shared.cancel.clone();
+        let shared = self.shared.clone();
+        let rec2 = rec.clone();
+        let output = tokio::task::spawn_blocking(move || {
+            let mut last = Instant::now();
+            media::proxy::encode(&plan, &ffmpeg, &cancel, &mut |p| {
+                if last.elapsed() > Duration::from_millis(500) {
+                    last = Instant::now();
+                    let total = (p.duration_seconds.unwrap_or(0.0) * 1000.0) as u64;
+                    shared.emit(
+                        &rec2,
+                        Some(Step::Proxy),
+                        EventKind::Progress {
+                            done_bytes: (p.out_time_seconds * 1000.0) as u64,
+                            total_bytes: total,
+                            rate_bytes_per_s: p.speed,
+                            eta_secs: None,
+                        },
+                    );
+                }
+            })
+        })
+        .await
+        .map_err(|e| StepFail::permanent(e.to_string()))?;
+        let output = match output {
+            Ok(o) => o,
+            Err(media::proxy::ProxyError::Cancelled { .. }) => return Err(StepFail::cancelled()),
+            Err(e) => return Err(StepFail::permanent(e.to_string())),
+        };
+        let mut fields = output.iconik_fields();
+        let final_name = format!("{fingerprint}.mp4");
+        fields["name"] = Value::String(final_name.clone());
+        fields["filename"] = Value::String(final_name);
+        // Kept beside the proxy (not sent to iconik: create_proxy picks its fields by name).
+        fields["encoder"] = Value::String(output.encoder.name().to_owned());
+        // The fields first: a published mp4 always has its fields beside it.
+        crate::atomic_write::write_atomic(&fields_path, fields.to_string().as_bytes())
+            .map_err(|e| StepFail::permanent(format!("{}: {e}", fields_path.display())))?;
+        std::fs::rename(&output.path, &out)
+            .map_err(|e| StepFail::permanent(format!("{}: {e}", out.display())))?;
+        *super::lock(&self.proxy_fields) = Some(fields);
+        self.save(|r| {
+            r.proxy_path = Some(out.clone());
+            r.proxy_fingerprint = Some(fingerprint.clone());
+            r.proxy_encoder = Some(output.encoder.name().to_owned());
+        })?;
+        Ok(StepEnd::Done(Some(format!(
+            "{} ({} bytes, {})",
+            out.display(),
+            output.size_bytes,
+            output.encoder
+        ))))
+    }
+}
+
+/// xxh64 over the member files' xxh64 values and names: same content → same proxy.
+fn fingerprint(rec: &ClipRecord) -> String {
+    let mut text = String::new();
+    for f in &rec.files {
+        text.push_str(&f.name);
+        text.push(':');
+        text.push_str(f.xxh64.as_deref().unwrap_or("?"));
+        text.push('\n');
+    }
+    format!("{:016x}", xxhash_rust::xxh64::xxh64(text.as_bytes(), 0))
+}

@@ -1,0 +1,368 @@
+//! Network lane, registration: the duplicate decision and `POST assets/`, the ORIGINAL format
+//! with its components, the file set, one file record per member file, then the collection
+//! membership and metadata view values.
+
+use super::{ClipCtx, StepEnd, StepFail, StepResult};
+use crate::card::FileRole;
+use crate::iconik::models::{
+    ActiveStatus, AssetCreate, ComponentCreate, ComponentType, FileCreate, FileSetCreate,
+    FileSetStatus, FormatCreate, MetadataValues, ObjectStatus, ViewId,
+};
+use crate::ingest::dedupe;
+use crate::ingest::events::asset_detail;
+use crate::ingest::step::Step;
+use crate::media::{self, ClipDescription};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+impl ClipCtx {
+    pub(super) async fn create_asset(&self, resumed: bool) -> StepResult {
+        let rec = self.rec();
+        if let Some(id) = rec.asset_id {
+            return Ok(StepEnd::Done(Some(asset_detail(id))));
+        }
+        let ext = self.id().to_owned();
+        if !resumed && !self.shared.options.force {
+            // Before registering: is this clip (or its files) already in iconik? The card's
+            // batched look-up (external ids, storage paths) answers without a call; only the
+            // main file's MD5 needs one, now that the disk lane has it.
+            let known = self.shared.known.verdict(&ext, rec.files.first());
+            let dup = match known {
+                Some(reason) => Some(reason),
+                None => match rec.files.first().filter(|f| f.md5.is_some()) {
+                    Some(main) => {
+                        let client = self.shared.client.clone();
+                        self.call(Step::CreateAsset, |_| {
+                            let client = client.clone();
+                            async move { dedupe::same_checksum(&client, main).await }
+                        })
+                        .await?
+                    }
+                    None => None,
+                },
+            };
+            if let Some(reason) = dup {
+                self.save(|r| r.duplicate_of = Some(reason.clone()))?;
+                return Ok(StepEnd::SkipRest {
+                    from: Step::CreateAsset,
+                    reason: format!("{reason}; use --force to register it again"),
+                });
+            }
+        }
+        let body = AssetCreate {
+            external_id: Some(ext.clone()),
+            ..AssetCreate::new(rec.title.clone())
+        };
+        let (ext, body) = (&ext, &body);
+        // The create's answer holds the id and the version: no read-back.
+        let asset = self
+            .look_up_then_create(
+                Step::CreateAsset,
+                resumed,
+                |c| async move {
+                    match dedupe::asset_by_external_id(&c, ext).await? {
+                        Some(id) => c.assets().get(id).await.map(Some),
+                        None => Ok(None),
+                    }
+                },
+                |c| async move { c.assets().create(body, None).await },
+            )
+            .await?;
+        self.save(|r| {
+            r.asset_id = Some(asset.id);
+            r.version_id = asset.version_id();
+        })?;
+        Ok(StepEnd::Done(Some(asset_detail(asset.id))))
+    }
+
+    /// The clip's MediaInfo/ffprobe description, made once for the format and the encode
+    /// (which may ask for it at the same time).
+    pub(super) async fn describe(&self) -> Result<Arc<ClipDescription>, StepFail> {
+        self.desc
+            .get_or_try_init(|| async {
+                let clip = self.sc.clip.clone();
+                let tools = self.shared.tools.clone();
+                tokio::task::spawn_blocking(move || media::describe_clip(&clip, &tools))
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| StepFail::permanent(e.to_string()))
+            })
+            .await
+            .cloned()
+    }
+
+    pub(super) async fn create_format(&self, resumed: bool) -> StepResult {
+        let rec = self.rec();
+        if rec.format_id.is_some() && !rec.component_ids.is_empty() {
+            return Ok(StepEnd::Done(None));
+        }
+        let asset = self.asset()?;
+        let desc = self.describe().await?;
+        let mut components = Vec::new();
+        let mut metadata = Vec::new();
+        for f in &desc.files {
+            let member = self.sc.clip.files.iter().find(|m| m.path == f.path);
+            if member.is_some_and(|m| !matches!(m.role, FileRole::Video | FileRole::Audio)) {
+                continue;
+            }
+            if metadata.is_empty()
+                && let Some(tracks) = desc.mediainfo_tracks(f)
+            {
+                let general = media::components::format_metadata(tracks);
+                if !general.is_empty() {
+                    metadata.push(general);
+                }
+            }
+            for c in desc.components(f) {
+                let kind = match c.kind {
+                    media::ComponentType::Video => ComponentType::Video,
+                    media::ComponentType::Audio => ComponentType::Audio,
+                    media::ComponentType::Image => ComponentType::Image,
+                    media::ComponentType::Text => ComponentType::Text,
+                    media::ComponentType::Other => ComponentType::Other,
+                };
+                components.push(ComponentCreate {
+                    name: c.kind.as_str().to_owned(),
+                    component_type: kind,
+                    metadata: c.metadata,
+                });
+            }
+        }
+        let body = FormatCreate {
+            name: "ORIGINAL".into(),
+            status: Some(ActiveStatus::Active),
+            version_id: rec.version_id,
+            storage_methods: vec!["FILE".into()],
+            is_online: Some(true),
+            metadata,
+            components,
+        };
+        let body = &body;
+        let format = self
+            .look_up_then_create(
+                Step::CreateFormat,
+                resumed,
+                |c| async move { dedupe::original_format(&c, asset).await },
+                |c| async move { c.formats().create(asset, body).await },
+            )
+            .await?;
+        let ids = format.component_ids();
+        let n = ids.len();
+        self.save(|r| {
+            r.format_id = Some(format.id);
+            r.component_ids = ids;
+        })?;
+        Ok(StepEnd::Done(Some(format!(
+            "format {} ({n} components)",
+            format.id
+        ))))
+    }
+
+    pub(super) async fn create_file_set(&self, resumed: bool) -> StepResult {
+        let rec = self.rec();
+        if let Some(id) = rec.file_set_id {
+            return Ok(StepEnd::Done(Some(format!("file set {id}"))));
+        }
+        let asset = self.asset()?;
+        let format = rec.format_id.ok_or_else(|| {
+            StepFail::permanent("no format id recorded; retry from create_format")
+        })?;
+        let main = rec
+            .files
+            .first()
+            .ok_or_else(|| StepFail::permanent("clip has no files"))?;
+        let base_dir = common_dir(rec.files.iter().map(|f| f.directory_path.as_str()));
+        let body = FileSetCreate {
+            format_id: format,
+            name: main.name.clone(),
+            base_dir,
+            component_ids: rec.component_ids.clone(),
+            storage_id: Some(self.shared.storage_id),
+            status: Some(FileSetStatus::Active),
+            version_id: rec.version_id,
+            is_archive: None,
+            original_storage_id: None,
+        };
+        let body = &body;
+        let set = self
+            .look_up_then_create(
+                Step::CreateFileSet,
+                resumed,
+                |c| async move { dedupe::file_set(&c, asset, format, &body.name).await },
+                |c| async move { c.file_sets().create(asset, body).await },
+            )
+            .await?;
+        self.save(|r| r.file_set_id = Some(set.id))?;
+        Ok(StepEnd::Done(Some(format!("file set {}", set.id))))
+    }
+
+    pub(super) async fn create_files(&self, resumed: bool) -> StepResult {
+        let rec = self.rec();
+        let asset = self.asset()?;
+        let set = rec.file_set_id.ok_or_else(|| {
+            StepFail::permanent("no file set recorded; retry from create_file_set")
+        })?;
+        let client = self.shared.client.clone();
+        let mut known = if resumed && rec.files.iter().any(|f| f.file_id.is_none()) {
+            self.call(Step::CreateFiles, |_| {
+                let client = client.clone();
+                async move { dedupe::files_in_set(&client, asset, set).await }
+            })
+            .await?
+        } else {
+            Default::default()
+        };
+        let total = rec.files.len();
+        for (i, f) in rec.files.iter().enumerate() {
+            if f.file_id.is_some() {
+                continue;
+            }
+            let key = (f.directory_path.clone(), f.name.clone());
+            let id = match known.remove(&key) {
+                Some(id) => id,
+                None => {
+                    let meta = std::fs::metadata(&f.registered).map_err(|e| {
+                        StepFail::permanent(format!(
+                            "cannot read {} to register it: {e}",
+                            f.registered.display()
+                        ))
+                    })?;
+                    let modified = meta.modified().ok().map(DateTime::<Utc>::from);
+                    let created = meta.created().ok().map(DateTime::<Utc>::from).or(modified);
+                    let body = FileCreate {
+                        name: Some(f.name.clone()),
+                        size: Some(f.size_bytes),
+                        checksum: f.md5.clone(),
+                        file_date_created: created,
+                        file_date_modified: modified,
+                        file_set_id: Some(set),
+                        format_id: rec.format_id,
+                        storage_id: Some(self.shared.storage_id),
+                        status: Some(ObjectStatus::Closed),
+                        version_id: rec.version_id,
+                        ..FileCreate::new(f.directory_path.clone(), f.name.clone())
+                    };
+                    // `resumed: false`: a resumed step already listed the set into `known`.
+                    let (body, key) = (&body, &key);
+                    let file = self
+                        .look_up_then_create(
+                            Step::CreateFiles,
+                            false,
+                            |c| async move {
+                                match dedupe::files_in_set(&c, asset, set).await?.get(key) {
+                                    Some(id) => c.files().get(asset, *id).await.map(Some),
+                                    None => Ok(None),
+                                }
+                            },
+                            |c| async move { c.files().create(asset, body).await },
+                        )
+                        .await?;
+                    file.id
+                }
+            };
+            self.save(|r| {
+                if let Some(x) = r.files.get_mut(i) {
+                    x.file_id = Some(id);
+                }
+            })?;
+        }
+        Ok(StepEnd::Done(Some(format!("{total} files"))))
+    }
+
+    /// Collection membership, then the operator's metadata view values.
+    pub(super) async fn collection(&self) -> StepResult {
+        let collection = self.shared.collection_for(self.id());
+        let writes_metadata = self.shared.options.writes_metadata(self.id());
+        if collection.is_none() && !writes_metadata {
+            return Ok(StepEnd::Skipped("no --collection or --metadata".into()));
+        }
+        let asset = self.asset()?;
+        let client = self.shared.client.clone();
+        let mut done = Vec::new();
+        if let Some(collection) = collection {
+            self.call(Step::Collection, |_| {
+                let client = client.clone();
+                async move { client.collections().add_asset(collection, asset).await }
+            })
+            .await?;
+            done.push(format!("in collection {collection}"));
+        }
+        if writes_metadata {
+            done.push(self.write_metadata(asset).await?);
+        }
+        Ok(StepEnd::Done(Some(done.join("; "))))
+    }
+
+    /// `PUT assets/{id}/views/{view}/` with the clip's values. The PUT overwrites the named
+    /// fields, so an automatic retry or a re-run after a lost response is harmless; the
+    /// journal's `metadata_written` only spares a resumed run the call.
+    pub(super) async fn write_metadata(
+        &self,
+        asset: crate::iconik::models::AssetId,
+    ) -> Result<String, StepFail> {
+        let Some(view_text) = self.shared.options.metadata_view.clone() else {
+            return Ok("no metadata view".into());
+        };
+        let values = self.shared.options.metadata_for(self.id());
+        let summary = format!(
+            "metadata view {view_text}: {}",
+            values.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+        if self.rec().metadata_written {
+            return Ok(format!("{summary} (already written)"));
+        }
+        let view: ViewId = view_text.trim().parse().map_err(|e| {
+            StepFail::permanent(format!(
+                "metadata view {view_text:?} is not an iconik view id (a UUID: {e}); \
+                 pass the id shown by iconik's metadata view settings"
+            ))
+        })?;
+        let body =
+            MetadataValues::from_strings(values.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let client = self.shared.client.clone();
+        // 404 (no such view) and 400 (a field not in the view) are not retryable: the step
+        // fails with iconik's own message naming the view or field.
+        self.call(Step::Collection, |_| {
+            let client = client.clone();
+            let body = body.clone();
+            async move { client.metadata().put_asset_values(asset, view, &body).await }
+        })
+        .await?;
+        self.save(|r| r.metadata_written = true)?;
+        Ok(summary)
+    }
+}
+
+/// Longest common folder prefix of `/`-separated relative paths.
+fn common_dir<'a>(dirs: impl Iterator<Item = &'a str>) -> String {
+    let mut common: Option<Vec<&str>> = None;
+    for d in dirs {
+        let parts: Vec<&str> = d.split('/').filter(|p| !p.is_empty()).collect();
+        common = Some(match common {
+            None => parts,
+            Some(c) => c
+                .iter()
+                .zip(parts.iter())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| *a)
+                .collect(),
+        });
+    }
+    common.unwrap_or_default().join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    pub(super) fn common_dir_of_p2_members() {
+        let dirs = [
+            "d/CARD/CONTENTS/VIDEO",
+            "d/CARD/CONTENTS/AUDIO",
+            "d/CARD/CONTENTS/CLIP",
+        ];
+        assert_eq!(common_dir(dirs.into_iter()), "d/CARD/CONTENTS");
+        assert_eq!(common_dir(["a/b"].into_iter()), "a/b");
+    }
+}

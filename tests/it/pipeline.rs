@@ -1,0 +1,366 @@
+//! The clip graph at card scale, end to end against the sandbox over loopback on a generated
+//! 20-clip P2 card: the exact number of iconik calls (with and without local proxies), the
+//! encode running beside the registration calls (journal timestamps, sandbox latency), clips
+//! completing in card order, and Cancel stopping every lane (then a re-run completes without
+//! duplicates).
+
+use crate::util::{self, canonical, copy_tree, tempdir};
+use card_ingest::iconik::retry::Backoff;
+use card_ingest::iconik::upload::{UploadConfig, UploadHttp};
+use card_ingest::iconik::{Client, Credentials};
+use card_ingest::ingest::journal::JournalStore;
+use card_ingest::ingest::{
+    CardJob, CardOutcome, ClipRecord, Engine, EventKind, EventSink, IngestOptions, ProxyMode, Step,
+    StepState,
+};
+use card_ingest::media::{Tools, tools::find_on_path};
+use card_ingest::sample::{self, SampleOptions};
+use card_ingest::sandbox::{self, SandboxConfig, SandboxHandle};
+use card_ingest::scan::{self, ScanReport};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+const TOKEN: &str = "tok-pipeline-7";
+const CLIPS: usize = 20;
+/// Member files of a generated P2 clip: video, 4 audio, clip XML, icon, camera proxy.
+const FILES_PER_CLIP: usize = 8;
+
+/// The 20-clip card, generated once (1 s clips).
+fn master() -> &'static Path {
+    static CARD: OnceLock<PathBuf> = OnceLock::new();
+    CARD.get_or_init(|| {
+        util::require_tool("ffmpeg");
+        util::require_tool("mediainfo");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("pipeline-master-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).expect("remove old master");
+        }
+        let opts = SampleOptions {
+            clip_seconds: 1,
+            ..SampleOptions::default()
+        };
+        sample::generate_p2_complete(&dir, CLIPS as u32, &opts).expect("generate P2 card");
+        canonical(&dir)
+    })
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    card: PathBuf,
+    journal: PathBuf,
+    proxies: PathBuf,
+}
+
+fn setup() -> Setup {
+    let dir = tempdir();
+    let root = canonical(dir.path());
+    let card = root.join("CARD_P");
+    copy_tree(master(), &card);
+    Setup {
+        journal: root.join("journal"),
+        // A fresh proxy folder: every clip really encodes.
+        proxies: root.join("proxies"),
+        _dir: dir,
+        root,
+        card,
+    }
+}
+
+async fn start_sandbox(mount: &Path, latency: Duration) -> SandboxHandle {
+    let mut config = SandboxConfig {
+        spec_dir: None,
+        // Jobs finish at once: one poll per keyframe job, so the call count is exact.
+        job_delay: Duration::ZERO,
+        latency,
+        mount_point: mount.display().to_string(),
+        ..SandboxConfig::default()
+    };
+    config.credentials.token = TOKEN.to_owned();
+    sandbox::spawn(config).await.expect("sandbox starts")
+}
+
+fn scan_card(card: &Path) -> ScanReport {
+    let report = scan::scan(&[card.to_path_buf()], &Tools::detect()).expect("scan");
+    assert_eq!(report.clips.len(), CLIPS);
+    report
+}
+
+fn engine(sbx: &SandboxHandle, s: &Setup, proxy: ProxyMode) -> Engine {
+    let client = Client::new(
+        sbx.base_url(),
+        Credentials::new(sbx.credentials().app_id.clone(), TOKEN),
+    )
+    .expect("client");
+    let mut options = IngestOptions::new("Sandbox originals", s.root.clone(), s.proxies.clone());
+    options.retry = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
+    options.upload_chunk_bytes = 256 * 1024;
+    options.max_calls_per_second = 1000;
+    options.proxy = proxy;
+    Engine {
+        client,
+        upload: UploadHttp::new(&UploadConfig::default()).expect("upload client"),
+        tools: Tools::detect(),
+        ffmpeg: find_on_path("ffmpeg"),
+        store: JournalStore::at(&s.journal),
+        options,
+        offload_after_copy: None,
+    }
+}
+
+fn job(report: &ScanReport) -> CardJob {
+    CardJob {
+        card: report.cards[0].clone(),
+        clips: report.clips.clone(),
+    }
+}
+
+async fn run(engine: &Engine, job: CardJob, cancel: Arc<AtomicBool>) -> CardOutcome {
+    engine
+        .run_card(job, EventSink::none(), None, cancel)
+        .await
+        .expect("card job runs")
+}
+
+/// iconik API requests (uploads to the signed storage URL are not iconik calls).
+fn api_calls(sbx: &SandboxHandle) -> Vec<(String, String)> {
+    sbx.requests()
+        .iter()
+        .filter_map(|r| {
+            let path = r["path"].as_str()?;
+            path.starts_with("/API/").then(|| {
+                (
+                    r["method"].as_str().unwrap_or("").to_owned(),
+                    path.to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+fn count(calls: &[(String, String)], method: &str, part: &str) -> usize {
+    calls
+        .iter()
+        .filter(|(m, p)| m == method && p.contains(part))
+        .count()
+}
+
+fn objects(sbx: &SandboxHandle, kind: &str) -> usize {
+    sbx.state()[kind].as_array().map_or(0, Vec::len)
+}
+
+/// The clips' records in card order.
+fn in_card_order<'a>(out: &'a CardOutcome, report: &ScanReport) -> Vec<&'a ClipRecord> {
+    report
+        .clips
+        .iter()
+        .map(|sc| &out.record.clips[&sc.clip.id])
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_20_clip_card_makes_the_seed_flow_calls_plus_one_per_clip() {
+    // The seed flow (iconik-api.md §11) per clip: asset, format, file set, one file record per
+    // member file; with a local proxy also the proxy record, close, keyframe request and one
+    // job poll. We add one call per clip, the MD5 look-up of its main file; the card adds the
+    // storage look-up, ONE search for all 20 external ids and ONE listing of the clips' folder.
+    let seed = 3 + FILES_PER_CLIP;
+    let card_level = 3;
+    for (proxy, seed_per_clip) in [(ProxyMode::None, seed), (ProxyMode::Local, seed + 4)] {
+        let s = setup();
+        let sbx = start_sandbox(&s.root, Duration::ZERO).await;
+        let report = scan_card(&s.card);
+        let out = run(
+            &engine(&sbx, &s, proxy),
+            job(&report),
+            Arc::new(AtomicBool::new(false)),
+        )
+        .await;
+        assert!(out.all_complete(), "{proxy:?}: {:#?}", out.record);
+        let calls = api_calls(&sbx);
+        let ctx = format!("{proxy:?}: {calls:#?}");
+        assert_eq!(count(&calls, "POST", "/search"), 1, "{ctx}");
+        assert_eq!(
+            count(&calls, "GET", "/storages/"),
+            2,
+            "{ctx}: list + folder"
+        );
+        assert_eq!(count(&calls, "GET", "/files/checksum/"), CLIPS, "{ctx}");
+        assert_eq!(count(&calls, "POST", "/assets/v1/assets"), CLIPS, "{ctx}");
+        assert_eq!(
+            count(&calls, "POST", "/files/v1/assets/") - count(&calls, "POST", "/keyframes"),
+            CLIPS * (2 + FILES_PER_CLIP) + if proxy == ProxyMode::Local { CLIPS } else { 0 },
+            "{ctx}: format, file set, files (and proxy) per clip"
+        );
+        if proxy == ProxyMode::Local {
+            assert_eq!(count(&calls, "PATCH", "/proxies/"), CLIPS, "{ctx}: close");
+            assert_eq!(count(&calls, "POST", "/keyframes"), CLIPS, "{ctx}");
+            assert_eq!(
+                count(&calls, "GET", "/jobs/"),
+                CLIPS,
+                "{ctx}: one poll each"
+            );
+            assert_eq!(
+                count(&calls, "GET", "/proxies/"),
+                0,
+                "{ctx}: no read-back of a proxy just made"
+            );
+            assert_eq!(objects(&sbx, "proxies"), CLIPS);
+        }
+        assert_eq!(
+            calls.len(),
+            card_level + CLIPS * (seed_per_clip + 1),
+            "{ctx}: exact total"
+        );
+        assert_eq!(objects(&sbx, "assets"), CLIPS);
+        assert_eq!(objects(&sbx, "files"), CLIPS * FILES_PER_CLIP);
+    }
+}
+
+fn started(c: &ClipRecord, step: Step) -> chrono::DateTime<chrono::Utc> {
+    c.steps[&step].started.expect("step started")
+}
+
+fn finished(c: &ClipRecord, step: Step) -> chrono::DateTime<chrono::Utc> {
+    c.steps[&step].finished.expect("step finished")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_encode_runs_beside_registration_and_first_clips_complete_first() {
+    let s = setup();
+    let sbx = start_sandbox(&s.root, Duration::from_millis(50)).await;
+    let report = scan_card(&s.card);
+    let out = run(
+        &engine(&sbx, &s, ProxyMode::Local),
+        job(&report),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await;
+    assert!(out.all_complete(), "{:#?}", out.record);
+    let clips = in_card_order(&out, &report);
+    let first = clips[0];
+    // With 50 ms per call, clip 1's 10 registration calls take ≥ 0.5 s; its encode starts
+    // right after the asset exists, so it starts before the file records are done.
+    assert!(
+        started(first, Step::Proxy) < finished(first, Step::CreateFiles),
+        "proxy started {} but files finished {}",
+        started(first, Step::Proxy),
+        finished(first, Step::CreateFiles)
+    );
+    assert!(started(first, Step::Proxy) >= finished(first, Step::CreateAsset));
+    // The proxy record joins both branches.
+    for c in &clips {
+        assert!(started(c, Step::CreateProxy) >= finished(c, Step::Proxy));
+        assert!(started(c, Step::CreateProxy) >= finished(c, Step::CreateFiles));
+    }
+    // One encode at a time: a clip's proxy step starts once the CPU lane is its, and the
+    // intervals never overlap. Card order: clip 1 is complete before clip 20.
+    let mut encodes: Vec<_> = clips
+        .iter()
+        .map(|c| (started(c, Step::Proxy), finished(c, Step::Proxy), &c.name))
+        .collect();
+    encodes.sort();
+    for w in encodes.windows(2) {
+        assert!(w[0].1 <= w[1].0, "{} encoded while {} was", w[1].2, w[0].2);
+    }
+    let last = clips[CLIPS - 1];
+    assert!(
+        finished(first, Step::Keyframes) < finished(last, Step::Keyframes),
+        "clip 1 completes before clip 20"
+    );
+    assert!(
+        finished(first, Step::Keyframes) < started(last, Step::CreateProxy),
+        "clip 1 is complete before clip 20 even has its proxy record"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_every_lane_and_a_rerun_completes_without_duplicates() {
+    let s = setup();
+    let sbx = start_sandbox(&s.root, Duration::from_millis(40)).await;
+    let report = scan_card(&s.card);
+    let mut eng = engine(&sbx, &s, ProxyMode::Local);
+    // One file hashed at a time: the disk lane has clips waiting when Cancel comes.
+    eng.options.io_concurrency = 1;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let run = {
+        let (eng, job, cancel) = (eng.clone(), job(&report), cancel.clone());
+        tokio::spawn(async move {
+            eng.run_card(job, EventSink::new(tx), None, cancel)
+                .await
+                .expect("card job runs")
+        })
+    };
+    // Cancel as soon as the first encode starts: the CPU lane is busy, the network lane has
+    // registration calls in flight and queued, later clips still wait for the disk lane.
+    while let Some(e) = rx.recv().await {
+        if e.step == Some(Step::Proxy) && e.kind == EventKind::Started {
+            cancel.store(true, Ordering::Relaxed);
+            break;
+        }
+    }
+    let out = run.await.expect("job task");
+    assert!(out.cancelled);
+    assert!(!out.all_complete());
+    let clips = in_card_order(&out, &report);
+    let state = |c: &ClipRecord, step| c.step(step);
+    let never_started = |step| {
+        clips
+            .iter()
+            .filter(|c| state(c, step) == StepState::Pending)
+            .count()
+    };
+    assert!(
+        never_started(Step::CreateAsset) > 0,
+        "network lane: queued clips never started"
+    );
+    assert!(
+        never_started(Step::Proxy) >= CLIPS - 2,
+        "cpu lane: only the running encode (and at most one more) began"
+    );
+    assert!(
+        never_started(Step::Checksum) > 0,
+        "disk lane: clips still queued for their checksum never started"
+    );
+    assert!(
+        clips.iter().all(|c| !c.is_complete()),
+        "no clip ran to the end after Cancel"
+    );
+    assert!(
+        clips
+            .iter()
+            .filter(|c| matches!(state(c, Step::Proxy), StepState::Done))
+            .count()
+            <= 1,
+        "no encode began after Cancel"
+    );
+    assert!(
+        clips
+            .iter()
+            .all(|c| !matches!(state(c, Step::Checksum), StepState::Failed { .. })),
+        "cancel is not a failure"
+    );
+    // Resume: everything completes, nothing is created twice.
+    let again = run_card_again(&eng, &report).await;
+    assert!(again.all_complete(), "{:#?}", again.record);
+    assert_eq!(objects(&sbx, "assets"), CLIPS);
+    assert_eq!(objects(&sbx, "formats"), CLIPS);
+    assert_eq!(objects(&sbx, "file_sets"), CLIPS);
+    assert_eq!(objects(&sbx, "files"), CLIPS * FILES_PER_CLIP);
+    assert_eq!(objects(&sbx, "proxies"), CLIPS);
+    let closed = sbx.state()["proxies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "CLOSED")
+        .count();
+    assert_eq!(closed, CLIPS);
+}
+
+async fn run_card_again(eng: &Engine, report: &ScanReport) -> CardOutcome {
+    run(eng, job(report), Arc::new(AtomicBool::new(false))).await
+}
