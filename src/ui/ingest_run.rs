@@ -81,6 +81,8 @@ pub struct CardEnd {
     pub journal: Option<PathBuf>,
     /// The job did not run (storage, journal, paths, ...) or its report failed: what to do.
     pub error: Option<String>,
+    /// Whether the card may be erased, with the evidence (None: the job did not run).
+    pub verdict: Option<crate::ingest::erase::Verdict>,
 }
 
 /// What the run reports to the window.
@@ -210,6 +212,7 @@ async fn run(
                     journal: Some(outcome.journal_path.clone()),
                     // The one card-level stop the operator must act on (Connection panel).
                     error: outcome.token_refused.then(|| TOKEN_REFUSED_HERE.to_owned()),
+                    verdict: None,
                 };
                 let mut rep = card_report(&outcome, started_at);
                 if let Some(ffmpeg) = engine.ffmpeg.clone() {
@@ -241,6 +244,7 @@ async fn run(
                     Ok(paths) => end.report_html = Some(paths.html),
                     Err(e) => end.error = Some(format!("report not written: {e}")),
                 }
+                end.verdict = rep.verdict.clone();
                 let summary = crate::notify::CardSummary::from_report(
                     &rep,
                     end.report_html.as_ref().map(|p| p.display().to_string()),
@@ -291,6 +295,7 @@ impl CardEnd {
             report_html: None,
             journal: None,
             error: Some(error.to_owned()),
+            verdict: None,
         }
     }
 }

@@ -453,6 +453,17 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
                     card.completed, card.failed, card.skipped
                 ));
             }
+            // The verdict an operator formats a card on, with what it rests on.
+            if let Some(v) = &card.verdict {
+                let evidence = v.lines().join("\n");
+                if v.safe_to_erase {
+                    ui.colored_label(egui::Color32::from_rgb(0x22, 0xa0, 0x4b), "Safe to erase")
+                        .on_hover_text(evidence);
+                } else {
+                    ui.colored_label(ui.visuals().warn_fg_color, "Not safe to erase")
+                        .on_hover_text(evidence);
+                }
+            }
             if let Some(html) = &card.report_html
                 && ui
                     .button(format!("Open report ({name})"))

@@ -620,6 +620,13 @@ fn queue_after_a_run(g: &mut Gui) {
         report_html: Some(PathBuf::from("/reports/card-ingest-report-CARD_A.html")),
         journal: None,
         error: None,
+        verdict: Some(card_ingest::ingest::erase::Verdict {
+            safe_to_erase: false,
+            evidence: vec![card_ingest::ingest::erase::Evidence {
+                met: false,
+                text: "1 of 2 clips not complete in iconik: 0003XY".into(),
+            }],
+        }),
     }));
     let vm = g.harness.state_mut().view_mut();
     for e in events {
@@ -789,8 +796,18 @@ fn gui_ingest_fails_a_step_with_the_server_message_then_retry_completes_without_
     let html = q.cards[0].report_html.clone().expect("report written");
     let text = std::fs::read_to_string(&html).expect("report");
     assert!(text.contains("Interview take 1 (wide)"));
+    // Registered in place (no offload): the card is iconik's original, never safe to erase.
+    let verdict = q.cards[0].verdict.clone().expect("a verdict");
+    assert!(!verdict.safe_to_erase);
+    assert!(
+        verdict
+            .lines()
+            .contains(&"✗ no offload: iconik's originals are the files on this card".to_owned()),
+        "{verdict:?}"
+    );
     g.harness.run_ok();
     assert!(g.harness.query_by_label("Open report (CARD_A)").is_some());
+    assert!(g.harness.query_by_label("Not safe to erase").is_some());
     g.harness.get_by_label("Show API transcript").click();
     g.pump_until("the transcript viewer", |h| {
         h.state().view().transcript_view.is_some()
