@@ -520,7 +520,11 @@ pub fn plan(
     let temp_output = temp_path(out);
     let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-y"].map(String::from).into();
     args.extend(graph.inputs);
-    args.extend(["-filter_complex".into(), graph.filter]);
+    let filter = match &spec.look {
+        Some(look) => look.insert_into(&graph.filter),
+        None => graph.filter,
+    };
+    args.extend(["-filter_complex".into(), filter]);
     args.extend(["-map".into(), "[v]".into()]);
     match graph.audio {
         AudioOut::None => {}
