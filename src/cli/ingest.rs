@@ -75,6 +75,9 @@ pub struct IngestArgs {
     /// How proxies are made.
     #[arg(long, value_enum, default_value = "local")]
     proxy: ProxyArg,
+    /// A `.cube` LUT (1D or 3D) applied to every clip's proxy, e.g. a log-to-Rec.709 look.
+    #[arg(long, value_name = "FILE.cube")]
+    lut: Option<PathBuf>,
     /// H.264 encoder for local proxies: auto (the first of h264_videotoolbox, h264_nvenc,
     /// h264_qsv, h264_vaapi, h264_amf that passes a test encode, else libx264) or one of them.
     #[arg(long, value_name = "auto|NAME", default_value = "auto", value_parser = parse_encoder)]
@@ -140,6 +143,7 @@ impl IngestArgs {
             allow_same_volume: false,
             proxy: ProxyArg::Local,
             encoder: EncoderChoice::Auto,
+            lut: None,
             collection: None,
             metadata_view: None,
             metadata: Vec::new(),
@@ -329,6 +333,12 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let proxy_dir = store.dir().join("proxies");
     let mut options = IngestOptions::new(storage, storage_root.clone(), proxy_dir);
     options.offload_to = args.offload_to.first().cloned();
+    if let Some(lut) = &args.lut {
+        // Checked before any call: a bad LUT is the operator's to fix, not a per-clip failure.
+        card_ingest::media::proxy::look::Look::load(lut)
+            .with_context(|| format!("--lut {}", lut.display()))?;
+        options.lut = Some(lut.clone());
+    }
     options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
     options.verify = match args.verify {
         VerifyArg::ReadBack => card_ingest::offload::VerifyMode::ReadBack,

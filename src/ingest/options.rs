@@ -70,6 +70,8 @@ pub struct IngestOptions {
     pub job_timeout: std::time::Duration,
     /// H.264 encoder for local proxies: detected once per run (`Auto`) or forced.
     pub encoder: crate::media::proxy::EncoderChoice,
+    /// `.cube` LUT applied to every clip's proxy (`--lut`; none = no look).
+    pub lut: Option<PathBuf>,
 }
 
 /// Files hashed at once by default: one per core (hashing is CPU-bound on a fast reader).
@@ -98,6 +100,7 @@ impl IngestOptions {
             title_template: "{user_clip_name}".to_owned(),
             concurrency: 4,
             io_concurrency: default_io_concurrency(),
+            lut: None,
             force: false,
             proxy_dir,
             upload_chunk_bytes: 8 * 1024 * 1024,

@@ -6,6 +6,7 @@ mod gui;
 #[cfg(feature = "os-keyring-tests")]
 mod gui_keyring;
 mod ingest;
+mod look;
 mod media;
 #[cfg(feature = "os-keyring-tests")]
 mod notify_dbus;

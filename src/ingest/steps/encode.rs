@@ -105,7 +105,22 @@ impl ClipCtx {
             return self.iconik_transcode(resumed).await;
         }
         let rec = self.rec();
-        let fingerprint = fingerprint(&rec);
+        // `--lut`: checked once per clip (the file may be edited between runs); its bytes join
+        // the cache key, so a proxy made without (or with another) look is never reused.
+        let look = match &self.shared.options.lut {
+            Some(path) => Some(
+                media::proxy::look::Look::load(path)
+                    .map_err(|e| StepFail::permanent(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let look_key = match &look {
+            Some(l) => std::fs::read(&l.path)
+                .map(|b| format!("lut:{:016x}", xxhash_rust::xxh64::xxh64(&b, 0)))
+                .map_err(|e| StepFail::permanent(format!("{}: {e}", l.path.display())))?,
+            None => String::new(),
+        };
+        let fingerprint = fingerprint(&rec, &look_key);
         let dir = self.shared.options.proxy_dir.clone();
         let out = dir.join(format!("{fingerprint}.mp4"));
         let fields_path = dir.join(format!("{fingerprint}.json"));
@@ -143,8 +158,10 @@ impl ClipCtx {
                 .await
                 .map_err(|e| StepFail::permanent(e.to_string()))?
                 .map_err(|e| StepFail::permanent(e.to_string()))?;
+        let look_name = look.as_ref().map(|l| l.path.display().to_string());
         let spec = media::proxy::ProxySpec {
             encoder,
+            look,
             ..Default::default()
         };
         let plan = match media::proxy::plan(&self.sc.clip, &desc, &spec, &private) {
@@ -195,6 +212,9 @@ impl ClipCtx {
         fields["filename"] = Value::String(final_name);
         // Kept beside the proxy (not sent to iconik: create_proxy picks its fields by name).
         fields["encoder"] = Value::String(output.encoder.name().to_owned());
+        if let Some(l) = &look_name {
+            fields["look"] = Value::String(l.clone());
+        }
         // The fields first: a published mp4 always has its fields beside it.
         crate::atomic_write::write_atomic(&fields_path, fields.to_string().as_bytes())
             .map_err(|e| StepFail::permanent(format!("{}: {e}", fields_path.display())))?;
@@ -206,8 +226,9 @@ impl ClipCtx {
             r.proxy_fingerprint = Some(fingerprint.clone());
             r.proxy_encoder = Some(output.encoder.name().to_owned());
         })?;
+        let looked = look_name.map(|l| format!(", look {l}")).unwrap_or_default();
         Ok(StepEnd::Done(Some(format!(
-            "{} ({} bytes, {})",
+            "{} ({} bytes, {}{looked})",
             out.display(),
             output.size_bytes,
             output.encoder
@@ -216,8 +237,8 @@ impl ClipCtx {
 }
 
 /// xxh64 over the member files' xxh64 values and names: same content → same proxy.
-fn fingerprint(rec: &ClipRecord) -> String {
-    let mut text = String::new();
+fn fingerprint(rec: &ClipRecord, look_key: &str) -> String {
+    let mut text = String::from(look_key);
     for f in &rec.files {
         text.push_str(&f.name);
         text.push(':');

@@ -8,6 +8,7 @@
 pub mod audio;
 pub mod encode;
 pub mod encoder;
+pub mod look;
 pub mod mp4;
 pub mod plan;
 pub mod streams;
@@ -55,6 +56,8 @@ pub struct ProxySpec {
     pub gop_seconds: u32,
     /// The encode is killed after max(this, 5 × clip duration).
     pub min_timeout: Duration,
+    /// The LUT applied in the encode; `None` = no look (issue 13).
+    pub look: Option<look::Look>,
 }
 
 impl Default for ProxySpec {
@@ -69,6 +72,7 @@ impl Default for ProxySpec {
             encoder: Encoder::Libx264,
             gop_seconds: 2,
             min_timeout: Duration::from_secs(600),
+            look: None,
         }
     }
 }

@@ -495,7 +495,11 @@ pub fn plan(
     let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-y"].map(String::from).into();
     args.extend(spec.encoder.global_args());
     args.extend(graph.inputs);
-    args.extend(["-filter_complex".into(), graph.filter]);
+    let filter = match &spec.look {
+        Some(look) => look.insert_into(&graph.filter),
+        None => graph.filter,
+    };
+    args.extend(["-filter_complex".into(), filter]);
     args.extend(["-map".into(), "[v]".into()]);
     match graph.audio {
         AudioOut::None => {}
