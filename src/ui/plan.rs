@@ -240,6 +240,7 @@ mod tests {
                     segments: vec![vec![0]],
                     incomplete: None,
                     warnings: Vec::new(),
+ derived_from: None,
                 },
                 metadata: ClipMetadata {
                     camera_model: Some("AJ-PX270".into()),
