@@ -389,7 +389,7 @@ fn bwf_poly_mono_tracks_and_ixml_family() {
     let s_ = scan(&[&c]);
     assert_eq!(
         names(&s_),
-        vec!["12-T003", "S001T01", "Scene001-T001", "plain"]
+        vec!["12-T003", "S001T01", "Scene001-T001", "Take7_odd", "plain"]
     );
     let m = clip(&s_, "12-T003");
     assert_eq!(m.family, Family::AudioBwf);
@@ -400,14 +400,22 @@ fn bwf_poly_mono_tracks_and_ixml_family() {
     );
     assert_eq!(m.segments, vec![vec![0, 1]]);
     let z = clip(&s_, "Scene001-T001");
-    assert_eq!(z.id, "audio_bwf:ZOOMF8-UID-0001");
+    assert_eq!(z.id, "audio_bwf:ZOOMF8-UID-0001/Scene001-T001_Tr1");
     assert_eq!(
         files(z, &c),
         vec![
             (s("Scene001-T001_Tr1.wav"), Audio),
             (s("Scene001-T001_Tr2.wav"), Audio),
-            (s("Take7_odd.wav"), Audio)
         ]
+    );
+    assert!(z.warnings.is_empty(), "{:?}", z.warnings);
+    // Same family, but not named as a track of that take: a file set of its own, incomplete.
+    let odd = clip(&s_, "Take7_odd");
+    assert_eq!(odd.files.len(), 1);
+    assert!(
+        odd.warnings[0].starts_with("incomplete file set: the take has 2 files"),
+        "{:?}",
+        odd.warnings
     );
     assert_eq!(clip(&s_, "S001T01").files.len(), 1);
     assert_eq!(clip(&s_, "plain").family, Family::Generic);
