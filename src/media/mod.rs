@@ -104,6 +104,35 @@ pub struct ClipMetadata {
     pub sources: std::collections::BTreeMap<String, String>,
 }
 
+impl ClipMetadata {
+    /// Production and camera facts registered with the format's metadata (beside MediaInfo's
+    /// General track): scene, take, tape, project, circled, track names, note, recorder,
+    /// recorder-local date, BWF sample position, and the `extra` columns (ALE, RMD,
+    /// `.sidecar`). Keys are the metadata-view field names.
+    pub fn format_fields(&self) -> std::collections::BTreeMap<String, String> {
+        let named = [
+            ("scene", &self.scene),
+            ("take", &self.take),
+            ("tape", &self.tape),
+            ("project", &self.project),
+            ("circled", &self.circled),
+            ("track_names", &self.track_names),
+            ("note", &self.note),
+            ("recorder", &self.recorder),
+            ("shoot_date_local", &self.shoot_date_local),
+            ("time_reference", &self.time_reference),
+        ];
+        let mut out: std::collections::BTreeMap<String, String> = named
+            .into_iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v)))
+            .collect();
+        for (k, v) in &self.extra {
+            out.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        out
+    }
+}
+
 /// Which external tools are available; found once at startup.
 #[derive(Debug, Clone, Default)]
 pub struct Tools {
