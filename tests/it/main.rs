@@ -6,6 +6,7 @@ mod gui;
 mod gui_keyring;
 mod ingest;
 mod media;
+mod production;
 mod proxy;
 mod sample_cards;
 mod sandbox;
