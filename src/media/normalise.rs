@@ -96,6 +96,7 @@ fn sidecar_facts(sidecars: &[(PathBuf, Sidecar)]) -> SidecarFacts {
             Sidecar::SonyNrt(_) => "Sony NonRealTimeMeta XML",
             Sidecar::Canon(_) => "Canon clip XML",
             Sidecar::Bwf(_) => "bext TimeReference at iXML SPEED/TIMECODE_RATE",
+            Sidecar::SonyMediapro(_) => "card inventory System@systemKind",
         };
         match s {
             Sidecar::P2(c) => {
@@ -164,6 +165,8 @@ fn sidecar_facts(sidecars: &[(PathBuf, Sidecar)]) -> SidecarFacts {
             // BWF: only the start TC; its duration is the file's (the container knows it) and
             // its date has no zone (see `dates`).
             Sidecar::Bwf(b) => first(&mut f.timecode, b.start_timecode()),
+            // Read after the clip XMLs: their Device@modelName wins.
+            Sidecar::SonyMediapro(p) => first(&mut f.camera_model, p.system_kind.clone()),
         }
         let name = path
             .file_name()
