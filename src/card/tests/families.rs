@@ -571,3 +571,53 @@ fn shoot_day_folder_with_red_reel_gopro_and_p2_cards() {
         )]
     );
 }
+
+/// Cinema EOS flat clips (`CONTENTS/CLIPS001/A001C001_240514AB_CANON.CRM` / `.MXF` with
+/// same-basename sidecars) are clips, not card-level files; `INDEX.MIF` stays card-level.
+#[test]
+fn canon_cinema_eos_flat_clips_are_clips() {
+    let t = tmp();
+    let c = t.path().join("C70");
+    put(&c, "CONTENTS/CLIPS001/INDEX.MIF", b"mif");
+    put(&c, "CONTENTS/CLIPS001/A001C001_240514AB_CANON.CRM", b"crm");
+    put(&c, "CONTENTS/CLIPS001/A001C001_240514AB_CANON.XML", br#"<?xml version="1.0"?><VideoClip xmlns="http://www.canon.com/ns/VideoClip"><Title>A001C001</Title><Device><Manufacturer>Canon</Manufacturer><ModelName>EOS C70</ModelName><SerialNo>123456</SerialNo></Device></VideoClip>"#);
+    put(&c, "CONTENTS/CLIPS001/A001C001_240514AB_CANON.CIF", b"cif");
+    put(&c, "CONTENTS/CLIPS001/A001C001_240514AB_CANON.THM", b"thm");
+    put(&c, "CONTENTS/CLIPS001/A001C002_240514AB_CANON.MXF", b"mxf");
+    put(&c, "CONTENTS/CLIPS001/A001C002_240514AB_CANON01.PPN", b"ppn");
+    let s_ = scan(&[&c]);
+    assert_eq!(
+        names(&s_),
+        vec!["A001C001_240514AB_CANON", "A001C002_240514AB_CANON"]
+    );
+    let raw = clip(&s_, "A001C001_240514AB_CANON");
+    assert_eq!(raw.family, Family::CanonXf);
+    assert_eq!(raw.id, "canon_xf:CLIPS001/A001C001_240514AB_CANON");
+    assert_eq!(
+        files(raw, &c),
+        vec![
+            (s("CONTENTS/CLIPS001/A001C001_240514AB_CANON.CRM"), Video),
+            (s("CONTENTS/CLIPS001/A001C001_240514AB_CANON.CIF"), Sidecar),
+            (s("CONTENTS/CLIPS001/A001C001_240514AB_CANON.XML"), Sidecar),
+            (s("CONTENTS/CLIPS001/A001C001_240514AB_CANON.THM"), Thumbnail),
+        ]
+    );
+    let xf = clip(&s_, "A001C002_240514AB_CANON");
+    assert_eq!(
+        files(xf, &c),
+        vec![
+            (s("CONTENTS/CLIPS001/A001C002_240514AB_CANON.MXF"), Video),
+            (s("CONTENTS/CLIPS001/A001C002_240514AB_CANON01.PPN"), Other),
+        ]
+    );
+    assert_eq!(
+        skipped(&s_, &c),
+        vec![(s("CONTENTS/CLIPS001/INDEX.MIF"), s(CARD_LEVEL_REASON))]
+    );
+    let m = crate::media::describe_clip(raw, &crate::media::Tools::default()).metadata;
+    assert_eq!(m.camera_model.as_deref(), Some("EOS C70"));
+    assert_eq!(
+        m.sources.get("camera_model").map(String::as_str),
+        Some("A001C001_240514AB_CANON.XML Canon clip XML")
+    );
+}
