@@ -182,7 +182,11 @@ fn set_key(w: &Wav, all: &[Wav]) -> (SetKey, String) {
                 .iter()
                 .filter(|o| {
                     o.folder == w.folder
-                        && o.info.ixml.as_ref().and_then(|x| x.family_uid.as_ref()).is_none()
+                        && o.info
+                            .ixml
+                            .as_ref()
+                            .and_then(|x| x.family_uid.as_ref())
+                            .is_none()
                         && take_of(&o.stem).0.eq_ignore_ascii_case(&head)
                         && o.stem.len() > head.len()
                 })
@@ -279,7 +283,11 @@ fn mark_derived(tree: &Tree, out: &mut Out, wavs: &[Wav]) {
         let Some(parent) = w.info.ixml.as_ref().and_then(|x| x.parent_filename.clone()) else {
             continue;
         };
-        let parent_name = parent.rsplit(['/', '\\']).next().unwrap_or(&parent).to_string();
+        let parent_name = parent
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or(&parent)
+            .to_string();
         let Some(pw) = wavs.iter().find(|p| {
             p.folder == w.folder && tree.node(p.node).name.eq_ignore_ascii_case(&parent_name)
         }) else {
@@ -288,10 +296,14 @@ fn mark_derived(tree: &Tree, out: &mut Out, wavs: &[Wav]) {
         let path_of = |n: usize| tree.node(n).path.clone();
         let (child_path, parent_path) = (path_of(w.node), path_of(pw.node));
         let find = |clips: &[Clip], p: &std::path::Path| {
-            clips.iter().position(|c| c.files.iter().any(|f| f.path == p))
+            clips
+                .iter()
+                .position(|c| c.files.iter().any(|f| f.path == p))
         };
-        let (Some(ci), Some(pi)) = (find(&out.clips, &child_path), find(&out.clips, &parent_path))
-        else {
+        let (Some(ci), Some(pi)) = (
+            find(&out.clips, &child_path),
+            find(&out.clips, &parent_path),
+        ) else {
             continue;
         };
         if ci == pi {

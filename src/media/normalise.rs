@@ -174,7 +174,8 @@ fn sidecar_facts(sidecars: &[(PathBuf, Sidecar)]) -> SidecarFacts {
             .unwrap_or_default();
         for ((field, was), now) in SOURCED.iter().zip(before).zip(f.set_fields()) {
             if now && !was {
-                f.sources.insert((*field).to_owned(), format!("{name} {kind}"));
+                f.sources
+                    .insert((*field).to_owned(), format!("{name} {kind}"));
             }
         }
     }
@@ -318,7 +319,7 @@ mod tests {
             segments,
             incomplete: None,
             warnings: Vec::new(),
- derived_from: None,
+            derived_from: None,
         }
     }
 

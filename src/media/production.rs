@@ -57,13 +57,23 @@ pub fn fill_from_bwf(m: &mut ClipMetadata, sidecars: &[(PathBuf, Sidecar)]) {
             put(m, "take", x.take.clone(), src("TAKE"));
             put(m, "tape", x.tape.clone(), src("TAPE"));
             put(m, "project", x.project.clone(), src("PROJECT"));
-            put(m, "circled", x.circled.map(|c| c.to_string()), src("CIRCLED"));
+            put(
+                m,
+                "circled",
+                x.circled.map(|c| c.to_string()),
+                src("CIRCLED"),
+            );
             put(m, "note", x.note.clone(), src("NOTE"));
         }
         if let Some(bext) = &b.bext {
             let src = |k: &str| format!("{name} bext Description {k}=");
             for (field, key) in [("scene", "SCENE"), ("take", "TAKE"), ("tape", "TAPE")] {
-                put(m, field, description_value(&bext.description, key), src(key));
+                put(
+                    m,
+                    field,
+                    description_value(&bext.description, key),
+                    src(key),
+                );
             }
             put(
                 m,

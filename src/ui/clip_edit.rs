@@ -101,10 +101,7 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                         egui::TextEdit::singleline(&mut value).id_salt(("clip_field", field)),
                     )
                     .labelled_by(label.id)
-                    .on_hover_text(scanned_text(
-                        &original,
-                        field.source(&row.scanned.metadata),
-                    ))
+                    .on_hover_text(scanned_text(&original, field.source(&row.scanned.metadata)))
                     .changed()
                 {
                     vm.edits

@@ -240,7 +240,7 @@ mod tests {
                     segments: vec![vec![0]],
                     incomplete: None,
                     warnings: Vec::new(),
- derived_from: None,
+                    derived_from: None,
                 },
                 metadata: ClipMetadata {
                     camera_model: Some("AJ-PX270".into()),
@@ -348,9 +348,16 @@ mod tests {
     #[test]
     fn scanned_production_fields_go_to_the_view_fields_of_the_same_name_and_can_be_edited() {
         let mut v = vm();
-        v.views[0].fields = ["scene", "take", "tape", "circled", "track_names", "recorder"]
-            .map(String::from)
-            .to_vec();
+        v.views[0].fields = [
+            "scene",
+            "take",
+            "tape",
+            "circled",
+            "track_names",
+            "recorder",
+        ]
+        .map(String::from)
+        .to_vec();
         let m = &mut v.card.clips[0].scanned.metadata;
         m.scene = Some("A101".into());
         m.take = Some("1".into());
@@ -359,7 +366,8 @@ mod tests {
         m.track_names = Some("Boom, Lav".into());
         m.recorder = Some("Sound Devices".into());
         m.note = Some("door slam".into());
-        m.sources.insert("scene".into(), "A101_1.WAV iXML SCENE".into());
+        m.sources
+            .insert("scene".into(), "A101_1.WAV iXML SCENE".into());
         let mut edit = ClipEdit::default();
         edit.fields.insert(MetaField::Take, "2".into());
         v.edits.insert("p2:0001AA".into(), edit);

@@ -56,11 +56,7 @@ async fn bwf_production_fields_are_registered_with_the_format() {
         Credentials::new(sbx.credentials().app_id.clone(), TOKEN),
     )
     .expect("client");
-    let mut options = IngestOptions::new(
-        "Sandbox originals",
-        root.clone(),
-        root.join("proxies"),
-    );
+    let mut options = IngestOptions::new("Sandbox originals", root.clone(), root.join("proxies"));
     options.proxy = ProxyMode::None;
     options.retry = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
     options.max_calls_per_second = 1000;
@@ -79,7 +75,12 @@ async fn bwf_production_fields_are_registered_with_the_format() {
     };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let out = engine
-        .run_card(job, EventSink::new(tx), None, Arc::new(AtomicBool::new(false)))
+        .run_card(
+            job,
+            EventSink::new(tx),
+            None,
+            Arc::new(AtomicBool::new(false)),
+        )
         .await
         .expect("card job runs");
     assert!(out.all_complete(), "{:#?}", out.record);

@@ -465,7 +465,7 @@ pub fn clip(
         segments,
         incomplete: None,
         warnings: Vec::new(),
- derived_from: None,
+        derived_from: None,
     }
 }
 

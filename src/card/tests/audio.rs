@@ -64,7 +64,8 @@ impl Bwf<'_> {
         fmt.extend_from_slice(&24u16.to_le_bytes());
         chunk(&mut body, b"fmt ", &fmt, true);
         let mut bext = vec![0u8; 602];
-        let put_str = |b: &mut Vec<u8>, at: usize, s: &str| b[at..at + s.len()].copy_from_slice(s.as_bytes());
+        let put_str =
+            |b: &mut Vec<u8>, at: usize, s: &str| b[at..at + s.len()].copy_from_slice(s.as_bytes());
         put_str(&mut bext, 0, self.description);
         put_str(&mut bext, 256, self.originator);
         put_str(&mut bext, 288, "USSDVA101");
@@ -126,7 +127,9 @@ impl Ixml<'_> {
         };
         let parent = self
             .parent
-            .map(|p| format!("<PARENT_FILENAME>{p}</PARENT_FILENAME><PARENT_UID>PARENT-{p}</PARENT_UID>"))
+            .map(|p| {
+                format!("<PARENT_FILENAME>{p}</PARENT_FILENAME><PARENT_UID>PARENT-{p}</PARENT_UID>")
+            })
             .unwrap_or_default();
         format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<BWFXML><IXML_VERSION>1.61</IXML_VERSION>\
@@ -227,18 +230,26 @@ fn poly_and_wave_agent_split_are_two_clips_the_split_derived_from_the_poly() {
             ("A101_1_2.WAV".to_string(), Audio)
         ]
     );
-    assert_eq!((poly.name.as_str(), split.name.as_str()), ("A101_1", "A101_1"));
+    assert_eq!(
+        (poly.name.as_str(), split.name.as_str()),
+        ("A101_1", "A101_1")
+    );
     assert_eq!(poly.id, format!("audio_bwf:{UID}/A101_1"));
     assert_eq!(split.id, format!("audio_bwf:{UID}/A101_1_1"));
     assert_eq!(split.derived_from.as_deref(), Some(poly.id.as_str()));
     assert_eq!(poly.derived_from, None);
     assert!(
-        split.warnings.iter().any(|w| w.starts_with("derived from A101_1.WAV")),
+        split
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("derived from A101_1.WAV")),
         "{:?}",
         split.warnings
     );
     assert!(
-        poly.warnings.iter().any(|w| w.contains("was split from this file")),
+        poly.warnings
+            .iter()
+            .any(|w| w.contains("was split from this file")),
         "{:?}",
         poly.warnings
     );
@@ -339,14 +350,31 @@ fn same_take_in_two_folders_is_two_clips_that_look_like_copies() {
     let dirs: Vec<_> = s
         .clips
         .iter()
-        .map(|c| c.files[0].path.parent().unwrap().strip_prefix(&root_c).unwrap().to_owned())
+        .map(|c| {
+            c.files[0]
+                .path
+                .parent()
+                .unwrap()
+                .strip_prefix(&root_c)
+                .unwrap()
+                .to_owned()
+        })
         .collect();
-    assert_eq!(dirs, [std::path::PathBuf::from("702T_DAY1"), "ProTools_export".into()]);
+    assert_eq!(
+        dirs,
+        [
+            std::path::PathBuf::from("702T_DAY1"),
+            "ProTools_export".into()
+        ]
+    );
     let ids: Vec<&str> = s.clips.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids[0], format!("audio_bwf:{UID}/A101_2"));
     assert_eq!(
         ids[1],
-        format!("audio_bwf:{UID}/A101_2@{}", root_c.join("ProTools_export").display())
+        format!(
+            "audio_bwf:{UID}/A101_2@{}",
+            root_c.join("ProTools_export").display()
+        )
     );
     for c in &s.clips {
         assert_eq!(c.files.len(), 1);

@@ -584,7 +584,11 @@ fn canon_cinema_eos_flat_clips_are_clips() {
     put(&c, "CONTENTS/CLIPS001/A001C001_240514AB_CANON.CIF", b"cif");
     put(&c, "CONTENTS/CLIPS001/A001C001_240514AB_CANON.THM", b"thm");
     put(&c, "CONTENTS/CLIPS001/A001C002_240514AB_CANON.MXF", b"mxf");
-    put(&c, "CONTENTS/CLIPS001/A001C002_240514AB_CANON01.PPN", b"ppn");
+    put(
+        &c,
+        "CONTENTS/CLIPS001/A001C002_240514AB_CANON01.PPN",
+        b"ppn",
+    );
     let s_ = scan(&[&c]);
     assert_eq!(
         names(&s_),
@@ -599,7 +603,10 @@ fn canon_cinema_eos_flat_clips_are_clips() {
             (s("CONTENTS/CLIPS001/A001C001_240514AB_CANON.CRM"), Video),
             (s("CONTENTS/CLIPS001/A001C001_240514AB_CANON.CIF"), Sidecar),
             (s("CONTENTS/CLIPS001/A001C001_240514AB_CANON.XML"), Sidecar),
-            (s("CONTENTS/CLIPS001/A001C001_240514AB_CANON.THM"), Thumbnail),
+            (
+                s("CONTENTS/CLIPS001/A001C001_240514AB_CANON.THM"),
+                Thumbnail
+            ),
         ]
     );
     let xf = clip(&s_, "A001C002_240514AB_CANON");

@@ -308,11 +308,18 @@ fn mediapro_inventory_gives_ids_and_camera_model_without_clip_xml() {
     assert_eq!(c75.id, "xavc_s:PRIVATE/M4ROOT/CLIP/C0075");
     assert_eq!(
         c75.warnings,
-        ["C0075 is not listed in the card inventory MEDIAPRO.XML (added later, or the inventory is stale)"]
+        [
+            "C0075 is not listed in the card inventory MEDIAPRO.XML (added later, or the inventory is stale)"
+        ]
     );
     assert_eq!(
-        s.errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(),
-        ["MEDIAPRO.XML lists clip C0074 but its files are not on the card: bad copy, re-copy the card"]
+        s.errors
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "MEDIAPRO.XML lists clip C0074 but its files are not on the card: bad copy, re-copy the card"
+        ]
     );
     let m = crate::media::describe_clip(c73, &crate::media::Tools::default()).metadata;
     assert_eq!(m.camera_model.as_deref(), Some("ILCE-7SM3"));

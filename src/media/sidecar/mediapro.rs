@@ -125,6 +125,9 @@ mod tests {
         assert_eq!(c[0].dur, Some(250));
         assert!(c[0].umid.as_deref().unwrap().ends_with("C5D6"));
         assert!(p.clip("c0073").is_some());
-        assert!(matches!(parse("<NonRealTimeMeta/>"), Err(MediaproError::WrongRoot(_))));
+        assert!(matches!(
+            parse("<NonRealTimeMeta/>"),
+            Err(MediaproError::WrongRoot(_))
+        ));
     }
 }
