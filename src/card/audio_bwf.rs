@@ -4,7 +4,7 @@
 //! read by metadata's BWF parser (iXML may follow `data`; RF64 via `ds64`).
 
 use super::detector::{CardDetector, CardRef, ClipBuilder, Out, make_id, rel};
-use super::model::{Family, FileRole};
+use super::model::{Clip, Family, FileRole};
 use super::names::{all_digits, split_ext};
 use super::walk::Tree;
 use crate::media::sidecar::bwf::{self, BwfInfo};
@@ -29,13 +29,6 @@ pub fn read_bwf_info(path: &Path) -> Option<BwfInfo> {
 /// A WAV is a BWF when it has a `bext` or an iXML chunk (even an unparsable one).
 fn is_bwf(info: &BwfInfo) -> bool {
     info.bext.is_some() || info.ixml.is_some() || info.ixml_error.is_some()
-}
-
-/// `<FILE_SET><FAMILY_UID>` and `<FILE_SET_INDEX>` of the iXML chunk.
-fn file_set(info: &BwfInfo) -> (Option<String>, Option<String>) {
-    info.ixml.as_ref().map_or((None, None), |x| {
-        (x.family_uid.clone(), x.file_set_index.clone())
-    })
 }
 
 /// Take name and track order key of a mono-per-track file stem: strips `_D` (dual level),
@@ -88,15 +81,28 @@ impl CardDetector for AudioBwf {
     }
 }
 
-struct Track {
+/// One BWF file of a zone with what grouping needs from its chunks.
+struct Wav {
     node: usize,
+    folder: usize,
+    stem: String,
+    /// Track order inside the take (from the name's suffix).
+    track: u32,
+    info: BwfInfo,
+}
+
+/// What makes files one clip: one file set (camera-cards.md §10) in one folder.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct SetKey {
+    folder: usize,
+    family_uid: Option<String>,
+    total_files: u32,
+    /// Take name: the stem, minus a track suffix only when the file set has several files.
     take: String,
-    order: (String, u32, String),
 }
 
 fn group_zone(tree: &Tree, card: &CardRef, out: &mut Out) {
-    // group key → tracks; key = FAMILY_UID, else (folder, take name)
-    let mut takes: BTreeMap<(String, String), (usize, Vec<Track>)> = BTreeMap::new();
+    let mut wavs = Vec::new();
     for &f in &card.files {
         let n = tree.node(f);
         let (stem, ext) = split_ext(&n.name);
@@ -109,42 +115,253 @@ fn group_zone(tree: &Tree, card: &CardRef, out: &mut Out) {
         if !is_bwf(&info) {
             continue;
         }
-        let (uid, index) = file_set(&info);
-        let (take, track) = take_of(stem);
-        let key = match &uid {
-            Some(u) => ("uid".to_string(), u.clone()),
-            None => (
-                format!("dir{}", n.parent.unwrap_or(f)),
-                take.to_ascii_uppercase(),
-            ),
-        };
-        let entry = takes
-            .entry(key)
-            .or_insert((n.parent.unwrap_or(f), Vec::new()));
-        entry.1.push(Track {
+        wavs.push(Wav {
             node: f,
-            take,
-            order: (index.unwrap_or_default(), track, n.name.clone()),
+            folder: n.parent.unwrap_or(f),
+            stem: stem.to_string(),
+            track: take_of(stem).1,
+            info,
         });
     }
-    for ((kind, key), (folder, mut tracks)) in takes {
-        tracks.sort_by(|a, b| a.order.cmp(&b.order));
-        let name = tracks[0].take.clone();
-        let id = if kind == "uid" {
-            make_id(Family::AudioBwf, &key)
-        } else {
-            let dir = if tree.node(card.root).is_dir && folder != card.root {
-                format!("{}/", rel(tree, card, folder))
-            } else {
-                String::new()
-            };
-            make_id(Family::AudioBwf, &format!("{dir}{name}"))
+    let mut sets: BTreeMap<SetKey, (String, Vec<usize>)> = BTreeMap::new();
+    for (i, w) in wavs.iter().enumerate() {
+        let (key, name) = set_key(w, &wavs);
+        sets.entry(key).or_insert((name, Vec::new())).1.push(i);
+    }
+    for (key, (name, mut members)) in sets {
+        members.sort_by(|&a, &b| {
+            let (wa, wb) = (&wavs[a], &wavs[b]);
+            (wa.track, index_order(&wa.info), &wa.stem).cmp(&(
+                wb.track,
+                index_order(&wb.info),
+                &wb.stem,
+            ))
+        });
+        let first = &wavs[members[0]];
+        let id = match &key.family_uid {
+            Some(uid) => make_id(Family::AudioBwf, &format!("{uid}/{}", first.stem)),
+            None => {
+                let dir = if tree.node(card.root).is_dir && key.folder != card.root {
+                    format!("{}/", rel(tree, card, key.folder))
+                } else {
+                    String::new()
+                };
+                make_id(Family::AudioBwf, &format!("{dir}{name}"))
+            }
         };
         let mut b = ClipBuilder::new(Family::AudioBwf, id, name, card.root_path.clone());
-        let seg: Vec<(usize, FileRole)> =
-            tracks.iter().map(|t| (t.node, FileRole::Audio)).collect();
+        if let Some(w) = incomplete_set_warning(&key, &members, &wavs, tree) {
+            b.warnings.push(w);
+        }
+        let seg: Vec<(usize, FileRole)> = members
+            .iter()
+            .map(|&m| (wavs[m].node, FileRole::Audio))
+            .collect();
         b.segment(&seg);
         b.finish(tree, out);
+    }
+    mark_derived(tree, out, &wavs);
+}
+
+/// The file set `w` belongs to. With an iXML `FILE_SET` the set says how many files the take
+/// has: only then is a `_1`/`_Tr1` suffix a track (a take name such as `A101_3` ends in its
+/// take number). Without one, mono files whose names differ only in a track suffix are one
+/// take when they hold the same number of samples (parallel tracks of one recording do; two
+/// takes almost never do).
+fn set_key(w: &Wav, all: &[Wav]) -> (SetKey, String) {
+    let ixml = w.info.ixml.as_ref();
+    let family_uid = ixml.and_then(|x| x.family_uid.clone());
+    let total = ixml.and_then(|x| x.total_files);
+    let (head, _) = take_of(&w.stem);
+    let take = match (&family_uid, total) {
+        (Some(_), Some(t)) if t > 1 => head,
+        (Some(_), _) => w.stem.clone(),
+        (None, _) => {
+            let mono = |x: &Wav| x.info.format.is_some_and(|f| f.channels == 1);
+            let siblings: Vec<&Wav> = all
+                .iter()
+                .filter(|o| {
+                    o.folder == w.folder
+                        && o.info
+                            .ixml
+                            .as_ref()
+                            .and_then(|x| x.family_uid.as_ref())
+                            .is_none()
+                        && take_of(&o.stem).0.eq_ignore_ascii_case(&head)
+                        && o.stem.len() > head.len()
+                })
+                .collect();
+            let parallel = w.stem.len() > head.len()
+                && siblings.len() > 1
+                && siblings
+                    .iter()
+                    .all(|o| mono(o) && o.info.data_bytes == w.info.data_bytes);
+            if parallel { head } else { w.stem.clone() }
+        }
+    };
+    // Case-insensitive key (FAT/exFAT copies may change case); the name keeps its spelling.
+    let key = SetKey {
+        folder: w.folder,
+        take: take.to_ascii_uppercase(),
+        family_uid,
+        total_files: total.unwrap_or(1),
+    };
+    (key, take)
+}
+
+/// Sort key of `FILE_SET_INDEX` (`A`, `1`, `01`): numbers by value, letters after them.
+fn index_order(info: &BwfInfo) -> (u32, String) {
+    let index = info
+        .ixml
+        .as_ref()
+        .and_then(|x| x.file_set_index.clone())
+        .unwrap_or_default();
+    match index.trim().parse::<u32>() {
+        Ok(n) => (n, String::new()),
+        Err(_) => (u32::MAX, index.to_ascii_uppercase()),
+    }
+}
+
+/// "incomplete file set" when `TOTAL_FILES` says more files than the folder holds, naming the
+/// missing indices when the present ones are a plain 1..N or A..Z run.
+fn incomplete_set_warning(
+    key: &SetKey,
+    members: &[usize],
+    wavs: &[Wav],
+    tree: &Tree,
+) -> Option<String> {
+    let total = key.total_files as usize;
+    if key.family_uid.is_none() || members.len() >= total {
+        return None;
+    }
+    let indices: Vec<String> = members
+        .iter()
+        .filter_map(|&m| wavs[m].info.ixml.as_ref()?.file_set_index.clone())
+        .map(|i| i.trim().to_ascii_uppercase())
+        .collect();
+    let numeric: Option<Vec<u32>> = indices.iter().map(|i| i.parse().ok()).collect();
+    let all: Vec<String> = match numeric {
+        Some(_) => (1..=key.total_files).map(|n| n.to_string()).collect(),
+        None => (b'A'..=b'Z')
+            .take(total)
+            .map(|c| (c as char).to_string())
+            .collect(),
+    };
+    let have: Vec<String> = match numeric {
+        Some(n) => n.iter().map(u32::to_string).collect(),
+        None => indices.clone(),
+    };
+    let missing: Vec<&str> = all
+        .iter()
+        .filter(|i| !have.contains(i))
+        .map(String::as_str)
+        .collect();
+    let present: Vec<String> = members
+        .iter()
+        .map(|&m| tree.node(wavs[m].node).name.clone())
+        .collect();
+    let missing_text = if missing.len() == total - members.len() {
+        format!(" (FILE_SET_INDEX {})", missing.join(", "))
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "incomplete file set: the take has {total} files (iXML FILE_SET TOTAL_FILES) but only \
+         {} are here ({}); missing {} file(s){missing_text}: copy the whole take folder from \
+         the recorder",
+        members.len(),
+        present.join(", "),
+        total - members.len()
+    ))
+}
+
+/// A Wave Agent split (or any file whose iXML `HISTORY/PARENT_FILENAME` names another file
+/// of this scan) is derived from that file's clip: both stay listed, each says so, so the
+/// operator can untick one.
+fn mark_derived(tree: &Tree, out: &mut Out, wavs: &[Wav]) {
+    for w in wavs {
+        let Some(parent) = w.info.ixml.as_ref().and_then(|x| x.parent_filename.clone()) else {
+            continue;
+        };
+        let parent_name = parent
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or(&parent)
+            .to_string();
+        let Some(pw) = wavs.iter().find(|p| {
+            p.folder == w.folder && tree.node(p.node).name.eq_ignore_ascii_case(&parent_name)
+        }) else {
+            continue;
+        };
+        let path_of = |n: usize| tree.node(n).path.clone();
+        let (child_path, parent_path) = (path_of(w.node), path_of(pw.node));
+        let find = |clips: &[Clip], p: &std::path::Path| {
+            clips
+                .iter()
+                .position(|c| c.files.iter().any(|f| f.path == p))
+        };
+        let (Some(ci), Some(pi)) = (
+            find(&out.clips, &child_path),
+            find(&out.clips, &parent_path),
+        ) else {
+            continue;
+        };
+        if ci == pi {
+            continue;
+        }
+        let parent_id = out.clips[pi].id.clone();
+        let child_id = out.clips[ci].id.clone();
+        let note = format!(
+            "derived from {parent_name} (clip {parent_id}): a mono split made from that \
+             poly file (iXML HISTORY/PARENT_FILENAME); untick one of the two to register the \
+             take once"
+        );
+        if !out.clips[ci].warnings.contains(&note) {
+            out.clips[ci].warnings.push(note);
+            out.clips[ci].derived_from = Some(parent_id);
+            let back = format!(
+                "clip {child_id} was split from this file ({} holds the same take as mono \
+                 files): untick one of the two to register the take once",
+                tree.node(w.node).name
+            );
+            out.clips[pi].warnings.push(back);
+        }
+    }
+}
+
+/// Clips found twice in one scan (the same take in a recorder folder and in a copy of it):
+/// both stay, each gets a warning and the later ones an id made unique by their folder, so
+/// neither overwrites the other's journal.
+pub fn flag_copies(clips: &mut [Clip]) {
+    let mut by_id: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, c) in clips.iter().enumerate() {
+        if c.family == Family::AudioBwf {
+            by_id.entry(c.id.clone()).or_default().push(i);
+        }
+    }
+    for idxs in by_id.into_values().filter(|v| v.len() > 1) {
+        let folders: Vec<String> = idxs
+            .iter()
+            .map(|&i| {
+                clips[i]
+                    .files
+                    .first()
+                    .and_then(|f| f.path.parent())
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        for (k, &i) in idxs.iter().enumerate() {
+            clips[i].warnings.push(format!(
+                "looks like a copy of one take: {} clips carry the same iXML file set \
+                 (folders: {}); register one of them",
+                idxs.len(),
+                folders.join(", ")
+            ));
+            if k > 0 {
+                clips[i].id = format!("{}@{}", clips[i].id, folders[k]);
+            }
+        }
     }
 }
 
@@ -215,9 +432,10 @@ mod tests {
         std::fs::write(&path, file).expect("write");
         let info = read_bwf_info(&path).expect("riff");
         assert!(info.bext.is_none() && is_bwf(&info));
+        let x = info.ixml.expect("ixml");
         assert_eq!(
-            file_set(&info),
-            (Some("UID-64".to_string()), Some("2".to_string()))
+            (x.family_uid.as_deref(), x.file_set_index.as_deref()),
+            (Some("UID-64"), Some("2"))
         );
     }
 

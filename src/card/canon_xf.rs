@@ -34,9 +34,12 @@ impl CardDetector for CanonXf {
                 for clip_dir in tree.dirs_in(Some(clips)) {
                     group_clip(tree, card, clips, clip_dir, out);
                 }
-                // INDEX.MIF and other CLIPSnnn files.
+                group_flat(tree, card, clips, out);
+                // INDEX.MIF and other CLIPSnnn files no flat clip took.
                 for f in tree.files_in(Some(clips)) {
-                    out.card_level(f);
+                    if out.is_free(f) {
+                        out.card_level(f);
+                    }
                 }
             }
             for f in tree.files_in(Some(contents)) {
@@ -46,6 +49,56 @@ impl CardDetector for CanonXf {
                 out.card_level(f);
             }
         }
+    }
+}
+
+/// Newer Cinema EOS bodies (C70, C300 III, R5 C) write flat clips into `CLIPSnnn/`:
+/// `A001C001_240514AB_CANON.CRM` (Cinema RAW Light) or `.MXF` (XF-AVC) / `.MP4`, with
+/// same-basename sidecars (`.XML` clip metadata, `.CIF`, `.THM`/`.JPG`, `.PPN`). One clip per
+/// essence file; its id is `canon_xf:<CLIPSnnn>/<basename>` (RAW keeps the `canon_xf`
+/// family: the card layout is the same, only the essence differs).
+fn group_flat(tree: &Tree, card: &CardRef, clips: usize, out: &mut Out) {
+    let files = tree.files_in(Some(clips));
+    let clips_name = tree.node(clips).name.to_ascii_uppercase();
+    for &f in &files {
+        let (stem, ext) = split_ext(&tree.node(f).name);
+        if !matches!(ext.to_ascii_lowercase().as_str(), "crm" | "mxf" | "mp4") {
+            continue;
+        }
+        let name = stem.to_string();
+        let mut b = ClipBuilder::new(
+            Family::CanonXf,
+            make_id(
+                Family::CanonXf,
+                &format!("{clips_name}/{}", name.to_ascii_uppercase()),
+            ),
+            name.clone(),
+            card.root_path.clone(),
+        );
+        b.segment(&[(f, FileRole::Video)]);
+        for &o in &files {
+            if o == f || !out.is_free(o) {
+                continue;
+            }
+            let (ostem, oext) = split_ext(&tree.node(o).name);
+            // Same basename, or basename + a 2-digit/letter suffix (`…_CANON01.PPN`).
+            let related = ostem.eq_ignore_ascii_case(stem)
+                || (ostem.len() > stem.len()
+                    && ostem.is_char_boundary(stem.len())
+                    && ostem[..stem.len()].eq_ignore_ascii_case(stem)
+                    && ostem.len() - stem.len() <= 3);
+            if !related {
+                continue;
+            }
+            let role = match oext.to_ascii_lowercase().as_str() {
+                "crm" | "mxf" | "mp4" => continue,
+                "thm" | "jpg" => FileRole::Thumbnail,
+                "xml" | "cif" | "sif" => FileRole::Sidecar,
+                _ => FileRole::Other,
+            };
+            b.extra(o, role);
+        }
+        b.finish(tree, out);
     }
 }
 

@@ -207,6 +207,7 @@ impl ClipBuilder {
             segments: self.segments,
             incomplete: self.incomplete,
             warnings: self.warnings,
+            derived_from: None,
         });
     }
 }

@@ -107,6 +107,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<CardScan, CardError> {
     cards.extend(group_loose(&tree, loose, &mut out));
 
     flag_empty_files(&mut out);
+    audio_bwf::flag_copies(&mut out.clips);
     flag_duplicate_ids(&mut out.clips);
     report_empty_roots(&tree, &roots, &mut out);
 

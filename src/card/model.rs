@@ -128,6 +128,10 @@ pub struct Clip {
     /// file count differs from the XML, sequence gaps, ...).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
+    /// Id of the clip this one was made from (a Wave Agent mono split of a poly take, named by
+    /// its iXML `HISTORY/PARENT_FILENAME`): both are listed, the operator registers one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub derived_from: Option<String>,
 }
 
 impl Clip {

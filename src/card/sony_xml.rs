@@ -3,7 +3,7 @@
 
 use super::names::{is_zero_id, norm_hex_id, split_ext};
 use super::xml;
-use crate::media::sidecar::sony_nrt;
+use crate::media::sidecar::{mediapro, sony_nrt};
 use std::path::Path;
 
 /// `TargetMaterial@umidRef` of an NRT sidecar, normalised; `None` when absent, zero or the
@@ -16,30 +16,25 @@ pub fn nrt_umid(path: &Path) -> Option<String> {
     (!norm.is_empty() && !is_zero_id(&norm)).then_some(norm)
 }
 
-/// Uppercase clip names (file stems) of `Material@uri` entries in `MEDIAPRO.XML` that point
-/// into a clip folder (`./Clip/C0001.MXF`, `./CLIP/C0001.MP4`); proxies (`Sub/`) are ignored.
-pub fn mediapro_clips(path: &Path) -> Result<Vec<String>, xml::XmlError> {
+/// Clip entries of `MEDIAPRO.XML`: (uppercase clip name, normalised non-zero `umid`), from
+/// `Material@uri` entries in a clip folder (`./Clip/C0001.MXF`, `./CLIP/C0001.MP4`); proxies
+/// (`Sub/`) are ignored. Parsed by metadata's MediaProfile parser.
+pub fn mediapro_clips(path: &Path) -> Result<Vec<(String, Option<String>)>, xml::XmlError> {
     let text = xml::read_text(path)?;
-    let doc = xml::parse(path, &text)?;
-    let mut out = Vec::new();
-    for m in doc
-        .descendants()
-        .filter(|n| n.is_element() && n.tag_name().name() == "Material")
-    {
-        let Some(uri) = m.attribute("uri") else {
-            continue;
-        };
-        let lower = uri.to_ascii_lowercase();
-        let parts: Vec<&str> = lower.split('/').collect();
-        let in_clip_dir = parts.len() >= 2 && parts[parts.len() - 2] == "clip";
-        if !in_clip_dir {
+    // Well-formedness errors are reported with the file named, as for other card XML.
+    xml::parse(path, &text)?;
+    let profile = mediapro::parse(&text).unwrap_or_default();
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for m in profile.clips() {
+        if out.iter().any(|(s, _)| *s == m.stem) {
             continue;
         }
-        let file = uri.rsplit('/').next().unwrap_or(uri);
-        let stem = split_ext(file).0.to_ascii_uppercase();
-        if !out.contains(&stem) {
-            out.push(stem);
-        }
+        let umid = m
+            .umid
+            .as_deref()
+            .map(norm_hex_id)
+            .filter(|u| !u.is_empty() && !is_zero_id(u));
+        out.push((m.stem.clone(), umid));
     }
     Ok(out)
 }

@@ -142,6 +142,13 @@ pub fn group_sony(tree: &Tree, card: &CardRef, family: Family, dirs: &SonyDirs, 
             .nrt
             .first()
             .and_then(|&x| sony_xml::nrt_umid(&tree.node(x).path));
+        // No clip XML: the inventory's Material@umid is the same identity (§10).
+        let umid = umid.or_else(|| {
+            inventory
+                .as_ref()
+                .and_then(|(_, l)| l.iter().find(|(s, _)| s == name))
+                .and_then(|(_, u)| u.clone())
+        });
         let id = match umid {
             Some(umid) => make_id(family, &umid),
             None => {
@@ -179,7 +186,10 @@ pub fn group_sony(tree: &Tree, card: &CardRef, family: Family, dirs: &SonyDirs, 
                  re-copy the card"
             ));
         }
-        if inventory.as_ref().is_some_and(|(_, l)| !l.contains(name)) {
+        if inventory
+            .as_ref()
+            .is_some_and(|(_, l)| !l.iter().any(|(s, _)| s == name))
+        {
             b.warnings.push(format!(
                 "{name} is not listed in the card inventory MEDIAPRO.XML (added later, or the \
                  inventory is stale)"
@@ -188,7 +198,7 @@ pub fn group_sony(tree: &Tree, card: &CardRef, family: Family, dirs: &SonyDirs, 
         b.finish(tree, out);
     }
     if let Some((path, listed)) = inventory {
-        for name in listed.iter().filter(|n| !units.contains_key(*n)) {
+        for (name, _) in listed.iter().filter(|(n, _)| !units.contains_key(n)) {
             out.errors.push(ScanIssue {
                 path: path.clone(),
                 message: format!(
@@ -209,12 +219,15 @@ pub fn group_sony(tree: &Tree, card: &CardRef, family: Family, dirs: &SonyDirs, 
     }
 }
 
+/// The inventory's clips: (clip name, its `Material@umid` when given).
+type InventoryClips = Vec<(String, Option<String>)>;
+
 /// `MEDIAPRO.XML` of `base`, parsed; an unreadable inventory is an error entry, not a stop.
 fn read_inventory(
     tree: &Tree,
     base: usize,
     out: &mut Out,
-) -> Option<(std::path::PathBuf, Vec<String>)> {
+) -> Option<(std::path::PathBuf, InventoryClips)> {
     let node = tree.child(base, "mediapro.xml")?;
     let path = tree.node(node).path.clone();
     match sony_xml::mediapro_clips(&path) {

@@ -328,7 +328,46 @@ fn read_sidecars(clip: &Clip, issues: &mut Vec<(PathBuf, String)>) -> Vec<(PathB
             Err(msg) => issues.push((file.path.clone(), msg)),
         }
     }
+    if let Some((path, profile)) = card_inventory(clip) {
+        out.push((path, Sidecar::SonyMediapro(Box::new(profile))));
+    }
     out
+}
+
+/// The Sony card's `MEDIAPRO.XML` (a card-level file, not a clip member): found in the
+/// folders above the clip's first essence file (`M4ROOT`, `XDROOT`, `BPAV`), read for the
+/// camera model when the clip has no clip XML. Only the clip's own entry is kept.
+fn card_inventory(clip: &Clip) -> Option<(PathBuf, sidecar::mediapro::MediaProfile)> {
+    if !matches!(clip.family, Family::Xdcam | Family::XdcamEx | Family::XavcS) {
+        return None;
+    }
+    let essence = clip
+        .files
+        .iter()
+        .find(|f| matches!(f.role, FileRole::Video | FileRole::Audio))?;
+    let path = essence
+        .path
+        .ancestors()
+        .skip(1)
+        .take(3)
+        .take_while(|d| d.starts_with(&clip.card_root))
+        .find_map(|d| {
+            std::fs::read_dir(d).ok()?.flatten().find_map(|e| {
+                let name = e.file_name().to_string_lossy().to_ascii_lowercase();
+                (name == "mediapro.xml").then(|| e.path())
+            })
+        })?;
+    if std::fs::metadata(&path).ok()?.len() > MAX_SIDECAR_BYTES {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&std::fs::read(&path).ok()?).into_owned();
+    let mut profile = sidecar::mediapro::parse(&text).ok()?;
+    // The entry of this clip (its stem, or the EX take's first clip folder).
+    let stem = essence.path.file_stem()?.to_string_lossy().into_owned();
+    profile
+        .materials
+        .retain(|m| m.folder == "clip" && m.stem.eq_ignore_ascii_case(&stem));
+    Some((path, profile))
 }
 
 fn read_xml_sidecar(clip: &Clip, path: &Path) -> Result<Option<Sidecar>, String> {

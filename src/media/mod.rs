@@ -16,6 +16,7 @@ pub mod mediainfo;
 pub mod normalise;
 pub mod poster;
 pub mod process;
+pub mod production;
 pub mod proxy;
 pub mod rate;
 pub mod sequence;
@@ -65,6 +66,71 @@ pub struct ClipMetadata {
     /// RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub shoot_date: Option<String>,
+    /// Production facts (iXML / bext Description / ALE / sidecars).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scene: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub take: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tape: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub project: Option<String>,
+    /// "true"/"false": the take was circled (iXML `CIRCLED`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub circled: Option<String>,
+    /// Channel names in track order, comma-separated (iXML `TRACK_LIST/TRACK/NAME`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub track_names: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+    /// The recorder that wrote the file (bext `Originator`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub recorder: Option<String>,
+    /// Recorder-local date and time without a zone ("2024-05-14T10:00:00", bext
+    /// OriginationDate/Time) when no time zone is stated: never passed off as `shoot_date`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shoot_date_local: Option<String>,
+    /// Start position of a WAV that states no timecode rate: samples since midnight and the
+    /// sample rate, instead of a timecode at an invented frame rate.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub time_reference: Option<String>,
+    /// Further camera/look facts by name (ALE columns, RED RMD, BRAW sidecar: `iso`,
+    /// `white_balance`, `lens`, `look`, ...).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub extra: std::collections::BTreeMap<String, String>,
+    /// Where each value came from: field name → file and part, e.g. `scene` →
+    /// `A101_1.WAV iXML SCENE`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub sources: std::collections::BTreeMap<String, String>,
+}
+
+impl ClipMetadata {
+    /// Production and camera facts registered with the format's metadata (beside MediaInfo's
+    /// General track): scene, take, tape, project, circled, track names, note, recorder,
+    /// recorder-local date, BWF sample position, and the `extra` columns (ALE, RMD,
+    /// `.sidecar`). Keys are the metadata-view field names.
+    pub fn format_fields(&self) -> std::collections::BTreeMap<String, String> {
+        let named = [
+            ("scene", &self.scene),
+            ("take", &self.take),
+            ("tape", &self.tape),
+            ("project", &self.project),
+            ("circled", &self.circled),
+            ("track_names", &self.track_names),
+            ("note", &self.note),
+            ("recorder", &self.recorder),
+            ("shoot_date_local", &self.shoot_date_local),
+            ("time_reference", &self.time_reference),
+        ];
+        let mut out: std::collections::BTreeMap<String, String> = named
+            .into_iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v)))
+            .collect();
+        for (k, v) in &self.extra {
+            out.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        out
+    }
 }
 
 /// Which external tools are available; found once at startup.

@@ -55,7 +55,31 @@ struct SidecarFacts {
     height: Option<u32>,
     video_codec: Option<String>,
     audio_channels: Option<u32>,
+    /// Field name → the sidecar that gave it (`0002EM.XML P2 clip XML`).
+    sources: BTreeMap<String, String>,
 }
+
+impl SidecarFacts {
+    /// Which of the sourced fields are set, in [`SOURCED`] order.
+    fn set_fields(&self) -> [bool; 5] {
+        [
+            self.camera_model.is_some(),
+            self.camera_serial.is_some(),
+            self.user_clip_name.is_some(),
+            self.shoot_date.is_some(),
+            self.timecode.is_some(),
+        ]
+    }
+}
+
+/// Operator-facing fields whose sidecar source is recorded.
+const SOURCED: [&str; 5] = [
+    "camera_model",
+    "camera_serial",
+    "user_clip_name",
+    "shoot_date",
+    "timecode_start",
+];
 
 fn first<T>(slot: &mut Option<T>, value: Option<T>) {
     if slot.is_none() {
@@ -65,7 +89,15 @@ fn first<T>(slot: &mut Option<T>, value: Option<T>) {
 
 fn sidecar_facts(sidecars: &[(PathBuf, Sidecar)]) -> SidecarFacts {
     let mut f = SidecarFacts::default();
-    for (_, s) in sidecars {
+    for (path, s) in sidecars {
+        let before = f.set_fields();
+        let kind = match s {
+            Sidecar::P2(_) => "P2 clip XML",
+            Sidecar::SonyNrt(_) => "Sony NonRealTimeMeta XML",
+            Sidecar::Canon(_) => "Canon clip XML",
+            Sidecar::Bwf(_) => "bext TimeReference at iXML SPEED/TIMECODE_RATE",
+            Sidecar::SonyMediapro(_) => "card inventory System@systemKind",
+        };
         match s {
             Sidecar::P2(c) => {
                 f.durations.extend(c.duration_seconds());
@@ -133,6 +165,18 @@ fn sidecar_facts(sidecars: &[(PathBuf, Sidecar)]) -> SidecarFacts {
             // BWF: only the start TC; its duration is the file's (the container knows it) and
             // its date has no zone (see `dates`).
             Sidecar::Bwf(b) => first(&mut f.timecode, b.start_timecode()),
+            // Read after the clip XMLs: their Device@modelName wins.
+            Sidecar::SonyMediapro(p) => first(&mut f.camera_model, p.system_kind.clone()),
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for ((field, was), now) in SOURCED.iter().zip(before).zip(f.set_fields()) {
+            if now && !was {
+                f.sources
+                    .insert((*field).to_owned(), format!("{name} {kind}"));
+            }
         }
     }
     f
@@ -221,7 +265,7 @@ pub fn normalise(input: &NormaliseInput<'_>) -> ClipMetadata {
         .or_else(|| video.and_then(|v| v.timecode.clone()))
         .or_else(|| seg_tech.iter().find_map(|t| t.timecode.clone()));
 
-    ClipMetadata {
+    let mut m = ClipMetadata {
         duration_seconds: duration_seconds.map(|d| (d * 1000.0).round() / 1000.0),
         frame_rate: frame_rate.map(|r| r.to_string()),
         width: video
@@ -245,7 +289,11 @@ pub fn normalise(input: &NormaliseInput<'_>) -> ClipMetadata {
         shoot_date: side
             .shoot_date
             .or_else(|| seg_tech.iter().find_map(|t| t.encoded_date.clone())),
-    }
+        ..ClipMetadata::default()
+    };
+    m.sources = side.sources;
+    super::production::fill_from_bwf(&mut m, input.sidecars);
+    m
 }
 
 #[cfg(test)]
@@ -271,6 +319,7 @@ mod tests {
             segments,
             incomplete: None,
             warnings: Vec::new(),
+            derived_from: None,
         }
     }
 

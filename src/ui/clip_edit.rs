@@ -101,7 +101,7 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                         egui::TextEdit::singleline(&mut value).id_salt(("clip_field", field)),
                     )
                     .labelled_by(label.id)
-                    .on_hover_text(format!("Scanned: {}", display_original(&original)))
+                    .on_hover_text(scanned_text(&original, field.source(&row.scanned.metadata)))
                     .changed()
                 {
                     vm.edits
@@ -125,6 +125,7 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                 ui.end_row();
             }
         });
+    read_only_facts(ui, &row.scanned.metadata);
     if ui
         .add_enabled(
             vm.edits.get(&id).is_some_and(|e| !e.is_empty()),
@@ -133,6 +134,48 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .clicked()
     {
         cmds.push(UiCommand::ResetClip(id));
+    }
+}
+
+/// Facts shown but not edited (recorder-local date, sample position, ALE/RMD/sidecar
+/// columns), then where every scanned value came from.
+fn read_only_facts(ui: &mut egui::Ui, m: &crate::media::ClipMetadata) {
+    let lines = fact_lines(m);
+    if lines.is_empty() {
+        return;
+    }
+    egui::CollapsingHeader::new("More facts and where values came from")
+        .id_salt("clip_sources")
+        .show(ui, |ui| {
+            for line in lines {
+                ui.label(line);
+            }
+        });
+}
+
+/// The lines of [`read_only_facts`], pure so it is unit-tested.
+pub fn fact_lines(m: &crate::media::ClipMetadata) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(d) = &m.shoot_date_local {
+        lines.push(format!("Recorded (local time, zone unknown): {d}"));
+    }
+    if let Some(t) = &m.time_reference {
+        lines.push(format!("Start: {t}"));
+    }
+    for (k, v) in &m.extra {
+        lines.push(format!("{k}: {v}"));
+    }
+    for (field, src) in &m.sources {
+        lines.push(format!("{field} ← {src}"));
+    }
+    lines
+}
+
+/// "Scanned: 12A (from A101_1.WAV iXML SCENE)": the value and the sidecar it was read from.
+pub fn scanned_text(original: &str, source: Option<&str>) -> String {
+    match source {
+        Some(src) => format!("Scanned: {} (from {src})", display_original(original)),
+        None => format!("Scanned: {}", display_original(original)),
     }
 }
 

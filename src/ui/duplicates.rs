@@ -453,6 +453,7 @@ mod tests {
                 segments: vec![vec![0]],
                 incomplete: None,
                 warnings: Vec::new(),
+                derived_from: None,
             },
             metadata: Default::default(),
             raw_metadata: serde_json::Value::Null,

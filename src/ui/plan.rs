@@ -263,6 +263,7 @@ mod tests {
                     segments: vec![vec![0]],
                     incomplete: None,
                     warnings: Vec::new(),
+                    derived_from: None,
                 },
                 metadata: ClipMetadata {
                     camera_model: Some("AJ-PX270".into()),
@@ -365,6 +366,58 @@ mod tests {
             !format!("{r:?}").contains("s3cr3t"),
             "Debug redacts the token"
         );
+    }
+
+    #[test]
+    fn scanned_production_fields_go_to_the_view_fields_of_the_same_name_and_can_be_edited() {
+        let mut v = vm();
+        v.views[0].fields = [
+            "scene",
+            "take",
+            "tape",
+            "circled",
+            "track_names",
+            "recorder",
+        ]
+        .map(String::from)
+        .to_vec();
+        let m = &mut v.card.clips[0].scanned.metadata;
+        m.scene = Some("A101".into());
+        m.take = Some("1".into());
+        m.tape = Some("24Y05M14".into());
+        m.circled = Some("true".into());
+        m.track_names = Some("Boom, Lav".into());
+        m.recorder = Some("Sound Devices".into());
+        m.note = Some("door slam".into());
+        m.sources
+            .insert("scene".into(), "A101_1.WAV iXML SCENE".into());
+        let mut edit = ClipEdit::default();
+        edit.fields.insert(MetaField::Take, "2".into());
+        v.edits.insert("p2:0001AA".into(), edit);
+        let plan = plan(&v, &target()).expect("plan");
+        let a = &plan.request.options.clip_metadata["p2:0001AA"];
+        let got: Vec<(&str, &str)> = a.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("circled", "true"),
+                ("recorder", "Sound Devices"),
+                ("scene", "A101"),
+                ("take", "2"),
+                ("tape", "24Y05M14"),
+                ("track_names", "Boom, Lav")
+            ]
+        );
+        // The registered clip carries the edit; the note has no view field and is not written.
+        let m = &plan.request.jobs[0].clips[0].metadata;
+        assert_eq!(m.take.as_deref(), Some("2"));
+        let sm = &v.card.clips[0].scanned.metadata;
+        assert_eq!(MetaField::Scene.source(sm), Some("A101_1.WAV iXML SCENE"));
+        assert_eq!(
+            crate::ui::clip_edit::scanned_text("A101", MetaField::Scene.source(sm)),
+            "Scanned: A101 (from A101_1.WAV iXML SCENE)"
+        );
+        assert_eq!(MetaField::Note.original(sm), "door slam");
     }
 
     #[test]

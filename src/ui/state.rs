@@ -177,6 +177,13 @@ impl CardView {
 pub enum MetaField {
     UserClipName,
     Scene,
+    Take,
+    Tape,
+    Project,
+    Circled,
+    TrackNames,
+    Note,
+    Recorder,
     CameraModel,
     CameraSerial,
     ShootDate,
@@ -186,9 +193,16 @@ pub enum MetaField {
 }
 
 impl MetaField {
-    pub const ALL: [MetaField; 8] = [
+    pub const ALL: [MetaField; 15] = [
         MetaField::UserClipName,
         MetaField::Scene,
+        MetaField::Take,
+        MetaField::Tape,
+        MetaField::Project,
+        MetaField::Circled,
+        MetaField::TrackNames,
+        MetaField::Note,
+        MetaField::Recorder,
         MetaField::CameraModel,
         MetaField::CameraSerial,
         MetaField::ShootDate,
@@ -198,8 +212,10 @@ impl MetaField {
     ];
 
     /// Fields offered in the bulk editor (the same value makes sense for many clips).
-    pub const BULK: [MetaField; 3] = [
+    pub const BULK: [MetaField; 5] = [
         MetaField::Scene,
+        MetaField::Tape,
+        MetaField::Project,
         MetaField::CameraModel,
         MetaField::ShootDate,
     ];
@@ -208,6 +224,13 @@ impl MetaField {
         match self {
             MetaField::UserClipName => "User clip name",
             MetaField::Scene => "Scene",
+            MetaField::Take => "Take",
+            MetaField::Tape => "Tape",
+            MetaField::Project => "Project",
+            MetaField::Circled => "Circled",
+            MetaField::TrackNames => "Track names",
+            MetaField::Note => "Note",
+            MetaField::Recorder => "Recorder",
             MetaField::CameraModel => "Camera",
             MetaField::CameraSerial => "Camera serial",
             MetaField::ShootDate => "Shoot date",
@@ -222,6 +245,13 @@ impl MetaField {
         match self {
             MetaField::UserClipName => "user_clip_name",
             MetaField::Scene => "scene",
+            MetaField::Take => "take",
+            MetaField::Tape => "tape",
+            MetaField::Project => "project",
+            MetaField::Circled => "circled",
+            MetaField::TrackNames => "track_names",
+            MetaField::Note => "note",
+            MetaField::Recorder => "recorder",
             MetaField::CameraModel => "camera",
             MetaField::CameraSerial => "camera_serial",
             MetaField::ShootDate => "shoot_date",
@@ -231,34 +261,64 @@ impl MetaField {
         }
     }
 
-    /// Puts an edited value into the clip's metadata (what the ingest registers).
-    pub fn apply(self, m: &mut ClipMetadata, value: &str) {
-        let v = Some(value.to_owned()).filter(|v| !v.trim().is_empty());
+    /// The [`ClipMetadata`] field (its `sources` key) behind this one.
+    pub fn metadata_key(self) -> &'static str {
         match self {
-            MetaField::UserClipName => m.user_clip_name = v,
-            MetaField::Scene => {}
-            MetaField::CameraModel => m.camera_model = v,
-            MetaField::CameraSerial => m.camera_serial = v,
-            MetaField::ShootDate => m.shoot_date = v,
-            MetaField::TimecodeStart => m.timecode_start = v,
-            MetaField::FrameRate => m.frame_rate = v,
-            MetaField::VideoCodec => m.video_codec = v,
+            MetaField::CameraModel => "camera_model",
+            other => other.view_field(),
         }
     }
 
-    /// The value the scan found ("" when none; the camera has no scene field).
+    fn slot(self, m: &mut ClipMetadata) -> &mut Option<String> {
+        match self {
+            MetaField::UserClipName => &mut m.user_clip_name,
+            MetaField::Scene => &mut m.scene,
+            MetaField::Take => &mut m.take,
+            MetaField::Tape => &mut m.tape,
+            MetaField::Project => &mut m.project,
+            MetaField::Circled => &mut m.circled,
+            MetaField::TrackNames => &mut m.track_names,
+            MetaField::Note => &mut m.note,
+            MetaField::Recorder => &mut m.recorder,
+            MetaField::CameraModel => &mut m.camera_model,
+            MetaField::CameraSerial => &mut m.camera_serial,
+            MetaField::ShootDate => &mut m.shoot_date,
+            MetaField::TimecodeStart => &mut m.timecode_start,
+            MetaField::FrameRate => &mut m.frame_rate,
+            MetaField::VideoCodec => &mut m.video_codec,
+        }
+    }
+
+    /// Puts an edited value into the clip's metadata (what the ingest registers).
+    pub fn apply(self, m: &mut ClipMetadata, value: &str) {
+        *self.slot(m) = Some(value.to_owned()).filter(|v| !v.trim().is_empty());
+    }
+
+    /// The value the scan found ("" when none).
     pub fn original(self, m: &ClipMetadata) -> String {
         let v = match self {
-            MetaField::UserClipName => m.user_clip_name.clone(),
-            MetaField::Scene => None,
-            MetaField::CameraModel => m.camera_model.clone(),
-            MetaField::CameraSerial => m.camera_serial.clone(),
-            MetaField::ShootDate => m.shoot_date.clone(),
-            MetaField::TimecodeStart => m.timecode_start.clone(),
-            MetaField::FrameRate => m.frame_rate.clone(),
-            MetaField::VideoCodec => m.video_codec.clone(),
+            MetaField::UserClipName => &m.user_clip_name,
+            MetaField::Scene => &m.scene,
+            MetaField::Take => &m.take,
+            MetaField::Tape => &m.tape,
+            MetaField::Project => &m.project,
+            MetaField::Circled => &m.circled,
+            MetaField::TrackNames => &m.track_names,
+            MetaField::Note => &m.note,
+            MetaField::Recorder => &m.recorder,
+            MetaField::CameraModel => &m.camera_model,
+            MetaField::CameraSerial => &m.camera_serial,
+            MetaField::ShootDate => &m.shoot_date,
+            MetaField::TimecodeStart => &m.timecode_start,
+            MetaField::FrameRate => &m.frame_rate,
+            MetaField::VideoCodec => &m.video_codec,
         };
-        v.unwrap_or_default()
+        v.clone().unwrap_or_default()
+    }
+
+    /// Which sidecar the scanned value came from (`A101_1.WAV iXML SCENE`), when recorded.
+    pub fn source(self, m: &ClipMetadata) -> Option<&str> {
+        m.sources.get(self.metadata_key()).map(String::as_str)
     }
 }
 

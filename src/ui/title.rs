@@ -56,6 +56,7 @@ mod tests {
                 segments: Vec::new(),
                 incomplete: None,
                 warnings: Vec::new(),
+                derived_from: None,
             },
             metadata: ClipMetadata {
                 user_clip_name: user.map(str::to_owned),

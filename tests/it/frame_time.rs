@@ -40,6 +40,7 @@ pub fn synthetic_clip(i: usize) -> ClipRow {
                 segments: vec![vec![0]],
                 incomplete: None,
                 warnings: Vec::new(),
+                derived_from: None,
             },
             metadata: ClipMetadata {
                 duration_seconds: Some(12.5),

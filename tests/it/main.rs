@@ -12,6 +12,7 @@ mod media;
 mod notify_dbus;
 mod offload_cli;
 mod pipeline;
+mod production;
 mod proxy;
 mod sample_cards;
 mod sandbox;

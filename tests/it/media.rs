@@ -226,7 +226,8 @@ fn append_ixml(path: &Path, ixml: &str) {
 fn bwf_time_reference_gives_start_timecode() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("S001T01.WAV");
-    // 10 h + 0.4 s after midnight: 9.6 frames at 24 fps (→ :09), 10 at the 25 fps fallback.
+    // 10 h + 0.4 s after midnight: 9.6 frames at 24 fps (→ :09). Without a stated timecode
+    // rate there is no timecode (no invented 25 fps), only the sample position.
     let samples = (48_000u64 * 36_000 + 19_200).to_string();
     let tr = format!("time_reference={samples}");
     ffmpeg(&[
@@ -254,7 +255,17 @@ fn bwf_time_reference_gives_start_timecode() {
         vec![vec![0]],
     );
     let d = describe(&c);
-    assert_eq!(d.metadata.timecode_start.as_deref(), Some("10:00:00:10"));
+    assert_eq!(d.metadata.timecode_start, None);
+    assert_eq!(d.metadata.frame_rate, None);
+    assert_eq!(
+        d.metadata.time_reference.as_deref(),
+        Some(
+            "1728019200 samples since midnight at 48000 Hz (10:00:00 wall clock; the file \
+             states no timecode rate)"
+        )
+    );
+    assert_eq!(d.metadata.scene.as_deref(), Some("12"));
+    assert_eq!(d.metadata.recorder.as_deref(), Some("SD"));
     assert_eq!(d.metadata.audio_channels, Some(1));
     assert_eq!(d.metadata.duration_seconds, Some(1.0));
 
@@ -265,6 +276,12 @@ fn bwf_time_reference_gives_start_timecode() {
     );
     let d = media::describe_clip(&c, &tools());
     assert_eq!(d.metadata.timecode_start.as_deref(), Some("10:00:00:09"));
+    assert_eq!(d.metadata.time_reference, None);
+    assert_eq!(d.metadata.take.as_deref(), Some("3"));
+    assert_eq!(
+        d.metadata.sources.get("take").map(String::as_str),
+        Some("S001T01.WAV iXML TAKE")
+    );
     let Some((_, media::sidecar::Sidecar::Bwf(info))) = d.sidecars.first() else {
         panic!("no BWF sidecar: {:?}", d.sidecars);
     };

@@ -465,6 +465,7 @@ pub fn clip(
         segments,
         incomplete: None,
         warnings: Vec::new(),
+        derived_from: None,
     }
 }
 

@@ -389,7 +389,7 @@ fn bwf_poly_mono_tracks_and_ixml_family() {
     let s_ = scan(&[&c]);
     assert_eq!(
         names(&s_),
-        vec!["12-T003", "S001T01", "Scene001-T001", "plain"]
+        vec!["12-T003", "S001T01", "Scene001-T001", "Take7_odd", "plain"]
     );
     let m = clip(&s_, "12-T003");
     assert_eq!(m.family, Family::AudioBwf);
@@ -400,14 +400,22 @@ fn bwf_poly_mono_tracks_and_ixml_family() {
     );
     assert_eq!(m.segments, vec![vec![0, 1]]);
     let z = clip(&s_, "Scene001-T001");
-    assert_eq!(z.id, "audio_bwf:ZOOMF8-UID-0001");
+    assert_eq!(z.id, "audio_bwf:ZOOMF8-UID-0001/Scene001-T001_Tr1");
     assert_eq!(
         files(z, &c),
         vec![
             (s("Scene001-T001_Tr1.wav"), Audio),
             (s("Scene001-T001_Tr2.wav"), Audio),
-            (s("Take7_odd.wav"), Audio)
         ]
+    );
+    assert!(z.warnings.is_empty(), "{:?}", z.warnings);
+    // Same family, but not named as a track of that take: a file set of its own, incomplete.
+    let odd = clip(&s_, "Take7_odd");
+    assert_eq!(odd.files.len(), 1);
+    assert!(
+        odd.warnings[0].starts_with("incomplete file set: the take has 2 files"),
+        "{:?}",
+        odd.warnings
     );
     assert_eq!(clip(&s_, "S001T01").files.len(), 1);
     assert_eq!(clip(&s_, "plain").family, Family::Generic);
@@ -561,5 +569,62 @@ fn shoot_day_folder_with_red_reel_gopro_and_p2_cards() {
             s("notes.txt"),
             s("not part of any clip on this red card (no clip uses this name or folder)")
         )]
+    );
+}
+
+/// Cinema EOS flat clips (`CONTENTS/CLIPS001/A001C001_240514AB_CANON.CRM` / `.MXF` with
+/// same-basename sidecars) are clips, not card-level files; `INDEX.MIF` stays card-level.
+#[test]
+fn canon_cinema_eos_flat_clips_are_clips() {
+    let t = tmp();
+    let c = t.path().join("C70");
+    put(&c, "CONTENTS/CLIPS001/INDEX.MIF", b"mif");
+    put(&c, "CONTENTS/CLIPS001/A001C001_240514AB_CANON.CRM", b"crm");
+    put(&c, "CONTENTS/CLIPS001/A001C001_240514AB_CANON.XML", br#"<?xml version="1.0"?><VideoClip xmlns="http://www.canon.com/ns/VideoClip"><Title>A001C001</Title><Device><Manufacturer>Canon</Manufacturer><ModelName>EOS C70</ModelName><SerialNo>123456</SerialNo></Device></VideoClip>"#);
+    put(&c, "CONTENTS/CLIPS001/A001C001_240514AB_CANON.CIF", b"cif");
+    put(&c, "CONTENTS/CLIPS001/A001C001_240514AB_CANON.THM", b"thm");
+    put(&c, "CONTENTS/CLIPS001/A001C002_240514AB_CANON.MXF", b"mxf");
+    put(
+        &c,
+        "CONTENTS/CLIPS001/A001C002_240514AB_CANON01.PPN",
+        b"ppn",
+    );
+    let s_ = scan(&[&c]);
+    assert_eq!(
+        names(&s_),
+        vec!["A001C001_240514AB_CANON", "A001C002_240514AB_CANON"]
+    );
+    let raw = clip(&s_, "A001C001_240514AB_CANON");
+    assert_eq!(raw.family, Family::CanonXf);
+    assert_eq!(raw.id, "canon_xf:CLIPS001/A001C001_240514AB_CANON");
+    assert_eq!(
+        files(raw, &c),
+        vec![
+            (s("CONTENTS/CLIPS001/A001C001_240514AB_CANON.CRM"), Video),
+            (s("CONTENTS/CLIPS001/A001C001_240514AB_CANON.CIF"), Sidecar),
+            (s("CONTENTS/CLIPS001/A001C001_240514AB_CANON.XML"), Sidecar),
+            (
+                s("CONTENTS/CLIPS001/A001C001_240514AB_CANON.THM"),
+                Thumbnail
+            ),
+        ]
+    );
+    let xf = clip(&s_, "A001C002_240514AB_CANON");
+    assert_eq!(
+        files(xf, &c),
+        vec![
+            (s("CONTENTS/CLIPS001/A001C002_240514AB_CANON.MXF"), Video),
+            (s("CONTENTS/CLIPS001/A001C002_240514AB_CANON01.PPN"), Other),
+        ]
+    );
+    assert_eq!(
+        skipped(&s_, &c),
+        vec![(s("CONTENTS/CLIPS001/INDEX.MIF"), s(CARD_LEVEL_REASON))]
+    );
+    let m = crate::media::describe_clip(raw, &crate::media::Tools::default()).metadata;
+    assert_eq!(m.camera_model.as_deref(), Some("EOS C70"));
+    assert_eq!(
+        m.sources.get("camera_model").map(String::as_str),
+        Some("A001C001_240514AB_CANON.XML Canon clip XML")
     );
 }

@@ -1,6 +1,7 @@
 //! Detector tests: tiny card trees built in temp dirs (stub files of a few bytes; sidecar XML
 //! written as real XML following camera-cards.md's element names).
 
+mod audio;
 mod bad_input;
 mod families;
 mod p2;

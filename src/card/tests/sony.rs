@@ -258,3 +258,73 @@ fn proav_folder_per_clip() {
         vec![("PROAV/INDEX.XML".to_string(), CARD_LEVEL_REASON.to_string())]
     );
 }
+
+/// An ILCE-7SM3 card carrying MEDIAPRO.XML but none of the clip XMLs (§10): the inventory's
+/// `Material@umid` is the clip id, `System@systemKind` the camera model; a listed clip missing
+/// on disk and a clip on disk it does not list are reported.
+#[test]
+fn mediapro_inventory_gives_ids_and_camera_model_without_clip_xml() {
+    let t = tmp();
+    let c = t.path().join("A7S3");
+    let umid = "060A2B340101010501010D4313000000A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6";
+    let proxy_umid = "060A2B340101010501010D4313010000A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6";
+    let mediapro = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<MediaProfile xmlns="http://xmlns.sony.net/pro/metadata/mediaprofile" createdAt="2024-05-14T10:00:00+02:00" version="2.30">
+	<Properties>
+		<Attached mediaId="00000000-0000-0000-0000-000000000000" mediaKind="ProfessionalDisc" mediaType="Memory Card"/>
+		<System systemId="5A8B7C6D" systemKind="ILCE-7SM3" systemVersion="2.00"/>
+	</Properties>
+	<Contents>
+		<Material uri="./CLIP/C0073.MP4" type="MP4" videoType="AVC_3840_2160_HP@L51" audioType="LPCM16" fps="25p" dur="250" ch="2" aspectRatio="16:9" offset="0" umid="{umid}" status="OK">
+			<Proxy uri="./SUB/C0073S03.MP4" type="MP4" videoType="AVC_1280_720_MP@L31" fps="25p" umid="{proxy_umid}"/>
+			<RelevantInfo uri="./CLIP/C0073M01.XML" type="XML" status="OK"/>
+			<RelevantInfo uri="./THMBNL/C0073T01.JPG" type="JPG" status="OK"/>
+		</Material>
+		<Material uri="./CLIP/C0074.MP4" type="MP4" videoType="AVC_3840_2160_HP@L51" audioType="LPCM16" fps="25p" dur="100" ch="2" umid="060A2B340101010501010D4313000000FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF" status="OK"/>
+	</Contents>
+</MediaProfile>"#
+    );
+    put(&c, "PRIVATE/M4ROOT/MEDIAPRO.XML", mediapro.as_bytes());
+    put(&c, "PRIVATE/M4ROOT/STATUS.BIN", b"st");
+    put(&c, "PRIVATE/M4ROOT/CLIP/C0073.MP4", b"mp4");
+    put(&c, "PRIVATE/M4ROOT/SUB/C0073S03.MP4", b"proxy");
+    put(&c, "PRIVATE/M4ROOT/THMBNL/C0073T01.JPG", b"jpg");
+    put(&c, "PRIVATE/M4ROOT/CLIP/C0075.MP4", b"mp4");
+    let s = scan(&[&c]);
+    assert_eq!(names(&s), ["C0073", "C0075"]);
+    let c73 = clip(&s, "C0073");
+    assert_eq!(c73.id, format!("xavc_s:{umid}"));
+    assert_eq!(
+        files(c73, &c),
+        [
+            ("PRIVATE/M4ROOT/CLIP/C0073.MP4".to_string(), Video),
+            ("PRIVATE/M4ROOT/SUB/C0073S03.MP4".to_string(), Proxy),
+            ("PRIVATE/M4ROOT/THMBNL/C0073T01.JPG".to_string(), Thumbnail),
+        ]
+    );
+    assert!(c73.warnings.is_empty(), "{:?}", c73.warnings);
+    let c75 = clip(&s, "C0075");
+    assert_eq!(c75.id, "xavc_s:PRIVATE/M4ROOT/CLIP/C0075");
+    assert_eq!(
+        c75.warnings,
+        [
+            "C0075 is not listed in the card inventory MEDIAPRO.XML (added later, or the inventory is stale)"
+        ]
+    );
+    assert_eq!(
+        s.errors
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "MEDIAPRO.XML lists clip C0074 but its files are not on the card: bad copy, re-copy the card"
+        ]
+    );
+    let m = crate::media::describe_clip(c73, &crate::media::Tools::default()).metadata;
+    assert_eq!(m.camera_model.as_deref(), Some("ILCE-7SM3"));
+    assert_eq!(
+        m.sources.get("camera_model").map(String::as_str),
+        Some("MEDIAPRO.XML card inventory System@systemKind")
+    );
+}

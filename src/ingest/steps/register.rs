@@ -128,6 +128,13 @@ impl ClipCtx {
                 });
             }
         }
+        // Production facts (iXML/bext, ALE, ...) as edited by the operator ride with the format.
+        let production = self.sc.metadata.format_fields();
+        match metadata.first_mut() {
+            Some(general) => general.extend(production),
+            None if !production.is_empty() => metadata.push(production),
+            None => {}
+        }
         let body = FormatCreate {
             name: "ORIGINAL".into(),
             status: Some(ActiveStatus::Active),

@@ -24,5 +24,6 @@ pub(crate) fn clip(family: Family, files: Vec<ClipFile>, segments: Vec<Vec<usize
         segments,
         incomplete: None,
         warnings: Vec::new(),
+        derived_from: None,
     }
 }

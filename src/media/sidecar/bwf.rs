@@ -73,6 +73,17 @@ pub struct Ixml {
     pub family_name: Option<String>,
     pub file_set_index: Option<String>,
     pub total_files: Option<u32>,
+    /// `HISTORY/ORIGINAL_FILENAME`: the name the recorder gave the file.
+    pub original_filename: Option<String>,
+    /// `HISTORY/PARENT_FILENAME`: the file this one was made from (a Wave Agent mono split
+    /// names its poly file here).
+    pub parent_filename: Option<String>,
+    /// `HISTORY/PARENT_UID`.
+    pub parent_uid: Option<String>,
+    /// UTC offset (`+02:00`) from a time zone element, when the recorder writes one. The iXML
+    /// spec has no fixed element for it; any element named `TIME_ZONE`/`TIMEZONE`/`*_TIME_ZONE`
+    /// holding an offset is taken (unverified on real files: see the note of issue 11).
+    pub time_zone: Option<String>,
 }
 
 /// Everything read from one BWF file. A broken iXML chunk is reported in `ixml_error` rather
@@ -248,27 +259,97 @@ pub fn parse_ixml(xml: &str) -> Result<Ixml, roxmltree::Error> {
         family_name: fs("FAMILY_NAME"),
         file_set_index: fs("FILE_SET_INDEX"),
         total_files: fs("TOTAL_FILES").and_then(|v| v.parse().ok()),
+        original_filename: t(&["HISTORY", "ORIGINAL_FILENAME"]),
+        parent_filename: t(&["HISTORY", "PARENT_FILENAME"]),
+        parent_uid: t(&["HISTORY", "PARENT_UID"]),
+        time_zone: root
+            .descendants()
+            .filter(|n| {
+                let name = n.tag_name().name();
+                n.is_element() && (name == "TIMEZONE" || name.ends_with("TIME_ZONE"))
+            })
+            .find_map(|n| n.text().and_then(utc_offset)),
     })
 }
 
-/// Timecode rate used when nothing states one (EBU default).
-pub const FALLBACK_TC_RATE: u64 = 25;
+/// `+02:00`, `-0500`, `UTC+2`, `GMT-03:30`, `Z`/`UTC` → `+HH:MM`; anything else (a zone
+/// name such as `Europe/Paris`) is not an offset we can apply without a zone database.
+pub fn utc_offset(text: &str) -> Option<String> {
+    let t = text.trim();
+    let t = t
+        .strip_prefix("UTC")
+        .or_else(|| t.strip_prefix("GMT"))
+        .unwrap_or(t)
+        .trim();
+    if t.is_empty() || t == "Z" {
+        return Some("+00:00".into());
+    }
+    let (sign, rest) = match t.as_bytes().first()? {
+        b'+' => ('+', &t[1..]),
+        b'-' => ('-', &t[1..]),
+        _ => return None,
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 14 && m < 60).then(|| format!("{sign}{h:02}:{m:02}"))
+}
+
+/// `key=value` lines of a bext Description (`sSCENE=12A`, `dTAKE=3`, `gTAPE=D001`, `SCENE=…`):
+/// recorders prefix the key with `s`, `d`, `g` or nothing. Returns the value of `key`.
+pub fn description_value(description: &str, key: &str) -> Option<String> {
+    description
+        .split(['\r', '\n'])
+        .filter_map(|line| line.split_once('='))
+        .find_map(|(k, v)| {
+            let k = k.trim();
+            let bare = k
+                .strip_prefix(['s', 'd', 'g'])
+                .filter(|rest| rest.eq_ignore_ascii_case(key))
+                .or_else(|| k.eq_ignore_ascii_case(key).then_some(k));
+            bare.map(|_| v.trim().trim_end_matches('\0').to_owned())
+                .filter(|v| !v.is_empty())
+        })
+}
 
 impl BwfInfo {
-    /// Start timecode from bext TimeReference, at the iXML TIMECODE_RATE (25 when absent) and
-    /// TIMECODE_FLAG ("DF" = drop-frame).
+    /// Start timecode from bext TimeReference, at the iXML TIMECODE_RATE and TIMECODE_FLAG
+    /// ("DF" = drop-frame). A WAV that states no timecode rate has none: a rate is never
+    /// invented (camera-cards.md §10), see [`Self::time_reference_text`] instead.
     pub fn start_timecode(&self) -> Option<Timecode> {
         let bext = self.bext.as_ref()?;
         let sample_rate = self.format?.sample_rate;
         let ixml = self.ixml.as_ref();
         let rate = ixml
             .and_then(|x| x.timecode_rate.as_deref())
-            .and_then(Rational::parse)
-            .or_else(|| Rational::new(FALLBACK_TC_RATE, 1))?;
+            .and_then(Rational::parse)?;
         let drop = ixml
             .and_then(|x| x.timecode_flag.as_deref())
             .is_some_and(|f| f.trim().eq_ignore_ascii_case("DF"));
         Timecode::from_samples(bext.time_reference, sample_rate, rate, drop)
+    }
+
+    /// The start position as the file states it (bext TimeReference at the sample rate), for
+    /// WAVs without a timecode rate: the sample count and the wall-clock time it means, never
+    /// frames at a guessed rate.
+    pub fn time_reference_text(&self) -> Option<String> {
+        let bext = self.bext.as_ref()?;
+        let rate = self.format?.sample_rate;
+        if rate == 0 {
+            return None;
+        }
+        let secs = bext.time_reference / u64::from(rate);
+        Some(format!(
+            "{} samples since midnight at {rate} Hz ({:02}:{:02}:{:02} wall clock; the file \
+             states no timecode rate)",
+            bext.time_reference,
+            secs / 3600 % 24,
+            secs / 60 % 60,
+            secs % 60
+        ))
     }
 
     /// Audio duration from the data size and format.
@@ -385,10 +466,41 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn timecode_falls_back_to_25_without_ixml() {
+    fn no_timecode_rate_without_ixml() {
         let mut info = parse_bytes(&wav(b"RIFF", IXML, 100)).unwrap();
         info.ixml = None;
-        assert_eq!(info.start_timecode().unwrap().to_string(), "01:00:00:00");
+        assert_eq!(info.start_timecode(), None, "no invented 25 fps");
+        assert_eq!(
+            info.time_reference_text().as_deref(),
+            Some(
+                "172800000 samples since midnight at 48000 Hz (01:00:00 wall clock; the file \
+                 states no timecode rate)"
+            )
+        );
+    }
+
+    #[test]
+    fn description_keys_offsets_and_history() {
+        let d = "sSCENE=12A\r\ndTAKE=3\r\ngTAPE=D001\nNOTE=x\0\0";
+        assert_eq!(description_value(d, "SCENE").as_deref(), Some("12A"));
+        assert_eq!(description_value(d, "TAKE").as_deref(), Some("3"));
+        assert_eq!(description_value(d, "TAPE").as_deref(), Some("D001"));
+        assert_eq!(description_value(d, "NOTE").as_deref(), Some("x"));
+        assert_eq!(description_value(d, "PROJECT"), None);
+        assert_eq!(utc_offset("+02:00").as_deref(), Some("+02:00"));
+        assert_eq!(utc_offset("UTC-5").as_deref(), Some("-05:00"));
+        assert_eq!(utc_offset("-0330").as_deref(), Some("-03:30"));
+        assert_eq!(utc_offset("Europe/Paris"), None);
+        let x = parse_ixml(
+            "<BWFXML><HISTORY><ORIGINAL_FILENAME>A101_1_1.WAV</ORIGINAL_FILENAME>\
+             <PARENT_FILENAME>A101_1.WAV</PARENT_FILENAME><PARENT_UID>P1</PARENT_UID></HISTORY>\
+             <LOCATION><LOCATION_TIME_ZONE>UTC+1</LOCATION_TIME_ZONE></LOCATION></BWFXML>",
+        )
+        .unwrap();
+        assert_eq!(x.parent_filename.as_deref(), Some("A101_1.WAV"));
+        assert_eq!(x.original_filename.as_deref(), Some("A101_1_1.WAV"));
+        assert_eq!(x.parent_uid.as_deref(), Some("P1"));
+        assert_eq!(x.time_zone.as_deref(), Some("+01:00"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod bwf;
 pub mod canon;
+pub mod mediapro;
 pub mod p2;
 pub mod sony_nrt;
 
@@ -18,6 +19,8 @@ pub enum Sidecar {
     SonyNrt(Box<sony_nrt::NrtMeta>),
     Canon(Box<canon::CanonClip>),
     Bwf(Box<bwf::BwfInfo>),
+    /// The card's `MEDIAPRO.XML`, read for a Sony clip (camera model when no clip XML says it).
+    SonyMediapro(Box<mediapro::MediaProfile>),
 }
 
 /// Which XML sidecar a document is, from its root element's local name.
