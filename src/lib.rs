@@ -23,8 +23,10 @@
 //! `ui → {scan, media, iconik, sandbox, sample, secrets}`; nothing depends on `ui`.
 
 pub mod atomic_write;
+pub mod canonical;
 pub mod card;
 pub mod checksum;
+pub mod http;
 pub mod iconik;
 pub mod ingest;
 pub mod media;

@@ -85,7 +85,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<CardScan, CardError> {
         if !p.exists() {
             return Err(CardError::NotFound(p.clone()));
         }
-        let abs = std::fs::canonicalize(p).map_err(|source| CardError::Unreadable {
+        let abs = crate::canonical::canonicalize(p).map_err(|source| CardError::Unreadable {
             path: p.clone(),
             source,
         })?;

@@ -244,7 +244,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
             ),
         },
     };
-    let storage_root = std::fs::canonicalize(&storage_root)
+    let storage_root = card_ingest::canonical::canonicalize(&storage_root)
         .with_context(|| format!("storage root {}", storage_root.display()))?;
 
     // The server: a real iconik, or an in-process sandbox (demo / dry run).
@@ -613,7 +613,8 @@ fn print_summary(outcomes: &[CardOutcome]) -> bool {
             eprintln!("{:<10} {:<10} {:<38} {}", c.name, status, asset, note);
         }
         // The one line an operator acts on before formatting the card, with its evidence.
-        let root = std::fs::canonicalize(&o.card.root).unwrap_or_else(|_| o.card.root.clone());
+        let root = card_ingest::canonical::canonicalize(&o.card.root)
+            .unwrap_or_else(|_| o.card.root.clone());
         let verdict = card_ingest::ingest::erase::verdict(&o.record, &root);
         eprintln!(
             "{}: {}",

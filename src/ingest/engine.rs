@@ -330,13 +330,15 @@ impl Engine {
 
     /// The storage mount, the card, the offload destination and what gets registered.
     fn card_paths(&self, card: &Card) -> Result<CardPaths, IngestError> {
-        let storage_root = std::fs::canonicalize(&self.options.storage_root).map_err(|source| {
-            IngestError::StorageRoot {
-                path: self.options.storage_root.clone(),
-                source,
-            }
-        })?;
-        let card_root = std::fs::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
+        let storage_root =
+            crate::canonical::canonicalize(&self.options.storage_root).map_err(|source| {
+                IngestError::StorageRoot {
+                    path: self.options.storage_root.clone(),
+                    source,
+                }
+            })?;
+        let card_root =
+            crate::canonical::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
         // The offload's pre-flight: every destination's folder (a different card of the same
         // name gets its own), free space and same-volume refusals, before any byte is written.
         let offload_request = self.options.offload_to.as_ref().map(|to| {
@@ -665,7 +667,7 @@ async fn supervise(
 
 /// Sends `CardFinished` with the journal's current counts.
 fn announce_finished(shared: &Shared, card: &Card) {
-    let root = std::fs::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
+    let root = crate::canonical::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
     let ((completed, failed, skipped), verdict) = {
         let guard = shared
             .journal
@@ -747,7 +749,7 @@ pub fn file_record(
 ) -> FileRecord {
     let parent = source
         .parent()
-        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+        .map(|p| crate::canonical::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
         .unwrap_or_default();
     let name = source
         .file_name()

@@ -96,11 +96,12 @@ impl CardKey {
     /// xxh64 of the canonical card root path, a NUL, and `identity` (card serial / volume id;
     /// distinguishes two cards mounted at the same path one after the other).
     pub fn for_card(card_root: &Path, identity: &str) -> Result<Self, JournalError> {
-        let canonical =
-            std::fs::canonicalize(card_root).map_err(|source| JournalError::CardNotFound {
+        let canonical = crate::canonical::canonicalize(card_root).map_err(|source| {
+            JournalError::CardNotFound {
                 path: card_root.to_path_buf(),
                 source,
-            })?;
+            }
+        })?;
         let mut data = canonical.to_string_lossy().into_owned().into_bytes();
         data.push(0);
         data.extend_from_slice(identity.as_bytes());

@@ -112,7 +112,7 @@ pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardRepo
         offload: record.offload_copies.clone(),
         verdict: Some(super::erase::verdict(
             record,
-            &std::fs::canonicalize(root).unwrap_or_else(|_| root.clone()),
+            &crate::canonical::canonicalize(root).unwrap_or_else(|_| root.clone()),
         )),
     }
 }

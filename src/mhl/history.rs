@@ -257,7 +257,7 @@ fn check_entry_path(path: &str) -> Result<(), MhlError> {
 }
 
 fn root_name(root: &Path) -> Result<String, MhlError> {
-    let canonical = std::fs::canonicalize(root).map_err(|source| MhlError::Read {
+    let canonical = crate::canonical::canonicalize(root).map_err(|source| MhlError::Read {
         path: root.to_path_buf(),
         source,
     })?;

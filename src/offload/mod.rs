@@ -361,7 +361,7 @@ pub fn offload_observed(
 
 /// The canonical card root and destination roots of `request`, or why not.
 fn canonical_inputs(request: &OffloadRequest) -> Result<(PathBuf, Vec<PathBuf>), OffloadError> {
-    let card = std::fs::canonicalize(&request.card_root)
+    let card = crate::canonical::canonicalize(&request.card_root)
         .ok()
         .filter(|p| p.is_dir())
         .ok_or_else(|| OffloadError::CardNotFound {
@@ -370,7 +370,7 @@ fn canonical_inputs(request: &OffloadRequest) -> Result<(PathBuf, Vec<PathBuf>),
     let mut roots = Vec::with_capacity(1 + request.also_to.len());
     for root in std::iter::once(&request.destination_root).chain(&request.also_to) {
         roots.push(
-            std::fs::canonicalize(root)
+            crate::canonical::canonicalize(root)
                 .ok()
                 .filter(|p| p.is_dir())
                 .ok_or_else(|| OffloadError::DestinationNotFound { path: root.clone() })?,
@@ -412,7 +412,8 @@ fn run(
     after_copy: &mut dyn FnMut(&Path),
 ) -> Result<OffloadOutcome, OffloadError> {
     let Some(plan) = preflight(request)? else {
-        let card = std::fs::canonicalize(&request.card_root).unwrap_or(request.card_root.clone());
+        let card =
+            crate::canonical::canonicalize(&request.card_root).unwrap_or(request.card_root.clone());
         tracing::info!(card = %card.display(), "card already lies under the destination; not copying");
         return Ok(OffloadOutcome::AlreadyAtDestination { card_root: card });
     };

@@ -230,7 +230,7 @@ impl App {
 pub fn load_spec(dir: Option<&std::path::Path>) -> Result<Arc<Spec>, SandboxError> {
     static CACHE: std::sync::OnceLock<Mutex<HashMap<Option<PathBuf>, Arc<Spec>>>> =
         std::sync::OnceLock::new();
-    let key = dir.map(|d| d.canonicalize().unwrap_or_else(|_| d.to_path_buf()));
+    let key = dir.map(|d| crate::canonical::canonicalize(d).unwrap_or_else(|_| d.to_path_buf()));
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     if let Some(spec) = lock(cache).get(&key) {
         return Ok(spec.clone());

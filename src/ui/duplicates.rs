@@ -258,7 +258,7 @@ fn plan(clips: &[ScannedClip], mount: Option<&Path>) -> (Vec<Option<FileRecord>>
             Some("the storage's local mount folder is not set".to_owned()),
         );
     };
-    let storage_root = match std::fs::canonicalize(mount) {
+    let storage_root = match crate::canonical::canonicalize(mount) {
         Ok(root) => root,
         Err(e) => {
             return (
@@ -270,7 +270,7 @@ fn plan(clips: &[ScannedClip], mount: Option<&Path>) -> (Vec<Option<FileRecord>>
     let records: Vec<Option<FileRecord>> = clips
         .iter()
         .map(|sc| {
-            let card_root = std::fs::canonicalize(&sc.clip.card_root)
+            let card_root = crate::canonical::canonicalize(&sc.clip.card_root)
                 .unwrap_or_else(|_| sc.clip.card_root.clone());
             // Same rule as the engine: only a card under the storage's mount is registered in
             // place; anything else must be offloaded there first (path unknown until then).
@@ -463,7 +463,7 @@ mod tests {
     #[test]
     fn plan_gives_the_storage_relative_folder_only_under_the_mount() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let root = std::fs::canonicalize(dir.path()).expect("canonical");
+        let root = crate::canonical::canonicalize(dir.path()).expect("canonical");
         let card = root.join("shoot").join("CARD_A");
         let clip_dir = card.join("M4ROOT").join("CLIP");
         std::fs::create_dir_all(&clip_dir).expect("mkdir");
