@@ -124,7 +124,7 @@ pub fn check_webhook_url(url: &str) -> Result<url::Url, NotifyError> {
 /// is the record).
 pub async fn post_webhook(url: &str, summary: &CardSummary) -> Result<(), NotifyError> {
     let target = check_webhook_url(url)?;
-    let client = reqwest::Client::builder()
+    let client = crate::http::client_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|source| NotifyError::Send {

@@ -212,7 +212,7 @@ impl Client {
             HeaderValue::from_static("application/json"),
         );
         let list_page_size = config.list_page_size.clamp(1, 100);
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder()
             .default_headers(headers)
             .user_agent(config.user_agent)
             .timeout(config.request_timeout)

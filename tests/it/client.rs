@@ -54,7 +54,7 @@ async fn start_with(sandbox_config: SandboxConfig, client_config: ClientConfig) 
         request_timeout: Duration::from_secs(30),
     })
     .expect("upload client");
-    let raw = reqwest::Client::builder()
+    let raw = card_ingest::http::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("raw client");

@@ -27,7 +27,7 @@ struct Sbx {
 impl Sbx {
     async fn start(config: SandboxConfig) -> Sbx {
         let handle = sandbox::spawn(config).await.expect("sandbox starts");
-        let http = Client::builder()
+        let http = card_ingest::http::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
@@ -1196,7 +1196,9 @@ fn cli_prints_the_listening_line_with_the_real_port() {
     assert_ne!(port, 0);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let resp = Client::new()
+        let resp = card_ingest::http::client_builder()
+            .build()
+            .unwrap()
             .get(format!("{url}/API/files/v1/storages/"))
             .header("App-ID", "sandbox-app")
             .header("Auth-Token", "sandbox-token")

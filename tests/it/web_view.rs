@@ -24,7 +24,10 @@ fn md5_hex(bytes: &[u8]) -> String {
 }
 
 async fn get(url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-    let mut req = reqwest::Client::new().get(url);
+    let mut req = card_ingest::http::client_builder()
+        .build()
+        .unwrap()
+        .get(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }

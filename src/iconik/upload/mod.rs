@@ -172,7 +172,7 @@ const RECORDED_RESPONSE_HEADERS: &[&str] = &["range", "location", "etag"];
 
 impl UploadHttp {
     pub fn new(config: &UploadConfig) -> Result<Self, UploadError> {
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder()
             // 308 "Resume Incomplete" must reach the uploader, not be followed.
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
