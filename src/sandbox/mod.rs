@@ -14,6 +14,8 @@ pub mod faults;
 pub mod gcs;
 pub mod images;
 pub mod inspect;
+pub mod isg;
+pub mod profiles;
 pub mod ratelimit;
 pub mod routes;
 pub mod spec;
@@ -77,6 +79,8 @@ pub struct SandboxConfig {
     /// Also seed S3 and AZURE proxy storages (non-default) whose upload URLs point at `/s3/…`
     /// and `/azure/…` single-PUT endpoints.
     pub extra_proxy_storages: bool,
+    /// Settings of the seeded FILES storage (scan folders, aggregation, ACLs).
+    pub storage_profile: profiles::StorageProfile,
 }
 
 impl Default for SandboxConfig {
@@ -91,6 +95,7 @@ impl Default for SandboxConfig {
             job_delay: Duration::from_millis(300),
             mount_point: "/mnt/sandbox-originals".to_string(),
             extra_proxy_storages: false,
+            storage_profile: profiles::StorageProfile::default(),
         }
     }
 }
