@@ -14,8 +14,7 @@ use card_ingest::ingest::summary::card_report;
 use card_ingest::ingest::transcript::{TranscriptHeader, TranscriptWriter};
 use card_ingest::ingest::{
     CardJob, CardOutcome, Engine, EventKind, EventSink, IngestEvent, IngestOptions, NoticeLevel,
-    ProxyMode,
-    StepState,
+    ProxyMode, StepState,
 };
 use card_ingest::media::proxy::EncoderChoice;
 use card_ingest::sandbox::{self, SandboxConfig};

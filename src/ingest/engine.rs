@@ -7,7 +7,6 @@
 use super::commands::IngestCommand;
 use super::dedupe::KnownInIconik;
 use super::events::{EventKind, EventSink, IngestEvent, NoticeLevel};
-use super::storage_policy::{self, AclAction};
 use super::journal::{CardKey, Journal, JournalError, JournalStore};
 use super::options::IngestOptions;
 use super::record::{CardRecord, ClipRecord, FileRecord, StepState};
@@ -16,6 +15,7 @@ use super::scheduler::{self, Lanes};
 use super::step::Step;
 use super::steps;
 use super::storage_path;
+use super::storage_policy::{self, AclAction};
 use crate::card::Card;
 use crate::checksum::Hashes;
 use crate::iconik::models::{CollectionCreate, CollectionId, StorageId};

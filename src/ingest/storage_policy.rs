@@ -62,10 +62,10 @@ impl FileStorageSettings {
         Self {
             scan: settings["scan"] == true,
             scan_folders,
-            allow_access_outside_scan_directories: settings
-                ["allow_access_outside_scan_directories"]
-                .as_bool()
-                .unwrap_or(true),
+            allow_access_outside_scan_directories:
+                settings["allow_access_outside_scan_directories"]
+                    .as_bool()
+                    .unwrap_or(true),
             aggregate_identical_files: settings["aggregate_identical_files"] == true,
             acl_template_id: id("acl_template_id"),
             access_group_id: id("access_group_id"),
@@ -120,7 +120,10 @@ fn shown(folder: &str) -> String {
 /// Decides for a card whose files get registered in `dir` (relative to the storage root);
 /// `copying`: the offload is about to copy them there (else they are registered in place).
 pub fn plan(storage: &Storage, dir: &str, copying: bool) -> StoragePlan {
-    let name = storage.name.clone().unwrap_or_else(|| storage.id.to_string());
+    let name = storage
+        .name
+        .clone()
+        .unwrap_or_else(|| storage.id.to_string());
     let settings = storage
         .settings
         .as_ref()
@@ -136,13 +139,15 @@ pub fn plan(storage: &Storage, dir: &str, copying: bool) -> StoragePlan {
              file record carries).",
             shown(folder)
         )),
-        Some(folder) if copying => out.refusal = Some(format!(
-            "Storage “{name}” scans {} without aggregating identical files, so its gateway \
+        Some(folder) if copying => {
+            out.refusal = Some(format!(
+                "Storage “{name}” scans {} without aggregating identical files, so its gateway \
              would make a second asset for every file copied to {shown_dir}: turn on \
              “Aggregate identical files” for the storage in iconik (Admin › Storages) or \
              offload to a folder outside its scan directories.",
-            shown(folder)
-        )),
+                shown(folder)
+            ))
+        }
         Some(folder) => out.warnings.push(format!(
             "Storage “{name}” scans {} without aggregating identical files, so its gateway \
              makes its own asset for each file in {shown_dir} beside card-ingest's (clips it \
@@ -274,6 +279,9 @@ mod tests {
         assert!(p.info[0].contains("g-1"), "{p:?}");
         let p = plan(&storage(json!({"access_group_id": " g-2 "})), "x", false);
         assert_eq!(p.acl, Some(AclAction::Group("g-2".into())));
-        assert_eq!(plan(&storage(json!({"acl_template_id": ""})), "x", false).acl, None);
+        assert_eq!(
+            plan(&storage(json!({"acl_template_id": ""})), "x", false).acl,
+            None
+        );
     }
 }

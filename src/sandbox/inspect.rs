@@ -95,9 +95,13 @@ pub async fn handle(
         ("POST", "isg/scan") => {
             let outcomes = super::isg::scan(&mut app.state());
             app.persist();
-            into_response(Reply::ok(json!({ "found": outcomes.len(), "outcomes": outcomes })))
+            into_response(Reply::ok(
+                json!({ "found": outcomes.len(), "outcomes": outcomes }),
+            ))
         }
-        ("GET", "isg/scans") => into_response(Reply::ok(Value::Array(app.state().isg_scans.clone()))),
+        ("GET", "isg/scans") => {
+            into_response(Reply::ok(Value::Array(app.state().isg_scans.clone())))
+        }
         ("POST", "reset") => {
             app.reset();
             into_response(Reply::ok(json!({"reset": true})))

@@ -21,7 +21,12 @@ pub fn scan_folders(settings: &Value) -> Vec<String> {
         .trim_end_matches('/');
     let dirs: Vec<String> = settings["scan_directories"]
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     if dirs.is_empty() {
         return vec![String::new()];

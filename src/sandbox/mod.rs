@@ -362,6 +362,11 @@ impl SandboxHandle {
         self.app.requests().clone()
     }
 
+    /// Forgets the request log (as `DELETE /sandbox/requests`).
+    pub fn clear_requests(&self) {
+        self.app.requests().clear();
+    }
+
     /// Replaces the fault rules.
     pub fn set_faults(&self, faults: FaultSet) -> Result<(), SandboxError> {
         Ok(self.app.faults().set(faults)?)

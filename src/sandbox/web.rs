@@ -167,7 +167,9 @@ fn scans_section(state: &Value, asset: Option<&str>, body: &mut String) {
         );
         return;
     }
-    body.push_str("<table class=\"scans\"><tr><th>file</th><th>outcome</th><th>asset</th><th>why</th></tr>");
+    body.push_str(
+        "<table class=\"scans\"><tr><th>file</th><th>outcome</th><th>asset</th><th>why</th></tr>",
+    );
     for o in scans {
         let asset_id = text(&o["asset_id"]);
         let _ = write!(
@@ -197,7 +199,9 @@ fn access_section(state: &Value, id: &str, body: &mut String) {
         body.push_str("<p class=\"note acl-none\">Default ACLs only: no group permissions were set on this asset.</p>");
         return;
     }
-    body.push_str("<table class=\"acls\"><tr><th>group</th><th>permissions</th><th>set by</th></tr>");
+    body.push_str(
+        "<table class=\"acls\"><tr><th>group</th><th>permissions</th><th>set by</th></tr>",
+    );
     for a in acls {
         let gid = text(&a["group_id"]);
         let group = state["groups"]

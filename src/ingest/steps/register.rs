@@ -102,9 +102,7 @@ impl ClipCtx {
             let client = client.clone();
             async move {
                 match acl {
-                    AclAction::Template(t) => {
-                        client.acls().apply_template_to_asset(t, asset).await
-                    }
+                    AclAction::Template(t) => client.acls().apply_template_to_asset(t, asset).await,
                     AclAction::Group(g) => {
                         client
                             .acls()

@@ -114,13 +114,16 @@ fn apply_template(app: &App, id: &str, object_type: &str, key: &str) -> RouteRes
 /// `PUT groups/{group_id}/acl/{object_type}/{object_key}/` `{permissions: [...]}` → 200.
 fn put_group(app: &App, ctx: &Ctx, group: &str, object_type: &str, key: &str) -> RouteResult {
     let body = ctx.body.clone().unwrap_or_else(|| json!({}));
-    let perms = body.get("permissions").and_then(Value::as_array).ok_or_else(|| {
-        Reply::field_error(
-            StatusCode::BAD_REQUEST,
-            "permissions",
-            "Missing data for required field.",
-        )
-    })?;
+    let perms = body
+        .get("permissions")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            Reply::field_error(
+                StatusCode::BAD_REQUEST,
+                "permissions",
+                "Missing data for required field.",
+            )
+        })?;
     if let Some(bad) = perms
         .iter()
         .find(|p| !p.as_str().is_some_and(|p| PERMISSIONS.contains(&p)))
