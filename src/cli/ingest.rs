@@ -122,7 +122,7 @@ pub struct IngestArgs {
     /// With --sandbox: the settings of the sandbox's FILES storage (see `card-ingest sandbox
     /// --help`); shows how the app reacts to a scanned or ACL-controlled storage.
     #[arg(long, value_name = "NAME", requires = "sandbox", value_parser = super::sandbox::storage_profile_parser())]
-    storage_profile: Option<card_ingest::sandbox::profiles::StorageProfile>,
+    pub storage_profile: Option<card_ingest::sandbox::profiles::StorageProfile>,
     /// Print progress events as JSON lines on stdout.
     #[arg(long)]
     json: bool,

@@ -133,6 +133,19 @@ pub fn plan(storage: &Storage, dir: &str, copying: bool) -> StoragePlan {
     let dir = dir.trim_matches('/');
     let shown_dir = if dir.is_empty() { "/" } else { dir };
     match settings.scanning(dir) {
+        // The offload copies before the clips are registered: a scan in between (every few
+        // seconds) makes the gateway's asset first, and card-ingest's path look-up then skips
+        // the clip as already in iconik — no proxy, title or metadata from card-ingest.
+        Some(folder) if settings.aggregate_identical_files && copying => {
+            out.warnings.push(format!(
+                "Storage “{name}” scans {} and the copy lands in {shown_dir} before card-ingest \
+                 registers it, so a gateway scan that comes first makes the assets and \
+                 card-ingest skips those clips as already in iconik (no proxy, title or \
+                 metadata of its own): offload to a folder outside the storage's scan \
+                 directories, or pause its scan in iconik while ingesting.",
+                shown(folder)
+            ))
+        }
         Some(folder) if settings.aggregate_identical_files => out.info.push(format!(
             "Storage “{name}” scans {} and aggregates identical files: its gateway's scan of \
              {shown_dir} attaches to the assets card-ingest registers (matched by the MD5 every \
@@ -251,10 +264,17 @@ mod tests {
     }
 
     #[test]
-    fn aggregation_makes_a_scan_folder_safe() {
-        let p = plan(&scanned(true, true), "scanned/A001", true);
+    fn aggregation_makes_a_scan_folder_safe_for_files_already_there() {
+        let p = plan(&scanned(true, true), "scanned/A001", false);
         assert!(p.refusal.is_none() && p.warnings.is_empty(), "{p:?}");
         assert!(p.info[0].contains("aggregates identical files"), "{p:?}");
+        // A copy that lands before registration races the gateway's scan.
+        let p = plan(&scanned(true, true), "scanned/A001", true);
+        assert!(p.refusal.is_none() && p.info.is_empty(), "{p:?}");
+        assert!(
+            p.warnings[0].contains("before card-ingest registers"),
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -741,6 +741,7 @@ async fn the_storage_acl_is_applied_with_one_extra_call_per_clip() {
         }
         calls.push(reqs.len());
     }
+    eprintln!("iconik calls for 3 clips (plain, template, group): {calls:?}");
     assert_eq!(
         calls[1],
         calls[0] + 3,
@@ -867,5 +868,64 @@ async fn scan_folder_settings_are_told_to_the_operator_and_show_in_a_scan() {
         isg_scan(&sbx).await["found"],
         0,
         "nothing in the scan folder"
+    );
+}
+
+/// The CLI tells the operator: `ingest --sandbox --storage-profile` prints the storage's warning
+/// as one `warning:` line, and `--json` carries it as a `notice` event.
+#[test]
+fn the_cli_prints_the_storage_warning() {
+    util::require_tool("ffmpeg");
+    let dir = tempdir();
+    let root = canonical(dir.path());
+    let card = root.join("CARD_C");
+    copy_tree(master(3), &card);
+    let journal = root.join("journal");
+    let args = |json: bool| {
+        let mut a: Vec<std::ffi::OsString> = vec![
+            "ingest".into(),
+            card.clone().into(),
+            "--sandbox".into(),
+            "--storage-profile".into(),
+            "scan-folders-only".into(),
+            "--proxy".into(),
+            "none".into(),
+            "--journal-dir".into(),
+            journal.clone().into(),
+        ];
+        if json {
+            a.push("--json".into());
+        }
+        a
+    };
+    let plain = args(false);
+    let refs: Vec<&std::ffi::OsStr> = plain.iter().map(|a| a.as_os_str()).collect();
+    let run = util::run_bin(&refs, Duration::from_secs(300));
+    assert!(run.status.success(), "{}\n{}", run.stdout, run.stderr);
+    let warning = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("warning: Storage “Sandbox originals”"))
+        .unwrap_or_else(|| panic!("no storage warning:\n{}", run.stderr));
+    assert!(
+        warning.contains("Allow access outside scan directories"),
+        "{warning}"
+    );
+    let json = args(true);
+    let refs: Vec<&std::ffi::OsStr> = json.iter().map(|a| a.as_os_str()).collect();
+    let run = util::run_bin(&refs, Duration::from_secs(300));
+    assert!(run.status.success(), "{}", run.stderr);
+    let notice: Value = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["event"] == "notice")
+        .unwrap_or_else(|| panic!("no notice event:\n{}", run.stdout));
+    assert_eq!(notice["level"], "warning", "{notice}");
+    assert!(
+        notice["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot transcode or download")
     );
 }
