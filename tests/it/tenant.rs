@@ -564,6 +564,25 @@ async fn per_asset_lists_page_at_ten_and_the_client_follows_last_id() {
         .await;
         assert_eq!(s, StatusCode::CREATED);
     }
+    for i in 0..10 {
+        let (s, f) = call(
+            &sbx,
+            reqwest::Method::POST,
+            &format!("/API/files/v1/assets/{}/formats/", ids.0),
+            Some(json!({"name": format!("EXTRA{i}")})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{f}");
+        let (s, fs) = call(
+            &sbx,
+            reqwest::Method::POST,
+            &format!("/API/files/v1/assets/{}/file_sets/", ids.0),
+            Some(json!({"format_id": f["id"], "name": format!("set{i}"), "base_dir": "cards",
+                        "component_ids": []})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{fs}");
+    }
     // iconik's default: 10 per page.
     let (_, page) = call(
         &sbx,
@@ -598,14 +617,17 @@ async fn per_asset_lists_page_at_ten_and_the_client_follows_last_id() {
     sbx.clear_requests();
     assert_eq!(client.files().list(asset).await.unwrap().len(), 12);
     assert_eq!(client.proxies().list(asset).await.unwrap().len(), 11);
+    assert_eq!(client.formats().list(asset).await.unwrap().len(), 11);
+    assert_eq!(client.file_sets().list(asset).await.unwrap().len(), 11);
     let cursors: Vec<Value> = sbx
         .requests()
         .iter()
         .map(|r| r["query"]["last_id"].clone())
         .collect();
+    // One follow-up page per list (12 files, 11 proxies, 11 formats, 11 file sets).
     assert_eq!(
         cursors.iter().filter(|c| c.is_string()).count(),
-        2,
+        4,
         "{cursors:?}"
     );
 }
