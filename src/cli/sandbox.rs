@@ -50,6 +50,10 @@ pub struct SandboxArgs {
     /// aggregation, access outside scan folders, ACL template, access group).
     #[arg(long, value_name = "NAME", default_value = "plain", value_parser = storage_profile_parser())]
     storage_profile: StorageProfile,
+    /// Simulate the storage gateway's scan every N milliseconds (default: only on
+    /// `POST /sandbox/isg/scan`); what it does is shown on the web view.
+    #[arg(long, value_name = "N")]
+    isg_scan_every_ms: Option<u64>,
 }
 
 /// `--storage-profile`: the profile names, each with its one-line description in `--help`.
@@ -82,6 +86,7 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         mount_point: args.mount_point,
         extra_proxy_storages: args.extra_proxy_storages,
         storage_profile: args.storage_profile,
+        isg_scan_interval: args.isg_scan_every_ms.map(Duration::from_millis),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {

@@ -577,8 +577,10 @@ async fn per_asset_lists_page_at_ten_and_the_client_follows_last_id() {
             &sbx,
             reqwest::Method::POST,
             &format!("/API/files/v1/assets/{}/file_sets/", ids.0),
-            Some(json!({"format_id": f["id"], "name": format!("set{i}"), "base_dir": "cards",
-                        "component_ids": []})),
+            Some(
+                json!({"format_id": f["id"], "name": format!("set{i}"), "base_dir": "cards",
+                        "component_ids": []}),
+            ),
         )
         .await;
         assert_eq!(s, StatusCode::CREATED, "{fs}");
@@ -950,4 +952,36 @@ fn the_cli_prints_the_storage_warning() {
             .unwrap()
             .contains("cannot transcode or download")
     );
+}
+
+/// `isg_scan_interval`: the gateway scans by itself, as a real one does every few seconds.
+#[tokio::test]
+async fn a_scan_tick_finds_a_file_registered_in_a_scan_folder_by_itself() {
+    let mut config = SandboxConfig {
+        mount_point: "/mnt/o".into(),
+        storage_profile: StorageProfile::ScannedNoAggregation,
+        isg_scan_interval: Some(Duration::from_millis(50)),
+        ..SandboxConfig::default()
+    };
+    config.credentials.token = TOKEN.to_owned();
+    let sbx = sandbox::spawn(config).await.expect("sandbox starts");
+    let ids = asset_with_set(&sbx, "A001C001", "scanned/A001").await;
+    add_file(&sbx, &ids, "scanned/A001", "A001C001.MXF", Some("00ff")).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let st = sbx.state();
+        if count(&st, "isg_scans") == 1 {
+            assert_eq!(st["isg_scans"][0]["outcome"], "second_asset");
+            assert_eq!(count(&st, "assets"), 2);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scan tick ran: {st}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Later ticks do not scan the same file again.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(count(&sbx.state(), "isg_scans"), 1);
 }
