@@ -20,6 +20,9 @@ pub struct DemoArgs {
     /// Print the scan as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Settings of the sandbox's FILES storage (see `card-ingest sandbox --help`).
+    #[arg(long, value_name = "NAME", value_parser = super::sandbox::storage_profile_parser())]
+    storage_profile: Option<card_ingest::sandbox::profiles::StorageProfile>,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -45,9 +48,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         card.dir.display()
     );
     let journal = args.dir.join("journal");
-    super::ingest::run(super::ingest::IngestArgs::sandbox_demo(
-        card.dir.clone(),
-        journal,
-        args.json,
-    ))
+    let mut ingest = super::ingest::IngestArgs::sandbox_demo(card.dir.clone(), journal, args.json);
+    ingest.storage_profile = args.storage_profile;
+    super::ingest::run(ingest)
 }

@@ -13,8 +13,8 @@ use card_ingest::ingest::retry::TOKEN_REFUSED;
 use card_ingest::ingest::summary::card_report;
 use card_ingest::ingest::transcript::{TranscriptHeader, TranscriptWriter};
 use card_ingest::ingest::{
-    CardJob, CardOutcome, Engine, EventKind, EventSink, IngestEvent, IngestOptions, ProxyMode,
-    StepState,
+    CardJob, CardOutcome, Engine, EventKind, EventSink, IngestEvent, IngestOptions, NoticeLevel,
+    ProxyMode, StepState,
 };
 use card_ingest::media::proxy::EncoderChoice;
 use card_ingest::sandbox::{self, SandboxConfig};
@@ -119,6 +119,10 @@ pub struct IngestArgs {
     /// card-ingest for request validation.
     #[arg(long, value_name = "DIR", requires = "sandbox")]
     spec: Option<PathBuf>,
+    /// With --sandbox: the settings of the sandbox's FILES storage (see `card-ingest sandbox
+    /// --help`); shows how the app reacts to a scanned or ACL-controlled storage.
+    #[arg(long, value_name = "NAME", requires = "sandbox", value_parser = super::sandbox::storage_profile_parser())]
+    pub storage_profile: Option<card_ingest::sandbox::profiles::StorageProfile>,
     /// Print progress events as JSON lines on stdout.
     #[arg(long)]
     json: bool,
@@ -156,6 +160,7 @@ impl IngestArgs {
             transcript: None,
             sandbox: true,
             spec: None,
+            storage_profile: None,
             json,
             force: false,
             upload_chunk_kib: 8192,
@@ -253,6 +258,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
             spec_dir: args.spec.clone(),
             mount_point: storage_root.display().to_string(),
             job_delay: std::time::Duration::from_millis(100),
+            storage_profile: args.storage_profile.unwrap_or_default(),
             ..SandboxConfig::default()
         };
         Some({
@@ -522,6 +528,10 @@ async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<IngestEvent>,
         let step = ev.step.map(|s| s.to_string()).unwrap_or_default();
         let line = match &ev.kind {
             EventKind::CardStarted { card, clips } => Some(format!("card {card}: {clips} clips")),
+            EventKind::Notice { level, message } => Some(match level {
+                NoticeLevel::Warning => format!("warning: {message}"),
+                NoticeLevel::Info => message.clone(),
+            }),
             EventKind::Started => Some(format!("{who}: {step} …")),
             EventKind::Done { detail } => Some(format!(
                 "{who}: {step} done{}",

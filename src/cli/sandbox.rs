@@ -3,6 +3,7 @@
 //! serves until Ctrl-C.
 
 use anyhow::Context;
+use card_ingest::sandbox::profiles::StorageProfile;
 use card_ingest::sandbox::{self, SandboxConfig, auth::Credentials, faults::FaultSet};
 use std::io::Write;
 use std::path::PathBuf;
@@ -45,6 +46,23 @@ pub struct SandboxArgs {
     /// Also offer S3 and AZURE proxy storages (single-PUT upload endpoints).
     #[arg(long)]
     extra_proxy_storages: bool,
+    /// Settings of the FILES storage, as a real tenant may have them (gateway scan folders,
+    /// aggregation, access outside scan folders, ACL template, access group).
+    #[arg(long, value_name = "NAME", default_value = "plain", value_parser = storage_profile_parser())]
+    storage_profile: StorageProfile,
+    /// Simulate the storage gateway's scan every N milliseconds (default: only on
+    /// `POST /sandbox/isg/scan`); what it does is shown on the web view.
+    #[arg(long, value_name = "N")]
+    isg_scan_every_ms: Option<u64>,
+}
+
+/// `--storage-profile`: the profile names, each with its one-line description in `--help`.
+pub fn storage_profile_parser() -> impl clap::builder::TypedValueParser<Value = StorageProfile> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        StorageProfile::ALL.map(|p| PossibleValue::new(p.name()).help(p.describe())),
+    )
+    .map(|name| name.parse::<StorageProfile>().unwrap_or_default())
 }
 
 pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
@@ -67,6 +85,8 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         job_delay: Duration::from_millis(args.job_delay_ms),
         mount_point: args.mount_point,
         extra_proxy_storages: args.extra_proxy_storages,
+        storage_profile: args.storage_profile,
+        isg_scan_interval: args.isg_scan_every_ms.map(Duration::from_millis),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -77,6 +97,12 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         // The listener is bound and the server task is running: connections are accepted now.
         let mut out = std::io::stdout().lock();
         writeln!(out, "sandbox listening on {}", handle.base_url())?;
+        writeln!(
+            out,
+            "FILES storage profile {}: {}",
+            args.storage_profile,
+            args.storage_profile.describe()
+        )?;
         out.flush()?;
         drop(out);
         eprintln!(

@@ -73,6 +73,7 @@ pub enum Service {
     Search,
     Jobs,
     Auth,
+    Acls,
 }
 
 impl Service {
@@ -84,6 +85,7 @@ impl Service {
             Self::Search => "search",
             Self::Jobs => "jobs",
             Self::Auth => "auth",
+            Self::Acls => "acls",
         }
     }
 }

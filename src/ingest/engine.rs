@@ -6,7 +6,7 @@
 
 use super::commands::IngestCommand;
 use super::dedupe::KnownInIconik;
-use super::events::{EventKind, EventSink, IngestEvent};
+use super::events::{EventKind, EventSink, IngestEvent, NoticeLevel};
 use super::journal::{CardKey, Journal, JournalError, JournalStore};
 use super::options::IngestOptions;
 use super::record::{CardRecord, ClipRecord, FileRecord, StepState};
@@ -14,6 +14,8 @@ use super::retry::{Pacer, TOKEN_REFUSED};
 use super::scheduler::{self, Lanes};
 use super::step::Step;
 use super::steps;
+use super::storage_path;
+use super::storage_policy::{self, AclAction};
 use crate::card::Card;
 use crate::checksum::Hashes;
 use crate::iconik::models::{CollectionCreate, CollectionId, StorageId};
@@ -61,6 +63,9 @@ pub enum IngestError {
         #[source]
         source: OffloadError,
     },
+    /// The FILES storage's settings would make the registration wrong (storage_policy).
+    #[error("{0}")]
+    StorageSettings(String),
     #[error("ingest cancelled")]
     Cancelled,
     #[error("a background task of the ingest was interrupted: {0}")]
@@ -155,6 +160,8 @@ pub(crate) struct Shared {
     pub offload_destination: Option<PathBuf>,
     /// What the card's batched duplicate look-up found.
     pub known: KnownInIconik,
+    /// The storage's ACL template / access group every new asset gets.
+    pub storage_acl: Option<AclAction>,
 }
 
 impl Shared {
@@ -219,6 +226,7 @@ struct CardPaths {
 /// What the card-level iconik calls resolved.
 struct Remote {
     storage_id: StorageId,
+    storage_acl: Option<AclAction>,
     collection_id: Option<CollectionId>,
     clip_collections: HashMap<String, CollectionId>,
 }
@@ -248,7 +256,7 @@ impl Engine {
         }));
         let pacer = Pacer::new(self.options.max_calls_per_second);
         let remote = self
-            .resolve_remote(&job, &pacer, &journal, &mut record)
+            .resolve_remote(&job, &paths, &events, &pacer, &journal, &mut record)
             .await?;
         let offload = steps::hash::offload_card(
             self,
@@ -287,6 +295,7 @@ impl Engine {
             offload_failed: offload.failed,
             offload_destination: paths.destination.clone(),
             known,
+            storage_acl: remote.storage_acl,
         });
         let settled_announced = supervise(&shared, &job, commands).await;
 
@@ -454,12 +463,14 @@ impl Engine {
     async fn resolve_remote(
         &self,
         job: &CardJob,
+        paths: &CardPaths,
+        events: &EventSink,
         pacer: &Pacer,
         journal: &Journal<CardRecord>,
         record: &mut CardRecord,
     ) -> Result<Remote, IngestError> {
         pacer.wait(&self.client).await;
-        let storage_id = steps::resolve_storage(&self.client, &self.options.storage)
+        let storage = steps::resolve_storage(&self.client, &self.options.storage)
             .await
             .map_err(|e| match e {
                 steps::StorageLookup::Api(e) => IngestError::iconik("looking up the storage", e),
@@ -467,6 +478,33 @@ impl Engine {
                     IngestError::StorageNotFound { wanted, known }
                 }
             })?;
+        let storage_id = storage.id;
+        // The storage's settings decide before anything is made or copied.
+        let dir = storage_path::directory_path(
+            &paths.registered_root.to_string_lossy(),
+            &paths.storage_root.to_string_lossy(),
+            storage_path::PathStyle::native(),
+        )
+        .unwrap_or_default();
+        let policy = storage_policy::plan(&storage, &dir, paths.destination.is_some());
+        for (level, message) in policy
+            .info
+            .iter()
+            .map(|m| (NoticeLevel::Info, m))
+            .chain(policy.warnings.iter().map(|m| (NoticeLevel::Warning, m)))
+        {
+            match level {
+                NoticeLevel::Warning => tracing::warn!("{message}"),
+                NoticeLevel::Info => tracing::info!("{message}"),
+            }
+            events.send(IngestEvent::card(EventKind::Notice {
+                level,
+                message: message.clone(),
+            }));
+        }
+        if let Some(refusal) = policy.refusal {
+            return Err(IngestError::StorageSettings(refusal));
+        }
         record.storage_id = Some(storage_id);
         let collection_id = match (&self.options.collection, record.collection_id) {
             (None, _) => None,
@@ -505,6 +543,7 @@ impl Engine {
         journal.save(record)?;
         Ok(Remote {
             storage_id,
+            storage_acl: policy.acl,
             collection_id,
             clip_collections,
         })

@@ -26,6 +26,9 @@ pub struct IngestEvent {
 pub enum EventKind {
     /// A card job starts with this many clips to ingest.
     CardStarted { card: String, clips: usize },
+    /// A card-level message for the operator, e.g. what the FILES storage's settings mean for
+    /// this card (`warning`: what will go wrong and how to fix it in iconik).
+    Notice { level: NoticeLevel, message: String },
     /// A step started.
     Started,
     /// Byte progress of a step (checksum, offload, proxy, upload).
@@ -62,6 +65,16 @@ pub enum EventKind {
     },
 }
 
+/// How much a [`EventKind::Notice`] matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeLevel {
+    /// Something the app does because of a setting (e.g. applying an ACL template).
+    Info,
+    /// Something that will go wrong unless the operator changes a setting in iconik.
+    Warning,
+}
+
 /// The `detail` of a finished create-asset step: `asset <id>` (read back by
 /// [`IngestEvent::created_asset`]).
 pub fn asset_detail(id: impl std::fmt::Display) -> String {
@@ -73,7 +86,9 @@ impl IngestEvent {
     pub fn created_asset(&self) -> Option<&str> {
         match (&self.step, &self.kind) {
             (Some(Step::CreateAsset), EventKind::Done { detail: Some(d) }) => {
+                // `asset <id>`, possibly followed by what else the step did.
                 d.strip_prefix("asset ")
+                    .and_then(|rest| rest.split_whitespace().next())
             }
             _ => None,
         }

@@ -23,12 +23,13 @@ pub mod scheduler;
 pub mod step;
 pub mod steps;
 pub mod storage_path;
+pub mod storage_policy;
 pub mod summary;
 pub mod transcript;
 
 pub use commands::IngestCommand;
 pub use engine::{CardJob, CardOutcome, Engine, IngestError, OffloadHook};
-pub use events::{EventKind, EventSink, IngestEvent};
+pub use events::{EventKind, EventSink, IngestEvent, NoticeLevel};
 pub use options::{IngestOptions, ProxyMode};
 pub use record::{CardRecord, ClipRecord, StepState};
 pub use step::Step;

@@ -122,6 +122,9 @@ pub struct ClipRecord {
     /// The metadata view values were written (PUT) to the asset.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub metadata_written: bool,
+    /// The storage's ACL template / access group was applied to the asset.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub acl_applied: bool,
     /// Set when the clip was skipped as already in iconik.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub duplicate_of: Option<String>,

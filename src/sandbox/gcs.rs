@@ -176,7 +176,8 @@ fn done(response: Response, bytes: u64) -> UploadOutcome {
 }
 
 /// gcs-resumable.md §1.1: POST + `x-goog-resumable: start` → 201, `Location`,
-/// `X-GUploader-UploadID`, empty body; without the header → 400.
+/// `X-GUploader-UploadID`, empty body; without the header → 400; with a `Content-Type` → 403
+/// `SignatureDoesNotMatch`.
 fn start(
     app: &App,
     headers: &HeaderMap,
@@ -193,6 +194,26 @@ fn start(
             StatusCode::BAD_REQUEST,
             "POST to a signed URL must carry x-goog-resumable: start".to_string(),
         );
+    }
+    // iconik signs the start for exactly `x-goog-resumable` (X-Goog-SignedHeaders
+    // host;x-goog-resumable) and no Content-Type: GCS folds a Content-Type into the string it
+    // checks, so a start carrying one fails the signature (iconik-api.md §14).
+    if let Some(ct) = headers.get("content-type") {
+        let ct = ct.to_str().unwrap_or("<not text>");
+        let mut r = text(
+            StatusCode::FORBIDDEN,
+            format!(
+                "<?xml version='1.0' encoding='UTF-8'?><Error><Code>SignatureDoesNotMatch</Code>\
+                 <Message>The request signature we calculated does not match the signature you \
+                 provided. The start request carried Content-Type: {ct}, which the signed URL \
+                 does not cover.</Message></Error>"
+            ),
+        );
+        r.headers_mut().insert(
+            "content-type",
+            HeaderValue::from_static("application/xml; charset=UTF-8"),
+        );
+        return r;
     }
     if !query.iter().any(|(k, _)| k == "X-Goog-Signature") {
         return text(

@@ -92,6 +92,16 @@ pub async fn handle(
                 Err(e) => into_response(Reply::bad_request(e.to_string())),
             }
         }
+        ("POST", "isg/scan") => {
+            let outcomes = super::isg::scan(&mut app.state());
+            app.persist();
+            into_response(Reply::ok(
+                json!({ "found": outcomes.len(), "outcomes": outcomes }),
+            ))
+        }
+        ("GET", "isg/scans") => {
+            into_response(Reply::ok(Value::Array(app.state().isg_scans.clone())))
+        }
         ("POST", "reset") => {
             app.reset();
             into_response(Reply::ok(json!({"reset": true})))

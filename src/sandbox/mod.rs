@@ -14,6 +14,8 @@ pub mod faults;
 pub mod gcs;
 pub mod images;
 pub mod inspect;
+pub mod isg;
+pub mod profiles;
 pub mod ratelimit;
 pub mod routes;
 pub mod spec;
@@ -77,6 +79,11 @@ pub struct SandboxConfig {
     /// Also seed S3 and AZURE proxy storages (non-default) whose upload URLs point at `/s3/…`
     /// and `/azure/…` single-PUT endpoints.
     pub extra_proxy_storages: bool,
+    /// Settings of the seeded FILES storage (scan folders, aggregation, ACLs).
+    pub storage_profile: profiles::StorageProfile,
+    /// Run a simulated storage-gateway scan ([`isg`]) this often, as a real gateway does every
+    /// few seconds (`None`: only on `POST /sandbox/isg/scan`).
+    pub isg_scan_interval: Option<Duration>,
 }
 
 impl Default for SandboxConfig {
@@ -91,6 +98,8 @@ impl Default for SandboxConfig {
             job_delay: Duration::from_millis(300),
             mount_point: "/mnt/sandbox-originals".to_string(),
             extra_proxy_storages: false,
+            storage_profile: profiles::StorageProfile::default(),
+            isg_scan_interval: None,
         }
     }
 }
@@ -272,13 +281,34 @@ async fn run(
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), SandboxError> {
+    // The gateway's scan tick holds only a weak reference: it ends with the server.
+    let ticker = app.config.isg_scan_interval.map(|every| {
+        let weak = Arc::downgrade(&app);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(app) = weak.upgrade() else { break };
+                let found = isg::scan(&mut app.state());
+                if !found.is_empty() {
+                    tracing::info!(files = found.len(), "simulated gateway scan found files");
+                    app.persist();
+                }
+            }
+        })
+    });
     let router = axum::Router::new()
         .fallback(routes::dispatch)
         .with_state(app);
-    axum::serve(listener, router)
+    let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(SandboxError::Serve)
+        .map_err(SandboxError::Serve);
+    if let Some(t) = ticker {
+        t.abort();
+    }
+    result
 }
 
 /// A sandbox running in the background of the current tokio runtime. Dropping it stops the
@@ -355,6 +385,11 @@ impl SandboxHandle {
     /// The same JSON list as `GET /sandbox/requests`.
     pub fn requests(&self) -> Vec<Value> {
         self.app.requests().clone()
+    }
+
+    /// Forgets the request log (as `DELETE /sandbox/requests`).
+    pub fn clear_requests(&self) {
+        self.app.requests().clear();
     }
 
     /// Replaces the fault rules.

@@ -69,6 +69,17 @@ pub struct State {
     pub history: Vec<Value>,
     pub jobs: Vec<Value>,
     pub sources_deleted: Vec<Value>,
+    /// ACL templates and user groups the ACL routes accept (seeded).
+    #[serde(default)]
+    pub acl_templates: Vec<Value>,
+    #[serde(default)]
+    pub groups: Vec<Value>,
+    /// Group permissions on objects: `{object_type, object_key, group_id, permissions, via}`.
+    #[serde(default)]
+    pub acls: Vec<Value>,
+    /// What each simulated storage-gateway scan did to a file it found (`POST /sandbox/isg/scan`).
+    #[serde(default)]
+    pub isg_scans: Vec<Value>,
     /// record id (proxy/keyframe/file) -> `bucket/object` its upload URL points at.
     pub upload_targets: BTreeMap<String, String>,
     pub sessions: BTreeMap<String, Session>,
@@ -198,6 +209,10 @@ impl State {
             "history": self.history,
             "jobs": self.jobs,
             "sources_deleted": self.sources_deleted,
+            "acl_templates": self.acl_templates,
+            "groups": self.groups,
+            "acls": self.acls,
+            "isg_scans": self.isg_scans,
             "upload_sessions": self.sessions.values().collect::<Vec<_>>(),
             "objects": self.object_sizes,
         })

@@ -122,7 +122,110 @@ pub fn index_page(state: &Value) -> String {
         );
     }
     body.push_str("</div>");
+    storages_section(state, &mut body);
+    scans_section(state, None, &mut body);
     page("card-ingest sandbox", &body)
+}
+
+/// The FILES storages with the settings that decide what happens around registered records.
+fn storages_section(state: &Value, body: &mut String) {
+    body.push_str("<h2>FILES storages</h2><table class=\"storages\"><tr><th>storage</th><th>scan</th><th>scan folders</th><th>aggregate identical files</th><th>access outside scan folders</th><th>ACL template</th><th>access group</th></tr>");
+    for s in state["storages"].as_array().into_iter().flatten() {
+        if s["purpose"] != "FILES" {
+            continue;
+        }
+        let st = &s["settings"];
+        let _ = write!(
+            body,
+            "<tr class=\"storage\"><td>{}<br><span class=\"note\">{}</span></td><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+            esc(&text(&s["name"])),
+            esc(&text(&s["description"])),
+            esc(&text(&st["scan"])),
+            esc(&text(&st["scan_directories"])),
+            esc(&text(&st["aggregate_identical_files"])),
+            esc(&text(&st["allow_access_outside_scan_directories"])),
+            esc(&text(&st["acl_template_id"])),
+            esc(&text(&st["access_group_id"])),
+        );
+    }
+    body.push_str("</table>");
+}
+
+/// What simulated gateway scans (`POST /sandbox/isg/scan`) did, all or for one asset.
+fn scans_section(state: &Value, asset: Option<&str>, body: &mut String) {
+    let scans: Vec<&Value> = state["isg_scans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| asset.is_none_or(|a| o["registered_asset_id"] == a || o["asset_id"] == a))
+        .collect();
+    let _ = write!(body, "<h2>Storage gateway scans ({})</h2>", scans.len());
+    if scans.is_empty() {
+        body.push_str(
+            "<p class=\"note\">No scan has run: <span class=\"mono\">POST /sandbox/isg/scan</span> \
+             runs one over every FILE storage with scan on.</p>",
+        );
+        return;
+    }
+    body.push_str(
+        "<table class=\"scans\"><tr><th>file</th><th>outcome</th><th>asset</th><th>why</th></tr>",
+    );
+    for o in scans {
+        let asset_id = text(&o["asset_id"]);
+        let _ = write!(
+            body,
+            "<tr class=\"scan {outcome}\"><td class=\"mono\">{dir}/{name}</td><td>{outcome}</td><td><a href=\"/sandbox/assets/{seg}\">{asset}</a></td><td>{detail}</td></tr>",
+            outcome = esc(&text(&o["outcome"])),
+            dir = esc(&text(&o["directory_path"])),
+            name = esc(&text(&o["name"])),
+            seg = seg(&asset_id),
+            asset = esc(&asset_id),
+            detail = esc(&text(&o["detail"])),
+        );
+    }
+    body.push_str("</table>");
+}
+
+/// Which groups may see the asset (ACL templates and access groups applied to it).
+fn access_section(state: &Value, id: &str, body: &mut String) {
+    let acls: Vec<&Value> = state["acls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["object_type"] == "assets" && a["object_key"] == id)
+        .collect();
+    body.push_str("<h2>Access</h2>");
+    if acls.is_empty() {
+        body.push_str("<p class=\"note acl-none\">Default ACLs only: no group permissions were set on this asset.</p>");
+        return;
+    }
+    body.push_str(
+        "<table class=\"acls\"><tr><th>group</th><th>permissions</th><th>set by</th></tr>",
+    );
+    for a in acls {
+        let gid = text(&a["group_id"]);
+        let group = state["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|g| g["id"] == gid.as_str())
+            .map(|g| text(&g["name"]))
+            .unwrap_or_else(|| gid.clone());
+        let perms: Vec<String> = a["permissions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(text)
+            .collect();
+        let _ = write!(
+            body,
+            "<tr class=\"acl\"><td>{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
+            esc(&group),
+            esc(&perms.join(", ")),
+            esc(&text(&a["via"]))
+        );
+    }
+    body.push_str("</table>");
 }
 
 /// `/sandbox/assets/<id>` as HTML, or `None` when the sandbox has no such asset.
@@ -294,6 +397,8 @@ pub fn asset_page(state: &Value, id: &str) -> Option<String> {
         }
         body.push_str("</table>");
     }
+    access_section(state, id, &mut body);
+    scans_section(state, Some(id), &mut body);
     Some(page(&title, &body))
 }
 

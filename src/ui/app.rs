@@ -13,7 +13,7 @@ use super::queue::{QueueEvent, from_ingest};
 use super::state::{
     CardView, ClipRow, Connection, KeyringStatus, PosterState, StorageRow, ViewModel,
 };
-use crate::ingest::{EventKind, IngestCommand};
+use crate::ingest::{EventKind, IngestCommand, NoticeLevel};
 use crate::sandbox::SandboxHandle;
 use crate::secrets::{EnvStore, Resolver, TokenStore};
 use std::collections::HashSet;
@@ -862,6 +862,13 @@ impl App {
         match event {
             RunEvent::Engine(e) => {
                 match &e.kind {
+                    EventKind::Notice { level, message } => self.vm.log(
+                        match level {
+                            NoticeLevel::Warning => Level::WARN,
+                            NoticeLevel::Info => Level::INFO,
+                        },
+                        message.clone(),
+                    ),
                     EventKind::Retrying {
                         attempt,
                         delay_ms,

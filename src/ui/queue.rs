@@ -109,6 +109,7 @@ pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
             reason: reason.clone(),
         },
         EventKind::Retrying { .. }
+        | EventKind::Notice { .. }
         | EventKind::CardStarted { .. }
         | EventKind::CardFinished { .. } => {
             return Vec::new();

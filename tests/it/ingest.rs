@@ -23,10 +23,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-const TOKEN: &str = "tok-ingest-SECRET-4242";
+pub(crate) const TOKEN: &str = "tok-ingest-SECRET-4242";
 
 /// Master cards generated once: 3 clips (1 s each) and 1 clip (4 s).
-fn master(clips: u32) -> &'static Path {
+pub(crate) fn master(clips: u32) -> &'static Path {
     static THREE: OnceLock<PathBuf> = OnceLock::new();
     static ONE: OnceLock<PathBuf> = OnceLock::new();
     let cell = if clips == 3 { &THREE } else { &ONE };
@@ -49,25 +49,30 @@ fn master(clips: u32) -> &'static Path {
 }
 
 /// A proxy cache shared by every test (same card content → encoded once).
-fn proxy_cache() -> PathBuf {
+pub(crate) fn proxy_cache() -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("ingest-proxies-{}", std::process::id()));
     std::fs::create_dir_all(&d).expect("proxy cache dir");
     d
 }
 
-struct Setup {
-    _dir: tempfile::TempDir,
+pub(crate) struct Setup {
+    pub(crate) _dir: tempfile::TempDir,
     /// The storage root (holds `CARD_C/`).
-    root: PathBuf,
-    card: PathBuf,
-    journal: PathBuf,
+    pub(crate) root: PathBuf,
+    pub(crate) card: PathBuf,
+    pub(crate) journal: PathBuf,
 }
 
-fn setup(clips: u32) -> Setup {
+pub(crate) fn setup(clips: u32) -> Setup {
+    setup_at(clips, "CARD_C")
+}
+
+/// A copy of the master card at `rel` under a fresh storage root.
+pub(crate) fn setup_at(clips: u32, rel: &str) -> Setup {
     let dir = tempdir();
     let root = canonical(dir.path());
-    let card = root.join("CARD_C");
+    let card = root.join(rel);
     copy_tree(master(clips), &card);
     let journal = root.join("journal");
     Setup {
@@ -89,18 +94,18 @@ async fn start_sandbox(mount: &Path) -> SandboxHandle {
     sandbox::spawn(config).await.expect("sandbox starts")
 }
 
-fn scan_card(card: &Path) -> ScanReport {
+pub(crate) fn scan_card(card: &Path) -> ScanReport {
     scan::scan(&[card.to_path_buf()], &Tools::detect()).expect("scan")
 }
 
-fn job(report: &ScanReport) -> CardJob {
+pub(crate) fn job(report: &ScanReport) -> CardJob {
     CardJob {
         card: report.cards[0].clone(),
         clips: report.clips.clone(),
     }
 }
 
-fn engine(sbx: &SandboxHandle, s: &Setup, token: &str) -> Engine {
+pub(crate) fn engine(sbx: &SandboxHandle, s: &Setup, token: &str) -> Engine {
     let client = Client::new(
         sbx.base_url(),
         Credentials::new(sbx.credentials().app_id.clone(), token),
@@ -123,7 +128,7 @@ fn engine(sbx: &SandboxHandle, s: &Setup, token: &str) -> Engine {
     }
 }
 
-async fn run(engine: &Engine, job: CardJob) -> (CardOutcome, Vec<IngestEvent>) {
+pub(crate) async fn run(engine: &Engine, job: CardJob) -> (CardOutcome, Vec<IngestEvent>) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let out = engine
         .run_card(
@@ -168,7 +173,7 @@ fn field_strs<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
         .collect()
 }
 
-fn count(state: &Value, kind: &str) -> usize {
+pub(crate) fn count(state: &Value, kind: &str) -> usize {
     state[kind].as_array().map_or(0, Vec::len)
 }
 

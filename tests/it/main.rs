@@ -18,6 +18,7 @@ mod sample_cards;
 mod sandbox;
 mod scan;
 mod secrets;
+mod tenant;
 mod transcript;
 mod util;
 mod web_view;

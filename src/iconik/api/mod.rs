@@ -1,6 +1,7 @@
 //! One handler per iconik API area (octocrab style): `client.assets().create(..)` etc. Each call
 //! documents the iconik-api.md section it follows.
 
+pub mod acls;
 pub mod assets;
 pub mod auth;
 pub mod collections;
@@ -17,6 +18,10 @@ pub mod storages;
 use super::client::Client;
 
 impl Client {
+    /// ACLs of new assets (§14).
+    pub fn acls(&self) -> acls::AclsHandler<'_> {
+        acls::AclsHandler { client: self }
+    }
     /// Storages (§6.1).
     pub fn storages(&self) -> storages::StoragesHandler<'_> {
         storages::StoragesHandler { client: self }

@@ -24,7 +24,7 @@ use super::retry::{self, Gave, RetryNotice};
 use super::scheduler::LaneSlot;
 use super::step::{Lane, Step};
 use crate::card::Card;
-use crate::iconik::models::{Proxy, ProxyId, StorageId};
+use crate::iconik::models::{Proxy, ProxyId};
 use crate::iconik::{Client, Error as IconikError};
 use crate::media::ClipDescription;
 use crate::scan::ScannedClip;
@@ -99,8 +99,11 @@ pub enum StorageLookup {
     NotFound { wanted: String, known: String },
 }
 
-/// The FILES storage named or identified by `wanted`.
-pub async fn resolve_storage(client: &Client, wanted: &str) -> Result<StorageId, StorageLookup> {
+/// The FILES storage named or identified by `wanted`, with its settings.
+pub async fn resolve_storage(
+    client: &Client,
+    wanted: &str,
+) -> Result<crate::iconik::models::Storage, StorageLookup> {
     let all = client
         .storages()
         .list_all()
@@ -109,7 +112,7 @@ pub async fn resolve_storage(client: &Client, wanted: &str) -> Result<StorageId,
     all.iter()
         .find(|s| s.id.to_string() == wanted)
         .or_else(|| all.iter().find(|s| s.name.as_deref() == Some(wanted)))
-        .map(|s| s.id)
+        .cloned()
         .ok_or_else(|| StorageLookup::NotFound {
             wanted: wanted.to_owned(),
             known: all

@@ -11,6 +11,7 @@ use crate::iconik::models::{
 use crate::ingest::dedupe;
 use crate::ingest::events::asset_detail;
 use crate::ingest::step::Step;
+use crate::ingest::storage_policy::{AclAction, GROUP_PERMISSIONS};
 use crate::media::{self, ClipDescription};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -19,7 +20,8 @@ impl ClipCtx {
     pub(super) async fn create_asset(&self, resumed: bool) -> StepResult {
         let rec = self.rec();
         if let Some(id) = rec.asset_id {
-            return Ok(StepEnd::Done(Some(asset_detail(id))));
+            let acl = self.apply_storage_acl(id).await?;
+            return Ok(StepEnd::Done(Some(with_acl(asset_detail(id), acl))));
         }
         let ext = self.id().to_owned();
         if !resumed && !self.shared.options.force {
@@ -72,7 +74,47 @@ impl ClipCtx {
             r.asset_id = Some(asset.id);
             r.version_id = asset.version_id();
         })?;
-        Ok(StepEnd::Done(Some(asset_detail(asset.id))))
+        let acl = self.apply_storage_acl(asset.id).await?;
+        Ok(StepEnd::Done(Some(with_acl(asset_detail(asset.id), acl))))
+    }
+
+    /// Gives the new asset the storage's ACL template or access group (storage_policy): assets
+    /// made through the API get only the default ACLs, which may hide them from the team that
+    /// owns the storage. Both calls set rather than add, so a retry is harmless; the journal
+    /// spares a resumed run the call. Returns what was applied.
+    async fn apply_storage_acl(
+        &self,
+        asset: crate::iconik::models::AssetId,
+    ) -> Result<Option<String>, StepFail> {
+        let Some(acl) = self.shared.storage_acl.clone() else {
+            return Ok(None);
+        };
+        let what = match &acl {
+            AclAction::Template(t) => format!("ACL template {t}"),
+            AclAction::Group(g) => format!("access group {g}"),
+        };
+        if self.rec().acl_applied {
+            return Ok(Some(what));
+        }
+        let client = self.shared.client.clone();
+        let acl = &acl;
+        self.call(Step::CreateAsset, |_| {
+            let client = client.clone();
+            async move {
+                match acl {
+                    AclAction::Template(t) => client.acls().apply_template_to_asset(t, asset).await,
+                    AclAction::Group(g) => {
+                        client
+                            .acls()
+                            .put_group_on_asset(g, asset, GROUP_PERMISSIONS)
+                            .await
+                    }
+                }
+            }
+        })
+        .await?;
+        self.save(|r| r.acl_applied = true)?;
+        Ok(Some(what))
     }
 
     /// The clip's MediaInfo/ffprobe description, made once for the format and the encode
@@ -337,6 +379,15 @@ impl ClipCtx {
         .await?;
         self.save(|r| r.metadata_written = true)?;
         Ok(summary)
+    }
+}
+
+/// The create-asset detail with the ACL that was applied (`asset <id>` stays first: the
+/// window reads the id from it).
+fn with_acl(detail: String, acl: Option<String>) -> String {
+    match acl {
+        Some(a) => format!("{detail} with {a}"),
+        None => detail,
     }
 }
 

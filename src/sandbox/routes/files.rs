@@ -201,8 +201,10 @@ fn create(app: &App, ctx: &mut Ctx, asset_id: &str) -> RouteResult {
         "status": str_or(&body, "status", "OPEN"),
         "parent_id": body.get("parent_id").cloned().unwrap_or(Value::Null),
         "user_id": body.get("user_id").cloned().unwrap_or(Value::Null),
-        "file_date_created": body.get("file_date_created").cloned().unwrap_or(Value::Null),
-        "file_date_modified": body.get("file_date_modified").cloned().unwrap_or(Value::Null),
+        // iconik stamps the registration time on a file created without its dates
+        // (iconik-api.md §14), which then reads as "shot today" in the UI.
+        "file_date_created": date_or(&body, "file_date_created", &created),
+        "file_date_modified": date_or(&body, "file_date_modified", &created),
         "file_set_status": fs_status,
         "format_status": format_status,
         "upload_url": upload_url,
@@ -217,4 +219,12 @@ fn create(app: &App, ctx: &mut Ctx, asset_id: &str) -> RouteResult {
     });
     st.files.push(file.clone());
     Ok(Reply::created(file))
+}
+
+/// The body's date `key`, or `stamp` when it is absent or null.
+fn date_or(body: &Value, key: &str, stamp: &str) -> Value {
+    match body.get(key) {
+        Some(v) if !v.is_null() => v.clone(),
+        _ => Value::String(stamp.to_string()),
+    }
 }

@@ -5,6 +5,7 @@
 //! persistence, the request log. Routes are matched on path segments, so a path with or without
 //! its trailing slash reaches the same route and nothing ever redirects (iconik-api.md §12).
 
+pub mod acls;
 pub mod assets;
 pub mod collections;
 pub mod file_sets;
@@ -372,6 +373,7 @@ fn route(app: &App, ctx: &mut Ctx) -> RouteResult {
         (_, ["assets", "v1", "assets", rest @ ..]) => assets::route(app, ctx, rest),
         (_, ["assets", "v1", "collections", rest @ ..]) => collections::route(app, ctx, rest),
         (_, ["jobs", "v1", "jobs", rest @ ..]) => jobs::route(app, ctx, rest),
+        (_, ["acls", "v1", rest @ ..]) => acls::route(app, ctx, rest),
         (_, ["metadata", "v1", rest @ ..]) => metadata::route(app, ctx, rest),
         ("POST", ["search", "v1", "search"]) => search::search(app, ctx),
         _ => Err(not_routed(ctx)),

@@ -4,6 +4,7 @@
 
 use super::{new_id, now};
 use crate::sandbox::SandboxConfig;
+use crate::sandbox::profiles;
 use crate::sandbox::state::State;
 use serde_json::{Value, json};
 
@@ -29,23 +30,47 @@ fn storage(name: &str, method: &str, purpose: &str, default: bool, settings: Val
 
 /// A new state with the seeded storages and view.
 pub fn fresh_state(config: &SandboxConfig) -> State {
+    let group_id = new_id();
+    let group = json!({
+        "id": group_id,
+        "name": profiles::GROUP_NAME,
+        "date_created": now(),
+    });
+    let template_id = new_id();
+    let template = json!({
+        "id": template_id,
+        "name": profiles::TEMPLATE_NAME,
+        "description": "what the storage gateway gives the assets it makes",
+        "groups_acl": [{ "group_id": group_id, "permissions": ["read", "write", "delete"] }],
+        "users_acl": [],
+        "date_created": now(),
+    });
+    let mut originals = json!({
+        "mount_point": config.mount_point,
+        "scan": false,
+        "scan_directories": [],
+        "allow_access_outside_scan_directories": true,
+        "local_proxy_creation": false,
+        "local_keyframe_creation": false,
+        "transcode_ignore": [],
+        "filename_is_external_id": false,
+        "aggregate_identical_files": false,
+        "title_includes_extension": true,
+    });
+    let profile = config
+        .storage_profile
+        .settings(&config.mount_point, &template_id, &group_id);
+    if let (Some(o), Some(p)) = (originals.as_object_mut(), profile.as_object()) {
+        o.extend(p.clone());
+    }
+    let mut files_storage = storage("Sandbox originals", "FILE", "FILES", true, originals);
+    files_storage["description"] = json!(format!(
+        "card-ingest sandbox FILES storage, profile {}: {}",
+        config.storage_profile,
+        config.storage_profile.describe()
+    ));
     let mut storages = vec![
-        storage(
-            "Sandbox originals",
-            "FILE",
-            "FILES",
-            true,
-            json!({
-                "mount_point": config.mount_point,
-                "scan": false,
-                "scan_directories": [],
-                "local_proxy_creation": false,
-                "local_keyframe_creation": false,
-                "transcode_ignore": [],
-                "filename_is_external_id": false,
-                "aggregate_identical_files": false,
-            }),
-        ),
+        files_storage,
         storage(
             "Sandbox proxies (GCS)",
             "GCS",
@@ -89,6 +114,8 @@ pub fn fresh_state(config: &SandboxConfig) -> State {
     });
     State {
         storages,
+        acl_templates: vec![template],
+        groups: vec![group],
         metadata_views: vec![view],
         ..State::default()
     }
