@@ -102,6 +102,11 @@ impl Out {
         }
     }
 
+    /// Undoes [`Out::card_level`], so another detector may claim `node`.
+    pub fn release(&mut self, node: usize) {
+        self.card_level[node] = false;
+    }
+
     pub fn is_card_level(&self, node: usize) -> bool {
         self.card_level[node]
     }

@@ -38,6 +38,7 @@ pub mod generic;
 pub mod gopro;
 pub mod image_sequence;
 pub mod m2ts;
+pub mod media_sniff;
 pub mod model;
 pub mod names;
 pub mod p2;
@@ -191,6 +192,23 @@ fn group_loose(tree: &Tree, loose: Vec<(usize, Vec<usize>)>, out: &mut Out) -> V
                 });
             }
         }
+        let before = out.clips.len();
+        let card = CardRef {
+            root: zone_root,
+            root_path: root_path.clone(),
+            files: files.clone(),
+        };
+        generic::claim_unclaimed_media(tree, &card, "no camera family", out);
+        if out.clips.len() > before
+            && !cards
+                .iter()
+                .any(|c: &Card| c.root == root_path && c.family == Family::Generic)
+        {
+            cards.push(Card {
+                family: Family::Generic,
+                root: root_path.clone(),
+            });
+        }
         for &f in &files {
             if out.is_free(f) {
                 out.skip(
@@ -307,6 +325,40 @@ fn find_cards(
 /// skipped with the reason.
 fn leftovers_of_cards(tree: &Tree, family: Family, cards: &[CardRef], out: &mut Out) {
     for card in cards {
+        // A media file no clip of the card took (a camera file we do not know, a clip copied
+        // into the wrong folder) is never card-level: it becomes a generic clip, with a
+        // warning saying so. DCIM stills keep their own generic grouping below.
+        let media: Vec<usize> = card
+            .files
+            .iter()
+            .copied()
+            .filter(|&f| out.is_free(f) || out.is_card_level(f))
+            .filter(|&f| {
+                !tree
+                    .rel_path(card.root, f)
+                    .to_lowercase()
+                    .starts_with("dcim/")
+            })
+            .filter(|&f| media_sniff::media_hint(&tree.node(f).path, &tree.node(f).name).is_some())
+            .collect();
+        for &f in &media {
+            out.release(f);
+        }
+        generic::claim_unclaimed_media(
+            tree,
+            &CardRef {
+                root: card.root,
+                root_path: card.root_path.clone(),
+                files: media.clone(),
+            },
+            &format!("this {family} card"),
+            out,
+        );
+        for &f in &media {
+            if out.is_free(f) {
+                out.card_level(f);
+            }
+        }
         let mut dcim = Vec::new();
         for &f in &card.files {
             if !out.is_free(f) {
