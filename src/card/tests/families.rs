@@ -628,3 +628,48 @@ fn canon_cinema_eos_flat_clips_are_clips() {
         Some("A001C001_240514AB_CANON.XML Canon clip XML")
     );
 }
+
+#[test]
+fn dji_empty_or_cut_srt_is_a_warning_on_its_clip() {
+    let t = tmp();
+    let c = t.path().join("DRONE");
+    let cue = |i: u32| {
+        format!(
+            "{i}\n00:00:0{a},000 --> 00:00:0{b},000\n<font size=\"36\">SrtCnt : {i}, DiffTime : 1000ms\n2021-12-25 12:27:5{a}.373\n[iso : 110] [shutter : 1/200.0] [fnum : 280] [ev : 0] [ct : 5500] [color_md : default] [focal_len : 240] [latitude: 48.137154] [longitude: 11.576124] [altitude: 520.125000] </font>\n\n",
+            a = i - 1,
+            b = i
+        )
+    };
+    let whole = format!("{}{}", cue(1), cue(2));
+    for n in ["0001", "0002", "0003"] {
+        put(&c, &format!("DCIM/100MEDIA/DJI_{n}.MP4"), b"mp4");
+    }
+    put(&c, "DCIM/100MEDIA/DJI_0001.SRT", b"");
+    put(
+        &c,
+        "DCIM/100MEDIA/DJI_0002.SRT",
+        &whole.as_bytes()[..whole.len() - 40],
+    );
+    put(&c, "DCIM/100MEDIA/DJI_0003.SRT", whole.as_bytes());
+    let s = scan(&[&c]);
+    assert_eq!(names(&s), vec!["DJI_0001", "DJI_0002", "DJI_0003"]);
+    assert_eq!(
+        clip(&s, "DJI_0001").warnings,
+        vec![
+            "telemetry DJI_0001.SRT is empty (0 bytes); flight data (GPS, altitude, camera \
+             settings) is missing for this clip; re-copy it from the card"
+                .to_string()
+        ]
+    );
+    assert_eq!(
+        clip(&s, "DJI_0002").warnings,
+        vec![
+            "telemetry DJI_0002.SRT ends mid-line in block 2: the copy was cut off; flight data \
+             (GPS, altitude, camera settings) is missing for this clip; re-copy it from the card"
+                .to_string()
+        ]
+    );
+    assert!(clip(&s, "DJI_0003").warnings.is_empty());
+    // The SRT stays a member either way.
+    assert_eq!(clip(&s, "DJI_0001").files.len(), 2);
+}

@@ -5,6 +5,7 @@
 
 pub mod bwf;
 pub mod canon;
+pub mod dji_srt;
 pub mod mediapro;
 pub mod p2;
 pub mod sony_nrt;
