@@ -167,6 +167,8 @@ fn group_cards(
 fn group_loose(tree: &Tree, loose: Vec<(usize, Vec<usize>)>, out: &mut Out) -> Vec<Card> {
     let mut cards = Vec::new();
     for (zone_root, files) in loose {
+        let zone_first_clip = out.clips.len();
+        let zone_first_card = cards.len();
         let root_path = if tree.node(zone_root).is_dir {
             tree.node(zone_root).path.clone()
         } else {
@@ -218,8 +220,75 @@ fn group_loose(tree: &Tree, loose: Vec<(usize, Vec<usize>)>, out: &mut Out) -> V
                 );
             }
         }
+        if let Some(split) = split_unrelated(&root_path, &mut out.clips[zone_first_clip..]) {
+            cards.truncate(zone_first_card);
+            cards.extend(split);
+        }
     }
     cards
+}
+
+/// ARRI reel folder name: camera letter, 3-digit reel, `R`, 3-char camera id (`A001R1AB`).
+fn is_reel_folder(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() == 8
+        && b[0].is_ascii_alphabetic()
+        && b[1..4].iter().all(u8::is_ascii_digit)
+        && b[4].eq_ignore_ascii_case(&b'R')
+        && b[5..8].iter().all(u8::is_ascii_alphanumeric)
+}
+
+/// A dropped folder without a card signature that holds unrelated folders (a sound recorder's
+/// folder beside an ARRI reel) is several cards, not one rooted at the parent: when the clips
+/// under its sub-folders are of different families, or the sub-folders are ARRI reels, each
+/// sub-folder holding clips becomes a card of its own, and the clips' path ids become
+/// relative to it. Sub-folders of one family (a recorder's day folders) stay one card.
+/// Returns the zone's new card list, or `None` when the zone stays one card.
+fn split_unrelated(root: &Path, clips: &mut [Clip]) -> Option<Vec<Card>> {
+    let top_of = |c: &Clip| -> Option<String> {
+        let first = c.files.first()?;
+        let rel = first.path.strip_prefix(root).ok()?;
+        let mut comps = rel.components();
+        let top = comps.next()?;
+        // Files directly in the dropped folder stay with it.
+        comps.next()?;
+        Some(top.as_os_str().to_string_lossy().into_owned())
+    };
+    let mut families: HashMap<String, std::collections::BTreeSet<Family>> = HashMap::new();
+    for c in clips.iter() {
+        if let Some(t) = top_of(c) {
+            families.entry(t).or_default().insert(c.family);
+        }
+    }
+    if families.len() < 2 {
+        return None;
+    }
+    let distinct: std::collections::BTreeSet<Family> =
+        families.values().flatten().copied().collect();
+    let reels = families.keys().any(|k| is_reel_folder(k));
+    if distinct.len() < 2 && !reels {
+        return None;
+    }
+    let mut cards: Vec<Card> = Vec::new();
+    for c in clips.iter_mut() {
+        if let Some(t) = top_of(c) {
+            c.card_root = root.join(&t);
+            // `generic:SOUND/A101_1` → `generic:A101_1`: ids are card-relative.
+            let prefix = format!("{}:{t}/", c.family.as_str());
+            if let Some(rest) = c.id.strip_prefix(&prefix) {
+                c.id = format!("{}:{rest}", c.family.as_str());
+            }
+        }
+        let card = Card {
+            family: c.family,
+            root: c.card_root.clone(),
+        };
+        if !cards.contains(&card) {
+            cards.push(card);
+        }
+    }
+    tracing::debug!(root = %root.display(), cards = cards.len(), "dropped folder split into cards");
+    Some(cards)
 }
 
 /// The card root holding `path`, found by checking `path` (if a folder) and up to

@@ -673,3 +673,43 @@ fn dji_empty_or_cut_srt_is_a_warning_on_its_clip() {
     // The SRT stays a member either way.
     assert_eq!(clip(&s, "DJI_0001").files.len(), 2);
 }
+
+#[test]
+fn parent_folder_with_unrelated_folders_gives_separate_cards() {
+    let t = tmp();
+    let day = t.path().join("DAY_03");
+    let ixml = r#"<BWFXML><IXML_VERSION>2.10</IXML_VERSION><PROJECT>NORTH</PROJECT><SCENE>A101</SCENE><TAKE>1</TAKE><FILE_SET><TOTAL_FILES>1</TOTAL_FILES><FAMILY_UID>SDU8B1A1E2F3</FAMILY_UID><FILE_SET_INDEX>A</FILE_SET_INDEX></FILE_SET></BWFXML>"#;
+    put(
+        &day,
+        "SOUND_702T/240514/A101_1.WAV",
+        &synth_wav(true, Some(ixml)),
+    );
+    put(&day, "A001R1AB/A001C001_240514_R1AB.mxf", b"mxf");
+    put(&day, "A001R1AB/A001C002_240514_R1AB.mxf", b"mxf");
+    let s = scan(&[&day]);
+    let day = canon(&day);
+    let mut cards: Vec<(Family, PathBuf)> =
+        s.cards.iter().map(|c| (c.family, c.root.clone())).collect();
+    cards.sort();
+    assert_eq!(
+        cards,
+        vec![
+            (Family::Arri, day.join("A001R1AB")),
+            (Family::AudioBwf, day.join("SOUND_702T")),
+        ]
+    );
+    let wav = clip(&s, "A101_1");
+    assert_eq!(wav.card_root, day.join("SOUND_702T"));
+    assert_eq!(
+        clip(&s, "A001C001_240514_R1AB").card_root,
+        day.join("A001R1AB")
+    );
+    // A recorder's day folders alone stay one card.
+    let rec = t.path().join("SD_CARD");
+    put(&rec, "240514/A101_1.WAV", &synth_wav(true, Some(ixml)));
+    put(&rec, "240515/B202_1.WAV", &synth_wav(true, None));
+    let s = scan(&[&rec]);
+    assert_eq!(s.cards.len(), 1);
+    assert_eq!(s.cards[0].root, canon(&rec));
+    assert!(s.clips.iter().all(|c| c.card_root == canon(&rec)));
+}
