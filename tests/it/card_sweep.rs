@@ -65,3 +65,44 @@ fn no_media_file_of_any_sample_card_is_dropped_silently() {
     // Every kind holds media: the sweep looked at a real number of files.
     assert!(checked > 60, "only {checked} media files checked");
 }
+
+#[test]
+fn xdcam_ex_take_relayed_over_two_generated_cards_is_one_clip() {
+    crate::util::require_tool("ffmpeg");
+    let tmp = crate::util::tempdir();
+    let dir = crate::util::canonical(tmp.path());
+    card_ingest::sample::generate_xdcam_ex_span(
+        &dir,
+        &card_ingest::sample::SampleOptions::default(),
+    )
+    .expect("generate EX span");
+    let (a, b) = (dir.join("CARD_A"), dir.join("CARD_B"));
+    let r = crate::util::scan(&[&a, &b]);
+    assert_eq!(r.clips.len(), 1, "{:?}", r.clip_names());
+    let take = &r.clips[0];
+    assert_eq!(take.clip.name, "709_002");
+    assert_eq!(take.clip.incomplete, None);
+    assert_eq!(take.clip.card_root, a);
+    assert_eq!(take.clip.segments.len(), 2);
+    assert_eq!(
+        take.clip.files[0].path,
+        a.join("BPAV/CLPR/709_002_01/709_002_01.MP4")
+    );
+    assert_eq!(
+        take.clip.files[1].path,
+        b.join("BPAV/CLPR/709_002_02/709_002_02.MP4")
+    );
+    // Both parts' time: 2 s + 2 s (card B's part has an empty NRT XML: its container counts).
+    crate::util::assert_duration(take, 4.0, 0.05);
+    assert_eq!(take.metadata.timecode_start.as_deref(), Some("01:00:00:00"));
+    assert_eq!(take.metadata.camera_model.as_deref(), Some("PMW-EX1R"));
+    // Card A alone: listed, waiting for card B.
+    let r = crate::util::scan(&[&a]);
+    assert_eq!(
+        r.clips[0].clip.incomplete.as_deref(),
+        Some(
+            "take 709_002 continues in 709_002_02 on another card, which is not in this scan: \
+             add the card holding it (or re-copy it) and scan again"
+        )
+    );
+}
