@@ -112,10 +112,10 @@ pub fn span_cards_of(own: &Path, clips: &[ScannedClip], cards: &[Card]) -> Vec<P
             .iter()
             .filter(|c| f.path.starts_with(&c.root) && c.root != own)
             .max_by_key(|c| c.root.components().count());
-        if let Some(c) = root {
-            if !out.contains(&c.root) {
-                out.push(c.root.clone());
-            }
+        if let Some(c) = root
+            && !out.contains(&c.root)
+        {
+            out.push(c.root.clone());
         }
     }
     out

@@ -156,25 +156,6 @@ fn local_date_time(date: &str, time: &str) -> Option<String> {
         .then(|| format!("{y:04}-{mo:02}-{da:02}T{h:02}:{mi:02}:{se:02}"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn local_dates() {
-        assert_eq!(
-            local_date_time("2024-05-14", "10:00:00").as_deref(),
-            Some("2024-05-14T10:00:00")
-        );
-        assert_eq!(
-            local_date_time("2019:01:01", "00.00.07").as_deref(),
-            Some("2019-01-01T00:00:07")
-        );
-        assert_eq!(local_date_time("", "10:00:00"), None);
-        assert_eq!(local_date_time("0000-00-00", "00:00:00"), None);
-    }
-}
-
 /// Sets `m.extra[key]` unless set, recording `source`.
 fn put_extra(m: &mut ClipMetadata, key: &str, value: &str, source: String) {
     if value.trim().is_empty() || m.extra.contains_key(key) {
@@ -241,5 +222,24 @@ pub fn fill_from_camera_sidecars(m: &mut ClipMetadata, sidecars: &[(PathBuf, Sid
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_dates() {
+        assert_eq!(
+            local_date_time("2024-05-14", "10:00:00").as_deref(),
+            Some("2024-05-14T10:00:00")
+        );
+        assert_eq!(
+            local_date_time("2019:01:01", "00.00.07").as_deref(),
+            Some("2019-01-01T00:00:07")
+        );
+        assert_eq!(local_date_time("", "10:00:00"), None);
+        assert_eq!(local_date_time("0000-00-00", "00:00:00"), None);
     }
 }

@@ -81,11 +81,11 @@ pub fn parse_rmd(text: &str) -> Result<RawLook, RawLookError> {
                 .attribute("value")
                 .map(str::to_string)
                 .or_else(|| n.text().map(str::to_string));
-            if let Some(v) = v.filter(|v| !v.trim().is_empty()) {
-                if field_of(el).is_some() {
-                    look.add(el, v, format!("<{el}>"));
-                    continue;
-                }
+            if let Some(v) = v.filter(|v| !v.trim().is_empty())
+                && field_of(el).is_some()
+            {
+                look.add(el, v, format!("<{el}>"));
+                continue;
             }
         }
         for a in n.attributes() {
