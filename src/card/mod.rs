@@ -105,7 +105,8 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<CardScan, CardError> {
     out.errors
         .extend(folder_as_file::report(&tree, &card_roots));
     let mut cards = group_cards(&tree, &card_dets, &found, &mut out);
-    cards.extend(group_loose(&tree, loose, &mut out));
+    let card_paths: Vec<PathBuf> = cards.iter().map(|c| c.root.clone()).collect();
+    cards.extend(group_loose(&tree, loose, &card_paths, &mut out));
 
     flag_empty_files(&mut out);
     audio_bwf::flag_copies(&mut out.clips);
@@ -164,7 +165,12 @@ fn group_cards(
 
 /// Runs the loose-media detectors in order on each scan root's files outside any card; what is
 /// still unclaimed is skipped. Returns one card entry per (root, family) that produced clips.
-fn group_loose(tree: &Tree, loose: Vec<(usize, Vec<usize>)>, out: &mut Out) -> Vec<Card> {
+fn group_loose(
+    tree: &Tree,
+    loose: Vec<(usize, Vec<usize>)>,
+    card_roots: &[PathBuf],
+    out: &mut Out,
+) -> Vec<Card> {
     let mut cards = Vec::new();
     for (zone_root, files) in loose {
         let zone_first_clip = out.clips.len();
@@ -220,7 +226,13 @@ fn group_loose(tree: &Tree, loose: Vec<(usize, Vec<usize>)>, out: &mut Out) -> V
                 );
             }
         }
-        if let Some(split) = split_unrelated(&root_path, &mut out.clips[zone_first_clip..]) {
+        // A camera card inside the dropped folder makes its other folders unrelated to it.
+        let holds_card = card_roots
+            .iter()
+            .any(|r| r != &root_path && r.starts_with(&root_path));
+        if let Some(split) =
+            split_unrelated(&root_path, holds_card, &mut out.clips[zone_first_clip..])
+        {
             cards.truncate(zone_first_card);
             cards.extend(split);
         }
@@ -240,11 +252,12 @@ fn is_reel_folder(name: &str) -> bool {
 
 /// A dropped folder without a card signature that holds unrelated folders (a sound recorder's
 /// folder beside an ARRI reel) is several cards, not one rooted at the parent: when the clips
-/// under its sub-folders are of different families, or the sub-folders are ARRI reels, each
+/// under its sub-folders are of different families, the sub-folders are ARRI reels, or the
+/// folder also holds a camera card (`holds_card`), each
 /// sub-folder holding clips becomes a card of its own, and the clips' path ids become
 /// relative to it. Sub-folders of one family (a recorder's day folders) stay one card.
 /// Returns the zone's new card list, or `None` when the zone stays one card.
-fn split_unrelated(root: &Path, clips: &mut [Clip]) -> Option<Vec<Card>> {
+fn split_unrelated(root: &Path, holds_card: bool, clips: &mut [Clip]) -> Option<Vec<Card>> {
     let top_of = |c: &Clip| -> Option<String> {
         let first = c.files.first()?;
         let rel = first.path.strip_prefix(root).ok()?;
@@ -260,13 +273,13 @@ fn split_unrelated(root: &Path, clips: &mut [Clip]) -> Option<Vec<Card>> {
             families.entry(t).or_default().insert(c.family);
         }
     }
-    if families.len() < 2 {
+    if families.len() < 2 && !(holds_card && !families.is_empty()) {
         return None;
     }
     let distinct: std::collections::BTreeSet<Family> =
         families.values().flatten().copied().collect();
     let reels = families.keys().any(|k| is_reel_folder(k));
-    if distinct.len() < 2 && !reels {
+    if distinct.len() < 2 && !reels && !holds_card {
         return None;
     }
     let mut cards: Vec<Card> = Vec::new();

@@ -849,3 +849,24 @@ fn red_rmd_and_braw_sidecar_give_look_iso_wb_lens() {
         Some("A001_05141200_C001.sidecar BRAW sidecar iso")
     );
 }
+
+#[test]
+fn recorder_folder_beside_a_camera_card_is_its_own_card() {
+    let t = tmp();
+    let day = t.path().join("SHOOT");
+    put(&day, "CAM_A/DCIM/100GOPRO/GH010123.MP4", b"mp4");
+    put(&day, "SOUND/S001T01.WAV", &synth_wav(true, None));
+    let s = scan(&[&day]);
+    let day = canon(&day);
+    let mut cards: Vec<(Family, PathBuf)> =
+        s.cards.iter().map(|c| (c.family, c.root.clone())).collect();
+    cards.sort();
+    assert_eq!(
+        cards,
+        vec![
+            (Family::Gopro, day.join("CAM_A")),
+            (Family::AudioBwf, day.join("SOUND")),
+        ]
+    );
+    assert_eq!(clip(&s, "S001T01").card_root, day.join("SOUND"));
+}
