@@ -273,7 +273,8 @@ fn split_unrelated(root: &Path, holds_card: bool, clips: &mut [Clip]) -> Option<
             families.entry(t).or_default().insert(c.family);
         }
     }
-    if families.len() < 2 && !(holds_card && !families.is_empty()) {
+    // One sub-folder of clips splits off only when a camera card sits beside it.
+    if families.is_empty() || (families.len() < 2 && !holds_card) {
         return None;
     }
     let distinct: std::collections::BTreeSet<Family> =
