@@ -32,8 +32,12 @@ impl CardDetector for Arri {
 
     fn group(&self, tree: &Tree, cards: &[CardRef], out: &mut Out) {
         for card in cards {
+            let before = out.clips.len();
             group_frames(tree, card, out);
             group_files(tree, card, out);
+            if out.clips.len() > before {
+                keep_ales(tree, card, out);
+            }
         }
     }
 }
@@ -78,7 +82,10 @@ fn group_files(tree: &Tree, card: &CardRef, out: &mut Out) {
         }
         let n = tree.node(f);
         let (stem, ext) = split_ext(&n.name);
-        if !matches!(ext.to_ascii_lowercase().as_str(), "mxf" | "mov") || !is_arri_clip_name(stem) {
+        let ext = ext.to_ascii_lowercase();
+        if !matches!(ext.as_str(), "mxf" | "mov")
+            || !(is_arri_clip_name(stem) || (ext == "mxf" && is_arri_mxf(&n.path)))
+        {
             continue;
         }
         let name = stem.to_ascii_uppercase();
@@ -101,5 +108,42 @@ fn group_files(tree: &Tree, card: &CardRef, out: &mut Out) {
             }
         }
         b.finish(tree, out);
+    }
+}
+
+/// How far into an MXF the Identification set is looked for (it sits in the header
+/// metadata, a few KB in).
+const MXF_HEAD_BYTES: u64 = 64 * 1024;
+
+/// True when the MXF header metadata names ARRI as the writing company: the Identification
+/// set's `CompanyName` is a UTF-16BE string, "ARRI" on ALEXA/AMIRA recordings. Catches ARRI
+/// clips renamed by a copy tool, whose names no longer follow `A001C001_YYMMDD_R1AB`.
+pub fn is_arri_mxf(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut head = Vec::new();
+    let ok = std::fs::File::open(path)
+        .and_then(|f| f.take(MXF_HEAD_BYTES).read_to_end(&mut head))
+        .is_ok();
+    const ARRI_UTF16: [u8; 8] = [0, b'A', 0, b'R', 0, b'R', 0, b'I'];
+    ok && super::media_sniff::sniff(&head) == Some("MXF")
+        && head.windows(ARRI_UTF16.len()).any(|w| w == ARRI_UTF16)
+}
+
+/// ALE logs in the folders of this zone's ARRI clips are read per clip at describe time (the
+/// row whose `Name` is the clip): they are listed as such, not as "not a media file".
+fn keep_ales(tree: &Tree, card: &CardRef, out: &mut Out) {
+    for &f in &card.files {
+        if out.is_free(f) && tree.node(f).lower.ends_with(".ale") {
+            out.skip(
+                tree,
+                f,
+                "ALE log: its rows are read as metadata of the clips they name (Name column); \
+                 copied with the card, not a clip member"
+                    .to_string(),
+            );
+        }
     }
 }

@@ -102,6 +102,11 @@ impl Out {
         }
     }
 
+    /// Undoes [`Out::card_level`], so another detector may claim `node`.
+    pub fn release(&mut self, node: usize) {
+        self.card_level[node] = false;
+    }
+
     pub fn is_card_level(&self, node: usize) -> bool {
         self.card_level[node]
     }
@@ -241,4 +246,52 @@ pub fn rel(tree: &Tree, card: &CardRef, node: usize) -> String {
 /// of card-structured families use uppercase card-relative paths.
 pub fn rel_upper(tree: &Tree, card: &CardRef, node: usize) -> String {
     rel(tree, card, node).to_uppercase()
+}
+
+/// Joins finished clips into one recording, `parts` in playback order: every part's essence
+/// segments first (re-indexed), then every part's other members, then `extra` (take lists).
+/// The first part gives the card root; warnings are kept, the first incomplete reason wins.
+pub fn merge_clips(parts: Vec<Clip>, id: String, name: String, extra: Vec<ClipFile>) -> Clip {
+    let card_root = parts
+        .first()
+        .map(|p| p.card_root.clone())
+        .unwrap_or_default();
+    let family = parts.first().map_or(Family::Generic, |p| p.family);
+    let mut files = Vec::new();
+    let mut segments = Vec::new();
+    let mut rest = Vec::new();
+    let mut warnings = Vec::new();
+    let mut incomplete = None;
+    for p in parts {
+        let in_seg: std::collections::BTreeSet<usize> =
+            p.segments.iter().flatten().copied().collect();
+        for seg in &p.segments {
+            let start = files.len();
+            files.extend(seg.iter().map(|&i| p.files[i].clone()));
+            segments.push((start..files.len()).collect());
+        }
+        rest.extend(
+            p.files
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !in_seg.contains(i))
+                .map(|(_, f)| f.clone()),
+        );
+        warnings.extend(p.warnings);
+        incomplete = incomplete.or(p.incomplete);
+    }
+    rest.extend(extra);
+    rest.sort_by_key(|f| extra_rank(f.role));
+    files.extend(rest);
+    Clip {
+        id,
+        name,
+        family,
+        card_root,
+        files,
+        segments,
+        incomplete,
+        warnings,
+        derived_from: None,
+    }
 }

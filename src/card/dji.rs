@@ -6,6 +6,7 @@ use super::generic::group_by_basename;
 use super::model::Family;
 use super::names::{all_digits, dcf_folder_suffix};
 use super::walk::{Listing, Tree};
+use crate::media::sidecar::dji_srt;
 
 pub struct Dji;
 
@@ -27,6 +28,7 @@ impl CardDetector for Dji {
 
     fn group(&self, tree: &Tree, cards: &[CardRef], out: &mut Out) {
         for card in cards {
+            let first = out.clips.len();
             let Some(dcim) = tree.child(card.root, "dcim") else {
                 continue;
             };
@@ -36,11 +38,45 @@ impl CardDetector for Dji {
                     group_by_basename(tree, card, &files, Family::Dji, true, out);
                 }
             }
+            flag_srt_problems(&mut out.clips[first..]);
             if let Some(misc) = tree.child(card.root, "misc") {
                 for f in tree.files_under(misc) {
                     out.card_level(f);
                 }
             }
         }
+    }
+}
+
+/// Telemetry larger than this is not read for the structure check (real SRTs are ~1 MB per
+/// 10 minutes).
+const MAX_SRT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// An empty or cut-off `.SRT` is a warning on its clip naming the file (the video is still
+/// fine; only the telemetry is lost), as an empty video file is an error naming it.
+fn flag_srt_problems(clips: &mut [crate::card::Clip]) {
+    for clip in clips {
+        let mut warnings = Vec::new();
+        for f in &clip.files {
+            let is_srt = f
+                .path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("srt"));
+            if !is_srt || f.size > MAX_SRT_BYTES {
+                continue;
+            }
+            let name = f.path.file_name().unwrap_or_default().to_string_lossy();
+            let problem = match std::fs::read(&f.path) {
+                Ok(bytes) => dji_srt::check(&bytes).problem,
+                Err(e) => Some(format!("cannot be read ({e})")),
+            };
+            if let Some(p) = problem {
+                warnings.push(format!(
+                    "telemetry {name} {p}; flight data (GPS, altitude, camera settings) is \
+                     missing for this clip; re-copy it from the card"
+                ));
+            }
+        }
+        clip.warnings.extend(warnings);
     }
 }

@@ -116,6 +116,14 @@ pub fn group_by_basename(
         };
         let main_ext = ext_lower(&tree.node(main).name);
         if !is_media(&main_ext) {
+            // A media file by signature under an unknown name: left for
+            // [`claim_unclaimed_media`], which says so on the clip.
+            if members
+                .iter()
+                .any(|&f| super::media_sniff::signature(&tree.node(f).path).is_some())
+            {
+                continue;
+            }
             for &f in members {
                 let e = ext_lower(&tree.node(f).name);
                 let reason = if matches!(side_role(&e), FileRole::Other) {
@@ -156,6 +164,65 @@ pub fn group_by_basename(
             let e = ext_lower(&tree.node(f).name);
             b.extra(f, side_role(&e));
         }
+        b.finish(tree, out);
+    }
+}
+
+/// Makes a generic clip of every still-free file of `card` that is media by extension or
+/// signature ([`media_sniff`](super::media_sniff)), with same-basename free files as its
+/// members and a warning naming why: no media file is ever dropped silently or filed as
+/// card-level. `place` says where it was found ("this xdcam card").
+pub fn claim_unclaimed_media(tree: &Tree, card: &CardRef, place: &str, out: &mut Out) {
+    for &f in &card.files {
+        if !out.is_free(f) {
+            continue;
+        }
+        let n = tree.node(f);
+        let Some(hint) = super::media_sniff::media_hint(&n.path, &n.name) else {
+            continue;
+        };
+        let ext = ext_lower(&n.name);
+        let why = match hint {
+            super::media_sniff::MediaHint::Extension => format!("a .{ext} media file"),
+            super::media_sniff::MediaHint::Signature(c) => {
+                format!("an {c} file by its first bytes")
+            }
+        };
+        let path = rel(tree, card, f);
+        let id_path = split_ext(&path).0.to_string();
+        let stem = split_ext(&n.name).0.to_string();
+        let mut b = ClipBuilder::new(
+            Family::Generic,
+            make_id(Family::Generic, &id_path),
+            stem.clone(),
+            card.root_path.clone(),
+        );
+        let audio = is_one_of(&ext, AUDIO_EXTS)
+            || matches!(hint, super::media_sniff::MediaHint::Signature("WAVE"));
+        b.segment(&[(
+            f,
+            if audio {
+                FileRole::Audio
+            } else {
+                FileRole::Video
+            },
+        )]);
+        for s in tree.files_in(n.parent) {
+            let sn = tree.node(s);
+            if s != f
+                && (out.is_free(s) || out.is_card_level(s))
+                && sn.path.starts_with(&card.root_path)
+                && split_ext(&sn.name).0.eq_ignore_ascii_case(&stem)
+                && super::media_sniff::media_hint(&sn.path, &sn.name).is_none()
+            {
+                b.extra(s, side_role(&ext_lower(&sn.name)));
+            }
+        }
+        b.warnings.push(format!(
+            "{} is {why} that no clip on {place} uses: listed as a generic clip so it is not \
+             lost; check which device wrote it",
+            n.name
+        ));
         b.finish(tree, out);
     }
 }

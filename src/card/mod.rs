@@ -38,6 +38,7 @@ pub mod generic;
 pub mod gopro;
 pub mod image_sequence;
 pub mod m2ts;
+pub mod media_sniff;
 pub mod model;
 pub mod names;
 pub mod p2;
@@ -104,7 +105,8 @@ pub fn scan_paths(paths: &[PathBuf]) -> Result<CardScan, CardError> {
     out.errors
         .extend(folder_as_file::report(&tree, &card_roots));
     let mut cards = group_cards(&tree, &card_dets, &found, &mut out);
-    cards.extend(group_loose(&tree, loose, &mut out));
+    let card_paths: Vec<PathBuf> = cards.iter().map(|c| c.root.clone()).collect();
+    cards.extend(group_loose(&tree, loose, &card_paths, &mut out));
 
     flag_empty_files(&mut out);
     audio_bwf::flag_copies(&mut out.clips);
@@ -163,9 +165,16 @@ fn group_cards(
 
 /// Runs the loose-media detectors in order on each scan root's files outside any card; what is
 /// still unclaimed is skipped. Returns one card entry per (root, family) that produced clips.
-fn group_loose(tree: &Tree, loose: Vec<(usize, Vec<usize>)>, out: &mut Out) -> Vec<Card> {
+fn group_loose(
+    tree: &Tree,
+    loose: Vec<(usize, Vec<usize>)>,
+    card_roots: &[PathBuf],
+    out: &mut Out,
+) -> Vec<Card> {
     let mut cards = Vec::new();
     for (zone_root, files) in loose {
+        let zone_first_clip = out.clips.len();
+        let zone_first_card = cards.len();
         let root_path = if tree.node(zone_root).is_dir {
             tree.node(zone_root).path.clone()
         } else {
@@ -191,6 +200,23 @@ fn group_loose(tree: &Tree, loose: Vec<(usize, Vec<usize>)>, out: &mut Out) -> V
                 });
             }
         }
+        let before = out.clips.len();
+        let card = CardRef {
+            root: zone_root,
+            root_path: root_path.clone(),
+            files: files.clone(),
+        };
+        generic::claim_unclaimed_media(tree, &card, "no camera family", out);
+        if out.clips.len() > before
+            && !cards
+                .iter()
+                .any(|c: &Card| c.root == root_path && c.family == Family::Generic)
+        {
+            cards.push(Card {
+                family: Family::Generic,
+                root: root_path.clone(),
+            });
+        }
         for &f in &files {
             if out.is_free(f) {
                 out.skip(
@@ -200,8 +226,83 @@ fn group_loose(tree: &Tree, loose: Vec<(usize, Vec<usize>)>, out: &mut Out) -> V
                 );
             }
         }
+        // A camera card inside the dropped folder makes its other folders unrelated to it.
+        let holds_card = card_roots
+            .iter()
+            .any(|r| r != &root_path && r.starts_with(&root_path));
+        if let Some(split) =
+            split_unrelated(&root_path, holds_card, &mut out.clips[zone_first_clip..])
+        {
+            cards.truncate(zone_first_card);
+            cards.extend(split);
+        }
     }
     cards
+}
+
+/// ARRI reel folder name: camera letter, 3-digit reel, `R`, 3-char camera id (`A001R1AB`).
+fn is_reel_folder(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() == 8
+        && b[0].is_ascii_alphabetic()
+        && b[1..4].iter().all(u8::is_ascii_digit)
+        && b[4].eq_ignore_ascii_case(&b'R')
+        && b[5..8].iter().all(u8::is_ascii_alphanumeric)
+}
+
+/// A dropped folder without a card signature that holds unrelated folders (a sound recorder's
+/// folder beside an ARRI reel) is several cards, not one rooted at the parent: when the clips
+/// under its sub-folders are of different families, the sub-folders are ARRI reels, or the
+/// folder also holds a camera card (`holds_card`), each
+/// sub-folder holding clips becomes a card of its own, and the clips' path ids become
+/// relative to it. Sub-folders of one family (a recorder's day folders) stay one card.
+/// Returns the zone's new card list, or `None` when the zone stays one card.
+fn split_unrelated(root: &Path, holds_card: bool, clips: &mut [Clip]) -> Option<Vec<Card>> {
+    let top_of = |c: &Clip| -> Option<String> {
+        let first = c.files.first()?;
+        let rel = first.path.strip_prefix(root).ok()?;
+        let mut comps = rel.components();
+        let top = comps.next()?;
+        // Files directly in the dropped folder stay with it.
+        comps.next()?;
+        Some(top.as_os_str().to_string_lossy().into_owned())
+    };
+    let mut families: HashMap<String, std::collections::BTreeSet<Family>> = HashMap::new();
+    for c in clips.iter() {
+        if let Some(t) = top_of(c) {
+            families.entry(t).or_default().insert(c.family);
+        }
+    }
+    // One sub-folder of clips splits off only when a camera card sits beside it.
+    if families.is_empty() || (families.len() < 2 && !holds_card) {
+        return None;
+    }
+    let distinct: std::collections::BTreeSet<Family> =
+        families.values().flatten().copied().collect();
+    let reels = families.keys().any(|k| is_reel_folder(k));
+    if distinct.len() < 2 && !reels && !holds_card {
+        return None;
+    }
+    let mut cards: Vec<Card> = Vec::new();
+    for c in clips.iter_mut() {
+        if let Some(t) = top_of(c) {
+            c.card_root = root.join(&t);
+            // `generic:SOUND/A101_1` → `generic:A101_1`: ids are card-relative.
+            let prefix = format!("{}:{t}/", c.family.as_str());
+            if let Some(rest) = c.id.strip_prefix(&prefix) {
+                c.id = format!("{}:{rest}", c.family.as_str());
+            }
+        }
+        let card = Card {
+            family: c.family,
+            root: c.card_root.clone(),
+        };
+        if !cards.contains(&card) {
+            cards.push(card);
+        }
+    }
+    tracing::debug!(root = %root.display(), cards = cards.len(), "dropped folder split into cards");
+    Some(cards)
 }
 
 /// The card root holding `path`, found by checking `path` (if a folder) and up to
@@ -307,6 +408,40 @@ fn find_cards(
 /// skipped with the reason.
 fn leftovers_of_cards(tree: &Tree, family: Family, cards: &[CardRef], out: &mut Out) {
     for card in cards {
+        // A media file no clip of the card took (a camera file we do not know, a clip copied
+        // into the wrong folder) is never card-level: it becomes a generic clip, with a
+        // warning saying so. DCIM stills keep their own generic grouping below.
+        let media: Vec<usize> = card
+            .files
+            .iter()
+            .copied()
+            .filter(|&f| out.is_free(f) || out.is_card_level(f))
+            .filter(|&f| {
+                !tree
+                    .rel_path(card.root, f)
+                    .to_lowercase()
+                    .starts_with("dcim/")
+            })
+            .filter(|&f| media_sniff::media_hint(&tree.node(f).path, &tree.node(f).name).is_some())
+            .collect();
+        for &f in &media {
+            out.release(f);
+        }
+        generic::claim_unclaimed_media(
+            tree,
+            &CardRef {
+                root: card.root,
+                root_path: card.root_path.clone(),
+                files: media.clone(),
+            },
+            &format!("this {family} card"),
+            out,
+        );
+        for &f in &media {
+            if out.is_free(f) {
+                out.card_level(f);
+            }
+        }
         let mut dcim = Vec::new();
         for &f in &card.files {
             if !out.is_free(f) {

@@ -56,3 +56,31 @@ pub fn smil_sources(path: &Path) -> Option<Vec<String>> {
     }
     (!out.is_empty()).then_some(out)
 }
+
+/// Essence entries of a take SMIL (`ref src` naming an `.MXF`/`.MP4`, or a
+/// `urn:smpte:umid:` reference), as uppercase stems / `URN:SMPTE:UMID:<hex>`, in document
+/// order. Metadata refs (`…M01.XML`) are left out: they are not parts of the take.
+pub fn smil_essence(path: &Path) -> Option<Vec<String>> {
+    let text = xml::read_text(path).ok()?;
+    let doc = xml::parse(path, &text).ok()?;
+    let mut out = Vec::new();
+    for n in doc.descendants().filter(|n| n.is_element()) {
+        let Some(src) = n.attribute("src") else {
+            continue;
+        };
+        let entry = if src.to_ascii_lowercase().starts_with("urn:smpte:umid:") {
+            src.to_ascii_uppercase()
+        } else {
+            let file = src.rsplit(['/', '\\']).next().unwrap_or(src);
+            let (stem, ext) = split_ext(file);
+            if !matches!(ext.to_ascii_lowercase().as_str(), "mxf" | "mp4") {
+                continue;
+            }
+            stem.to_ascii_uppercase()
+        };
+        if !entry.is_empty() && !out.contains(&entry) {
+            out.push(entry);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}

@@ -5,9 +5,9 @@
 //! The SxS "PROAV" layout (`PROAV/CLPR/<clip>/<clip>V01.MXF`, `A01.MXF`, ...) is a folder per
 //! clip, the letter before the number giving the role.
 
-use super::detector::{CardDetector, CardRef, ClipBuilder, Out, make_id, rel_upper};
+use super::detector::{CardDetector, CardRef, ClipBuilder, Out, make_id, merge_clips, rel_upper};
 use super::model::{Family, FileRole, ScanIssue};
-use super::names::split_ext;
+use super::names::{norm_hex_id, split_ext};
 use super::sony_xml;
 use super::walk::{Listing, Tree};
 use std::collections::BTreeMap;
@@ -28,6 +28,8 @@ impl CardDetector for Xdcam {
     }
 
     fn group(&self, tree: &Tree, cards: &[CardRef], out: &mut Out) {
+        let first_clip = out.clips.len();
+        let mut take_dirs = Vec::new();
         for card in cards {
             if let Some(proav) = tree.child(card.root, "proav") {
                 group_proav(tree, card, proav, out);
@@ -46,6 +48,7 @@ impl CardDetector for Xdcam {
                 local: tree.child(base, "local"),
             };
             group_sony(tree, card, Family::Xdcam, &dirs, out);
+            take_dirs.push((card.root_path.clone(), tree.child(base, "take")));
             for name in ["take", "edit", "general", "userdata"] {
                 if let Some(d) = tree.child(base, name) {
                     for f in tree.files_under(d) {
@@ -54,6 +57,110 @@ impl CardDetector for Xdcam {
                 }
             }
         }
+        for (card_root, take) in take_dirs {
+            join_takes(tree, &card_root, take, first_clip, out);
+        }
+    }
+}
+
+/// A take SMIL in `Take/` (`<take>.SMI`; `U##` suffix as the XMP SDK strips it) lists the clips
+/// of one spanned recording: those clips become one clip, in list order, with the take's
+/// files as members. A listed clip not on this card is looked for on the other cards of the
+/// scan (the camera continued on the next card); not found → incomplete, waiting for it.
+/// Entries are file references (`C0001.MXF`, `../Clip/C0001.MXF`) or `urn:smpte:umid:` refs.
+fn join_takes(
+    tree: &Tree,
+    card_root: &std::path::Path,
+    take: Option<usize>,
+    first_clip: usize,
+    out: &mut Out,
+) {
+    for smi in tree.files_in(take) {
+        let node = tree.node(smi);
+        let (stem, ext) = split_ext(&node.name);
+        if !ext.eq_ignore_ascii_case("smi") {
+            continue;
+        }
+        let Some(list) = sony_xml::smil_essence(&node.path) else {
+            continue;
+        };
+        let upper = stem.to_ascii_uppercase();
+        let take_name = match split_suffix(&upper) {
+            Some((n, 'U')) => n.to_string(),
+            _ => upper.clone(),
+        };
+        let find = |entry: &str, clips: &[crate::card::Clip]| -> Option<usize> {
+            let umid = entry.strip_prefix("URN:SMPTE:UMID:").map(norm_hex_id);
+            let hit = |same_card: bool| {
+                (first_clip..clips.len()).find(|&i| {
+                    let c = &clips[i];
+                    c.family == Family::Xdcam
+                        && (c.card_root == card_root) == same_card
+                        && match &umid {
+                            Some(u) => c.id == make_id(Family::Xdcam, u),
+                            None => c.name == entry,
+                        }
+                })
+            };
+            hit(true).or_else(|| hit(false))
+        };
+        let mut idx = Vec::new();
+        let mut missing = Vec::new();
+        for entry in &list {
+            match find(entry, &out.clips) {
+                Some(i) if !idx.contains(&i) => idx.push(i),
+                Some(_) => {}
+                None => missing.push(entry.clone()),
+            }
+        }
+        if idx.is_empty() || (idx.len() == 1 && missing.is_empty()) {
+            continue;
+        }
+        // Members of the take: its SMIL and same-stem files (`<take>M01.XML`).
+        let take_files: Vec<usize> = tree
+            .files_in(take)
+            .into_iter()
+            .filter(|&f| {
+                let u = tree.node(f).name.to_ascii_uppercase();
+                u.starts_with(&upper)
+            })
+            .collect();
+        let take_umid = take_files.iter().find_map(|&f| {
+            let n = &tree.node(f).lower;
+            n.ends_with("m01.xml")
+                .then(|| sony_xml::nrt_umid(&tree.node(f).path))
+                .flatten()
+        });
+        let extra: Vec<crate::card::ClipFile> = take_files
+            .iter()
+            .map(|&f| out.take(tree, f, FileRole::Sidecar))
+            .collect();
+        let mut parts = Vec::new();
+        let mut sorted = idx.clone();
+        sorted.sort_unstable();
+        let mut taken: Vec<(usize, crate::card::Clip)> = Vec::new();
+        for &i in sorted.iter().rev() {
+            taken.push((i, out.clips.remove(i)));
+        }
+        for i in &idx {
+            if let Some(pos) = taken.iter().position(|(j, _)| j == i) {
+                parts.push(taken.swap_remove(pos).1);
+            }
+        }
+        let id = match take_umid {
+            Some(u) => make_id(Family::Xdcam, &u),
+            None => parts[0].id.clone(),
+        };
+        let mut clip = merge_clips(parts, id, take_name.clone(), extra);
+        if !missing.is_empty() && clip.incomplete.is_none() {
+            clip.incomplete = Some(format!(
+                "take {take_name} continues in {} on another card, which is not in this scan \
+                 (Take/{}): add the card holding it and scan again",
+                missing.join(", "),
+                node.name
+            ));
+        }
+        out.clips.push(clip);
     }
 }
 

@@ -403,10 +403,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         if clips.is_empty() {
             continue;
         }
-        let job = CardJob {
-            card: card.clone(),
-            clips,
-        };
+        let job = CardJob::new(card.clone(), clips, &report.cards);
         match engine
             .run_card(job, EventSink::new(tx.clone()), None, cancel.clone())
             .await

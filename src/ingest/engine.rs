@@ -87,6 +87,43 @@ impl IngestError {
 pub struct CardJob {
     pub card: Card,
     pub clips: Vec<ScannedClip>,
+    /// Roots of the other cards the clips' files lie on (a P2 / XDCAM EX / XD take spanning
+    /// two cards): offloaded with this card, so every segment is registered as its copy.
+    pub span_cards: Vec<PathBuf>,
+}
+
+impl CardJob {
+    /// A job for `card` with `clips`; `cards` (every card of the scan) gives the other cards
+    /// the clips touch.
+    pub fn new(card: Card, clips: Vec<ScannedClip>, cards: &[Card]) -> CardJob {
+        let span_cards = span_cards_of(&card.root, &clips, cards);
+        CardJob {
+            card,
+            clips,
+            span_cards,
+        }
+    }
+}
+
+/// Card roots (other than `own`) holding a member file of `clips`, in scan order: the
+/// innermost card root above each file that lies outside `own`.
+pub fn span_cards_of(own: &Path, clips: &[ScannedClip], cards: &[Card]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for f in clips.iter().flat_map(|c| c.clip.files.iter()) {
+        if f.path.starts_with(own) {
+            continue;
+        }
+        let root = cards
+            .iter()
+            .filter(|c| f.path.starts_with(&c.root) && c.root != own)
+            .max_by_key(|c| c.root.components().count());
+        if let Some(c) = root
+            && !out.contains(&c.root)
+        {
+            out.push(c.root.clone());
+        }
+    }
+    out
 }
 
 /// What a card job ended with.
@@ -221,6 +258,19 @@ struct CardPaths {
     /// The offload copy's folder (`None`: registered in place).
     destination: Option<PathBuf>,
     registered_root: PathBuf,
+    /// The job's span cards: (card root, its offload copy's folder or the card itself).
+    span: Vec<(PathBuf, Option<PathBuf>)>,
+}
+
+impl CardPaths {
+    /// (source root, registered root) of this card first, then of each span card.
+    fn roots(&self) -> Vec<(PathBuf, PathBuf)> {
+        let mut v = vec![(self.card_root.clone(), self.registered_root.clone())];
+        for (root, dest) in &self.span {
+            v.push((root.clone(), dest.clone().unwrap_or_else(|| root.clone())));
+        }
+        v
+    }
 }
 
 /// What the card-level iconik calls resolved.
@@ -247,7 +297,7 @@ impl Engine {
         let (journal, mut record) = self.open_journal(&card)?;
         let journal_path = journal.path().to_path_buf();
         // Paths first: a card that cannot be registered fails before any API call.
-        let paths = self.card_paths(&card)?;
+        let paths = self.card_paths(&card, &job.span_cards)?;
         self.prepare_clips(&job, &paths, &mut record)?;
         journal.save(&record)?;
         events.send(IngestEvent::card(EventKind::CardStarted {
@@ -267,6 +317,21 @@ impl Engine {
             &cancel,
         )
         .await?;
+        let mut offload = offload;
+        // A spanned clip's other cards are copied too, each into its own folder, so every
+        // segment is registered as its copy and those cards' copies are verified as well.
+        for (root, dest) in &paths.span {
+            let other = Card {
+                family: card.family,
+                root: root.clone(),
+            };
+            let more =
+                steps::hash::offload_card(self, &other, root, dest.as_deref(), &events, &cancel)
+                    .await?;
+            offload.hashes.extend(more.hashes);
+            offload.failed.extend(more.failed);
+            offload.copies.extend(more.copies);
+        }
         if let Some(d) = &offload.destination {
             record.offload_destination = Some(d.clone());
             record.offload_copies = offload.copies.clone();
@@ -338,16 +403,27 @@ impl Engine {
     }
 
     /// The storage mount, the card, the offload destination and what gets registered.
-    fn card_paths(&self, card: &Card) -> Result<CardPaths, IngestError> {
-        let storage_root =
-            crate::canonical::canonicalize(&self.options.storage_root).map_err(|source| {
-                IngestError::StorageRoot {
-                    path: self.options.storage_root.clone(),
-                    source,
-                }
-            })?;
-        let card_root =
-            crate::canonical::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
+    fn card_paths(&self, card: &Card, span_cards: &[PathBuf]) -> Result<CardPaths, IngestError> {
+        let mut paths = self.one_card_paths(card)?;
+        for root in span_cards {
+            let other = Card {
+                family: card.family,
+                root: root.clone(),
+            };
+            let p = self.one_card_paths(&other)?;
+            paths.span.push((p.card_root, p.destination));
+        }
+        Ok(paths)
+    }
+
+    fn one_card_paths(&self, card: &Card) -> Result<CardPaths, IngestError> {
+        let storage_root = crate::canonical::canonicalize(&self.options.storage_root).map_err(|source| {
+            IngestError::StorageRoot {
+                path: self.options.storage_root.clone(),
+                source,
+            }
+        })?;
+        let card_root = crate::canonical::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
         // The offload's pre-flight: every destination's folder (a different card of the same
         // name gets its own), free space and same-volume refusals, before any byte is written.
         let offload_request = self.options.offload_to.as_ref().map(|to| {
@@ -385,6 +461,7 @@ impl Engine {
             card_root,
             destination,
             registered_root,
+            span: Vec::new(),
         })
     }
 
@@ -395,12 +472,8 @@ impl Engine {
         paths: &CardPaths,
         record: &mut CardRecord,
     ) -> Result<(), IngestError> {
-        let CardPaths {
-            storage_root,
-            card_root,
-            registered_root,
-            ..
-        } = paths;
+        let roots = paths.roots();
+        let storage_root = &paths.storage_root;
         for sc in &job.clips {
             let clip = &sc.clip;
             let rec = record
@@ -411,7 +484,7 @@ impl Engine {
                 rec.files = clip
                     .files
                     .iter()
-                    .map(|f| file_record(&f.path, f.size, card_root, registered_root, storage_root))
+                    .map(|f| file_record_in(&f.path, f.size, &roots, storage_root))
                     .collect();
             }
             if let Some(outside) = rec
@@ -786,6 +859,23 @@ pub fn file_record(
     registered_root: &Path,
     storage_root: &Path,
 ) -> FileRecord {
+    file_record_in(
+        source,
+        size,
+        &[(card_root.to_path_buf(), registered_root.to_path_buf())],
+        storage_root,
+    )
+}
+
+/// [`file_record`] for a clip whose files lie on several cards: `roots` are (card root,
+/// registered root) pairs, the first whose card holds the file maps it (innermost first
+/// does not matter: cards do not nest).
+pub fn file_record_in(
+    source: &Path,
+    size: u64,
+    roots: &[(PathBuf, PathBuf)],
+    storage_root: &Path,
+) -> FileRecord {
     let parent = source
         .parent()
         .map(|p| crate::canonical::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
@@ -794,11 +884,17 @@ pub fn file_record(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // A span clip's later segments live on another card: registered where they are.
-    let registered_dir = match parent.strip_prefix(card_root) {
-        Ok(rel) => registered_root.join(rel),
-        Err(_) => parent.clone(),
-    };
+    // A span clip's later segments live on another card: registered as that card's copy
+    // when it was offloaded with this one, else where they are.
+    let registered_dir = roots
+        .iter()
+        .find_map(|(card_root, registered_root)| {
+            parent
+                .strip_prefix(card_root)
+                .ok()
+                .map(|rel| registered_root.join(rel))
+        })
+        .unwrap_or_else(|| parent.clone());
     // Forward slashes relative to the mount, also for drive letters, UNC shares and `\\?\`
     // paths on Windows (super::storage_path).
     let directory_path = super::storage_path::directory_path(

@@ -320,6 +320,10 @@ fn read_sidecars(clip: &Clip, issues: &mut Vec<(PathBuf, String)>) -> Vec<(PathB
         let parsed = match (file.role, ext.as_str()) {
             (FileRole::Sidecar, "xml") => read_xml_sidecar(clip, &file.path),
             (FileRole::Audio | FileRole::Video, "wav" | "bwf") => read_bwf(&file.path),
+            (FileRole::Sidecar, "rmd") => read_raw_look(&file.path, sidecar::raw_looks::parse_rmd),
+            (FileRole::Sidecar, "sidecar") => {
+                read_raw_look(&file.path, sidecar::raw_looks::parse_braw_sidecar)
+            }
             _ => continue,
         };
         match parsed {
@@ -331,7 +335,69 @@ fn read_sidecars(clip: &Clip, issues: &mut Vec<(PathBuf, String)>) -> Vec<(PathB
     if let Some((path, profile)) = card_inventory(clip) {
         out.push((path, Sidecar::SonyMediapro(Box::new(profile))));
     }
+    if let Some((path, row)) = clip_ale_row(clip) {
+        out.push((path, Sidecar::AleRow(row)));
+    }
     out
+}
+
+type RawLookParser =
+    fn(&str) -> Result<sidecar::raw_looks::RawLook, sidecar::raw_looks::RawLookError>;
+
+fn read_raw_look(path: &Path, parse: RawLookParser) -> Result<Option<Sidecar>, String> {
+    let Some(file) = open_regular(path) else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_SIDECAR_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read sidecar ({e}): re-copy it from the card"))?;
+    parse(&String::from_utf8_lossy(&bytes))
+        .map(|l| Some(Sidecar::RawLook(Box::new(l))))
+        .map_err(|e| format!("{e}: its looks and exposure are not shown"))
+}
+
+/// The clip's row of an ALE (dailies/ARRI/RED log) in the folder of its first essence file or
+/// up to two folders above it (the reel folder, the card), within the card root. ALEs are not
+/// clip members (one ALE covers a whole reel): the row is found by the `Name` column.
+fn clip_ale_row(clip: &Clip) -> Option<(PathBuf, Vec<(String, String)>)> {
+    let essence = clip
+        .files
+        .iter()
+        .find(|f| matches!(f.role, FileRole::Video | FileRole::Audio))?;
+    let dirs: Vec<&Path> = essence
+        .path
+        .ancestors()
+        .skip(1)
+        .take(3)
+        .filter(|d| d.starts_with(&clip.card_root) || clip.card_root.starts_with(d))
+        .collect();
+    for d in dirs {
+        let Ok(rd) = std::fs::read_dir(d) else {
+            continue;
+        };
+        let mut ales: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| ext_of(p) == "ale")
+            .collect();
+        ales.sort();
+        for p in ales {
+            if std::fs::metadata(&p).map_or(true, |m| !m.is_file() || m.len() > MAX_SIDECAR_BYTES) {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&p) else {
+                continue;
+            };
+            let Ok(ale) = sidecar::ale::parse(&String::from_utf8_lossy(&bytes)) else {
+                continue;
+            };
+            if let Some(row) = ale.row_for(&clip.name) {
+                return Some((p, row));
+            }
+        }
+    }
+    None
 }
 
 /// The Sony card's `MEDIAPRO.XML` (a card-level file, not a clip member): found in the

@@ -97,6 +97,8 @@ fn sidecar_facts(sidecars: &[(PathBuf, Sidecar)]) -> SidecarFacts {
             Sidecar::Canon(_) => "Canon clip XML",
             Sidecar::Bwf(_) => "bext TimeReference at iXML SPEED/TIMECODE_RATE",
             Sidecar::SonyMediapro(_) => "card inventory System@systemKind",
+            // Production/look facts only: filled by `production`.
+            Sidecar::AleRow(_) | Sidecar::RawLook(_) => "",
         };
         match s {
             Sidecar::P2(c) => {
@@ -167,6 +169,7 @@ fn sidecar_facts(sidecars: &[(PathBuf, Sidecar)]) -> SidecarFacts {
             Sidecar::Bwf(b) => first(&mut f.timecode, b.start_timecode()),
             // Read after the clip XMLs: their Device@modelName wins.
             Sidecar::SonyMediapro(p) => first(&mut f.camera_model, p.system_kind.clone()),
+            Sidecar::AleRow(_) | Sidecar::RawLook(_) => {}
         }
         let name = path
             .file_name()
@@ -293,6 +296,7 @@ pub fn normalise(input: &NormaliseInput<'_>) -> ClipMetadata {
     };
     m.sources = side.sources;
     super::production::fill_from_bwf(&mut m, input.sidecars);
+    super::production::fill_from_camera_sidecars(&mut m, input.sidecars);
     m
 }
 

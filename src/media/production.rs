@@ -156,6 +156,75 @@ fn local_date_time(date: &str, time: &str) -> Option<String> {
         .then(|| format!("{y:04}-{mo:02}-{da:02}T{h:02}:{mi:02}:{se:02}"))
 }
 
+/// Sets `m.extra[key]` unless set, recording `source`.
+fn put_extra(m: &mut ClipMetadata, key: &str, value: &str, source: String) {
+    if value.trim().is_empty() || m.extra.contains_key(key) {
+        return;
+    }
+    m.extra.insert(key.to_owned(), value.trim().to_owned());
+    m.sources.insert(key.to_owned(), source);
+}
+
+/// Fills camera facts from an ALE row beside the clip (ARRI/RED dailies), a RED `.RMD` and a
+/// Blackmagic `.sidecar`: Scene/Take/Reel go to the production fields, ISO, white balance,
+/// tint, lens and look (and any other ALE column, by its lowercase name) to `extra`, each with
+/// its file and column/element. Names a RAW sidecar held but nobody reads are recorded under
+/// `sources["unread <file>"]`, so the preview says what was left out.
+pub fn fill_from_camera_sidecars(m: &mut ClipMetadata, sidecars: &[(PathBuf, Sidecar)]) {
+    use super::sidecar::raw_looks::field_of;
+    for (path, s) in sidecars {
+        let name = file_name(path);
+        match s {
+            Sidecar::AleRow(row) => {
+                for (col, value) in row {
+                    let src = format!("{name} ALE column {col}");
+                    let lower = col.to_ascii_lowercase();
+                    // Identity and timing columns are the clip's own facts, read elsewhere.
+                    if matches!(
+                        lower.as_str(),
+                        "name" | "start" | "end" | "duration" | "tracks"
+                    ) {
+                        continue;
+                    }
+                    match field_of(col) {
+                        Some(f @ ("scene" | "take" | "tape" | "circled")) => {
+                            put(m, f, Some(value.clone()), src);
+                        }
+                        Some(f) => put_extra(m, f, value, src),
+                        None => put_extra(m, &lower, value, src),
+                    }
+                }
+            }
+            Sidecar::RawLook(look) => {
+                let kind = if name.to_ascii_lowercase().ends_with(".rmd") {
+                    "RED RMD"
+                } else {
+                    "BRAW sidecar"
+                };
+                for (field, value, at) in &look.values {
+                    let src = format!("{name} {kind} {at}");
+                    match *field {
+                        "scene" | "take" | "tape" | "circled" => {
+                            put(m, field, Some(value.clone()), src);
+                        }
+                        f => put_extra(m, f, value, src),
+                    }
+                }
+                if !look.left_out.is_empty() {
+                    m.sources.insert(
+                        format!("unread {name}"),
+                        format!(
+                            "not read (format not known well enough): {}",
+                            look.left_out.join(", ")
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -323,6 +323,25 @@ pub fn generate_p2_complete(
     })
 }
 
+/// Writes the XDCAM EX take `709_002` relayed over two cards, `dest_dir/CARD_A` (`709_002_01`
+/// and the take list) and `dest_dir/CARD_B` (`709_002_02`): real MPEG-2/PCM QuickTime essence
+/// of 2 s each, 25p, TC 01:00:00:00 and 01:00:02:00.
+pub fn generate_xdcam_ex_span(
+    dest_dir: &Path,
+    opts: &SampleOptions,
+) -> Result<GeneratedCard, SampleError> {
+    opts.validate()?;
+    files::create_dir(dest_dir)?;
+    let ff = ffmpeg::Ffmpeg::new(&opts.ffmpeg);
+    let (a, b) = (dest_dir.join("CARD_A"), dest_dir.join("CARD_B"));
+    sony::xdcam_ex_span(&ff, &a, &b, opts)?;
+    Ok(GeneratedCard {
+        kind: SampleKind::XdcamEx,
+        dir: dest_dir.to_path_buf(),
+        roots: vec![a, b],
+    })
+}
+
 /// Writes one sample card layout into `dest_dir` (created if missing; existing files with the
 /// same names are overwritten).
 pub fn generate(

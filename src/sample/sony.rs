@@ -183,9 +183,36 @@ pub(crate) fn imx(ff: &Ffmpeg, root: &Path, _opts: &SampleOptions) -> Result<(),
 /// 01:00:02:00, 2 s each, 25p); `709_001_02M01.XML` is left EMPTY (a card copied mid-write) to
 /// check the scanner tolerates unparsable sidecars.
 pub(crate) fn xdcam_ex(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<(), SampleError> {
-    let bpav = root.join("BPAV");
     let parts = [("709_001_01", "01:00:00:00"), ("709_001_02", "01:00:02:00")];
-    for (i, (name, tc)) in parts.iter().enumerate() {
+    ex_card(ff, root, opts, &parts, Some(("709_001", &parts)))
+}
+
+/// XDCAM EX take `709_002` relayed from card A (`709_002_01`, 01:00:00:00, with the take list
+/// `TAKR/709_002/709_002.SMI` naming both parts) to card B (`709_002_02`, 01:00:02:00, no take
+/// list), as the EX bodies continue a recording on the second SxS card.
+pub(crate) fn xdcam_ex_span(
+    ff: &Ffmpeg,
+    card_a: &Path,
+    card_b: &Path,
+    opts: &SampleOptions,
+) -> Result<(), SampleError> {
+    let parts = [("709_002_01", "01:00:00:00"), ("709_002_02", "01:00:02:00")];
+    ex_card(ff, card_a, opts, &parts[..1], Some(("709_002", &parts)))?;
+    ex_card(ff, card_b, opts, &parts[1..], None)
+}
+
+/// One EX card holding the clip folders `parts` (name, start TC: the first clip of a take gets
+/// the full NRT XML, later ones an empty one, as the cameras leave them), its `MEDIAPRO.XML`,
+/// and optionally the take list `TAKR/<take>/<take>.SMI` naming `listed`.
+fn ex_card(
+    ff: &Ffmpeg,
+    root: &Path,
+    opts: &SampleOptions,
+    parts: &[(&str, &str)],
+    take: Option<(&str, &[(&str, &str)])>,
+) -> Result<(), SampleError> {
+    let bpav = root.join("BPAV");
+    for (name, tc) in parts {
         let dir = bpav.join("CLPR").join(name);
         files::create_dir(&dir)?;
         let mut cmd = FfCmd::new();
@@ -209,7 +236,7 @@ pub(crate) fn xdcam_ex(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result
         ff.run(&cmd)?;
         files::write(&dir.join(format!("{name}.SMI")), clip_smil(name, tc))?;
         let m01 = dir.join(format!("{name}M01.XML"));
-        if i == 0 {
+        if name.ends_with("_01") {
             files::write(
                 &m01,
                 nrt_xml(&Nrt {
@@ -232,28 +259,6 @@ pub(crate) fn xdcam_ex(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result
             files::write(&m01, "")?;
         }
     }
-    let refs: String = parts
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _))| {
-            format!(
-                "\t\t\t<ref src=\"../../CLPR/{name}/{name}.SMI\" type=\"application/smil\" begin=\"smpte-25={}\"/>\n",
-                if i == 0 { "00:00:00:00" } else { "00:00:02:00" }
-            )
-        })
-        .collect();
-    files::write(
-        &bpav.join("TAKR/709_001/709_001.SMI"),
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-<smil xmlns=\"urn:schemas-professionalDisc:edl:ver.1.00\">\n\
-\t<head/>\n\
-\t<body>\n\
-\t\t<seq>\n{refs}\t\t</seq>\n\
-\t</body>\n\
-</smil>\n"
-        ),
-    )?;
     let materials: String = parts
         .iter()
         .map(|(name, _)| {
@@ -270,6 +275,31 @@ pub(crate) fn xdcam_ex(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result
 <MediaProfile xmlns=\"http://xmlns.sony.net/pro/metadata/mediaprofile\" createdAt=\"2024-05-14T13:00:00+02:00\" version=\"1.10\">\n\
 \t<Contents>\n{materials}\t</Contents>\n\
 </MediaProfile>\n"
+        ),
+    )?;
+    let Some((take, listed)) = take else {
+        return Ok(());
+    };
+    let refs: String = listed
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            format!(
+                "\t\t\t<ref src=\"../../CLPR/{name}/{name}.SMI\" type=\"application/smil\" begin=\"smpte-25={}\"/>\n",
+                if i == 0 { "00:00:00:00" } else { "00:00:02:00" }
+            )
+        })
+        .collect();
+    files::write(
+        &bpav.join(format!("TAKR/{take}/{take}.SMI")),
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+<smil xmlns=\"urn:schemas-professionalDisc:edl:ver.1.00\">\n\
+\t<head/>\n\
+\t<body>\n\
+\t\t<seq>\n{refs}\t\t</seq>\n\
+\t</body>\n\
+</smil>\n"
         ),
     )
 }

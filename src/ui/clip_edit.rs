@@ -162,10 +162,14 @@ pub fn fact_lines(m: &crate::media::ClipMetadata) -> Vec<String> {
     if let Some(t) = &m.time_reference {
         lines.push(format!("Start: {t}"));
     }
+    // Each camera fact with the sidecar (file and column/element) it was read from.
     for (k, v) in &m.extra {
-        lines.push(format!("{k}: {v}"));
+        match m.sources.get(k) {
+            Some(src) => lines.push(format!("{k}: {v} (from {src})")),
+            None => lines.push(format!("{k}: {v}")),
+        }
     }
-    for (field, src) in &m.sources {
+    for (field, src) in m.sources.iter().filter(|(f, _)| !m.extra.contains_key(*f)) {
         lines.push(format!("{field} ← {src}"));
     }
     lines
@@ -216,5 +220,36 @@ fn bulk_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .clicked()
     {
         cmds.push(UiCommand::ApplyBulk);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_name_the_sidecar_each_value_came_from() {
+        let mut m = crate::media::ClipMetadata::default();
+        m.extra.insert("iso".into(), "800".into());
+        m.sources.insert(
+            "iso".into(),
+            "A007R2E4.ale ALE column Exposure_Index".into(),
+        );
+        m.scene = Some("12".into());
+        m.sources
+            .insert("scene".into(), "A007R2E4.ale ALE column Scene".into());
+        m.sources.insert(
+            "unread A001_C001_0514XY.RMD".into(),
+            "not read (format not known well enough): version".into(),
+        );
+        assert_eq!(
+            fact_lines(&m),
+            vec![
+                "iso: 800 (from A007R2E4.ale ALE column Exposure_Index)".to_string(),
+                "scene ← A007R2E4.ale ALE column Scene".to_string(),
+                "unread A001_C001_0514XY.RMD ← not read (format not known well enough): version"
+                    .to_string(),
+            ]
+        );
     }
 }

@@ -152,12 +152,13 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
                             row.scanned.clip.name
                         )
                     })?;
-                jobs.push(CardJob {
-                    card,
-                    clips: vec![scanned],
-                });
+                jobs.push(CardJob::new(card, vec![scanned], &vm.card.cards));
             }
         }
+    }
+    for job in &mut jobs {
+        job.span_cards =
+            crate::ingest::engine::span_cards_of(&job.card.root, &job.clips, &vm.card.cards);
     }
     if queue.is_empty() {
         return Err("Select at least one complete clip to ingest.".into());

@@ -99,10 +99,7 @@ pub(crate) fn scan_card(card: &Path) -> ScanReport {
 }
 
 pub(crate) fn job(report: &ScanReport) -> CardJob {
-    CardJob {
-        card: report.cards[0].clone(),
-        clips: report.clips.clone(),
-    }
+    CardJob::new(report.cards[0].clone(), report.clips.clone(), &report.cards)
 }
 
 pub(crate) fn engine(sbx: &SandboxHandle, s: &Setup, token: &str) -> Engine {
@@ -1256,4 +1253,109 @@ async fn detected_hardware_encoder_is_used_and_reported() {
     let members = scan_card(&s.card).clips[0].clip.files.len();
     assert!(members >= 5, "video + 4 audio + sidecars: {members}");
     assert_eq!(csv_rows, members, "one row per member file");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offload_copies_every_card_a_spanned_clip_touches() {
+    util::require_tool("ffmpeg");
+    let s = setup(1);
+    let sbx = start_sandbox(&s.root).await;
+    // Cards A and B (the P2 span 0003AB → 0004CD) outside the storage root.
+    let cards_dir = tempdir();
+    let cards = canonical(cards_dir.path());
+    sample::generate(
+        sample::SampleKind::P2Span,
+        &cards,
+        &SampleOptions::default(),
+    )
+    .expect("generate P2 span");
+    let (card_a, card_b) = (cards.join("CARD_A"), cards.join("CARD_B"));
+    let report = scan::scan(&[card_a.clone(), card_b.clone()], &Tools::detect()).expect("scan");
+    let span = report
+        .clips
+        .iter()
+        .find(|c| c.clip.segments.len() == 2)
+        .expect("the span is one clip of two segments")
+        .clone();
+    assert_eq!(span.clip.card_root, card_a);
+    let card = report
+        .cards
+        .iter()
+        .find(|c| c.root == card_a)
+        .expect("card A")
+        .clone();
+    let job = CardJob::new(card, vec![span.clone()], &report.cards);
+    assert_eq!(job.span_cards, vec![card_b.clone()]);
+
+    let storage = s.root.join("originals");
+    std::fs::create_dir_all(&storage).unwrap();
+    let mut eng = engine(&sbx, &s, TOKEN);
+    eng.options.storage_root = storage.clone();
+    eng.options.offload_to = Some(storage.clone());
+    eng.options.allow_same_volume = true;
+    eng.options.proxy = card_ingest::ingest::ProxyMode::None;
+    let (out, _) = run(&eng, job).await;
+    // Both cards copied and verified: one copy record per card.
+    assert_eq!(
+        out.record.offload_copies.len(),
+        2,
+        "{:?}",
+        out.record.offload_copies
+    );
+    let rec = &out.record.clips[&span.clip.id];
+    assert!(rec.failure().is_none(), "{:?}", rec.failure());
+    assert!(rec.asset_id.is_some());
+    let dest_a = out.record.offload_destination.clone().expect("offloaded");
+    for f in &rec.files {
+        assert!(
+            f.registered.starts_with(&storage),
+            "{}",
+            f.registered.display()
+        );
+        let (root, rel) = match f.source.strip_prefix(&card_a) {
+            Ok(rel) => (&card_a, rel),
+            Err(_) => (&card_b, f.source.strip_prefix(&card_b).expect("on card B")),
+        };
+        // The registered file is a byte-identical copy, in its own card's copy folder.
+        assert!(f.registered.ends_with(rel));
+        assert_eq!(
+            std::fs::read(&f.registered).unwrap(),
+            std::fs::read(root.join(rel)).unwrap()
+        );
+        if root == &card_b {
+            assert!(
+                !f.registered.starts_with(&dest_a),
+                "card B has its own copy folder"
+            );
+        }
+    }
+    let on_b = rec
+        .files
+        .iter()
+        .filter(|f| f.source.starts_with(&card_b))
+        .count();
+    assert!(on_b >= 2, "segment 2's video and audio come from card B");
+    // iconik got every segment's file at its copy's folder.
+    let st = sbx.state();
+    let names: Vec<String> = st["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}/{}",
+                f["directory_path"].as_str().unwrap(),
+                f["original_name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for f in &rec.files {
+        let rel = f
+            .registered
+            .strip_prefix(&storage)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(names.contains(&rel), "{rel} not registered: {names:?}");
+    }
 }

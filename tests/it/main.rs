@@ -1,4 +1,5 @@
 //! Integration tests, gathered into one binary so the crate links once.
+mod card_sweep;
 mod client;
 mod encoder;
 mod frame_time;

@@ -112,10 +112,7 @@ fn engine(sbx: &SandboxHandle, s: &Setup, proxy: ProxyMode) -> Engine {
 }
 
 fn job(report: &ScanReport) -> CardJob {
-    CardJob {
-        card: report.cards[0].clone(),
-        clips: report.clips.clone(),
-    }
+    CardJob::new(report.cards[0].clone(), report.clips.clone(), &report.cards)
 }
 
 async fn run(engine: &Engine, job: CardJob, cancel: Arc<AtomicBool>) -> CardOutcome {

@@ -69,10 +69,7 @@ async fn bwf_production_fields_are_registered_with_the_format() {
         options,
         offload_after_copy: None,
     };
-    let job = CardJob {
-        card: report.cards[0].clone(),
-        clips: report.clips.clone(),
-    };
+    let job = CardJob::new(report.cards[0].clone(), report.clips.clone(), &report.cards);
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let out = engine
         .run_card(

@@ -628,3 +628,245 @@ fn canon_cinema_eos_flat_clips_are_clips() {
         Some("A001C001_240514AB_CANON.XML Canon clip XML")
     );
 }
+
+#[test]
+fn dji_empty_or_cut_srt_is_a_warning_on_its_clip() {
+    let t = tmp();
+    let c = t.path().join("DRONE");
+    let cue = |i: u32| {
+        format!(
+            "{i}\n00:00:0{a},000 --> 00:00:0{b},000\n<font size=\"36\">SrtCnt : {i}, DiffTime : 1000ms\n2021-12-25 12:27:5{a}.373\n[iso : 110] [shutter : 1/200.0] [fnum : 280] [ev : 0] [ct : 5500] [color_md : default] [focal_len : 240] [latitude: 48.137154] [longitude: 11.576124] [altitude: 520.125000] </font>\n\n",
+            a = i - 1,
+            b = i
+        )
+    };
+    let whole = format!("{}{}", cue(1), cue(2));
+    for n in ["0001", "0002", "0003"] {
+        put(&c, &format!("DCIM/100MEDIA/DJI_{n}.MP4"), b"mp4");
+    }
+    put(&c, "DCIM/100MEDIA/DJI_0001.SRT", b"");
+    put(
+        &c,
+        "DCIM/100MEDIA/DJI_0002.SRT",
+        &whole.as_bytes()[..whole.len() - 40],
+    );
+    put(&c, "DCIM/100MEDIA/DJI_0003.SRT", whole.as_bytes());
+    let s = scan(&[&c]);
+    assert_eq!(names(&s), vec!["DJI_0001", "DJI_0002", "DJI_0003"]);
+    assert_eq!(
+        clip(&s, "DJI_0001").warnings,
+        vec![
+            "telemetry DJI_0001.SRT is empty (0 bytes); flight data (GPS, altitude, camera \
+             settings) is missing for this clip; re-copy it from the card"
+                .to_string()
+        ]
+    );
+    assert_eq!(
+        clip(&s, "DJI_0002").warnings,
+        vec![
+            "telemetry DJI_0002.SRT ends mid-line in block 2: the copy was cut off; flight data \
+             (GPS, altitude, camera settings) is missing for this clip; re-copy it from the card"
+                .to_string()
+        ]
+    );
+    assert!(clip(&s, "DJI_0003").warnings.is_empty());
+    // The SRT stays a member either way.
+    assert_eq!(clip(&s, "DJI_0001").files.len(), 2);
+}
+
+#[test]
+fn parent_folder_with_unrelated_folders_gives_separate_cards() {
+    let t = tmp();
+    let day = t.path().join("DAY_03");
+    let ixml = r#"<BWFXML><IXML_VERSION>2.10</IXML_VERSION><PROJECT>NORTH</PROJECT><SCENE>A101</SCENE><TAKE>1</TAKE><FILE_SET><TOTAL_FILES>1</TOTAL_FILES><FAMILY_UID>SDU8B1A1E2F3</FAMILY_UID><FILE_SET_INDEX>A</FILE_SET_INDEX></FILE_SET></BWFXML>"#;
+    put(
+        &day,
+        "SOUND_702T/240514/A101_1.WAV",
+        &synth_wav(true, Some(ixml)),
+    );
+    put(&day, "A001R1AB/A001C001_240514_R1AB.mxf", b"mxf");
+    put(&day, "A001R1AB/A001C002_240514_R1AB.mxf", b"mxf");
+    let s = scan(&[&day]);
+    let day = canon(&day);
+    let mut cards: Vec<(Family, PathBuf)> =
+        s.cards.iter().map(|c| (c.family, c.root.clone())).collect();
+    cards.sort();
+    assert_eq!(
+        cards,
+        vec![
+            (Family::Arri, day.join("A001R1AB")),
+            (Family::AudioBwf, day.join("SOUND_702T")),
+        ]
+    );
+    let wav = clip(&s, "A101_1");
+    assert_eq!(wav.card_root, day.join("SOUND_702T"));
+    assert_eq!(
+        clip(&s, "A001C001_240514_R1AB").card_root,
+        day.join("A001R1AB")
+    );
+    // A recorder's day folders alone stay one card.
+    let rec = t.path().join("SD_CARD");
+    put(&rec, "240514/A101_1.WAV", &synth_wav(true, Some(ixml)));
+    put(&rec, "240515/B202_1.WAV", &synth_wav(true, None));
+    let s = scan(&[&rec]);
+    assert_eq!(s.cards.len(), 1);
+    assert_eq!(s.cards[0].root, canon(&rec));
+    assert!(s.clips.iter().all(|c| c.card_root == canon(&rec)));
+}
+
+/// An MXF header partition key followed by an Identification set whose CompanyName is
+/// UTF-16BE "ARRI" and ProductName "ALEXA 35" (as ALEXA recordings carry them).
+fn arri_mxf() -> Vec<u8> {
+    let mut v = vec![
+        0x06, 0x0E, 0x2B, 0x34, 0x02, 0x05, 0x01, 0x01, 0x0D, 0x01, 0x02, 0x01, 0x01, 0x02, 0x04,
+        0x00,
+    ];
+    v.resize(256, 0);
+    for s in ["ARRI", "ALEXA 35"] {
+        v.extend(s.encode_utf16().flat_map(|u| u.to_be_bytes()));
+        v.extend([0, 0]);
+    }
+    v.resize(1024, 0);
+    v
+}
+
+#[test]
+fn arri_mxf_clips_are_arri_and_take_their_ale_row() {
+    use crate::media::{Tools, describe_clip};
+    let t = tmp();
+    let mag = t.path().join("MAG_A007");
+    put(&mag, "A007R2E4/A007C001_140720_R2E4.mxf", &arri_mxf());
+    // Renamed by a copy tool: found by the MXF Identification, still an ARRI clip.
+    put(&mag, "A007R2E4/interview_take2.mxf", &arri_mxf());
+    put(
+        &mag,
+        "A007R2E4/A007R2E4.ale",
+        "Heading\r\nFIELD_DELIM\tTABS\r\nFPS\t23.976\r\n\r\nColumn\r\nName\tStart\tEnd\tReel_Name\tScene\tTake\tCamera_SN\tExposure_Index\tWhite_Balance\tLens_Type\tLook_Name\tSensor_FPS\tShutter_Angle\r\n\r\nData\r\nA007C001_140720_R2E4\t10:00:00:00\t10:00:10:00\tA007R2E4\t12\t3\t60123\t800\t5600\tARRI Signature Prime 35mm\tARRI 709\t23.976\t172.8\r\n"
+            .as_bytes(),
+    );
+    let s = scan(&[&mag]);
+    assert_eq!(names(&s), vec!["A007C001_140720_R2E4", "interview_take2"]);
+    assert!(s.clips.iter().all(|c| c.family == Family::Arri));
+    assert_eq!(s.clips[0].files.len(), 1, "the ALE is no member");
+    assert_eq!(
+        skipped(&s, &mag),
+        vec![(
+            "A007R2E4/A007R2E4.ale".to_string(),
+            "ALE log: its rows are read as metadata of the clips they name (Name column); \
+             copied with the card, not a clip member"
+                .to_string()
+        )]
+    );
+    let m = describe_clip(&s.clips[0], &Tools::default()).metadata;
+    assert_eq!(m.scene.as_deref(), Some("12"));
+    assert_eq!(m.take.as_deref(), Some("3"));
+    assert_eq!(m.tape.as_deref(), Some("A007R2E4"));
+    let x = |k: &str| m.extra.get(k).map(String::as_str);
+    assert_eq!(x("iso"), Some("800"));
+    assert_eq!(x("white_balance"), Some("5600"));
+    assert_eq!(x("lens"), Some("ARRI Signature Prime 35mm"));
+    assert_eq!(x("look"), Some("ARRI 709"));
+    assert_eq!(x("shutter_angle"), Some("172.8"));
+    assert_eq!(x("camera_sn"), Some("60123"));
+    assert_eq!(
+        m.sources.get("iso").map(String::as_str),
+        Some("A007R2E4.ale ALE column Exposure_Index")
+    );
+    assert_eq!(
+        m.sources.get("scene").map(String::as_str),
+        Some("A007R2E4.ale ALE column Scene")
+    );
+    // The renamed clip has no row: nothing invented.
+    let m2 = describe_clip(&s.clips[1], &Tools::default()).metadata;
+    assert!(m2.extra.is_empty() && m2.scene.is_none());
+}
+
+#[test]
+fn red_rmd_and_braw_sidecar_give_look_iso_wb_lens() {
+    use crate::media::{Tools, describe_clip};
+    let t = tmp();
+    let c = t.path().join("RED_MAG");
+    let rdc = "A001_0514AB.RDM/A001_C001_0514XY.RDC";
+    put(
+        &c,
+        &format!("{rdc}/A001_C001_0514XY_001.R3D"),
+        b"\0\0\x02\x08RED2....",
+    );
+    put(
+        &c,
+        &format!("{rdc}/A001_C001_0514XY.RMD"),
+        br#"<?xml version="1.0" encoding="UTF-8"?><red_metadata version="1.0"><clip name="A001_C001_0514XY" reel="A001"/><color iso="800" kelvin="5600" tint="0"/><look value="RWG_Log3G10 to REC709 BT1886"/></red_metadata>"#,
+    );
+    put(
+        &c,
+        "BRAW/A001_05141200_C001.braw",
+        b"\0\0\0\x14ftypqt  \0\0\0\0",
+    );
+    put(
+        &c,
+        "BRAW/A001_05141200_C001.sidecar",
+        br#"{"reel_name": "A001", "scene": "12", "take": "3", "good_take": true, "iso": 400, "white_balance_kelvin": 3200, "lens_type": "Sigma 18-35mm", "post_3dlut_mode": "Embedded"}"#,
+    );
+    let s = scan(&[&c.join(rdc)]);
+    let red = clip(&s, "A001_C001_0514XY");
+    let m = describe_clip(red, &Tools::default()).metadata;
+    assert_eq!(m.extra.get("iso").map(String::as_str), Some("800"));
+    assert_eq!(
+        m.extra.get("white_balance").map(String::as_str),
+        Some("5600")
+    );
+    assert_eq!(
+        m.extra.get("look").map(String::as_str),
+        Some("RWG_Log3G10 to REC709 BT1886")
+    );
+    assert_eq!(m.tape.as_deref(), Some("A001"));
+    assert_eq!(
+        m.sources.get("white_balance").map(String::as_str),
+        Some("A001_C001_0514XY.RMD RED RMD <color kelvin>")
+    );
+    assert_eq!(
+        m.sources
+            .get("unread A001_C001_0514XY.RMD")
+            .map(String::as_str),
+        Some("not read (format not known well enough): version, name")
+    );
+    let s = scan(&[&c.join("BRAW")]);
+    let b = clip(&s, "A001_05141200_C001");
+    assert_eq!(b.family, Family::Braw);
+    let m = describe_clip(b, &Tools::default()).metadata;
+    assert_eq!(m.extra.get("iso").map(String::as_str), Some("400"));
+    assert_eq!(
+        m.extra.get("lens").map(String::as_str),
+        Some("Sigma 18-35mm")
+    );
+    assert_eq!(
+        (m.scene.as_deref(), m.take.as_deref()),
+        (Some("12"), Some("3"))
+    );
+    assert_eq!(m.circled.as_deref(), Some("true"));
+    assert_eq!(
+        m.sources.get("iso").map(String::as_str),
+        Some("A001_05141200_C001.sidecar BRAW sidecar iso")
+    );
+}
+
+#[test]
+fn recorder_folder_beside_a_camera_card_is_its_own_card() {
+    let t = tmp();
+    let day = t.path().join("SHOOT");
+    put(&day, "CAM_A/DCIM/100GOPRO/GH010123.MP4", b"mp4");
+    put(&day, "SOUND/S001T01.WAV", &synth_wav(true, None));
+    let s = scan(&[&day]);
+    let day = canon(&day);
+    let mut cards: Vec<(Family, PathBuf)> =
+        s.cards.iter().map(|c| (c.family, c.root.clone())).collect();
+    cards.sort();
+    assert_eq!(
+        cards,
+        vec![
+            (Family::Gopro, day.join("CAM_A")),
+            (Family::AudioBwf, day.join("SOUND")),
+        ]
+    );
+    assert_eq!(clip(&s, "S001T01").card_root, day.join("SOUND"));
+}

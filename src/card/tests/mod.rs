@@ -6,6 +6,7 @@ mod bad_input;
 mod families;
 mod p2;
 mod sony;
+mod unclaimed;
 
 use super::{CardScan, Clip, FileRole, scan_paths};
 use std::path::{Path, PathBuf};

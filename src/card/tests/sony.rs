@@ -328,3 +328,166 @@ fn mediapro_inventory_gives_ids_and_camera_model_without_clip_xml() {
         Some("MEDIAPRO.XML card inventory System@systemKind")
     );
 }
+
+/// The take SMIL of an EX camera (`urn:schemas-professionalDisc:edl:ver.1.00`), listing the
+/// clip SMILs of the take's clip folders.
+fn ex_take_smil(parts: &[&str]) -> String {
+    let refs: String = parts
+        .iter()
+        .map(|p| format!(r#"<ref src="../../CLPR/{p}/{p}.SMI" type="application/smil"/>"#))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><smil xmlns="urn:schemas-professionalDisc:edl:ver.1.00"><head/><body><seq>{refs}</seq></body></smil>"#
+    )
+}
+
+fn ex_card(c: &Path, parts: &[&str], take_list: &[&str]) {
+    put(c, "BPAV/MEDIAPRO.XML", mediapro(&[]).as_bytes());
+    for p in parts {
+        put(c, &format!("BPAV/CLPR/{p}/{p}.MP4"), b"mp4");
+        put(c, &format!("BPAV/CLPR/{p}/{p}.SMI"), b"<smil/>");
+        put(c, &format!("BPAV/CLPR/{p}/{p}M01.XML"), b"");
+    }
+    put(
+        c,
+        "BPAV/TAKR/709_003/709_003.SMI",
+        ex_take_smil(take_list).as_bytes(),
+    );
+}
+
+#[test]
+fn xdcam_ex_take_across_two_cards_joins_in_list_order() {
+    let t = tmp();
+    let (a, b) = (t.path().join("SXS_A"), t.path().join("SXS_B"));
+    ex_card(&a, &["709_003_01"], &["709_003_01", "709_003_02"]);
+    ex_card(&b, &["709_003_02"], &["709_003_01", "709_003_02"]);
+    let s = scan(&[&b, &a]);
+    assert_eq!(names(&s), vec!["709_003"]);
+    let take = &s.clips[0];
+    assert_eq!(take.incomplete, None);
+    assert_eq!(take.card_root, canon(&a));
+    assert_eq!(take.segments, vec![vec![0], vec![1]]);
+    assert_eq!(
+        take.files[0].path,
+        canon(&a).join("BPAV/CLPR/709_003_01/709_003_01.MP4")
+    );
+    assert_eq!(
+        take.files[1].path,
+        canon(&b).join("BPAV/CLPR/709_003_02/709_003_02.MP4")
+    );
+    // Both cards' take lists travel with the clip.
+    let smils = take
+        .files
+        .iter()
+        .filter(|f| f.path.ends_with("TAKR/709_003/709_003.SMI"))
+        .count();
+    assert_eq!(smils, 2);
+    assert_eq!(s.cards.len(), 2);
+}
+
+#[test]
+fn xdcam_ex_take_with_its_other_card_missing_waits_for_it() {
+    let t = tmp();
+    let a = t.path().join("SXS_A");
+    ex_card(&a, &["709_003_01"], &["709_003_01", "709_003_02"]);
+    let s = scan(&[&a]);
+    assert_eq!(
+        s.clips[0].incomplete.as_deref(),
+        Some(
+            "take 709_003 continues in 709_003_02 on another card, which is not in this scan: \
+             add the card holding it (or re-copy it) and scan again"
+        )
+    );
+    // The second card alone, without a take list: its numbers start at _02.
+    let b = t.path().join("SXS_B");
+    put(&b, "BPAV/CLPR/709_003_02/709_003_02.MP4", b"mp4");
+    let s = scan(&[&b]);
+    assert!(
+        s.clips[0]
+            .incomplete
+            .as_deref()
+            .is_some_and(|r| r.starts_with("take 709_003 continues in 709_003_01 ")),
+        "{:?}",
+        s.clips[0].incomplete
+    );
+}
+
+#[test]
+fn xdcam_ex_same_take_name_with_overlapping_numbers_stays_apart() {
+    let t = tmp();
+    let (a, b) = (t.path().join("A"), t.path().join("B"));
+    for c in [&a, &b] {
+        put(c, "BPAV/CLPR/709_001_01/709_001_01.MP4", b"mp4");
+    }
+    let s = scan(&[&a, &b]);
+    assert_eq!(names(&s), vec!["709_001", "709_001"]);
+    assert!(
+        s.clips
+            .iter()
+            .all(|c| c.incomplete.is_none() && c.segments.len() == 1)
+    );
+}
+
+/// XD-style take SMIL (`Take/`), listing the clips of a recording the camera spanned.
+fn xd_take_smil(srcs: &[&str]) -> String {
+    let refs: String = srcs
+        .iter()
+        .map(|s| format!(r#"<ref src="{s}" type="edlDoc"/>"#))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><smil xmlns="urn:schemas-professionalDisc:edl:ver.2.00"><head><metadata type="Meta"><ref src="C0007U01M01.XML" type="NonRealTimeMeta"/></metadata></head><body><par><seq>{refs}</seq></par></body></smil>"#
+    )
+}
+
+#[test]
+fn xd_take_joins_its_clips_in_order_also_across_cards() {
+    let t = tmp();
+    let (a, b) = (t.path().join("XD_A"), t.path().join("XD_B"));
+    put(&a, "XDROOT/Clip/C0007.MXF", b"mxf");
+    put(&a, "XDROOT/Clip/C0007M01.XML", nrt(UMID).as_bytes());
+    put(&a, "XDROOT/Clip/C0008.MXF", b"mxf");
+    put(&a, "XDROOT/Clip/C0006.MXF", b"mxf");
+    put(
+        &a,
+        "XDROOT/Take/C0007U01.SMI",
+        xd_take_smil(&[
+            "../Clip/C0007.MXF",
+            "../Clip/C0008.MXF",
+            "../Clip/C0009.MXF",
+        ])
+        .as_bytes(),
+    );
+    put(&b, "XDROOT/Clip/C0009.MXF", b"mxf");
+    // One card: C0009 is missing, the take waits for it; C0006 stays its own clip.
+    let s = scan(&[&a]);
+    assert_eq!(names(&s), vec!["C0006", "C0007"]);
+    let take = clip(&s, "C0007");
+    assert_eq!(take.segments, vec![vec![0], vec![1]]);
+    assert_eq!(
+        take.incomplete.as_deref(),
+        Some(
+            "take C0007 continues in C0009 on another card, which is not in this scan \
+             (Take/C0007U01.SMI): add the card holding it and scan again"
+        )
+    );
+    assert_eq!(
+        files(take, &a)
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .collect::<Vec<_>>(),
+        vec![
+            "XDROOT/Clip/C0007.MXF",
+            "XDROOT/Clip/C0008.MXF",
+            "XDROOT/Clip/C0007M01.XML",
+            "XDROOT/Take/C0007U01.SMI",
+        ]
+    );
+    // Both cards: one clip of three segments, the id of its first part.
+    let s = scan(&[&a, &b]);
+    assert_eq!(names(&s), vec!["C0006", "C0007"]);
+    let take = clip(&s, "C0007");
+    assert_eq!(take.incomplete, None);
+    assert_eq!(take.id, format!("xdcam:{UMID}"));
+    assert_eq!(take.segments, vec![vec![0], vec![1], vec![2]]);
+    assert_eq!(take.files[2].path, canon(&b).join("XDROOT/Clip/C0009.MXF"));
+}

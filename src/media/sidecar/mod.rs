@@ -3,10 +3,13 @@
 //! No process spawning and no filesystem walking; callers hand in text, bytes or a reader.
 //! Elements are matched by local name so any namespace version is accepted.
 
+pub mod ale;
 pub mod bwf;
 pub mod canon;
+pub mod dji_srt;
 pub mod mediapro;
 pub mod p2;
+pub mod raw_looks;
 pub mod sony_nrt;
 
 use roxmltree::Node;
@@ -21,6 +24,10 @@ pub enum Sidecar {
     Bwf(Box<bwf::BwfInfo>),
     /// The card's `MEDIAPRO.XML`, read for a Sony clip (camera model when no clip XML says it).
     SonyMediapro(Box<mediapro::MediaProfile>),
+    /// The clip's row of an ALE beside it (column, value), `Name` included.
+    AleRow(Vec<(String, String)>),
+    /// RED `.RMD` or Blackmagic `.sidecar` look facts.
+    RawLook(Box<raw_looks::RawLook>),
 }
 
 /// Which XML sidecar a document is, from its root element's local name.
