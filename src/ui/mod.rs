@@ -14,6 +14,7 @@
 pub mod app;
 pub mod background;
 pub mod cards;
+pub mod clock;
 pub mod clip_edit;
 pub mod command;
 pub mod config;
@@ -23,6 +24,7 @@ pub mod ingest_run;
 pub mod log;
 pub mod log_capture;
 pub mod plan;
+pub mod progress;
 pub mod queue;
 pub mod resume;
 pub mod settings;
