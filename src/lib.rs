@@ -25,6 +25,7 @@
 pub mod atomic_write;
 pub mod card;
 pub mod checksum;
+pub mod eject;
 pub mod iconik;
 pub mod ingest;
 pub mod media;

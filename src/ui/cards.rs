@@ -161,7 +161,8 @@ fn issues_ui(ui: &mut egui::Ui, vm: &ViewModel) {
 
 fn row_height(row: &ClipRow) -> f32 {
     if row.expanded {
-        ROW_HEIGHT + FILE_LINE_HEIGHT * row.scanned.clip.files.len() as f32
+        // The details line, then one line per member file.
+        ROW_HEIGHT + FILE_LINE_HEIGHT * (row.scanned.clip.files.len() + 1) as f32
     } else {
         ROW_HEIGHT
     }
@@ -185,21 +186,17 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .column(Column::exact(24.0))
         .column(Column::exact(24.0))
         .column(Column::exact(POSTER_SIZE.x + 4.0))
+        // Narrow columns only, so the table fits 1280×800 beside the card list; family,
+        // timecode, format, audio and files are in the row's expansion (+).
         .column(Column::auto().at_least(90.0).resizable(true))
-        .column(Column::initial(150.0).resizable(true).clip(true))
-        .column(Column::auto().at_least(60.0))
-        .column(Column::auto().at_least(80.0))
-        .column(Column::auto())
-        .column(Column::auto())
-        .column(Column::auto())
-        .column(Column::auto())
-        .column(Column::auto())
-        .column(Column::auto())
+        .column(Column::initial(150.0).at_least(60.0).resizable(true).clip(true))
+        .column(Column::auto().at_least(60.0).resizable(true))
+        .column(Column::auto().at_least(70.0).resizable(true))
+        .column(Column::auto().at_least(60.0).resizable(true))
         .column(Column::remainder().at_least(60.0))
         .header(22.0, |mut header| {
             for title in [
-                "", "", "", "Clip", "Title", "Status", "iconik", "Family", "Duration", "Timecode",
-                "Format", "Audio", "Files", "Size",
+                "", "", "", "Clip", "Title", "Status", "iconik", "Duration", "Size",
             ] {
                 header.col(|ui| {
                     ui.strong(title);
@@ -222,17 +219,26 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                 let id = clip.scanned.clip.id.clone();
                 row.set_selected(focused.as_deref() == Some(id.as_str()));
                 row.col(|ui| {
-                    ui.add_enabled(
-                        clip.ingestable(),
-                        egui::Checkbox::without_text(&mut clip.selected),
-                    )
-                    .on_hover_text("Include in the ingest");
+                    let enabled = clip.ingestable();
+                    let selected = clip.selected;
+                    let include = format!("Include {}", clip.scanned.clip.name);
+                    // Its accessible name (a box without text would be unlabelled).
+                    ui.add_enabled(enabled, egui::Checkbox::without_text(&mut clip.selected))
+                        .on_hover_text("Include in the ingest")
+                        .widget_info(|| {
+                            egui::WidgetInfo::selected(
+                                egui::Role::CheckBox,
+                                enabled,
+                                selected,
+                                include.clone(),
+                            )
+                        });
                 });
                 row.col(|ui| {
                     let arrow = if clip.expanded { "-" } else { "+" };
                     if ui
                         .small_button(arrow)
-                        .on_hover_text("Show member files")
+                        .on_hover_text("Show details and member files")
                         .clicked()
                     {
                         clip.expanded = !clip.expanded;
@@ -256,6 +262,7 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                         // Name on top, then the member files below it.
                         ui.vertical(|ui| {
                             name_ui(ui, cmds);
+                            ui.label(details(clip));
                             files_ui(ui, clip);
                         });
                     } else {
@@ -269,26 +276,7 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                 row.col(|ui| iconik_ui(ui, vm.card.duplicates.get(&id)));
                 let m = &clip.scanned.metadata;
                 row.col(|ui| {
-                    ui.label(clip.scanned.clip.family.as_str());
-                });
-                row.col(|ui| {
                     ui.label(m.duration_seconds.map(format_duration).unwrap_or_default());
-                });
-                row.col(|ui| {
-                    ui.label(m.timecode_start.clone().unwrap_or_default());
-                });
-                row.col(|ui| {
-                    ui.label(format_picture(m));
-                });
-                row.col(|ui| {
-                    ui.label(
-                        m.audio_channels
-                            .map(|c| format!("{c} ch"))
-                            .unwrap_or_default(),
-                    );
-                });
-                row.col(|ui| {
-                    ui.label(clip.scanned.clip.files.len().to_string());
                 });
                 row.col(|ui| {
                     ui.label(format_bytes(clip.scanned.clip.total_size()));
@@ -318,6 +306,27 @@ fn poster_ui(ui: &mut egui::Ui, clip: &mut ClipRow, cmds: &mut Commands) {
                 .on_hover_text(e);
         }
     }
+}
+
+/// The expansion's details line: family, timecode, picture, audio, file count.
+pub fn details(clip: &ClipRow) -> String {
+    let m = &clip.scanned.metadata;
+    let mut parts = vec![clip.scanned.clip.family.as_str().to_owned()];
+    if let Some(tc) = &m.timecode_start {
+        parts.push(format!("TC {tc}"));
+    }
+    let picture = format_picture(m);
+    if !picture.is_empty() {
+        parts.push(picture);
+    }
+    if let Some(c) = m.audio_channels {
+        parts.push(format!("{c} ch audio"));
+    }
+    parts.push(match clip.scanned.clip.files.len() {
+        1 => "1 file".to_owned(),
+        n => format!("{n} files"),
+    });
+    parts.join(" · ")
 }
 
 fn files_ui(ui: &mut egui::Ui, clip: &ClipRow) {

@@ -20,6 +20,7 @@ pub mod command;
 pub mod config;
 pub mod dialogs;
 pub mod duplicates;
+pub mod help;
 pub mod ingest_run;
 pub mod log;
 pub mod log_capture;
@@ -28,6 +29,7 @@ pub mod progress;
 pub mod queue;
 pub mod resume;
 pub mod settings;
+pub mod sources;
 pub mod state;
 pub mod title;
 
