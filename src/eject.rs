@@ -284,8 +284,12 @@ mod tests {
 
     #[test]
     fn a_failing_command_says_which_and_why() {
-        let err = run(&[vec!["sh".into(), "-c".into(), "echo busy >&2; exit 3".into()]])
-            .expect_err("fails");
+        let err = run(&[vec![
+            "sh".into(),
+            "-c".into(),
+            "echo busy >&2; exit 3".into(),
+        ]])
+        .expect_err("fails");
         let text = err.to_string();
         assert!(text.contains("sh -c") && text.contains("busy"), "{text}");
         assert!(matches!(

@@ -100,6 +100,8 @@ pub struct App {
     waiting_generation: u64,
     /// The run ended on its own (not cancelled): the next waiting card starts.
     start_next: bool,
+    /// Test seam: given to every ingest's offload (corrupts copies before their read-back).
+    offload_hook: Option<crate::ingest::engine::OffloadHook>,
 }
 
 /// A resume in progress: the clips left in the journals, and the server they belong to.
@@ -150,6 +152,7 @@ impl App {
             resume: None,
             waiting_generation: WAITING_GENERATIONS,
             start_next: false,
+            offload_hook: None,
         };
         app.worker
             .find_unfinished(app.dirs.data_dir.join("journals"));
@@ -174,6 +177,12 @@ impl App {
     /// The view model, mutable (tests feed state changes directly).
     pub fn view_mut(&mut self) -> &mut ViewModel {
         &mut self.vm
+    }
+
+    /// Calls `hook` on each offloaded file between copy and read-back in later ingests (tests
+    /// corrupt a destination copy there).
+    pub fn set_offload_hook(&mut self, hook: crate::ingest::engine::OffloadHook) {
+        self.offload_hook = Some(hook);
     }
 
     /// The running in-process sandbox, if any (tests inspect its state).
@@ -993,7 +1002,8 @@ impl App {
             data_dir: self.dirs.data_dir.clone(),
         };
         match super::plan::plan(&self.vm, &target) {
-            Ok(plan) => {
+            Ok(mut plan) => {
+                plan.request.offload_after_copy = self.offload_hook.clone();
                 for note in plan.notes {
                     self.vm.log(Level::WARN, note);
                 }

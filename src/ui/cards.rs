@@ -189,7 +189,12 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         // Narrow columns only, so the table fits 1280×800 beside the card list; family,
         // timecode, format, audio and files are in the row's expansion (+).
         .column(Column::auto().at_least(90.0).resizable(true))
-        .column(Column::initial(150.0).at_least(60.0).resizable(true).clip(true))
+        .column(
+            Column::initial(150.0)
+                .at_least(60.0)
+                .resizable(true)
+                .clip(true),
+        )
         .column(Column::auto().at_least(60.0).resizable(true))
         .column(Column::auto().at_least(70.0).resizable(true))
         .column(Column::auto().at_least(60.0).resizable(true))

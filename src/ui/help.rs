@@ -5,7 +5,10 @@ use super::command::{Commands, UiCommand};
 
 /// (keys, what they do), as the overlay shows them.
 pub const SHORTCUTS: [(&str, &str); 9] = [
-    ("Ctrl+O", "Choose a card folder (queued while an ingest runs)"),
+    (
+        "Ctrl+O",
+        "Choose a card folder (queued while an ingest runs)",
+    ),
     ("Enter", "Ingest the selected clips"),
     ("Ctrl+A", "Select every clip"),
     ("Ctrl+Shift+A", "Select no clip"),

@@ -14,8 +14,8 @@
 pub mod app;
 pub mod background;
 pub mod cards;
-pub mod clock;
 pub mod clip_edit;
+pub mod clock;
 pub mod command;
 pub mod config;
 pub mod dialogs;

@@ -439,8 +439,7 @@ impl QueueView {
         self.card_roots()
             .into_iter()
             .map(|card| {
-                let clips: Vec<&QueueClip> =
-                    self.clips.iter().filter(|c| c.card == card).collect();
+                let clips: Vec<&QueueClip> = self.clips.iter().filter(|c| c.card == card).collect();
                 let meter = self.meters.get(&card);
                 super::progress::card_figures(card, &clips, meter, elapsed, running, now)
             })
@@ -615,7 +614,8 @@ fn lanes_bar_ui(ui: &mut egui::Ui, clip: &QueueClip) {
         let mut x = rect.left();
         for lane in &lanes {
             let w = rect.width() * lane.total as f32 / total as f32;
-            let seg = egui::Rect::from_min_size(egui::pos2(x, rect.top()), egui::vec2(w - 2.0, size.y));
+            let seg =
+                egui::Rect::from_min_size(egui::pos2(x, rect.top()), egui::vec2(w - 2.0, size.y));
             painter.rect_filled(seg, 2.0, visuals.extreme_bg_color);
             let fill = if lane.failed {
                 visuals.error_fg_color

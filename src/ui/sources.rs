@@ -148,7 +148,13 @@ pub fn rows(vm: &ViewModel) -> Vec<SourceRow> {
             vm.card
                 .clips
                 .iter()
-                .find(|c| c.scanned.clip.files.iter().any(|f| f.path.starts_with(root)))
+                .find(|c| {
+                    c.scanned
+                        .clip
+                        .files
+                        .iter()
+                        .any(|f| f.path.starts_with(root))
+                })
                 .map(|c| c.scanned.clip.card_root.clone())
         };
         for row in &mut loaded {
@@ -224,7 +230,10 @@ pub fn sources_ui(ui: &mut egui::Ui, vm: &ViewModel, cmds: &mut Commands) {
                 row_ui(ui, vm, row, cmds);
             }
         });
-    if !vm.waiting.is_empty() && !vm.queue.running() && vm.queue.started_at.is_none_or(|_| vm.queue.ended) {
+    if !vm.waiting.is_empty()
+        && !vm.queue.running()
+        && vm.queue.started_at.is_none_or(|_| vm.queue.ended)
+    {
         if ui
             .button("Start next card")
             .on_hover_text("Ingest the first queued card now")
@@ -238,7 +247,8 @@ pub fn sources_ui(ui: &mut egui::Ui, vm: &ViewModel, cmds: &mut Commands) {
 fn row_ui(ui: &mut egui::Ui, vm: &ViewModel, row: &SourceRow, cmds: &mut Commands) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_min_width(ui.available_width());
-        ui.strong(&row.name).on_hover_text(row.root.display().to_string());
+        ui.strong(&row.name)
+            .on_hover_text(row.root.display().to_string());
         if row.state != SourceState::Scanning && !row.family.is_empty() {
             ui.label(format!(
                 "{} · {} clips · {}",
