@@ -230,17 +230,15 @@ pub fn sources_ui(ui: &mut egui::Ui, vm: &ViewModel, cmds: &mut Commands) {
                 row_ui(ui, vm, row, cmds);
             }
         });
+    // After a cancel (or with failed clips waiting for a retry) the queue waits for the operator.
     if !vm.waiting.is_empty()
         && !vm.queue.running()
-        && vm.queue.started_at.is_none_or(|_| vm.queue.ended)
-    {
-        if ui
+        && ui
             .button("Start next card")
-            .on_hover_text("Ingest the first queued card now")
+            .on_hover_text("Ingest the first queued card now (failed clips of the card before stay as they are)")
             .clicked()
-        {
-            cmds.push(UiCommand::StartNextCard);
-        }
+    {
+        cmds.push(UiCommand::StartNextCard);
     }
 }
 

@@ -330,7 +330,7 @@ fn desk_a_card_dropped_while_one_runs_is_queued_and_starts_in_turn() {
             1,
             "queued, not loaded over the running card"
         );
-        assert_eq!(vm.card.paths, [first.clone()]);
+        assert_eq!(vm.card.paths, std::slice::from_ref(&first));
     }
     d.harness.run_ok();
     assert!(d.has("queued"));
@@ -405,7 +405,7 @@ fn ingest_xdcam(offload: bool, corrupt: bool) -> (Desk, tempfile::TempDir) {
         d.harness.get_by_label("Finish").click();
     }
     d.until("the card's verdict", |h| {
-        h.state().view().queue.cards.first().is_some()
+        !h.state().view().queue.cards.is_empty()
     });
     d.harness.run_ok();
     (d, work)
