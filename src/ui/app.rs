@@ -269,7 +269,7 @@ impl App {
         }
         egui::Panel::left("sources_panel")
             .resizable(true)
-            .default_size(210.0)
+            .default_size(180.0)
             .show(ui, |ui| super::sources::sources_ui(ui, vm, cmds));
         if vm.focused.is_some() || vm.bulk_open && !vm.card.clips.is_empty() {
             egui::Panel::right("clip_edit_panel")

@@ -188,17 +188,13 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .column(Column::exact(POSTER_SIZE.x + 4.0))
         // Narrow columns only, so the table fits 1280×800 beside the card list; family,
         // timecode, format, audio and files are in the row's expansion (+).
-        .column(Column::auto().at_least(90.0).resizable(true))
-        .column(
-            Column::initial(150.0)
-                .at_least(60.0)
-                .resizable(true)
-                .clip(true),
-        )
+        // The title takes what is left (clipped; the editor shows it whole).
+        .column(Column::auto().at_least(80.0).resizable(true))
+        .column(Column::remainder().at_least(60.0).clip(true))
+        .column(Column::auto().at_least(50.0).resizable(true))
         .column(Column::auto().at_least(60.0).resizable(true))
-        .column(Column::auto().at_least(70.0).resizable(true))
-        .column(Column::auto().at_least(60.0).resizable(true))
-        .column(Column::remainder().at_least(60.0))
+        .column(Column::auto().at_least(56.0).resizable(true))
+        .column(Column::auto().at_least(60.0))
         .header(22.0, |mut header| {
             for title in [
                 "", "", "", "Clip", "Title", "Status", "iconik", "Duration", "Size",
