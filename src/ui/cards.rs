@@ -179,6 +179,17 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .then(|| vm.card.clips.iter().map(row_height).collect());
     let n = vm.card.clips.len();
     let focused = vm.focused.clone();
+    let saved = vm.settings.clip_columns.clone();
+    let resizable = |i: usize, min: f32| {
+        let column = match saved.get(i) {
+            Some(&w) if saved.len() == RESIZABLE.len() => Column::initial(w.max(min)),
+            _ => Column::auto(),
+        };
+        column.at_least(min).resizable(true)
+    };
+    let mut lefts: Vec<f32> = Vec::new();
+    let released = ui.input(|i| i.pointer.any_released());
+    let spacing = ui.spacing().item_spacing.x;
     TableBuilder::new(ui)
         .id_salt("clip_table")
         .striped(true)
@@ -188,20 +199,24 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .column(Column::exact(POSTER_SIZE.x + 4.0))
         // Narrow columns only, so the table fits 1280×800 beside the card list; family,
         // timecode, format, audio and files are in the row's expansion (+).
-        // The title takes what is left (clipped; the editor shows it whole).
-        .column(Column::auto().at_least(80.0).resizable(true))
+        // The title takes what is left (clipped; the editor shows it whole). The resizable
+        // columns start at the widths the operator left them (settings).
+        .column(resizable(0, 80.0))
         .column(Column::remainder().at_least(60.0).clip(true))
-        .column(Column::auto().at_least(50.0).resizable(true))
-        .column(Column::auto().at_least(60.0).resizable(true))
-        .column(Column::auto().at_least(56.0).resizable(true))
+        .column(resizable(1, 50.0))
+        .column(resizable(2, 60.0))
+        .column(resizable(3, 56.0))
         .column(Column::auto().at_least(60.0))
         .header(22.0, |mut header| {
             for title in [
                 "", "", "", "Clip", "Title", "Status", "iconik", "Duration", "Size",
             ] {
-                header.col(|ui| {
+                // Content starts at the cell's left edge: a column is as wide as the distance
+                // to the next one's left edge, less the spacing between them.
+                let (used, _) = header.col(|ui| {
                     ui.strong(title);
                 });
+                lefts.push(used.left());
             }
         })
         .body(|body| {
@@ -288,6 +303,27 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                 None => body.rows(ROW_HEIGHT, n, row_ui),
             }
         });
+    // A drag on a column edge ends with a release: keep the widths it left (saved with the
+    // settings, so they persist across restarts).
+    let widths: Vec<f32> = lefts.windows(2).map(|w| w[1] - w[0] - spacing).collect();
+    if released && let Some(now) = resized(&vm.settings.clip_columns, &widths) {
+        vm.settings.clip_columns = now;
+    }
+}
+
+/// Header positions of the resizable columns (Clip, Status, iconik, Duration).
+const RESIZABLE: [usize; 4] = [3, 5, 6, 7];
+
+/// The resizable columns' widths from this frame's header cells, when they differ from `saved`
+/// by more than half a point.
+pub fn resized(saved: &[f32], header: &[f32]) -> Option<Vec<f32>> {
+    let now: Vec<f32> = RESIZABLE
+        .iter()
+        .map(|&i| header.get(i).copied())
+        .collect::<Option<_>>()?;
+    let same =
+        saved.len() == now.len() && saved.iter().zip(&now).all(|(a, b)| (a - b).abs() <= 0.5);
+    (!same).then_some(now)
 }
 
 fn poster_ui(ui: &mut egui::Ui, clip: &mut ClipRow, cmds: &mut Commands) {
@@ -440,6 +476,18 @@ pub fn format_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn column_widths_are_kept_only_when_they_changed() {
+        let header = [24.0, 24.0, 100.0, 120.0, 300.0, 60.0, 80.0, 70.0, 60.0];
+        assert_eq!(resized(&[], &header), Some(vec![120.0, 60.0, 80.0, 70.0]));
+        assert_eq!(resized(&[120.2, 60.0, 80.0, 70.0], &header), None);
+        assert_eq!(
+            resized(&[90.0, 60.0, 80.0, 70.0], &header),
+            Some(vec![120.0, 60.0, 80.0, 70.0])
+        );
+        assert_eq!(resized(&[], &header[..5]), None, "header not drawn");
+    }
 
     #[test]
     fn formats() {

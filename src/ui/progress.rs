@@ -181,10 +181,11 @@ pub fn card_figures(
         card,
         done_bytes,
         total_bytes,
+        // While running: the last seconds; once over: the whole run's average.
         rate: if running {
             meter.and_then(|m| m.rate(now))
         } else {
-            None
+            (elapsed > Duration::ZERO).then(|| done_bytes as f64 / elapsed.as_secs_f64())
         },
         elapsed,
         eta,

@@ -33,6 +33,10 @@ struct Desk {
 }
 
 fn desk(paths: Vec<PathBuf>) -> Desk {
+    desk_with(Settings::default(), paths)
+}
+
+fn desk_with(settings: Settings, paths: Vec<PathBuf>) -> Desk {
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -40,7 +44,7 @@ fn desk(paths: Vec<PathBuf>) -> Desk {
         .build()
         .expect("runtime");
     let startup = Startup {
-        settings: Settings::default(),
+        settings,
         dirs: AppDirs::under(dir.path()),
         paths,
         keyring: Box::new(|| {
@@ -624,4 +628,48 @@ fn desk_every_control_has_an_accessible_label() {
         unlabelled.is_empty(),
         "unlabelled controls: {unlabelled:#?}"
     );
+}
+
+/// The clip table's resizable columns start at the widths kept in the settings, and a resize
+/// (ending with a release) is written back there (saved with the settings).
+#[test]
+fn desk_clip_column_widths_persist_in_the_settings() {
+    let card = fixtures().dir_of(SampleKind::Xdcam).to_path_buf();
+    let kept = vec![200.0, 70.0, 90.0, 80.0];
+    let mut d = desk_with(
+        Settings {
+            clip_columns: kept.clone(),
+            ..Settings::default()
+        },
+        vec![card.clone()],
+    );
+    d.scanned();
+    d.harness.run_ok();
+    let clip = d.harness.get_by_label("Clip").rect();
+    let title = d.harness.get_by_label("Title").rect();
+    // The header cells start one column width (plus spacing) apart.
+    let gap = title.left() - clip.left();
+    assert!(
+        (gap - 200.0).abs() < 12.0,
+        "Clip column {gap} wide, kept 200"
+    );
+    // A click (a release) elsewhere leaves the kept widths as they are.
+    d.harness.get_by_label("Select none").click();
+    d.harness.run_ok();
+    let now = &d.harness.state().view().settings.clip_columns;
+    assert!(
+        now.iter().zip(&kept).all(|(a, b)| (a - b).abs() <= 0.5),
+        "{now:?}"
+    );
+
+    // Without kept widths, the first release records the content-sized ones.
+    let mut d = desk(vec![card]);
+    d.scanned();
+    d.harness.run_ok();
+    assert!(d.harness.state().view().settings.clip_columns.is_empty());
+    d.harness.get_by_label("Select none").click();
+    d.harness.run_ok();
+    let recorded = d.harness.state().view().settings.clip_columns.clone();
+    assert_eq!(recorded.len(), 4, "{recorded:?}");
+    assert!(recorded[0] >= 80.0 && recorded[0] < 200.0, "{recorded:?}");
 }
