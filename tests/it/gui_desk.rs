@@ -673,3 +673,53 @@ fn desk_clip_column_widths_persist_in_the_settings() {
     assert_eq!(recorded.len(), 4, "{recorded:?}");
     assert!(recorded[0] >= 80.0 && recorded[0] < 200.0, "{recorded:?}");
 }
+
+/// Too narrow for every column (settings sheet, card list and clip editor open): the clip
+/// columns stay in place and the rest of the table scrolls sideways beside them.
+#[test]
+fn desk_a_narrow_clip_table_keeps_the_clip_column_in_place() {
+    let card = fixtures().dir_of(SampleKind::Xdcam).to_path_buf();
+    let mut d = desk(vec![card]);
+    d.scanned();
+    d.harness.run_ok();
+    let wide_clip = d.harness.get_by_label("Clip").rect();
+    let name = d.harness.state().view().card.clips[0]
+        .scanned
+        .clip
+        .name
+        .clone();
+    // The clip name (the title shows the same text further right).
+    let leftmost = |h: &Harness<'static, App>| {
+        h.query_all_by_label(&name)
+            .map(|n| n.rect())
+            .min_by(|a, b| a.left().total_cmp(&b.left()))
+            .expect("the clip name")
+    };
+    let id = d.harness.state().view().card.clips[0].id().to_owned();
+    d.harness.state_mut().view_mut().focused = Some(id);
+    d.until("the clip editor", |h| {
+        h.query_by_label(&format!("Clip {name}")).is_some()
+    });
+    d.harness.run_ok();
+    let clip = d.harness.get_by_label("Clip").rect();
+    let size = d.harness.get_by_label("Size").rect();
+    let row = leftmost(&d.harness);
+    assert_eq!(
+        clip.left(),
+        wide_clip.left(),
+        "the clip column did not move"
+    );
+    assert!(
+        row.left() >= clip.left() - 1.0 && row.right() <= size.left(),
+        "the clip name stays left of the scrolled columns: {row:?} {size:?}"
+    );
+    // Two tables side by side now: the frozen one's header ends at the clip column.
+    // (The editor has a "Title" too, further right.)
+    let title = d
+        .harness
+        .query_all_by_label("Title")
+        .map(|n| n.rect())
+        .min_by(|a, b| a.left().total_cmp(&b.left()))
+        .expect("the Title header");
+    assert!(title.left() > clip.right() && title.right() < size.left());
+}
