@@ -191,15 +191,20 @@ const HEADERS: [&str; 9] = [
 /// The first four columns (tick, +, poster, clip name) stay put when the table scrolls sideways.
 const FROZEN: usize = 4;
 
-fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
-    let spacing = ui.spacing().item_spacing.x;
-    let saved = &vm.settings.clip_columns;
+/// The least widths of the frozen clip columns and of the rest (with the kept column widths).
+pub fn least_widths(saved: &[f32], spacing: f32) -> (f32, f32) {
     let kept = |i: usize, min: f32| match saved.get(i) {
         Some(&w) if saved.len() == RESIZABLE.len() => w.max(min),
         _ => min,
     };
-    let frozen_width = 24.0 + 24.0 + POSTER_SIZE.x + 4.0 + kept(0, 80.0) + 4.0 * spacing;
-    let rest_width = 60.0 + kept(1, 50.0) + kept(2, 60.0) + kept(3, 56.0) + 60.0 + 5.0 * spacing;
+    let frozen = 24.0 + 24.0 + POSTER_SIZE.x + 4.0 + kept(0, 80.0) + 4.0 * spacing;
+    let rest = 60.0 + kept(1, 50.0) + kept(2, 60.0) + kept(3, 56.0) + 60.0 + 5.0 * spacing;
+    (frozen, rest)
+}
+
+fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    let spacing = ui.spacing().item_spacing.x;
+    let (frozen_width, rest_width) = least_widths(&vm.settings.clip_columns, spacing);
     if ui.available_width() >= frozen_width + rest_width {
         let mut lefts = Vec::new();
         let released = ui.input(|i| i.pointer.any_released());
@@ -585,6 +590,17 @@ pub fn format_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_splits_only_when_every_column_cannot_fit() {
+        let (frozen, rest) = least_widths(&[], 8.0);
+        assert_eq!((frozen, rest), (260.0, 326.0));
+        // The central panel at 1280×800 with the settings sheet and the card list open is
+        // ~680 wide: no split. With the clip editor open too (~360): split.
+        assert!(680.0 >= frozen + rest && 360.0 < frozen + rest);
+        let (frozen, rest) = least_widths(&[200.0, 70.0, 90.0, 80.0], 8.0);
+        assert_eq!((frozen, rest), (380.0, 400.0), "kept widths count");
+    }
 
     #[test]
     fn column_widths_are_kept_only_when_they_changed() {
