@@ -15,6 +15,7 @@
 //! - [`ingest`]: the ingest engine; so far its crash-safe per-card [`ingest::journal`].
 //! - [`atomic_write`]: temp + fsync + rename file replacement used by `mhl` and the journal.
 //! - [`secrets`]: iconik App-ID + token per server in the OS keyring (or env vars / this run only).
+//! - [`eject`]: finds a card's removable mount and builds/runs the OS eject commands.
 //! - [`ui`]: the operator's eframe/egui window; all its I/O runs on a background worker.
 //!
 //! Direction: `scan → {card, media}`, `card → media::sidecar`, `sandbox` is independent of
@@ -26,6 +27,7 @@ pub mod atomic_write;
 pub mod canonical;
 pub mod card;
 pub mod checksum;
+pub mod eject;
 pub mod http;
 pub mod iconik;
 pub mod ingest;

@@ -22,6 +22,10 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 use tracing::Level;
 
+/// Scans of waiting cards are tagged from here up, apart from the preview's scan generations
+/// (posters and duplicate checks compare against those).
+const WAITING_GENERATIONS: u64 = 1 << 40;
+
 /// Settings are written this long after the first unsaved change (at most one write per burst
 /// of typing).
 const SAVE_DELAY: Duration = Duration::from_millis(800);
@@ -92,6 +96,12 @@ pub struct App {
     allow_close: bool,
     /// Clips to select (and resume) once the resumed cards are scanned.
     resume: Option<Resume>,
+    /// Tag of the last waiting card's scan.
+    waiting_generation: u64,
+    /// The run ended on its own (not cancelled): the next waiting card starts.
+    start_next: bool,
+    /// Test seam: given to every ingest's offload (corrupts copies before their read-back).
+    offload_hook: Option<crate::ingest::engine::OffloadHook>,
 }
 
 /// A resume in progress: the clips left in the journals, and the server they belong to.
@@ -140,6 +150,9 @@ impl App {
             ctx: None,
             allow_close: false,
             resume: None,
+            waiting_generation: WAITING_GENERATIONS,
+            start_next: false,
+            offload_hook: None,
         };
         app.worker
             .find_unfinished(app.dirs.data_dir.join("journals"));
@@ -166,6 +179,12 @@ impl App {
         &mut self.vm
     }
 
+    /// Calls `hook` on each offloaded file between copy and read-back in later ingests (tests
+    /// corrupt a destination copy there).
+    pub fn set_offload_hook(&mut self, hook: crate::ingest::engine::OffloadHook) {
+        self.offload_hook = Some(hook);
+    }
+
     /// The running in-process sandbox, if any (tests inspect its state).
     pub fn sandbox(&self) -> Option<&SandboxHandle> {
         self.sandbox.as_ref()
@@ -178,6 +197,8 @@ impl App {
             self.worker.attach(&ctx);
             self.ctx = Some(ctx.clone());
             self.attached = true;
+            // Light or dark as the OS says (eframe reports the system theme each frame).
+            ctx.options_mut(|o| o.theme_preference = egui::ThemePreference::System);
         }
         self.guard_close(&ctx);
         while let Ok(event) = self.events.try_recv() {
@@ -189,9 +210,11 @@ impl App {
         self.input(&ctx);
         self.panels_ui(ui);
         super::dialogs::dialogs_ui(ui, &mut self.vm, &mut self.cmds);
+        super::help::help_ui(ui, self.vm.show_help, &mut self.cmds);
         for command in self.cmds.take() {
             self.apply_command(command);
         }
+        self.advance_queue();
         self.follow_server();
         self.follow_duplicates();
         self.persist_settings(&ctx);
@@ -220,15 +243,34 @@ impl App {
                     .show(ui, |ui| super::log::log_ui(ui, vm));
             });
         if vm.show_settings {
+            // The side sheet: open on start (nothing is connected yet), when a connection
+            // fails, and from the toolbar.
             egui::Panel::left("settings_panel")
                 .resizable(true)
                 .default_size(340.0)
                 .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.strong("Connection & settings");
+                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                            if ui
+                                .button("Close settings")
+                                .on_hover_text("Ctrl+,")
+                                .clicked()
+                            {
+                                cmds.push(UiCommand::ToggleSettings);
+                            }
+                        });
+                    });
+                    ui.separator();
                     egui::ScrollArea::vertical()
                         .id_salt("settings_scroll")
                         .show(ui, |ui| super::settings::settings_ui(ui, vm, cmds));
                 });
         }
+        egui::Panel::left("sources_panel")
+            .resizable(true)
+            .default_size(180.0)
+            .show(ui, |ui| super::sources::sources_ui(ui, vm, cmds));
         if vm.focused.is_some() || vm.bulk_open && !vm.card.clips.is_empty() {
             egui::Panel::right("clip_edit_panel")
                 .resizable(true)
@@ -272,6 +314,34 @@ impl App {
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape)) {
             self.cmds.push(UiCommand::CloseDialogs);
         }
+        // The rest of the table in super::help::SHORTCUTS (the overlay lists them).
+        let shortcut = |m: egui::Modifiers, k: egui::Key| egui::KeyboardShortcut::new(m, k);
+        let cmd_shift = egui::Modifiers::COMMAND | egui::Modifiers::SHIFT;
+        let pressed = |s: egui::KeyboardShortcut| ctx.input_mut(|i| i.consume_shortcut(&s));
+        if !typing && pressed(shortcut(cmd_shift, egui::Key::A)) {
+            self.cmds.push(UiCommand::SelectAll(false));
+        }
+        if !typing && pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::A)) {
+            self.cmds.push(UiCommand::SelectAll(true));
+        }
+        if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::R)) {
+            self.cmds.push(UiCommand::RetryAllFailed);
+        }
+        if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::Period)) {
+            self.cmds.push(UiCommand::CancelIngest);
+        }
+        if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::Comma)) {
+            self.cmds.push(UiCommand::ToggleSettings);
+        }
+        let question = !typing
+            && ctx.input(|i| {
+                i.events
+                    .iter()
+                    .any(|e| matches!(e, egui::Event::Text(t) if t == "?"))
+            });
+        if pressed(shortcut(egui::Modifiers::NONE, egui::Key::F1)) || question {
+            self.cmds.push(UiCommand::ShowHelp(!self.vm.show_help));
+        }
     }
 
     fn server_url(&self) -> Option<String> {
@@ -282,6 +352,10 @@ impl App {
     }
 
     fn load_paths(&mut self, paths: Vec<PathBuf>) {
+        if self.vm.queue.running() || self.ingest.is_some() {
+            self.queue_card(paths);
+            return;
+        }
         self.scan_generation += 1;
         self.vm.card = CardView {
             paths: paths.clone(),
@@ -300,6 +374,65 @@ impl App {
             ),
         );
         self.worker.scan(self.scan_generation, paths);
+    }
+
+    /// A card dropped while an ingest runs waits its turn; it is scanned now so the card list
+    /// shows its clips and size.
+    fn queue_card(&mut self, paths: Vec<PathBuf>) {
+        self.waiting_generation += 1;
+        self.vm.log(
+            Level::INFO,
+            format!(
+                "queued {} (starts when the running ingest ends)",
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        self.vm.waiting.push(super::state::WaitingCard {
+            paths: paths.clone(),
+            generation: self.waiting_generation,
+            scan: None,
+        });
+        self.worker.scan(self.waiting_generation, paths);
+    }
+
+    /// Starts the first waiting card once the run before it ended on its own.
+    fn advance_queue(&mut self) {
+        let ready = self.vm.waiting.first().is_some_and(|w| w.scan.is_some());
+        if self.start_next && ready && self.ingest.is_none() && !self.vm.queue.running() {
+            self.start_next = false;
+            self.start_next_card();
+        }
+    }
+
+    /// Moves the loaded card(s) into the card list's history and ingests the first waiting card.
+    fn start_next_card(&mut self) {
+        if self.vm.queue.running() || self.vm.waiting.first().is_none_or(|w| w.scan.is_none()) {
+            return;
+        }
+        let next = self.vm.waiting.remove(0);
+        if self.vm.queue.started_at.is_some() {
+            let ended = super::sources::loaded_rows(&self.vm);
+            self.vm.history.extend(ended);
+        }
+        // The open run of the card before (failed clips waiting for a retry) ends here.
+        self.ingest = None;
+        self.scan_generation += 1;
+        self.vm.focused = None;
+        self.vm.card = CardView {
+            paths: next.paths,
+            ..CardView::default()
+        };
+        match next.scan {
+            Some(result) => self.scan_finished(result),
+            None => return,
+        }
+        if !self.vm.card.clips.is_empty() {
+            self.start_ingest();
+        }
     }
 
     fn apply_command(&mut self, command: UiCommand) {
@@ -390,7 +523,22 @@ impl App {
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 }
             }
+            UiCommand::StartNextCard => self.start_next_card(),
+            UiCommand::Eject(card) => match self.vm.devices.get(&card).cloned() {
+                Some(m) if !self.vm.ejecting.contains(&card) => {
+                    self.vm.log(
+                        Level::INFO,
+                        format!("ejecting {} ({})", card.display(), m.device),
+                    );
+                    self.vm.ejecting.push(card.clone());
+                    self.worker.eject(card, m);
+                }
+                _ => {}
+            },
+            UiCommand::ToggleSettings => self.vm.show_settings = !self.vm.show_settings,
+            UiCommand::ShowHelp(on) => self.vm.show_help = on,
             UiCommand::CloseDialogs => {
+                self.vm.show_help = false;
                 self.vm.focused = None;
                 self.vm.bulk_open = false;
                 self.vm.transcript_view = None;
@@ -577,6 +725,42 @@ impl App {
             BgEvent::ScanFinished { generation, result } => {
                 if generation == self.scan_generation {
                     self.scan_finished(result);
+                } else if let Some(w) = self
+                    .vm
+                    .waiting
+                    .iter_mut()
+                    .find(|w| w.generation == generation)
+                {
+                    if let Err(msg) = &result {
+                        tracing::warn!("scan of a queued card failed: {msg}");
+                    }
+                    w.scan = Some(result);
+                }
+            }
+            BgEvent::Device { card, mounted } => match mounted {
+                Some(m) => {
+                    self.vm.log(
+                        Level::INFO,
+                        format!("{} can be ejected ({})", card.display(), m.device),
+                    );
+                    self.vm.devices.insert(card, m);
+                }
+                None => tracing::debug!(card = %card.display(), "not on a removable mount"),
+            },
+            BgEvent::Ejected { card, result } => {
+                self.vm.ejecting.retain(|c| c != &card);
+                match result {
+                    Ok(()) => {
+                        self.vm.devices.remove(&card);
+                        let text = format!("{} ejected: the card can be removed", card.display());
+                        self.vm.log(Level::INFO, text.clone());
+                        self.toast(Notice::Done, text);
+                    }
+                    Err(msg) => {
+                        let text = format!("eject of {} failed: {msg}", card.display());
+                        self.vm.log(Level::ERROR, text.clone());
+                        self.toast(Notice::Failed, text);
+                    }
                 }
             }
             BgEvent::Poster {
@@ -721,6 +905,8 @@ impl App {
                     format!("connection to {server} failed: {msg}"),
                 );
                 self.vm.connection = Connection::Failed(msg);
+                // Nothing works: the settings sheet opens where the fix is.
+                self.vm.show_settings = true;
             }
         }
     }
@@ -816,7 +1002,8 @@ impl App {
             data_dir: self.dirs.data_dir.clone(),
         };
         match super::plan::plan(&self.vm, &target) {
-            Ok(plan) => {
+            Ok(mut plan) => {
+                plan.request.offload_after_copy = self.offload_hook.clone();
                 for note in plan.notes {
                     self.vm.log(Level::WARN, note);
                 }
@@ -827,9 +1014,24 @@ impl App {
                 // A look-up still running would see this ingest's new assets and untick clips
                 // with work left: stop it; it runs again when the ingest ends.
                 self.duplicates.interrupt();
+                let sizes = self
+                    .vm
+                    .card
+                    .clips
+                    .iter()
+                    .filter(|c| plan.queue.iter().any(|(id, _)| id == c.id()))
+                    .map(|c| {
+                        (
+                            c.id().to_owned(),
+                            c.scanned.clip.card_root.clone(),
+                            c.scanned.clip.total_size(),
+                        )
+                    })
+                    .collect();
                 self.vm
                     .queue
                     .apply(QueueEvent::Started { clips: plan.queue });
+                self.vm.queue.apply(QueueEvent::ClipSizes(sizes));
                 self.vm.queue.open = true;
                 self.vm.queue.notice = None;
                 self.run += 1;
@@ -940,9 +1142,14 @@ impl App {
                     self.vm
                         .log(Level::INFO, format!("report: {}", html.display()));
                 }
+                if end.verdict.as_ref().is_some_and(|v| v.safe_to_erase) {
+                    // The eject offer needs the card's device: looked up off the UI thread.
+                    self.worker.find_device(end.card.clone());
+                }
                 self.vm.queue.apply(QueueEvent::CardEnded(end));
             }
             RunEvent::Ended { transcript } => {
+                self.start_next = !self.ingest.as_ref().is_some_and(IngestHandle::cancelled);
                 self.vm.queue.transcript = transcript;
                 self.vm.queue.apply(QueueEvent::Finished);
                 self.ingests_ended += 1;
@@ -1173,7 +1380,13 @@ fn top_bar_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     ui.horizontal(|ui| {
         ui.heading("card-ingest");
         ui.separator();
-        ui.toggle_value(&mut vm.show_settings, "Connection");
+        if ui
+            .selectable_label(vm.show_settings, "Settings")
+            .on_hover_text("Connection and settings (Ctrl+,)")
+            .clicked()
+        {
+            cmds.push(UiCommand::ToggleSettings);
+        }
         if ui
             .add_enabled(!vm.choosing_folder, egui::Button::new("Choose card…"))
             .on_hover_text("Ctrl+O")
@@ -1181,17 +1394,33 @@ fn top_bar_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         {
             cmds.push(UiCommand::ChooseCard);
         }
+        if ui
+            .button("Help")
+            .on_hover_text("Keyboard shortcuts (F1 or ?)")
+            .clicked()
+        {
+            cmds.push(UiCommand::ShowHelp(true));
+        }
         ui.separator();
+        // Only which server and storage are in use; the rest is in the settings sheet.
         let server = match vm.settings.server {
-            ServerChoice::Sandbox => "sandbox".to_owned(),
+            ServerChoice::Sandbox => "the built-in sandbox".to_owned(),
             _ => vm.settings.server_url().unwrap_or_default(),
         };
         match &vm.connection {
-            Connection::Connected => ui.label(format!("Connected to {server}")),
+            Connection::Connected => ui.label(format!("Server: {server}")),
             Connection::Testing => ui.label(format!("Connecting to {server}…")),
             Connection::Failed(_) => ui.colored_label(ui.visuals().error_fg_color, "Not connected"),
             Connection::NotTested => ui.label("Not connected"),
         };
+        let storage = match vm.sandbox_storage() {
+            Some(s) => s.name.clone(),
+            None => vm.settings.storage_name.clone(),
+        };
+        if vm.connected() && !storage.is_empty() {
+            ui.separator();
+            ui.label(format!("Storage: {storage}"));
+        }
     });
 }
 

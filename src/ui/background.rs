@@ -114,6 +114,16 @@ pub enum BgEvent {
         generation: u64,
         update: DuplicateUpdate,
     },
+    /// The removable mount of a card that is safe to erase (`None`: nothing to eject).
+    Device {
+        card: PathBuf,
+        mounted: Option<crate::eject::Mounted>,
+    },
+    /// The eject of a card ran.
+    Ejected {
+        card: PathBuf,
+        result: Result<(), String>,
+    },
 }
 
 /// A metadata view and its field names.
@@ -149,6 +159,8 @@ impl std::fmt::Debug for BgEvent {
             BgEvent::Transcript(_) => "Transcript",
             BgEvent::Unfinished(_) => "Unfinished",
             BgEvent::Duplicates { .. } => "Duplicates",
+            BgEvent::Device { .. } => "Device",
+            BgEvent::Ejected { .. } => "Ejected",
         };
         f.write_str(name)
     }
@@ -364,6 +376,26 @@ impl Worker {
                 Err(e) => reply.send(BgEvent::SandboxFailed(e.to_string())),
             }
         }));
+    }
+
+    /// Finds the removable mount `card` is on (reads `/proc/self/mountinfo` or sysfs).
+    pub fn find_device(&self, card: PathBuf) {
+        self.blocking(move |reply| {
+            let mounted = crate::eject::Os::current().and_then(|os| crate::eject::find(&card, os));
+            reply.send(BgEvent::Device { card, mounted });
+        });
+    }
+
+    /// Unmounts and powers off (ejects) `mounted` with the OS's own commands.
+    pub fn eject(&self, card: PathBuf, mounted: crate::eject::Mounted) {
+        self.blocking(move |reply| {
+            let result = match crate::eject::Os::current() {
+                Some(os) => crate::eject::run(&crate::eject::commands(os, &mounted))
+                    .map_err(|e| e.to_string()),
+                None => Err("no eject command on this operating system".to_owned()),
+            };
+            reply.send(BgEvent::Ejected { card, result });
+        });
     }
 
     /// The native folder picker (several folders allowed).

@@ -51,10 +51,9 @@ pub fn cards_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     issues_ui(ui, vm);
     ui.separator();
     ui.label("Click a clip name to edit its title and metadata; + shows its files.");
-    // Narrow windows (or a wide editor panel) scroll the table sideways instead of hiding columns.
-    egui::ScrollArea::horizontal()
-        .id_salt("clip_table_hscroll")
-        .show(ui, |ui| table_ui(ui, vm, cmds));
+    // Narrow windows (or a wide editor panel) scroll the table sideways instead of hiding
+    // columns, the clip column frozen.
+    table_ui(ui, vm, cmds);
 }
 
 fn paths_label(paths: &[std::path::PathBuf]) -> String {
@@ -161,13 +160,111 @@ fn issues_ui(ui: &mut egui::Ui, vm: &ViewModel) {
 
 fn row_height(row: &ClipRow) -> f32 {
     if row.expanded {
-        ROW_HEIGHT + FILE_LINE_HEIGHT * row.scanned.clip.files.len() as f32
+        // The details line, then one line per member file.
+        ROW_HEIGHT + FILE_LINE_HEIGHT * (row.scanned.clip.files.len() + 1) as f32
     } else {
         ROW_HEIGHT
     }
 }
 
+/// Which columns a table draws: all of them, or (too narrow a window) the frozen clip columns
+/// and the scrolled rest side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    All,
+    Frozen,
+    Rest,
+}
+
+impl Part {
+    fn frozen(self) -> bool {
+        self != Part::Rest
+    }
+    fn rest(self) -> bool {
+        self != Part::Frozen
+    }
+}
+
+const HEADERS: [&str; 9] = [
+    "", "", "", "Clip", "Title", "Status", "iconik", "Duration", "Size",
+];
+/// The first four columns (tick, +, poster, clip name) stay put when the table scrolls sideways.
+const FROZEN: usize = 4;
+
+/// The least widths of the frozen clip columns and of the rest (with the kept column widths).
+pub fn least_widths(saved: &[f32], spacing: f32) -> (f32, f32) {
+    let kept = |i: usize, min: f32| match saved.get(i) {
+        Some(&w) if saved.len() == RESIZABLE.len() => w.max(min),
+        _ => min,
+    };
+    let frozen = 24.0 + 24.0 + POSTER_SIZE.x + 4.0 + kept(0, 80.0) + 4.0 * spacing;
+    let rest = 60.0 + kept(1, 50.0) + kept(2, 60.0) + kept(3, 56.0) + 60.0 + 5.0 * spacing;
+    (frozen, rest)
+}
+
 fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    let spacing = ui.spacing().item_spacing.x;
+    let (frozen_width, rest_width) = least_widths(&vm.settings.clip_columns, spacing);
+    if ui.available_width() >= frozen_width + rest_width {
+        let mut lefts = Vec::new();
+        let released = ui.input(|i| i.pointer.any_released());
+        // Content-sized columns can still overflow a narrow panel: then it scrolls sideways.
+        egui::ScrollArea::horizontal()
+            .id_salt("clip_table_hscroll")
+            .show(ui, |ui| {
+                clip_table(ui, vm, cmds, Part::All, None, &mut lefts)
+            });
+        // A drag on a column edge ends with a release: keep the widths it left (saved with the
+        // settings, so they persist across restarts).
+        let widths: Vec<f32> = lefts.windows(2).map(|w| w[1] - w[0] - spacing).collect();
+        if released && let Some(now) = resized(&vm.settings.clip_columns, &widths) {
+            vm.settings.clip_columns = now;
+        }
+        return;
+    }
+    // Too narrow: the clip columns stay, the rest scrolls sideways; both scroll down together
+    // (the offset of whichever the operator scrolled is given to the other next frame).
+    let offset_id = egui::Id::unique("clip_table_offset");
+    let offset: f32 = ui.data(|d| d.get_temp(offset_id)).unwrap_or(0.0);
+    let mut ignored = Vec::new();
+    let (left, right) = ui
+        .horizontal_top(|ui| {
+            let left = ui
+                .allocate_ui(egui::vec2(frozen_width, ui.available_height()), |ui| {
+                    clip_table(ui, vm, cmds, Part::Frozen, Some(offset), &mut ignored)
+                })
+                .inner;
+            let right = egui::ScrollArea::horizontal()
+                .id_salt("clip_table_hscroll_rest")
+                .show(ui, |ui| {
+                    clip_table(ui, vm, cmds, Part::Rest, Some(offset), &mut ignored)
+                })
+                .inner;
+            (
+                left.state.clamped_offset().y,
+                right.state.clamped_offset().y,
+            )
+        })
+        .inner;
+    let moved = if (left - offset).abs() > 0.5 {
+        left
+    } else {
+        right
+    };
+    if (moved - offset).abs() > 0.5 {
+        ui.data_mut(|d| d.insert_temp(offset_id, moved));
+        ui.ctx().request_repaint();
+    }
+}
+
+fn clip_table(
+    ui: &mut egui::Ui,
+    vm: &mut ViewModel,
+    cmds: &mut Commands,
+    part: Part,
+    offset: Option<f32>,
+    lefts: &mut Vec<f32>,
+) -> egui::scroll_area::ScrollAreaOutput<()> {
     // Usually no row is expanded: then every row has the same height and egui_extras lays out
     // only the visible ones without walking (and us allocating) a height per clip each frame.
     let heights: Option<Vec<f32>> = vm
@@ -178,127 +275,169 @@ fn table_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .then(|| vm.card.clips.iter().map(row_height).collect());
     let n = vm.card.clips.len();
     let focused = vm.focused.clone();
-    TableBuilder::new(ui)
-        .id_salt("clip_table")
+    let saved = vm.settings.clip_columns.clone();
+    let resizable = |i: usize, min: f32| {
+        let column = match saved.get(i) {
+            Some(&w) if saved.len() == RESIZABLE.len() => Column::initial(w.max(min)),
+            _ => Column::auto(),
+        };
+        column.at_least(min).resizable(true)
+    };
+    let mut builder = TableBuilder::new(ui)
+        .id_salt(("clip_table", part == Part::Rest))
         .striped(true)
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::exact(24.0))
-        .column(Column::exact(24.0))
-        .column(Column::exact(POSTER_SIZE.x + 4.0))
-        .column(Column::auto().at_least(90.0).resizable(true))
-        .column(Column::initial(150.0).resizable(true).clip(true))
-        .column(Column::auto().at_least(60.0))
-        .column(Column::auto().at_least(80.0))
-        .column(Column::auto())
-        .column(Column::auto())
-        .column(Column::auto())
-        .column(Column::auto())
-        .column(Column::auto())
-        .column(Column::auto())
-        .column(Column::remainder().at_least(60.0))
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+    if let Some(offset) = offset {
+        builder = builder.vertical_scroll_offset(offset);
+    }
+    if part == Part::Frozen {
+        builder =
+            builder.scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysHidden);
+    }
+    if part.frozen() {
+        builder = builder
+            .column(Column::exact(24.0))
+            .column(Column::exact(24.0))
+            .column(Column::exact(POSTER_SIZE.x + 4.0))
+            .column(resizable(0, 80.0));
+    }
+    if part.rest() {
+        // Narrow columns only, so the table fits 1280×800 beside the card list; family,
+        // timecode, format, audio and files are in the row's expansion (+). The title takes
+        // what is left (clipped; the editor shows it whole). The resizable columns start at
+        // the widths the operator left them (settings).
+        builder = builder
+            .column(Column::remainder().at_least(60.0).clip(true))
+            .column(resizable(1, 50.0))
+            .column(resizable(2, 60.0))
+            .column(resizable(3, 56.0))
+            .column(Column::auto().at_least(60.0));
+    }
+    let headers = match part {
+        Part::All => &HEADERS[..],
+        Part::Frozen => &HEADERS[..FROZEN],
+        Part::Rest => &HEADERS[FROZEN..],
+    };
+    builder
         .header(22.0, |mut header| {
-            for title in [
-                "", "", "", "Clip", "Title", "Status", "iconik", "Family", "Duration", "Timecode",
-                "Format", "Audio", "Files", "Size",
-            ] {
-                header.col(|ui| {
-                    ui.strong(title);
+            for title in headers {
+                // Content starts at the cell's left edge: a column is as wide as the distance
+                // to the next one's left edge, less the spacing between them.
+                let (used, _) = header.col(|ui| {
+                    ui.strong(*title);
                 });
+                lefts.push(used.left());
             }
         })
         .body(|body| {
             let row_ui = |mut row: egui_extras::TableRow<'_, '_>| {
                 let i = row.index();
                 // Only visible rows get here: the title is rendered for them alone.
-                let title = vm
-                    .card
-                    .clips
-                    .get(i)
-                    .map(|r| vm.title_of(r))
-                    .unwrap_or_default();
+                let title = if part.rest() {
+                    vm.card
+                        .clips
+                        .get(i)
+                        .map(|r| vm.title_of(r))
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                };
                 let Some(clip) = vm.card.clips.get_mut(i) else {
                     return;
                 };
                 let id = clip.scanned.clip.id.clone();
                 row.set_selected(focused.as_deref() == Some(id.as_str()));
-                row.col(|ui| {
-                    ui.add_enabled(
-                        clip.ingestable(),
-                        egui::Checkbox::without_text(&mut clip.selected),
-                    )
-                    .on_hover_text("Include in the ingest");
-                });
-                row.col(|ui| {
-                    let arrow = if clip.expanded { "-" } else { "+" };
-                    if ui
-                        .small_button(arrow)
-                        .on_hover_text("Show member files")
-                        .clicked()
-                    {
-                        clip.expanded = !clip.expanded;
-                    }
-                });
-                row.col(|ui| poster_ui(ui, clip, cmds));
-                row.col(|ui| {
-                    let name_ui = |ui: &mut egui::Ui, cmds: &mut Commands| {
-                        if ui
-                            .selectable_label(
-                                focused.as_deref() == Some(id.as_str()),
-                                &clip.scanned.clip.name,
-                            )
-                            .on_hover_text("Edit this clip")
-                            .clicked()
-                        {
-                            cmds.push(UiCommand::Focus(id.clone()));
-                        }
-                    };
-                    if clip.expanded {
-                        // Name on top, then the member files below it.
-                        ui.vertical(|ui| {
-                            name_ui(ui, cmds);
-                            files_ui(ui, clip);
-                        });
-                    } else {
-                        name_ui(ui, cmds);
-                    }
-                });
-                row.col(|ui| {
-                    ui.label(title);
-                });
-                row.col(|ui| status_ui(ui, clip));
-                row.col(|ui| iconik_ui(ui, vm.card.duplicates.get(&id)));
-                let m = &clip.scanned.metadata;
-                row.col(|ui| {
-                    ui.label(clip.scanned.clip.family.as_str());
-                });
-                row.col(|ui| {
-                    ui.label(m.duration_seconds.map(format_duration).unwrap_or_default());
-                });
-                row.col(|ui| {
-                    ui.label(m.timecode_start.clone().unwrap_or_default());
-                });
-                row.col(|ui| {
-                    ui.label(format_picture(m));
-                });
-                row.col(|ui| {
-                    ui.label(
-                        m.audio_channels
-                            .map(|c| format!("{c} ch"))
-                            .unwrap_or_default(),
-                    );
-                });
-                row.col(|ui| {
-                    ui.label(clip.scanned.clip.files.len().to_string());
-                });
-                row.col(|ui| {
-                    ui.label(format_bytes(clip.scanned.clip.total_size()));
-                });
+                if part.frozen() {
+                    frozen_cells(&mut row, clip, focused.as_deref(), cmds);
+                }
+                if part.rest() {
+                    row.col(|ui| {
+                        ui.label(title);
+                    });
+                    row.col(|ui| status_ui(ui, clip));
+                    row.col(|ui| iconik_ui(ui, vm.card.duplicates.get(&id)));
+                    let m = &clip.scanned.metadata;
+                    row.col(|ui| {
+                        ui.label(m.duration_seconds.map(format_duration).unwrap_or_default());
+                    });
+                    row.col(|ui| {
+                        ui.label(format_bytes(clip.scanned.clip.total_size()));
+                    });
+                }
             };
             match heights {
                 Some(heights) => body.heterogeneous_rows(heights.into_iter(), row_ui),
                 None => body.rows(ROW_HEIGHT, n, row_ui),
             }
-        });
+        })
+}
+
+/// Tick, expand, poster and clip name (with the expansion's details and files).
+fn frozen_cells(
+    row: &mut egui_extras::TableRow<'_, '_>,
+    clip: &mut ClipRow,
+    focused: Option<&str>,
+    cmds: &mut Commands,
+) {
+    let id = clip.scanned.clip.id.clone();
+    row.col(|ui| {
+        let enabled = clip.ingestable();
+        let selected = clip.selected;
+        let include = format!("Include {}", clip.scanned.clip.name);
+        // Its accessible name (a box without text would be unlabelled).
+        ui.add_enabled(enabled, egui::Checkbox::without_text(&mut clip.selected))
+            .on_hover_text("Include in the ingest")
+            .widget_info(|| {
+                egui::WidgetInfo::selected(egui::Role::CheckBox, enabled, selected, include.clone())
+            });
+    });
+    row.col(|ui| {
+        let arrow = if clip.expanded { "-" } else { "+" };
+        if ui
+            .small_button(arrow)
+            .on_hover_text("Show details and member files")
+            .clicked()
+        {
+            clip.expanded = !clip.expanded;
+        }
+    });
+    row.col(|ui| poster_ui(ui, clip, cmds));
+    row.col(|ui| {
+        let name_ui = |ui: &mut egui::Ui, cmds: &mut Commands| {
+            if ui
+                .selectable_label(focused == Some(id.as_str()), &clip.scanned.clip.name)
+                .on_hover_text("Edit this clip")
+                .clicked()
+            {
+                cmds.push(UiCommand::Focus(id.clone()));
+            }
+        };
+        if clip.expanded {
+            // Name on top, then the details and member files below it.
+            ui.vertical(|ui| {
+                name_ui(ui, cmds);
+                ui.label(details(clip));
+                files_ui(ui, clip);
+            });
+        } else {
+            name_ui(ui, cmds);
+        }
+    });
+}
+
+/// Header positions of the resizable columns (Clip, Status, iconik, Duration).
+const RESIZABLE: [usize; 4] = [3, 5, 6, 7];
+
+/// The resizable columns' widths from this frame's header cells, when they differ from `saved`
+/// by more than half a point.
+pub fn resized(saved: &[f32], header: &[f32]) -> Option<Vec<f32>> {
+    let now: Vec<f32> = RESIZABLE
+        .iter()
+        .map(|&i| header.get(i).copied())
+        .collect::<Option<_>>()?;
+    let same =
+        saved.len() == now.len() && saved.iter().zip(&now).all(|(a, b)| (a - b).abs() <= 0.5);
+    (!same).then_some(now)
 }
 
 fn poster_ui(ui: &mut egui::Ui, clip: &mut ClipRow, cmds: &mut Commands) {
@@ -318,6 +457,27 @@ fn poster_ui(ui: &mut egui::Ui, clip: &mut ClipRow, cmds: &mut Commands) {
                 .on_hover_text(e);
         }
     }
+}
+
+/// The expansion's details line: family, timecode, picture, audio, file count.
+pub fn details(clip: &ClipRow) -> String {
+    let m = &clip.scanned.metadata;
+    let mut parts = vec![clip.scanned.clip.family.as_str().to_owned()];
+    if let Some(tc) = &m.timecode_start {
+        parts.push(format!("TC {tc}"));
+    }
+    let picture = format_picture(m);
+    if !picture.is_empty() {
+        parts.push(picture);
+    }
+    if let Some(c) = m.audio_channels {
+        parts.push(format!("{c} ch audio"));
+    }
+    parts.push(match clip.scanned.clip.files.len() {
+        1 => "1 file".to_owned(),
+        n => format!("{n} files"),
+    });
+    parts.join(" · ")
 }
 
 fn files_ui(ui: &mut egui::Ui, clip: &ClipRow) {
@@ -430,6 +590,29 @@ pub fn format_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_splits_only_when_every_column_cannot_fit() {
+        let (frozen, rest) = least_widths(&[], 8.0);
+        assert_eq!((frozen, rest), (260.0, 326.0));
+        // The central panel at 1280×800 with the settings sheet and the card list open is
+        // ~680 wide: no split. With the clip editor open too (~360): split.
+        assert!(680.0 >= frozen + rest && 360.0 < frozen + rest);
+        let (frozen, rest) = least_widths(&[200.0, 70.0, 90.0, 80.0], 8.0);
+        assert_eq!((frozen, rest), (380.0, 400.0), "kept widths count");
+    }
+
+    #[test]
+    fn column_widths_are_kept_only_when_they_changed() {
+        let header = [24.0, 24.0, 100.0, 120.0, 300.0, 60.0, 80.0, 70.0, 60.0];
+        assert_eq!(resized(&[], &header), Some(vec![120.0, 60.0, 80.0, 70.0]));
+        assert_eq!(resized(&[120.2, 60.0, 80.0, 70.0], &header), None);
+        assert_eq!(
+            resized(&[90.0, 60.0, 80.0, 70.0], &header),
+            Some(vec![120.0, 60.0, 80.0, 70.0])
+        );
+        assert_eq!(resized(&[], &header[..5]), None, "header not drawn");
+    }
 
     #[test]
     fn formats() {

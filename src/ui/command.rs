@@ -60,6 +60,14 @@ pub enum UiCommand {
     CloseDialogs,
     /// Look for ffmpeg, ffprobe and MediaInfo again (with the paths in the settings).
     CheckTools,
+    /// Ingest the first card waiting in the queue now.
+    StartNextCard,
+    /// Unmount and power off this card (safe to erase; the worker runs the OS command).
+    Eject(PathBuf),
+    /// Open or close the connection and settings sheet.
+    ToggleSettings,
+    /// Open (true) or close the keyboard-shortcut overlay.
+    ShowHelp(bool),
     /// Switch how proxies are made (the missing-ffmpeg banner's way forward).
     UseProxy(super::config::ProxyChoice),
 }

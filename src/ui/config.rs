@@ -114,6 +114,9 @@ pub struct Settings {
     /// Paths to ffmpeg, ffprobe and MediaInfo (empty: found next to the app, on PATH or in the
     /// usual install folders). The CLI uses them too.
     pub tools: crate::media::tools::ToolPaths,
+    /// Widths of the clip table's resizable columns (Clip, Status, iconik, Duration) as the
+    /// operator left them; empty: sized to their content.
+    pub clip_columns: Vec<f32>,
 }
 
 impl Default for Settings {
@@ -138,6 +141,7 @@ impl Default for Settings {
             webhook_url: String::new(),
             metadata_view: String::new(),
             tools: crate::media::tools::ToolPaths::default(),
+            clip_columns: Vec::new(),
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct IngestRequest {
     pub notify_desktop: bool,
     /// POST each card's summary here (settings; empty = none).
     pub webhook_url: String,
+    /// Called on each offloaded file between copy and read-back (tests corrupt copies there).
+    pub offload_after_copy: Option<crate::ingest::engine::OffloadHook>,
 }
 
 impl std::fmt::Debug for IngestRequest {
@@ -374,7 +376,7 @@ fn build_engine(
             tools,
             store,
             options,
-            offload_after_copy: None,
+            offload_after_copy: request.offload_after_copy.clone(),
         },
         transcript,
     ))

@@ -6,12 +6,13 @@ use super::state::ViewModel;
 /// Renders the log with its filter box.
 pub fn log_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
     ui.horizontal(|ui| {
-        ui.label("Filter");
+        let label = ui.label("Filter");
         ui.add(
             egui::TextEdit::singleline(&mut vm.log_filter)
                 .id_salt("log_filter")
                 .desired_width(200.0),
-        );
+        )
+        .labelled_by(label.id);
     });
     let filter = vm.log_filter.to_lowercase();
     let lines: Vec<&super::state::LogLine> = vm

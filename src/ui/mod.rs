@@ -1,8 +1,10 @@
 //! The operator's window (eframe/egui): connect to iconik (or the built-in sandbox), drop a card,
 //! preview and edit its clips, ingest.
 //!
-//! Layout (one job per file): [`app`] composes the panels ([`settings`], [`cards`],
-//! [`clip_edit`], [`queue`], [`log`] (fed by [`log_capture`]), which render the [`state`] view model and return
+//! Layout (one job per file): [`app`] composes the panels — the settings side sheet
+//! ([`settings`]), the card list ([`sources`]), the clip table ([`cards`]), [`clip_edit`],
+//! [`queue`] (its "how long" figures from [`progress`] on the [`clock`]), [`log`] (fed by
+//! [`log_capture`]) and the shortcut overlay ([`help`]) — which render the [`state`] view model and return
 //! [`command::UiCommand`]s applied at the end of the frame. All I/O — keyring, settings file,
 //! scans, poster grabs, iconik calls (the "already in iconik" check is [`duplicates`]), the
 //! sandbox, the folder picker — runs in [`background`] on
@@ -15,17 +17,21 @@ pub mod app;
 pub mod background;
 pub mod cards;
 pub mod clip_edit;
+pub mod clock;
 pub mod command;
 pub mod config;
 pub mod dialogs;
 pub mod duplicates;
+pub mod help;
 pub mod ingest_run;
 pub mod log;
 pub mod log_capture;
 pub mod plan;
+pub mod progress;
 pub mod queue;
 pub mod resume;
 pub mod settings;
+pub mod sources;
 pub mod state;
 pub mod title;
 

@@ -232,6 +232,7 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
             tool_paths: vm.settings.tools.clone(),
             notify_desktop: vm.settings.notify_desktop,
             webhook_url: vm.settings.webhook_url.clone(),
+            offload_after_copy: None,
         },
         queue,
         notes,

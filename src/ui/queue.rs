@@ -8,8 +8,12 @@
 //! tested) without running an ingest. Steps are the engine's own [`Step`].
 
 use super::cards::format_bytes;
+use super::clock::Clock;
 use super::command::{Commands, UiCommand};
+use super::progress::{CardFigures, RateMeter};
 use crate::ingest::Step;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Short label of a step on its chip (the engine's `Display` names are for logs).
@@ -145,6 +149,8 @@ pub enum QueueEvent {
     Started {
         clips: Vec<(String, String)>,
     },
+    /// Which card each queued clip is on and its bytes (for the per-card figures).
+    ClipSizes(Vec<(String, PathBuf, u64)>),
     StepStarted {
         clip_id: String,
         step: Step,
@@ -199,6 +205,10 @@ pub struct QueueClip {
     pub steps: Vec<(Step, StepStatus)>,
     pub progress: Option<ByteProgress>,
     pub asset_url: Option<String>,
+    /// The card the clip is on ("" until [`QueueEvent::ClipSizes`] says).
+    pub card: PathBuf,
+    /// The clip's bytes (0 until [`QueueEvent::ClipSizes`] says).
+    pub bytes: u64,
 }
 
 impl QueueClip {
@@ -212,6 +222,8 @@ impl QueueClip {
                 .collect(),
             progress: None,
             asset_url: None,
+            card: PathBuf::new(),
+            bytes: 0,
         }
     }
 
@@ -273,11 +285,22 @@ pub struct QueueView {
     pub transcript: Option<std::path::PathBuf>,
     /// The card-level step in progress (offload), until its clips start their steps.
     pub card_progress: Option<ByteProgress>,
+    /// The time source of elapsed times, rates and ETAs (tests drive it by hand).
+    pub clock: Clock,
+    /// Bytes read per card, for its MB/s over the last seconds.
+    pub meters: BTreeMap<PathBuf, RateMeter>,
 }
 
 impl QueueView {
     /// Folds one event into the view.
     pub fn apply(&mut self, event: QueueEvent) {
+        // The clip whose bytes read may have changed (its card's meter is fed below).
+        let touched = match &event {
+            QueueEvent::Progress { clip_id, .. }
+            | QueueEvent::StepDone { clip_id, .. }
+            | QueueEvent::StepSkipped { clip_id, .. } => Some(clip_id.clone()),
+            _ => None,
+        };
         match event {
             QueueEvent::Started { clips } => {
                 *self = QueueView {
@@ -285,10 +308,23 @@ impl QueueView {
                         .into_iter()
                         .map(|(id, title)| QueueClip::new(id, title))
                         .collect(),
-                    started_at: Some(Instant::now()),
+                    started_at: Some(self.clock.now()),
                     open: self.open,
+                    clock: self.clock.clone(),
                     ..QueueView::default()
                 };
+            }
+            QueueEvent::ClipSizes(sizes) => {
+                for (clip_id, card, bytes) in sizes {
+                    if let Some(c) = self.clip_mut(&clip_id) {
+                        c.card = card;
+                        c.bytes = bytes;
+                    }
+                }
+                let now = self.clock.now();
+                for card in self.card_roots() {
+                    self.meters.entry(card).or_default().record(now, 0);
+                }
             }
             QueueEvent::StepStarted { clip_id, step } => {
                 if let Some(c) = self.clip_mut(&clip_id) {
@@ -352,11 +388,67 @@ impl QueueView {
                 self.open = false;
             }
         }
+        if let Some(card) = touched.and_then(|id| self.clip(&id).map(|c| c.card.clone())) {
+            self.record_read(card);
+        }
         if self.running() {
             self.finished_after = None;
         } else if self.finished_after.is_none() {
-            self.finished_after = self.started_at.map(|t| t.elapsed());
+            let now = self.clock.now();
+            self.finished_after = self.started_at.map(|t| now.saturating_duration_since(t));
         }
+    }
+
+    /// Feeds the card's bytes read so far into its rate meter.
+    fn record_read(&mut self, card: PathBuf) {
+        let read: u64 = self
+            .clips
+            .iter()
+            .filter(|c| c.card == card)
+            .map(super::progress::read_bytes)
+            .sum();
+        let now = self.clock.now();
+        self.meters.entry(card).or_default().record(now, read);
+    }
+
+    /// The distinct cards of the queued clips, in queue order.
+    pub fn card_roots(&self) -> Vec<PathBuf> {
+        let mut roots: Vec<PathBuf> = Vec::new();
+        for c in &self.clips {
+            if !roots.contains(&c.card) {
+                roots.push(c.card.clone());
+            }
+        }
+        roots
+    }
+
+    /// Time since the run started (frozen while nothing is at work).
+    pub fn elapsed(&self) -> Duration {
+        self.finished_after
+            .or_else(|| {
+                self.started_at
+                    .map(|t| self.clock.now().saturating_duration_since(t))
+            })
+            .unwrap_or_default()
+    }
+
+    /// Bytes, MB/s, elapsed, ETA and clip counts of every card in the queue.
+    pub fn card_figures(&self) -> Vec<CardFigures> {
+        let now = self.clock.now();
+        let elapsed = self.elapsed();
+        let running = self.running();
+        self.card_roots()
+            .into_iter()
+            .map(|card| {
+                let clips: Vec<&QueueClip> = self.clips.iter().filter(|c| c.card == card).collect();
+                let meter = self.meters.get(&card);
+                super::progress::card_figures(card, &clips, meter, elapsed, running, now)
+            })
+            .collect()
+    }
+
+    fn clip(&self, clip_id: &str) -> Option<&QueueClip> {
+        self.clips.iter().find(|c| c.clip_id == clip_id)
     }
 
     /// Some clip is still at work (not done, skipped or failed) and the run has not ended.
@@ -394,11 +486,7 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
     let running = queue.running();
     ui.horizontal_wrapped(|ui| {
         ui.strong("Ingest");
-        let elapsed = queue
-            .finished_after
-            .or_else(|| queue.started_at.map(|t| t.elapsed()))
-            .unwrap_or_default();
-        ui.label(format_elapsed(elapsed));
+        ui.label(format_elapsed(queue.elapsed()));
         ui.add(
             egui::ProgressBar::new(queue.overall())
                 .desired_width(240.0)
@@ -432,6 +520,9 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
     });
     if let Some(p) = &queue.card_progress {
         progress_bar(ui, p);
+    }
+    for figures in queue.card_figures() {
+        card_figures_ui(ui, &figures);
     }
     for card in &queue.cards {
         ui.horizontal_wrapped(|ui| {
@@ -485,9 +576,79 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
         });
 }
 
+/// One card's line: its name, a bar of its work, and the figures that answer "how long".
+fn card_figures_ui(ui: &mut egui::Ui, f: &CardFigures) {
+    ui.horizontal_wrapped(|ui| {
+        let name = f
+            .card
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "Card".to_owned());
+        ui.strong(name);
+        ui.add(
+            egui::ProgressBar::new(f.fraction as f32)
+                .desired_width(160.0)
+                .show_percentage(),
+        );
+        ui.label(f.summary());
+    });
+}
+
+/// A bar over the clip's steps in three segments, one per lane of the pipeline (disk, cpu,
+/// network), each as wide as its share of the steps.
+fn lanes_bar_ui(ui: &mut egui::Ui, clip: &QueueClip) {
+    let lanes = super::progress::lanes(clip);
+    let label = format!(
+        "{} lanes: {}",
+        clip.title,
+        super::progress::lanes_label(&lanes)
+    );
+    let size = egui::vec2(180.0, 10.0);
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::hover());
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::ProgressIndicator, true, label.clone())
+    });
+    if ui.is_rect_visible(rect) {
+        let visuals = ui.visuals();
+        let total: usize = lanes.iter().map(|l| l.total).sum::<usize>().max(1);
+        let painter = ui.painter();
+        let mut x = rect.left();
+        for lane in &lanes {
+            let w = rect.width() * lane.total as f32 / total as f32;
+            let seg =
+                egui::Rect::from_min_size(egui::pos2(x, rect.top()), egui::vec2(w - 2.0, size.y));
+            painter.rect_filled(seg, 2.0, visuals.extreme_bg_color);
+            let fill = if lane.failed {
+                visuals.error_fg_color
+            } else {
+                egui::Color32::from_rgb(0x22, 0xa0, 0x4b)
+            };
+            let done = if lane.total == 0 {
+                0.0
+            } else {
+                lane.done as f32 / lane.total as f32
+            };
+            let mut filled = seg;
+            filled.set_width(seg.width() * if lane.failed { 1.0 } else { done });
+            painter.rect_filled(filled, 2.0, fill);
+            if lane.running {
+                painter.rect_stroke(
+                    seg,
+                    2.0,
+                    egui::Stroke::new(1.0, visuals.hyperlink_color),
+                    egui::StrokeKind::Inside,
+                );
+            }
+            x += w;
+        }
+    }
+    response.on_hover_text(label);
+}
+
 fn clip_ui(ui: &mut egui::Ui, clip: &QueueClip, retryable: bool, cmds: &mut Commands) {
     ui.horizontal_wrapped(|ui| {
         ui.label(egui::RichText::new(&clip.title).strong());
+        lanes_bar_ui(ui, clip);
         for (step, status) in &clip.steps {
             let visuals = ui.visuals();
             let (color, hover) = match status {

@@ -250,10 +250,11 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                     "Automatic: the first hardware encoder that passes a test encode, else libx264",
                 );
             ui.end_row();
-            ui.label("Default collection");
+            let label = ui.label("Default collection");
             ui.add(
                 egui::TextEdit::singleline(&mut vm.settings.default_collection).hint_text("none"),
-            );
+            )
+            .labelled_by(label.id);
             ui.end_row();
             let label = ui.label("Title template");
             ui.add(egui::TextEdit::singleline(&mut vm.settings.title_template))

@@ -393,6 +393,26 @@ pub struct ViewModel {
     /// Media tools that were not found, each with what it is for and how to install it (the
     /// banner); empty when all are there or not yet checked.
     pub missing_tools: Vec<crate::media::tools::MissingTool>,
+    /// Cards dropped while an ingest runs: each starts in turn when the one before ends.
+    pub waiting: Vec<WaitingCard>,
+    /// Cards of earlier runs in this window, as they ended (the card list keeps them).
+    pub history: Vec<super::sources::SourceRow>,
+    /// The removable mount of each card that may be ejected (found once it is safe to erase).
+    pub devices: HashMap<PathBuf, crate::eject::Mounted>,
+    /// An eject is running for these cards.
+    pub ejecting: Vec<PathBuf>,
+    /// The keyboard-shortcut overlay is open (F1 / ?).
+    pub show_help: bool,
+}
+
+/// A card waiting for its turn: scanned in the background as soon as it is dropped.
+#[derive(Debug)]
+pub struct WaitingCard {
+    pub paths: Vec<PathBuf>,
+    /// The scan's tag (distinct from the preview's scans).
+    pub generation: u64,
+    /// `None` while scanning.
+    pub scan: Option<Result<crate::scan::ScanReport, String>>,
 }
 
 impl ViewModel {

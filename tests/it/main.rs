@@ -4,6 +4,7 @@ mod client;
 mod encoder;
 mod frame_time;
 mod gui;
+mod gui_desk;
 #[cfg(feature = "os-keyring-tests")]
 mod gui_keyring;
 mod ingest;
