@@ -387,6 +387,9 @@ pub(crate) async fn file_size(path: &Path) -> Result<u64, UploadError> {
     Ok(meta.len())
 }
 
+/// Bytes per read (and per body frame) when a file is streamed into a request.
+const BODY_READ_SIZE: usize = 1024 * 1024;
+
 /// A request body streaming `len` bytes of `path` from `offset` (never the whole file in memory).
 pub(crate) async fn file_body(
     path: &Path,
@@ -402,7 +405,9 @@ pub(crate) async fn file_body(
     file.seek(std::io::SeekFrom::Start(offset))
         .await
         .map_err(io_err)?;
-    let stream = tokio_util::io::ReaderStream::new(file.take(len));
+    // Each read of a tokio File is a trip to the blocking pool: the default 4 KiB buffer made
+    // that 2 048 trips (and body frames) per 8 MiB chunk. 1 MiB reads cost 8.
+    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), BODY_READ_SIZE);
     Ok(reqwest::Body::wrap_stream(stream))
 }
 
