@@ -17,6 +17,7 @@ use card_ingest::ingest::{
     StepState,
 };
 use card_ingest::media::proxy::EncoderChoice;
+use card_ingest::media::proxy::burn_in::{self, BurnInItem, Corner};
 use card_ingest::sandbox::{self, SandboxConfig};
 use card_ingest::scan;
 use card_ingest::secrets::{EnvStore, KeyringStore, ServerKey, TokenStore};
@@ -25,6 +26,21 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+
+/// `--burn-in`: checked by clap, so a bad item fails before anything runs.
+fn parse_burn_in(s: &str) -> Result<BurnInList, String> {
+    burn_in::parse_items(s)
+        .map(BurnInList)
+        .map_err(|e| e.to_string())
+}
+
+/// One `--burn-in` value: the whole list (a newtype, so clap takes it as one value).
+#[derive(Debug, Clone)]
+struct BurnInList(Vec<BurnInItem>);
+
+fn parse_corner(s: &str) -> Result<Corner, String> {
+    s.parse().map_err(|e: burn_in::BurnInError| e.to_string())
+}
 
 /// `--encoder`: `auto` or an encoder name; the error lists the names.
 fn parse_encoder(s: &str) -> Result<EncoderChoice, String> {
@@ -78,6 +94,13 @@ pub struct IngestArgs {
     /// A `.cube` LUT (1D or 3D) applied to every clip's proxy, e.g. a log-to-Rec.709 look.
     #[arg(long, value_name = "FILE.cube")]
     lut: Option<PathBuf>,
+    /// Burn into every proxy: a comma list of timecode (running source timecode), clip, card,
+    /// text:… (a comma inside the text as \,).
+    #[arg(long, value_name = "ITEMS", value_parser = parse_burn_in)]
+    burn_in: Option<BurnInList>,
+    /// Corner the burn-in lines are stacked in.
+    #[arg(long, value_name = "CORNER", default_value = "bottom-left", value_parser = parse_corner)]
+    burn_in_corner: Corner,
     /// H.264 encoder for local proxies: auto (the first of h264_videotoolbox, h264_nvenc,
     /// h264_qsv, h264_vaapi, h264_amf that passes a test encode, else libx264) or one of them.
     #[arg(long, value_name = "auto|NAME", default_value = "auto", value_parser = parse_encoder)]
@@ -144,6 +167,8 @@ impl IngestArgs {
             proxy: ProxyArg::Local,
             encoder: EncoderChoice::Auto,
             lut: None,
+            burn_in: None,
+            burn_in_corner: Corner::BottomLeft,
             collection: None,
             metadata_view: None,
             metadata: Vec::new(),
@@ -339,6 +364,8 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--lut {}", lut.display()))?;
         options.lut = Some(lut.clone());
     }
+    options.burn_in = args.burn_in.clone().map(|b| b.0).unwrap_or_default();
+    options.burn_in_corner = args.burn_in_corner;
     options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
     options.verify = match args.verify {
         VerifyArg::ReadBack => card_ingest::offload::VerifyMode::ReadBack,

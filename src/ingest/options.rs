@@ -72,6 +72,10 @@ pub struct IngestOptions {
     pub encoder: crate::media::proxy::EncoderChoice,
     /// `.cube` LUT applied to every clip's proxy (`--lut`; none = no look).
     pub lut: Option<PathBuf>,
+    /// Lines burnt into every clip's proxy (`--burn-in`; empty = clean picture).
+    pub burn_in: Vec<crate::media::proxy::burn_in::BurnInItem>,
+    /// Where they are stacked (`--burn-in-corner`).
+    pub burn_in_corner: crate::media::proxy::burn_in::Corner,
 }
 
 /// Files hashed at once by default: one per core (hashing is CPU-bound on a fast reader).
@@ -101,6 +105,8 @@ impl IngestOptions {
             concurrency: 4,
             io_concurrency: default_io_concurrency(),
             lut: None,
+            burn_in: Vec::new(),
+            burn_in_corner: crate::media::proxy::burn_in::Corner::default(),
             force: false,
             proxy_dir,
             upload_chunk_bytes: 8 * 1024 * 1024,

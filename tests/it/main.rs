@@ -1,4 +1,5 @@
 //! Integration tests, gathered into one binary so the crate links once.
+mod burn_in;
 mod client;
 mod encoder;
 mod frame_time;

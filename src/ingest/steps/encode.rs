@@ -120,7 +120,31 @@ impl ClipCtx {
                 .map_err(|e| StepFail::permanent(format!("{}: {e}", l.path.display())))?,
             None => String::new(),
         };
-        let fingerprint = fingerprint(&rec, &look_key);
+        // `--burn-in`: the items and corner join the cache key too; the app's font is written
+        // to the proxy folder once for ffmpeg's `fontfile=`.
+        let opts = &self.shared.options;
+        let burn_in = if opts.burn_in.is_empty() {
+            None
+        } else {
+            let font = media::proxy::burn_in::install_font(&opts.proxy_dir.join("fonts"))
+                .map_err(|e| StepFail::permanent(e.to_string()))?;
+            Some(media::proxy::burn_in::BurnIn {
+                items: opts.burn_in.clone(),
+                corner: opts.burn_in_corner,
+                font,
+            })
+        };
+        let burn_key = burn_in
+            .as_ref()
+            .map(|b| {
+                format!(
+                    "burn:{}@{}\n",
+                    media::proxy::burn_in::items_text(&b.items),
+                    b.corner.name()
+                )
+            })
+            .unwrap_or_default();
+        let fingerprint = fingerprint(&rec, &format!("{look_key}{burn_key}"));
         let dir = self.shared.options.proxy_dir.clone();
         let out = dir.join(format!("{fingerprint}.mp4"));
         let fields_path = dir.join(format!("{fingerprint}.json"));
@@ -159,9 +183,13 @@ impl ClipCtx {
                 .map_err(|e| StepFail::permanent(e.to_string()))?
                 .map_err(|e| StepFail::permanent(e.to_string()))?;
         let look_name = look.as_ref().map(|l| l.path.display().to_string());
+        let burn_name = burn_in
+            .as_ref()
+            .map(|b| media::proxy::burn_in::items_text(&b.items));
         let spec = media::proxy::ProxySpec {
             encoder,
             look,
+            burn_in,
             ..Default::default()
         };
         let plan = match media::proxy::plan(&self.sc.clip, &desc, &spec, &private) {
@@ -215,6 +243,9 @@ impl ClipCtx {
         if let Some(l) = &look_name {
             fields["look"] = Value::String(l.clone());
         }
+        if let Some(b) = &burn_name {
+            fields["burn_in"] = Value::String(b.clone());
+        }
         // The fields first: a published mp4 always has its fields beside it.
         crate::atomic_write::write_atomic(&fields_path, fields.to_string().as_bytes())
             .map_err(|e| StepFail::permanent(format!("{}: {e}", fields_path.display())))?;
@@ -226,7 +257,10 @@ impl ClipCtx {
             r.proxy_fingerprint = Some(fingerprint.clone());
             r.proxy_encoder = Some(output.encoder.name().to_owned());
         })?;
-        let looked = look_name.map(|l| format!(", look {l}")).unwrap_or_default();
+        let mut looked = look_name.map(|l| format!(", look {l}")).unwrap_or_default();
+        if let Some(b) = &burn_name {
+            looked.push_str(&format!(", burn-in {b}"));
+        }
         Ok(StepEnd::Done(Some(format!(
             "{} ({} bytes, {}{looked})",
             out.display(),

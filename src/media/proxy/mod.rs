@@ -6,8 +6,10 @@
 //! [`mp4`] reads back what was written.
 
 pub mod audio;
+pub mod burn_in;
 pub mod encode;
 pub mod encoder;
+pub(crate) mod escape;
 pub mod look;
 pub mod mp4;
 pub mod plan;
@@ -58,6 +60,8 @@ pub struct ProxySpec {
     pub min_timeout: Duration,
     /// The LUT applied in the encode; `None` = no look (issue 13).
     pub look: Option<look::Look>,
+    /// Text drawn into the picture (timecode, clip, card, custom); `None` = clean picture.
+    pub burn_in: Option<burn_in::BurnIn>,
 }
 
 impl Default for ProxySpec {
@@ -73,6 +77,7 @@ impl Default for ProxySpec {
             gop_seconds: 2,
             min_timeout: Duration::from_secs(600),
             look: None,
+            burn_in: None,
         }
     }
 }
