@@ -18,6 +18,7 @@ use card_ingest::ingest::{
 };
 use card_ingest::media::proxy::EncoderChoice;
 use card_ingest::media::proxy::burn_in::{self, BurnInItem, Corner};
+use card_ingest::media::proxy::preset::{self, ProxyPreset};
 use card_ingest::sandbox::{self, SandboxConfig};
 use card_ingest::scan;
 use card_ingest::secrets::{EnvStore, KeyringStore, ServerKey, TokenStore};
@@ -32,6 +33,10 @@ fn parse_burn_in(s: &str) -> Result<BurnInList, String> {
     burn_in::parse_items(s)
         .map(BurnInList)
         .map_err(|e| e.to_string())
+}
+
+fn parse_preset(s: &str) -> Result<ProxyPreset, String> {
+    preset::find(s).map_err(|e| e.to_string())
 }
 
 /// One `--burn-in` value: the whole list (a newtype, so clap takes it as one value).
@@ -98,6 +103,11 @@ pub struct IngestArgs {
     /// text:… (a comma inside the text as \,).
     #[arg(long, value_name = "ITEMS", value_parser = parse_burn_in)]
     burn_in: Option<BurnInList>,
+    /// Proxy preset for every clip: 540p, 720p, 1080p (CH1+CH3 → L, CH2+CH4 → R) or the same
+    /// with -ch1ch2 (CH1 → L, CH2 → R only). Default: per camera family (1080p for ARRI, RED,
+    /// BRAW and image sequences, 720p otherwise).
+    #[arg(long, value_name = "NAME", value_parser = parse_preset)]
+    proxy_preset: Option<ProxyPreset>,
     /// Corner the burn-in lines are stacked in.
     #[arg(long, value_name = "CORNER", default_value = "bottom-left", value_parser = parse_corner)]
     burn_in_corner: Corner,
@@ -168,6 +178,7 @@ impl IngestArgs {
             encoder: EncoderChoice::Auto,
             lut: None,
             burn_in: None,
+            proxy_preset: None,
             burn_in_corner: Corner::BottomLeft,
             collection: None,
             metadata_view: None,
@@ -366,6 +377,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     }
     options.burn_in = args.burn_in.clone().map(|b| b.0).unwrap_or_default();
     options.burn_in_corner = args.burn_in_corner;
+    options.proxy_preset = args.proxy_preset;
     options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
     options.verify = match args.verify {
         VerifyArg::ReadBack => card_ingest::offload::VerifyMode::ReadBack,

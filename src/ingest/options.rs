@@ -76,6 +76,8 @@ pub struct IngestOptions {
     pub burn_in: Vec<crate::media::proxy::burn_in::BurnInItem>,
     /// Where they are stacked (`--burn-in-corner`).
     pub burn_in_corner: crate::media::proxy::burn_in::Corner,
+    /// Proxy preset for every clip (`--proxy-preset`); `None` = each family's default.
+    pub proxy_preset: Option<crate::media::proxy::preset::ProxyPreset>,
 }
 
 /// Files hashed at once by default: one per core (hashing is CPU-bound on a fast reader).
@@ -107,6 +109,7 @@ impl IngestOptions {
             lut: None,
             burn_in: Vec::new(),
             burn_in_corner: crate::media::proxy::burn_in::Corner::default(),
+            proxy_preset: None,
             force: false,
             proxy_dir,
             upload_chunk_bytes: 8 * 1024 * 1024,

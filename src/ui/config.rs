@@ -89,6 +89,8 @@ pub struct Settings {
     pub proxy: ProxyChoice,
     /// H.264 encoder for local proxies: `auto` or an ffmpeg encoder name (`h264_nvenc`, ...).
     pub proxy_encoder: String,
+    /// Proxy preset name (`720p`, `1080p-ch1ch2`, ...); empty = each camera family's default.
+    pub proxy_preset: String,
     /// Collection every asset is added to (empty = none).
     pub default_collection: String,
     /// Asset title: `{user_clip_name}` (falls back to `{name}`), `{name}`, `{card}`, `{date}`,
@@ -127,6 +129,7 @@ impl Default for Settings {
             storage_mount: String::new(),
             proxy: ProxyChoice::default(),
             proxy_encoder: "auto".to_owned(),
+            proxy_preset: String::new(),
             default_collection: String::new(),
             title_template: "{user_clip_name}".to_owned(),
             offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),

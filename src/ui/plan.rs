@@ -213,6 +213,15 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
         tracing::warn!(error = %e, "proxy encoder setting ignored");
         crate::media::proxy::EncoderChoice::Auto
     });
+    let preset = vm.settings.proxy_preset.trim();
+    options.proxy_preset = if preset.is_empty() {
+        None
+    } else {
+        // A hand-edited settings file: the family defaults rather than refusing the ingest.
+        crate::media::proxy::preset::find(preset)
+            .inspect_err(|e| tracing::warn!(error = %e, "proxy preset setting ignored"))
+            .ok()
+    };
     options.collection =
         Some(vm.settings.default_collection.trim().to_owned()).filter(|c| !c.is_empty());
     options.metadata_view = view.map(|v| v.id);

@@ -213,6 +213,56 @@ fn encoder_label(name: &str) -> String {
     }
 }
 
+/// The proxy preset: one for every clip, or each family's default (listed on hover).
+fn proxy_preset_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
+    use crate::card::Family;
+    use crate::media::proxy::preset;
+    const PER_FAMILY: &str = "Per camera family";
+    let label = ui.label("Proxy preset");
+    let current = vm.settings.proxy_preset.clone();
+    let shown = if current.is_empty() {
+        PER_FAMILY.to_owned()
+    } else {
+        current
+    };
+    let families = [
+        Family::P2,
+        Family::Xdcam,
+        Family::XdcamEx,
+        Family::XavcS,
+        Family::CanonXf,
+        Family::Avchd,
+        Family::Gopro,
+        Family::Dji,
+        Family::Red,
+        Family::Arri,
+        Family::Braw,
+        Family::ImageSequence,
+        Family::Generic,
+    ];
+    let defaults: Vec<String> = families
+        .iter()
+        .map(|f| format!("{}: {}", f.as_str(), preset::family_default(*f).name))
+        .collect();
+    egui::ComboBox::from_id_salt("proxy_preset")
+        .selected_text(shown)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut vm.settings.proxy_preset, String::new(), PER_FAMILY)
+                .on_hover_text(defaults.join("\n"));
+            for p in preset::PRESETS {
+                ui.selectable_value(&mut vm.settings.proxy_preset, p.name.to_owned(), p.name)
+                    .on_hover_text(p.summary());
+            }
+        })
+        .response
+        .labelled_by(label.id)
+        .on_hover_text(format!(
+            "Resolution, bit rate and which source channels feed the stereo pair.\n\
+             Per camera family: {}",
+            defaults.join(", ")
+        ));
+}
+
 fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
     egui::Grid::new("ingest_settings_grid")
         .num_columns(2)
@@ -249,6 +299,8 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                 .on_hover_text(
                     "Automatic: the first hardware encoder that passes a test encode, else libx264",
                 );
+            ui.end_row();
+            proxy_preset_ui(ui, vm);
             ui.end_row();
             ui.label("Default collection");
             ui.add(

@@ -13,6 +13,7 @@ mod media;
 mod notify_dbus;
 mod offload_cli;
 mod pipeline;
+mod preset;
 mod production;
 mod proxy;
 mod sample_cards;

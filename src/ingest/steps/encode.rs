@@ -144,7 +144,16 @@ impl ClipCtx {
                 )
             })
             .unwrap_or_default();
-        let fingerprint = fingerprint(&rec, &format!("{look_key}{burn_key}"));
+        let preset = opts
+            .proxy_preset
+            .unwrap_or_else(|| media::proxy::preset::family_default(self.sc.clip.family));
+        // The verified 720p proxy keeps the key it always had (earlier caches stay valid).
+        let preset_key = if preset.name == "720p" {
+            String::new()
+        } else {
+            format!("preset:{}\n", preset.name)
+        };
+        let fingerprint = fingerprint(&rec, &format!("{look_key}{burn_key}{preset_key}"));
         let dir = self.shared.options.proxy_dir.clone();
         let out = dir.join(format!("{fingerprint}.mp4"));
         let fields_path = dir.join(format!("{fingerprint}.json"));
@@ -186,12 +195,12 @@ impl ClipCtx {
         let burn_name = burn_in
             .as_ref()
             .map(|b| media::proxy::burn_in::items_text(&b.items));
-        let spec = media::proxy::ProxySpec {
+        let spec = preset.apply(media::proxy::ProxySpec {
             encoder,
             look,
             burn_in,
             ..Default::default()
-        };
+        });
         let plan = match media::proxy::plan(&self.sc.clip, &desc, &spec, &private) {
             Ok(p) => p,
             Err(
@@ -246,6 +255,7 @@ impl ClipCtx {
         if let Some(b) = &burn_name {
             fields["burn_in"] = Value::String(b.clone());
         }
+        fields["preset"] = Value::String(preset.name.to_owned());
         // The fields first: a published mp4 always has its fields beside it.
         crate::atomic_write::write_atomic(&fields_path, fields.to_string().as_bytes())
             .map_err(|e| StepFail::permanent(format!("{}: {e}", fields_path.display())))?;
@@ -262,8 +272,9 @@ impl ClipCtx {
             looked.push_str(&format!(", burn-in {b}"));
         }
         Ok(StepEnd::Done(Some(format!(
-            "{} ({} bytes, {}{looked})",
+            "{} (preset {}, {} bytes, {}{looked})",
             out.display(),
+            preset.name,
             output.size_bytes,
             output.encoder
         ))))

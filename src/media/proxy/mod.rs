@@ -13,6 +13,7 @@ pub(crate) mod escape;
 pub mod look;
 pub mod mp4;
 pub mod plan;
+pub mod preset;
 pub mod streams;
 #[cfg(test)]
 pub(crate) mod test_clip;
@@ -36,6 +37,39 @@ pub enum AudioMix {
     Default,
     /// CH1 → L, CH2 → R only (common when CH3/CH4 carry nothing useful).
     Ch1Ch2Only,
+    /// Source channels per side as bit masks (bit 0 = CH1): e.g. `left: 0b1, right: 0b1` puts
+    /// CH1 on both sides. A side none of whose channels exist copies the other side.
+    Map { left: u8, right: u8 },
+}
+
+impl AudioMix {
+    /// (left, right) channel masks, bit 0 = CH1.
+    pub fn sides(self) -> (u8, u8) {
+        match self {
+            AudioMix::Default => (0b0101, 0b1010),
+            AudioMix::Ch1Ch2Only => (0b01, 0b10),
+            AudioMix::Map { left, right } => (left, right),
+        }
+    }
+
+    /// Source channels the mix reads (the highest one named).
+    pub fn channels_needed(self) -> u32 {
+        let (l, r) = self.sides();
+        8 - (l | r).leading_zeros()
+    }
+
+    /// "CH1+CH3 → L, CH2+CH4 → R".
+    pub fn label(self) -> String {
+        let side = |mask: u8| {
+            (0..8)
+                .filter(|k| mask & (1 << k) != 0)
+                .map(|k| format!("CH{}", k + 1))
+                .collect::<Vec<_>>()
+                .join("+")
+        };
+        let (l, r) = self.sides();
+        format!("{} → L, {} → R", side(l), side(r))
+    }
 }
 
 /// Proxy encoding settings. `Default` is the verified iconik proxy (§7).
