@@ -108,6 +108,11 @@ pub struct IngestArgs {
     /// BRAW and image sequences, 720p otherwise).
     #[arg(long, value_name = "NAME", value_parser = parse_preset)]
     proxy_preset: Option<ProxyPreset>,
+    /// Register the camera's own proxy (P2 PROXY/*.MP4, Sony Sub/SUB *S03.MP4, GoPro .LRV,
+    /// DJI .LRF) without an encode where it qualifies (H.264 without B-frames, ≥ 240 lines, AAC
+    /// sound when the clip has sound, the clip's length); the step says why when not.
+    #[arg(long)]
+    camera_proxy: bool,
     /// Corner the burn-in lines are stacked in.
     #[arg(long, value_name = "CORNER", default_value = "bottom-left", value_parser = parse_corner)]
     burn_in_corner: Corner,
@@ -179,6 +184,7 @@ impl IngestArgs {
             lut: None,
             burn_in: None,
             proxy_preset: None,
+            camera_proxy: false,
             burn_in_corner: Corner::BottomLeft,
             collection: None,
             metadata_view: None,
@@ -378,6 +384,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     options.burn_in = args.burn_in.clone().map(|b| b.0).unwrap_or_default();
     options.burn_in_corner = args.burn_in_corner;
     options.proxy_preset = args.proxy_preset;
+    options.camera_proxy = args.camera_proxy;
     options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
     options.verify = match args.verify {
         VerifyArg::ReadBack => card_ingest::offload::VerifyMode::ReadBack,

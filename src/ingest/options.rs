@@ -78,6 +78,8 @@ pub struct IngestOptions {
     pub burn_in_corner: crate::media::proxy::burn_in::Corner,
     /// Proxy preset for every clip (`--proxy-preset`); `None` = each family's default.
     pub proxy_preset: Option<crate::media::proxy::preset::ProxyPreset>,
+    /// Register the camera's own proxy without an encode where it qualifies (`--camera-proxy`).
+    pub camera_proxy: bool,
 }
 
 /// Files hashed at once by default: one per core (hashing is CPU-bound on a fast reader).
@@ -110,6 +112,7 @@ impl IngestOptions {
             burn_in: Vec::new(),
             burn_in_corner: crate::media::proxy::burn_in::Corner::default(),
             proxy_preset: None,
+            camera_proxy: false,
             force: false,
             proxy_dir,
             upload_chunk_bytes: 8 * 1024 * 1024,

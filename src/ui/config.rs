@@ -91,6 +91,8 @@ pub struct Settings {
     pub proxy_encoder: String,
     /// Proxy preset name (`720p`, `1080p-ch1ch2`, ...); empty = each camera family's default.
     pub proxy_preset: String,
+    /// Use the camera's own proxy, without an encode, when it qualifies.
+    pub camera_proxy: bool,
     /// Collection every asset is added to (empty = none).
     pub default_collection: String,
     /// Asset title: `{user_clip_name}` (falls back to `{name}`), `{name}`, `{card}`, `{date}`,
@@ -130,6 +132,7 @@ impl Default for Settings {
             proxy: ProxyChoice::default(),
             proxy_encoder: "auto".to_owned(),
             proxy_preset: String::new(),
+            camera_proxy: false,
             default_collection: String::new(),
             title_template: "{user_clip_name}".to_owned(),
             offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),

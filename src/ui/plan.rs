@@ -222,6 +222,7 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
             .inspect_err(|e| tracing::warn!(error = %e, "proxy preset setting ignored"))
             .ok()
     };
+    options.camera_proxy = vm.settings.camera_proxy;
     options.collection =
         Some(vm.settings.default_collection.trim().to_owned()).filter(|c| !c.is_empty());
     options.metadata_view = view.map(|v| v.id);

@@ -302,6 +302,16 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
             ui.end_row();
             proxy_preset_ui(ui, vm);
             ui.end_row();
+            ui.label("");
+            ui.checkbox(
+                &mut vm.settings.camera_proxy,
+                "Use the camera's proxy when it qualifies",
+            )
+            .on_hover_text(
+                "P2 PROXY, Sony Sub/SUB, GoPro LRV, DJI LRF: registered without an encode when \
+                 H.264 without B-frames, at least 240 lines, with sound and the clip's length",
+            );
+            ui.end_row();
             ui.label("Default collection");
             ui.add(
                 egui::TextEdit::singleline(&mut vm.settings.default_collection).hint_text("none"),

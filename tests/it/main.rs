@@ -1,5 +1,6 @@
 //! Integration tests, gathered into one binary so the crate links once.
 mod burn_in;
+mod camera_proxy;
 mod client;
 mod encoder;
 mod frame_time;

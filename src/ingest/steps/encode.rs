@@ -153,7 +153,23 @@ impl ClipCtx {
         } else {
             format!("preset:{}\n", preset.name)
         };
-        let fingerprint = fingerprint(&rec, &format!("{look_key}{burn_key}{preset_key}"));
+        let needs_encode = match (&look, &burn_in) {
+            (Some(_), _) => Some("a look"),
+            (None, Some(_)) => Some("a burn-in"),
+            (None, None) => None,
+        };
+        let (camera, camera_note) = match self
+            .camera_proxy_choice(needs_encode, preset.max_height)
+            .await?
+        {
+            Ok(c) => (c, String::new()),
+            Err(why) => (None, format!("; camera proxy not used: {why}")),
+        };
+        let camera_key = camera.as_ref().map(|c| c.key()).unwrap_or_default();
+        let fingerprint = fingerprint(
+            &rec,
+            &format!("{look_key}{burn_key}{preset_key}{camera_key}"),
+        );
         let dir = self.shared.options.proxy_dir.clone();
         let out = dir.join(format!("{fingerprint}.mp4"));
         let fields_path = dir.join(format!("{fingerprint}.json"));
@@ -172,6 +188,11 @@ impl ClipCtx {
                 .map(|e| format!(" (made by {e})"))
                 .unwrap_or_default();
             return Ok(StepEnd::Done(Some(format!("reused {}{by}", out.display()))));
+        }
+        if let Some(chosen) = &camera {
+            return self
+                .register_camera_proxy(chosen, &fingerprint, &out, &fields_path, &preset)
+                .await;
         }
         let ffmpeg = self.shared.ffmpeg.clone().ok_or_else(|| {
             StepFail::permanent("ffmpeg was not found on PATH: install it or use --proxy none")
@@ -256,6 +277,9 @@ impl ClipCtx {
             fields["burn_in"] = Value::String(b.clone());
         }
         fields["preset"] = Value::String(preset.name.to_owned());
+        if let Some(why) = camera_note.strip_prefix("; camera proxy not used: ") {
+            fields["camera_proxy_not_used"] = Value::String(why.to_owned());
+        }
         // The fields first: a published mp4 always has its fields beside it.
         crate::atomic_write::write_atomic(&fields_path, fields.to_string().as_bytes())
             .map_err(|e| StepFail::permanent(format!("{}: {e}", fields_path.display())))?;
@@ -272,11 +296,56 @@ impl ClipCtx {
             looked.push_str(&format!(", burn-in {b}"));
         }
         Ok(StepEnd::Done(Some(format!(
-            "{} (preset {}, {} bytes, {}{looked})",
+            "{} (preset {}, {} bytes, {}{looked}){camera_note}",
             out.display(),
             preset.name,
             output.size_bytes,
             output.encoder
+        ))))
+    }
+}
+
+impl ClipCtx {
+    /// Publishes the qualifying camera proxy as this clip's proxy (fields beside it, as for an
+    /// encode) and records it.
+    async fn register_camera_proxy(
+        &self,
+        chosen: &super::camera_proxy::Chosen,
+        fingerprint: &str,
+        out: &std::path::Path,
+        fields_path: &std::path::Path,
+        preset: &media::proxy::preset::ProxyPreset,
+    ) -> StepResult {
+        let dir = self.shared.options.proxy_dir.clone();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| StepFail::permanent(format!("{}: {e}", dir.display())))?;
+        let private = dir.join(format!(
+            "{fingerprint}.{}-{}.mp4",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        let mut fields = self.publish_camera_proxy(chosen, &private).await?;
+        let final_name = format!("{fingerprint}.mp4");
+        fields["name"] = Value::String(final_name.clone());
+        fields["filename"] = Value::String(final_name);
+        fields["encoder"] = Value::String(chosen.label().to_owned());
+        fields["preset"] = Value::String(preset.name.to_owned());
+        let size = fields["size"].as_u64().unwrap_or(0);
+        crate::atomic_write::write_atomic(fields_path, fields.to_string().as_bytes())
+            .map_err(|e| StepFail::permanent(format!("{}: {e}", fields_path.display())))?;
+        std::fs::rename(&private, out)
+            .map_err(|e| StepFail::permanent(format!("{}: {e}", out.display())))?;
+        *super::lock(&self.proxy_fields) = Some(fields);
+        self.save(|r| {
+            r.proxy_path = Some(out.to_owned());
+            r.proxy_fingerprint = Some(fingerprint.to_owned());
+            r.proxy_encoder = Some(chosen.label().to_owned());
+        })?;
+        Ok(StepEnd::Done(Some(super::camera_proxy::detail(
+            chosen,
+            &self.sc.clip.card_root,
+            out,
+            size,
         ))))
     }
 }

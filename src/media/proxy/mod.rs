@@ -7,6 +7,7 @@
 
 pub mod audio;
 pub mod burn_in;
+pub mod camera;
 pub mod encode;
 pub mod encoder;
 pub(crate) mod escape;
