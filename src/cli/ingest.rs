@@ -18,6 +18,7 @@ use card_ingest::ingest::{
 };
 use card_ingest::media::proxy::EncoderChoice;
 use card_ingest::media::proxy::burn_in::{self, BurnInItem, Corner};
+use card_ingest::media::proxy::look_rules::{self, LookRule};
 use card_ingest::media::proxy::preset::{self, ProxyPreset};
 use card_ingest::sandbox::{self, SandboxConfig};
 use card_ingest::scan;
@@ -33,6 +34,10 @@ fn parse_burn_in(s: &str) -> Result<BurnInList, String> {
     burn_in::parse_items(s)
         .map(BurnInList)
         .map_err(|e| e.to_string())
+}
+
+fn parse_look_rule(s: &str) -> Result<LookRule, String> {
+    look_rules::parse_rule(s).map_err(|e| e.to_string())
 }
 
 fn parse_preset(s: &str) -> Result<ProxyPreset, String> {
@@ -108,6 +113,11 @@ pub struct IngestArgs {
     /// BRAW and image sequences, 720p otherwise).
     #[arg(long, value_name = "NAME", value_parser = parse_preset)]
     proxy_preset: Option<ProxyPreset>,
+    /// A look by rule, repeatable: `FIELD=VALUE => FILE.cube` applies the LUT to clips whose
+    /// FIELD (gamma, gamut, camera, family, codec or a sidecar field) contains VALUE; the first
+    /// matching rule wins, --lut overrides them all.
+    #[arg(long, value_name = "RULE", value_parser = parse_look_rule)]
+    look_rule: Vec<LookRule>,
     /// Register the camera's own proxy (P2 PROXY/*.MP4, Sony Sub/SUB *S03.MP4, GoPro .LRV,
     /// DJI .LRF) without an encode where it qualifies (H.264 without B-frames, ≥ 240 lines, AAC
     /// sound when the clip has sound, the clip's length); the step says why when not.
@@ -185,6 +195,7 @@ impl IngestArgs {
             burn_in: None,
             proxy_preset: None,
             camera_proxy: false,
+            look_rule: Vec::new(),
             burn_in_corner: Corner::BottomLeft,
             collection: None,
             metadata_view: None,
@@ -385,6 +396,12 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     options.burn_in_corner = args.burn_in_corner;
     options.proxy_preset = args.proxy_preset;
     options.camera_proxy = args.camera_proxy;
+    for rule in &args.look_rule {
+        // Checked before any call, as --lut is.
+        card_ingest::media::proxy::look::Look::load(&rule.lut)
+            .with_context(|| format!("--look-rule {}", rule.lut.display()))?;
+    }
+    options.look_rules = args.look_rule.clone();
     options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
     options.verify = match args.verify {
         VerifyArg::ReadBack => card_ingest::offload::VerifyMode::ReadBack,

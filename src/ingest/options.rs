@@ -80,6 +80,10 @@ pub struct IngestOptions {
     pub proxy_preset: Option<crate::media::proxy::preset::ProxyPreset>,
     /// Register the camera's own proxy without an encode where it qualifies (`--camera-proxy`).
     pub camera_proxy: bool,
+    /// Looks by rule from the clip's metadata (Settings › Look rules, `--look-rule`).
+    pub look_rules: Vec<crate::media::proxy::look_rules::LookRule>,
+    /// Per-clip look (clip editor), by clip id: a LUT or "no look"; before the rules.
+    pub clip_looks: HashMap<String, crate::media::proxy::look_rules::ClipLook>,
 }
 
 /// Files hashed at once by default: one per core (hashing is CPU-bound on a fast reader).
@@ -113,6 +117,8 @@ impl IngestOptions {
             burn_in_corner: crate::media::proxy::burn_in::Corner::default(),
             proxy_preset: None,
             camera_proxy: false,
+            look_rules: Vec::new(),
+            clip_looks: HashMap::new(),
             force: false,
             proxy_dir,
             upload_chunk_bytes: 8 * 1024 * 1024,

@@ -161,7 +161,10 @@ fn proxy_note(v: &serde_json::Value) -> Option<String> {
         parts.push(format!("preset {p}"));
     }
     if let Some(l) = text("look") {
-        parts.push(format!("look {l}"));
+        match text("look_source") {
+            Some(why) => parts.push(format!("look {l} ({why})")),
+            None => parts.push(format!("look {l}")),
+        }
     }
     if let Some(b) = text("burn_in") {
         parts.push(format!("burn-in {b}"));

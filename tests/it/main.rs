@@ -9,6 +9,7 @@ mod gui;
 mod gui_keyring;
 mod ingest;
 mod look;
+mod look_rules;
 mod media;
 #[cfg(feature = "os-keyring-tests")]
 mod notify_dbus;

@@ -105,12 +105,27 @@ impl ClipCtx {
             return self.iconik_transcode(resumed).await;
         }
         let rec = self.rec();
-        // `--lut`: checked once per clip (the file may be edited between runs); its bytes join
-        // the cache key, so a proxy made without (or with another) look is never reused.
-        let look = match &self.shared.options.lut {
-            Some(path) => Some(
-                media::proxy::look::Look::load(path)
-                    .map_err(|e| StepFail::permanent(e.to_string()))?,
+        // The look: `--lut`, else the clip editor's choice, else the first matching rule (the
+        // clip's metadata: described only when there are rules). Checked once per clip (the
+        // file may be edited between runs); its bytes join the cache key, so a proxy made
+        // without (or with another) look is never reused.
+        let options = &self.shared.options;
+        let meta = if options.lut.is_none() && !options.look_rules.is_empty() {
+            self.describe().await?.metadata.clone()
+        } else {
+            media::ClipMetadata::default()
+        };
+        let chosen = media::proxy::look_rules::choose(
+            options.lut.as_ref(),
+            options.clip_looks.get(self.id()),
+            &options.look_rules,
+            &meta,
+            self.sc.clip.family,
+        );
+        let look = match &chosen {
+            Some(c) => Some(
+                media::proxy::look::Look::load(&c.lut)
+                    .map_err(|e| StepFail::permanent(format!("{} ({})", e, c.why)))?,
             ),
             None => None,
         };
@@ -212,7 +227,10 @@ impl ClipCtx {
                 .await
                 .map_err(|e| StepFail::permanent(e.to_string()))?
                 .map_err(|e| StepFail::permanent(e.to_string()))?;
-        let look_name = look.as_ref().map(|l| l.path.display().to_string());
+        let look_name = chosen
+            .as_ref()
+            .map(|c| format!("{} ({})", c.lut.display(), c.why));
+        let look_path = chosen.as_ref().map(|c| c.lut.display().to_string());
         let burn_name = burn_in
             .as_ref()
             .map(|b| media::proxy::burn_in::items_text(&b.items));
@@ -270,8 +288,9 @@ impl ClipCtx {
         fields["filename"] = Value::String(final_name);
         // Kept beside the proxy (not sent to iconik: create_proxy picks its fields by name).
         fields["encoder"] = Value::String(output.encoder.name().to_owned());
-        if let Some(l) = &look_name {
+        if let (Some(l), Some(c)) = (&look_path, &chosen) {
             fields["look"] = Value::String(l.clone());
+            fields["look_source"] = Value::String(c.why.clone());
         }
         if let Some(b) = &burn_name {
             fields["burn_in"] = Value::String(b.clone());

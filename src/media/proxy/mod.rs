@@ -12,6 +12,7 @@ pub mod encode;
 pub mod encoder;
 pub(crate) mod escape;
 pub mod look;
+pub mod look_rules;
 pub mod mp4;
 pub mod plan;
 pub mod preset;
