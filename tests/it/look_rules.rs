@@ -123,6 +123,18 @@ async fn a_gamma_rule_puts_the_look_on_the_s_log3_clip_only() {
     );
     assert!(!proxy_line("C0002").contains("look"), "{stderr}");
 
+    // The look is on the asset's ORIGINAL format record, for C0001 only.
+    let formats = sbx.state()["formats"].to_string();
+    assert_eq!(
+        formats
+            .matches(
+                "\"proxy_look\":\"invert.cube (rule gamma=S-Log3 (gamma \\\"s-log3-cine\\\"))\""
+            )
+            .count(),
+        1,
+        "{formats}"
+    );
+
     // C0001's proxy is the negative of its essence; C0002's is not.
     let essence = frame_rgb(&card.join("XDROOT/Clip/C0001.MXF"));
     let state = sbx.state();

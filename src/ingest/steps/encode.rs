@@ -115,13 +115,7 @@ impl ClipCtx {
         } else {
             media::ClipMetadata::default()
         };
-        let chosen = media::proxy::look_rules::choose(
-            options.lut.as_ref(),
-            options.clip_looks.get(self.id()),
-            &options.look_rules,
-            &meta,
-            self.sc.clip.family,
-        );
+        let chosen = self.look_choice(&meta);
         let look = match &chosen {
             Some(c) => Some(
                 media::proxy::look::Look::load(&c.lut)
@@ -325,6 +319,25 @@ impl ClipCtx {
 }
 
 impl ClipCtx {
+    /// The clip's look: `--lut`, the clip editor's choice, then the rules on `meta`.
+    pub(super) fn look_choice(
+        &self,
+        meta: &media::ClipMetadata,
+    ) -> Option<media::proxy::look_rules::ChosenLook> {
+        let options = &self.shared.options;
+        // Only local encodes apply looks (`--proxy none`, iconik's transcoder: none).
+        if options.proxy == ProxyMode::None || self.proxy_needs_registration() {
+            return None;
+        }
+        media::proxy::look_rules::choose(
+            options.lut.as_ref(),
+            options.clip_looks.get(self.id()),
+            &options.look_rules,
+            meta,
+            self.sc.clip.family,
+        )
+    }
+
     /// Publishes the qualifying camera proxy as this clip's proxy (fields beside it, as for an
     /// encode) and records it.
     async fn register_camera_proxy(
