@@ -93,6 +93,8 @@ pub struct Settings {
     pub proxy_preset: String,
     /// Use the camera's own proxy, without an encode, when it qualifies.
     pub camera_proxy: bool,
+    /// Looks by rule, one `FIELD=VALUE => FILE.cube` per line (first match wins).
+    pub look_rules: String,
     /// Collection every asset is added to (empty = none).
     pub default_collection: String,
     /// Asset title: `{user_clip_name}` (falls back to `{name}`), `{name}`, `{card}`, `{date}`,
@@ -133,6 +135,7 @@ impl Default for Settings {
             proxy_encoder: "auto".to_owned(),
             proxy_preset: String::new(),
             camera_proxy: false,
+            look_rules: String::new(),
             default_collection: String::new(),
             title_template: "{user_clip_name}".to_owned(),
             offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),

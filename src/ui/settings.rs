@@ -302,6 +302,26 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
             ui.end_row();
             proxy_preset_ui(ui, vm);
             ui.end_row();
+            let label = ui.label("Look rules");
+            ui.vertical(|ui| {
+                ui.add(
+                    egui::TextEdit::multiline(&mut vm.settings.look_rules)
+                        .desired_rows(2)
+                        .hint_text("gamma=s-log3 => /luts/slog3-to-709.cube"),
+                )
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "One rule per line: FIELD=VALUE => FILE.cube. FIELD is gamma, gamut, camera, \
+                     family, codec or a sidecar field; the first rule whose field contains the \
+                     value gives the clip's look. A clip's own choice (clip editor) comes first.",
+                );
+                if let Err(e) =
+                    crate::media::proxy::look_rules::parse_rules(&vm.settings.look_rules)
+                {
+                    ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+                }
+            });
+            ui.end_row();
             ui.label("");
             ui.checkbox(
                 &mut vm.settings.camera_proxy,
