@@ -228,6 +228,15 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
     };
     options.camera_proxy = vm.settings.camera_proxy;
     options.clip_looks = clip_looks;
+    if !vm.settings.burn_in.trim().is_empty() {
+        use crate::media::proxy::burn_in;
+        // A broken setting is shown in the panel; the ingest then goes without burn-ins.
+        match burn_in::parse_items(&vm.settings.burn_in) {
+            Ok(items) => options.burn_in = items,
+            Err(e) => tracing::warn!(error = %e, "burn-in setting ignored"),
+        }
+        options.burn_in_corner = vm.settings.burn_in_corner.parse().unwrap_or_default();
+    }
     options.look_rules = crate::media::proxy::look_rules::parse_rules(&vm.settings.look_rules)
         .unwrap_or_else(|e| {
             // The settings panel shows the error; a broken line must not stop the ingest.
@@ -371,6 +380,7 @@ mod tests {
         );
         assert_eq!(r.options.clip_looks.len(), 1);
         assert!(r.options.look_rules.is_empty());
+        assert!(r.options.burn_in.is_empty());
         // Fields the view has: the edit (scene) and the scanned camera; not the frame rate.
         let a = &r.options.clip_metadata["p2:0001AA"];
         assert_eq!(a.get("scene").map(String::as_str), Some("12A"));

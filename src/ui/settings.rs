@@ -213,6 +213,41 @@ fn encoder_label(name: &str) -> String {
     }
 }
 
+/// Burn-ins (as `--burn-in`) and their corner.
+fn burn_in_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
+    use crate::media::proxy::burn_in::{self, Corner};
+    let label = ui.label("Burn-ins");
+    ui.vertical(|ui| {
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut vm.settings.burn_in)
+                    .hint_text("timecode,clip,card,text:DAILIES")
+                    .desired_width(200.0),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(
+                "Drawn into every proxy: timecode (running source timecode), clip, card, text:…",
+            );
+            egui::ComboBox::from_id_salt("burn_in_corner")
+                .selected_text(vm.settings.burn_in_corner.clone())
+                .show_ui(ui, |ui| {
+                    for c in Corner::ALL {
+                        ui.selectable_value(
+                            &mut vm.settings.burn_in_corner,
+                            c.name().to_owned(),
+                            c.name(),
+                        );
+                    }
+                });
+        });
+        if !vm.settings.burn_in.trim().is_empty()
+            && let Err(e) = burn_in::parse_items(&vm.settings.burn_in)
+        {
+            ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+        }
+    });
+}
+
 /// The proxy preset: one for every clip, or each family's default (listed on hover).
 fn proxy_preset_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
     use crate::card::Family;
@@ -301,6 +336,8 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                 );
             ui.end_row();
             proxy_preset_ui(ui, vm);
+            ui.end_row();
+            burn_in_ui(ui, vm);
             ui.end_row();
             let label = ui.label("Look rules");
             ui.vertical(|ui| {
