@@ -56,6 +56,7 @@ fn look_ui(ui: &mut egui::Ui, vm: &mut ViewModel, id: &str) {
                         .id_salt("clip_look_file")
                         .hint_text("/luts/look.cube"),
                 )
+                .labelled_by(label.id)
                 .changed()
             {
                 *path = std::path::PathBuf::from(text);

@@ -228,6 +228,7 @@ fn burn_in_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
             .on_hover_text(
                 "Drawn into every proxy: timecode (running source timecode), clip, card, text:…",
             );
+            let corner = ui.label("in");
             egui::ComboBox::from_id_salt("burn_in_corner")
                 .selected_text(vm.settings.burn_in_corner.clone())
                 .show_ui(ui, |ui| {
@@ -238,7 +239,9 @@ fn burn_in_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                             c.name(),
                         );
                     }
-                });
+                })
+                .response
+                .labelled_by(corner.id);
         });
         if !vm.settings.burn_in.trim().is_empty()
             && let Err(e) = burn_in::parse_items(&vm.settings.burn_in)
