@@ -3,8 +3,8 @@
 //! table also goes to `target/bench/results.json`. Run through `bash benches/run.sh` (it builds
 //! this example and the CLI in release first). Benchmarks report; nothing here is a test.
 //!
-//! `bench [LINE...]` runs only the named lines (checksum1, checksum2, proxy, job, api, upload,
-//! scan, frame); inputs are generated under `target/bench/data` and reused by later runs.
+//! `bench [LINE...]` runs only the named lines (checksum1, checksum2, proxy — with its LUT and
+//! burn-in variants, or those alone as proxy-lut, proxy-burn-in — job, api, upload, scan, frame); inputs are generated under `target/bench/data` and reused by later runs.
 
 #[path = "../tests/it/frame_time.rs"]
 mod frame_time;
@@ -244,13 +244,15 @@ fn p2_card(name: &str, clips: u32, width: u32, height: u32, secs: u32) -> PathBu
 
 /// The proxy plans of every clip of `card`, with the encoder this run would use.
 fn plans(card: &Path, out_dir: &Path) -> Vec<proxy::ProxyPlan> {
+    plans_with(card, out_dir, ProxySpec::default())
+}
+
+/// As [`plans`], with `spec`'s look and burn-in.
+fn plans_with(card: &Path, out_dir: &Path, spec: ProxySpec) -> Vec<proxy::ProxyPlan> {
     let tools = tools();
     let ffmpeg = ffmpeg();
     let encoder = proxy::encoder::resolve(&ffmpeg, EncoderChoice::Auto).expect("encoder");
-    let spec = ProxySpec {
-        encoder,
-        ..ProxySpec::default()
-    };
+    let spec = ProxySpec { encoder, ..spec };
     let report = scan::scan(&[card.to_path_buf()], &tools).expect("scan");
     std::fs::create_dir_all(out_dir).unwrap();
     report
@@ -285,19 +287,93 @@ fn ours_encode(plan: &proxy::ProxyPlan) -> Duration {
 }
 
 fn proxy_encode() -> Line {
-    let card = p2_card("p2-1x10s-1080", 1, 1920, 1080, 10);
+    let (card, input) = proxy_input();
     let plans = plans(&card, &data_dir().join("proxy-out"));
     let plan = &plans[0];
     let (ours, reference) = best_of(2, || ours_encode(plan), || bare_ffmpeg(plan));
     let ratio = secs(reference) / secs(ours);
     Line {
         name: "proxy encode, 10 s 1080p P2 clip",
-        ours: format!("{:.2} s ({})", secs(ours), plan.encoder),
+        ours: format!("{:.2} s ({}, {input})", secs(ours), plan.encoder),
         reference: format!("bare ffmpeg {:.2} s", secs(reference)),
         ratio: Some(ratio),
         target: ">= 0.95x",
         met: ratio >= 0.95,
         note: "ratio = bare ffmpeg time / ours (plan + encode + mp4 read-back)".into(),
+    }
+}
+
+/// `CARD_INGEST_BENCH_TINY=1`: the proxy lines on a 2 s 320×180 clip (checks that they run,
+/// measures nothing meaningful).
+fn proxy_input() -> (PathBuf, &'static str) {
+    if std::env::var_os("CARD_INGEST_BENCH_TINY").is_some() {
+        (p2_card("p2-1x2s-180", 1, 320, 180, 2), "2 s 180p (tiny)")
+    } else {
+        (p2_card("p2-1x10s-1080", 1, 1920, 1080, 10), "10 s 1080p")
+    }
+}
+
+/// A 33-point 3D LUT (a gentle S-curve per channel), the size real looks ship in.
+fn bench_lut() -> PathBuf {
+    let path = data_dir().join("s-curve-33.cube");
+    if !path.exists() {
+        let n = 33;
+        let curve = |x: f64| x * x * (3.0 - 2.0 * x) * 0.3 + x * 0.7;
+        let mut text = format!("TITLE \"bench s-curve\"\nLUT_3D_SIZE {n}\n");
+        for b in 0..n {
+            for g in 0..n {
+                for r in 0..n {
+                    let v = |i: usize| curve(i as f64 / (n - 1) as f64);
+                    text.push_str(&format!("{:.6} {:.6} {:.6}\n", v(r), v(g), v(b)));
+                }
+            }
+        }
+        std::fs::write(&path, text).expect("write bench LUT");
+    }
+    path
+}
+
+/// The proxy line with a look or a burn-in: ours against the same argv run by hand, and the
+/// bare encode's time for what the look/burn-in costs.
+fn proxy_encode_with(what: &'static str) -> Line {
+    let (card, input) = proxy_input();
+    let spec = match what {
+        "lut" => ProxySpec {
+            look: Some(proxy::look::Look::load(&bench_lut()).expect("bench LUT")),
+            ..ProxySpec::default()
+        },
+        _ => ProxySpec {
+            burn_in: Some(proxy::burn_in::BurnIn {
+                items: proxy::burn_in::parse_items("timecode,clip,card").expect("items"),
+                corner: proxy::burn_in::Corner::BottomLeft,
+                font: proxy::burn_in::install_font(&data_dir().join("fonts")).expect("font"),
+            }),
+            ..ProxySpec::default()
+        },
+    };
+    let plain = plans(&card, &data_dir().join("proxy-out-plain"));
+    let plans = plans_with(&card, &data_dir().join(format!("proxy-out-{what}")), spec);
+    let plan = &plans[0];
+    let (ours, reference) = best_of(2, || ours_encode(plan), || bare_ffmpeg(plan));
+    let bare_plain = bare_ffmpeg(&plain[0]);
+    let ratio = secs(reference) / secs(ours);
+    Line {
+        name: if what == "lut" {
+            "proxy encode with a 33-point LUT"
+        } else {
+            "proxy encode with burn-ins (timecode, clip, card)"
+        },
+        ours: format!("{:.2} s ({}, {input})", secs(ours), plan.encoder),
+        reference: format!("bare ffmpeg {:.2} s", secs(reference)),
+        ratio: Some(ratio),
+        target: ">= 0.95x",
+        met: ratio >= 0.95,
+        note: format!(
+            "ratio = the same bare ffmpeg command / ours; the plain bare encode takes {:.2} s \
+             ({:.2}x of this one)",
+            secs(bare_plain),
+            secs(bare_plain) / secs(reference)
+        ),
     }
 }
 
@@ -602,6 +678,12 @@ fn main() {
     }
     if want("proxy") {
         push(proxy_encode());
+    }
+    if want("proxy") || want("proxy-lut") {
+        push(proxy_encode_with("lut"));
+    }
+    if want("proxy") || want("proxy-burn-in") {
+        push(proxy_encode_with("burn-in"));
     }
     if want("job") {
         push(rt.block_on(whole_job()));

@@ -17,6 +17,9 @@ use card_ingest::ingest::{
     ProxyMode, StepState,
 };
 use card_ingest::media::proxy::EncoderChoice;
+use card_ingest::media::proxy::burn_in::{self, BurnInItem, Corner};
+use card_ingest::media::proxy::look_rules::{self, LookRule};
+use card_ingest::media::proxy::preset::{self, ProxyPreset};
 use card_ingest::sandbox::{self, SandboxConfig};
 use card_ingest::scan;
 use card_ingest::secrets::{EnvStore, KeyringStore, ServerKey, TokenStore};
@@ -25,6 +28,29 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+
+/// `--burn-in`: checked by clap, so a bad item fails before anything runs.
+fn parse_burn_in(s: &str) -> Result<BurnInList, String> {
+    burn_in::parse_items(s)
+        .map(BurnInList)
+        .map_err(|e| e.to_string())
+}
+
+fn parse_look_rule(s: &str) -> Result<LookRule, String> {
+    look_rules::parse_rule(s).map_err(|e| e.to_string())
+}
+
+fn parse_preset(s: &str) -> Result<ProxyPreset, String> {
+    preset::find(s).map_err(|e| e.to_string())
+}
+
+/// One `--burn-in` value: the whole list (a newtype, so clap takes it as one value).
+#[derive(Debug, Clone)]
+struct BurnInList(Vec<BurnInItem>);
+
+fn parse_corner(s: &str) -> Result<Corner, String> {
+    s.parse().map_err(|e: burn_in::BurnInError| e.to_string())
+}
 
 /// `--encoder`: `auto` or an encoder name; the error lists the names.
 fn parse_encoder(s: &str) -> Result<EncoderChoice, String> {
@@ -78,6 +104,28 @@ pub struct IngestArgs {
     /// A `.cube` LUT (1D or 3D) applied to every clip's proxy, e.g. a log-to-Rec.709 look.
     #[arg(long, value_name = "FILE.cube")]
     lut: Option<PathBuf>,
+    /// Burn into every proxy: a comma list of timecode (running source timecode), clip, card,
+    /// text:… (a comma inside the text as \,).
+    #[arg(long, value_name = "ITEMS", value_parser = parse_burn_in)]
+    burn_in: Option<BurnInList>,
+    /// Proxy preset for every clip: 540p, 720p, 1080p (CH1+CH3 → L, CH2+CH4 → R) or the same
+    /// with -ch1ch2 (CH1 → L, CH2 → R only). Default: per camera family (1080p for ARRI, RED,
+    /// BRAW and image sequences, 720p otherwise).
+    #[arg(long, value_name = "NAME", value_parser = parse_preset)]
+    proxy_preset: Option<ProxyPreset>,
+    /// A look by rule, repeatable: `FIELD=VALUE => FILE.cube` applies the LUT to clips whose
+    /// FIELD (gamma, gamut, camera, family, codec or a sidecar field) contains VALUE; the first
+    /// matching rule wins, --lut overrides them all.
+    #[arg(long, value_name = "RULE", value_parser = parse_look_rule)]
+    look_rule: Vec<LookRule>,
+    /// Register the camera's own proxy (P2 PROXY/*.MP4, Sony Sub/SUB *S03.MP4, GoPro .LRV,
+    /// DJI .LRF) without an encode where it qualifies (H.264 without B-frames, ≥ 240 lines, AAC
+    /// sound when the clip has sound, the clip's length); the step says why when not.
+    #[arg(long)]
+    camera_proxy: bool,
+    /// Corner the burn-in lines are stacked in.
+    #[arg(long, value_name = "CORNER", default_value = "bottom-left", value_parser = parse_corner)]
+    burn_in_corner: Corner,
     /// H.264 encoder for local proxies: auto (the first of h264_videotoolbox, h264_nvenc,
     /// h264_qsv, h264_vaapi, h264_amf that passes a test encode, else libx264) or one of them.
     #[arg(long, value_name = "auto|NAME", default_value = "auto", value_parser = parse_encoder)]
@@ -148,6 +196,11 @@ impl IngestArgs {
             proxy: ProxyArg::Local,
             encoder: EncoderChoice::Auto,
             lut: None,
+            burn_in: None,
+            proxy_preset: None,
+            camera_proxy: false,
+            look_rule: Vec::new(),
+            burn_in_corner: Corner::BottomLeft,
             collection: None,
             metadata_view: None,
             metadata: Vec::new(),
@@ -345,6 +398,16 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--lut {}", lut.display()))?;
         options.lut = Some(lut.clone());
     }
+    options.burn_in = args.burn_in.clone().map(|b| b.0).unwrap_or_default();
+    options.burn_in_corner = args.burn_in_corner;
+    options.proxy_preset = args.proxy_preset;
+    options.camera_proxy = args.camera_proxy;
+    for rule in &args.look_rule {
+        // Checked before any call, as --lut is.
+        card_ingest::media::proxy::look::Look::load(&rule.lut)
+            .with_context(|| format!("--look-rule {}", rule.lut.display()))?;
+    }
+    options.look_rules = args.look_rule.clone();
     options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
     options.verify = match args.verify {
         VerifyArg::ReadBack => card_ingest::offload::VerifyMode::ReadBack,

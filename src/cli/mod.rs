@@ -41,7 +41,7 @@ enum Command {
     /// Write a sample P2 card pair and scan it: the whole flow without a camera card.
     Demo(demo::DemoArgs),
     /// Register every clip of the cards in PATH... in iconik (resumable; `--sandbox` to try it).
-    Ingest(ingest::IngestArgs),
+    Ingest(Box<ingest::IngestArgs>),
     /// Find the cards in PATH... and list their clips, files and metadata.
     Scan(scan::ScanArgs),
     /// Run the local iconik-compatible sandbox server.
@@ -63,7 +63,7 @@ pub fn main() -> ExitCode {
     }
     let result = match cli.command {
         Some(Command::Demo(args)) => demo::run(args),
-        Some(Command::Ingest(args)) => ingest::run(args),
+        Some(Command::Ingest(args)) => ingest::run(*args),
         Some(Command::Scan(args)) => scan::run(args),
         Some(Command::Sandbox(args)) => sandbox::run(args),
         Some(Command::Sample(args)) => sample::run(args),

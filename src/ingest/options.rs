@@ -72,6 +72,18 @@ pub struct IngestOptions {
     pub encoder: crate::media::proxy::EncoderChoice,
     /// `.cube` LUT applied to every clip's proxy (`--lut`; none = no look).
     pub lut: Option<PathBuf>,
+    /// Lines burnt into every clip's proxy (`--burn-in`; empty = clean picture).
+    pub burn_in: Vec<crate::media::proxy::burn_in::BurnInItem>,
+    /// Where they are stacked (`--burn-in-corner`).
+    pub burn_in_corner: crate::media::proxy::burn_in::Corner,
+    /// Proxy preset for every clip (`--proxy-preset`); `None` = each family's default.
+    pub proxy_preset: Option<crate::media::proxy::preset::ProxyPreset>,
+    /// Register the camera's own proxy without an encode where it qualifies (`--camera-proxy`).
+    pub camera_proxy: bool,
+    /// Looks by rule from the clip's metadata (Settings › Look rules, `--look-rule`).
+    pub look_rules: Vec<crate::media::proxy::look_rules::LookRule>,
+    /// Per-clip look (clip editor), by clip id: a LUT or "no look"; before the rules.
+    pub clip_looks: HashMap<String, crate::media::proxy::look_rules::ClipLook>,
 }
 
 /// Files hashed at once by default: one per core (hashing is CPU-bound on a fast reader).
@@ -101,6 +113,12 @@ impl IngestOptions {
             concurrency: 4,
             io_concurrency: default_io_concurrency(),
             lut: None,
+            burn_in: Vec::new(),
+            burn_in_corner: crate::media::proxy::burn_in::Corner::default(),
+            proxy_preset: None,
+            camera_proxy: false,
+            look_rules: Vec::new(),
+            clip_looks: HashMap::new(),
             force: false,
             proxy_dir,
             upload_chunk_bytes: 8 * 1024 * 1024,

@@ -146,6 +146,9 @@ pub struct ProxyReport {
     /// before this was recorded.
     #[serde(default)]
     pub encoder: Option<String>,
+    /// How it was made: preset, look, burn-in, camera proxy used or why not (issue 13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Clip counts by status.
@@ -655,6 +658,10 @@ fn clip_html(h: &mut String, index: usize, clip: &ClipReport) {
                     .as_deref()
                     .map(|enc| format!(", {}", e(enc)))
                     .unwrap_or_default()
+                    + &p.note
+                        .as_deref()
+                        .map(|n| format!("; {}", e(n)))
+                        .unwrap_or_default()
             ),
         );
     }
@@ -767,6 +774,7 @@ mod tests {
                         width: 1280,
                         height: 720,
                         encoder: Some("h264_vaapi".into()),
+                        note: None,
                     }),
                     warnings: vec![],
                     error: None,

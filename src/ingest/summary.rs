@@ -80,6 +80,7 @@ pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardRepo
                         .proxy_encoder
                         .clone()
                         .or_else(|| v["encoder"].as_str().map(str::to_owned)),
+                    note: proxy_note(&v),
                 });
             ClipReport {
                 clip_id: c.clip_id.clone(),
@@ -150,6 +151,31 @@ pub fn attach_posters(report: &mut CardReport, outcome: &CardOutcome, ffmpeg: &s
             Err(err) => tracing::warn!(clip = %clip.name, %err, "no poster for the report"),
         }
     }
+}
+
+/// The report's line on how a proxy was made, from the fields kept beside it.
+fn proxy_note(v: &serde_json::Value) -> Option<String> {
+    let text = |k: &str| v[k].as_str().filter(|s| !s.is_empty());
+    let mut parts = Vec::new();
+    if let Some(p) = text("preset") {
+        parts.push(format!("preset {p}"));
+    }
+    if let Some(l) = text("look") {
+        match text("look_source") {
+            Some(why) => parts.push(format!("look {l} ({why})")),
+            None => parts.push(format!("look {l}")),
+        }
+    }
+    if let Some(b) = text("burn_in") {
+        parts.push(format!("burn-in {b}"));
+    }
+    if let Some(c) = text("camera_proxy") {
+        parts.push(format!("camera proxy {c}, no encode"));
+    }
+    if let Some(why) = text("camera_proxy_not_used") {
+        parts.push(format!("camera proxy not used: {why}"));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 #[cfg(test)]

@@ -57,6 +57,8 @@ struct SidecarFacts {
     audio_channels: Option<u32>,
     /// Field name → the sidecar that gave it (`0002EM.XML P2 clip XML`).
     sources: BTreeMap<String, String>,
+    /// Camera facts by name for look rules (`gamma`, `gamut`).
+    extra: BTreeMap<String, String>,
 }
 
 impl SidecarFacts {
@@ -151,6 +153,11 @@ fn sidecar_facts(sidecars: &[(PathBuf, Sidecar)]) -> SidecarFacts {
                     m.video_codec.as_deref().and_then(codec::from_sidecar_label),
                 );
                 first(&mut f.audio_channels, m.audio_channels);
+                for (k, v) in [("gamma", &m.gamma), ("gamut", &m.gamut)] {
+                    if let Some(v) = v {
+                        f.extra.entry(k.to_owned()).or_insert_with(|| v.clone());
+                    }
+                }
             }
             Sidecar::Canon(c) => {
                 f.durations.extend(c.duration_seconds());
@@ -295,6 +302,7 @@ pub fn normalise(input: &NormaliseInput<'_>) -> ClipMetadata {
         ..ClipMetadata::default()
     };
     m.sources = side.sources;
+    m.extra.extend(side.extra);
     super::production::fill_from_bwf(&mut m, input.sidecars);
     super::production::fill_from_camera_sidecars(&mut m, input.sidecars);
     m

@@ -23,6 +23,51 @@ pub fn clip_edit_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) 
         });
 }
 
+/// The clip's look: by the settings' rules, none, or a LUT file of its own.
+fn look_ui(ui: &mut egui::Ui, vm: &mut ViewModel, id: &str) {
+    use crate::media::proxy::look_rules::ClipLook;
+    let current = vm.edits.get(id).and_then(|e| e.look.clone());
+    let label = ui.label("Look");
+    ui.horizontal(|ui| {
+        let shown = match &current {
+            None => "By the look rules",
+            Some(ClipLook::NoLook) => "No look",
+            Some(ClipLook::Lut(_)) => "LUT file",
+        };
+        let mut choice = current.clone();
+        egui::ComboBox::from_id_salt("clip_look")
+            .selected_text(shown)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut choice, None, "By the look rules");
+                ui.selectable_value(&mut choice, Some(ClipLook::NoLook), "No look");
+                let lut = match &current {
+                    Some(ClipLook::Lut(p)) => ClipLook::Lut(p.clone()),
+                    _ => ClipLook::Lut(std::path::PathBuf::new()),
+                };
+                ui.selectable_value(&mut choice, Some(lut), "LUT file");
+            })
+            .response
+            .labelled_by(label.id);
+        if let Some(ClipLook::Lut(path)) = &mut choice {
+            let mut text = path.display().to_string();
+            if ui
+                .add(
+                    egui::TextEdit::singleline(&mut text)
+                        .id_salt("clip_look_file")
+                        .hint_text("/luts/look.cube"),
+                )
+                .labelled_by(label.id)
+                .changed()
+            {
+                *path = std::path::PathBuf::from(text);
+            }
+        }
+        if choice != current {
+            vm.edits.entry(id.to_owned()).or_default().look = choice;
+        }
+    });
+}
+
 fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     let Some(id) = vm.focused.clone() else {
         return;
@@ -84,6 +129,7 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     {
         vm.edits.entry(id.clone()).or_default().collection = Some(collection);
     }
+    look_ui(ui, vm, &id);
     ui.add_space(6.0);
     egui::Grid::new("clip_fields")
         .num_columns(3)

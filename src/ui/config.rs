@@ -89,6 +89,16 @@ pub struct Settings {
     pub proxy: ProxyChoice,
     /// H.264 encoder for local proxies: `auto` or an ffmpeg encoder name (`h264_nvenc`, ...).
     pub proxy_encoder: String,
+    /// Proxy preset name (`720p`, `1080p-ch1ch2`, ...); empty = each camera family's default.
+    pub proxy_preset: String,
+    /// Use the camera's own proxy, without an encode, when it qualifies.
+    pub camera_proxy: bool,
+    /// Looks by rule, one `FIELD=VALUE => FILE.cube` per line (first match wins).
+    pub look_rules: String,
+    /// Burn-ins for every proxy, as `--burn-in` (`timecode,clip`; empty = none).
+    pub burn_in: String,
+    /// Their corner, as `--burn-in-corner`.
+    pub burn_in_corner: String,
     /// Collection every asset is added to (empty = none).
     pub default_collection: String,
     /// Asset title: `{user_clip_name}` (falls back to `{name}`), `{name}`, `{card}`, `{date}`,
@@ -130,6 +140,11 @@ impl Default for Settings {
             storage_mount: String::new(),
             proxy: ProxyChoice::default(),
             proxy_encoder: "auto".to_owned(),
+            proxy_preset: String::new(),
+            camera_proxy: false,
+            look_rules: String::new(),
+            burn_in: String::new(),
+            burn_in_corner: "bottom-left".to_owned(),
             default_collection: String::new(),
             title_template: "{user_clip_name}".to_owned(),
             offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),

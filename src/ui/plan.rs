@@ -77,6 +77,7 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
     let mut queue = Vec::new();
     let mut titles = HashMap::new();
     let mut collections = HashMap::new();
+    let mut clip_looks = HashMap::new();
     let mut metadata: HashMap<String, BTreeMap<String, String>> = HashMap::new();
     for row in vm
         .card
@@ -93,6 +94,9 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
         }
         if let Some(c) = edit.and_then(|e| e.collection.clone()) {
             collections.insert(id.clone(), c);
+        }
+        if let Some(look) = edit.and_then(|e| e.look.clone()) {
+            clip_looks.insert(id.clone(), look);
         }
         if let Some(view) = &view {
             let mut values = BTreeMap::new();
@@ -214,6 +218,32 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
         tracing::warn!(error = %e, "proxy encoder setting ignored");
         crate::media::proxy::EncoderChoice::Auto
     });
+    let preset = vm.settings.proxy_preset.trim();
+    options.proxy_preset = if preset.is_empty() {
+        None
+    } else {
+        // A hand-edited settings file: the family defaults rather than refusing the ingest.
+        crate::media::proxy::preset::find(preset)
+            .inspect_err(|e| tracing::warn!(error = %e, "proxy preset setting ignored"))
+            .ok()
+    };
+    options.camera_proxy = vm.settings.camera_proxy;
+    options.clip_looks = clip_looks;
+    if !vm.settings.burn_in.trim().is_empty() {
+        use crate::media::proxy::burn_in;
+        // A broken setting is shown in the panel; the ingest then goes without burn-ins.
+        match burn_in::parse_items(&vm.settings.burn_in) {
+            Ok(items) => options.burn_in = items,
+            Err(e) => tracing::warn!(error = %e, "burn-in setting ignored"),
+        }
+        options.burn_in_corner = vm.settings.burn_in_corner.parse().unwrap_or_default();
+    }
+    options.look_rules = crate::media::proxy::look_rules::parse_rules(&vm.settings.look_rules)
+        .unwrap_or_else(|e| {
+            // The settings panel shows the error; a broken line must not stop the ingest.
+            tracing::warn!(error = %e, "look rules ignored");
+            Vec::new()
+        });
     options.collection =
         Some(vm.settings.default_collection.trim().to_owned()).filter(|c| !c.is_empty());
     options.metadata_view = view.map(|v| v.id);
@@ -322,8 +352,10 @@ mod tests {
             title: Some("Interview wide".into()),
             description: "Lead actor".into(),
             collection: Some("Day 2".into()),
+            look: Some(crate::media::proxy::look_rules::ClipLook::NoLook),
             ..ClipEdit::default()
         };
+        vm.settings.look_rules = "gamma=s-log3 => /l/a.cube\nbroken".into();
         edit.fields.insert(MetaField::Scene, "12A".into());
         edit.fields.insert(MetaField::FrameRate, "25".into());
         vm.edits.insert("p2:0001AA".into(), edit);
@@ -343,6 +375,14 @@ mod tests {
         assert_eq!(r.options.clip_titles["p2:0001AA"], "Interview wide");
         assert_eq!(r.options.clip_collections["p2:0001AA"], "Day 2");
         assert!(!r.options.clip_collections.contains_key("p2:0003BB"));
+        // The clip's own look choice; broken rule text is ignored rather than half-applied.
+        assert_eq!(
+            r.options.clip_looks["p2:0001AA"],
+            crate::media::proxy::look_rules::ClipLook::NoLook
+        );
+        assert_eq!(r.options.clip_looks.len(), 1);
+        assert!(r.options.look_rules.is_empty());
+        assert!(r.options.burn_in.is_empty());
         // Fields the view has: the edit (scene) and the scanned camera; not the frame rate.
         let a = &r.options.clip_metadata["p2:0001AA"];
         assert_eq!(a.get("scene").map(String::as_str), Some("12A"));

@@ -213,6 +213,94 @@ fn encoder_label(name: &str) -> String {
     }
 }
 
+/// Burn-ins (as `--burn-in`) and their corner.
+fn burn_in_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
+    use crate::media::proxy::burn_in::{self, Corner};
+    let label = ui.label("Burn-ins");
+    ui.vertical(|ui| {
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut vm.settings.burn_in)
+                    .hint_text("timecode,clip,card,text:DAILIES")
+                    .desired_width(200.0),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(
+                "Drawn into every proxy: timecode (running source timecode), clip, card, text:…",
+            );
+            let corner = ui.label("in");
+            egui::ComboBox::from_id_salt("burn_in_corner")
+                .selected_text(vm.settings.burn_in_corner.clone())
+                .show_ui(ui, |ui| {
+                    for c in Corner::ALL {
+                        ui.selectable_value(
+                            &mut vm.settings.burn_in_corner,
+                            c.name().to_owned(),
+                            c.name(),
+                        );
+                    }
+                })
+                .response
+                .labelled_by(corner.id);
+        });
+        if !vm.settings.burn_in.trim().is_empty()
+            && let Err(e) = burn_in::parse_items(&vm.settings.burn_in)
+        {
+            ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+        }
+    });
+}
+
+/// The proxy preset: one for every clip, or each family's default (listed on hover).
+fn proxy_preset_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
+    use crate::card::Family;
+    use crate::media::proxy::preset;
+    const PER_FAMILY: &str = "Per camera family";
+    let label = ui.label("Proxy preset");
+    let current = vm.settings.proxy_preset.clone();
+    let shown = if current.is_empty() {
+        PER_FAMILY.to_owned()
+    } else {
+        current
+    };
+    let families = [
+        Family::P2,
+        Family::Xdcam,
+        Family::XdcamEx,
+        Family::XavcS,
+        Family::CanonXf,
+        Family::Avchd,
+        Family::Gopro,
+        Family::Dji,
+        Family::Red,
+        Family::Arri,
+        Family::Braw,
+        Family::ImageSequence,
+        Family::Generic,
+    ];
+    let defaults: Vec<String> = families
+        .iter()
+        .map(|f| format!("{}: {}", f.as_str(), preset::family_default(*f).name))
+        .collect();
+    egui::ComboBox::from_id_salt("proxy_preset")
+        .selected_text(shown)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut vm.settings.proxy_preset, String::new(), PER_FAMILY)
+                .on_hover_text(defaults.join("\n"));
+            for p in preset::PRESETS {
+                ui.selectable_value(&mut vm.settings.proxy_preset, p.name.to_owned(), p.name)
+                    .on_hover_text(p.summary());
+            }
+        })
+        .response
+        .labelled_by(label.id)
+        .on_hover_text(format!(
+            "Resolution, bit rate and which source channels feed the stereo pair.\n\
+             Per camera family: {}",
+            defaults.join(", ")
+        ));
+}
+
 fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
     egui::Grid::new("ingest_settings_grid")
         .num_columns(2)
@@ -249,6 +337,40 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                 .on_hover_text(
                     "Automatic: the first hardware encoder that passes a test encode, else libx264",
                 );
+            ui.end_row();
+            proxy_preset_ui(ui, vm);
+            ui.end_row();
+            burn_in_ui(ui, vm);
+            ui.end_row();
+            let label = ui.label("Look rules");
+            ui.vertical(|ui| {
+                ui.add(
+                    egui::TextEdit::multiline(&mut vm.settings.look_rules)
+                        .desired_rows(2)
+                        .hint_text("gamma=s-log3 => /luts/slog3-to-709.cube"),
+                )
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "One rule per line: FIELD=VALUE => FILE.cube. FIELD is gamma, gamut, camera, \
+                     family, codec or a sidecar field; the first rule whose field contains the \
+                     value gives the clip's look. A clip's own choice (clip editor) comes first.",
+                );
+                if let Err(e) =
+                    crate::media::proxy::look_rules::parse_rules(&vm.settings.look_rules)
+                {
+                    ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+                }
+            });
+            ui.end_row();
+            ui.label("");
+            ui.checkbox(
+                &mut vm.settings.camera_proxy,
+                "Use the camera's proxy when it qualifies",
+            )
+            .on_hover_text(
+                "P2 PROXY, Sony Sub/SUB, GoPro LRV, DJI LRF: registered without an encode when \
+                 H.264 without B-frames, at least 240 lines, with sound and the clip's length",
+            );
             ui.end_row();
             let label = ui.label("Default collection");
             ui.add(

@@ -331,6 +331,8 @@ pub struct ClipEdit {
     /// `None`: the default collection from the settings.
     pub collection: Option<String>,
     pub fields: BTreeMap<MetaField, String>,
+    /// The proxy's look for this clip; `None`: Settings › Look rules decide.
+    pub look: Option<crate::media::proxy::look_rules::ClipLook>,
 }
 
 impl ClipEdit {

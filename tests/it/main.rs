@@ -1,4 +1,6 @@
 //! Integration tests, gathered into one binary so the crate links once.
+mod burn_in;
+mod camera_proxy;
 mod card_sweep;
 mod client;
 mod encoder;
@@ -9,11 +11,13 @@ mod gui_desk;
 mod gui_keyring;
 mod ingest;
 mod look;
+mod look_rules;
 mod media;
 #[cfg(feature = "os-keyring-tests")]
 mod notify_dbus;
 mod offload_cli;
 mod pipeline;
+mod preset;
 mod production;
 mod proxy;
 mod sample_cards;

@@ -105,12 +105,21 @@ impl ClipCtx {
             return self.iconik_transcode(resumed).await;
         }
         let rec = self.rec();
-        // `--lut`: checked once per clip (the file may be edited between runs); its bytes join
-        // the cache key, so a proxy made without (or with another) look is never reused.
-        let look = match &self.shared.options.lut {
-            Some(path) => Some(
-                media::proxy::look::Look::load(path)
-                    .map_err(|e| StepFail::permanent(e.to_string()))?,
+        // The look: `--lut`, else the clip editor's choice, else the first matching rule (the
+        // clip's metadata: described only when there are rules). Checked once per clip (the
+        // file may be edited between runs); its bytes join the cache key, so a proxy made
+        // without (or with another) look is never reused.
+        let options = &self.shared.options;
+        let meta = if options.lut.is_none() && !options.look_rules.is_empty() {
+            self.describe().await?.metadata.clone()
+        } else {
+            media::ClipMetadata::default()
+        };
+        let chosen = self.look_choice(&meta);
+        let look = match &chosen {
+            Some(c) => Some(
+                media::proxy::look::Look::load(&c.lut)
+                    .map_err(|e| StepFail::permanent(format!("{} ({})", e, c.why)))?,
             ),
             None => None,
         };
@@ -120,7 +129,56 @@ impl ClipCtx {
                 .map_err(|e| StepFail::permanent(format!("{}: {e}", l.path.display())))?,
             None => String::new(),
         };
-        let fingerprint = fingerprint(&rec, &look_key);
+        // `--burn-in`: the items and corner join the cache key too; the app's font is written
+        // to the proxy folder once for ffmpeg's `fontfile=`.
+        let opts = &self.shared.options;
+        let burn_in = if opts.burn_in.is_empty() {
+            None
+        } else {
+            let font = media::proxy::burn_in::install_font(&opts.proxy_dir.join("fonts"))
+                .map_err(|e| StepFail::permanent(e.to_string()))?;
+            Some(media::proxy::burn_in::BurnIn {
+                items: opts.burn_in.clone(),
+                corner: opts.burn_in_corner,
+                font,
+            })
+        };
+        let burn_key = burn_in
+            .as_ref()
+            .map(|b| {
+                format!(
+                    "burn:{}@{}\n",
+                    media::proxy::burn_in::items_text(&b.items),
+                    b.corner.name()
+                )
+            })
+            .unwrap_or_default();
+        let preset = opts
+            .proxy_preset
+            .unwrap_or_else(|| media::proxy::preset::family_default(self.sc.clip.family));
+        // The verified 720p proxy keeps the key it always had (earlier caches stay valid).
+        let preset_key = if preset.name == "720p" {
+            String::new()
+        } else {
+            format!("preset:{}\n", preset.name)
+        };
+        let needs_encode = match (&look, &burn_in) {
+            (Some(_), _) => Some("a look"),
+            (None, Some(_)) => Some("a burn-in"),
+            (None, None) => None,
+        };
+        let (camera, camera_note) = match self
+            .camera_proxy_choice(needs_encode, preset.max_height)
+            .await?
+        {
+            Ok(c) => (c, String::new()),
+            Err(why) => (None, format!("; camera proxy not used: {why}")),
+        };
+        let camera_key = camera.as_ref().map(|c| c.key()).unwrap_or_default();
+        let fingerprint = fingerprint(
+            &rec,
+            &format!("{look_key}{burn_key}{preset_key}{camera_key}"),
+        );
         let dir = self.shared.options.proxy_dir.clone();
         let out = dir.join(format!("{fingerprint}.mp4"));
         let fields_path = dir.join(format!("{fingerprint}.json"));
@@ -140,6 +198,11 @@ impl ClipCtx {
                 .unwrap_or_default();
             return Ok(StepEnd::Done(Some(format!("reused {}{by}", out.display()))));
         }
+        if let Some(chosen) = &camera {
+            return self
+                .register_camera_proxy(chosen, &fingerprint, &out, &fields_path, &preset)
+                .await;
+        }
         let ffmpeg = self.shared.ffmpeg.clone().ok_or_else(|| {
             StepFail::permanent("ffmpeg was not found on PATH: install it or use --proxy none")
         })?;
@@ -158,12 +221,19 @@ impl ClipCtx {
                 .await
                 .map_err(|e| StepFail::permanent(e.to_string()))?
                 .map_err(|e| StepFail::permanent(e.to_string()))?;
-        let look_name = look.as_ref().map(|l| l.path.display().to_string());
-        let spec = media::proxy::ProxySpec {
+        let look_name = chosen
+            .as_ref()
+            .map(|c| format!("{} ({})", c.lut.display(), c.why));
+        let look_path = chosen.as_ref().map(|c| c.lut.display().to_string());
+        let burn_name = burn_in
+            .as_ref()
+            .map(|b| media::proxy::burn_in::items_text(&b.items));
+        let spec = preset.apply(media::proxy::ProxySpec {
             encoder,
             look,
+            burn_in,
             ..Default::default()
-        };
+        });
         let plan = match media::proxy::plan(&self.sc.clip, &desc, &spec, &private) {
             Ok(p) => p,
             Err(
@@ -212,8 +282,16 @@ impl ClipCtx {
         fields["filename"] = Value::String(final_name);
         // Kept beside the proxy (not sent to iconik: create_proxy picks its fields by name).
         fields["encoder"] = Value::String(output.encoder.name().to_owned());
-        if let Some(l) = &look_name {
+        if let (Some(l), Some(c)) = (&look_path, &chosen) {
             fields["look"] = Value::String(l.clone());
+            fields["look_source"] = Value::String(c.why.clone());
+        }
+        if let Some(b) = &burn_name {
+            fields["burn_in"] = Value::String(b.clone());
+        }
+        fields["preset"] = Value::String(preset.name.to_owned());
+        if let Some(why) = camera_note.strip_prefix("; camera proxy not used: ") {
+            fields["camera_proxy_not_used"] = Value::String(why.to_owned());
         }
         // The fields first: a published mp4 always has its fields beside it.
         crate::atomic_write::write_atomic(&fields_path, fields.to_string().as_bytes())
@@ -226,12 +304,80 @@ impl ClipCtx {
             r.proxy_fingerprint = Some(fingerprint.clone());
             r.proxy_encoder = Some(output.encoder.name().to_owned());
         })?;
-        let looked = look_name.map(|l| format!(", look {l}")).unwrap_or_default();
+        let mut looked = look_name.map(|l| format!(", look {l}")).unwrap_or_default();
+        if let Some(b) = &burn_name {
+            looked.push_str(&format!(", burn-in {b}"));
+        }
         Ok(StepEnd::Done(Some(format!(
-            "{} ({} bytes, {}{looked})",
+            "{} (preset {}, {} bytes, {}{looked}){camera_note}",
             out.display(),
+            preset.name,
             output.size_bytes,
             output.encoder
+        ))))
+    }
+}
+
+impl ClipCtx {
+    /// The clip's look: `--lut`, the clip editor's choice, then the rules on `meta`.
+    pub(super) fn look_choice(
+        &self,
+        meta: &media::ClipMetadata,
+    ) -> Option<media::proxy::look_rules::ChosenLook> {
+        let options = &self.shared.options;
+        // Only local encodes apply looks (`--proxy none`, iconik's transcoder: none).
+        if options.proxy == ProxyMode::None || self.proxy_needs_registration() {
+            return None;
+        }
+        media::proxy::look_rules::choose(
+            options.lut.as_ref(),
+            options.clip_looks.get(self.id()),
+            &options.look_rules,
+            meta,
+            self.sc.clip.family,
+        )
+    }
+
+    /// Publishes the qualifying camera proxy as this clip's proxy (fields beside it, as for an
+    /// encode) and records it.
+    async fn register_camera_proxy(
+        &self,
+        chosen: &super::camera_proxy::Chosen,
+        fingerprint: &str,
+        out: &std::path::Path,
+        fields_path: &std::path::Path,
+        preset: &media::proxy::preset::ProxyPreset,
+    ) -> StepResult {
+        let dir = self.shared.options.proxy_dir.clone();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| StepFail::permanent(format!("{}: {e}", dir.display())))?;
+        let private = dir.join(format!(
+            "{fingerprint}.{}-{}.mp4",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        let mut fields = self.publish_camera_proxy(chosen, &private).await?;
+        let final_name = format!("{fingerprint}.mp4");
+        fields["name"] = Value::String(final_name.clone());
+        fields["filename"] = Value::String(final_name);
+        fields["encoder"] = Value::String(chosen.label().to_owned());
+        fields["preset"] = Value::String(preset.name.to_owned());
+        let size = fields["size"].as_u64().unwrap_or(0);
+        crate::atomic_write::write_atomic(fields_path, fields.to_string().as_bytes())
+            .map_err(|e| StepFail::permanent(format!("{}: {e}", fields_path.display())))?;
+        std::fs::rename(&private, out)
+            .map_err(|e| StepFail::permanent(format!("{}: {e}", out.display())))?;
+        *super::lock(&self.proxy_fields) = Some(fields);
+        self.save(|r| {
+            r.proxy_path = Some(out.to_owned());
+            r.proxy_fingerprint = Some(fingerprint.to_owned());
+            r.proxy_encoder = Some(chosen.label().to_owned());
+        })?;
+        Ok(StepEnd::Done(Some(super::camera_proxy::detail(
+            chosen,
+            &self.sc.clip.card_root,
+            out,
+            size,
         ))))
     }
 }

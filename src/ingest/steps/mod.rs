@@ -9,6 +9,7 @@
 //! Every create is looked up first when a previous attempt may have committed it
 //! (iconik-api.md §9).
 
+pub mod camera_proxy;
 pub mod encode;
 pub mod hash;
 pub mod proxy_upload;

@@ -171,7 +171,16 @@ impl ClipCtx {
             }
         }
         // Production facts (iXML/bext, ALE, ...) as edited by the operator ride with the format.
-        let production = self.sc.metadata.format_fields();
+        let mut production = self.sc.metadata.format_fields();
+        // The look the proxy gets, with what chose it (issue 13): the same choice as the encode.
+        if let Some(look) = self.look_choice(&desc.metadata) {
+            let name = look
+                .lut
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            production.insert("proxy_look".into(), format!("{name} ({})", look.why));
+        }
         match metadata.first_mut() {
             Some(general) => general.extend(production),
             None if !production.is_empty() => metadata.push(production),

@@ -14,10 +14,7 @@ pub struct AudioSource {
 /// Filter chain turning `sources` into stereo, ending in the pad `out` (e.g. `[a]`).
 /// `None` when there is no audio: the proxy then has no audio track (none is invented).
 pub fn mix_chain(sources: &[AudioSource], mix: AudioMix, out: &str) -> Option<String> {
-    let needed = match mix {
-        AudioMix::Default => 4,
-        AudioMix::Ch1Ch2Only => 2,
-    };
+    let needed = mix.channels_needed().max(1);
     // Only the streams that hold the channels the mix uses: fewer decoders, smaller amerge.
     let mut selected: Vec<&AudioSource> = Vec::new();
     let mut total = 0;
@@ -29,32 +26,56 @@ pub fn mix_chain(sources: &[AudioSource], mix: AudioMix, out: &str) -> Option<St
         selected.push(s);
     }
     let first = selected.first()?;
+    let pan = pan(total, mix);
     if selected.len() == 1 {
-        let body = if total == 2 {
-            // A stereo source goes through as it is.
+        let body = if pan == IDENTITY {
+            // A stereo source mapped L/R goes through as it is.
             "aformat=channel_layouts=stereo".to_owned()
         } else {
-            pan(total, mix)
+            pan
         };
         return Some(format!("{}{body}{out}", first.pad));
     }
     let pads: String = selected.iter().map(|s| s.pad.as_str()).collect();
-    Some(format!(
-        "{pads}amerge=inputs={},{}{out}",
-        selected.len(),
-        pan(total, mix)
-    ))
+    Some(format!("{pads}amerge=inputs={},{pan}{out}", selected.len()))
+}
+
+const IDENTITY: &str = "pan=stereo|c0=c0|c1=c1";
+
+/// One side of the pan: the mean of the mapped channels that exist, e.g. `0.5*c0+0.5*c2`.
+fn side(channels: u32, mask: u8) -> Option<String> {
+    let present: Vec<u32> = (0..channels.min(8))
+        .filter(|k| mask & (1 << k) != 0)
+        .collect();
+    match present.len() {
+        0 => None,
+        1 => Some(format!("c{}", present[0])),
+        n => {
+            let gain = format!("{:.3}", 1.0 / n as f64);
+            let gain = gain.trim_end_matches('0');
+            Some(
+                present
+                    .iter()
+                    .map(|k| format!("{gain}*c{k}"))
+                    .collect::<Vec<_>>()
+                    .join("+"),
+            )
+        }
+    }
 }
 
 /// `pan` for `channels` merged input channels.
 fn pan(channels: u32, mix: AudioMix) -> String {
-    let body = match (channels, mix) {
-        (1, _) => "c0=c0|c1=c0",
-        (2, _) | (_, AudioMix::Ch1Ch2Only) => "c0=c0|c1=c1",
-        (3, AudioMix::Default) => "c0=0.5*c0+0.5*c2|c1=c1",
-        (_, AudioMix::Default) => "c0=0.5*c0+0.5*c2|c1=0.5*c1+0.5*c3",
+    let (l, r) = mix.sides();
+    let (left, right) = match (side(channels, l), side(channels, r)) {
+        (Some(a), Some(b)) => (a, b),
+        (Some(a), None) => (a.clone(), a),
+        (None, Some(b)) => (b.clone(), b),
+        // None of the mapped channels exist (CH3/CH4 on a stereo file): the usual mix instead.
+        (None, None) if mix != AudioMix::Default => return pan(channels, AudioMix::Default),
+        (None, None) => ("c0".to_owned(), "c0".to_owned()),
     };
-    format!("pan=stereo|{body}")
+    format!("pan=stereo|c0={left}|c1={right}")
 }
 
 #[cfg(test)]
@@ -112,5 +133,42 @@ mod tests {
             "[0:a:0]aformat=channel_layouts=stereo[a0]"
         );
         assert_eq!(mix_chain(&[], AudioMix::Default, "[a]"), None);
+    }
+
+    #[test]
+    fn explicit_maps_pick_and_average_channels() {
+        let s = mono(&["[1:a:0]", "[2:a:0]", "[3:a:0]", "[4:a:0]"]);
+        // CH1 on both sides: one stream read, copied to R.
+        let ch1 = AudioMix::Map {
+            left: 0b1,
+            right: 0b1,
+        };
+        assert_eq!(
+            mix_chain(&s, ch1, "[a]").unwrap(),
+            "[1:a:0]pan=stereo|c0=c0|c1=c0[a]"
+        );
+        let three = AudioMix::Map {
+            left: 0b0111,
+            right: 0b1000,
+        };
+        assert_eq!(
+            mix_chain(&s, three, "[a]").unwrap(),
+            "[1:a:0][2:a:0][3:a:0][4:a:0]amerge=inputs=4,pan=stereo|c0=0.333*c0+0.333*c1+0.333*c2|c1=c3[a]"
+        );
+        // CH3+CH4 only on a stereo file: those channels do not exist, the usual L/R is kept.
+        let stereo = [AudioSource {
+            pad: "[0:a:0]".into(),
+            channels: 2,
+        }];
+        let scratch = AudioMix::Map {
+            left: 0b0100,
+            right: 0b1000,
+        };
+        assert_eq!(
+            mix_chain(&stereo, scratch, "[a]").unwrap(),
+            "[0:a:0]aformat=channel_layouts=stereo[a]"
+        );
+        assert_eq!(AudioMix::Default.label(), "CH1+CH3 → L, CH2+CH4 → R");
+        assert_eq!(AudioMix::Default.channels_needed(), 4);
     }
 }

@@ -132,15 +132,10 @@ impl Look {
             LutKind::ThreeD => "lut3d",
             LutKind::OneD => "lut1d",
         };
-        let path = self.path.to_string_lossy();
-        let mut value = String::new();
-        for c in path.chars() {
-            if matches!(c, '\\' | '\'' | ':') {
-                value.push('\\');
-            }
-            value.push(c);
-        }
-        format!("{name}=file='{}'", value.replace('\'', "'\\''"))
+        format!(
+            "{name}=file={}",
+            super::escape::option_value(&self.path.to_string_lossy())
+        )
     }
 
     /// Inserts the LUT into a proxy graph just before the final `format=yuv420p[v]`, i.e. after

@@ -6,11 +6,16 @@
 //! [`mp4`] reads back what was written.
 
 pub mod audio;
+pub mod burn_in;
+pub mod camera;
 pub mod encode;
 pub mod encoder;
+pub(crate) mod escape;
 pub mod look;
+pub mod look_rules;
 pub mod mp4;
 pub mod plan;
+pub mod preset;
 pub mod streams;
 #[cfg(test)]
 pub(crate) mod test_clip;
@@ -34,6 +39,39 @@ pub enum AudioMix {
     Default,
     /// CH1 → L, CH2 → R only (common when CH3/CH4 carry nothing useful).
     Ch1Ch2Only,
+    /// Source channels per side as bit masks (bit 0 = CH1): e.g. `left: 0b1, right: 0b1` puts
+    /// CH1 on both sides. A side none of whose channels exist copies the other side.
+    Map { left: u8, right: u8 },
+}
+
+impl AudioMix {
+    /// (left, right) channel masks, bit 0 = CH1.
+    pub fn sides(self) -> (u8, u8) {
+        match self {
+            AudioMix::Default => (0b0101, 0b1010),
+            AudioMix::Ch1Ch2Only => (0b01, 0b10),
+            AudioMix::Map { left, right } => (left, right),
+        }
+    }
+
+    /// Source channels the mix reads (the highest one named).
+    pub fn channels_needed(self) -> u32 {
+        let (l, r) = self.sides();
+        8 - (l | r).leading_zeros()
+    }
+
+    /// "CH1+CH3 → L, CH2+CH4 → R".
+    pub fn label(self) -> String {
+        let side = |mask: u8| {
+            (0..8)
+                .filter(|k| mask & (1 << k) != 0)
+                .map(|k| format!("CH{}", k + 1))
+                .collect::<Vec<_>>()
+                .join("+")
+        };
+        let (l, r) = self.sides();
+        format!("{} → L, {} → R", side(l), side(r))
+    }
 }
 
 /// Proxy encoding settings. `Default` is the verified iconik proxy (§7).
@@ -58,6 +96,8 @@ pub struct ProxySpec {
     pub min_timeout: Duration,
     /// The LUT applied in the encode; `None` = no look (issue 13).
     pub look: Option<look::Look>,
+    /// Text drawn into the picture (timecode, clip, card, custom); `None` = clean picture.
+    pub burn_in: Option<burn_in::BurnIn>,
 }
 
 impl Default for ProxySpec {
@@ -73,6 +113,7 @@ impl Default for ProxySpec {
             gop_seconds: 2,
             min_timeout: Duration::from_secs(600),
             look: None,
+            burn_in: None,
         }
     }
 }

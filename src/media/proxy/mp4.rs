@@ -57,6 +57,37 @@ pub fn read_tracks(path: &Path) -> std::io::Result<Mp4Tracks> {
     })
 }
 
+/// The four-letter types of the top-level boxes in file order (`ftyp`, `moov`, `mdat`, ...):
+/// `moov` before `mdat` is what `-movflags +faststart` makes.
+pub fn top_level_boxes(path: &Path) -> std::io::Result<Vec<[u8; 4]>> {
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut boxes = Vec::new();
+    let mut at = 0u64;
+    while at + 8 <= len {
+        let mut head = [0u8; 16];
+        f.seek(SeekFrom::Start(at))?;
+        f.read_exact(&mut head[..8])?;
+        let mut size = u64::from(u32::from_be_bytes([head[0], head[1], head[2], head[3]]));
+        let mut header = 8;
+        if size == 1 {
+            f.read_exact(&mut head[8..16])?;
+            size = u64::from_be_bytes([
+                head[8], head[9], head[10], head[11], head[12], head[13], head[14], head[15],
+            ]);
+            header = 16;
+        } else if size == 0 {
+            size = len - at;
+        }
+        if size < header {
+            break;
+        }
+        boxes.push([head[4], head[5], head[6], head[7]]);
+        at += size;
+    }
+    Ok(boxes)
+}
+
 /// Finds `hdlr` (type 8 bytes after the name) and `tkhd` (width/height 16.16 in its last
 /// 8 bytes) boxes anywhere in the `moov` body.
 fn scan_moov(body: &[u8]) -> Mp4Tracks {

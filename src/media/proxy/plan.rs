@@ -8,6 +8,7 @@
 //! RAW (R3D, BRAW, ARRIRAW, CRM) → the camera's proxy file, if the clip has one.
 
 use super::audio::{AudioSource, mix_chain};
+use super::burn_in::BurnInValues;
 use super::streams::{described, facts};
 use super::{ConcatList, ProxyError, ProxyPlan, ProxySource, ProxySpec};
 use crate::card::{Clip, Family, FileRole};
@@ -356,6 +357,17 @@ fn file_graph(ctx: &Ctx, out: &Path, video: usize) -> Graph {
     }
 }
 
+/// Inserts `filters` into the video chain just before `{tail}[v]` (the encoder's pixel format).
+fn insert_before_tail(graph: &str, tail: &str, filters: &[String]) -> String {
+    let end = format!("{tail}[v]");
+    match graph.rfind(&end) {
+        Some(at) if !filters.is_empty() => {
+            format!("{}{},{}", &graph[..at], filters.join(","), &graph[at..])
+        }
+        _ => graph.to_owned(),
+    }
+}
+
 /// Encoder settings after the graph: the verified §7 command (libx264) or its hardware
 /// equivalent.
 fn encoder_args(
@@ -495,10 +507,35 @@ pub fn plan(
     let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-y"].map(String::from).into();
     args.extend(spec.encoder.global_args());
     args.extend(graph.inputs);
-    let filter = match &spec.look {
-        Some(look) => look.insert_into(&graph.filter),
-        None => graph.filter,
+    // Look then burn-in, after deinterlace and scale (cheaper on the small picture; the text
+    // is not graded), before the encoder's pixel format.
+    let out_height = match (&graph.source, size) {
+        (ProxySource::Essence, Some((w, h))) => output_size(w, h, spec.max_height).1,
+        _ => spec.max_height,
     };
+    let mut picture = Vec::new();
+    if let Some(look) = &spec.look {
+        picture.push(look.filter());
+    }
+    if let Some(burn) = &spec.burn_in {
+        let card = clip
+            .card_root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (chain, w) = burn.filters(&BurnInValues {
+            clip: &clip.name,
+            card: &card,
+            start_timecode: start_timecode.as_deref(),
+            frame_rate,
+            height: out_height,
+        });
+        warnings.extend(w);
+        if !chain.is_empty() {
+            picture.push(chain);
+        }
+    }
+    let filter = insert_before_tail(&graph.filter, spec.encoder.filter_tail(), &picture);
     args.extend(["-filter_complex".into(), filter]);
     args.extend(["-map".into(), "[v]".into()]);
     match graph.audio {

@@ -369,3 +369,50 @@ fn sizes_patterns_and_rates() {
     assert_eq!(rate_arg(128_000), "128k");
     assert_eq!(rate_arg(1_500_001), "1500001");
 }
+
+#[test]
+fn look_and_burn_in_go_before_the_hardware_upload_with_the_clip_values() {
+    let c = clip(Family::P2, p2_files("0002EM"), vec![vec![0, 1, 2, 3, 4]]);
+    let d = desc(
+        hd25(),
+        &[("/c/VIDEO/0002EM.MXF", vec![], Some("progressive"))],
+    );
+    let spec = ProxySpec {
+        encoder: super::super::Encoder::Vaapi,
+        look: Some(super::super::look::Look {
+            path: PathBuf::from("/l/a.cube"),
+            kind: super::super::look::LutKind::ThreeD,
+            size: 2,
+        }),
+        burn_in: Some(super::super::burn_in::BurnIn {
+            items: vec![
+                super::super::burn_in::BurnInItem::Timecode,
+                super::super::burn_in::BurnInItem::Clip,
+                super::super::burn_in::BurnInItem::Card,
+            ],
+            corner: super::super::burn_in::Corner::TopLeft,
+            font: PathBuf::from("/f/m.ttf"),
+        }),
+        ..ProxySpec::default()
+    };
+    let p = plan(&c, &d, &spec, Path::new("/out/p.mp4")).unwrap();
+    let graph = &arg_after(&p, "-filter_complex")[0];
+    let video = graph.split(';').next().unwrap();
+    assert!(
+        video.starts_with("[0:v:0]scale=-2:720:flags=bicubic,lut3d=file='/l/a.cube',drawtext="),
+        "{video}"
+    );
+    assert!(video.ends_with(",format=nv12,hwupload[v]"), "{video}");
+    assert!(
+        video.contains("timecode='10\\:00\\:00\\:00':rate=25:"),
+        "{video}"
+    );
+    // 720-line proxy: 30-px text. The card is the card root's folder name.
+    assert!(
+        video.contains("text='CLIP'") && video.contains("text='card'"),
+        "{video}"
+    );
+    assert!(video.contains("fontsize=30:"), "{video}");
+    assert_eq!(video.matches("drawtext=").count(), 3);
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+}

@@ -42,6 +42,10 @@ pub struct NrtMeta {
     pub manufacturer: Option<String>,
     pub model_name: Option<String>,
     pub serial_no: Option<String>,
+    /// `AcquisitionRecord` item `CaptureGammaEquation` (Venice/FX/FX6: `s-log3-cine`, `rec709`).
+    pub gamma: Option<String>,
+    /// `AcquisitionRecord` item `CaptureColorPrimaries` (`S-Gamut3.Cine`, `rec709`).
+    pub gamut: Option<String>,
 }
 
 fn attr(node: Option<roxmltree::Node<'_, '_>>, name: &str) -> Option<String> {
@@ -60,6 +64,15 @@ pub fn decode_ltc_value(value: &str) -> Option<Timecode> {
     }
     let byte = |i: usize| u8::from_str_radix(&v[i..i + 2], 16).ok();
     timecode::from_bcd(byte(6)?, byte(4)?, byte(2)?, byte(0)?)
+}
+
+/// The `value` of the `AcquisitionRecord` item called `name` (any group).
+fn acquisition_item(root: roxmltree::Node<'_, '_>, name: &str) -> Option<String> {
+    descendant(root, "AcquisitionRecord")?
+        .descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == "Item")
+        .find(|n| n.attribute("name") == Some(name))
+        .and_then(|n| attr(Some(n), "value"))
 }
 
 /// Parses a NonRealTimeMeta document.
@@ -102,6 +115,8 @@ pub fn parse(xml: &str) -> Result<NrtMeta, NrtError> {
         manufacturer: attr(device, "manufacturer"),
         model_name: attr(device, "modelName"),
         serial_no: attr(device, "serialNo"),
+        gamma: acquisition_item(root, "CaptureGammaEquation"),
+        gamut: acquisition_item(root, "CaptureColorPrimaries"),
     })
 }
 
@@ -141,6 +156,12 @@ mod tests {
   <AudioFormat numOfChannel="8"><AudioRecPort port="DIRECT" audioCodec="LPCM24" trackDst="CH1"/></AudioFormat>
   <Device manufacturer="Sony" modelName="PXW-X400" serialNo="0012345"/>
   <Title usAscii="Interview" xml:lang="en">Interview</Title>
+  <AcquisitionRecord>
+    <Group name="CameraUnitMetadataSet">
+      <Item name="CaptureGammaEquation" value="s-log3-cine"/>
+      <Item name="CaptureColorPrimaries" value="S-Gamut3.Cine"/>
+    </Group>
+  </AcquisitionRecord>
 </NonRealTimeMeta>"#;
 
     #[test]
@@ -163,6 +184,8 @@ mod tests {
         assert_eq!(m.manufacturer.as_deref(), Some("Sony"));
         assert_eq!(m.model_name.as_deref(), Some("PXW-X400"));
         assert_eq!(m.serial_no.as_deref(), Some("0012345"));
+        assert_eq!(m.gamma.as_deref(), Some("s-log3-cine"));
+        assert_eq!(m.gamut.as_deref(), Some("S-Gamut3.Cine"));
         assert!(m.umid.as_deref().is_some_and(|u| u.ends_with("AA00")));
     }
 
