@@ -97,14 +97,14 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         // The listener is bound and the server task is running: connections are accepted now.
         let mut out = std::io::stdout().lock();
         writeln!(out, "sandbox listening on {}", handle.base_url())?;
-        writeln!(
-            out,
+        out.flush()?;
+        drop(out);
+        // stdout carries only the line above: scripts read it and may close the pipe.
+        eprintln!(
             "FILES storage profile {}: {}",
             args.storage_profile,
             args.storage_profile.describe()
-        )?;
-        out.flush()?;
-        drop(out);
+        );
         eprintln!(
             "request bodies are validated against {}",
             handle.spec_summary()

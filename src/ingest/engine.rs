@@ -417,13 +417,15 @@ impl Engine {
     }
 
     fn one_card_paths(&self, card: &Card) -> Result<CardPaths, IngestError> {
-        let storage_root = crate::canonical::canonicalize(&self.options.storage_root).map_err(|source| {
-            IngestError::StorageRoot {
-                path: self.options.storage_root.clone(),
-                source,
-            }
-        })?;
-        let card_root = crate::canonical::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
+        let storage_root =
+            crate::canonical::canonicalize(&self.options.storage_root).map_err(|source| {
+                IngestError::StorageRoot {
+                    path: self.options.storage_root.clone(),
+                    source,
+                }
+            })?;
+        let card_root =
+            crate::canonical::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
         // The offload's pre-flight: every destination's folder (a different card of the same
         // name gets its own), free space and same-volume refusals, before any byte is written.
         let offload_request = self.options.offload_to.as_ref().map(|to| {

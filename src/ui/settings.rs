@@ -222,7 +222,9 @@ fn burn_in_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
             ui.add(
                 egui::TextEdit::singleline(&mut vm.settings.burn_in)
                     .hint_text("timecode,clip,card,text:DAILIES")
-                    .desired_width(200.0),
+                    // With the corner beside it, no wider than the sheet's other fields (280):
+                    // a wider row widens the sheet and squeezes the clip table.
+                    .desired_width(160.0),
             )
             .labelled_by(label.id)
             .on_hover_text(
@@ -230,6 +232,7 @@ fn burn_in_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
             );
             let corner = ui.label("in");
             egui::ComboBox::from_id_salt("burn_in_corner")
+                .width(90.0)
                 .selected_text(vm.settings.burn_in_corner.clone())
                 .show_ui(ui, |ui| {
                     for c in Corner::ALL {
@@ -347,6 +350,7 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                 ui.add(
                     egui::TextEdit::multiline(&mut vm.settings.look_rules)
                         .desired_rows(2)
+                        .desired_width(280.0)
                         .hint_text("gamma=s-log3 => /luts/slog3-to-709.cube"),
                 )
                 .labelled_by(label.id)

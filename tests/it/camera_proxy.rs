@@ -119,7 +119,7 @@ fn moov_first(bytes: &[u8]) -> bool {
 /// Every registered proxy's bytes, fetched through its `download_url`.
 async fn downloaded_proxies(sbx: &SandboxHandle) -> Vec<Vec<u8>> {
     let state = sbx.state();
-    let client = reqwest::Client::new();
+    let client = card_ingest::http::client_builder().build().unwrap();
     let mut all = Vec::new();
     for p in state["proxies"].as_array().unwrap() {
         let (asset, id) = (p["asset_id"].as_str().unwrap(), p["id"].as_str().unwrap());

@@ -644,6 +644,9 @@ fn desk_clip_column_widths_persist_in_the_settings() {
         vec![card.clone()],
     );
     d.scanned();
+    // The settings sheet closed: room for every column, so the table is one piece (a narrow
+    // window splits it; that is the next test).
+    d.harness.get_by_label("Close settings").click();
     d.harness.run_ok();
     let clip = d.harness.get_by_label("Clip").rect();
     let title = d.harness.get_by_label("Title").rect();
@@ -704,10 +707,10 @@ fn desk_a_narrow_clip_table_keeps_the_clip_column_in_place() {
     let clip = d.harness.get_by_label("Clip").rect();
     let size = d.harness.get_by_label("Size").rect();
     let row = leftmost(&d.harness);
-    assert_eq!(
-        clip.left(),
-        wide_clip.left(),
-        "the clip column did not move"
+    // Within a pixel: the split layout rounds the frozen part's position differently.
+    assert!(
+        (clip.left() - wide_clip.left()).abs() < 1.0,
+        "the clip column moved: {clip:?} vs {wide_clip:?}"
     );
     assert!(
         row.left() >= clip.left() - 1.0 && row.right() <= size.left(),

@@ -39,7 +39,9 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = card_ingest::http::client_builder().build().unwrap()
+    let mut req = card_ingest::http::client_builder()
+        .build()
+        .unwrap()
         .request(method, format!("{}{path}", sbx.base_url()))
         .header("App-ID", &sbx.credentials().app_id)
         .header("Auth-Token", TOKEN);
@@ -53,7 +55,9 @@ async fn call(
 }
 
 async fn get_html(sbx: &SandboxHandle, path: &str) -> String {
-    card_ingest::http::client_builder().build().unwrap()
+    card_ingest::http::client_builder()
+        .build()
+        .unwrap()
         .get(format!("{}{path}", sbx.base_url()))
         .header("Accept", "text/html")
         .send()
@@ -143,7 +147,9 @@ async fn add_file(
 }
 
 async fn isg_scan(sbx: &SandboxHandle) -> Value {
-    let resp = card_ingest::http::client_builder().build().unwrap()
+    let resp = card_ingest::http::client_builder()
+        .build()
+        .unwrap()
         .post(format!("{}/sandbox/isg/scan", sbx.base_url()))
         .send()
         .await
@@ -504,7 +510,9 @@ async fn gcs_start_with_content_type_is_refused_and_our_uploader_sends_none() {
     .await;
     assert_eq!(s, StatusCode::CREATED);
     let url = proxy["upload_url"].as_str().unwrap().to_owned();
-    let resp = card_ingest::http::client_builder().build().unwrap()
+    let resp = card_ingest::http::client_builder()
+        .build()
+        .unwrap()
         .post(&url)
         .header("x-goog-resumable", "start")
         .header("content-type", "video/mp4")
