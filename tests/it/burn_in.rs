@@ -7,10 +7,8 @@ use crate::util::{self, canonical, tempdir};
 use card_ingest::media::rate::Rational;
 use card_ingest::media::timecode::Timecode;
 use card_ingest::sample::{self, SampleOptions};
-use card_ingest::sandbox::{self, SandboxConfig};
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 const TOKEN: &str = "tok-burn-SECRET-3";
 /// The frame OCR'd (1.48 s at 25 fps): not on a second boundary, so frames are really counted.
@@ -114,31 +112,19 @@ async fn burnt_in_timecode_clip_and_card_are_read_back_by_ocr() {
     let clip_name = video.file_stem().unwrap().to_string_lossy().into_owned();
     let start = Timecode::parse(&source_timecode(&video)).unwrap();
 
-    let mut config = SandboxConfig {
-        job_delay: Duration::from_millis(20),
-        mount_point: root.display().to_string(),
-        ..SandboxConfig::default()
-    };
-    config.credentials.token = TOKEN.to_owned();
-    let sbx = sandbox::spawn(config).await.expect("sandbox");
-    let args: Vec<String> = [
-        "ingest",
-        card.to_str().unwrap(),
-        "--server",
-        sbx.base_url(),
-        "--storage",
-        "Sandbox originals",
-        "--storage-root",
-        root.to_str().unwrap(),
-        "--journal-dir",
-        root.join("journal").to_str().unwrap(),
-        "--burn-in",
-        "timecode,clip,card",
-        "--burn-in-corner",
-        "bottom-left",
-    ]
-    .map(String::from)
-    .into();
+    let sbx = util::sandbox_at(&root, TOKEN).await;
+    let args = util::sandbox_ingest_args(
+        &card,
+        &sbx,
+        &root,
+        "journal",
+        &[
+            "--burn-in",
+            "timecode,clip,card",
+            "--burn-in-corner",
+            "bottom-left",
+        ],
+    );
     let out = util::run_bin_with_token(args, sbx.credentials().app_id.clone(), TOKEN).await;
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");

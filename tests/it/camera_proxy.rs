@@ -7,10 +7,9 @@
 
 use crate::util::{self, canonical, require, tempdir};
 use card_ingest::sample::{self, SampleOptions};
-use card_ingest::sandbox::{self, SandboxConfig, SandboxHandle};
+use card_ingest::sandbox::SandboxHandle;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 const TOKEN: &str = "tok-camproxy-SECRET-8";
 
@@ -182,32 +181,20 @@ async fn qualifying_camera_proxies_are_registered_without_an_encode() {
     let bin = root.join("bin");
     std::fs::create_dir(&bin).unwrap();
     logging_ffmpeg(&bin);
-    let mut config = SandboxConfig {
-        job_delay: Duration::from_millis(20),
-        mount_point: root.display().to_string(),
-        ..SandboxConfig::default()
-    };
-    config.credentials.token = TOKEN.to_owned();
-    let sbx = sandbox::spawn(config).await.expect("sandbox");
-    let args: Vec<String> = [
-        "ingest",
-        card.to_str().unwrap(),
-        "--server",
-        sbx.base_url(),
-        "--storage",
-        "Sandbox originals",
-        "--storage-root",
-        root.to_str().unwrap(),
-        "--journal-dir",
-        root.join("journal").to_str().unwrap(),
-        "--report-dir",
-        root.join("report").to_str().unwrap(),
-        "--encoder",
-        "libx264",
-        "--camera-proxy",
-    ]
-    .map(String::from)
-    .into();
+    let sbx = util::sandbox_at(&root, TOKEN).await;
+    let args = util::sandbox_ingest_args(
+        &card,
+        &sbx,
+        &root,
+        "journal",
+        &[
+            "--report-dir",
+            root.join("report").to_str().unwrap(),
+            "--encoder",
+            "libx264",
+            "--camera-proxy",
+        ],
+    );
     let path = format!(
         "{}:{}",
         bin.display(),

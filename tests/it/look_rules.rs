@@ -5,10 +5,8 @@
 
 use crate::util::{self, canonical, tempdir};
 use card_ingest::sample::{self, SampleKind, SampleOptions};
-use card_ingest::sandbox::{self, SandboxConfig};
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 const TOKEN: &str = "tok-rules-SECRET-2";
 
@@ -82,30 +80,9 @@ async fn a_gamma_rule_puts_the_look_on_the_s_log3_clip_only() {
     let text = doc.to_string();
     assert!(text.contains("\"gamma\":\"s-log3-cine\""), "{text}");
 
-    let mut config = SandboxConfig {
-        job_delay: Duration::from_millis(20),
-        mount_point: root.display().to_string(),
-        ..SandboxConfig::default()
-    };
-    config.credentials.token = TOKEN.to_owned();
-    let sbx = sandbox::spawn(config).await.expect("sandbox");
+    let sbx = util::sandbox_at(&root, TOKEN).await;
     let rule = format!("gamma=S-Log3 => {}", lut.display());
-    let args: Vec<String> = [
-        "ingest",
-        card.to_str().unwrap(),
-        "--server",
-        sbx.base_url(),
-        "--storage",
-        "Sandbox originals",
-        "--storage-root",
-        root.to_str().unwrap(),
-        "--journal-dir",
-        root.join("journal").to_str().unwrap(),
-        "--look-rule",
-        &rule,
-    ]
-    .map(String::from)
-    .into();
+    let args = util::sandbox_ingest_args(&card, &sbx, &root, "journal", &["--look-rule", &rule]);
     let out = util::run_bin_with_token(args, sbx.credentials().app_id.clone(), TOKEN).await;
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
@@ -155,22 +132,13 @@ async fn a_gamma_rule_puts_the_look_on_the_s_log3_clip_only() {
     let bad = root.join("broken.cube");
     std::fs::write(&bad, "LUT_3D_SIZE 2\n").unwrap();
     let before = sbx.requests().len();
-    let args: Vec<String> = [
-        "ingest",
-        card.to_str().unwrap(),
-        "--server",
-        sbx.base_url(),
-        "--storage",
-        "Sandbox originals",
-        "--storage-root",
-        root.to_str().unwrap(),
-        "--journal-dir",
-        root.join("journal2").to_str().unwrap(),
-        "--look-rule",
-        &format!("gamma=x => {}", bad.display()),
-    ]
-    .map(String::from)
-    .into();
+    let args = util::sandbox_ingest_args(
+        &card,
+        &sbx,
+        &root,
+        "journal2",
+        &["--look-rule", &format!("gamma=x => {}", bad.display())],
+    );
     let out = util::run_bin_with_token(args, sbx.credentials().app_id.clone(), TOKEN).await;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

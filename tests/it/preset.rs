@@ -5,10 +5,8 @@
 //! Measured per channel with ffmpeg's `astats`. An unknown preset is refused before any call.
 
 use crate::util::{self, canonical, tempdir};
-use card_ingest::sandbox::{self, SandboxConfig};
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 const TOKEN: &str = "tok-preset-SECRET-5";
 
@@ -96,30 +94,10 @@ async fn a_ch1_ch2_preset_puts_the_ch1_tone_on_the_left_only() {
     let root = canonical(dir.path());
     let card = root.join("SHOOT");
     four_channel_mov(&card.join("A001.MOV"));
-    let mut config = SandboxConfig {
-        job_delay: Duration::from_millis(20),
-        mount_point: root.display().to_string(),
-        ..SandboxConfig::default()
-    };
-    config.credentials.token = TOKEN.to_owned();
-    let sbx = sandbox::spawn(config).await.expect("sandbox");
+    let sbx = util::sandbox_at(&root, TOKEN).await;
     let run = |preset: &str| {
-        let args: Vec<String> = [
-            "ingest",
-            card.to_str().unwrap(),
-            "--server",
-            sbx.base_url(),
-            "--storage",
-            "Sandbox originals",
-            "--storage-root",
-            root.to_str().unwrap(),
-            "--journal-dir",
-            root.join("journal").to_str().unwrap(),
-            "--proxy-preset",
-            preset,
-        ]
-        .map(String::from)
-        .into();
+        let args =
+            util::sandbox_ingest_args(&card, &sbx, &root, "journal", &["--proxy-preset", preset]);
         util::run_bin_with_token(args, sbx.credentials().app_id.clone(), TOKEN)
     };
 

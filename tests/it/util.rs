@@ -608,3 +608,42 @@ pub async fn run_bin_with_token(
     .await
     .expect("card-ingest run joins")
 }
+
+/// A sandbox on loopback whose FILES storage is mounted at `root`, answering `token`, with short
+/// job delays: the set-up of the CLI ingest tests.
+pub async fn sandbox_at(root: &Path, token: &str) -> card_ingest::sandbox::SandboxHandle {
+    let mut config = card_ingest::sandbox::SandboxConfig {
+        job_delay: Duration::from_millis(20),
+        mount_point: root.display().to_string(),
+        ..card_ingest::sandbox::SandboxConfig::default()
+    };
+    config.credentials.token = token.to_owned();
+    card_ingest::sandbox::spawn(config).await.expect("sandbox")
+}
+
+/// `card-ingest ingest CARD` into `sbx`'s "Sandbox originals" storage mounted at `root`, its
+/// journal in `root/JOURNAL`, then `extra`.
+pub fn sandbox_ingest_args(
+    card: &Path,
+    sbx: &card_ingest::sandbox::SandboxHandle,
+    root: &Path,
+    journal: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "ingest",
+        card.to_str().unwrap(),
+        "--server",
+        sbx.base_url(),
+        "--storage",
+        "Sandbox originals",
+        "--storage-root",
+        root.to_str().unwrap(),
+        "--journal-dir",
+        root.join(journal).to_str().unwrap(),
+    ]
+    .map(String::from)
+    .into();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
