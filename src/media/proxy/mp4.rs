@@ -20,30 +20,43 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
+/// The top-level box at `at`: its type, size and header length (`None` past the end or at a
+/// malformed size). A size of 1 means a 64-bit size follows; 0 means "to the end of the file".
+fn box_at(
+    f: &mut std::fs::File,
+    at: u64,
+    len: u64,
+) -> std::io::Result<Option<([u8; 4], u64, u64)>> {
+    if at + 8 > len {
+        return Ok(None);
+    }
+    let mut head = [0u8; 16];
+    f.seek(SeekFrom::Start(at))?;
+    f.read_exact(&mut head[..8])?;
+    let mut size = u64::from(u32::from_be_bytes([head[0], head[1], head[2], head[3]]));
+    let mut header = 8;
+    if size == 1 {
+        f.read_exact(&mut head[8..16])?;
+        size = u64::from_be_bytes([
+            head[8], head[9], head[10], head[11], head[12], head[13], head[14], head[15],
+        ]);
+        header = 16;
+    } else if size == 0 {
+        size = len - at;
+    }
+    if size < header {
+        return Ok(None);
+    }
+    Ok(Some(([head[4], head[5], head[6], head[7]], size, header)))
+}
+
 /// Walks the top-level boxes to `moov` and scans its track headers and handlers.
 pub fn read_tracks(path: &Path) -> std::io::Result<Mp4Tracks> {
     let mut f = std::fs::File::open(path)?;
     let len = f.metadata()?.len();
     let mut at = 0u64;
-    while at + 8 <= len {
-        let mut head = [0u8; 16];
-        f.seek(SeekFrom::Start(at))?;
-        f.read_exact(&mut head[..8])?;
-        let mut size = u64::from(u32::from_be_bytes([head[0], head[1], head[2], head[3]]));
-        let mut header = 8;
-        if size == 1 {
-            f.read_exact(&mut head[8..16])?;
-            size = u64::from_be_bytes([
-                head[8], head[9], head[10], head[11], head[12], head[13], head[14], head[15],
-            ]);
-            header = 16;
-        } else if size == 0 {
-            size = len - at;
-        }
-        if size < header {
-            break;
-        }
-        if &head[4..8] == b"moov" {
+    while let Some((kind, size, header)) = box_at(&mut f, at, len)? {
+        if &kind == b"moov" {
             let body_len = usize::try_from((size - header).min(MAX_MOOV_BYTES)).unwrap_or(0);
             let mut body = vec![0u8; body_len];
             f.read_exact(&mut body)?;
@@ -64,25 +77,8 @@ pub fn top_level_boxes(path: &Path) -> std::io::Result<Vec<[u8; 4]>> {
     let len = f.metadata()?.len();
     let mut boxes = Vec::new();
     let mut at = 0u64;
-    while at + 8 <= len {
-        let mut head = [0u8; 16];
-        f.seek(SeekFrom::Start(at))?;
-        f.read_exact(&mut head[..8])?;
-        let mut size = u64::from(u32::from_be_bytes([head[0], head[1], head[2], head[3]]));
-        let mut header = 8;
-        if size == 1 {
-            f.read_exact(&mut head[8..16])?;
-            size = u64::from_be_bytes([
-                head[8], head[9], head[10], head[11], head[12], head[13], head[14], head[15],
-            ]);
-            header = 16;
-        } else if size == 0 {
-            size = len - at;
-        }
-        if size < header {
-            break;
-        }
-        boxes.push([head[4], head[5], head[6], head[7]]);
+    while let Some((kind, size, _)) = box_at(&mut f, at, len)? {
+        boxes.push(kind);
         at += size;
     }
     Ok(boxes)
