@@ -23,8 +23,32 @@ pub fn clip_edit_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) 
         });
 }
 
+/// What the settings' look rules give a clip, shown under "By the look rules" before the run:
+/// the LUT and the field value the rule matched on (pure, so it runs every frame).
+pub(crate) fn rule_preview(
+    rules_text: &str,
+    meta: &crate::media::ClipMetadata,
+    family: crate::card::Family,
+) -> String {
+    use crate::media::proxy::look_rules;
+    match look_rules::parse_rules(rules_text) {
+        Err(e) => format!("The look rules have an error: {e}"),
+        Ok(rules) if rules.is_empty() => "No look rules set: no look".to_owned(),
+        Ok(rules) => match look_rules::matching(&rules, meta, family) {
+            Some((rule, value)) => format!(
+                "{} (rule {}={} matched {} \"{value}\")",
+                rule.lut.display(),
+                rule.field,
+                rule.value,
+                rule.field
+            ),
+            None => "No look rule matches this clip: no look".to_owned(),
+        },
+    }
+}
+
 /// The clip's look: by the settings' rules, none, or a LUT file of its own.
-fn look_ui(ui: &mut egui::Ui, vm: &mut ViewModel, id: &str) {
+fn look_ui(ui: &mut egui::Ui, vm: &mut ViewModel, id: &str, rule_look: &str) {
     use crate::media::proxy::look_rules::ClipLook;
     let current = vm.edits.get(id).and_then(|e| e.look.clone());
     let label = ui.label("Look");
@@ -66,6 +90,9 @@ fn look_ui(ui: &mut egui::Ui, vm: &mut ViewModel, id: &str) {
             vm.edits.entry(id.to_owned()).or_default().look = choice;
         }
     });
+    if current.is_none() {
+        ui.weak(rule_look);
+    }
 }
 
 fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
@@ -129,7 +156,12 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     {
         vm.edits.entry(id.clone()).or_default().collection = Some(collection);
     }
-    look_ui(ui, vm, &id);
+    let rule_look = rule_preview(
+        &vm.settings.look_rules,
+        &row.scanned.metadata,
+        row.scanned.clip.family,
+    );
+    look_ui(ui, vm, &id, &rule_look);
     ui.add_space(6.0);
     egui::Grid::new("clip_fields")
         .num_columns(3)
@@ -272,6 +304,30 @@ fn bulk_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rule_preview_names_the_lut_and_the_value_it_matched_on() {
+        use crate::card::Family;
+        let mut m = crate::media::ClipMetadata::default();
+        m.extra.insert("gamma".into(), "s-log3-cine".into());
+        let rules = "camera=FX9 => /luts/fx9.cube\ngamma=S-Log3 => /luts/slog3.cube";
+        assert_eq!(
+            rule_preview(rules, &m, Family::Xdcam),
+            "/luts/slog3.cube (rule gamma=S-Log3 matched gamma \"s-log3-cine\")"
+        );
+        assert_eq!(
+            rule_preview("family=p2 => /luts/vlog.cube", &m, Family::Xdcam),
+            "No look rule matches this clip: no look"
+        );
+        assert_eq!(
+            rule_preview("", &m, Family::Xdcam),
+            "No look rules set: no look"
+        );
+        assert!(
+            rule_preview("gamma s-log3", &m, Family::Xdcam)
+                .starts_with("The look rules have an error: ")
+        );
+    }
 
     #[test]
     fn facts_name_the_sidecar_each_value_came_from() {

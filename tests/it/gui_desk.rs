@@ -717,3 +717,33 @@ fn desk_a_narrow_clip_table_keeps_the_clip_column_in_place() {
         "the clip name stays left of the scrolled columns: {row:?} {size:?}"
     );
 }
+
+/// The clip editor shows, before the run, which look the settings' rules give the focused clip
+/// and the value the rule matched on; a clip's own choice hides it.
+#[test]
+fn desk_the_clip_editor_shows_the_look_a_rule_gives_before_the_run() {
+    let card = fixtures().dir_of(SampleKind::Xdcam).to_path_buf();
+    let mut d = desk_with(
+        Settings {
+            look_rules: "family=p2 => /luts/vlog.cube\nfamily=xdcam => /luts/slog3.cube".into(),
+            ..Settings::default()
+        },
+        vec![card],
+    );
+    d.scanned();
+    let id = d.harness.state().view().card.clips[0].id().to_owned();
+    d.harness.state_mut().view_mut().focused = Some(id.clone());
+    d.harness.run_ok();
+    let shown = "/luts/slog3.cube (rule family=xdcam matched family \"xdcam\")";
+    assert!(d.harness.query_by_label(shown).is_some(), "no rule preview");
+    // The clip's own "No look" replaces the rules: the preview goes.
+    d.harness
+        .state_mut()
+        .view_mut()
+        .edits
+        .entry(id)
+        .or_default()
+        .look = Some(card_ingest::media::proxy::look_rules::ClipLook::NoLook);
+    d.harness.run_ok();
+    assert!(d.harness.query_by_label(shown).is_none());
+}
