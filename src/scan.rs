@@ -5,6 +5,7 @@
 //! lands in `errors` next to the clips that did work.
 
 use crate::card::{self, Card, CardError, Clip, ScanIssue, Skipped};
+use crate::media::proxy::camera::{self, CameraProxyFacts};
 use crate::media::{self, ClipMetadata, Tools};
 use serde::Serialize;
 use std::collections::HashSet;
@@ -18,6 +19,10 @@ pub struct ScannedClip {
     pub clip: Clip,
     pub metadata: ClipMetadata,
     pub raw_metadata: serde_json::Value,
+    /// The camera's own proxy on the card, probed (or why it could not be), so the preview can
+    /// say before the run whether it would be used. Window only: not in `scan --json`.
+    #[serde(skip)]
+    pub camera_proxy: Option<Result<CameraProxyFacts, String>>,
 }
 
 /// The whole `scan --json` document.
@@ -47,7 +52,7 @@ pub fn scan(paths: &[PathBuf], tools: &Tools) -> Result<ScanReport, ScanError> {
         .clips
         .into_iter()
         .zip(described)
-        .map(|(clip, desc)| {
+        .map(|(clip, (desc, camera_proxy))| {
             errors.extend(
                 desc.issues
                     .into_iter()
@@ -58,6 +63,7 @@ pub fn scan(paths: &[PathBuf], tools: &Tools) -> Result<ScanReport, ScanError> {
                 clip,
                 metadata: desc.metadata,
                 raw_metadata: desc.raw,
+                camera_proxy,
             }
         })
         .collect();
@@ -69,14 +75,20 @@ pub fn scan(paths: &[PathBuf], tools: &Tools) -> Result<ScanReport, ScanError> {
     })
 }
 
+type Described = (
+    media::ClipDescription,
+    Option<Result<CameraProxyFacts, String>>,
+);
+
 /// Describes clips on up to `available_parallelism` threads (MediaInfo is one process per
-/// clip, mostly waiting on I/O), keeping the input order.
-fn describe_all(clips: &[Clip], tools: &Tools) -> Vec<media::ClipDescription> {
+/// clip, mostly waiting on I/O), keeping the input order; a clip with a camera proxy has it
+/// probed too (two short ffprobe runs).
+fn describe_all(clips: &[Clip], tools: &Tools) -> Vec<Described> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 4);
     let next = Mutex::new(0usize);
-    let results: Mutex<Vec<Option<media::ClipDescription>>> =
+    let results: Mutex<Vec<Option<Described>>> =
         Mutex::new((0..clips.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..workers.min(clips.len()) {
@@ -90,7 +102,11 @@ fn describe_all(clips: &[Clip], tools: &Tools) -> Vec<media::ClipDescription> {
                     };
                     let Some(clip) = clips.get(i) else { break };
                     let r = media::describe_clip(clip, tools);
-                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+                    let proxy = camera::candidate(clip).map(|path| match &tools.ffprobe {
+                        Some(ffprobe) => camera::inspect(ffprobe, &path).map_err(|e| e.to_string()),
+                        None => Err("ffprobe not found to check the camera proxy".to_owned()),
+                    });
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some((r, proxy));
                 }
             });
         }

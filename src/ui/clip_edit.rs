@@ -47,6 +47,47 @@ pub(crate) fn rule_preview(
     }
 }
 
+/// Whether the camera's own proxy would become the iconik proxy, and if not why, as the
+/// ingest decides it (`ingest/steps/encode.rs`): `None` when the setting is off. Pure: the
+/// probe ran with the scan.
+pub(crate) fn camera_proxy_preview(
+    sc: &crate::scan::ScannedClip,
+    settings: &super::config::Settings,
+    clip_look: Option<&crate::media::proxy::look_rules::ClipLook>,
+) -> Option<String> {
+    use crate::media::proxy::{camera, look_rules, preset};
+    if !settings.camera_proxy {
+        return None;
+    }
+    let probed = match &sc.camera_proxy {
+        None => return Some("Camera proxy: none on the card, so it is encoded".into()),
+        Some(Err(e)) => return Some(format!("Camera proxy not checked ({e}), so it is encoded")),
+        Some(Ok(facts)) => facts,
+    };
+    let rules = look_rules::parse_rules(&settings.look_rules).unwrap_or_default();
+    let family = sc.clip.family;
+    if look_rules::choose(None, clip_look, &rules, &sc.metadata, family).is_some() {
+        return Some("Camera proxy not used: a look needs an encode".into());
+    }
+    if !settings.burn_in.trim().is_empty() {
+        return Some("Camera proxy not used: a burn-in needs an encode".into());
+    }
+    let chosen = match settings.proxy_preset.trim() {
+        "" => preset::family_default(family),
+        name => preset::find(name).unwrap_or_else(|_| preset::family_default(family)),
+    };
+    let needs = camera::Needs {
+        duration_seconds: sc.metadata.duration_seconds.filter(|d| *d > 0.0),
+        has_audio: sc.metadata.audio_channels.unwrap_or(0) > 0,
+        max_height: chosen.max_height,
+    };
+    Some(match camera::assess(probed, &needs) {
+        Ok(camera::Use::AsIs) => "Camera proxy used as it is: no encode".into(),
+        Ok(camera::Use::Remux) => "Camera proxy used, remuxed with faststart: no encode".into(),
+        Err(why) => format!("Not used, so it is encoded: {why}"),
+    })
+}
+
 /// The clip's look: by the settings' rules, none, or a LUT file of its own.
 fn look_ui(ui: &mut egui::Ui, vm: &mut ViewModel, id: &str, rule_look: &str) {
     use crate::media::proxy::look_rules::ClipLook;
@@ -162,6 +203,10 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         row.scanned.clip.family,
     );
     look_ui(ui, vm, &id, &rule_look);
+    let clip_look = vm.edits.get(&id).and_then(|e| e.look.as_ref());
+    if let Some(verdict) = camera_proxy_preview(&row.scanned, &vm.settings, clip_look) {
+        ui.label(verdict);
+    }
     ui.add_space(6.0);
     egui::Grid::new("clip_fields")
         .num_columns(3)
@@ -304,6 +349,92 @@ fn bulk_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_camera_proxy_preview_says_what_the_ingest_will_do() {
+        use crate::card::{Clip, Family};
+        use crate::media::proxy::camera::CameraProxyFacts;
+        use crate::media::proxy::look_rules::ClipLook;
+        let facts = CameraProxyFacts {
+            path: "/card/CONTENTS/PROXY/0001AA.MP4".into(),
+            video_codec: Some("h264".into()),
+            width: Some(960),
+            height: Some(540),
+            has_b_frames: Some(0),
+            duration_seconds: Some(4.0),
+            audio: Some(("aac".into(), 2, None)),
+            is_mp4: true,
+            faststart: true,
+            max_keyframe_gap: Some(1.0),
+            ..CameraProxyFacts::default()
+        };
+        let mut sc = crate::scan::ScannedClip {
+            clip: Clip {
+                id: "p2:1".into(),
+                name: "0001AA".into(),
+                family: Family::P2,
+                card_root: "/card".into(),
+                files: Vec::new(),
+                segments: Vec::new(),
+                incomplete: None,
+                warnings: Vec::new(),
+                derived_from: None,
+            },
+            metadata: crate::media::ClipMetadata {
+                duration_seconds: Some(4.0),
+                audio_channels: Some(4),
+                ..crate::media::ClipMetadata::default()
+            },
+            raw_metadata: serde_json::Value::Null,
+            camera_proxy: Some(Ok(facts.clone())),
+        };
+        let mut settings = super::super::config::Settings::default();
+        assert_eq!(
+            camera_proxy_preview(&sc, &settings, None),
+            None,
+            "setting off"
+        );
+        settings.camera_proxy = true;
+        let say = |sc: &crate::scan::ScannedClip, s: &super::super::config::Settings| {
+            camera_proxy_preview(sc, s, None).unwrap()
+        };
+        assert_eq!(say(&sc, &settings), "Camera proxy used as it is: no encode");
+        // 540 lines are above the 540p preset? No: equal is fine; 720 lines are above it.
+        settings.proxy_preset = "540p".into();
+        assert_eq!(say(&sc, &settings), "Camera proxy used as it is: no encode");
+        sc.camera_proxy = Some(Ok(CameraProxyFacts {
+            height: Some(720),
+            faststart: false,
+            ..facts.clone()
+        }));
+        assert!(say(&sc, &settings).contains("is 720 lines, above the preset's 540"));
+        settings.proxy_preset = String::new();
+        assert_eq!(
+            say(&sc, &settings),
+            "Camera proxy used, remuxed with faststart: no encode"
+        );
+        settings.burn_in = "timecode".into();
+        assert_eq!(
+            say(&sc, &settings),
+            "Camera proxy not used: a burn-in needs an encode"
+        );
+        settings.burn_in.clear();
+        let lut = ClipLook::Lut("/luts/a.cube".into());
+        assert_eq!(
+            camera_proxy_preview(&sc, &settings, Some(&lut)).unwrap(),
+            "Camera proxy not used: a look needs an encode"
+        );
+        sc.camera_proxy = Some(Err("ffprobe timed out".into()));
+        assert_eq!(
+            say(&sc, &settings),
+            "Camera proxy not checked (ffprobe timed out), so it is encoded"
+        );
+        sc.camera_proxy = None;
+        assert_eq!(
+            say(&sc, &settings),
+            "Camera proxy: none on the card, so it is encoded"
+        );
+    }
 
     #[test]
     fn the_rule_preview_names_the_lut_and_the_value_it_matched_on() {

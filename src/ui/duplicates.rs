@@ -457,6 +457,7 @@ mod tests {
             },
             metadata: Default::default(),
             raw_metadata: serde_json::Value::Null,
+            camera_proxy: None,
         }
     }
 

@@ -302,6 +302,7 @@ mod tests {
                     ..ClipMetadata::default()
                 },
                 raw_metadata: serde_json::Value::Null,
+                camera_proxy: None,
             },
             selected: true,
             expanded: false,

@@ -53,6 +53,7 @@ pub fn synthetic_clip(i: usize) -> ClipRow {
                 ..ClipMetadata::default()
             },
             raw_metadata: serde_json::Value::Null,
+            camera_proxy: None,
         },
         selected: true,
         expanded: false,

@@ -747,3 +747,41 @@ fn desk_the_clip_editor_shows_the_look_a_rule_gives_before_the_run() {
     d.harness.run_ok();
     assert!(d.harness.query_by_label(shown).is_none());
 }
+
+/// With "use the camera's proxy" on, the clip editor says before the run whether the card's
+/// camera proxy qualifies: the P2 sample's PROXY files (160×90, with B-frames) do not, and why.
+#[test]
+fn desk_the_clip_editor_says_whether_the_camera_proxy_qualifies() {
+    let card = fixtures().dir_of(SampleKind::P2).to_path_buf();
+    let mut d = desk_with(
+        Settings {
+            camera_proxy: true,
+            ..Settings::default()
+        },
+        vec![card],
+    );
+    d.scanned();
+    let clip = d.harness.state().view().card.clips[0].clone();
+    let probed = clip
+        .scanned
+        .camera_proxy
+        .clone()
+        .expect("the P2 clip has a camera proxy");
+    let facts = probed.expect("probed with ffprobe");
+    assert_eq!(facts.video_codec.as_deref(), Some("h264"));
+    d.harness.state_mut().view_mut().focused = Some(clip.id().to_owned());
+    d.harness.run_ok();
+    let verdicts: Vec<String> = d
+        .harness
+        .query_all_by_label_contains("so it is encoded: camera proxy")
+        .map(|n| {
+            let ak = n.accesskit_node();
+            ak.label()
+                .filter(|l| !l.is_empty())
+                .or(ak.value().map(|v| v.to_string()))
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(verdicts.len(), 1, "{verdicts:?}");
+    assert!(verdicts[0].contains("B-frames"), "{verdicts:?}");
+}
