@@ -21,10 +21,10 @@ const FILE_SETS: &str = "/API/files/v1/assets/*/file_sets/";
 const ASSETS: &str = "/API/assets/v1/assets/";
 
 /// A runtime, a temp dir for settings/cache, and the app under a headless harness.
-struct Gui {
-    harness: Harness<'static, App>,
-    _rt: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
+pub(crate) struct Gui {
+    pub(crate) harness: Harness<'static, App>,
+    pub(crate) _rt: tokio::runtime::Runtime,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 fn no_keyring()
@@ -47,7 +47,12 @@ fn gui(settings: Settings, paths: Vec<PathBuf>) -> Gui {
 
 /// The app with its settings, cache and data under `dir` (a second instance on the same `dir`
 /// is a restart) and `env` as the environment credentials.
-fn gui_in(dir: tempfile::TempDir, settings: Settings, paths: Vec<PathBuf>, env: EnvStore) -> Gui {
+pub(crate) fn gui_in(
+    dir: tempfile::TempDir,
+    settings: Settings,
+    paths: Vec<PathBuf>,
+    env: EnvStore,
+) -> Gui {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

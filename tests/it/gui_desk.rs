@@ -4,16 +4,15 @@
 //! its read-back), the per-card "how long" figures on a hand-driven clock, the eject offer, the
 //! help overlay, the system theme, and an AccessKit walk that fails on an unlabelled control.
 
-use crate::gui::{pump_until, window};
+use crate::gui::{gui_in, pump_until};
 use crate::util::fixtures;
 use card_ingest::eject::Mounted;
 use card_ingest::ingest::Step;
 use card_ingest::ingest::erase::{Evidence, Verdict};
 use card_ingest::sample::SampleKind;
-use card_ingest::secrets::{EnvStore, SecretsError};
+use card_ingest::secrets::EnvStore;
 use card_ingest::ui::App;
-use card_ingest::ui::Startup;
-use card_ingest::ui::config::{AppDirs, Settings};
+use card_ingest::ui::config::Settings;
 use card_ingest::ui::ingest_run::CardEnd;
 use card_ingest::ui::queue::QueueEvent;
 use card_ingest::ui::sources::{SourceRow, SourceState, rows};
@@ -37,31 +36,16 @@ fn desk(paths: Vec<PathBuf>) -> Desk {
 }
 
 fn desk_with(settings: Settings, paths: Vec<PathBuf>) -> Desk {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let startup = Startup {
+    let gui = gui_in(
+        tempfile::tempdir().expect("tempdir"),
         settings,
-        dirs: AppDirs::under(dir.path()),
         paths,
-        keyring: Box::new(|| {
-            Err(SecretsError::KeyringUnavailable {
-                detail: "test: no Secret Service".into(),
-            })
-        }),
-        env: EnvStore::from_vars(None, None),
-        spec_dir: None,
-        notices: Vec::new(),
-        log: None,
-    };
-    let harness = window(startup, &rt);
+        EnvStore::from_vars(None, None),
+    );
     Desk {
-        harness,
-        _rt: rt,
-        _dir: dir,
+        harness: gui.harness,
+        _rt: gui._rt,
+        _dir: gui.dir,
     }
 }
 
