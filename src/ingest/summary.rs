@@ -178,7 +178,8 @@ pub fn attach_posters(report: &mut CardReport, outcome: &CardOutcome, ffmpeg: &s
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
+                // A worker that panicked is a bug: surface it as the sequential loop did.
+                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         });
     for (i, result) in grabbed {

@@ -56,13 +56,20 @@ impl ClipCtx {
             has_audio: meta.audio_channels.unwrap_or(0) > 0,
             max_height,
         };
-        let probe_path = path.clone();
-        let facts = tokio::task::spawn_blocking(move || camera::inspect(&ffprobe, &probe_path))
-            .await
-            .map_err(|e| StepFail::permanent(e.to_string()))?;
-        let facts = match facts {
-            Ok(f) => f,
-            Err(e) => return Ok(Err(e.to_string())),
+        // The scan probed it already (`scan::ScannedClip::camera_proxy`); probe only if not.
+        let facts = match &self.sc.camera_proxy {
+            Some(Ok(f)) if f.path == path => f.clone(),
+            _ => {
+                let probe_path = path.clone();
+                let probed =
+                    tokio::task::spawn_blocking(move || camera::inspect(&ffprobe, &probe_path))
+                        .await
+                        .map_err(|e| StepFail::permanent(e.to_string()))?;
+                match probed {
+                    Ok(f) => f,
+                    Err(e) => return Ok(Err(e.to_string())),
+                }
+            }
         };
         let how = match camera::assess(&facts, &needs) {
             Ok(how) => how,
