@@ -19,8 +19,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use md5::{Digest, Md5};
-use sha2::Sha512;
+#[path = "checksum/md5_fast.rs"]
+mod md5_fast;
+
+pub use md5_fast::Md5;
+use sha2::{Digest, Sha512};
 use xxhash_rust::xxh64::Xxh64;
 
 /// Read block size: large enough that syscalls are negligible, small enough for quick cancel.
