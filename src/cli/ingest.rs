@@ -274,7 +274,11 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     }
     let paths = args.paths.clone();
     let tools2 = tools.clone();
-    let report = tokio::task::spawn_blocking(move || scan::scan(&paths, &tools2))
+    // Camera proxies are probed only when they may be used (the ingest probes its own).
+    let options = scan::ScanOptions {
+        camera_proxies: args.camera_proxy,
+    };
+    let report = tokio::task::spawn_blocking(move || scan::scan_with(&paths, &tools2, options))
         .await
         .context("scan interrupted")?
         .context("scan failed")?;

@@ -19,7 +19,11 @@ pub struct ScanArgs {
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let tools = super::detect_tools();
     super::warn_missing_tools(&tools);
-    let report = scan::scan(&args.paths, &tools).context("scan failed")?;
+    // `scan --json` does not print camera-proxy probes: skip them.
+    let options = scan::ScanOptions {
+        camera_proxies: false,
+    };
+    let report = scan::scan_with(&args.paths, &tools, options).context("scan failed")?;
     print_report(&report, args.json)?;
     Ok(ExitCode::SUCCESS)
 }

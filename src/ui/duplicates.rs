@@ -458,6 +458,7 @@ mod tests {
             metadata: Default::default(),
             raw_metadata: serde_json::Value::Null,
             camera_proxy: None,
+            description: None,
         }
     }
 

@@ -303,6 +303,7 @@ mod tests {
                 },
                 raw_metadata: serde_json::Value::Null,
                 camera_proxy: None,
+                description: None,
             },
             selected: true,
             expanded: false,
