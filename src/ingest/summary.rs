@@ -133,11 +133,20 @@ fn report_path(source: &std::path::Path, root: &std::path::Path) -> String {
         .join("/")
 }
 
+/// The width of the report's posters, in pixels.
+pub const POSTER_WIDTH: u32 = 160;
+
+/// Where the encode keeps a proxy's poster: `{fingerprint}.poster.jpg` beside the mp4.
+pub fn poster_beside(proxy: &std::path::Path) -> std::path::PathBuf {
+    proxy.with_extension("poster.jpg")
+}
+
 /// Adds each clip's poster (a 160-pixel JPEG of its encoded proxy) to `report`, for the HTML
 /// and PDF reports. Clips without a local proxy keep none; a failed grab is logged, not fatal.
 ///
-/// The grabs run on every core: they come after the last clip, when nothing else is running,
-/// and one after another they were half of a 20-clip card's time after its last step.
+/// The encode writes the poster beside the proxy as a second output of the same decode, so
+/// this mostly reads files. Only proxies made otherwise (the camera's own, an older cache) are
+/// grabbed here, on every core: this runs after the last clip, when nothing else is running.
 pub fn attach_posters(report: &mut CardReport, outcome: &CardOutcome, ffmpeg: &std::path::Path) {
     let jobs: Vec<(usize, &std::path::Path)> = report
         .clips
@@ -151,6 +160,15 @@ pub fn attach_posters(report: &mut CardReport, outcome: &CardOutcome, ffmpeg: &s
                 .and_then(|c| c.proxy_path.as_deref())
                 .filter(|p| p.is_file())
                 .map(|p| (i, p))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter(|&(i, proxy)| match std::fs::read(poster_beside(proxy)) {
+            Ok(jpeg) if jpeg.starts_with(&[0xFF, 0xD8]) => {
+                report.clips[i].poster_jpeg = Some(jpeg);
+                false
+            }
+            _ => true,
         })
         .collect();
     let workers = std::thread::available_parallelism()
@@ -170,7 +188,7 @@ pub fn attach_posters(report: &mut CardReport, outcome: &CardOutcome, ffmpeg: &s
                             };
                             mine.push((
                                 i,
-                                crate::media::poster::thumbnail_jpeg(ffmpeg, proxy, 160),
+                                crate::media::poster::thumbnail_jpeg(ffmpeg, proxy, POSTER_WIDTH),
                             ));
                         }
                     })

@@ -173,6 +173,56 @@ fn p2_clip_proxy_meets_the_iconik_spec() {
     assert!((reports.last().unwrap().out_time_seconds - 3.0).abs() <= 0.1);
 }
 
+/// Width and height of a JPEG (its first SOFn segment).
+fn jpeg_size(bytes: &[u8]) -> (u16, u16) {
+    assert_eq!(&bytes[..2], &[0xFF, 0xD8], "a JPEG");
+    let mut at = 2;
+    while at + 9 < bytes.len() {
+        let (marker, len) = (
+            bytes[at + 1],
+            u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]),
+        );
+        if (0xC0..=0xC3).contains(&marker) {
+            let h = u16::from_be_bytes([bytes[at + 5], bytes[at + 6]]);
+            let w = u16::from_be_bytes([bytes[at + 7], bytes[at + 8]]);
+            return (w, h);
+        }
+        at += 2 + usize::from(len);
+    }
+    panic!("no SOF segment");
+}
+
+#[test]
+fn the_poster_is_a_second_output_of_the_same_encode() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = p2_clip(dir.path());
+    let out = dir.path().join("0002EM.mp4");
+    let spec = ProxySpec {
+        poster_width: Some(160),
+        ..ProxySpec::default()
+    };
+    let plan = proxy::plan(&c, &describe(&c), &spec, &out).unwrap();
+    // One ffmpeg run: the proxy first, then the poster, from one filter graph.
+    let outputs: Vec<&String> = plan
+        .args
+        .iter()
+        .filter(|a| a.ends_with(".part") || a.ends_with(".jpg"))
+        .collect();
+    assert_eq!(outputs.len(), 2, "{:?}", plan.args);
+    let o = run(&plan).unwrap();
+    let poster = o.poster.clone().expect("a poster");
+    let jpeg = std::fs::read(&poster).unwrap();
+    assert_eq!(jpeg_size(&jpeg), (160, 90), "16:9 source at 160 wide");
+    // The proxy is the one the plain plan makes: full length, same rules.
+    let p = probe(&out);
+    assert_h264_720_rules(&p);
+    assert!((duration(&p) - 3.0).abs() <= 0.1, "{}", duration(&p));
+    // Without the option there is no poster output at all.
+    let plain = proxy::plan(&c, &describe(&c), &ProxySpec::default(), &out).unwrap();
+    assert_eq!(plain.poster, None);
+    assert!(!plain.args.iter().any(|a| a.contains("[poster]")));
+}
+
 #[test]
 fn p2_span_duration_is_the_sum_of_segments() {
     let dir = tempfile::tempdir().unwrap();

@@ -74,6 +74,14 @@ fn remove_quietly(path: &Path) {
     }
 }
 
+/// Removes what a failed or cancelled encode may have left: the temp proxy and its poster.
+fn remove_temps(plan: &ProxyPlan) {
+    remove_quietly(&plan.temp_output);
+    if let Some(p) = &plan.poster {
+        remove_quietly(p);
+    }
+}
+
 /// Runs `plan` with `ffmpeg`. `cancel` stops it (the partial file is removed);
 /// `progress` is called at each `-progress` block, with fraction 1.0 at the end.
 pub fn encode(
@@ -94,7 +102,7 @@ pub fn encode(
             source,
         })?;
     }
-    remove_quietly(&plan.temp_output);
+    remove_temps(plan);
     let spec = ProcessSpec::new(ffmpeg, plan.timeout)
         .args(&plan.args)
         .subject(&plan.output)
@@ -112,7 +120,7 @@ pub fn encode(
     let out = match run {
         Ok(out) => out,
         Err(e) => {
-            remove_quietly(&plan.temp_output);
+            remove_temps(plan);
             return Err(match e {
                 ProcessError::Cancelled { .. } => ProxyError::Cancelled {
                     output: plan.output.clone(),
@@ -122,7 +130,7 @@ pub fn encode(
         }
     };
     if !out.success() {
-        remove_quietly(&plan.temp_output);
+        remove_temps(plan);
         return Err(ProxyError::Ffmpeg {
             output: plan.output.clone(),
             status: out.status_code,
@@ -132,7 +140,7 @@ pub fn encode(
     let size_bytes = match std::fs::metadata(&plan.temp_output) {
         Ok(m) if m.is_file() && m.len() > 0 => m.len(),
         _ => {
-            remove_quietly(&plan.temp_output);
+            remove_temps(plan);
             return Err(ProxyError::NoOutput {
                 path: plan.output.clone(),
             });
@@ -176,6 +184,11 @@ pub fn encode(
         bit_rate: plan.video_bitrate,
         audio_bitrate: tracks.sound.then_some(plan.audio_bitrate),
         encoder: plan.encoder,
+        // A poster that did not come out (a clip shorter than a frame) is no failure.
+        poster: plan
+            .poster
+            .clone()
+            .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0)),
     })
 }
 

@@ -98,6 +98,9 @@ pub struct ProxySpec {
     pub look: Option<look::Look>,
     /// Text drawn into the picture (timecode, clip, card, custom); `None` = clean picture.
     pub burn_in: Option<burn_in::BurnIn>,
+    /// Also write a JPEG poster this many pixels wide, a second output of the same decode
+    /// (`thumbnail` over the first frames): the report's poster without a second ffmpeg run.
+    pub poster_width: Option<u32>,
 }
 
 impl Default for ProxySpec {
@@ -114,6 +117,7 @@ impl Default for ProxySpec {
             min_timeout: Duration::from_secs(600),
             look: None,
             burn_in: None,
+            poster_width: None,
         }
     }
 }
@@ -163,6 +167,8 @@ pub struct ProxyPlan {
     pub timeout: Duration,
     /// Things the operator should know (audio dropped, rate guessed, ...).
     pub warnings: Vec<String>,
+    /// Where ffmpeg writes the poster ([`ProxySpec::poster_width`]), when the plan has one.
+    pub poster: Option<PathBuf>,
 }
 
 /// One `-progress` report.
@@ -198,6 +204,8 @@ pub struct ProxyOutput {
     pub audio_bitrate: Option<u32>,
     /// The encoder that made it.
     pub encoder: Encoder,
+    /// The poster JPEG written beside it ([`ProxyPlan::poster`]), when ffmpeg made one.
+    pub poster: Option<PathBuf>,
 }
 
 impl ProxyOutput {

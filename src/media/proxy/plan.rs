@@ -31,6 +31,31 @@ pub(crate) fn ext_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// `"{out}.poster.part.jpg"`: the poster ffmpeg writes beside the proxy's temp file.
+fn poster_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".poster.part.jpg");
+    PathBuf::from(name)
+}
+
+/// `graph` with its `{tail}[v]` output split in two: the proxy's picture as before, and a
+/// `[poster]` branch that keeps only the first 25 frames (`trim` ends the branch there, so
+/// the rest of the clip costs nothing), scales them to `width` and picks the most
+/// representative (`thumbnail`). `None` when the graph does not have that output.
+fn with_poster_branch(graph: &str, tail: &str, width: u32) -> Option<String> {
+    let end = format!("{tail}[v]");
+    let at = graph.rfind(&end)?;
+    let (head, rest) = (&graph[..at], &graph[at + end.len()..]);
+    // The tail must close a chain: it follows a filter or an input label, and the chain ends.
+    if !(head.ends_with(',') || head.ends_with(']')) || !(rest.is_empty() || rest.starts_with(';'))
+    {
+        return None;
+    }
+    Some(format!(
+        "{head}split=2[pm][pp];[pm]{end};[pp]trim=end_frame=25,scale={width}:-2,thumbnail=25[poster]{rest}"
+    ))
+}
+
 /// `"{out}.part"`: what ffmpeg writes before the rename.
 fn temp_path(out: &Path) -> PathBuf {
     let mut name = out.as_os_str().to_owned();
@@ -536,6 +561,13 @@ pub fn plan(
         }
     }
     let filter = insert_before_tail(&graph.filter, spec.encoder.filter_tail(), &picture);
+    let (filter, poster) = match spec.poster_width {
+        Some(w) => match with_poster_branch(&filter, spec.encoder.filter_tail(), w) {
+            Some(f) => (f, Some(poster_path(out))),
+            None => (filter, None),
+        },
+        None => (filter, None),
+    };
     args.extend(["-filter_complex".into(), filter]);
     args.extend(["-map".into(), "[v]".into()]);
     match graph.audio {
@@ -563,6 +595,26 @@ pub fn plan(
         .map(String::from),
     );
     args.push(temp_output.to_string_lossy().into_owned());
+    if let Some(p) = &poster {
+        args.extend(
+            [
+                "-map",
+                "[poster]",
+                "-frames:v",
+                "1",
+                "-c:v",
+                "mjpeg",
+                "-q:v",
+                "4",
+                "-f",
+                "image2",
+                "-update",
+                "1",
+            ]
+            .map(String::from),
+        );
+        args.push(p.to_string_lossy().into_owned());
+    }
 
     let (width, height) = match (&graph.source, size) {
         (ProxySource::Essence, Some((w, h))) => {
@@ -593,6 +645,7 @@ pub fn plan(
         encoder: spec.encoder,
         timeout,
         warnings,
+        poster,
     })
 }
 

@@ -416,3 +416,36 @@ fn look_and_burn_in_go_before_the_hardware_upload_with_the_clip_values() {
     assert_eq!(video.matches("drawtext=").count(), 3);
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }
+
+#[test]
+fn the_poster_branch_splits_the_picture_output_only() {
+    let g = "[0:v:0]scale=640:-2,format=yuv420p[v];[1:a:0]anull[a]";
+    assert_eq!(
+        with_poster_branch(g, "format=yuv420p", 160).as_deref(),
+        Some(
+            "[0:v:0]scale=640:-2,split=2[pm][pp];[pm]format=yuv420p[v];\
+             [pp]trim=end_frame=25,scale=160:-2,thumbnail=25[poster];[1:a:0]anull[a]"
+        )
+    );
+    assert_eq!(
+        with_poster_branch(
+            "[0:v:0]format=nv12,hwupload[v]",
+            "format=nv12,hwupload",
+            160
+        )
+        .as_deref(),
+        Some(
+            "[0:v:0]split=2[pm][pp];[pm]format=nv12,hwupload[v];\
+             [pp]trim=end_frame=25,scale=160:-2,thumbnail=25[poster]"
+        )
+    );
+    // No picture output of that shape: no poster (the report grabs one later).
+    assert_eq!(
+        with_poster_branch("[0:v]null[x]", "format=yuv420p", 160),
+        None
+    );
+    assert_eq!(
+        with_poster_branch("[0:v]format=yuv420p[v]x", "format=yuv420p", 160),
+        None
+    );
+}
