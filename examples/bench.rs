@@ -423,12 +423,20 @@ fn fresh_root(name: &str, card: &Path) -> (PathBuf, PathBuf) {
 
 async fn whole_job() -> Line {
     let card = p2_card("p2-20x4s-360", 20, 640, 360, 4);
-    let (root, copy) = fresh_root("job", &card);
-    let sbx = start_sandbox(&root, 50).await;
-    let ours = cli_ingest(&sbx, &root, &copy, &[]).await;
-    let calls = sbx.requests().len();
     let plans = plans(&card, &data_dir().join("job-encodes"));
-    let reference: Duration = plans.iter().map(bare_ffmpeg).sum();
+    // Best of two alternating rounds of each side, as for the other lines: a whole job is
+    // long enough for the shared machine to disturb one round.
+    let (mut ours, mut reference, mut calls) = (Duration::MAX, Duration::MAX, 0);
+    for _ in 0..2 {
+        let (root, copy) = fresh_root("job", &card);
+        let sbx = start_sandbox(&root, 50).await;
+        let t = cli_ingest(&sbx, &root, &copy, &[]).await;
+        if t < ours {
+            ours = t;
+            calls = sbx.requests().len();
+        }
+        reference = reference.min(plans.iter().map(bare_ffmpeg).sum());
+    }
     let ratio = secs(ours) / secs(reference);
     Line {
         name: "whole job, 20-clip P2 card (640x360, 4 s), 50 ms latency, local proxies",
@@ -449,12 +457,20 @@ async fn whole_job() -> Line {
 
 async fn api_path() -> Line {
     let card = p2_card("p2-20x4s-360", 20, 640, 360, 4);
-    let (root, copy) = fresh_root("api", &card);
-    let sbx = start_sandbox(&root, 50).await;
-    let transcript = root.join("transcript.sh");
+    // Best of two rounds (latency-bound, but the scan and the pacer's timers are not).
+    let (mut ours, mut calls) = (Duration::MAX, 0);
+    let transcript = data_dir().join("api-transcript.sh");
     let t = transcript.display().to_string();
-    let ours = cli_ingest(&sbx, &root, &copy, &["--proxy", "none", "--transcript", &t]).await;
-    let calls = sbx.requests().len();
+    for _ in 0..2 {
+        let (root, copy) = fresh_root("api", &card);
+        let sbx = start_sandbox(&root, 50).await;
+        let _ = std::fs::remove_file(&transcript);
+        let took = cli_ingest(&sbx, &root, &copy, &["--proxy", "none", "--transcript", &t]).await;
+        if took < ours {
+            ours = took;
+            calls = sbx.requests().len();
+        }
+    }
     // The seed flow (storages, then per clip asset, format, file set, one file per member)
     // replayed from our own transcript by a plain-HTTP python script, against a fresh sandbox.
     let (root2, _) = fresh_root("api-ref", &card);

@@ -716,15 +716,24 @@ async fn supervise(
     let mut settled_announced = false;
     let start = |tasks: &mut tokio::task::JoinSet<String>,
                  running: &mut std::collections::HashSet<String>,
-                 id: &str| {
+                 id: &str,
+                 first_poll: Option<tokio::sync::oneshot::Sender<()>>| {
         if let Some((order, sc)) = clips.get(id) {
             running.insert(id.to_owned());
-            tasks.spawn(scheduler::run_clip(shared.clone(), sc.clone(), *order));
+            tasks.spawn(scheduler::run_clip(
+                shared.clone(),
+                sc.clone(),
+                *order,
+                first_poll,
+            ));
         }
     };
+    // In card order: each clip asks for its first lanes before the next one starts.
     for sc in &job.clips {
         if sc.clip.incomplete.is_none() {
-            start(&mut tasks, &mut running, &sc.clip.id);
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            start(&mut tasks, &mut running, &sc.clip.id, Some(tx));
+            let _ = rx.await;
         }
     }
     loop {
@@ -751,7 +760,7 @@ async fn supervise(
                         queued = later;
                         for (id, step) in now {
                             if restart(shared, &id, step) {
-                                start(&mut tasks, &mut running, &id);
+                                start(&mut tasks, &mut running, &id, None);
                             }
                         }
                     }
@@ -768,7 +777,7 @@ async fn supervise(
                             if running.contains(&id) {
                                 queued.push((id, step));
                             } else if clips.contains_key(&id) && restart(shared, &id, step) {
-                                start(&mut tasks, &mut running, &id);
+                                start(&mut tasks, &mut running, &id, None);
                             }
                         }
                     }

@@ -36,8 +36,10 @@ use super::steps::{ClipCtx, StepEnd, StepFail};
 use crate::scan::ScannedClip;
 use chrono::Utc;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -59,7 +61,8 @@ impl Lanes {
     }
 }
 
-/// The branches of a clip after the duplicate decision.
+/// The registration branch: the duplicate decision, then the records.
+const HEAD: [Step; 3] = [Step::Checksum, Step::Offload, Step::CreateAsset];
 const REGISTER: [Step; 3] = [Step::CreateFormat, Step::CreateFileSet, Step::CreateFiles];
 const JOIN: [Step; 5] = [
     Step::CreateProxy,
@@ -70,22 +73,60 @@ const JOIN: [Step; 5] = [
 ];
 
 /// Runs one clip's graph; `order` is its place on the card. Returns the clip id.
-pub(crate) async fn run_clip(shared: Arc<Shared>, sc: ScannedClip, order: usize) -> String {
+///
+/// `first_poll`, when given, is sent once the graph has asked for its first lane slots (the
+/// checksum's disk slot and the encode's CPU slot are both requested in the graph's first
+/// poll): the engine starts the card's clips one after another on that signal, so a free lane
+/// goes to clip 1 rather than to whichever task the runtime happened to run first.
+pub(crate) async fn run_clip(
+    shared: Arc<Shared>,
+    sc: ScannedClip,
+    order: usize,
+    first_poll: Option<oneshot::Sender<()>>,
+) -> String {
     let id = sc.clip.id.clone();
     let ctx = ClipCtx::new(shared, sc, order);
-    if !walk(&ctx, &[Step::Checksum, Step::Offload, Step::CreateAsset]).await {
-        return id;
+    let graph = std::pin::pin!(graph(&ctx));
+    let mut graph = graph;
+    let early = std::future::poll_fn(|cx| Poll::Ready(graph.as_mut().poll(cx))).await;
+    if let Some(tx) = first_poll {
+        let _ = tx.send(());
     }
-    let branches_done = if ctx.proxy_needs_registration() {
-        walk(&ctx, &REGISTER).await && walk(&ctx, &[Step::Proxy]).await
+    if early.is_pending() {
+        graph.await;
+    }
+    id
+}
+
+async fn graph(ctx: &ClipCtx) {
+    let id = ctx.id();
+    // The encode needs no iconik id, so it normally runs from the start beside the checksum
+    // and registration. It waits for the duplicate decision only where that is known without
+    // reading the card (the card's batched look-up found the clip): no CPU for those.
+    let sequential = ctx.proxy_needs_registration() || ctx.known_in_iconik();
+    let branches_done = if sequential {
+        walk(ctx, &HEAD).await && walk(ctx, &REGISTER).await && walk(ctx, &[Step::Proxy]).await
     } else {
-        let (registered, encoded) = tokio::join!(walk(&ctx, &REGISTER), walk(&ctx, &[Step::Proxy]));
+        let register = async {
+            if !walk(ctx, &HEAD).await {
+                // Found in iconik by its checksum (its proxy step is skipped with the rest):
+                // stop the encode. After any other stop it goes on, so a retry finds it made.
+                if matches!(
+                    ctx.shared().clip(id).step(Step::Proxy),
+                    StepState::Skipped { .. }
+                ) {
+                    ctx.stop_encode();
+                }
+                return false;
+            }
+            walk(ctx, &REGISTER).await
+        };
+        let (registered, encoded) = tokio::join!(register, walk(ctx, &[Step::Proxy]));
         registered && encoded
     };
     if branches_done {
-        walk(&ctx, &JOIN).await;
+        walk(ctx, &JOIN).await;
     }
-    id
 }
 
 /// Runs `steps` in order, skipping finished ones; false when the branch stopped (a failure,
@@ -104,6 +145,11 @@ async fn walk(ctx: &ClipCtx, steps: &[Step]) -> bool {
         let Ok(mut slot) = ctx.lane_slot(step).await else {
             return false;
         };
+        // The other branch may have settled this step while it waited (a clip found already
+        // in iconik skips its encode): the slot goes straight to the next clip.
+        if shared.clip(id).step(step).is_finished() {
+            continue;
+        }
         let rec = shared.clip(id);
         let prior = rec.step(step);
         let saved = shared.update(id, |r| {

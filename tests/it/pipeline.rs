@@ -239,15 +239,21 @@ async fn the_encode_runs_beside_registration_and_first_clips_complete_first() {
     assert!(out.all_complete(), "{:#?}", out.record);
     let clips = in_card_order(&out, &report);
     let first = clips[0];
-    // With 50 ms per call, clip 1's 10 registration calls take ≥ 0.5 s; its encode starts
-    // right after the asset exists, so it starts before the file records are done.
+    // The encode needs no iconik id: clip 1's starts at once, beside its checksum, while its
+    // asset (≥ one 50 ms call after the checksum) and file records are still being made.
     assert!(
-        started(first, Step::Proxy) < finished(first, Step::CreateFiles),
-        "proxy started {} but files finished {}",
+        started(first, Step::Proxy) < finished(first, Step::CreateAsset),
+        "proxy started {} but the asset finished {}",
         started(first, Step::Proxy),
-        finished(first, Step::CreateFiles)
+        finished(first, Step::CreateAsset)
     );
-    assert!(started(first, Step::Proxy) >= finished(first, Step::CreateAsset));
+    assert!(started(first, Step::Proxy) < finished(first, Step::CreateFiles));
+    // Each encode left the report's poster beside its proxy (a second output, no extra run).
+    for c in &clips {
+        let proxy = c.proxy_path.as_ref().expect("proxy recorded");
+        let poster = std::fs::read(proxy.with_extension("poster.jpg")).expect("poster beside");
+        assert_eq!(&poster[..2], &[0xFF, 0xD8], "{} poster is a JPEG", c.name);
+    }
     // The proxy record joins both branches.
     for c in &clips {
         assert!(started(c, Step::CreateProxy) >= finished(c, Step::Proxy));
@@ -356,6 +362,62 @@ async fn cancel_stops_every_lane_and_a_rerun_completes_without_duplicates() {
         .filter(|p| p["status"] == "CLOSED")
         .count();
     assert_eq!(closed, CLIPS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_already_in_iconik_spends_no_encode_on_it() {
+    let s = setup();
+    let sbx = start_sandbox(&s.root, Duration::from_millis(20)).await;
+    let report = scan_card(&s.card);
+    let first = run(
+        &engine(&sbx, &s, ProxyMode::Local),
+        job(&report),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await;
+    assert!(first.all_complete(), "{:#?}", first.record);
+    // The same card again from another workstation: its own journal, an empty proxy folder.
+    let other = Setup {
+        journal: s.root.join("journal-2"),
+        proxies: s.root.join("proxies-2"),
+        _dir: tempdir(),
+        root: s.root.clone(),
+        card: s.card.clone(),
+    };
+    let again = run(
+        &engine(&sbx, &other, ProxyMode::Local),
+        job(&report),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await;
+    let clips = in_card_order(&again, &report);
+    for c in &clips {
+        assert!(c.duplicate_of.is_some(), "{} found in iconik", c.name);
+        assert_eq!(c.asset_id, None, "{} not registered again", c.name);
+    }
+    // The card's batched look-up found every clip before any started: no encode at all.
+    let made = std::fs::read_dir(&other.proxies)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "mp4"))
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(made, 0, "proxies encoded for clips already in iconik");
+    let skipped = clips
+        .iter()
+        .filter(|c| matches!(c.step(Step::Proxy), StepState::Skipped { .. }))
+        .count();
+    assert_eq!(skipped, CLIPS, "every proxy step skipped");
+    for c in &clips {
+        assert_eq!(
+            c.steps.get(&Step::Proxy).and_then(|r| r.started),
+            None,
+            "{}",
+            c.name
+        );
+    }
+    assert_eq!(objects(&sbx, "assets"), CLIPS, "no second asset");
 }
 
 async fn run_card_again(eng: &Engine, report: &ScanReport) -> CardOutcome {

@@ -146,6 +146,17 @@ pub fn copy_tree_with(from: &Path, to: &Path, rename: &dyn Fn(&str) -> String) {
         } else {
             std::fs::copy(entry.path(), &target)
                 .unwrap_or_else(|e| panic!("copy {}: {e}", entry.path().display()));
+            // Keep the modification time, as `cp -a` and an offload do: the proxy cache is
+            // keyed on name + size + mtime, so copies of one master share their proxies.
+            let mtime = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .expect("source mtime");
+            std::fs::File::options()
+                .write(true)
+                .open(&target)
+                .and_then(|f| f.set_modified(mtime))
+                .unwrap_or_else(|e| panic!("set mtime of {}: {e}", target.display()));
         }
     }
 }

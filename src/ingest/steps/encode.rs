@@ -9,10 +9,10 @@ use crate::iconik::models::KeyframeRequest;
 use crate::ingest::dedupe;
 use crate::ingest::events::EventKind;
 use crate::ingest::options::ProxyMode;
-use crate::ingest::record::ClipRecord;
 use crate::ingest::step::Step;
 use crate::media;
 use serde_json::Value;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 impl ClipCtx {
@@ -176,7 +176,7 @@ impl ClipCtx {
         };
         let camera_key = camera.as_ref().map(|c| c.key()).unwrap_or_default();
         let fingerprint = fingerprint(
-            &rec,
+            &self.sc,
             &format!("{look_key}{burn_key}{preset_key}{camera_key}"),
         );
         let dir = self.shared.options.proxy_dir.clone();
@@ -232,6 +232,7 @@ impl ClipCtx {
             encoder,
             look,
             burn_in,
+            poster_width: Some(crate::ingest::summary::POSTER_WIDTH),
             ..Default::default()
         });
         let plan = match media::proxy::plan(&self.sc.clip, &desc, &spec, &private) {
@@ -247,7 +248,19 @@ impl ClipCtx {
             }
             Err(e) => return Err(StepFail::permanent(e.to_string())),
         };
-        let cancel = self.shared.cancel.clone();
+        // This clip's stop (a duplicate found meanwhile) or the job's cancel ends the encode.
+        let cancel = self.encode_stop.clone();
+        let relay = {
+            let (job, clip) = (self.shared.cancel.clone(), cancel.clone());
+            tokio::spawn(async move {
+                while !clip.load(Ordering::Relaxed) {
+                    if job.load(Ordering::Relaxed) {
+                        clip.store(true, Ordering::Relaxed);
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+        };
         let shared = self.shared.clone();
         let rec2 = rec.clone();
         let output = tokio::task::spawn_blocking(move || {
@@ -270,8 +283,9 @@ impl ClipCtx {
             })
         })
         .await
-        .map_err(|e| StepFail::permanent(e.to_string()))?;
-        let output = match output {
+        .map_err(|e| StepFail::permanent(e.to_string()));
+        relay.abort();
+        let output = match output? {
             Ok(o) => o,
             Err(media::proxy::ProxyError::Cancelled { .. }) => return Err(StepFail::cancelled()),
             Err(e) => return Err(StepFail::permanent(e.to_string())),
@@ -296,6 +310,13 @@ impl ClipCtx {
         // The fields first: a published mp4 always has its fields beside it.
         crate::atomic_write::write_atomic(&fields_path, fields.to_string().as_bytes())
             .map_err(|e| StepFail::permanent(format!("{}: {e}", fields_path.display())))?;
+        // The report's poster came out of the same decode; published first like the fields.
+        if let Some(poster) = &output.poster {
+            let to = crate::ingest::summary::poster_beside(&out);
+            if let Err(e) = std::fs::rename(poster, &to) {
+                tracing::warn!(path = %to.display(), error = %e, "poster not kept");
+            }
+        }
         std::fs::rename(&output.path, &out)
             .map_err(|e| StepFail::permanent(format!("{}: {e}", out.display())))?;
         *super::lock(&self.proxy_fields) = Some(fields);
@@ -382,14 +403,23 @@ impl ClipCtx {
     }
 }
 
-/// xxh64 over the member files' xxh64 values and names: same content → same proxy.
-fn fingerprint(rec: &ClipRecord, look_key: &str) -> String {
+/// The proxy cache key: xxh64 over the clip id and each member's name, size and modification
+/// time (plus the look, burn-in, preset and camera-proxy keys). Known from the scan, so the
+/// encode starts before the checksums; camera files are written once, so name + size + mtime
+/// (what rsync trusts) names the content. A copy keeping its mtimes (`cp -a`, an offload)
+/// reuses the proxy.
+fn fingerprint(sc: &crate::scan::ScannedClip, look_key: &str) -> String {
     let mut text = String::from(look_key);
-    for f in &rec.files {
-        text.push_str(&f.name);
-        text.push(':');
-        text.push_str(f.xxh64.as_deref().unwrap_or("?"));
-        text.push('\n');
+    text.push_str(&sc.clip.id);
+    text.push('\n');
+    for f in &sc.clip.files {
+        let name = f.path.file_name().unwrap_or_default().to_string_lossy();
+        let mtime = std::fs::metadata(&f.path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        text.push_str(&format!("{name}:{}:{mtime}\n", f.size));
     }
     format!("{:016x}", xxhash_rust::xxh64::xxh64(text.as_bytes(), 0))
 }

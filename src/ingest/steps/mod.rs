@@ -164,13 +164,18 @@ pub(crate) struct ClipCtx {
     sc: ScannedClip,
     /// The clip's place on the card: every lane serves lower numbers first.
     order: usize,
-    /// MediaInfo/ffprobe description, made once (format components and the encode plan).
+    /// MediaInfo/ffprobe description: the scan's, or made once here (format components and
+    /// the encode plan).
     desc: tokio::sync::OnceCell<Arc<ClipDescription>>,
     /// The proxy's iconik fields, from the encode (or its `.json` beside the mp4 on resume).
     proxy_fields: Mutex<Option<Value>>,
     /// The proxy record as `POST proxies/` answered (upload URL included): the upload needs no
     /// read-back when the record was made in this run.
     created_proxy: Mutex<Option<Proxy>>,
+    /// Stops this clip's encode (and only it): set when the registration branch finds the clip
+    /// already in iconik, so no CPU goes into a proxy nobody will upload. The job's cancel
+    /// stops it too.
+    encode_stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 type StepResult = Result<StepEnd, StepFail>;
@@ -181,13 +186,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl ClipCtx {
     pub(crate) fn new(shared: Arc<Shared>, sc: ScannedClip, order: usize) -> Self {
+        // The scan's description, when it made one: no second MediaInfo run per clip.
+        let desc = tokio::sync::OnceCell::new_with(sc.description.clone());
         Self {
             shared,
             sc,
             order,
-            desc: tokio::sync::OnceCell::new(),
+            desc,
             proxy_fields: Mutex::new(None),
             created_proxy: Mutex::new(None),
+            encode_stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 
@@ -197,6 +205,23 @@ impl ClipCtx {
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// The card's batched look-up already found this clip in iconik (no call, no read), and
+    /// no `--force`: it will be skipped at `create_asset`.
+    pub(crate) fn known_in_iconik(&self) -> bool {
+        !self.shared.options.force
+            && self
+                .shared
+                .known
+                .verdict(self.id(), self.rec().files.first())
+                .is_some()
+    }
+
+    /// Stops this clip's proxy encode if one runs (see [`ClipCtx::encode_stop`]).
+    pub(crate) fn stop_encode(&self) {
+        self.encode_stop
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn rec(&self) -> ClipRecord {
