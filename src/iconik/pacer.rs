@@ -20,9 +20,11 @@ pub const WINDOW_BUDGET: usize = 950;
 pub const LOW_REMAINING: i64 = 2;
 /// Slots a moment with no call waiting may lend to the next calls. Without it every such gap
 /// (all clips waiting on a response) was lost for good, and a 45/s pace gave ~42.5 calls/s
-/// on a 20-clip card. With it, any one-second window still holds at most `per_second` + this
-/// (49 at the default pace: under iconik's 50).
-pub const BURST: u32 = 4;
+/// on a 20-clip card. With it, any one-second window still holds at most `per_second` + this:
+/// 47 at the default pace, so iconik's `RateLimit-Remaining` (50 minus the last second's
+/// calls) stays above [`LOW_REMAINING`]. Four (49) brought it to 1 and the 200 ms pauses
+/// cost more than the lent slots gained.
+pub const BURST: u32 = 2;
 
 #[derive(Debug)]
 struct Slots {

@@ -56,7 +56,8 @@ pub struct IngestOptions {
     pub io_concurrency: usize,
     /// Register clips whose files are already in iconik.
     pub force: bool,
-    /// Where encoded proxies are kept (keyed by a content fingerprint, so re-runs reuse them).
+    /// Where encoded proxies are kept (keyed on the members' names, sizes and mtimes and the look,
+    /// so re-runs and `cp -a` copies of a card reuse them).
     pub proxy_dir: PathBuf,
     /// Resumable upload chunk size (multiple of 256 KiB).
     pub upload_chunk_bytes: u64,

@@ -5,22 +5,28 @@
 //! resource rather than the sum of all:
 //!
 //! ```text
-//!             disk              network             network (3 steps)
-//!   clip ──▶ checksum ──▶ create_asset ──┬──▶ format ─▶ file set ─▶ files ──┬──▶ proxy record ─▶ upload
-//!            (offload)   (duplicate      │                                  │    ─▶ close ─▶ keyframes
-//!                         decision)      └──▶ proxy encode ─────────────────┘    ─▶ collection
-//!                                                 cpu                            network
+//!            disk            network                network
+//!   clip ──┬─▶ checksum ─▶ create_asset ─▶ format ─▶ file set ─▶ files ──┬──▶ proxy record ─▶ upload
+//!          │   (offload)   (duplicate                                    │    ─▶ close ─▶ keyframes
+//!          │                decision)                                    │    ─▶ collection
+//!          └─▶ proxy encode (+ the report's poster) ─────────────────────┘         network
+//!                  cpu
 //! ```
 //!
-//! - The checksum comes first: the duplicate decision (same MD5 anywhere), the files' `checksum`
-//!   and the proxy's content fingerprint all need it. The offload copy is card-level and runs
-//!   before any clip (its copy pass hashes every file, so the checksum step then reads nothing).
-//! - The encode needs no iconik id; it waits only for the duplicate decision (a clip already in
-//!   iconik gets no proxy) and then runs beside the registration calls. The proxy record joins
-//!   both branches. With `--proxy iconik` a single-file clip's "encode" is iconik's transcoder,
-//!   which needs the registered file, so that clip runs its branches one after the other.
+//! - The checksum comes first on its branch: the duplicate decision (same MD5 anywhere) and
+//!   the files' `checksum` need it. The offload copy hashes while it copies, so with an offload
+//!   the checksum step reads nothing.
+//! - The encode needs no iconik id and no checksum (the proxy cache is keyed on the members'
+//!   names, sizes and mtimes): it starts as soon as the CPU lane is the clip's, beside the
+//!   checksum and the registration calls. A clip the card's batched look-up already found in
+//!   iconik runs its branches one after the other (no CPU for it); one found later by its MD5
+//!   has its running encode stopped. The proxy record joins both branches. With
+//!   `--proxy iconik` a single-file clip's "encode" is iconik's transcoder, which needs the
+//!   registered file, so that clip also runs its branches one after the other.
 //! - Every lane serves clips in card order: a free slot goes to the waiting clip that comes
 //!   first on the card, so the first clips complete first instead of all 20 finishing late.
+//!   The engine starts the clips one after another, each once it has asked for its first
+//!   slots, so at the start too the free lanes go to clip 1.
 //!   Slots: disk = `io_concurrency` files, cpu = one encode, network = `concurrency` steps
 //!   (their calls are further paced under iconik's rate limit by the shared pacer).
 //! - Each step's state is journaled before and after it runs ([`walk`]), so retry, resume,
