@@ -5,16 +5,19 @@
 //! resource rather than the sum of all:
 //!
 //! ```text
-//!             disk              network             network (3 steps)
-//!   clip ──▶ checksum ──▶ create_asset ──┬──▶ format ─▶ file set ─▶ files ──┬──▶ proxy record ─▶ upload
-//!            (offload)   (duplicate      │                                  │    ─▶ close ─▶ keyframes
-//!                         decision)      └──▶ proxy encode ─────────────────┘    ─▶ collection
-//!                                                 cpu                            network
+//!               disk                network             network (3 steps)
+//!   clip ──▶ (offload ─▶) checksum ──▶ create_asset ──┬──▶ format ─▶ file set ─▶ files ──┬──▶ proxy record ─▶ upload
+//!                                     (duplicate      │                                  │    ─▶ close ─▶ keyframes
+//!                                      decision)      └──▶ proxy encode ─────────────────┘    ─▶ collection
+//!                                                              cpu                            network
 //! ```
 //!
 //! - The checksum comes first: the duplicate decision (same MD5 anywhere), the files' `checksum`
-//!   and the proxy's content fingerprint all need it. The offload copy is card-level and runs
-//!   before any clip (its copy pass hashes every file, so the checksum step then reads nothing).
+//!   and the proxy's content fingerprint all need it. With `--offload-to` the clip's offload
+//!   step comes before it: one background task copies the card in card order (clip 1's files
+//!   first), verifying each file right behind its copy ([`super::steps::copy`]); the step waits,
+//!   holding no slot, until the clip's own files are checked, and the checksum then takes the
+//!   copy pass's hashes (the card is read once). A copy that differs fails only its clip.
 //! - The encode needs no iconik id; it waits only for the duplicate decision (a clip already in
 //!   iconik gets no proxy) and then runs beside the registration calls. The proxy record joins
 //!   both branches. With `--proxy iconik` a single-file clip's "encode" is iconik's transcoder,
@@ -73,7 +76,14 @@ const JOIN: [Step; 5] = [
 pub(crate) async fn run_clip(shared: Arc<Shared>, sc: ScannedClip, order: usize) -> String {
     let id = sc.clip.id.clone();
     let ctx = ClipCtx::new(shared, sc, order);
-    if !walk(&ctx, &[Step::Checksum, Step::Offload, Step::CreateAsset]).await {
+    // With an offload the clip's copy comes first (its checksum is the copy's one read);
+    // without, the offload step only says "registered in place".
+    let first = if ctx.offloading() {
+        [Step::Offload, Step::Checksum, Step::CreateAsset]
+    } else {
+        [Step::Checksum, Step::Offload, Step::CreateAsset]
+    };
+    if !walk(&ctx, &first).await {
         return id;
     }
     let branches_done = if ctx.proxy_needs_registration() {

@@ -109,6 +109,11 @@ pub struct OffloadRequest {
     /// Let a destination share the card's volume (refused by default: such a copy dies with the
     /// card's drive).
     pub allow_same_volume: bool,
+    /// Groups of relative paths (`/`-separated, as in [`FileOutcome::rel_path`]) copied first,
+    /// in this order: the ingest gives each clip's member files in card order, so the first
+    /// clips' copies are verified (and registered) first. Files of the card not named here
+    /// follow in their listing order; names not on the card are ignored.
+    pub first: Vec<Vec<String>>,
 }
 
 impl OffloadRequest {
@@ -129,6 +134,7 @@ impl OffloadRequest {
             creator,
             verify: VerifyMode::ReadBack,
             allow_same_volume: false,
+            first: Vec::new(),
         }
     }
 }
@@ -173,6 +179,20 @@ impl FileStatus {
     pub fn is_failed(&self) -> bool {
         matches!(self, FileStatus::VerifyFailed { .. })
     }
+}
+
+/// One source file, checked in every destination: what [`offload_each`] reports as soon as the
+/// last destination's copy of it is verified (or found wrong).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedFile {
+    /// Relative to the card root, `/`-separated.
+    pub rel_path: String,
+    /// The source file on the card.
+    pub source_path: PathBuf,
+    /// Hashes of the source bytes, from the copy's one read.
+    pub source: Hashes,
+    /// Per destination, primary first.
+    pub statuses: Vec<FileStatus>,
 }
 
 /// One offloaded file in one destination.
@@ -343,9 +363,9 @@ impl From<ChecksumError> for OffloadError {
 pub fn offload(
     request: &OffloadRequest,
     cancel: &AtomicBool,
-    progress: &mut dyn FnMut(&OffloadProgress),
+    progress: &mut (dyn FnMut(&OffloadProgress) + Send),
 ) -> Result<OffloadOutcome, OffloadError> {
-    run(request, cancel, progress, &mut |_| {})
+    run(request, cancel, progress, &|_| {}, &mut |_| {})
 }
 
 /// [`offload`] with `after_copy` called with each destination file path between copy and verify:
@@ -353,10 +373,23 @@ pub fn offload(
 pub fn offload_observed(
     request: &OffloadRequest,
     cancel: &AtomicBool,
-    progress: &mut dyn FnMut(&OffloadProgress),
+    progress: &mut (dyn FnMut(&OffloadProgress) + Send),
     after_copy: &dyn Fn(&Path),
 ) -> Result<OffloadOutcome, OffloadError> {
-    run(request, cancel, progress, &mut |p| after_copy(p))
+    run(request, cancel, progress, after_copy, &mut |_| {})
+}
+
+/// [`offload_observed`] that also reports each file as soon as every destination's copy of it
+/// is checked (`on_file`, called from the verifying thread, in copy order): the ingest
+/// registers a clip as soon as its own files are verified instead of after the whole card.
+pub fn offload_each(
+    request: &OffloadRequest,
+    cancel: &AtomicBool,
+    progress: &mut (dyn FnMut(&OffloadProgress) + Send),
+    after_copy: &dyn Fn(&Path),
+    on_file: &mut (dyn FnMut(&VerifiedFile) + Send),
+) -> Result<OffloadOutcome, OffloadError> {
+    run(request, cancel, progress, after_copy, on_file)
 }
 
 /// The canonical card root and destination roots of `request`, or why not.
@@ -396,8 +429,8 @@ pub fn preflight(request: &OffloadRequest) -> Result<Option<preflight::OffloadPl
     .map(Some)
 }
 
-/// One source file's copies: its source hashes and, per destination, whether it was already
-/// there and when it was hashed.
+/// One source file's copies, handed from the copying thread to the verifying one: its source
+/// hashes and, per destination, whether it was already there and when it was hashed.
 struct Copied<'a> {
     file: &'a plan::SourceFile,
     source: Hashes,
@@ -405,11 +438,51 @@ struct Copied<'a> {
     already: Vec<bool>,
 }
 
+/// The progress callback, shared by the copying and the verifying thread.
+type SharedProgress<'p> = std::sync::Mutex<&'p mut (dyn FnMut(&OffloadProgress) + Send)>;
+
+fn report_progress(progress: &SharedProgress<'_>, p: OffloadProgress) {
+    let mut f = progress
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    (*f)(&p)
+}
+
+/// The card's files in copy order: the `first` groups' files, then the rest as listed.
+fn copy_order<'a>(
+    sources: &'a [plan::SourceFile],
+    first: &[Vec<String>],
+) -> Vec<&'a plan::SourceFile> {
+    let index: std::collections::HashMap<&str, usize> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.rel_path.as_str(), i))
+        .collect();
+    let mut taken = vec![false; sources.len()];
+    let mut order = Vec::with_capacity(sources.len());
+    for rel in first.iter().flatten() {
+        if let Some(&i) = index.get(rel.as_str())
+            && !std::mem::replace(&mut taken[i], true)
+        {
+            order.push(&sources[i]);
+        }
+    }
+    order.extend(
+        sources
+            .iter()
+            .zip(&taken)
+            .filter(|(_, t)| !**t)
+            .map(|(s, _)| s),
+    );
+    order
+}
+
 fn run(
     request: &OffloadRequest,
     cancel: &AtomicBool,
-    progress: &mut dyn FnMut(&OffloadProgress),
-    after_copy: &mut dyn FnMut(&Path),
+    progress: &mut (dyn FnMut(&OffloadProgress) + Send),
+    after_copy: &dyn Fn(&Path),
+    on_file: &mut (dyn FnMut(&VerifiedFile) + Send),
 ) -> Result<OffloadOutcome, OffloadError> {
     let Some(plan) = preflight(request)? else {
         let card =
@@ -417,7 +490,6 @@ fn run(
         tracing::info!(card = %card.display(), "card already lies under the destination; not copying");
         return Ok(OffloadOutcome::AlreadyAtDestination { card_root: card });
     };
-    let card = &plan.card;
     let folders: Vec<&Path> = plan
         .destinations
         .iter()
@@ -429,94 +501,24 @@ fn run(
             create_dir(&folder.join(d))?;
         }
     }
-    let drop_cache = request.verify == VerifyMode::ReadBack;
-    let mut cache_dropped = drop_cache && cache::CAN_DROP_CACHE;
-
-    // Copy phase: one read per source file, written to every destination.
-    let copy_total = plan.total_bytes();
-    let mut copy_base = 0u64;
-    let mut copied = Vec::with_capacity(plan.sources.len());
-    for file in &plan.sources {
-        let src = card.join(&file.rel_path);
-        let dsts: Vec<PathBuf> = folders.iter().map(|f| f.join(&file.rel_path)).collect();
-        let mut per_file = |p: checksum::Progress| {
-            progress(&OffloadProgress {
-                phase: Phase::Copy,
-                file: file.rel_path.clone(),
-                done_bytes: copy_base + p.done_bytes,
-                total_bytes: copy_total,
-            })
-        };
-        let (source, already, hashed_at, dropped) = if file.rel_path == chain_rel_path() {
-            chain_to_all(&src, &dsts, cancel, &mut per_file, drop_cache)?
-        } else {
-            copy_to_all(&src, &dsts, cancel, &mut per_file, drop_cache)?
-        };
-        cache_dropped &= dropped;
-        copy_base += file.size_bytes;
-        for (dst, was_there) in dsts.iter().zip(&already) {
-            if !was_there {
-                after_copy(dst);
-            }
-        }
-        copied.push(Copied {
-            file,
-            source,
-            hashed_at,
-            already,
-        });
-    }
-
-    // Verify phase, per destination: what was copied now (already-present files were compared).
-    let verify_total: u64 = copied
-        .iter()
-        .map(|c| c.file.size_bytes * c.already.iter().filter(|a| !**a).count() as u64)
-        .sum();
-    let mut verify_base = 0u64;
+    let order = copy_order(&plan.sources, &request.first);
+    let progress: SharedProgress<'_> = std::sync::Mutex::new(progress);
+    // Copy and read-back overlap: the next file is copied while the previous one is re-read
+    // (one file queued at most, so the check stays right behind the copy).
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Copied<'_>>(1);
+    let (copied, verified) = std::thread::scope(|s| {
+        let verifier = s.spawn(|| verify_all(request, &plan, &progress, rx, on_file, cancel));
+        let copied = copy_all(request, &plan, &order, &progress, after_copy, tx, cancel);
+        let verified = verifier
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (copied, verified)
+    });
+    // The verifier's error first: the copying thread stops when the verifier hangs up.
+    let (outcomes, entries) = verified?;
+    let cache_dropped = copied?;
     let mut reports = Vec::with_capacity(plan.destinations.len());
-    for (d, planned) in plan.destinations.iter().enumerate() {
-        let mut outcomes = Vec::with_capacity(copied.len());
-        let mut entries = Vec::new();
-        for c in &copied {
-            let dst = planned.folder.join(&c.file.rel_path);
-            let (status, copy_hashes, verified_at) = if c.already[d] {
-                (
-                    FileStatus::AlreadyPresent,
-                    Some(c.source.clone()),
-                    c.hashed_at,
-                )
-            } else {
-                let mut per_file = |p: checksum::Progress| {
-                    progress(&OffloadProgress {
-                        phase: Phase::Verify,
-                        file: c.file.rel_path.clone(),
-                        done_bytes: verify_base + p.done_bytes,
-                        total_bytes: verify_total,
-                    })
-                };
-                let (status, copy) =
-                    verify_one(&dst, &c.source, request.verify, cancel, &mut per_file)?;
-                verify_base += c.file.size_bytes;
-                (status, copy, Utc::now())
-            };
-            if !is_in_ascmhl_folder(&c.file.rel_path) {
-                entries.push(mhl_entry(
-                    &dst,
-                    &c.file.rel_path,
-                    &c.source,
-                    c.hashed_at,
-                    copy_hashes.as_ref(),
-                    verified_at,
-                    &status,
-                ));
-            }
-            outcomes.push(FileOutcome {
-                rel_path: c.file.rel_path.clone(),
-                size_bytes: c.file.size_bytes,
-                source: c.source.clone(),
-                status,
-            });
-        }
+    for ((planned, files), entries) in plan.destinations.iter().zip(outcomes).zip(entries) {
         let list = HashList {
             creator: request.creator.clone(),
             process: mhl::Process::Transfer,
@@ -538,12 +540,12 @@ fn run(
             root: planned.root.clone(),
             destination: planned.folder.clone(),
             renamed_from: planned.renamed_from.clone(),
-            files: outcomes,
+            files,
             mhl: generation,
         });
     }
     let report = OffloadReport {
-        card_root: card.clone(),
+        card_root: plan.card.clone(),
         destinations: reports,
         not_copied: plan.not_copied.clone(),
         verify: request.verify,
@@ -559,6 +561,140 @@ fn run(
         );
     }
     Ok(OffloadOutcome::Done(report))
+}
+
+/// The copying thread: one read per source file in `order`, written to every destination,
+/// then handed to the verifier. Returns whether the copies' cached pages were dropped.
+fn copy_all<'a>(
+    request: &OffloadRequest,
+    plan: &preflight::OffloadPlan,
+    order: &[&'a plan::SourceFile],
+    progress: &SharedProgress<'_>,
+    after_copy: &dyn Fn(&Path),
+    tx: std::sync::mpsc::SyncSender<Copied<'a>>,
+    cancel: &AtomicBool,
+) -> Result<bool, OffloadError> {
+    let drop_cache = request.verify == VerifyMode::ReadBack;
+    let mut cache_dropped = drop_cache && cache::CAN_DROP_CACHE;
+    let copy_total = plan.total_bytes();
+    let mut copy_base = 0u64;
+    for &file in order {
+        let src = plan.card.join(&file.rel_path);
+        let dsts: Vec<PathBuf> = plan
+            .destinations
+            .iter()
+            .map(|d| d.folder.join(&file.rel_path))
+            .collect();
+        let mut per_file = |p: checksum::Progress| {
+            report_progress(
+                progress,
+                OffloadProgress {
+                    phase: Phase::Copy,
+                    file: file.rel_path.clone(),
+                    done_bytes: copy_base + p.done_bytes,
+                    total_bytes: copy_total,
+                },
+            )
+        };
+        let (source, already, hashed_at, dropped) = if file.rel_path == chain_rel_path() {
+            chain_to_all(&src, &dsts, cancel, &mut per_file, drop_cache)?
+        } else {
+            copy_to_all(&src, &dsts, cancel, &mut per_file, drop_cache)?
+        };
+        cache_dropped &= dropped;
+        copy_base += file.size_bytes;
+        for (dst, was_there) in dsts.iter().zip(&already) {
+            if !was_there {
+                after_copy(dst);
+            }
+        }
+        let copied = Copied {
+            file,
+            source,
+            hashed_at,
+            already,
+        };
+        if tx.send(copied).is_err() {
+            // The verifier stopped (its error is the one reported).
+            break;
+        }
+    }
+    Ok(cache_dropped)
+}
+
+/// Per destination: the files' outcomes and their manifest entries.
+type Checked = (Vec<Vec<FileOutcome>>, Vec<Vec<FileEntry>>);
+
+/// The verifying thread: checks each copied file in every destination as it arrives, and
+/// reports it through `on_file` once all destinations are checked.
+fn verify_all(
+    request: &OffloadRequest,
+    plan: &preflight::OffloadPlan,
+    progress: &SharedProgress<'_>,
+    rx: std::sync::mpsc::Receiver<Copied<'_>>,
+    on_file: &mut (dyn FnMut(&VerifiedFile) + Send),
+    cancel: &AtomicBool,
+) -> Result<Checked, OffloadError> {
+    let n = plan.destinations.len();
+    // Every copy is checked once; one already in place counts as checked when it is met.
+    let verify_total = plan.total_bytes() * n as u64;
+    let mut verify_base = 0u64;
+    let mut outcomes: Vec<Vec<FileOutcome>> = vec![Vec::new(); n];
+    let mut entries: Vec<Vec<FileEntry>> = vec![Vec::new(); n];
+    for c in rx {
+        let mut statuses = Vec::with_capacity(n);
+        for (d, planned) in plan.destinations.iter().enumerate() {
+            let dst = planned.folder.join(&c.file.rel_path);
+            let (status, copy_hashes, verified_at) = if c.already[d] {
+                (
+                    FileStatus::AlreadyPresent,
+                    Some(c.source.clone()),
+                    c.hashed_at,
+                )
+            } else {
+                let mut per_file = |p: checksum::Progress| {
+                    report_progress(
+                        progress,
+                        OffloadProgress {
+                            phase: Phase::Verify,
+                            file: c.file.rel_path.clone(),
+                            done_bytes: verify_base + p.done_bytes,
+                            total_bytes: verify_total,
+                        },
+                    )
+                };
+                let (status, copy) =
+                    verify_one(&dst, &c.source, request.verify, cancel, &mut per_file)?;
+                (status, copy, Utc::now())
+            };
+            verify_base += c.file.size_bytes;
+            if !is_in_ascmhl_folder(&c.file.rel_path) {
+                entries[d].push(mhl_entry(
+                    &dst,
+                    &c.file.rel_path,
+                    &c.source,
+                    c.hashed_at,
+                    copy_hashes.as_ref(),
+                    verified_at,
+                    &status,
+                ));
+            }
+            outcomes[d].push(FileOutcome {
+                rel_path: c.file.rel_path.clone(),
+                size_bytes: c.file.size_bytes,
+                source: c.source.clone(),
+                status: status.clone(),
+            });
+            statuses.push(status);
+        }
+        on_file(&VerifiedFile {
+            rel_path: c.file.rel_path.clone(),
+            source_path: plan.card.join(&c.file.rel_path),
+            source: c.source,
+            statuses,
+        });
+    }
+    Ok((outcomes, entries))
 }
 
 /// Checks one fresh copy against the source hashes ([`VerifyMode`]). Returns the status and the
