@@ -1,6 +1,8 @@
 //! Runs one card job: the card-level work (journal, paths, storage and collections, the
-//! offload copy, one batched duplicate look-up), then every clip's graph of steps on the disk,
-//! CPU and network lanes ([`super::scheduler`]) while taking the operator's commands. One clip's
+//! offload's pre-flight, one batched duplicate look-up), then every clip's graph of steps on the
+//! disk, CPU and network lanes ([`super::scheduler`]) beside the offload copy
+//! ([`super::steps::copy`], which serves the clips in card order) while taking the operator's
+//! commands. One clip's
 //! failure never stops the others; a 401 stops the whole job; cancellation stops every lane at
 //! the next step or retry boundary.
 
@@ -280,10 +282,12 @@ struct Remote {
 }
 
 impl Engine {
-    /// Ingests `job`: the card-level work (paths, journal, storage, collections, offload, the
-    /// batched duplicate look-up), then every clip's graph ([`scheduler::run_clip`]) while
-    /// taking [`IngestCommand`]s. The job ends when every clip task is done and the command
-    /// sender is dropped (or at once without a command channel).
+    /// Ingests `job`: the card-level work (paths, journal, storage, collections, the batched
+    /// duplicate look-up), then every clip's graph ([`scheduler::run_clip`]) beside the offload
+    /// copy, while taking [`IngestCommand`]s. The job ends when every clip task and the offload
+    /// are done and the command sender is dropped (or at once without a command channel). An
+    /// offload that stops on an error (not a cancel) is the job's error, after the clips still
+    /// waiting for their copies have failed with it.
     pub async fn run_card(
         &self,
         job: CardJob,
@@ -701,9 +705,9 @@ impl Engine {
     }
 }
 
-/// Runs every clip's graph (in card order) and the operator's commands until the clips are
-/// done and the command channel is closed. Returns whether `CardFinished` was sent for the
-/// final state.
+/// Runs every clip's graph (in card order) and the operator's commands until the clips and the
+/// `offload` task are done and the command channel is closed. Returns whether `CardFinished`
+/// was sent for the final state, and how the offload ended.
 async fn supervise(
     shared: &Arc<Shared>,
     job: &CardJob,

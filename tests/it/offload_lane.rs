@@ -2,7 +2,7 @@
 //! order, each file verified right behind its copy, and a clip is registered as soon as its
 //! own files are verified — not after the whole card — while a bad copy fails only its clip.
 
-use crate::ingest::{count, engine, job, master, run, scan_card, setup, start_sandbox, TOKEN};
+use crate::ingest::{TOKEN, count, engine, job, master, run, scan_card, setup, start_sandbox};
 use crate::util::{canonical, copy_tree, tempdir};
 use card_ingest::ingest::{Engine, OffloadHook, ProxyMode, Step, StepState};
 use card_ingest::scan::ScanReport;
@@ -75,8 +75,11 @@ async fn the_first_clip_is_registered_while_the_last_clip_is_still_being_copied(
     let seen_while_copying = Arc::new(Mutex::new(None::<bool>));
     let copied = Arc::new(Mutex::new(Vec::<PathBuf>::new()));
     {
-        let (asset_seen, seen_while_copying, copied) =
-            (asset_seen.clone(), seen_while_copying.clone(), copied.clone());
+        let (asset_seen, seen_while_copying, copied) = (
+            asset_seen.clone(),
+            seen_while_copying.clone(),
+            copied.clone(),
+        );
         eng.offload_after_copy = Some(OffloadHook(Arc::new(move |p: &Path| {
             copied.lock().unwrap().push(p.to_path_buf());
             if p.ends_with(&last_clip_file) {
@@ -114,7 +117,10 @@ async fn the_first_clip_is_registered_while_the_last_clip_is_still_being_copied(
     let rec = |i: usize| &out.record.clips[&o.report.clips[i].clip.id];
     let first_asset = rec(0).steps[&Step::CreateAsset].started.unwrap();
     let last_offload = rec(2).steps[&Step::Offload].finished.unwrap();
-    assert!(first_asset < last_offload, "{first_asset} vs {last_offload}");
+    assert!(
+        first_asset < last_offload,
+        "{first_asset} vs {last_offload}"
+    );
     // Every clip registered, each offload step done with the copy's folder.
     let dest = out.record.offload_destination.clone().expect("offloaded");
     assert!(dest.starts_with(&o.storage));
@@ -175,7 +181,9 @@ async fn a_corrupted_copy_of_the_first_clip_fails_only_that_clip() {
     assert_eq!(step, Step::Offload);
     let rel = victim.to_string_lossy().replace('\\', "/");
     assert!(
-        err.contains(&format!("the offloaded copy of {rel} differs from the card")),
+        err.contains(&format!(
+            "the offloaded copy of {rel} differs from the card"
+        )),
         "{err}"
     );
     // Its checksum never ran (the copy is refused before anything reads it again) and nothing
@@ -199,4 +207,75 @@ async fn a_corrupted_copy_of_the_first_clip_fails_only_that_clip() {
     // safe to erase.
     assert_eq!(out.record.offload_copies.len(), 1);
     assert_eq!(out.record.offload_copies[0].failed, vec![rel]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offload_that_stops_fails_the_waiting_clips_naming_their_file() {
+    let o = offloaded();
+    let sbx = start_sandbox(&o.s.root).await;
+    let mut eng = offload_engine(&o, &sbx);
+    let clips = clip_files(&o);
+    let (trigger, planted) = (clips[1][0].clone(), clips[2][0].clone());
+    // Once clip 2's first file is copied, a foreign file appears where clip 3's copy goes:
+    // the offload refuses to overwrite it and stops there.
+    let p2 = planted.clone();
+    eng.offload_after_copy = Some(OffloadHook(Arc::new(move |p: &Path| {
+        if p.ends_with(&trigger) {
+            let dest = p.ancestors().nth(trigger.components().count()).unwrap();
+            let foreign = dest.join(&p2);
+            std::fs::create_dir_all(foreign.parent().unwrap()).unwrap();
+            std::fs::write(foreign, b"someone else's file").unwrap();
+        }
+    })));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let err = eng
+        .run_card(
+            job(&o.report),
+            card_ingest::ingest::EventSink::new(tx),
+            None,
+            Arc::new(AtomicBool::new(false)),
+        )
+        .await
+        .expect_err("the offload failed");
+    assert!(err.to_string().contains("refusing to overwrite"), "{err}");
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    // Clip 3 waited for its copy and failed with the file named; it was never registered.
+    let clip3 = &o.report.clips[2].clip;
+    let failed: Vec<String> = events
+        .iter()
+        .filter(|e| e.clip_id.as_deref() == Some(clip3.id.as_str()))
+        .filter(|e| e.step == Some(Step::Offload))
+        .filter_map(|e| match &e.kind {
+            card_ingest::ingest::EventKind::Failed { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed.len(), 1, "{events:?}");
+    let source = o.card.join(&planted);
+    assert!(
+        failed[0].contains(&format!(
+            "the offload stopped before {} was copied and verified",
+            source.display()
+        )),
+        "{}",
+        failed[0]
+    );
+    // Clips 1 and 2 were verified before the offload stopped: they are registered, clip 3 not.
+    let st = sbx.state();
+    let mut registered: Vec<&str> = st["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["external_id"].as_str())
+        .collect();
+    let mut first_two: Vec<&str> = o.report.clips[..2]
+        .iter()
+        .map(|sc| sc.clip.id.as_str())
+        .collect();
+    registered.sort_unstable();
+    first_two.sort_unstable();
+    assert_eq!(registered, first_two);
 }

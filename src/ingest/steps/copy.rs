@@ -167,7 +167,7 @@ impl ClipCtx {
     }
 }
 
-/// One card to copy: its source root and the clip files on it in card order.
+/// One card to copy and its request (the clips' files on it first, in card order).
 struct CardCopy {
     card: Card,
     request: OffloadRequest,
@@ -206,12 +206,16 @@ pub(crate) fn start(
     let hook = engine.offload_after_copy.clone();
     let shared = shared.clone();
     tokio::task::spawn_blocking(move || {
-        let result = copy_cards(&shared, &copies, hook.as_ref().map(|h| &*h.0));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            copy_cards(&shared, &copies, hook.as_ref().map(|h| &*h.0))
+        }));
+        // Ended whatever happened, so no clip waits for a copy that will never come.
         shared.offload.end(match &result {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.to_string()),
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("the offload stopped unexpectedly".to_owned()),
         });
-        result
+        result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
 
