@@ -603,6 +603,15 @@ fn copy_all<'a>(
         };
         cache_dropped &= dropped;
         copy_base += file.size_bytes;
+        report_progress(
+            progress,
+            OffloadProgress {
+                phase: Phase::Copy,
+                file: file.rel_path.clone(),
+                done_bytes: copy_base,
+                total_bytes: copy_total,
+            },
+        );
         for (dst, was_there) in dsts.iter().zip(&already) {
             if !was_there {
                 after_copy(dst);
@@ -668,6 +677,17 @@ fn verify_all(
                 (status, copy, Utc::now())
             };
             verify_base += c.file.size_bytes;
+            // Also for copies found in place and size-only checks, which read nothing: the
+            // bar reaches its total when the last file is checked.
+            report_progress(
+                progress,
+                OffloadProgress {
+                    phase: Phase::Verify,
+                    file: c.file.rel_path.clone(),
+                    done_bytes: verify_base,
+                    total_bytes: verify_total,
+                },
+            );
             if !is_in_ascmhl_folder(&c.file.rel_path) {
                 entries[d].push(mhl_entry(
                     &dst,

@@ -141,6 +141,23 @@ async fn the_first_clip_is_registered_while_the_last_clip_is_still_being_copied(
         offload_done,
         vec![format!("copied and verified to {}", dest.display()); 3]
     );
+    // One card-level bar over copy and check: it only grows, and ends full.
+    let bar: Vec<(u64, u64)> = events
+        .iter()
+        .filter(|e| e.clip_id.is_none() && e.step == Some(Step::Offload))
+        .filter_map(|e| match e.kind {
+            card_ingest::ingest::EventKind::Progress {
+                done_bytes,
+                total_bytes,
+                ..
+            } => Some((done_bytes, total_bytes)),
+            _ => None,
+        })
+        .collect();
+    assert!(bar.windows(2).all(|w| w[0].0 <= w[1].0), "{bar:?}");
+    assert!(bar.iter().all(|b| b.1 == bar[0].1), "{bar:?}");
+    assert_eq!(bar.last().copied().map(|b| b.0), Some(bar[0].1));
+    assert_eq!(bar[0].1, 2 * out.record.offload_copies[0].bytes);
     // The copies are recorded at the end (the report, the erase verdict and the MHL use them).
     assert_eq!(out.record.offload_copies.len(), 1);
     assert_eq!(out.mhl, Some(dest.join("ascmhl")));

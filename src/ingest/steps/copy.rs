@@ -248,15 +248,29 @@ fn copy_cards(
     let mut records = Vec::new();
     for c in copies {
         let events = shared.events.clone();
+        // Copy and read-back run at once: one bar over both (the card's bytes once for the
+        // copy, once per destination for the check), so it fills once and hides at the end.
+        let copies = 1 + c.request.also_to.len() as u64;
+        let (mut copied, mut checked) = (0u64, 0u64);
         let mut progress = |p: &offload::OffloadProgress| {
+            let card_bytes = match p.phase {
+                offload::Phase::Copy => {
+                    copied = p.done_bytes;
+                    p.total_bytes
+                }
+                offload::Phase::Verify => {
+                    checked = p.done_bytes;
+                    p.total_bytes / copies
+                }
+            };
             events.send(IngestEvent {
                 clip_id: None,
                 clip_name: None,
                 step: Some(Step::Offload),
                 lane: Some(Step::Offload.lane()),
                 kind: EventKind::Progress {
-                    done_bytes: p.done_bytes,
-                    total_bytes: p.total_bytes,
+                    done_bytes: copied + checked,
+                    total_bytes: card_bytes * (1 + copies),
                     rate_bytes_per_s: None,
                     eta_secs: None,
                 },
