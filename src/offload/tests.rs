@@ -7,6 +7,8 @@ use std::sync::atomic::AtomicBool;
 use chrono::{TimeZone, Utc};
 
 use super::*;
+use crate::checksum::{self, AlgorithmSet};
+use crate::mhl::{FileEntry, HashAction, HashRecord};
 
 const BIG_BYTES: usize = 5 * 1024 * 1024 + 11;
 
