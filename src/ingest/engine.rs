@@ -377,10 +377,7 @@ impl Engine {
                 source: OffloadError::Cancelled,
                 ..
             }) => {}
-            Err(e) => {
-                announce_finished(&shared, &card);
-                return Err(e);
-            }
+            Err(e) => return Err(e),
             Ok(()) => {}
         }
         let mhl = self.manifest(&paths, &record);
