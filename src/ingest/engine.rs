@@ -1,6 +1,8 @@
 //! Runs one card job: the card-level work (journal, paths, storage and collections, the
-//! offload copy, one batched duplicate look-up), then every clip's graph of steps on the disk,
-//! CPU and network lanes ([`super::scheduler`]) while taking the operator's commands. One clip's
+//! offload's pre-flight, one batched duplicate look-up), then every clip's graph of steps on the
+//! disk, CPU and network lanes ([`super::scheduler`]) beside the offload copy
+//! ([`super::steps::copy`], which serves the clips in card order) while taking the operator's
+//! commands. One clip's
 //! failure never stops the others; a 401 stops the whole job; cancellation stops every lane at
 //! the next step or retry boundary.
 
@@ -17,7 +19,6 @@ use super::steps;
 use super::storage_path;
 use super::storage_policy::{self, AclAction};
 use crate::card::Card;
-use crate::checksum::Hashes;
 use crate::iconik::models::{CollectionCreate, CollectionId, StorageId};
 use crate::iconik::upload::UploadHttp;
 use crate::iconik::{Client, Error as IconikError};
@@ -190,10 +191,9 @@ pub(crate) struct Shared {
     pub collection_id: Option<CollectionId>,
     /// Collections of clips the operator put elsewhere, by clip id.
     pub clip_collections: HashMap<String, CollectionId>,
-    /// Source hashes from the offload's copy pass (one read per file).
-    pub offload_hashes: HashMap<PathBuf, Hashes>,
-    /// Source files whose offloaded copy failed verification, with the reason.
-    pub offload_failed: HashMap<PathBuf, String>,
+    /// The offload's results, filled file by file as the background copy verifies them
+    /// (source hashes of its one read, or why a copy is refused).
+    pub offload: steps::copy::OffloadState,
     pub offload_destination: Option<PathBuf>,
     /// What the card's batched duplicate look-up found.
     pub known: KnownInIconik,
@@ -282,10 +282,12 @@ struct Remote {
 }
 
 impl Engine {
-    /// Ingests `job`: the card-level work (paths, journal, storage, collections, offload, the
-    /// batched duplicate look-up), then every clip's graph ([`scheduler::run_clip`]) while
-    /// taking [`IngestCommand`]s. The job ends when every clip task is done and the command
-    /// sender is dropped (or at once without a command channel).
+    /// Ingests `job`: the card-level work (paths, journal, storage, collections, the batched
+    /// duplicate look-up), then every clip's graph ([`scheduler::run_clip`]) beside the offload
+    /// copy, while taking [`IngestCommand`]s. The job ends when every clip task and the offload
+    /// are done and the command sender is dropped (or at once without a command channel). An
+    /// offload that stops on an error (not a cancel) is the job's error, after the clips still
+    /// waiting for their copies have failed with it.
     pub async fn run_card(
         &self,
         job: CardJob,
@@ -308,39 +310,30 @@ impl Engine {
         let remote = self
             .resolve_remote(&job, &paths, &events, &pacer, &journal, &mut record)
             .await?;
-        let offload = steps::hash::offload_card(
-            self,
-            &card,
-            &paths.card_root,
-            paths.destination.as_deref(),
-            &events,
-            &cancel,
-        )
-        .await?;
-        let mut offload = offload;
-        // A spanned clip's other cards are copied too, each into its own folder, so every
-        // segment is registered as its copy and those cards' copies are verified as well.
-        for (root, dest) in &paths.span {
-            let other = Card {
-                family: card.family,
-                root: root.clone(),
-            };
-            let more =
-                steps::hash::offload_card(self, &other, root, dest.as_deref(), &events, &cancel)
-                    .await?;
-            offload.hashes.extend(more.hashes);
-            offload.failed.extend(more.failed);
-            offload.copies.extend(more.copies);
-        }
-        if let Some(d) = &offload.destination {
-            record.offload_destination = Some(d.clone());
-            record.offload_copies = offload.copies.clone();
-            journal.save(&record)?;
-        }
         let known = self
             .look_up_known(&job, &record, &pacer, remote.storage_id)
             .await?;
 
+        // The offload runs beside the clips (this card, then each card a spanned clip touches,
+        // each into its own folder so every segment is registered as its copy).
+        let mut cards = vec![(
+            Card {
+                family: card.family,
+                root: paths.card_root.clone(),
+            },
+            paths.destination.clone(),
+        )];
+        cards.extend(paths.span.iter().map(|(root, dest)| {
+            (
+                Card {
+                    family: card.family,
+                    root: root.clone(),
+                },
+                dest.clone(),
+            )
+        }));
+        let offloading =
+            self.options.offload_to.is_some() && cards.iter().any(|(_, d)| d.is_some());
         let shared = Arc::new(Shared {
             client: self.client.clone(),
             upload: self.upload.clone(),
@@ -356,13 +349,17 @@ impl Engine {
             storage_id: remote.storage_id,
             collection_id: remote.collection_id,
             clip_collections: remote.clip_collections,
-            offload_hashes: offload.hashes,
-            offload_failed: offload.failed,
+            offload: if offloading {
+                steps::copy::OffloadState::running()
+            } else {
+                steps::copy::OffloadState::none()
+            },
             offload_destination: paths.destination.clone(),
             known,
             storage_acl: remote.storage_acl,
         });
-        let settled_announced = supervise(&shared, &job, commands).await;
+        let offload = steps::copy::start(self, &shared, cards, &job.clips);
+        let (settled_announced, offloaded) = supervise(&shared, &job, commands, offload).await;
 
         let token_refused = shared.token_refused.load(Ordering::Relaxed);
         let cancelled = cancel.load(Ordering::Relaxed) && !token_refused;
@@ -373,6 +370,16 @@ impl Engine {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             guard.1.clone()
         };
+        // An offload that stopped (not by cancel) is the card's failure, as before the clips
+        // ran beside it; the clips still waiting failed with it and none of them was registered.
+        match offloaded {
+            Err(IngestError::Offload {
+                source: OffloadError::Cancelled,
+                ..
+            }) => {}
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
         let mhl = self.manifest(&paths, &record);
         if !settled_announced {
             announce_finished(&shared, &card);
@@ -695,14 +702,18 @@ impl Engine {
     }
 }
 
-/// Runs every clip's graph (in card order) and the operator's commands until the clips are
-/// done and the command channel is closed. Returns whether `CardFinished` was sent for the
-/// final state.
+/// Runs every clip's graph (in card order) and the operator's commands until the clips and the
+/// `offload` task are done and the command channel is closed. Returns whether `CardFinished`
+/// was sent for the final state, and how the offload ended.
 async fn supervise(
     shared: &Arc<Shared>,
     job: &CardJob,
     mut commands: Option<mpsc::UnboundedReceiver<IngestCommand>>,
-) -> bool {
+    mut offload: tokio::task::JoinHandle<Result<(), IngestError>>,
+) -> (bool, Result<(), IngestError>) {
+    // The offload's end, once it came: the card is settled only after its copies are recorded
+    // (the verdict and the report read them).
+    let mut offloaded: Option<Result<(), IngestError>> = None;
     let clips: HashMap<String, (usize, ScannedClip)> = job
         .clips
         .iter()
@@ -737,7 +748,7 @@ async fn supervise(
         }
     }
     loop {
-        if tasks.is_empty() {
+        if tasks.is_empty() && offloaded.is_some() {
             if commands.is_none() || shared.stopping() {
                 break;
             }
@@ -751,6 +762,9 @@ async fn supervise(
             settled_announced = false;
         }
         tokio::select! {
+            ended = &mut offload, if offloaded.is_none() => {
+                offloaded = Some(ended.unwrap_or_else(|e| Err(IngestError::Interrupted(e.to_string()))));
+            }
             done = tasks.join_next(), if !tasks.is_empty() => {
                 match done {
                     Some(Ok(id)) => {
@@ -785,7 +799,7 @@ async fn supervise(
             }
         }
     }
-    settled_announced
+    (settled_announced, offloaded.unwrap_or(Ok(())))
 }
 
 /// Sends `CardFinished` with the journal's current counts.

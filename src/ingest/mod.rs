@@ -1,5 +1,5 @@
-//! Ingest engine: turns each scanned clip into an iconik asset through typed steps (checksum →
-//! offload → create asset → … → proxy upload → keyframes), resumable after a crash.
+//! Ingest engine: turns each scanned clip into an iconik asset through typed steps (offload copy and
+//! checksum → create asset → … → proxy upload → keyframes), resumable after a crash.
 //!
 //! - [`step`]: the [`Step`] enum; [`record`]: what the [`journal`] keeps per clip (states, ids,
 //!   upload session, checksums); [`events`] out, [`commands`] in; [`options`] = CLI flags.

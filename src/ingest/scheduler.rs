@@ -5,24 +5,27 @@
 //! resource rather than the sum of all:
 //!
 //! ```text
-//!            disk            network                network
-//!   clip ──┬─▶ checksum ─▶ create_asset ─▶ format ─▶ file set ─▶ files ──┬──▶ proxy record ─▶ upload
-//!          │   (offload)   (duplicate                                    │    ─▶ close ─▶ keyframes
-//!          │                decision)                                    │    ─▶ collection
-//!          └─▶ proxy encode (+ the report's poster) ─────────────────────┘         network
+//!               disk                  network                network
+//!   clip ──┬─▶ (offload ─▶) checksum ─▶ create_asset ─▶ format ─▶ file set ─▶ files ──┬──▶ proxy record ─▶ upload
+//!          │                            (duplicate                                   │    ─▶ close ─▶ keyframes
+//!          │                             decision)                                   │    ─▶ collection
+//!          └─▶ proxy encode (+ the report's poster) ────────────────────────────────┘         network
 //!                  cpu
 //! ```
 //!
 //! - The checksum comes first on its branch: the duplicate decision (same MD5 anywhere) and
-//!   the files' `checksum` need it. The offload copy hashes while it copies, so with an offload
-//!   the checksum step reads nothing.
+//!   the files' `checksum` need it. With `--offload-to` the clip's offload step comes before
+//!   it: one background task copies the card in card order (clip 1's files first), verifying
+//!   each file right behind its copy ([`super::steps::copy`]); the step waits, holding no
+//!   slot, until the clip's own files are checked, and the checksum then takes the copy pass's
+//!   hashes (the card is read once). A copy that differs fails only its clip.
 //! - The encode needs no iconik id and no checksum (the proxy cache is keyed on the members'
 //!   names, sizes and mtimes): it starts as soon as the CPU lane is the clip's, beside the
-//!   checksum and the registration calls. A clip the card's batched look-up already found in
-//!   iconik runs its branches one after the other (no CPU for it); one found later by its MD5
-//!   has its running encode stopped. The proxy record joins both branches. With
-//!   `--proxy iconik` a single-file clip's "encode" is iconik's transcoder, which needs the
-//!   registered file, so that clip also runs its branches one after the other.
+//!   offload, the checksum and the registration calls. A clip the card's batched look-up
+//!   already found in iconik runs its branches one after the other (no CPU for it); one found
+//!   later by its MD5 has its running encode stopped. The proxy record joins both branches.
+//!   With `--proxy iconik` a single-file clip's "encode" is iconik's transcoder, which needs
+//!   the registered file, so that clip also runs its branches one after the other.
 //! - Every lane serves clips in card order: a free slot goes to the waiting clip that comes
 //!   first on the card, so the first clips complete first instead of all 20 finishing late.
 //!   The engine starts the clips one after another, each once it has asked for its first
@@ -67,8 +70,16 @@ impl Lanes {
     }
 }
 
-/// The registration branch: the duplicate decision, then the records.
-const HEAD: [Step; 3] = [Step::Checksum, Step::Offload, Step::CreateAsset];
+/// The registration branch's first steps, up to the duplicate decision. With an offload the
+/// clip's copy comes first (its checksum is the copy's one read); without, the offload step
+/// only says "registered in place".
+fn head(ctx: &ClipCtx) -> [Step; 3] {
+    if ctx.offloading() {
+        [Step::Offload, Step::Checksum, Step::CreateAsset]
+    } else {
+        [Step::Checksum, Step::Offload, Step::CreateAsset]
+    }
+}
 const REGISTER: [Step; 3] = [Step::CreateFormat, Step::CreateFileSet, Step::CreateFiles];
 const JOIN: [Step; 5] = [
     Step::CreateProxy,
@@ -110,11 +121,12 @@ async fn graph(ctx: &ClipCtx) {
     // and registration. It waits for the duplicate decision only where that is known without
     // reading the card (the card's batched look-up found the clip): no CPU for those.
     let sequential = ctx.proxy_needs_registration() || ctx.known_in_iconik();
+    let head = head(ctx);
     let branches_done = if sequential {
-        walk(ctx, &HEAD).await && walk(ctx, &REGISTER).await && walk(ctx, &[Step::Proxy]).await
+        walk(ctx, &head).await && walk(ctx, &REGISTER).await && walk(ctx, &[Step::Proxy]).await
     } else {
         let register = async {
-            if !walk(ctx, &HEAD).await {
+            if !walk(ctx, &head).await {
                 // Found in iconik by its checksum (its proxy step is skipped with the rest):
                 // stop the encode. After any other stop it goes on, so a retry finds it made.
                 if matches!(

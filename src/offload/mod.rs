@@ -8,12 +8,16 @@
 //!    destination is on the card's own volume, lacks the free space, or lies inside the card. A
 //!    card that already lies under the primary root is not copied
 //!    ([`OffloadOutcome::AlreadyAtDestination`]).
-//! 2. **Copy**: each source file is read once; its bytes are hashed (xxh64 + md5) and written to a
+//! 2. **Copy** ([`copy`]), file by file in the order the caller gives
+//!    ([`OffloadRequest::first`]: the ingest names each clip's files in card order) and then
+//!    the rest: each source file is read once; its bytes are hashed (xxh64 + md5) and written to a
 //!    hidden temp sibling (`.<name>.tmp-<pid>-<n>`) in every destination, fsynced, given the
 //!    source's modification time, then renamed to its final name; a crash never leaves a half
 //!    file under the final name. An existing final file is never overwritten: same size and
 //!    hashes = already copied (resume), anything else is [`OffloadError::ExistingDiffers`].
-//! 3. **Verify** ([`VerifyMode`]): by default every copied file is re-read from each destination
+//! 3. **Verify** ([`VerifyMode`], [`pipeline`]), right behind each file's copy on a second
+//!    thread (the next file copies meanwhile), each file reported once checked everywhere
+//!    ([`offload_each`]): by default every copied file is re-read from each destination
 //!    drive (its cached pages dropped after the fsync, [`cache`]) and its hashes compared with the
 //!    copy pass; `size` only compares sizes and says so. Mismatches are per file and destination
 //!    ([`FileStatus::VerifyFailed`]).
@@ -26,20 +30,22 @@
 //! ([`plan::JUNK_NAMES`]) stays behind.
 
 pub mod cache;
+mod copy;
+mod pipeline;
 pub mod plan;
 pub mod preflight;
 pub mod volume;
 
-use std::fs::File;
-use std::io::Write;
+use copy::{create_dir, is_in_ascmhl_folder};
+use pipeline::{Copied, SharedProgress, copy_all, copy_order, verify_all};
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
-use crate::atomic_write::{TEMP_MARKER, sync_parent, temp_path_for};
-use crate::checksum::{self, Algorithm, AlgorithmSet, ChecksumError, Hashes};
-use crate::mhl::{self, CreatorInfo, FileEntry, HashAction, HashList, HashRecord, MhlError};
+use crate::checksum::{Algorithm, ChecksumError, Hashes};
+use crate::mhl::{self, CreatorInfo, HashList, MhlError};
 
 /// Default destination pattern.
 pub const DEFAULT_PATTERN: &str = "{date}/{card}";
@@ -109,6 +115,11 @@ pub struct OffloadRequest {
     /// Let a destination share the card's volume (refused by default: such a copy dies with the
     /// card's drive).
     pub allow_same_volume: bool,
+    /// Groups of relative paths (`/`-separated, as in [`FileOutcome::rel_path`]) copied first,
+    /// in this order: the ingest gives each clip's member files in card order, so the first
+    /// clips' copies are verified (and registered) first. Files of the card not named here
+    /// follow in their listing order; names not on the card are ignored.
+    pub first: Vec<Vec<String>>,
 }
 
 impl OffloadRequest {
@@ -129,6 +140,7 @@ impl OffloadRequest {
             creator,
             verify: VerifyMode::ReadBack,
             allow_same_volume: false,
+            first: Vec::new(),
         }
     }
 }
@@ -173,6 +185,20 @@ impl FileStatus {
     pub fn is_failed(&self) -> bool {
         matches!(self, FileStatus::VerifyFailed { .. })
     }
+}
+
+/// One source file, checked in every destination: what [`offload_each`] reports as soon as the
+/// last destination's copy of it is verified (or found wrong).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedFile {
+    /// Relative to the card root, `/`-separated.
+    pub rel_path: String,
+    /// The source file on the card.
+    pub source_path: PathBuf,
+    /// Hashes of the source bytes, from the copy's one read.
+    pub source: Hashes,
+    /// Per destination, primary first.
+    pub statuses: Vec<FileStatus>,
 }
 
 /// One offloaded file in one destination.
@@ -343,9 +369,9 @@ impl From<ChecksumError> for OffloadError {
 pub fn offload(
     request: &OffloadRequest,
     cancel: &AtomicBool,
-    progress: &mut dyn FnMut(&OffloadProgress),
+    progress: &mut (dyn FnMut(&OffloadProgress) + Send),
 ) -> Result<OffloadOutcome, OffloadError> {
-    run(request, cancel, progress, &mut |_| {})
+    run(request, cancel, progress, &|_| {}, &mut |_| {})
 }
 
 /// [`offload`] with `after_copy` called with each destination file path between copy and verify:
@@ -353,10 +379,23 @@ pub fn offload(
 pub fn offload_observed(
     request: &OffloadRequest,
     cancel: &AtomicBool,
-    progress: &mut dyn FnMut(&OffloadProgress),
+    progress: &mut (dyn FnMut(&OffloadProgress) + Send),
     after_copy: &dyn Fn(&Path),
 ) -> Result<OffloadOutcome, OffloadError> {
-    run(request, cancel, progress, &mut |p| after_copy(p))
+    run(request, cancel, progress, after_copy, &mut |_| {})
+}
+
+/// [`offload_observed`] that also reports each file as soon as every destination's copy of it
+/// is checked (`on_file`, called from the verifying thread, in copy order): the ingest
+/// registers a clip as soon as its own files are verified instead of after the whole card.
+pub fn offload_each(
+    request: &OffloadRequest,
+    cancel: &AtomicBool,
+    progress: &mut (dyn FnMut(&OffloadProgress) + Send),
+    after_copy: &dyn Fn(&Path),
+    on_file: &mut (dyn FnMut(&VerifiedFile) + Send),
+) -> Result<OffloadOutcome, OffloadError> {
+    run(request, cancel, progress, after_copy, on_file)
 }
 
 /// The canonical card root and destination roots of `request`, or why not.
@@ -396,20 +435,12 @@ pub fn preflight(request: &OffloadRequest) -> Result<Option<preflight::OffloadPl
     .map(Some)
 }
 
-/// One source file's copies: its source hashes and, per destination, whether it was already
-/// there and when it was hashed.
-struct Copied<'a> {
-    file: &'a plan::SourceFile,
-    source: Hashes,
-    hashed_at: DateTime<Utc>,
-    already: Vec<bool>,
-}
-
 fn run(
     request: &OffloadRequest,
     cancel: &AtomicBool,
-    progress: &mut dyn FnMut(&OffloadProgress),
-    after_copy: &mut dyn FnMut(&Path),
+    progress: &mut (dyn FnMut(&OffloadProgress) + Send),
+    after_copy: &dyn Fn(&Path),
+    on_file: &mut (dyn FnMut(&VerifiedFile) + Send),
 ) -> Result<OffloadOutcome, OffloadError> {
     let Some(plan) = preflight(request)? else {
         let card =
@@ -417,7 +448,6 @@ fn run(
         tracing::info!(card = %card.display(), "card already lies under the destination; not copying");
         return Ok(OffloadOutcome::AlreadyAtDestination { card_root: card });
     };
-    let card = &plan.card;
     let folders: Vec<&Path> = plan
         .destinations
         .iter()
@@ -429,94 +459,24 @@ fn run(
             create_dir(&folder.join(d))?;
         }
     }
-    let drop_cache = request.verify == VerifyMode::ReadBack;
-    let mut cache_dropped = drop_cache && cache::CAN_DROP_CACHE;
-
-    // Copy phase: one read per source file, written to every destination.
-    let copy_total = plan.total_bytes();
-    let mut copy_base = 0u64;
-    let mut copied = Vec::with_capacity(plan.sources.len());
-    for file in &plan.sources {
-        let src = card.join(&file.rel_path);
-        let dsts: Vec<PathBuf> = folders.iter().map(|f| f.join(&file.rel_path)).collect();
-        let mut per_file = |p: checksum::Progress| {
-            progress(&OffloadProgress {
-                phase: Phase::Copy,
-                file: file.rel_path.clone(),
-                done_bytes: copy_base + p.done_bytes,
-                total_bytes: copy_total,
-            })
-        };
-        let (source, already, hashed_at, dropped) = if file.rel_path == chain_rel_path() {
-            chain_to_all(&src, &dsts, cancel, &mut per_file, drop_cache)?
-        } else {
-            copy_to_all(&src, &dsts, cancel, &mut per_file, drop_cache)?
-        };
-        cache_dropped &= dropped;
-        copy_base += file.size_bytes;
-        for (dst, was_there) in dsts.iter().zip(&already) {
-            if !was_there {
-                after_copy(dst);
-            }
-        }
-        copied.push(Copied {
-            file,
-            source,
-            hashed_at,
-            already,
-        });
-    }
-
-    // Verify phase, per destination: what was copied now (already-present files were compared).
-    let verify_total: u64 = copied
-        .iter()
-        .map(|c| c.file.size_bytes * c.already.iter().filter(|a| !**a).count() as u64)
-        .sum();
-    let mut verify_base = 0u64;
+    let order = copy_order(&plan.sources, &request.first);
+    let progress: SharedProgress<'_> = std::sync::Mutex::new(progress);
+    // Copy and read-back overlap: the next file is copied while the previous one is re-read
+    // (one file queued at most, so the check stays right behind the copy).
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Copied<'_>>(1);
+    let (copied, verified) = std::thread::scope(|s| {
+        let verifier = s.spawn(|| verify_all(request, &plan, &progress, rx, on_file, cancel));
+        let copied = copy_all(request, &plan, &order, &progress, after_copy, tx, cancel);
+        let verified = verifier
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (copied, verified)
+    });
+    // The verifier's error first: the copying thread stops when the verifier hangs up.
+    let (outcomes, entries) = verified?;
+    let cache_dropped = copied?;
     let mut reports = Vec::with_capacity(plan.destinations.len());
-    for (d, planned) in plan.destinations.iter().enumerate() {
-        let mut outcomes = Vec::with_capacity(copied.len());
-        let mut entries = Vec::new();
-        for c in &copied {
-            let dst = planned.folder.join(&c.file.rel_path);
-            let (status, copy_hashes, verified_at) = if c.already[d] {
-                (
-                    FileStatus::AlreadyPresent,
-                    Some(c.source.clone()),
-                    c.hashed_at,
-                )
-            } else {
-                let mut per_file = |p: checksum::Progress| {
-                    progress(&OffloadProgress {
-                        phase: Phase::Verify,
-                        file: c.file.rel_path.clone(),
-                        done_bytes: verify_base + p.done_bytes,
-                        total_bytes: verify_total,
-                    })
-                };
-                let (status, copy) =
-                    verify_one(&dst, &c.source, request.verify, cancel, &mut per_file)?;
-                verify_base += c.file.size_bytes;
-                (status, copy, Utc::now())
-            };
-            if !is_in_ascmhl_folder(&c.file.rel_path) {
-                entries.push(mhl_entry(
-                    &dst,
-                    &c.file.rel_path,
-                    &c.source,
-                    c.hashed_at,
-                    copy_hashes.as_ref(),
-                    verified_at,
-                    &status,
-                ));
-            }
-            outcomes.push(FileOutcome {
-                rel_path: c.file.rel_path.clone(),
-                size_bytes: c.file.size_bytes,
-                source: c.source.clone(),
-                status,
-            });
-        }
+    for ((planned, files), entries) in plan.destinations.iter().zip(outcomes).zip(entries) {
         let list = HashList {
             creator: request.creator.clone(),
             process: mhl::Process::Transfer,
@@ -538,12 +498,12 @@ fn run(
             root: planned.root.clone(),
             destination: planned.folder.clone(),
             renamed_from: planned.renamed_from.clone(),
-            files: outcomes,
+            files,
             mhl: generation,
         });
     }
     let report = OffloadReport {
-        card_root: card.clone(),
+        card_root: plan.card.clone(),
         destinations: reports,
         not_copied: plan.not_copied.clone(),
         verify: request.verify,
@@ -559,367 +519,6 @@ fn run(
         );
     }
     Ok(OffloadOutcome::Done(report))
-}
-
-/// Checks one fresh copy against the source hashes ([`VerifyMode`]). Returns the status and the
-/// copy's hashes when they were computed.
-fn verify_one(
-    dst: &Path,
-    source: &Hashes,
-    mode: VerifyMode,
-    cancel: &AtomicBool,
-    progress: &mut dyn FnMut(checksum::Progress),
-) -> Result<(FileStatus, Option<Hashes>), OffloadError> {
-    match mode {
-        VerifyMode::ReadBack => {
-            let copy = checksum::hash_file(dst, AlgorithmSet::DEFAULT, cancel, progress)?;
-            let differing = if copy.size_bytes == source.size_bytes {
-                source.differing(&copy)
-            } else {
-                AlgorithmSet::DEFAULT.iter().collect()
-            };
-            // The verified bytes need not stay in memory (an offload reads hundreds of GB).
-            if let Ok(f) = File::open(dst) {
-                cache::drop_cached_pages(&f);
-            }
-            if differing.is_empty() {
-                Ok((FileStatus::Verified, Some(copy)))
-            } else {
-                tracing::error!(path = %dst.display(), ?differing, "copy does not match the card");
-                Ok((
-                    FileStatus::VerifyFailed {
-                        copy: copy.clone(),
-                        algorithms: differing,
-                    },
-                    Some(copy),
-                ))
-            }
-        }
-        VerifyMode::Size => {
-            let len = std::fs::metadata(dst)
-                .map_err(|source| ChecksumError::Read {
-                    path: dst.to_path_buf(),
-                    source,
-                })?
-                .len();
-            if len == source.size_bytes {
-                Ok((FileStatus::SizeMatched, None))
-            } else {
-                tracing::error!(path = %dst.display(), len, expected = source.size_bytes, "copy has the wrong size");
-                Ok((
-                    FileStatus::VerifyFailed {
-                        copy: Hashes {
-                            size_bytes: len,
-                            ..Hashes::default()
-                        },
-                        algorithms: Vec::new(),
-                    },
-                    None,
-                ))
-            }
-        }
-    }
-}
-
-fn chain_rel_path() -> String {
-    format!("{}/{}", mhl::ASCMHL_FOLDER, mhl::CHAIN_FILE)
-}
-
-/// The card's own ASC MHL chain: where an earlier run copied it and then appended its transfer
-/// generation, the destination chain must start with the card's entries (it is "already there");
-/// where it is missing it is copied like any file.
-fn chain_to_all(
-    src: &Path,
-    dsts: &[PathBuf],
-    cancel: &AtomicBool,
-    progress: &mut dyn FnMut(checksum::Progress),
-    drop_cache: bool,
-) -> Result<(Hashes, Vec<bool>, DateTime<Utc>, bool), OffloadError> {
-    let source_chain = mhl::read_chain(src)?;
-    for dst in dsts.iter().filter(|d| d.exists()) {
-        let dest_chain = mhl::read_chain(dst)?;
-        if !dest_chain.starts_with(&source_chain) {
-            return Err(OffloadError::ExistingDiffers {
-                path: dst.clone(),
-                detail: "its ASC MHL chain does not continue the card's chain".to_owned(),
-            });
-        }
-    }
-    let present: Vec<bool> = dsts.iter().map(|d| d.exists()).collect();
-    let (source, dropped) = read_once(src, dsts, &present, cancel, progress, drop_cache)?;
-    Ok((source, present, Utc::now(), dropped))
-}
-
-fn is_in_ascmhl_folder(rel: &str) -> bool {
-    rel.split('/').next() == Some(mhl::ASCMHL_FOLDER) && rel.contains('/')
-}
-
-/// Copies one source file to every destination where it is missing, in one read (or recognises
-/// earlier identical copies). Returns the source hashes, per destination whether it was already
-/// complete, when the source was hashed, and whether the copies' cached pages were dropped.
-fn copy_to_all(
-    src: &Path,
-    dsts: &[PathBuf],
-    cancel: &AtomicBool,
-    progress: &mut dyn FnMut(checksum::Progress),
-    drop_cache: bool,
-) -> Result<(Hashes, Vec<bool>, DateTime<Utc>, bool), OffloadError> {
-    let src_len = std::fs::metadata(src)
-        .map_err(|_| ChecksumError::Vanished {
-            path: src.to_path_buf(),
-        })?
-        .len();
-    let mut present = Vec::with_capacity(dsts.len());
-    for dst in dsts {
-        if let Some(parent) = dst.parent() {
-            create_dir(parent)?;
-            remove_stale_temps(parent, dst);
-        }
-        match std::fs::symlink_metadata(dst) {
-            Ok(meta) => {
-                let differs = |detail: String| OffloadError::ExistingDiffers {
-                    path: dst.clone(),
-                    detail,
-                };
-                if !meta.is_file() {
-                    return Err(differs("not a regular file".to_owned()));
-                }
-                if meta.len() != src_len {
-                    return Err(differs(format!(
-                        "{} bytes there, {src_len} bytes on the card",
-                        meta.len()
-                    )));
-                }
-                present.push(true);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => present.push(false),
-            Err(source) => {
-                return Err(OffloadError::Checksum(ChecksumError::Read {
-                    path: dst.clone(),
-                    source,
-                }));
-            }
-        }
-    }
-    let (source, dropped) = read_once(src, dsts, &present, cancel, progress, drop_cache)?;
-    let hashed_at = Utc::now();
-    // Copies found in place must be byte-identical to the card (resume of an earlier run).
-    for (dst, _) in dsts.iter().zip(&present).filter(|(_, p)| **p) {
-        let existing = checksum::hash_file(dst, AlgorithmSet::DEFAULT, cancel, &mut |_| {})?;
-        let differing = source.differing(&existing);
-        if !differing.is_empty() {
-            return Err(OffloadError::ExistingDiffers {
-                path: dst.clone(),
-                detail: format!("same size but different content ({differing:?} differ)"),
-            });
-        }
-        tracing::debug!(path = %dst.display(), "already copied and identical");
-    }
-    Ok((source, present, hashed_at, dropped))
-}
-
-/// The one read of `src`: written to every destination not `present` (hashing on the way), or
-/// only hashed when all have it already. Returns the source hashes and whether the fresh copies'
-/// cached pages were dropped.
-fn read_once(
-    src: &Path,
-    dsts: &[PathBuf],
-    present: &[bool],
-    cancel: &AtomicBool,
-    progress: &mut dyn FnMut(checksum::Progress),
-    drop_cache: bool,
-) -> Result<(Hashes, bool), OffloadError> {
-    let missing: Vec<PathBuf> = dsts
-        .iter()
-        .zip(present)
-        .filter(|(_, p)| !**p)
-        .map(|(d, _)| d.clone())
-        .collect();
-    if missing.is_empty() {
-        let h = checksum::hash_file(src, AlgorithmSet::DEFAULT, cancel, progress)?;
-        return Ok((h, true));
-    }
-    write_copies(src, &missing, cancel, progress, drop_cache)
-}
-
-/// Reads `src` once, hashing it and writing each block to a temp sibling of every `dst`; then
-/// fsyncs, drops the copies' cached pages (so the verify pass reads the drive) and renames each
-/// into place. On error no temp file is left behind.
-fn write_copies(
-    src: &Path,
-    dsts: &[PathBuf],
-    cancel: &AtomicBool,
-    progress: &mut dyn FnMut(checksum::Progress),
-    drop_cache: bool,
-) -> Result<(Hashes, bool), OffloadError> {
-    let temps: Vec<PathBuf> = dsts.iter().map(|d| temp_path_for(d)).collect();
-    let result = write_temps(src, &temps, cancel, progress, drop_cache).and_then(|(h, dropped)| {
-        for (tmp, dst) in temps.iter().zip(dsts) {
-            finish_copy(src, tmp, dst)?;
-        }
-        Ok((h, dropped))
-    });
-    if result.is_err() {
-        for tmp in temps.iter().filter(|t| t.exists()) {
-            if let Err(err) = std::fs::remove_file(tmp) {
-                tracing::warn!(path = %tmp.display(), %err, "cannot remove temp copy");
-            }
-        }
-    }
-    result
-}
-
-fn write_temps(
-    src: &Path,
-    temps: &[PathBuf],
-    cancel: &AtomicBool,
-    progress: &mut dyn FnMut(checksum::Progress),
-    drop_cache: bool,
-) -> Result<(Hashes, bool), OffloadError> {
-    let mut outs = Vec::with_capacity(temps.len());
-    for tmp in temps {
-        outs.push(
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(tmp)
-                .map_err(|source| ChecksumError::Write {
-                    path: tmp.clone(),
-                    source,
-                })?,
-        );
-    }
-    // One read; the digests run on their own threads while each block is written everywhere.
-    let hashes =
-        checksum::hash_while_writing(src, AlgorithmSet::DEFAULT, cancel, progress, |block| {
-            for (out, tmp) in outs.iter_mut().zip(temps) {
-                out.write_all(block)
-                    .map_err(|source| ChecksumError::Write {
-                        path: tmp.clone(),
-                        source,
-                    })?;
-            }
-            Ok(())
-        })?;
-    let mut dropped = true;
-    for (out, tmp) in outs.iter().zip(temps) {
-        out.sync_all().map_err(|source| ChecksumError::Write {
-            path: tmp.clone(),
-            source,
-        })?;
-        if drop_cache {
-            dropped &= cache::drop_cached_pages(out);
-        }
-    }
-    Ok((hashes, drop_cache && dropped))
-}
-
-/// Gives the temp copy the source's modification time, then renames it into place unless a file
-/// appeared there meanwhile, and fsyncs the folder.
-fn finish_copy(src: &Path, tmp: &Path, dst: &Path) -> Result<(), OffloadError> {
-    let rename_err = |source| OffloadError::Rename {
-        from: tmp.to_path_buf(),
-        to: dst.to_path_buf(),
-        source,
-    };
-    if let Ok(modified) = std::fs::metadata(src).and_then(|m| m.modified()) {
-        let set = std::fs::OpenOptions::new()
-            .write(true)
-            .open(tmp)
-            .and_then(|f| f.set_modified(modified));
-        if let Err(err) = set {
-            // Not fatal: some network filesystems refuse to set times.
-            tracing::debug!(path = %tmp.display(), %err, "cannot set modification time");
-        }
-    }
-    // rename() replaces silently; check first (the per-card journal lock keeps other card-ingest
-    // processes out, so the window only matters for foreign writers).
-    if std::fs::symlink_metadata(dst).is_ok() {
-        return Err(OffloadError::ExistingDiffers {
-            path: dst.to_path_buf(),
-            detail: "appeared while copying".to_owned(),
-        });
-    }
-    std::fs::rename(tmp, dst).map_err(rename_err)?;
-    sync_parent(dst).map_err(rename_err)
-}
-
-/// Removes `.<name>.tmp-*` leftovers of an interrupted earlier copy of `dst`.
-fn remove_stale_temps(dir: &Path, dst: &Path) {
-    let Some(name) = dst.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-        return;
-    };
-    let prefix = format!(".{name}{TEMP_MARKER}");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.filter_map(Result::ok) {
-        if e.file_name().to_string_lossy().starts_with(&prefix) {
-            match std::fs::remove_file(e.path()) {
-                Ok(()) => tracing::debug!(path = %e.path().display(), "removed stale temp copy"),
-                Err(err) => {
-                    tracing::warn!(path = %e.path().display(), %err, "cannot remove stale temp copy")
-                }
-            }
-        }
-    }
-}
-
-fn create_dir(path: &Path) -> Result<(), OffloadError> {
-    std::fs::create_dir_all(path).map_err(|source| OffloadError::CreateDir {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// The manifest entry: `original` records from the copy pass, then `verified` (or `failed`, with the
-/// copy's value) records from the re-read. Already-present files get `verified` records only for
-/// the comparison done this run, after the `original` ones.
-fn mhl_entry(
-    dst: &Path,
-    rel_path: &str,
-    source: &Hashes,
-    copied_at: DateTime<Utc>,
-    copy: Option<&Hashes>,
-    verified_at: DateTime<Utc>,
-    status: &FileStatus,
-) -> FileEntry {
-    let mut hashes = Vec::new();
-    for algorithm in AlgorithmSet::DEFAULT.iter() {
-        if let Some(v) = source.get(algorithm) {
-            hashes.push(HashRecord {
-                algorithm,
-                value: v.to_owned(),
-                action: HashAction::Original,
-                hash_date: copied_at,
-            });
-        }
-    }
-    // Size-only checks hashed nothing again: the manifest then holds `original` records only.
-    for algorithm in AlgorithmSet::DEFAULT.iter() {
-        let failed = matches!(status, FileStatus::VerifyFailed { algorithms, .. } if algorithms.contains(&algorithm));
-        if let Some(v) = copy.and_then(|c| c.get(algorithm)) {
-            hashes.push(HashRecord {
-                algorithm,
-                value: v.to_owned(),
-                action: if failed {
-                    HashAction::Failed
-                } else {
-                    HashAction::Verified
-                },
-                hash_date: verified_at,
-            });
-        }
-    }
-    FileEntry {
-        path: rel_path.to_owned(),
-        size_bytes: source.size_bytes,
-        last_modified: std::fs::metadata(dst)
-            .and_then(|m| m.modified())
-            .ok()
-            .map(DateTime::<Utc>::from),
-        hashes,
-    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use std::sync::atomic::AtomicBool;
 use chrono::{TimeZone, Utc};
 
 use super::*;
+use crate::checksum::{self, AlgorithmSet};
+use crate::mhl::{FileEntry, HashAction, HashRecord};
 
 const BIG_BYTES: usize = 5 * 1024 * 1024 + 11;
 
@@ -184,15 +186,22 @@ fn copies_card_verifies_and_writes_transfer_manifest() {
         ),
         (total, total)
     );
-    let first_verify = reports
-        .iter()
-        .position(|p| p.phase == Phase::Verify)
-        .unwrap();
-    assert!(
-        reports[first_verify..]
-            .iter()
-            .all(|p| p.phase == Phase::Verify)
-    );
+    // Each file is re-read right after its own copy (copy and read-back of different files
+    // overlap, so the phases interleave across files, never within one).
+    for rel in COPIED {
+        let at = |phase| {
+            reports
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.phase == phase && p.file == *rel)
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>()
+        };
+        let (copy, verify) = (at(Phase::Copy), at(Phase::Verify));
+        if let (Some(last_copy), Some(first_verify)) = (copy.last(), verify.first()) {
+            assert!(last_copy < first_verify, "{rel}: verified before copied");
+        }
+    }
 
     // The manifest: one transfer generation, original + verified records for each file.
     assert_eq!(report.primary().mhl.sequence, 1);
@@ -228,7 +237,7 @@ fn copies_card_verifies_and_writes_transfer_manifest() {
 #[test]
 fn corrupted_copy_is_reported_per_file() {
     let f = fixture();
-    let mut hook = |dst: &Path| {
+    let hook = |dst: &Path| {
         if dst.ends_with("0001AB.MXF") {
             let mut bytes = std::fs::read(dst).unwrap();
             bytes[1_000_000] ^= 0xff;
@@ -240,7 +249,8 @@ fn corrupted_copy_is_reported_per_file() {
             &request(&f.card, &f.dest_root),
             &AtomicBool::new(false),
             &mut |_| {},
-            &mut hook,
+            &hook,
+            &mut |_| {},
         )
         .unwrap(),
     );
@@ -794,4 +804,52 @@ fn a_destination_too_small_is_refused_with_the_numbers() {
         0,
         "primary untouched too"
     );
+}
+
+#[test]
+fn files_are_copied_in_the_order_given_and_each_is_reported_once_checked() {
+    let f = fixture();
+    let mut req = request(&f.card, &f.dest_root);
+    // Two "clips" named out of listing order; the rest follows as listed.
+    req.first = vec![
+        vec![COPIED[3].to_owned()],
+        vec![COPIED[1].to_owned(), "NOT/ON/THE/CARD".to_owned()],
+    ];
+    let copied_order = std::sync::Mutex::new(Vec::new());
+    let mut reported = Vec::new();
+    let report = done(
+        offload_each(
+            &req,
+            &AtomicBool::new(false),
+            &mut |_| {},
+            &|p: &Path| copied_order.lock().unwrap().push(p.to_path_buf()),
+            &mut |v: &VerifiedFile| reported.push(v.clone()),
+        )
+        .unwrap(),
+    );
+    let expected = [COPIED[3], COPIED[1], COPIED[0], COPIED[2]];
+    let dest = report.primary().destination.clone();
+    assert_eq!(
+        *copied_order.lock().unwrap(),
+        expected.iter().map(|r| dest.join(r)).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        reported
+            .iter()
+            .map(|v| v.rel_path.as_str())
+            .collect::<Vec<_>>(),
+        expected
+    );
+    let card = canonical(&f.card);
+    for v in &reported {
+        assert_eq!(v.source_path, card.join(&v.rel_path));
+        assert_eq!(v.statuses, vec![FileStatus::Verified]);
+        let outcome = report
+            .primary()
+            .files
+            .iter()
+            .find(|o| o.rel_path == v.rel_path)
+            .unwrap();
+        assert_eq!(v.source, outcome.source);
+    }
 }

@@ -55,7 +55,7 @@ pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
         }];
     }
     let Some(clip_id) = event.clip_id.clone() else {
-        // The offload copies the whole card before the clips' steps: card-level progress.
+        // The offload copies the card beside the clips' steps: card-level progress.
         return match (&event.kind, event.step) {
             (
                 EventKind::Progress {
@@ -181,7 +181,7 @@ pub enum QueueEvent {
         clip_id: String,
         url: String,
     },
-    /// Byte progress of a card-level step (the offload copy of the whole card).
+    /// Byte progress of a card-level step (the offload copy of the whole card, copy and check).
     CardProgress(ByteProgress),
     /// Every clip of a card completed or failed (retries may still follow).
     CardSettled {
@@ -283,7 +283,7 @@ pub struct QueueView {
     pub cards: Vec<super::ingest_run::CardEnd>,
     /// The API transcript of this run (curl commands, token redacted).
     pub transcript: Option<std::path::PathBuf>,
-    /// The card-level step in progress (offload), until its clips start their steps.
+    /// The card-level step in progress (offload), until the card is copied and checked.
     pub card_progress: Option<ByteProgress>,
     /// The time source of elapsed times, rates and ETAs (tests drive it by hand).
     pub clock: Clock,

@@ -83,7 +83,7 @@ pub(crate) fn setup_at(clips: u32, rel: &str) -> Setup {
     }
 }
 
-async fn start_sandbox(mount: &Path) -> SandboxHandle {
+pub(crate) async fn start_sandbox(mount: &Path) -> SandboxHandle {
     let mut config = SandboxConfig {
         spec_dir: None,
         job_delay: Duration::from_millis(30),
@@ -143,7 +143,7 @@ pub(crate) async fn run(engine: &Engine, job: CardJob) -> (CardOutcome, Vec<Inge
     (out, events)
 }
 
-fn md5_hex(path: &Path) -> String {
+pub(crate) fn md5_hex(path: &Path) -> String {
     let bytes = std::fs::read(path).expect("read file");
     Md5::digest(&bytes)
         .iter()

@@ -16,6 +16,7 @@ mod media;
 #[cfg(feature = "os-keyring-tests")]
 mod notify_dbus;
 mod offload_cli;
+mod offload_lane;
 mod pipeline;
 mod preset;
 mod production;

@@ -1,31 +1,30 @@
 //! Disk lane: the checksum step (MD5 + xxh64 of every member file, up to `io_concurrency`
-//! files at once in card order, or the hashes the offload's copy pass already made), the
-//! card-level offload copy, and the in-place ASC MHL manifest.
+//! files at once in card order, or the hashes the offload's copy pass already made, see
+//! [`super::copy`]) and the in-place ASC MHL manifest.
 
+use super::copy::FileCopy;
 use super::{ClipCtx, StepEnd, StepFail, StepResult};
-use crate::card::Card;
-use crate::checksum::{self, AlgorithmSet, Hashes};
-use crate::ingest::engine::{Engine, IngestError};
+use crate::checksum::{self, AlgorithmSet};
 use crate::ingest::events::EventKind;
-use crate::ingest::events::{EventSink, IngestEvent};
 use crate::ingest::record::{CardRecord, FileRecord};
 use crate::ingest::scheduler::LaneSlot;
 use crate::ingest::step::Step;
-use crate::offload::{self, OffloadOutcome, OffloadRequest};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 impl ClipCtx {
-    /// Some member file still needs reading (no hashes journaled, none from the offload).
+    /// Some member file still needs reading now (no hashes journaled, and the offload will not
+    /// hash it). A file still to be copied needs no slot: its checksum waits for the copy.
     pub(super) fn needs_hashing(&self) -> bool {
         self.rec().files.iter().any(|f| {
             (f.md5.is_none() || f.xxh64.is_none())
-                && !self.shared.offload_hashes.contains_key(&f.source)
+                && matches!(
+                    self.shared.offload.peek(&f.source),
+                    Some(Ok(FileCopy::NotCopied))
+                )
         })
     }
 
@@ -70,7 +69,8 @@ impl ClipCtx {
         ))))
     }
 
-    /// One member file: the offload's hashes, or a read on a disk-lane slot.
+    /// One member file: the offload's hashes (waited for, no slot held), or a read on a
+    /// disk-lane slot.
     async fn hash_member(
         &self,
         index: usize,
@@ -80,9 +80,15 @@ impl ClipCtx {
         started: Instant,
         done: Arc<AtomicU64>,
     ) -> Result<(), StepFail> {
-        let hashes = match self.shared.offload_hashes.get(&f.source) {
-            Some(h) => h.clone(),
-            None => {
+        let copied = self
+            .shared
+            .offload
+            .wait(&f.source, &self.shared.cancel)
+            .await?;
+        let hashes = match copied {
+            FileCopy::Verified(h) => h,
+            FileCopy::Failed(reason) => return Err(StepFail::permanent(reason)),
+            FileCopy::NotCopied => {
                 let _slot = match slot {
                     Some(s) => s,
                     None => self
@@ -160,117 +166,6 @@ impl ClipCtx {
         );
         Ok(())
     }
-}
-
-/// What the card-level offload left for the clips.
-#[derive(Debug, Default)]
-pub(crate) struct CardOffload {
-    /// Source hashes from the copy pass (one read per file), by source path.
-    pub hashes: HashMap<PathBuf, Hashes>,
-    /// Source files whose copy failed verification, with the sentence to show.
-    pub failed: HashMap<PathBuf, String>,
-    /// The folder the card was copied to (the primary copy, the one registered).
-    pub destination: Option<PathBuf>,
-    /// Every destination's copy and how it checked out (primary first).
-    pub copies: Vec<crate::ingest::record::OffloadCopy>,
-}
-
-/// The offload (disk lane, card level): copies the card to `destination` and verifies it once
-/// before any clip starts; clips then read their hashes from the copy pass. Nothing to do
-/// without `--offload-to` (or when the card already lies under it).
-pub(crate) async fn offload_card(
-    engine: &Engine,
-    card: &Card,
-    card_root: &Path,
-    destination: Option<&Path>,
-    events: &EventSink,
-    cancel: &Arc<AtomicBool>,
-) -> Result<CardOffload, IngestError> {
-    let mut out = CardOffload::default();
-    let Some(dest_root) = engine
-        .options
-        .offload_to
-        .clone()
-        .filter(|_| destination.is_some())
-    else {
-        return Ok(out);
-    };
-    let mut request = OffloadRequest::new(
-        card_root.to_path_buf(),
-        dest_root,
-        engine.options.offload_pattern.clone(),
-        Utc::now().date_naive(),
-        crate::mhl::CreatorInfo::this_tool(),
-    );
-    request.also_to = engine.options.offload_also.clone();
-    request.verify = engine.options.verify;
-    request.allow_same_volume = engine.options.allow_same_volume;
-    let hook = engine.offload_after_copy.clone();
-    let (cancel2, events2) = (cancel.clone(), events.clone());
-    let outcome = tokio::task::spawn_blocking(move || {
-        let mut progress = |p: &offload::OffloadProgress| {
-            events2.send(IngestEvent {
-                clip_id: None,
-                clip_name: None,
-                step: Some(Step::Offload),
-                lane: Some(Step::Offload.lane()),
-                kind: EventKind::Progress {
-                    done_bytes: p.done_bytes,
-                    total_bytes: p.total_bytes,
-                    rate_bytes_per_s: None,
-                    eta_secs: None,
-                },
-            });
-        };
-        match hook {
-            Some(h) => offload::offload_observed(&request, &cancel2, &mut progress, &*h.0),
-            None => offload::offload(&request, &cancel2, &mut progress),
-        }
-    })
-    .await
-    .map_err(|e| IngestError::Interrupted(e.to_string()))?
-    .map_err(|source| IngestError::Offload {
-        card: card.root.clone(),
-        source,
-    })?;
-    let OffloadOutcome::Done(report) = outcome else {
-        return Ok(out);
-    };
-    out.destination = Some(report.primary().destination.clone());
-    out.copies = report
-        .destinations
-        .iter()
-        .map(|d| crate::ingest::record::OffloadCopy::of(d, &report))
-        .collect();
-    // The registered copy is the primary one; a failed further copy does not stop registration
-    // but keeps the card from being safe to erase (its record says which).
-    for f in &report.primary().files {
-        let src = card_root.join(&f.rel_path);
-        match &f.status {
-            offload::FileStatus::VerifyFailed {
-                algorithms: differing,
-                ..
-            } => {
-                let differing = differing
-                    .iter()
-                    .map(|a| a.mhl_name())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                out.failed.insert(
-                    src,
-                    format!(
-                        "the offloaded copy of {} differs from the card ({differing}): \
-                         re-run the offload; nothing was registered",
-                        f.rel_path
-                    ),
-                );
-            }
-            _ => {
-                out.hashes.insert(src, f.source.clone());
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Writes an in-place ASC MHL generation at the card root with the hashes of every clip file

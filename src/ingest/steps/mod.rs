@@ -1,5 +1,5 @@
-//! The work of each [`Step`] for one clip, one file per lane: [`hash`] (disk: checksums and
-//! the card's offload copy), [`register`] (network: asset, format, file set, files, collection
+//! The work of each [`Step`] for one clip, one file per lane: [`hash`] (disk: checksums),
+//! [`copy`] (disk: the offload copy running beside the clips, and each clip's wait for it), [`register`] (network: asset, format, file set, files, collection
 //! and metadata), [`encode`] (CPU: the local proxy encode, or iconik's transcoder) and
 //! [`proxy_upload`] (network: proxy record, upload, close, keyframes). This file holds what they
 //! share: how a step ends, the clip's working state ([`ClipCtx`]) with its paced + retried iconik
@@ -10,6 +10,7 @@
 //! (iconik-api.md §9).
 
 pub mod camera_proxy;
+pub mod copy;
 pub mod encode;
 pub mod hash;
 pub mod proxy_upload;
@@ -362,10 +363,7 @@ impl ClipCtx {
         }
         match step {
             Step::Checksum => self.checksum(slot.take()).await,
-            Step::Offload => Ok(match &self.shared.offload_destination {
-                Some(d) => StepEnd::Done(Some(format!("copied and verified to {}", d.display()))),
-                None => StepEnd::Skipped("registered in place (no --offload-to)".into()),
-            }),
+            Step::Offload => self.offload().await,
             Step::CreateAsset => self.create_asset(resumed).await,
             Step::CreateFormat => self.create_format(resumed).await,
             Step::CreateFileSet => self.create_file_set(resumed).await,
@@ -377,14 +375,6 @@ impl ClipCtx {
             Step::Keyframes => self.keyframes(resumed).await,
             Step::Collection => self.collection().await,
         }
-    }
-
-    fn offload_failure(&self) -> Option<String> {
-        self.sc
-            .clip
-            .files
-            .iter()
-            .find_map(|f| self.shared.offload_failed.get(&f.path).cloned())
     }
 
     fn asset(&self) -> Result<crate::iconik::models::AssetId, StepFail> {

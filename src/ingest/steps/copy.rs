@@ -1,0 +1,343 @@
+//! Disk lane: the offload copy. The card (and each card a spanned clip touches) is copied in
+//! the background while the clips run: clip 1's files first, then clip 2's, …, then the files
+//! of no clip ([`crate::offload::OffloadRequest::first`]), each verified right behind its copy.
+//! A clip's [`Step::Offload`] waits — holding no lane slot — until every one of its files is
+//! checked, so the first clips are registered while the last ones are still being copied; its
+//! checksum then takes the hashes of the copy's one read.
+
+use super::{ClipCtx, StepEnd, StepFail, StepResult};
+use crate::card::Card;
+use crate::checksum::Hashes;
+use crate::ingest::engine::{Engine, IngestError, Shared};
+use crate::ingest::events::{EventKind, IngestEvent};
+use crate::ingest::record::OffloadCopy;
+use crate::ingest::step::Step;
+use crate::offload::{self, FileStatus, OffloadOutcome, OffloadRequest, VerifiedFile};
+use crate::scan::ScannedClip;
+use chrono::Utc;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How often a waiting clip looks at the cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+
+/// What the offload says about one source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FileCopy {
+    /// Every destination's copy checked out; the source hashes of the copy pass.
+    Verified(Hashes),
+    /// A copy differs from the card: the sentence to show.
+    Failed(String),
+    /// The offload ended without copying it (no offload, or not on a copied card).
+    NotCopied,
+}
+
+/// The offload's results as files are checked, shared with the clips that wait for them.
+#[derive(Debug)]
+pub(crate) struct OffloadState {
+    inner: Mutex<Inner>,
+    changed: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    files: HashMap<PathBuf, FileCopy>,
+    /// `None` while the offload runs; `Err` with the reason when it stopped early.
+    ended: Option<Result<(), String>>,
+}
+
+impl OffloadState {
+    /// No offload this run: every file is [`FileCopy::NotCopied`].
+    pub fn none() -> Self {
+        let state = Self::running();
+        state.end(Ok(()));
+        state
+    }
+
+    /// An offload about to start.
+    pub fn running() -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            changed: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn file_checked(&self, path: PathBuf, copy: FileCopy) {
+        self.lock().files.insert(path, copy);
+        self.changed.notify_waiters();
+    }
+
+    fn end(&self, result: Result<(), String>) {
+        self.lock().ended = Some(result);
+        self.changed.notify_waiters();
+    }
+
+    /// What is known of `path` now: `None` while its copy is still to come; `Err` when the
+    /// offload stopped before checking it.
+    pub fn peek(&self, path: &Path) -> Option<Result<FileCopy, String>> {
+        let inner = self.lock();
+        if let Some(c) = inner.files.get(path) {
+            return Some(Ok(c.clone()));
+        }
+        match &inner.ended {
+            None => None,
+            Some(Ok(())) => Some(Ok(FileCopy::NotCopied)),
+            Some(Err(e)) => Some(Err(e.clone())),
+        }
+    }
+
+    /// Waits until `path` is checked (or the offload ends); a cancel stops the wait.
+    pub async fn wait(&self, path: &Path, cancel: &AtomicBool) -> Result<FileCopy, StepFail> {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            // Registered before the look, so a result landing in between is not missed.
+            changed.as_mut().enable();
+            if cancel.load(Ordering::Relaxed) {
+                return Err(StepFail::cancelled());
+            }
+            match self.peek(path) {
+                Some(Ok(c)) => return Ok(c),
+                Some(Err(e)) => {
+                    return Err(StepFail::permanent(format!(
+                        "the offload stopped before {} was copied and verified: {e}; \
+                         nothing was registered",
+                        path.display()
+                    )));
+                }
+                None => {}
+            }
+            tokio::select! {
+                () = &mut changed => {}
+                () = tokio::time::sleep(CANCEL_POLL) => {}
+            }
+        }
+    }
+}
+
+impl ClipCtx {
+    /// Whether the clip's files are copied before they are registered.
+    pub(crate) fn offloading(&self) -> bool {
+        self.shared.offload_destination.is_some()
+    }
+
+    /// The offload step: waits for every member file's checked copy.
+    pub(super) async fn offload(&self) -> StepResult {
+        let Some(dest) = self.shared.offload_destination.clone() else {
+            return Ok(StepEnd::Skipped(
+                "registered in place (no --offload-to)".into(),
+            ));
+        };
+        for f in &self.sc.clip.files {
+            if let FileCopy::Failed(reason) = self
+                .shared
+                .offload
+                .wait(&f.path, &self.shared.cancel)
+                .await?
+            {
+                return Err(StepFail::permanent(reason));
+            }
+        }
+        Ok(StepEnd::Done(Some(format!(
+            "copied and verified to {}",
+            dest.display()
+        ))))
+    }
+
+    /// The reason a member file's copy is refused, if one is.
+    pub(super) fn offload_failure(&self) -> Option<String> {
+        self.sc
+            .clip
+            .files
+            .iter()
+            .find_map(|f| match self.shared.offload.peek(&f.path) {
+                Some(Ok(FileCopy::Failed(reason))) => Some(reason),
+                _ => None,
+            })
+    }
+}
+
+/// One card to copy and its request (the clips' files on it first, in card order).
+struct CardCopy {
+    card: Card,
+    request: OffloadRequest,
+}
+
+/// Starts the offload of the job's cards (this card, then each span card) on a blocking thread;
+/// the clips wait on `shared.offload`. The task saves the copies in the card record when every
+/// card is done, then ends the state; its error names the card.
+pub(crate) fn start(
+    engine: &Engine,
+    shared: &Arc<Shared>,
+    cards: Vec<(Card, Option<PathBuf>)>,
+    clips: &[ScannedClip],
+) -> tokio::task::JoinHandle<Result<(), IngestError>> {
+    let copies: Vec<CardCopy> = match engine.options.offload_to.clone() {
+        None => Vec::new(),
+        Some(dest_root) => cards
+            .into_iter()
+            .filter(|(_, dest)| dest.is_some())
+            .map(|(card, _)| {
+                let mut request = OffloadRequest::new(
+                    card.root.clone(),
+                    dest_root.clone(),
+                    engine.options.offload_pattern.clone(),
+                    Utc::now().date_naive(),
+                    crate::mhl::CreatorInfo::this_tool(),
+                );
+                request.also_to = engine.options.offload_also.clone();
+                request.verify = engine.options.verify;
+                request.allow_same_volume = engine.options.allow_same_volume;
+                request.first = clip_order(&card.root, clips);
+                CardCopy { card, request }
+            })
+            .collect(),
+    };
+    let hook = engine.offload_after_copy.clone();
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            copy_cards(&shared, &copies, hook.as_ref().map(|h| &*h.0))
+        }));
+        // Ended whatever happened, so no clip waits for a copy that will never come.
+        shared.offload.end(match &result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("the offload stopped unexpectedly".to_owned()),
+        });
+        result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Each clip's files on `root`, relative to it, in card order.
+fn clip_order(root: &Path, clips: &[ScannedClip]) -> Vec<Vec<String>> {
+    clips
+        .iter()
+        .map(|sc| {
+            sc.clip
+                .files
+                .iter()
+                .filter_map(|f| f.path.strip_prefix(root).ok())
+                .map(|rel| {
+                    rel.components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn copy_cards(
+    shared: &Shared,
+    copies: &[CardCopy],
+    hook: Option<&(dyn Fn(&Path) + Send + Sync)>,
+) -> Result<(), IngestError> {
+    let mut destination = None;
+    let mut records = Vec::new();
+    for c in copies {
+        let events = shared.events.clone();
+        // Copy and read-back run at once: one bar over both (the card's bytes once for the
+        // copy, once per destination for the check), so it fills once and hides at the end.
+        let copies = 1 + c.request.also_to.len() as u64;
+        let (mut copied, mut checked) = (0u64, 0u64);
+        let mut progress = |p: &offload::OffloadProgress| {
+            let card_bytes = match p.phase {
+                offload::Phase::Copy => {
+                    copied = p.done_bytes;
+                    p.total_bytes
+                }
+                offload::Phase::Verify => {
+                    checked = p.done_bytes;
+                    p.total_bytes / copies
+                }
+            };
+            events.send(IngestEvent {
+                clip_id: None,
+                clip_name: None,
+                step: Some(Step::Offload),
+                lane: Some(Step::Offload.lane()),
+                kind: EventKind::Progress {
+                    done_bytes: copied + checked,
+                    total_bytes: card_bytes * (1 + copies),
+                    rate_bytes_per_s: None,
+                    eta_secs: None,
+                },
+            });
+        };
+        let root = c.card.root.clone();
+        let mut on_file = |v: &VerifiedFile| {
+            shared
+                .offload
+                .file_checked(root.join(&v.rel_path), file_copy(v));
+        };
+        let outcome = offload::offload_each(
+            &c.request,
+            &shared.cancel,
+            &mut progress,
+            &|p| {
+                if let Some(h) = hook {
+                    h(p)
+                }
+            },
+            &mut on_file,
+        )
+        .map_err(|source| IngestError::Offload {
+            card: c.card.root.clone(),
+            source,
+        })?;
+        if let OffloadOutcome::Done(report) = outcome {
+            destination.get_or_insert_with(|| report.primary().destination.clone());
+            records.extend(
+                report
+                    .destinations
+                    .iter()
+                    .map(|d| OffloadCopy::of(d, &report)),
+            );
+        }
+    }
+    // Saved once every card is copied: the report, the erase verdict and the manifest path
+    // read them at the end of the run.
+    if let Some(d) = destination {
+        let mut guard = shared
+            .journal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (journal, record) = &mut *guard;
+        record.offload_destination = Some(d);
+        record.offload_copies = records;
+        journal.save(record)?;
+    }
+    Ok(())
+}
+
+/// The registered copy is the primary one; a failed further copy does not stop registration
+/// but keeps the card from being safe to erase (its record says which).
+fn file_copy(v: &VerifiedFile) -> FileCopy {
+    match v.statuses.first() {
+        Some(FileStatus::VerifyFailed { algorithms, .. }) => {
+            let differing = algorithms
+                .iter()
+                .map(|a| a.mhl_name())
+                .collect::<Vec<_>>()
+                .join(", ");
+            FileCopy::Failed(format!(
+                "the offloaded copy of {} differs from the card ({differing}): \
+                 re-run the offload; nothing was registered",
+                v.rel_path
+            ))
+        }
+        _ => FileCopy::Verified(v.source.clone()),
+    }
+}
