@@ -273,11 +273,12 @@ impl<T: Serialize + DeserializeOwned> Journal<T> {
             saved_at: Utc::now(),
             state,
         };
-        let bytes =
-            serde_json::to_vec_pretty(&envelope).map_err(|source| JournalError::Encode {
-                path: self.path.clone(),
-                source,
-            })?;
+        // Compact, not pretty: a card's journal is saved before and after every step (hundreds
+        // of times a card, under the journal lock), and `jq .` reads it as well.
+        let bytes = serde_json::to_vec(&envelope).map_err(|source| JournalError::Encode {
+            path: self.path.clone(),
+            source,
+        })?;
         atomic_write::write_atomic(&self.path, &bytes).map_err(|source| JournalError::Write {
             path: self.path.clone(),
             source,
