@@ -420,6 +420,89 @@ async fn a_card_already_in_iconik_spends_no_encode_on_it() {
     assert_eq!(objects(&sbx, "assets"), CLIPS, "no second asset");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encode_started_before_an_md5_duplicate_verdict_is_stopped() {
+    let s = setup();
+    let sbx = start_sandbox(&s.root, Duration::from_millis(20)).await;
+    let report = scan_card(&s.card);
+    let first = run(
+        &engine(&sbx, &s, ProxyMode::Local),
+        job(&report),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await;
+    assert!(first.all_complete(), "{:#?}", first.record);
+    // The assets lose their external ids and the card moves: only the files' MD5 finds the
+    // clips now, and that answer comes after the checksum, when the encode is already running.
+    let client = Client::new(
+        sbx.base_url(),
+        Credentials::new(sbx.credentials().app_id.clone(), TOKEN),
+    )
+    .expect("client");
+    for c in first.record.clips.values() {
+        let patch = card_ingest::iconik::models::AssetPatch {
+            external_id: Some(format!("renamed-{}", c.name)),
+            ..Default::default()
+        };
+        client
+            .assets()
+            .patch(c.asset_id.expect("asset"), &patch)
+            .await
+            .expect("patch");
+    }
+    let moved = s.root.join("CARD_MOVED");
+    copy_tree(&s.card, &moved);
+    let report = scan_card(&moved);
+    let other = Setup {
+        journal: s.root.join("journal-2"),
+        proxies: s.root.join("proxies-2"),
+        _dir: tempdir(),
+        root: s.root.clone(),
+        card: moved.clone(),
+    };
+    let again = run(
+        &engine(&sbx, &other, ProxyMode::Local),
+        job(&report),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await;
+    let clips = in_card_order(&again, &report);
+    for c in &clips {
+        let why = c.duplicate_of.as_deref().unwrap_or_default();
+        assert!(
+            why.contains("checksum") || why.contains("MD5"),
+            "{}: {why:?}",
+            c.name
+        );
+        assert_eq!(c.asset_id, None, "{} not registered again", c.name);
+    }
+    assert_eq!(objects(&sbx, "assets"), CLIPS, "no second asset");
+    // Clip 1's encode started at once and was stopped at its verdict; the later clips had
+    // theirs settled before the CPU lane reached them. Without the stop, all 20 would encode.
+    let made = std::fs::read_dir(&other.proxies)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "mp4"))
+                .count()
+        })
+        .unwrap_or(0);
+    assert!(
+        made <= 1,
+        "{made} proxies encoded for clips already in iconik"
+    );
+    assert!(
+        started_proxy_steps(&clips) >= 1,
+        "clip 1's encode did start beside the checksum"
+    );
+}
+
+fn started_proxy_steps(clips: &[&ClipRecord]) -> usize {
+    clips
+        .iter()
+        .filter(|c| c.steps.get(&Step::Proxy).and_then(|r| r.started).is_some())
+        .count()
+}
+
 async fn run_card_again(eng: &Engine, report: &ScanReport) -> CardOutcome {
     run(eng, job(report), Arc::new(AtomicBool::new(false))).await
 }
