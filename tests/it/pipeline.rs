@@ -366,16 +366,7 @@ async fn cancel_stops_every_lane_and_a_rerun_completes_without_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_already_in_iconik_spends_no_encode_on_it() {
-    let s = setup();
-    let sbx = start_sandbox(&s.root, Duration::from_millis(20)).await;
-    let report = scan_card(&s.card);
-    let first = run(
-        &engine(&sbx, &s, ProxyMode::Local),
-        job(&report),
-        Arc::new(AtomicBool::new(false)),
-    )
-    .await;
-    assert!(first.all_complete(), "{:#?}", first.record);
+    let (s, sbx, report, _first) = ingested_once().await;
     // The same card again from another workstation: its own journal, an empty proxy folder.
     let other = Setup {
         journal: s.root.join("journal-2"),
@@ -396,13 +387,7 @@ async fn a_card_already_in_iconik_spends_no_encode_on_it() {
         assert_eq!(c.asset_id, None, "{} not registered again", c.name);
     }
     // The card's batched look-up found every clip before any started: no encode at all.
-    let made = std::fs::read_dir(&other.proxies)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| e.path().extension().is_some_and(|x| x == "mp4"))
-                .count()
-        })
-        .unwrap_or(0);
+    let made = mp4_count(&other.proxies);
     assert_eq!(made, 0, "proxies encoded for clips already in iconik");
     let skipped = clips
         .iter()
@@ -422,16 +407,7 @@ async fn a_card_already_in_iconik_spends_no_encode_on_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_encode_started_before_an_md5_duplicate_verdict_is_stopped() {
-    let s = setup();
-    let sbx = start_sandbox(&s.root, Duration::from_millis(20)).await;
-    let report = scan_card(&s.card);
-    let first = run(
-        &engine(&sbx, &s, ProxyMode::Local),
-        job(&report),
-        Arc::new(AtomicBool::new(false)),
-    )
-    .await;
-    assert!(first.all_complete(), "{:#?}", first.record);
+    let (s, sbx, _report, first) = ingested_once().await;
     // The assets lose their external ids and the card moves: only the files' MD5 finds the
     // clips now, and that answer comes after the checksum, when the encode is already running.
     let client = Client::new(
@@ -479,13 +455,7 @@ async fn an_encode_started_before_an_md5_duplicate_verdict_is_stopped() {
     assert_eq!(objects(&sbx, "assets"), CLIPS, "no second asset");
     // Clip 1's encode started at once and was stopped at its verdict; the later clips had
     // theirs settled before the CPU lane reached them. Without the stop, all 20 would encode.
-    let made = std::fs::read_dir(&other.proxies)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| e.path().extension().is_some_and(|x| x == "mp4"))
-                .count()
-        })
-        .unwrap_or(0);
+    let made = mp4_count(&other.proxies);
     assert!(
         made <= 1,
         "{made} proxies encoded for clips already in iconik"
@@ -494,6 +464,32 @@ async fn an_encode_started_before_an_md5_duplicate_verdict_is_stopped() {
         started_proxy_steps(&clips) >= 1,
         "clip 1's encode did start beside the checksum"
     );
+}
+
+/// A card ingested completely once (local proxies, 20 ms per call).
+async fn ingested_once() -> (Setup, SandboxHandle, ScanReport, CardOutcome) {
+    let s = setup();
+    let sbx = start_sandbox(&s.root, Duration::from_millis(20)).await;
+    let report = scan_card(&s.card);
+    let first = run(
+        &engine(&sbx, &s, ProxyMode::Local),
+        job(&report),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await;
+    assert!(first.all_complete(), "{:#?}", first.record);
+    (s, sbx, report, first)
+}
+
+/// Proxies published in `dir`.
+fn mp4_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "mp4"))
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 fn started_proxy_steps(clips: &[&ClipRecord]) -> usize {
