@@ -590,21 +590,11 @@ async fn manual_retry_of_a_failed_step_completes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offload_copies_verifies_and_refuses_a_corrupted_copy() {
-    let s = setup(3);
-    let sbx = start_sandbox(&s.root).await;
     // The card is outside the storage root; the copy goes under it.
-    let card_dir = tempdir();
-    let card = canonical(card_dir.path()).join("CARD_C");
-    copy_tree(master(3), &card);
-    let report = scan_card(&card);
-    let storage = s.root.join("originals");
-    std::fs::create_dir_all(&storage).unwrap();
-    let mut eng = engine(&sbx, &s, TOKEN);
-    eng.options.storage_root = storage.clone();
-    eng.options.offload_to = Some(storage.clone());
-    // Card and storage share this test's temp folder (one volume).
-    eng.options.allow_same_volume = true;
-    eng.options.proxy = card_ingest::ingest::ProxyMode::None;
+    let o = crate::offload_lane::offloaded();
+    let (s, card, report, storage) = (&o.s, &o.card, &o.report, &o.storage);
+    let sbx = start_sandbox(&s.root).await;
+    let mut eng = crate::offload_lane::offload_engine(&o, &sbx);
     // Flip bytes of clip 2's video copy between copy and verify.
     let victim = format!("{}.MXF", report.clips[1].clip.name);
     let v2 = victim.clone();
@@ -616,13 +606,13 @@ async fn offload_copies_verifies_and_refuses_a_corrupted_copy() {
             std::fs::write(p, b).unwrap();
         }
     })));
-    let (out, _) = run(&eng, job(&report)).await;
+    let (out, _) = run(&eng, job(report)).await;
     let dest = out.record.offload_destination.clone().expect("offloaded");
-    assert!(dest.starts_with(&storage));
+    assert!(dest.starts_with(storage));
     // Byte-identical copies of every other file.
     for sc in &report.clips {
         for f in &sc.clip.files {
-            let rel = f.path.strip_prefix(&card).unwrap();
+            let rel = f.path.strip_prefix(card).unwrap();
             let copy = dest.join(rel);
             if copy.file_name().unwrap().to_string_lossy() != victim {
                 assert_eq!(
@@ -648,7 +638,7 @@ async fn offload_copies_verifies_and_refuses_a_corrupted_copy() {
         assert!(
             f["directory_path"].as_str().unwrap().starts_with(
                 &dest
-                    .strip_prefix(&storage)
+                    .strip_prefix(storage)
                     .unwrap()
                     .to_string_lossy()
                     .into_owned()

@@ -12,15 +12,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A 3-clip card outside the storage root, offloaded under it (`<storage>/originals`).
-struct Offloaded {
-    s: crate::ingest::Setup,
+pub(crate) struct Offloaded {
+    pub(crate) s: crate::ingest::Setup,
     _card_dir: tempfile::TempDir,
-    card: PathBuf,
-    report: ScanReport,
-    storage: PathBuf,
+    pub(crate) card: PathBuf,
+    pub(crate) report: ScanReport,
+    pub(crate) storage: PathBuf,
 }
 
-fn offloaded() -> Offloaded {
+pub(crate) fn offloaded() -> Offloaded {
     let s = setup(3);
     let card_dir = tempdir();
     let card = canonical(card_dir.path()).join("CARD_C");
@@ -37,7 +37,7 @@ fn offloaded() -> Offloaded {
     }
 }
 
-fn offload_engine(o: &Offloaded, sbx: &card_ingest::sandbox::SandboxHandle) -> Engine {
+pub(crate) fn offload_engine(o: &Offloaded, sbx: &card_ingest::sandbox::SandboxHandle) -> Engine {
     let mut eng = engine(sbx, &o.s, TOKEN);
     eng.options.storage_root = o.storage.clone();
     eng.options.offload_to = Some(o.storage.clone());

@@ -368,19 +368,7 @@ async fn cancel_stops_every_lane_and_a_rerun_completes_without_duplicates() {
 async fn a_card_already_in_iconik_spends_no_encode_on_it() {
     let (s, sbx, report, _first) = ingested_once().await;
     // The same card again from another workstation: its own journal, an empty proxy folder.
-    let other = Setup {
-        journal: s.root.join("journal-2"),
-        proxies: s.root.join("proxies-2"),
-        _dir: tempdir(),
-        root: s.root.clone(),
-        card: s.card.clone(),
-    };
-    let again = run(
-        &engine(&sbx, &other, ProxyMode::Local),
-        job(&report),
-        Arc::new(AtomicBool::new(false)),
-    )
-    .await;
+    let (other, again) = ingest_elsewhere(&sbx, &s, &s.card, &report).await;
     let clips = in_card_order(&again, &report);
     for c in &clips {
         assert!(c.duplicate_of.is_some(), "{} found in iconik", c.name);
@@ -429,19 +417,7 @@ async fn an_encode_started_before_an_md5_duplicate_verdict_is_stopped() {
     let moved = s.root.join("CARD_MOVED");
     copy_tree(&s.card, &moved);
     let report = scan_card(&moved);
-    let other = Setup {
-        journal: s.root.join("journal-2"),
-        proxies: s.root.join("proxies-2"),
-        _dir: tempdir(),
-        root: s.root.clone(),
-        card: moved.clone(),
-    };
-    let again = run(
-        &engine(&sbx, &other, ProxyMode::Local),
-        job(&report),
-        Arc::new(AtomicBool::new(false)),
-    )
-    .await;
+    let (other, again) = ingest_elsewhere(&sbx, &s, &moved, &report).await;
     let clips = in_card_order(&again, &report);
     for c in &clips {
         let why = c.duplicate_of.as_deref().unwrap_or_default();
@@ -479,6 +455,30 @@ async fn ingested_once() -> (Setup, SandboxHandle, ScanReport, CardOutcome) {
     .await;
     assert!(first.all_complete(), "{:#?}", first.record);
     (s, sbx, report, first)
+}
+
+/// `card` ingested again as from another workstation: its own journal and an empty proxy
+/// folder, the same storage root and sandbox.
+async fn ingest_elsewhere(
+    sbx: &SandboxHandle,
+    s: &Setup,
+    card: &Path,
+    report: &ScanReport,
+) -> (Setup, CardOutcome) {
+    let other = Setup {
+        journal: s.root.join("journal-2"),
+        proxies: s.root.join("proxies-2"),
+        _dir: tempdir(),
+        root: s.root.clone(),
+        card: card.to_path_buf(),
+    };
+    let out = run(
+        &engine(sbx, &other, ProxyMode::Local),
+        job(report),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await;
+    (other, out)
 }
 
 /// Proxies published in `dir`.
