@@ -272,6 +272,10 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
                 .install_hint(card_ingest::media::tools::ToolKind::Ffmpeg)
         );
     }
+    if let (ProxyArg::Local, Some(ffmpeg)) = (&args.proxy, &tools.ffmpeg) {
+        // The encoder is detected while the card is scanned (the engine finds it cached).
+        card_ingest::media::proxy::encoder::warm_up(ffmpeg, args.encoder);
+    }
     let paths = args.paths.clone();
     let tools2 = tools.clone();
     // Camera proxies are probed only when they may be used (the ingest probes its own).

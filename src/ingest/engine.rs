@@ -10,7 +10,7 @@ use super::commands::IngestCommand;
 use super::dedupe::KnownInIconik;
 use super::events::{EventKind, EventSink, IngestEvent, NoticeLevel};
 use super::journal::{CardKey, Journal, JournalError, JournalStore};
-use super::options::IngestOptions;
+use super::options::{IngestOptions, ProxyMode};
 use super::record::{CardRecord, ClipRecord, FileRecord, StepState};
 use super::retry::{Pacer, TOKEN_REFUSED};
 use super::scheduler::{self, Lanes};
@@ -296,6 +296,9 @@ impl Engine {
         cancel: Arc<AtomicBool>,
     ) -> Result<CardOutcome, IngestError> {
         let card = job.card.clone();
+        if let (ProxyMode::Local, Some(ffmpeg)) = (self.options.proxy, &self.ffmpeg) {
+            crate::media::proxy::encoder::warm_up(ffmpeg, self.options.encoder);
+        }
         let (journal, mut record) = self.open_journal(&card)?;
         let journal_path = journal.path().to_path_buf();
         // Paths first: a card that cannot be registered fails before any API call.
