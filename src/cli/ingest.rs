@@ -278,14 +278,17 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     }
     let paths = args.paths.clone();
     let tools2 = tools.clone();
-    // Camera proxies are probed only when they may be used (the ingest probes its own).
-    let options = scan::ScanOptions {
-        camera_proxies: args.camera_proxy,
-    };
-    let report = tokio::task::spawn_blocking(move || scan::scan_with(&paths, &tools2, options))
-        .await
-        .context("scan interrupted")?
-        .context("scan failed")?;
+    // The clips are grouped at once and described in the background, in card order: clip 1's
+    // calls and encode start while MediaInfo reads the rest of the card. (Camera proxies are
+    // probed by the ingest itself, only when it may use them.)
+    let report = tokio::task::spawn_blocking(move || {
+        scan::scan_streaming(&paths, &tools2, |e| {
+            eprintln!("warning: {}: {}", e.path.display(), e.message);
+        })
+    })
+    .await
+    .context("scan interrupted")?
+    .context("scan failed")?;
     if report.cards.is_empty() {
         bail!("no camera card found in {:?}", args.paths);
     }

@@ -199,6 +199,8 @@ pub(crate) struct Shared {
     pub known: KnownInIconik,
     /// The storage's ACL template / access group every new asset gets.
     pub storage_acl: Option<AclAction>,
+    /// The card of the job (titles settled when a clip's description arrives use its name).
+    pub card: Card,
 }
 
 impl Shared {
@@ -360,6 +362,7 @@ impl Engine {
             offload_destination: paths.destination.clone(),
             known,
             storage_acl: remote.storage_acl,
+            card: job.card.clone(),
         });
         let offload = steps::copy::start(self, &shared, cards, &job.clips);
         let (settled_announced, offloaded) = supervise(&shared, &job, commands, offload).await;
@@ -511,6 +514,10 @@ impl Engine {
             }
             rec.title = match self.options.clip_titles.get(&clip.id) {
                 Some(t) if !t.trim().is_empty() => t.trim().to_owned(),
+                // Registered in an earlier run under the title its description settled.
+                _ if sc.pending.is_some() && rec.asset_id.is_some() => rec.title.clone(),
+                // Provisional while the description is made in the background: the clip
+                // settles it before its asset is created (`ClipCtx::describe`).
                 _ => steps::title(&self.options.title_template, sc, &job.card),
             };
             if let Some(reason) = &clip.incomplete {

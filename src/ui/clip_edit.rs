@@ -388,6 +388,7 @@ mod tests {
             raw_metadata: serde_json::Value::Null,
             camera_proxy: Some(Ok(facts.clone())),
             description: None,
+            pending: None,
         };
         let mut settings = super::super::config::Settings::default();
         assert_eq!(

@@ -304,6 +304,7 @@ mod tests {
                 raw_metadata: serde_json::Value::Null,
                 camera_proxy: None,
                 description: None,
+                pending: None,
             },
             selected: true,
             expanded: false,

@@ -55,6 +55,7 @@ pub fn synthetic_clip(i: usize) -> ClipRow {
             raw_metadata: serde_json::Value::Null,
             camera_proxy: None,
             description: None,
+            pending: None,
         },
         selected: true,
         expanded: false,

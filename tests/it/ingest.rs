@@ -204,6 +204,90 @@ fn assert_all_validated(sbx: &SandboxHandle) {
     assert!(with_body >= 5, "only {with_body} writes recorded");
 }
 
+/// The CLI ingest's scan (`scan_streaming`): clips are grouped at once and described in the
+/// background, so clip 1 is registered while MediaInfo still reads the last clip (a stand-in
+/// `mediainfo` holds that clip's run 3 s), and each clip takes the pool's description (one
+/// MediaInfo run a clip) with the title it gives ("Take N", the clip XML's user clip name;
+/// the provisional title is the clip name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_scan_registers_clip_1_while_the_last_clip_is_still_described() {
+    let s = setup(3);
+    let sbx = start_sandbox(&s.root).await;
+    let last = scan_card(&s.card).clips[2].clip.name.clone();
+    let bin = s.root.join("slow-mediainfo");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = bin.join("calls.log");
+    let wrapper = bin.join("mediainfo");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n\
+             case \"$*\" in *VIDEO/{last}.MXF*) echo \"start {last}\" >> \"{log}\"; sleep 3 ;; esac\n\
+             \"{real}\" \"$@\"; rc=$?\n\
+             case \"$*\" in *VIDEO/{last}.MXF*) echo \"end $(date +%s.%N)\" >> \"{log}\" ;; esac\n\
+             exit $rc\n",
+            log = log.display(),
+            real = util::require("mediainfo").display(),
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut tools = Tools::detect();
+    tools.mediainfo = Some(wrapper);
+
+    let report = scan::scan_streaming(std::slice::from_ref(&s.card), &tools, |e| {
+        panic!("issue: {e:?}")
+    })
+    .expect("scan");
+    assert_eq!(report.clips.len(), 3);
+    assert!(
+        report
+            .clips
+            .iter()
+            .all(|c| c.description.is_none() && c.pending.is_some())
+    );
+    let mut eng = engine(&sbx, &s, TOKEN);
+    eng.tools = tools;
+    let (out, _) = run(&eng, job(&report)).await;
+    assert!(out.all_complete(), "{:#?}", out.record);
+    assert_no_duplicates(&sbx, 3, "3-clip card, streaming scan");
+
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        calls.matches("start ").count(),
+        1,
+        "one MediaInfo run for {last}: {calls}"
+    );
+    let described: f64 = calls
+        .lines()
+        .find_map(|l| l.strip_prefix("end "))
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{calls}"));
+    let first = &out.record.clips[&report.clips[0].clip.id];
+    let registered = first.steps[&Step::CreateAsset]
+        .finished
+        .expect("clip 1 asset finished");
+    let registered = registered.timestamp_nanos_opt().unwrap() as f64 / 1e9;
+    assert!(
+        registered < described,
+        "clip 1's asset at {registered}, the last clip described at {described}"
+    );
+    let st = sbx.state();
+    for (i, sc) in report.clips.iter().enumerate() {
+        let want = format!("Take {}", i + 1);
+        let rec = &out.record.clips[&sc.clip.id];
+        assert_eq!(rec.title, want, "{}", sc.clip.name);
+        let asset = st["assets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["external_id"] == sc.clip.id.as_str())
+            .unwrap_or_else(|| panic!("no asset for {}", sc.clip.name));
+        assert_eq!(asset["title"], want.as_str());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_clip_p2_card_ingests_completely() {
     let s = setup(3);

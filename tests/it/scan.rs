@@ -952,3 +952,63 @@ fn nonexistent_path_fails_with_a_one_line_reason() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// The ingest's streaming scan finds what the whole scan finds: the same clips at once, each
+/// description (delivered later, in the background) equal to the whole scan's metadata, and
+/// the same issues for a zero-byte and a truncated MXF, each reported once: detection's in
+/// the report, MediaInfo's through the callback.
+#[test]
+fn a_streaming_scan_reports_what_the_whole_scan_does() {
+    use card_ingest::card::ScanIssue;
+    use card_ingest::media::Tools;
+    use std::sync::{Arc, Mutex};
+    let tmp = util::tempdir();
+    let root = util::canonical(tmp.path()).join("card");
+    util::copy_tree(fixtures().dir_of(SampleKind::Xdcam), &root);
+    std::fs::File::create(root.join("XDROOT/Clip/C0002.MXF")).expect("truncate to 0");
+    let cut = root.join("XDROOT/Clip/C0001.MXF");
+    let f = std::fs::OpenOptions::new().write(true).open(&cut).unwrap();
+    f.set_len(1024).expect("truncate");
+    let tools = Tools::detect();
+    let paths = [root.clone()];
+    let whole = card_ingest::scan::scan(&paths, &tools).expect("scan");
+
+    let found: Arc<Mutex<Vec<ScanIssue>>> = Arc::default();
+    let sink = Arc::clone(&found);
+    let streamed =
+        card_ingest::scan::scan_streaming(&paths, &tools, move |e| sink.lock().unwrap().push(e))
+            .expect("streaming scan");
+    let ids = |r: &card_ingest::scan::ScanReport| -> Vec<String> {
+        r.clips.iter().map(|c| c.clip.id.clone()).collect()
+    };
+    assert_eq!(ids(&streamed), ids(&whole));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for (s, w) in streamed.clips.iter().zip(&whole.clips) {
+        let pending = s.pending.as_ref().expect("described in the background");
+        let d = rt.block_on(pending.wait()).expect("description delivered");
+        assert_eq!(
+            serde_json::to_value(&d.metadata).unwrap(),
+            serde_json::to_value(&w.metadata).unwrap(),
+            "{}",
+            s.clip.name
+        );
+    }
+    // Every description is in: the callback has had every issue.
+    let mut issues: Vec<(PathBuf, String)> = streamed
+        .errors
+        .iter()
+        .chain(found.lock().unwrap().iter())
+        .map(|e| (e.path.clone(), e.message.clone()))
+        .collect();
+    let mut want: Vec<(PathBuf, String)> = whole
+        .errors
+        .iter()
+        .map(|e| (e.path.clone(), e.message.clone()))
+        .collect();
+    issues.sort();
+    want.sort();
+    assert!(want.iter().any(|(p, _)| p == &cut), "{want:#?}");
+    assert_eq!(issues, want);
+}

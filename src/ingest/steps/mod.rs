@@ -128,7 +128,16 @@ pub async fn resolve_storage(
 /// The asset title from `template`: `{user_clip_name}` (falls back to the clip name), `{name}`,
 /// `{card}`, `{date}` (shoot date, YYYY-MM-DD), `{family}`.
 pub fn title(template: &str, sc: &ScannedClip, card: &Card) -> String {
-    let m = &sc.metadata;
+    title_from(template, &sc.clip, &sc.metadata, card)
+}
+
+/// [`title`] from `clip` with metadata `m` (the description's, once it arrives).
+pub fn title_from(
+    template: &str,
+    clip: &crate::card::Clip,
+    m: &crate::media::ClipMetadata,
+    card: &Card,
+) -> String {
     let card_name = card
         .root
         .file_name()
@@ -145,14 +154,14 @@ pub fn title(template: &str, sc: &ScannedClip, card: &Card) -> String {
             m.user_clip_name
                 .as_deref()
                 .filter(|n| !n.trim().is_empty())
-                .unwrap_or(&sc.clip.name),
+                .unwrap_or(&clip.name),
         )
-        .replace("{name}", &sc.clip.name)
+        .replace("{name}", &clip.name)
         .replace("{card}", &card_name)
         .replace("{date}", &date)
-        .replace("{family}", sc.clip.family.as_str());
+        .replace("{family}", clip.family.as_str());
     if out.trim().is_empty() {
-        sc.clip.name.clone()
+        clip.name.clone()
     } else {
         out
     }

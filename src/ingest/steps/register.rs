@@ -18,6 +18,10 @@ use std::sync::Arc;
 
 impl ClipCtx {
     pub(super) async fn create_asset(&self, resumed: bool) -> StepResult {
+        if self.sc.pending.is_some() && self.rec().asset_id.is_none() {
+            // The title comes from the clip's metadata: its description settles it.
+            self.describe().await?;
+        }
         let rec = self.rec();
         if let Some(id) = rec.asset_id {
             let acl = self.apply_storage_acl(id).await?;
@@ -122,6 +126,14 @@ impl ClipCtx {
     pub(super) async fn describe(&self) -> Result<Arc<ClipDescription>, StepFail> {
         self.desc
             .get_or_try_init(|| async {
+                // The scan's background pool, when it is making it (card order): its metadata
+                // settles the title, which was provisional until now.
+                if let Some(pending) = &self.sc.pending
+                    && let Some(desc) = pending.wait().await
+                {
+                    self.settle_title(&desc.metadata)?;
+                    return Ok(desc);
+                }
                 let clip = self.sc.clip.clone();
                 let tools = self.shared.tools.clone();
                 tokio::task::spawn_blocking(move || media::describe_clip(&clip, &tools))
@@ -131,6 +143,36 @@ impl ClipCtx {
             })
             .await
             .cloned()
+    }
+
+    /// The title from the template and the clip's described metadata (user clip name, shoot
+    /// date), unless the operator named the clip or its asset exists already.
+    fn settle_title(&self, metadata: &media::ClipMetadata) -> Result<(), StepFail> {
+        let options = &self.shared.options;
+        let named = options
+            .clip_titles
+            .get(self.id())
+            .is_some_and(|t| !t.trim().is_empty());
+        if named || self.rec().asset_id.is_some() {
+            return Ok(());
+        }
+        let title = super::title_from(
+            &options.title_template,
+            &self.sc.clip,
+            metadata,
+            &self.shared.card,
+        );
+        self.save(|r| r.title = title)
+    }
+
+    /// The clip's metadata: the scan's (the window may have edited it), or the description's
+    /// when the scan left describing to its background pool.
+    async fn metadata(&self) -> Result<media::ClipMetadata, StepFail> {
+        if self.sc.pending.is_some() {
+            Ok(self.describe().await?.metadata.clone())
+        } else {
+            Ok(self.sc.metadata.clone())
+        }
     }
 
     pub(super) async fn create_format(&self, resumed: bool) -> StepResult {
@@ -171,7 +213,7 @@ impl ClipCtx {
             }
         }
         // Production facts (iXML/bext, ALE, ...) as edited by the operator ride with the format.
-        let mut production = self.sc.metadata.format_fields();
+        let mut production = self.metadata().await?.format_fields();
         // The look the proxy gets, with what chose it (issue 13): the same choice as the encode.
         if let Some(look) = self.look_choice(&desc.metadata) {
             let name = look
