@@ -288,6 +288,75 @@ async fn a_streaming_scan_registers_clip_1_while_the_last_clip_is_still_describe
     }
 }
 
+/// A clip's file records go up to four at once. With 100 ms of latency a call answers no
+/// sooner than 100 ms after it arrives, so one-after-another POSTs arrive at least 100 ms
+/// apart: two arriving closer were in flight together, and no five within 100 ms shows the
+/// bound of four. Every file is registered once, with its checksum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clips_file_records_are_created_four_at_once() {
+    let s = setup(1);
+    let latency = Duration::from_millis(100);
+    let mut config = SandboxConfig {
+        latency,
+        mount_point: s.root.display().to_string(),
+        ..SandboxConfig::default()
+    };
+    config.credentials.token = TOKEN.to_owned();
+    let sbx = sandbox::spawn(config).await.expect("sandbox starts");
+    let report = scan_card(&s.card);
+    let mut eng = engine(&sbx, &s, TOKEN);
+    eng.options.proxy = card_ingest::ingest::ProxyMode::None;
+    let (out, _) = run(&eng, job(&report)).await;
+    assert!(out.all_complete(), "{:#?}", out.record);
+    let members = report.clips[0].clip.files.len();
+    let arrivals: Vec<chrono::DateTime<chrono::Utc>> = sbx
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["method"] == "POST"
+                && r["path"].as_str().is_some_and(|p| {
+                    p.starts_with("/API/files/v1/assets/") && p.ends_with("/files/")
+                })
+        })
+        .map(|r| r["time"].as_str().unwrap().parse().unwrap())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(arrivals.len(), members, "one POST per member file");
+    let latency = chrono::Duration::from_std(latency).unwrap();
+    let overlapping = arrivals
+        .windows(2)
+        .filter(|w| w[1] - w[0] < latency)
+        .count();
+    assert!(
+        overlapping >= 1,
+        "file POSTs one after another: {arrivals:?}"
+    );
+    assert!(
+        arrivals.windows(5).all(|w| w[4] - w[0] >= latency),
+        "more than four file POSTs in flight: {arrivals:?}"
+    );
+    let rec = out.record.clips.values().next().unwrap();
+    assert!(
+        rec.files
+            .iter()
+            .all(|f| f.file_id.is_some() && f.md5.is_some())
+    );
+    let st = sbx.state();
+    assert_eq!(count(&st, "assets"), 1);
+    assert_eq!(count(&st, "files"), members, "no file registered twice");
+    let mut sums: Vec<_> = st["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["checksum"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let mut want: Vec<_> = rec.files.iter().map(|f| f.md5.clone().unwrap()).collect();
+    sums.sort();
+    want.sort();
+    assert_eq!(sums, want, "each file with its own checksum");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_clip_p2_card_ingests_completely() {
     let s = setup(3);

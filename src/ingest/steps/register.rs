@@ -5,16 +5,23 @@
 use super::{ClipCtx, StepEnd, StepFail, StepResult};
 use crate::card::FileRole;
 use crate::iconik::models::{
-    ActiveStatus, AssetCreate, ComponentCreate, ComponentType, FileCreate, FileSetCreate,
-    FileSetStatus, FormatCreate, MetadataValues, ObjectStatus, ViewId,
+    ActiveStatus, AssetCreate, AssetId, ComponentCreate, ComponentType, FileCreate, FileId,
+    FileSetCreate, FileSetId, FileSetStatus, FormatCreate, MetadataValues, ObjectStatus, ViewId,
 };
 use crate::ingest::dedupe;
 use crate::ingest::events::asset_detail;
+use crate::ingest::record::{ClipRecord, FileRecord};
 use crate::ingest::step::Step;
 use crate::ingest::storage_policy::{AclAction, GROUP_PERMISSIONS};
 use crate::media::{self, ClipDescription};
 use chrono::{DateTime, Utc};
-use std::sync::Arc;
+use futures_util::StreamExt;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// File records of one clip created at once (see `create_files`).
+const FILES_AT_ONCE: usize = 4;
 
 impl ClipCtx {
     pub(super) async fn create_asset(&self, resumed: bool) -> StepResult {
@@ -303,7 +310,7 @@ impl ClipCtx {
             StepFail::permanent("no file set recorded; retry from create_file_set")
         })?;
         let client = self.shared.client.clone();
-        let mut known = if resumed && rec.files.iter().any(|f| f.file_id.is_none()) {
+        let known = if resumed && rec.files.iter().any(|f| f.file_id.is_none()) {
             self.call(Step::CreateFiles, |_| {
                 let client = client.clone();
                 async move { dedupe::files_in_set(&client, asset, set).await }
@@ -313,60 +320,109 @@ impl ClipCtx {
             Default::default()
         };
         let total = rec.files.len();
+        // The files are independent records: FILES_AT_ONCE go at once (the pacer still spaces
+        // every call), so a clip's files take about one round trip instead of one per file;
+        // at a card's end the last clip's chain is all that is left, and this was most of it.
+        // Each file's id is saved as soon as it is answered. After a failure no further
+        // create starts, but those already sent are awaited and saved (never dropped with a
+        // request the server may have committed), then the first failure is returned.
+        let known = Mutex::new(known);
+        let failed = AtomicBool::new(false);
+        let mut files = Vec::new();
         for (i, f) in rec.files.iter().enumerate() {
-            if f.file_id.is_some() {
-                continue;
+            if f.file_id.is_none() {
+                files.push(self.register_file(i, f, &rec, asset, set, &known, &failed));
             }
-            let key = (f.directory_path.clone(), f.name.clone());
-            let id = match known.remove(&key) {
-                Some(id) => id,
-                None => {
-                    let meta = std::fs::metadata(&f.registered).map_err(|e| {
-                        StepFail::permanent(format!(
-                            "cannot read {} to register it: {e}",
-                            f.registered.display()
-                        ))
-                    })?;
-                    let modified = meta.modified().ok().map(DateTime::<Utc>::from);
-                    let created = meta.created().ok().map(DateTime::<Utc>::from).or(modified);
-                    let body = FileCreate {
-                        name: Some(f.name.clone()),
-                        size: Some(f.size_bytes),
-                        checksum: f.md5.clone(),
-                        file_date_created: created,
-                        file_date_modified: modified,
-                        file_set_id: Some(set),
-                        format_id: rec.format_id,
-                        storage_id: Some(self.shared.storage_id),
-                        status: Some(ObjectStatus::Closed),
-                        version_id: rec.version_id,
-                        ..FileCreate::new(f.directory_path.clone(), f.name.clone())
-                    };
-                    // `resumed: false`: a resumed step already listed the set into `known`.
-                    let (body, key) = (&body, &key);
-                    let file = self
-                        .look_up_then_create(
-                            Step::CreateFiles,
-                            false,
-                            |c| async move {
-                                match dedupe::files_in_set(&c, asset, set).await?.get(key) {
-                                    Some(id) => c.files().get(asset, *id).await.map(Some),
-                                    None => Ok(None),
-                                }
-                            },
-                            |c| async move { c.files().create(asset, body).await },
-                        )
-                        .await?;
-                    file.id
-                }
-            };
-            self.save(|r| {
-                if let Some(x) = r.files.get_mut(i) {
-                    x.file_id = Some(id);
-                }
-            })?;
+        }
+        let mut results = futures_util::stream::iter(files).buffer_unordered(FILES_AT_ONCE);
+        let mut first_failure = None;
+        while let Some(r) = results.next().await {
+            if let Err(e) = r {
+                first_failure.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first_failure {
+            return Err(e);
         }
         Ok(StepEnd::Done(Some(format!("{total} files"))))
+    }
+
+    /// Member `i` (`f`) into the file set: the id the resumed step's listing found, else a
+    /// new record; saved at once. Nothing starts once another file failed (`failed`).
+    #[allow(clippy::too_many_arguments)]
+    async fn register_file(
+        &self,
+        i: usize,
+        f: &FileRecord,
+        rec: &ClipRecord,
+        asset: AssetId,
+        set: FileSetId,
+        known: &Mutex<BTreeMap<(String, String), FileId>>,
+        failed: &AtomicBool,
+    ) -> Result<(), StepFail> {
+        if failed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let key = (f.directory_path.clone(), f.name.clone());
+        let found = super::lock(known).remove(&key);
+        let id = match found {
+            Some(id) => Ok(id),
+            None => self.create_file(rec, asset, set, f, &key).await,
+        };
+        let id = id.inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
+        self.save(|r| {
+            if let Some(x) = r.files.get_mut(i) {
+                x.file_id = Some(id);
+            }
+        })
+    }
+
+    /// `POST files/` for member `f` (after a look-up in the set when a try was lost).
+    async fn create_file(
+        &self,
+        rec: &ClipRecord,
+        asset: AssetId,
+        set: FileSetId,
+        f: &FileRecord,
+        key: &(String, String),
+    ) -> Result<FileId, StepFail> {
+        let meta = std::fs::metadata(&f.registered).map_err(|e| {
+            StepFail::permanent(format!(
+                "cannot read {} to register it: {e}",
+                f.registered.display()
+            ))
+        })?;
+        let modified = meta.modified().ok().map(DateTime::<Utc>::from);
+        let created = meta.created().ok().map(DateTime::<Utc>::from).or(modified);
+        let body = FileCreate {
+            name: Some(f.name.clone()),
+            size: Some(f.size_bytes),
+            checksum: f.md5.clone(),
+            file_date_created: created,
+            file_date_modified: modified,
+            file_set_id: Some(set),
+            format_id: rec.format_id,
+            storage_id: Some(self.shared.storage_id),
+            status: Some(ObjectStatus::Closed),
+            version_id: rec.version_id,
+            ..FileCreate::new(f.directory_path.clone(), f.name.clone())
+        };
+        // `resumed: false`: a resumed step already listed the set into `known`.
+        let body = &body;
+        let file = self
+            .look_up_then_create(
+                Step::CreateFiles,
+                false,
+                |c| async move {
+                    match dedupe::files_in_set(&c, asset, set).await?.get(key) {
+                        Some(id) => c.files().get(asset, *id).await.map(Some),
+                        None => Ok(None),
+                    }
+                },
+                |c| async move { c.files().create(asset, body).await },
+            )
+            .await?;
+        Ok(file.id)
     }
 
     /// Collection membership, then the operator's metadata view values.
