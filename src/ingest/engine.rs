@@ -7,6 +7,7 @@
 //! the next step or retry boundary.
 
 use super::commands::IngestCommand;
+use super::commit::CardJournal;
 use super::dedupe::KnownInIconik;
 use super::events::{EventKind, EventSink, IngestEvent, NoticeLevel};
 use super::journal::{CardKey, Journal, JournalError, JournalStore};
@@ -28,8 +29,8 @@ use crate::scan::ScannedClip;
 use chrono::Utc;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// Why a card job could not run (clip failures are not errors: they are in the record).
@@ -182,7 +183,8 @@ pub(crate) struct Shared {
     pub options: IngestOptions,
     pub events: EventSink,
     pub pacer: Pacer,
-    pub journal: Mutex<(Journal<CardRecord>, CardRecord)>,
+    /// The card's journal and record, written by its own thread (group commit).
+    pub journal: CardJournal,
     /// Disk, CPU and network slots, served in card order.
     pub lanes: Lanes,
     pub cancel: Arc<AtomicBool>,
@@ -204,30 +206,19 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Applies `f` to the clip's record and saves the journal before returning.
-    pub fn update(
+    /// Applies `f` to the clip's record; returns once the journal holding it is on disk.
+    pub async fn update(
         &self,
         clip_id: &str,
         f: impl FnOnce(&mut ClipRecord),
     ) -> Result<(), JournalError> {
-        let mut guard = self
-            .journal
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (journal, record) = &mut *guard;
-        if let Some(clip) = record.clips.get_mut(clip_id) {
-            f(clip);
-        }
-        journal.save(record)
+        self.journal.update(clip_id, f).await
     }
 
     /// A copy of the clip's record.
     pub fn clip(&self, clip_id: &str) -> ClipRecord {
-        let guard = self
-            .journal
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard.1.clips.get(clip_id).cloned().unwrap_or_default()
+        self.journal
+            .read(|r| r.clips.get(clip_id).cloned().unwrap_or_default())
     }
 
     /// The collection the clip goes into: its own, else the card's.
@@ -347,7 +338,7 @@ impl Engine {
             options: self.options.clone(),
             events: events.clone(),
             pacer,
-            journal: Mutex::new((journal, record)),
+            journal: CardJournal::start(journal, record)?,
             lanes: Lanes::new(self.options.io_concurrency, self.options.concurrency),
             cancel: cancel.clone(),
             token_refused: AtomicBool::new(false),
@@ -367,15 +358,13 @@ impl Engine {
         let offload = steps::copy::start(self, &shared, cards, &job.clips);
         let (settled_announced, offloaded) = supervise(&shared, &job, commands, offload).await;
 
+        // The changes nobody waited for (upload offsets) are on disk before the outcome.
+        if let Err(e) = shared.journal.flush().await {
+            tracing::error!(error = %e, "journal save failed");
+        }
         let token_refused = shared.token_refused.load(Ordering::Relaxed);
         let cancelled = cancel.load(Ordering::Relaxed) && !token_refused;
-        let record = {
-            let guard = shared
-                .journal
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            guard.1.clone()
-        };
+        let record = shared.journal.read(CardRecord::clone);
         // An offload that stopped (not by cancel) is the card's failure, as before the clips
         // ran beside it; the clips still waiting failed with it and none of them was registered.
         match offloaded {
@@ -783,7 +772,7 @@ async fn supervise(
                             queued.drain(..).partition(|(q, _)| *q == id);
                         queued = later;
                         for (id, step) in now {
-                            if restart(shared, &id, step) {
+                            if restart(shared, &id, step).await {
                                 start(&mut tasks, &mut running, &id, None);
                             }
                         }
@@ -800,7 +789,7 @@ async fn supervise(
                         for (id, step) in retry_targets(shared, &cmd) {
                             if running.contains(&id) {
                                 queued.push((id, step));
-                            } else if clips.contains_key(&id) && restart(shared, &id, step) {
+                            } else if clips.contains_key(&id) && restart(shared, &id, step).await {
                                 start(&mut tasks, &mut running, &id, None);
                             }
                         }
@@ -815,13 +804,9 @@ async fn supervise(
 /// Sends `CardFinished` with the journal's current counts.
 fn announce_finished(shared: &Shared, card: &Card) {
     let root = crate::canonical::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
-    let ((completed, failed, skipped), verdict) = {
-        let guard = shared
-            .journal
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        (counts(&guard.1), super::erase::verdict(&guard.1, &root))
-    };
+    let ((completed, failed, skipped), verdict) = shared
+        .journal
+        .read(|r| (counts(r), super::erase::verdict(r, &root)));
     shared
         .events
         .send(IngestEvent::card(EventKind::CardFinished {
@@ -835,8 +820,8 @@ fn announce_finished(shared: &Shared, card: &Card) {
 }
 
 /// Resets `step` and later ones of a clip for a manual retry; false when the journal failed.
-fn restart(shared: &Shared, id: &str, step: Step) -> bool {
-    match shared.update(id, |r| r.reset_from(step)) {
+async fn restart(shared: &Shared, id: &str, step: Step) -> bool {
+    match shared.update(id, |r| r.reset_from(step)).await {
         Ok(()) => true,
         Err(e) => {
             tracing::error!(error = %e, "journal save failed");
@@ -868,18 +853,14 @@ pub fn counts(record: &CardRecord) -> (usize, usize, usize) {
 }
 
 fn retry_targets(shared: &Shared, cmd: &IngestCommand) -> Vec<(String, Step)> {
-    let guard = shared
-        .journal
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     match cmd {
         IngestCommand::RetryStep { clip_id, step } => vec![(clip_id.clone(), *step)],
-        IngestCommand::RetryAllFailed => guard
-            .1
-            .clips
-            .values()
-            .filter_map(|c| c.failure().map(|(s, _)| (c.clip_id.clone(), s)))
-            .collect(),
+        IngestCommand::RetryAllFailed => shared.journal.read(|r| {
+            r.clips
+                .values()
+                .filter_map(|c| c.failure().map(|(s, _)| (c.clip_id.clone(), s)))
+                .collect()
+        }),
         IngestCommand::Cancel => Vec::new(),
     }
 }

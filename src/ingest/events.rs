@@ -108,11 +108,33 @@ impl IngestEvent {
 
 /// Sender half handed to the engine; sending never fails the job (no listener = ignored).
 #[derive(Debug, Clone)]
-pub struct EventSink(Option<tokio::sync::mpsc::UnboundedSender<IngestEvent>>);
+pub struct EventSink(Option<Listener>);
+
+#[derive(Clone)]
+enum Listener {
+    Channel(tokio::sync::mpsc::UnboundedSender<IngestEvent>),
+    Call(std::sync::Arc<dyn Fn(IngestEvent) + Send + Sync>),
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Listener::Channel(_) => "Channel",
+            Listener::Call(_) => "Call",
+        })
+    }
+}
 
 impl EventSink {
     pub fn new(tx: tokio::sync::mpsc::UnboundedSender<IngestEvent>) -> Self {
-        Self(Some(tx))
+        Self(Some(Listener::Channel(tx)))
+    }
+
+    /// A sink that calls `f` in the emitting task, before the engine goes on: for a listener
+    /// that must act at an exact point of the run (a test's Cancel), not some time later.
+    /// `f` must be quick and must not block.
+    pub fn call(f: impl Fn(IngestEvent) + Send + Sync + 'static) -> Self {
+        Self(Some(Listener::Call(std::sync::Arc::new(f))))
     }
 
     /// A sink that drops everything.
@@ -121,10 +143,15 @@ impl EventSink {
     }
 
     pub fn send(&self, event: IngestEvent) {
-        if let Some(tx) = &self.0
-            && tx.send(event).is_err()
-        {
-            tracing::trace!("event listener gone");
+        match &self.0 {
+            Some(Listener::Channel(tx)) => {
+                // No listener any more (the window closed): the job goes on regardless.
+                let _ = tx
+                    .send(event)
+                    .inspect_err(|_| tracing::trace!("event listener gone"));
+            }
+            Some(Listener::Call(f)) => f(event),
+            None => {}
         }
     }
 }

@@ -267,6 +267,16 @@ impl<T: Serialize + DeserializeOwned> Journal<T> {
 
     /// Replaces the saved state atomically.
     pub fn save(&self, state: &T) -> Result<(), JournalError> {
+        let bytes = self.encode(state)?;
+        atomic_write::write_atomic(&self.path, &bytes).map_err(|source| JournalError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// The bytes [`Self::save`] writes for `state` (the card job's writer thread encodes under
+    /// its lock and writes outside it: [`super::commit`]).
+    pub fn encode(&self, state: &T) -> Result<Vec<u8>, JournalError> {
         let envelope = EnvelopeOut {
             format: FORMAT,
             card_key: self.key.as_str(),
@@ -275,11 +285,7 @@ impl<T: Serialize + DeserializeOwned> Journal<T> {
         };
         // Compact, not pretty: a card's journal is saved before and after every step (hundreds
         // of times a card, under the journal lock), and `jq .` reads it as well.
-        let bytes = serde_json::to_vec(&envelope).map_err(|source| JournalError::Encode {
-            path: self.path.clone(),
-            source,
-        })?;
-        atomic_write::write_atomic(&self.path, &bytes).map_err(|source| JournalError::Write {
+        serde_json::to_vec(&envelope).map_err(|source| JournalError::Encode {
             path: self.path.clone(),
             source,
         })

@@ -9,6 +9,7 @@
 //!   [`report`]: the HTML + CSV ingest report written after a card, filled by [`summary`].
 
 pub mod commands;
+mod commit;
 pub mod dedupe;
 pub mod engine;
 pub mod erase;

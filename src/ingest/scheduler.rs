@@ -177,8 +177,8 @@ async fn walk(ctx: &ClipCtx, steps: &[Step]) -> bool {
             s.finished = None;
             s.attempts += 1;
         });
-        if let Err(e) = saved {
-            fail(shared, &rec, step, StepFail::permanent(e.to_string()));
+        if let Err(e) = saved.await {
+            fail(shared, &rec, step, StepFail::permanent(e.to_string())).await;
             return false;
         }
         shared.emit(&rec, Some(step), EventKind::Started);
@@ -189,14 +189,14 @@ async fn walk(ctx: &ClipCtx, steps: &[Step]) -> bool {
         let rec = shared.clip(id);
         match result {
             Ok(StepEnd::Done(detail)) => {
-                finish(shared, &rec, step, StepState::Done);
+                finish(shared, &rec, step, StepState::Done).await;
                 shared.emit(&rec, Some(step), EventKind::Done { detail });
             }
             Ok(StepEnd::Skipped(reason)) => {
                 let state = StepState::Skipped {
                     reason: reason.clone(),
                 };
-                finish(shared, &rec, step, state);
+                finish(shared, &rec, step, state).await;
                 shared.emit(&rec, Some(step), EventKind::Skipped { reason });
             }
             Ok(StepEnd::SkipRest { from, reason }) => {
@@ -204,10 +204,10 @@ async fn walk(ctx: &ClipCtx, steps: &[Step]) -> bool {
                     let state = StepState::Skipped {
                         reason: reason.clone(),
                     };
-                    finish(shared, &rec, s, state);
+                    finish(shared, &rec, s, state).await;
                 }
                 if step < from {
-                    finish(shared, &rec, step, StepState::Done);
+                    finish(shared, &rec, step, StepState::Done).await;
                     shared.emit(&rec, Some(step), EventKind::Done { detail: None });
                 }
                 shared.emit(&rec, Some(from), EventKind::Skipped { reason });
@@ -215,7 +215,7 @@ async fn walk(ctx: &ClipCtx, steps: &[Step]) -> bool {
             }
             Err(f) if f.cancelled => return false,
             Err(f) => {
-                fail(shared, &rec, step, f);
+                fail(shared, &rec, step, f).await;
                 return false;
             }
         }
@@ -225,18 +225,18 @@ async fn walk(ctx: &ClipCtx, steps: &[Step]) -> bool {
     true
 }
 
-fn finish(shared: &Shared, rec: &ClipRecord, step: Step, state: StepState) {
+async fn finish(shared: &Shared, rec: &ClipRecord, step: Step, state: StepState) {
     let saved = shared.update(&rec.clip_id, |r| {
         let s = r.steps.entry(step).or_default();
         s.state = state;
         s.finished = Some(Utc::now());
     });
-    if let Err(e) = saved {
+    if let Err(e) = saved.await {
         tracing::error!(error = %e, clip = %rec.name, %step, "journal save failed");
     }
 }
 
-fn fail(shared: &Shared, rec: &ClipRecord, step: Step, f: StepFail) {
+async fn fail(shared: &Shared, rec: &ClipRecord, step: Step, f: StepFail) {
     let error = if f.auth {
         format!("{TOKEN_REFUSED} ({})", f.error)
     } else {
@@ -247,7 +247,7 @@ fn fail(shared: &Shared, rec: &ClipRecord, step: Step, f: StepFail) {
         error: error.clone(),
         retryable: f.retryable,
     };
-    finish(shared, rec, step, state);
+    finish(shared, rec, step, state).await;
     let kind = EventKind::Failed {
         error,
         retryable: f.retryable,

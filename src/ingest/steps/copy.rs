@@ -310,14 +310,11 @@ fn copy_cards(
     // Saved once every card is copied: the report, the erase verdict and the manifest path
     // read them at the end of the run.
     if let Some(d) = destination {
-        let mut guard = shared
-            .journal
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (journal, record) = &mut *guard;
-        record.offload_destination = Some(d);
-        record.offload_copies = records;
-        journal.save(record)?;
+        // On the copy's blocking thread: wait here for the write.
+        tokio::runtime::Handle::current().block_on(shared.journal.update_card(|record| {
+            record.offload_destination = Some(d);
+            record.offload_copies = records;
+        }))?;
     }
     Ok(())
 }

@@ -80,7 +80,7 @@ impl ClipCtx {
                     })
                     .await?;
                 if let Some(j) = job {
-                    self.save(|r| r.keyframe_job = Some(j))?;
+                    self.save(|r| r.keyframe_job = Some(j)).await?;
                 }
                 job
             }
@@ -88,18 +88,20 @@ impl ClipCtx {
         if let Some(job) = job {
             self.wait_job(Step::Proxy, job).await?;
         }
-        self.skip_proxy_steps("made by iconik's transcoder (--proxy iconik)")?;
+        self.skip_proxy_steps("made by iconik's transcoder (--proxy iconik)")
+            .await?;
         Ok(StepEnd::Done(Some("iconik transcode job finished".into())))
     }
 
     pub(super) async fn encode_proxy(&self, resumed: bool) -> StepResult {
         let mode = self.shared.options.proxy;
         if mode == ProxyMode::None {
-            return Ok(StepEnd::SkipRest {
-                from: Step::Proxy,
-                reason: "--proxy none".into(),
-            })
-            .map(|e| self.keep_collection(e));
+            return Ok(self
+                .keep_collection(StepEnd::SkipRest {
+                    from: Step::Proxy,
+                    reason: "--proxy none".into(),
+                })
+                .await);
         }
         if mode == ProxyMode::Iconik && self.single_essence() {
             return self.iconik_transcode(resumed).await;
@@ -192,7 +194,8 @@ impl ClipCtx {
                 r.proxy_path = Some(out.clone());
                 r.proxy_fingerprint = Some(fingerprint.clone());
                 r.proxy_encoder = encoder.clone();
-            })?;
+            })
+            .await?;
             let by = encoder
                 .map(|e| format!(" (made by {e})"))
                 .unwrap_or_default();
@@ -241,10 +244,12 @@ impl ClipCtx {
                 e @ (media::proxy::ProxyError::NoVideo { .. }
                 | media::proxy::ProxyError::NotDecodable { .. }),
             ) => {
-                return Ok(self.keep_collection(StepEnd::SkipRest {
-                    from: Step::Proxy,
-                    reason: e.to_string(),
-                }));
+                return Ok(self
+                    .keep_collection(StepEnd::SkipRest {
+                        from: Step::Proxy,
+                        reason: e.to_string(),
+                    })
+                    .await);
             }
             Err(e) => return Err(StepFail::permanent(e.to_string())),
         };
@@ -324,7 +329,8 @@ impl ClipCtx {
             r.proxy_path = Some(out.clone());
             r.proxy_fingerprint = Some(fingerprint.clone());
             r.proxy_encoder = Some(output.encoder.name().to_owned());
-        })?;
+        })
+        .await?;
         let mut looked = look_name.map(|l| format!(", look {l}")).unwrap_or_default();
         if let Some(b) = &burn_name {
             looked.push_str(&format!(", burn-in {b}"));
@@ -393,7 +399,8 @@ impl ClipCtx {
             r.proxy_path = Some(out.to_owned());
             r.proxy_fingerprint = Some(fingerprint.to_owned());
             r.proxy_encoder = Some(chosen.label().to_owned());
-        })?;
+        })
+        .await?;
         Ok(StepEnd::Done(Some(super::camera_proxy::detail(
             chosen,
             &self.sc.clip.card_root,

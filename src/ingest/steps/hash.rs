@@ -157,7 +157,8 @@ impl ClipCtx {
                 x.xxh64 = hashes.xxh64.clone();
                 x.size_bytes = hashes.size_bytes;
             }
-        })?;
+        })
+        .await?;
         self.progress(
             Step::Checksum,
             done.load(Ordering::Relaxed).min(total),

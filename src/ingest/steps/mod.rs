@@ -238,9 +238,11 @@ impl ClipCtx {
         self.shared.clip(self.id())
     }
 
-    fn save(&self, f: impl FnOnce(&mut ClipRecord)) -> Result<(), StepFail> {
+    /// Applies `f` to the clip's record; returns once it is on disk.
+    async fn save(&self, f: impl FnOnce(&mut ClipRecord)) -> Result<(), StepFail> {
         self.shared
             .update(self.id(), f)
+            .await
             .map_err(|e| StepFail::permanent(e.to_string()))
     }
 
@@ -420,7 +422,7 @@ impl ClipCtx {
                 return Ok(());
             }
             if j.status.is_failed() {
-                self.save(|r| r.keyframe_job = None)?;
+                self.save(|r| r.keyframe_job = None).await?;
                 return Err(StepFail {
                     error: format!(
                         "iconik job {job} {}: {}",
@@ -446,7 +448,7 @@ impl ClipCtx {
     }
 
     /// Journals the four proxy steps as skipped for `reason` (in one save).
-    fn skip_proxy_steps(&self, reason: &str) -> Result<(), StepFail> {
+    async fn skip_proxy_steps(&self, reason: &str) -> Result<(), StepFail> {
         self.save(|r| {
             for s in [
                 Step::CreateProxy,
@@ -459,15 +461,16 @@ impl ClipCtx {
                 };
             }
         })
+        .await
     }
 
     /// Proxy steps are skipped, but the collection / metadata step still runs when asked for.
-    fn keep_collection(&self, end: StepEnd) -> StepEnd {
+    async fn keep_collection(&self, end: StepEnd) -> StepEnd {
         let wanted = self.shared.collection_for(self.id()).is_some()
             || self.shared.options.writes_metadata(self.id());
         match end {
             StepEnd::SkipRest { reason, .. } if wanted => {
-                if let Err(e) = self.skip_proxy_steps(&reason) {
+                if let Err(e) = self.skip_proxy_steps(&reason).await {
                     tracing::error!(error = %e.error, "journal save failed");
                 }
                 StepEnd::Skipped(reason)

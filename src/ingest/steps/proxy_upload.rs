@@ -72,7 +72,7 @@ impl ClipCtx {
                 |c| async move { c.proxies().create(asset, body).await },
             )
             .await?;
-        self.save(|r| r.proxy_id = Some(proxy.id))?;
+        self.save(|r| r.proxy_id = Some(proxy.id)).await?;
         let id = proxy.id;
         *lock(&self.created_proxy) = Some(proxy);
         Ok(StepEnd::Done(Some(format!("proxy {id}"))))
@@ -117,7 +117,11 @@ impl ClipCtx {
             let id = self.id().to_owned();
             let on_session: upload::SessionFn = Arc::new(move |url: &str| {
                 let url = url.to_owned();
-                if let Err(e) = shared.update(&id, |r| r.upload_session = Some(url)) {
+                // On disk before the first byte goes: a kill after it resumes this session.
+                let saved = shared
+                    .journal
+                    .update_blocking(&id, |r| r.upload_session = Some(url));
+                if let Err(e) = saved {
                     tracing::error!(error = %e, "journal save failed");
                 }
             });
@@ -125,9 +129,10 @@ impl ClipCtx {
             let id = self.id().to_owned();
             let rec2 = rec.clone();
             let progress: upload::ProgressFn = Arc::new(move |p: UploadProgress| {
-                if let Err(e) = shared.update(&id, |r| r.upload_offset = p.confirmed) {
-                    tracing::error!(error = %e, "journal save failed");
-                }
+                // Without waiting: a resume asks the session where it stands anyway.
+                shared
+                    .journal
+                    .update_soon(&id, |r| r.upload_offset = p.confirmed);
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
                 let rate = p.confirmed as f64 / secs;
                 shared.emit(
@@ -157,7 +162,7 @@ impl ClipCtx {
                 .await
             {
                 Ok(done) => {
-                    self.save(|r| r.upload_offset = done.bytes)?;
+                    self.save(|r| r.upload_offset = done.bytes).await?;
                     return Ok(StepEnd::Done(Some(format!("{} bytes", done.bytes))));
                 }
                 Err(e) if e.is_retryable() => {
@@ -229,7 +234,7 @@ impl ClipCtx {
                     })
                     .await?;
                 if let Some(j) = job {
-                    self.save(|r| r.keyframe_job = Some(j))?;
+                    self.save(|r| r.keyframe_job = Some(j)).await?;
                 }
                 job
             }

@@ -55,7 +55,7 @@ impl ClipCtx {
                 },
             };
             if let Some(reason) = dup {
-                self.save(|r| r.duplicate_of = Some(reason.clone()))?;
+                self.save(|r| r.duplicate_of = Some(reason.clone())).await?;
                 return Ok(StepEnd::SkipRest {
                     from: Step::CreateAsset,
                     reason: format!("{reason}; use --force to register it again"),
@@ -84,7 +84,8 @@ impl ClipCtx {
         self.save(|r| {
             r.asset_id = Some(asset.id);
             r.version_id = asset.version_id();
-        })?;
+        })
+        .await?;
         let acl = self.apply_storage_acl(asset.id).await?;
         Ok(StepEnd::Done(Some(with_acl(asset_detail(asset.id), acl))))
     }
@@ -124,7 +125,7 @@ impl ClipCtx {
             }
         })
         .await?;
-        self.save(|r| r.acl_applied = true)?;
+        self.save(|r| r.acl_applied = true).await?;
         Ok(Some(what))
     }
 
@@ -138,7 +139,7 @@ impl ClipCtx {
                 if let Some(pending) = &self.sc.pending
                     && let Some(desc) = pending.wait().await
                 {
-                    self.settle_title(&desc.metadata)?;
+                    self.settle_title(&desc.metadata).await?;
                     return Ok(desc);
                 }
                 let clip = self.sc.clip.clone();
@@ -154,7 +155,7 @@ impl ClipCtx {
 
     /// The title from the template and the clip's described metadata (user clip name, shoot
     /// date), unless the operator named the clip or its asset exists already.
-    fn settle_title(&self, metadata: &media::ClipMetadata) -> Result<(), StepFail> {
+    async fn settle_title(&self, metadata: &media::ClipMetadata) -> Result<(), StepFail> {
         let options = &self.shared.options;
         let named = options
             .clip_titles
@@ -169,7 +170,7 @@ impl ClipCtx {
             metadata,
             &self.shared.card,
         );
-        self.save(|r| r.title = title)
+        self.save(|r| r.title = title).await
     }
 
     /// The clip's metadata: the scan's (the window may have edited it), or the description's
@@ -258,7 +259,8 @@ impl ClipCtx {
         self.save(|r| {
             r.format_id = Some(format.id);
             r.component_ids = ids;
-        })?;
+        })
+        .await?;
         Ok(StepEnd::Done(Some(format!(
             "format {} ({n} components)",
             format.id
@@ -299,7 +301,7 @@ impl ClipCtx {
                 |c| async move { c.file_sets().create(asset, body).await },
             )
             .await?;
-        self.save(|r| r.file_set_id = Some(set.id))?;
+        self.save(|r| r.file_set_id = Some(set.id)).await?;
         Ok(StepEnd::Done(Some(format!("file set {}", set.id))))
     }
 
@@ -375,6 +377,7 @@ impl ClipCtx {
                 x.file_id = Some(id);
             }
         })
+        .await
     }
 
     /// `POST files/` for member `f` (after a look-up in the set when a try was lost).
@@ -484,7 +487,7 @@ impl ClipCtx {
             async move { client.metadata().put_asset_values(asset, view, &body).await }
         })
         .await?;
-        self.save(|r| r.metadata_written = true)?;
+        self.save(|r| r.metadata_written = true).await?;
         Ok(summary)
     }
 }
