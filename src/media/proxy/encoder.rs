@@ -289,20 +289,41 @@ pub fn detect(ffmpeg: &Path) -> Detection {
             };
         }
     };
+    // Every listed one is tried at once: a test encode is mostly a driver failing to open a
+    // device (≈ 0.1 s each here, three listed by Debian's ffmpeg), and detection runs in
+    // front of a run's first encode. The first in priority order that works is chosen.
+    let tried: Vec<(Encoder, Option<Result<(), String>>)> = std::thread::scope(|s| {
+        let running: Vec<_> = Encoder::HARDWARE
+            .into_iter()
+            .map(|encoder| {
+                let test = listed
+                    .contains(&encoder)
+                    .then(|| s.spawn(move || test_encode(ffmpeg, encoder)));
+                (encoder, test)
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|(encoder, test)| {
+                let result = test.map(|t| {
+                    t.join()
+                        .unwrap_or_else(|_| Err("test encode panicked".to_owned()))
+                });
+                (encoder, result)
+            })
+            .collect()
+    });
     let mut rejected = Vec::new();
-    for encoder in Encoder::HARDWARE {
-        if !listed.contains(&encoder) {
-            rejected.push((encoder, "not in ffmpeg -encoders".to_owned()));
-            continue;
-        }
-        match test_encode(ffmpeg, encoder) {
-            Ok(()) => {
+    for (encoder, result) in tried {
+        match result {
+            None => rejected.push((encoder, "not in ffmpeg -encoders".to_owned())),
+            Some(Ok(())) => {
                 return Detection {
                     chosen: encoder,
                     rejected,
                 };
             }
-            Err(reason) => {
+            Some(Err(reason)) => {
                 tracing::debug!(encoder = encoder.name(), %reason, "hardware encoder unusable");
                 rejected.push((encoder, reason));
             }
