@@ -103,22 +103,14 @@ impl CardJournal {
         clip_id: &str,
         f: impl FnOnce(&mut ClipRecord),
     ) -> Result<(), JournalError> {
-        let generation = self.change(|record| {
-            if let Some(clip) = record.clips.get_mut(clip_id) {
-                f(clip);
-            }
-        });
+        let generation = self.change_clip(clip_id, f);
         self.durable(generation).await
     }
 
     /// Applies `f` to the clip's record and has it written without waiting: for progress
     /// that a resume re-checks anyway (an upload's offset), from code that cannot wait.
     pub fn update_soon(&self, clip_id: &str, f: impl FnOnce(&mut ClipRecord)) {
-        self.change(|record| {
-            if let Some(clip) = record.clips.get_mut(clip_id) {
-                f(clip);
-            }
-        });
+        self.change_clip(clip_id, f);
     }
 
     /// [`Self::update`] for sync code that must not go on before the change is on disk (an
@@ -129,11 +121,7 @@ impl CardJournal {
         clip_id: &str,
         f: impl FnOnce(&mut ClipRecord),
     ) -> Result<(), JournalError> {
-        let generation = self.change(|record| {
-            if let Some(clip) = record.clips.get_mut(clip_id) {
-                f(clip);
-            }
-        });
+        let generation = self.change_clip(clip_id, f);
         let mut d = self
             .inner
             .durable_now
@@ -165,6 +153,14 @@ impl CardJournal {
     /// then writes without it).
     pub fn read<R>(&self, f: impl FnOnce(&CardRecord) -> R) -> R {
         f(&self.inner.lock().record)
+    }
+
+    fn change_clip(&self, clip_id: &str, f: impl FnOnce(&mut ClipRecord)) -> u64 {
+        self.change(|record| {
+            if let Some(clip) = record.clips.get_mut(clip_id) {
+                f(clip);
+            }
+        })
     }
 
     fn change(&self, f: impl FnOnce(&mut CardRecord)) -> u64 {
