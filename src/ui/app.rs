@@ -1180,7 +1180,16 @@ impl App {
             clip_ids: cards.iter().flat_map(|c| c.clip_ids.clone()).collect(),
             servers: cards.iter().map(|c| c.server.clone()).collect(),
         });
-        self.load_paths(cards.into_iter().map(|c| c.card_root).collect());
+        // With the cards their clips left continue on: a spanning clip is incomplete without.
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for c in cards {
+            for p in std::iter::once(c.card_root).chain(c.span_roots) {
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
+        }
+        self.load_paths(paths);
     }
 
     fn apply_resume(&mut self) {

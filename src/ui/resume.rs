@@ -19,6 +19,37 @@ pub struct UnfinishedCard {
     /// Clips not yet complete (failed, stopped, or never started).
     pub clip_ids: Vec<String>,
     pub clips_total: usize,
+    /// The other cards those clips continue on (a P2 shot spanning cards): scanned with
+    /// `card_root`, or the spanning clip is incomplete and cannot be resumed.
+    pub span_roots: Vec<PathBuf>,
+}
+
+/// Card roots other than `record.card_root` holding a member of the clips `left`, found by
+/// the member's place in its card: a file at `CONTENTS/VIDEO/x.MXF` below its root has that
+/// root three folders up, as the clip's members on `card_root` show. Only existing folders.
+pub fn span_roots(record: &CardRecord, left: &[String]) -> Vec<PathBuf> {
+    let own = &record.card_root;
+    let mut out: Vec<PathBuf> = Vec::new();
+    for clip in left.iter().filter_map(|id| record.clips.get(id)) {
+        // How deep a member lies below its card root, from one on this card.
+        let Some(depth) = clip
+            .files
+            .iter()
+            .find_map(|f| f.source.strip_prefix(own).ok())
+            .map(|rel| rel.components().count())
+        else {
+            continue;
+        };
+        for f in clip.files.iter().filter(|f| !f.source.starts_with(own)) {
+            if let Some(root) = f.source.ancestors().nth(depth)
+                && root.is_dir()
+                && !out.iter().any(|r| r == root)
+            {
+                out.push(root.to_path_buf());
+            }
+        }
+    }
+    out
 }
 
 /// Clips of `record` that are neither complete nor skipped on purpose.
@@ -68,6 +99,7 @@ pub async fn find_unfinished(dir: &Path) -> Vec<UnfinishedCard> {
             card_root: record.card_root.clone(),
             // The client's base URL ends with '/'; the window's server URLs don't.
             server: record.server.trim_end_matches('/').to_owned(),
+            span_roots: span_roots(&record, &left),
             clip_ids: left,
             clips_total: record.clips.len(),
         });
@@ -134,6 +166,38 @@ mod tests {
         assert!(lines.next().is_some_and(|l| l.contains("earlier bytes")));
         assert_eq!(lines.clone().last(), Some("curl call 99"));
         assert!(lines.all(|l| l.starts_with("curl call ")), "{tail}");
+    }
+
+    #[test]
+    fn a_clip_left_that_spans_cards_brings_the_other_card_root() {
+        use crate::ingest::record::{ClipRecord, FileRecord};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cards = dir.path().join("cards");
+        for card in ["CARD_A", "CARD_B"] {
+            std::fs::create_dir_all(cards.join(card).join("CONTENTS/VIDEO")).unwrap();
+        }
+        let file = |card: &str, name: &str| FileRecord {
+            source: cards.join(card).join("CONTENTS/VIDEO").join(name),
+            ..FileRecord::default()
+        };
+        let mut record = CardRecord {
+            card_root: cards.join("CARD_A"),
+            ..CardRecord::default()
+        };
+        let mut spanning = ClipRecord::new("span", "0001AB");
+        spanning.files = vec![file("CARD_A", "0001AB.MXF"), file("CARD_B", "0002AB.MXF")];
+        let mut own = ClipRecord::new("own", "0003CD");
+        own.files = vec![file("CARD_A", "0003CD.MXF")];
+        record.clips.insert("span".into(), spanning);
+        record.clips.insert("own".into(), own);
+        assert_eq!(
+            span_roots(&record, &["span".to_owned()]),
+            vec![cards.join("CARD_B")]
+        );
+        assert!(span_roots(&record, &["own".to_owned()]).is_empty());
+        // A card no longer mounted is not offered to the scan.
+        std::fs::remove_dir_all(cards.join("CARD_B")).unwrap();
+        assert!(span_roots(&record, &["span".to_owned()]).is_empty());
     }
 
     #[tokio::test]
