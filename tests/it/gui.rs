@@ -853,49 +853,121 @@ fn gui_ingest_fails_a_step_with_the_server_message_then_retry_completes_without_
     );
 }
 
-/// An ingest left with a failed clip is offered for resume when the app opens again; Resume
-/// loads the card, selects only the clip left and, connected to the same server, finishes it
-/// without making anything twice. Closing the window mid-ingest asks first.
-#[test]
-fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_ingest() {
-    use card_ingest::sandbox::faults::FaultRule;
-    use card_ingest::sandbox::{self, SandboxConfig};
-    let (_work, card) = card_copy();
-    // A sandbox of its own (it outlives both app instances), its FILES storage mounted at /.
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let sbx = rt
-        .block_on(sandbox::spawn(SandboxConfig {
-            spec_dir: None,
-            mount_point: "/".into(),
-            ..SandboxConfig::default()
-        }))
-        .expect("sandbox");
-    let rule = FaultRule {
-        status: Some(400),
-        ..FaultRule::default()
-    };
-    sbx.set_faults(fault_rule("POST", FILE_SETS, rule))
-        .expect("faults");
-    let creds = sbx.credentials().clone();
-    let env = || {
+/// A sandbox of its own for the resume tests (it outlives both app instances), its FILES
+/// storage mounted at /, whose first `failures` file-set POSTs answer 400.
+struct ResumeFixture {
+    _rt: tokio::runtime::Runtime,
+    sbx: card_ingest::sandbox::SandboxHandle,
+    settings: Settings,
+}
+
+impl ResumeFixture {
+    fn start(failures: u64) -> Self {
+        use card_ingest::sandbox::faults::FaultRule;
+        use card_ingest::sandbox::{self, SandboxConfig};
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let sbx = rt
+            .block_on(sandbox::spawn(SandboxConfig {
+                spec_dir: None,
+                mount_point: "/".into(),
+                ..SandboxConfig::default()
+            }))
+            .expect("sandbox");
+        let rule = FaultRule {
+            status: Some(400),
+            times: Some(failures),
+            ..FaultRule::default()
+        };
+        sbx.set_faults(fault_rule("POST", FILE_SETS, rule))
+            .expect("faults");
+        let settings = Settings {
+            server: ServerChoice::Custom,
+            custom_url: sbx.base_url().to_owned(),
+            storage_mount: "/".into(),
+            ..Settings::default()
+        };
+        Self {
+            _rt: rt,
+            sbx,
+            settings,
+        }
+    }
+
+    fn env(&self) -> EnvStore {
+        let creds = self.sbx.credentials();
         EnvStore::from_vars(
             Some(creds.app_id.clone().into()),
             Some(creds.token.clone().into()),
         )
-    };
-    let settings = Settings {
-        server: ServerChoice::Custom,
-        custom_url: sbx.base_url().to_owned(),
-        storage_mount: "/".into(),
-        ..Settings::default()
-    };
-    let connect = |g: &mut Gui| {
+    }
+
+    fn connect(&self, g: &mut Gui) {
         g.pump_until("the environment's token", |h| {
             !h.state().view().token.0.is_empty()
         });
         g.harness.get_by_label("Test connection").click();
         g.pump_until("connected", |h| h.state().view().connected());
-    };
+    }
+}
+
+/// Both clips of the spanned P2 pair fail, so the shot spanning CARD_A and CARD_B is among
+/// the clips left: Resume scans both cards (the journal's card alone shows the shot as
+/// waiting for CARD_B, and it could not be selected) and finishes both clips.
+#[test]
+fn gui_resumes_a_clip_that_spans_two_cards() {
+    let (_work, card) = card_copy();
+    let fx = ResumeFixture::start(2);
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut g = gui_in(data, fx.settings.clone(), vec![card], fx.env());
+    fx.connect(&mut g);
+    g.pump_until_label("Ingest 2 clips");
+    g.harness.get_by_label("Ingest 2 clips").click();
+    g.pump_until("both clips failed", |h| {
+        let q = &h.state().view().queue;
+        q.failed_count() == 2 && !q.running()
+    });
+    g.harness.run_ok();
+    g.harness.get_by_label("Finish").click();
+    g.run_to_end("the run to end");
+    let Gui {
+        dir, harness, _rt, ..
+    } = g;
+    drop(harness);
+    drop(_rt);
+
+    let mut g = gui_in(dir, fx.settings.clone(), Vec::new(), fx.env());
+    g.pump_until_label("Resume");
+    let offer = g.app().view().unfinished.clone();
+    assert_eq!(offer.len(), 1, "{offer:?}");
+    assert_eq!(offer[0].clip_ids.len(), 2, "{offer:?}");
+    assert!(
+        offer[0].card_root.ends_with("CARD_A") || offer[0].card_root.ends_with("CARD_B"),
+        "{offer:?}"
+    );
+    assert_eq!(offer[0].span_roots.len(), 1, "the other card: {offer:?}");
+    fx.connect(&mut g);
+    g.harness.get_by_label("Resume").click();
+    g.run_to_end("the resumed run to end");
+    let vm = g.app().view();
+    assert_eq!(vm.card.cards.len(), 2, "both cards scanned");
+    assert_eq!(vm.queue.clips.len(), 2);
+    assert_eq!(vm.queue.failed_count(), 0, "{:#?}", vm.queue);
+    let state = fx.sbx.state();
+    for kind in ["assets", "formats", "file_sets", "proxies"] {
+        assert_eq!(state[kind].as_array().map(Vec::len), Some(2), "{kind}");
+    }
+}
+
+/// An ingest left with a failed clip is offered for resume when the app opens again; Resume
+/// loads the card, selects only the clip left and, connected to the same server, finishes it
+/// without making anything twice. Closing the window mid-ingest asks first.
+#[test]
+fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_ingest() {
+    let (_work, card) = card_copy();
+    let fx = ResumeFixture::start(1);
+    let (settings, env) = (fx.settings.clone(), || fx.env());
+    let sbx = &fx.sbx;
+    let connect = |g: &mut Gui| fx.connect(g);
     let data = tempfile::tempdir().expect("tempdir");
     let data_path = data.path().to_path_buf();
     let mut g = gui_in(data, settings.clone(), vec![card.clone()], env());
