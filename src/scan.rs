@@ -105,15 +105,7 @@ pub fn scan_with(
         .into_iter()
         .zip(described)
         .map(|(clip, (desc, camera_proxy))| {
-            errors.extend(
-                desc.issues
-                    .iter()
-                    .filter(|(path, _)| !known.contains(path))
-                    .map(|(path, message)| ScanIssue {
-                        path: path.clone(),
-                        message: message.clone(),
-                    }),
-            );
+            errors.extend(new_issues(&desc, &known));
             ScannedClip {
                 clip,
                 metadata: desc.metadata.clone(),
@@ -172,6 +164,21 @@ pub fn scan_streaming(
     })
 }
 
+/// What MediaInfo found wrong in `desc` about files detection did not already report (an
+/// empty file, a broken link: MediaInfo failing on it too says nothing new).
+fn new_issues<'a>(
+    desc: &'a media::ClipDescription,
+    known: &'a HashSet<PathBuf>,
+) -> impl Iterator<Item = ScanIssue> + 'a {
+    desc.issues
+        .iter()
+        .filter(|(path, _)| !known.contains(path))
+        .map(|(path, message)| ScanIssue {
+            path: path.clone(),
+            message: message.clone(),
+        })
+}
+
 /// Threads describing for [`scan_streaming`].
 const STREAMING_WORKERS: usize = 1;
 
@@ -204,14 +211,7 @@ fn describe_in_background(
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                     let Some((clip, tx)) = next else { break };
                     let desc = media::describe_clip(&clip, tools);
-                    for (path, message) in &desc.issues {
-                        if !known.contains(path) {
-                            on_issue(ScanIssue {
-                                path: path.clone(),
-                                message: message.clone(),
-                            });
-                        }
-                    }
+                    new_issues(&desc, known).for_each(on_issue);
                     // Nobody waiting any more (the job ended) is not an error.
                     let _ = tx.send(Some(Arc::new(desc)));
                 }

@@ -371,7 +371,7 @@ pub fn offload(
     cancel: &AtomicBool,
     progress: &mut (dyn FnMut(&OffloadProgress) + Send),
 ) -> Result<OffloadOutcome, OffloadError> {
-    run(request, cancel, progress, &|_| {}, &mut |_| {})
+    offload_each(request, cancel, progress, &|_| {}, &mut |_| {})
 }
 
 /// [`offload`] with `after_copy` called with each destination file path between copy and verify:
@@ -382,20 +382,7 @@ pub fn offload_observed(
     progress: &mut (dyn FnMut(&OffloadProgress) + Send),
     after_copy: &dyn Fn(&Path),
 ) -> Result<OffloadOutcome, OffloadError> {
-    run(request, cancel, progress, after_copy, &mut |_| {})
-}
-
-/// [`offload_observed`] that also reports each file as soon as every destination's copy of it
-/// is checked (`on_file`, called from the verifying thread, in copy order): the ingest
-/// registers a clip as soon as its own files are verified instead of after the whole card.
-pub fn offload_each(
-    request: &OffloadRequest,
-    cancel: &AtomicBool,
-    progress: &mut (dyn FnMut(&OffloadProgress) + Send),
-    after_copy: &dyn Fn(&Path),
-    on_file: &mut (dyn FnMut(&VerifiedFile) + Send),
-) -> Result<OffloadOutcome, OffloadError> {
-    run(request, cancel, progress, after_copy, on_file)
+    offload_each(request, cancel, progress, after_copy, &mut |_| {})
 }
 
 /// The canonical card root and destination roots of `request`, or why not.
@@ -435,7 +422,10 @@ pub fn preflight(request: &OffloadRequest) -> Result<Option<preflight::OffloadPl
     .map(Some)
 }
 
-fn run(
+/// [`offload_observed`] that also reports each file as soon as every destination's copy of it
+/// is checked (`on_file`, called from the verifying thread, in copy order): the ingest
+/// registers a clip as soon as its own files are verified instead of after the whole card.
+pub fn offload_each(
     request: &OffloadRequest,
     cancel: &AtomicBool,
     progress: &mut (dyn FnMut(&OffloadProgress) + Send),

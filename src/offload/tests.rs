@@ -245,7 +245,7 @@ fn corrupted_copy_is_reported_per_file() {
         }
     };
     let report = done(
-        run(
+        offload_each(
             &request(&f.card, &f.dest_root),
             &AtomicBool::new(false),
             &mut |_| {},

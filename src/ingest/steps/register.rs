@@ -23,6 +23,17 @@ use std::sync::{Arc, Mutex};
 /// File records of one clip created at once (see `create_files`).
 const FILES_AT_ONCE: usize = 4;
 
+/// One clip's file records being created together (`create_files`).
+struct FileBatch<'a> {
+    rec: &'a ClipRecord,
+    asset: AssetId,
+    set: FileSetId,
+    /// What a resumed step's listing of the set found, taken file by file.
+    known: Mutex<BTreeMap<(String, String), FileId>>,
+    /// A file failed: no further create starts.
+    failed: AtomicBool,
+}
+
 impl ClipCtx {
     pub(super) async fn create_asset(&self, resumed: bool) -> StepResult {
         if self.sc.pending.is_some() && self.rec().asset_id.is_none() {
@@ -328,12 +339,17 @@ impl ClipCtx {
         // Each file's id is saved as soon as it is answered. After a failure no further
         // create starts, but those already sent are awaited and saved (never dropped with a
         // request the server may have committed), then the first failure is returned.
-        let known = Mutex::new(known);
-        let failed = AtomicBool::new(false);
+        let batch = FileBatch {
+            rec: &rec,
+            asset,
+            set,
+            known: Mutex::new(known),
+            failed: AtomicBool::new(false),
+        };
         let mut files = Vec::new();
         for (i, f) in rec.files.iter().enumerate() {
             if f.file_id.is_none() {
-                files.push(self.register_file(i, f, &rec, asset, set, &known, &failed));
+                files.push(self.register_file(&batch, i, f));
             }
         }
         let mut results = futures_util::stream::iter(files).buffer_unordered(FILES_AT_ONCE);
@@ -350,28 +366,23 @@ impl ClipCtx {
     }
 
     /// Member `i` (`f`) into the file set: the id the resumed step's listing found, else a
-    /// new record; saved at once. Nothing starts once another file failed (`failed`).
-    #[allow(clippy::too_many_arguments)]
+    /// new record; saved at once. Nothing starts once another file of the batch failed.
     async fn register_file(
         &self,
+        batch: &FileBatch<'_>,
         i: usize,
         f: &FileRecord,
-        rec: &ClipRecord,
-        asset: AssetId,
-        set: FileSetId,
-        known: &Mutex<BTreeMap<(String, String), FileId>>,
-        failed: &AtomicBool,
     ) -> Result<(), StepFail> {
-        if failed.load(Ordering::Relaxed) {
+        if batch.failed.load(Ordering::Relaxed) {
             return Ok(());
         }
         let key = (f.directory_path.clone(), f.name.clone());
-        let found = super::lock(known).remove(&key);
+        let found = super::lock(&batch.known).remove(&key);
         let id = match found {
             Some(id) => Ok(id),
-            None => self.create_file(rec, asset, set, f, &key).await,
+            None => self.create_file(batch, f, &key).await,
         };
-        let id = id.inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
+        let id = id.inspect_err(|_| batch.failed.store(true, Ordering::Relaxed))?;
         self.save(|r| {
             if let Some(x) = r.files.get_mut(i) {
                 x.file_id = Some(id);
@@ -383,12 +394,11 @@ impl ClipCtx {
     /// `POST files/` for member `f` (after a look-up in the set when a try was lost).
     async fn create_file(
         &self,
-        rec: &ClipRecord,
-        asset: AssetId,
-        set: FileSetId,
+        batch: &FileBatch<'_>,
         f: &FileRecord,
         key: &(String, String),
     ) -> Result<FileId, StepFail> {
+        let (rec, asset, set) = (batch.rec, batch.asset, batch.set);
         let meta = std::fs::metadata(&f.registered).map_err(|e| {
             StepFail::permanent(format!(
                 "cannot read {} to register it: {e}",
