@@ -17,16 +17,13 @@ const TOKEN: &str = "tok-camproxy-SECRET-8";
 fn logging_ffmpeg(dir: &Path) -> PathBuf {
     let real = require("ffmpeg");
     let path = dir.join("ffmpeg");
-    std::fs::write(
+    util::write_script(
         &path,
-        format!(
+        &format!(
             "#!/bin/sh\necho \"$*\" >> \"$(dirname \"$0\")/calls.log\"\nexec \"{}\" \"$@\"\n",
             real.display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     path
 }
 

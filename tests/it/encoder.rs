@@ -47,9 +47,7 @@ exec "{real}" "$@"
         real = real.display()
     );
     let path = dir.join("ffmpeg");
-    std::fs::write(&path, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    crate::util::write_script(&path, &script);
     path
 }
 

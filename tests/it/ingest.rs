@@ -218,9 +218,9 @@ async fn a_streaming_scan_registers_clip_1_while_the_last_clip_is_still_describe
     std::fs::create_dir_all(&bin).unwrap();
     let log = bin.join("calls.log");
     let wrapper = bin.join("mediainfo");
-    std::fs::write(
+    util::write_script(
         &wrapper,
-        format!(
+        &format!(
             "#!/bin/sh\n\
              case \"$*\" in *VIDEO/{last}.MXF*) echo \"start {last}\" >> \"{log}\"; sleep 3 ;; esac\n\
              \"{real}\" \"$@\"; rc=$?\n\
@@ -229,10 +229,7 @@ async fn a_streaming_scan_registers_clip_1_while_the_last_clip_is_still_describe
             log = log.display(),
             real = util::require("mediainfo").display(),
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let mut tools = Tools::detect();
     tools.mediainfo = Some(wrapper);
 

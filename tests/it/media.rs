@@ -376,8 +376,7 @@ fn hung_tool_is_killed_and_reported() {
     let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("mediainfo");
     // `exec` so killing the "tool" kills the sleep too.
-    std::fs::write(&fake, "#!/bin/sh\nexec sleep 30\n").unwrap();
-    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    crate::util::write_script(&fake, "#!/bin/sh\nexec sleep 30\n");
     let p = dir.path().join("A.MXF");
     std::fs::write(&p, b"some bytes").unwrap();
     let c = video_clip(Family::Generic, "A", dir.path(), &p);

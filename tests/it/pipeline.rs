@@ -506,18 +506,15 @@ fn slow_starting_ffmpeg(dir: &Path) -> PathBuf {
     let real = util::require("ffmpeg");
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("ffmpeg");
-    std::fs::write(
+    util::write_script(
         &path,
-        format!(
+        &format!(
             "#!/bin/sh\n\
              case \" $* \" in *\" -progress \"*) sleep {ENCODE_DELAY_S} </dev/null >/dev/null 2>&1 ;; esac\n\
              exec \"{}\" \"$@\"\n",
             real.display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     path
 }
 

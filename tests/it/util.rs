@@ -658,3 +658,11 @@ pub fn sandbox_ingest_args(
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }
+
+/// Writes `text` to `path` as an executable script (a stand-in tool for a test).
+pub fn write_script(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("making {} executable: {e}", path.display()));
+}
