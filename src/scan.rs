@@ -34,6 +34,32 @@ pub struct ScannedClip {
     pub pending: Option<PendingDescription>,
 }
 
+impl ScannedClip {
+    /// Why the clip cannot be registered as it is: a member file that is empty, or one that
+    /// MediaInfo found truncated (once the description is there), in the scan's own words with
+    /// the file's name. `None` for a sound clip.
+    pub fn damage(&self) -> Option<String> {
+        let name = |p: &std::path::Path| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string())
+        };
+        if let Some(f) = self.clip.files.iter().find(|f| f.size == 0) {
+            return Some(format!(
+                "{}: file is empty (0 bytes): re-copy it from the card",
+                name(&f.path)
+            ));
+        }
+        let ready = self.pending.as_ref().and_then(|p| p.0.borrow().clone());
+        let description = self.description.clone().or(ready)?;
+        description
+            .issues
+            .iter()
+            .find(|(_, m)| m.contains("truncated"))
+            .map(|(p, m)| format!("{}: {m}", name(p)))
+    }
+}
+
 /// A clip's description that a background pool is making ([`scan_streaming`]).
 #[derive(Debug, Clone)]
 pub struct PendingDescription(tokio::sync::watch::Receiver<Option<Arc<media::ClipDescription>>>);

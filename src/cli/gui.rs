@@ -3,9 +3,9 @@
 //! (rust-stack.md §10), and hands both to [`card_ingest::ui::run`].
 
 use anyhow::Context;
+use card_ingest::log_capture::LogBuffer;
 use card_ingest::secrets::{EnvStore, KeyringStore};
-use card_ingest::ui::config::{self, AppDirs, Settings};
-use card_ingest::ui::log_capture::LogBuffer;
+use card_ingest::settings::{self, AppDirs, Settings};
 use card_ingest::ui::{self, Startup};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +26,7 @@ pub fn run(args: GuiArgs, log: LogBuffer) -> anyhow::Result<ExitCode> {
     let dirs = AppDirs::from_os()
         .context("the OS gives no home folder for card-ingest's settings (set HOME)")?;
     let mut notices = Vec::new();
-    let settings = match config::load(&dirs.settings_file()) {
+    let settings = match settings::load(&dirs.settings_file()) {
         Ok(s) => s,
         Err(err) => {
             notices.push(format!("{err}; using default settings"));

@@ -5,17 +5,13 @@
 //! against an in-process stand-in and prints the calls it would make, sending nothing.
 
 use anyhow::{Context, bail};
-use card_ingest::iconik::upload::{UploadConfig, UploadHttp};
-use card_ingest::iconik::{Client, Credentials};
+use card_ingest::iconik::Credentials;
 use card_ingest::ingest::journal::JournalStore;
-use card_ingest::ingest::report;
 use card_ingest::ingest::retry::TOKEN_REFUSED;
-use card_ingest::ingest::summary::card_report;
-use card_ingest::ingest::transcript::{TranscriptHeader, TranscriptWriter};
-use card_ingest::ingest::{
-    CardJob, CardOutcome, Engine, EventKind, EventSink, IngestEvent, IngestOptions, NoticeLevel,
-    ProxyMode, StepState,
+use card_ingest::ingest::session::{
+    self, CardEnd, Face, SessionConfig, SessionEvent, SessionRequest,
 };
+use card_ingest::ingest::{CardPlan, EventKind, IngestOptions, NoticeLevel, ProxyMode};
 use card_ingest::media::proxy::EncoderChoice;
 use card_ingest::media::proxy::burn_in::{self, BurnInItem, Corner};
 use card_ingest::media::proxy::look_rules::{self, LookRule};
@@ -177,6 +173,17 @@ pub struct IngestArgs {
     /// Register clips whose files are already in iconik.
     #[arg(long)]
     force: bool,
+    /// Also ingest clips with an empty or truncated member file (held back by default: the
+    /// scan says which file and to re-copy it from the card).
+    #[arg(long)]
+    include_damaged: bool,
+    /// Show a desktop notification when a card ends (as the window does).
+    #[arg(long)]
+    notify: bool,
+    /// POST each card's summary as JSON to this URL when the card ends (https, or http to this
+    /// machine only).
+    #[arg(long, value_name = "URL")]
+    webhook: Option<String>,
     /// Resumable upload chunk size in KiB (multiple of 256).
     #[arg(long, default_value_t = 8192, hide = true)]
     upload_chunk_kib: u64,
@@ -216,6 +223,9 @@ impl IngestArgs {
             storage_profile: None,
             json,
             force: false,
+            include_damaged: false,
+            notify: false,
+            webhook: None,
             upload_chunk_kib: 8192,
         }
     }
@@ -257,10 +267,53 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(run_async(args))
 }
 
+/// The engine's options from the flags: the CLI's one pure step (the window's twin is
+/// [`card_ingest::settings::Settings::ingest_options`]). `in_process`: a sandbox or dry run,
+/// for trying things out, where the same drive is allowed.
+pub fn options_from_args(
+    args: &IngestArgs,
+    storage: String,
+    storage_root: PathBuf,
+    proxy_dir: PathBuf,
+    in_process: bool,
+) -> IngestOptions {
+    let mut options = IngestOptions::new(storage, storage_root, proxy_dir);
+    options.offload_to = args.offload_to.first().cloned();
+    options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
+    options.lut = args.lut.clone();
+    options.burn_in = args.burn_in.clone().map(|b| b.0).unwrap_or_default();
+    options.burn_in_corner = args.burn_in_corner;
+    options.proxy_preset = args.proxy_preset;
+    options.camera_proxy = args.camera_proxy;
+    options.look_rules = args.look_rule.clone();
+    options.verify = match args.verify {
+        VerifyArg::ReadBack => card_ingest::offload::VerifyMode::ReadBack,
+        VerifyArg::Size => card_ingest::offload::VerifyMode::Size,
+    };
+    options.allow_same_volume = args.allow_same_volume || in_process;
+    options.proxy = match args.proxy {
+        ProxyArg::Local => ProxyMode::Local,
+        ProxyArg::Iconik => ProxyMode::Iconik,
+        ProxyArg::None => ProxyMode::None,
+    };
+    options.encoder = args.encoder;
+    options.collection = args.collection.clone();
+    options.metadata_view = args.metadata_view.clone();
+    options.metadata = args.metadata.iter().cloned().collect();
+    options.title_template = args.title_template.clone();
+    options.concurrency = args.concurrency.max(1);
+    if let Some(n) = args.io_concurrency {
+        options.io_concurrency = n.max(1);
+    }
+    options.force = args.force;
+    options.write_manifest = !args.dry_run;
+    options.upload_chunk_bytes = args.upload_chunk_kib.max(256) / 256 * 256 * 1024;
+    options
+}
+
 async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
-    let tools = super::detect_tools();
-    // Posters for the report (the engine takes `tools`).
-    let report_ffmpeg = tools.ffmpeg.clone();
+    let tool_paths = super::tool_paths();
+    let tools = card_ingest::media::Tools::detect_with(&tool_paths);
     super::warn_missing_tools(&tools);
     if matches!(args.proxy, ProxyArg::Local) && tools.ffmpeg.is_none() {
         // Refuse before any call: every clip would otherwise fail at its proxy step.
@@ -271,6 +324,15 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
             card_ingest::media::tools::Os::current()
                 .install_hint(card_ingest::media::tools::ToolKind::Ffmpeg)
         );
+    }
+    // Checked before any call: a bad LUT is the operator's to fix, not a per-clip failure.
+    if let Some(lut) = &args.lut {
+        card_ingest::media::proxy::look::Look::load(lut)
+            .with_context(|| format!("--lut {}", lut.display()))?;
+    }
+    for rule in &args.look_rule {
+        card_ingest::media::proxy::look::Look::load(&rule.lut)
+            .with_context(|| format!("--look-rule {}", rule.lut.display()))?;
     }
     if let (ProxyArg::Local, Some(ffmpeg)) = (&args.proxy, &tools.ffmpeg) {
         // The encoder is detected while the card is scanned (the engine finds it cached).
@@ -339,7 +401,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let (server, creds, storage) = match &sandbox_handle {
+    let (server, credentials, storage) = match &sandbox_handle {
         Some(h) => (
             h.base_url().to_owned(),
             Credentials::new(
@@ -364,94 +426,56 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let dry_dir = std::env::temp_dir().join(format!("card-ingest-dry-run-{}", std::process::id()));
-    let token = creds.token.clone();
-    let mut client = Client::new(&server, creds).context("iconik client")?;
-    let mut upload = UploadHttp::new(&UploadConfig::default()).context("upload client")?;
     // --dry-run always keeps a transcript: it is what gets printed.
     let transcript_path = match (&args.transcript, args.dry_run) {
         (Some(p), _) => Some(p.clone()),
         (None, true) => Some(dry_dir.join("transcript.sh")),
         (None, false) => None,
     };
-    if let Some(path) = &transcript_path {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let header = TranscriptHeader {
-            card: args
-                .paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" "),
-            server: server.clone(),
-            started_at: chrono::Utc::now(),
-        };
-        let writer = Arc::new(
-            TranscriptWriter::create(path, &header)
-                .context("creating the transcript")?
-                .redacting(&token),
-        );
-        client = client.with_observer(writer.clone());
-        upload = upload.with_observer(writer);
-    }
     let store = match (&args.journal_dir, args.dry_run) {
         (_, true) => JournalStore::at(dry_dir.join("journals")),
         (Some(d), false) => JournalStore::at(d),
         (None, false) => JournalStore::default_location().context("journal folder")?,
     };
-    let proxy_dir = store.dir().join("proxies");
-    let mut options = IngestOptions::new(storage, storage_root.clone(), proxy_dir);
-    options.offload_to = args.offload_to.first().cloned();
-    if let Some(lut) = &args.lut {
-        // Checked before any call: a bad LUT is the operator's to fix, not a per-clip failure.
-        card_ingest::media::proxy::look::Look::load(lut)
-            .with_context(|| format!("--lut {}", lut.display()))?;
-        options.lut = Some(lut.clone());
-    }
-    options.burn_in = args.burn_in.clone().map(|b| b.0).unwrap_or_default();
-    options.burn_in_corner = args.burn_in_corner;
-    options.proxy_preset = args.proxy_preset;
-    options.camera_proxy = args.camera_proxy;
-    for rule in &args.look_rule {
-        // Checked before any call, as --lut is.
-        card_ingest::media::proxy::look::Look::load(&rule.lut)
-            .with_context(|| format!("--look-rule {}", rule.lut.display()))?;
-    }
-    options.look_rules = args.look_rule.clone();
-    options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
-    options.verify = match args.verify {
-        VerifyArg::ReadBack => card_ingest::offload::VerifyMode::ReadBack,
-        VerifyArg::Size => card_ingest::offload::VerifyMode::Size,
-    };
-    // In-process runs (sandbox, dry run) are for trying things out: same drive allowed.
-    options.allow_same_volume = args.allow_same_volume || in_process;
-    options.proxy = match args.proxy {
-        ProxyArg::Local => ProxyMode::Local,
-        ProxyArg::Iconik => ProxyMode::Iconik,
-        ProxyArg::None => ProxyMode::None,
-    };
-    options.encoder = args.encoder;
-    options.collection = args.collection.clone();
-    options.metadata_view = args.metadata_view.clone();
-    options.metadata = args.metadata.iter().cloned().collect();
-    options.title_template = args.title_template.clone();
-    options.concurrency = args.concurrency.max(1);
-    if let Some(n) = args.io_concurrency {
-        options.io_concurrency = n.max(1);
-    }
-    options.force = args.force;
-    options.write_manifest = !args.dry_run;
-    options.upload_chunk_bytes = args.upload_chunk_kib.max(256) / 256 * 256 * 1024;
-    let engine = Engine {
-        client,
-        upload,
-        ffmpeg: tools.ffmpeg.clone(),
-        tools,
-        store: store.clone(),
+    let options = options_from_args(
+        &args,
+        storage,
+        storage_root,
+        store.dir().join("proxies"),
+        in_process,
+    );
+    let config = SessionConfig {
+        face: Face::Cli,
+        server: server.clone(),
+        credentials,
         options,
+        journal_dir: store.dir().to_path_buf(),
+        report_dir: args
+            .report_dir
+            .clone()
+            .unwrap_or_else(|| store.dir().to_path_buf()),
+        transcript: transcript_path.clone(),
+        sandbox: args.sandbox,
+        tool_paths,
+        notify_desktop: args.notify,
+        webhook_url: args.webhook.clone().unwrap_or_default(),
+        keep_open: false,
         offload_after_copy: None,
     };
+    let plans: Vec<CardPlan> = report
+        .cards
+        .iter()
+        .map(|card| {
+            let clips = report
+                .clips
+                .iter()
+                .filter(|c| c.clip.card_root == card.root)
+                .cloned()
+                .collect();
+            CardPlan::all_clips(card.clone(), clips, args.include_damaged)
+        })
+        .filter(|p| !p.clips.is_empty())
+        .collect();
 
     let cancel = Arc::new(AtomicBool::new(false));
     let cancel2 = cancel.clone();
@@ -464,78 +488,35 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let printer = tokio::spawn(print_events(rx, args.json));
-    let mut outcomes = Vec::new();
-    let started_at = chrono::Utc::now();
-    let mut fatal = None;
-    for card in &report.cards {
-        let clips: Vec<_> = report
-            .clips
-            .iter()
-            .filter(|c| c.clip.card_root == card.root)
-            .cloned()
-            .collect();
-        if clips.is_empty() {
-            continue;
-        }
-        let job = CardJob::new(card.clone(), clips, &report.cards);
-        match engine
-            .run_card(job, EventSink::new(tx.clone()), None, cancel.clone())
-            .await
-        {
-            Ok(o) => {
-                let refused = o.token_refused;
-                outcomes.push(o);
-                if refused {
-                    break;
-                }
-            }
-            Err(e) => {
-                fatal = Some(e);
-                break;
-            }
-        }
-    }
-    drop(tx);
+    // The CLI sends no commands: a card ends when its clips have run (rerun to retry).
+    let (_commands, command_rx) = tokio::sync::mpsc::unbounded_channel();
+    let ends = session::run(
+        SessionRequest {
+            config,
+            plans,
+            cards: report.cards.clone(),
+        },
+        command_rx,
+        cancel,
+        Arc::new(move |e| {
+            let _ = tx.send(e);
+        }),
+    )
+    .await;
     if let Err(e) = printer.await {
         tracing::warn!(error = %e, "progress printer stopped");
     }
-    match fatal {
-        // A refused token is the operator's to fix, like a failed clip: exit 1 with the message.
-        Some(card_ingest::ingest::IngestError::TokenRefused) => {
-            eprintln!("card-ingest: {TOKEN_REFUSED}");
-            return Ok(ExitCode::from(1));
-        }
-        Some(e) => return Err(e.into()),
-        None => {}
-    }
 
-    let report_dir = args
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| store.dir().to_path_buf());
-    std::fs::create_dir_all(&report_dir)
-        .with_context(|| format!("report folder {}", report_dir.display()))?;
-    for o in &outcomes {
-        let mut rep = card_report(o, started_at);
-        if let Some(ffmpeg) = &report_ffmpeg {
-            card_ingest::ingest::summary::attach_posters(&mut rep, o, ffmpeg);
+    for end in &ends {
+        if let Some(html) = &end.report_html {
+            eprintln!("report: {} (and .csv, .pdf)", html.display());
         }
-        let name = o
-            .card
-            .root
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let paths = report::report_paths(&report_dir, &name, &chrono::Local::now());
-        report::write_html(&rep, &paths.html)?;
-        report::write_csv(&rep, &paths.csv)?;
-        let pdf = paths.html.with_extension("pdf");
-        card_ingest::ingest::report_pdf::write_pdf(&rep, &pdf)?;
-        eprintln!("report: {} (and .csv, .pdf)", paths.html.display());
-        if let Some(m) = &o.mhl {
+        if let Some(m) = &end.mhl {
             eprintln!("ASC MHL manifest: {}", m.display());
         }
-        eprintln!("journal: {}", o.journal_path.display());
+        if let Some(j) = &end.journal {
+            eprintln!("journal: {}", j.display());
+        }
     }
     if let (Some(path), false) = (&transcript_path, args.dry_run) {
         eprintln!("transcript: {}", path.display());
@@ -556,10 +537,24 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
             tracing::debug!(error = %e, "dry-run folder not removed");
         }
     }
-    let ok = print_summary(&outcomes);
-    if outcomes.iter().any(|o| o.token_refused) {
-        eprintln!("{TOKEN_REFUSED}");
+    // A refused token is the operator's to fix, like a failed clip: exit 1 with the message.
+    if let Some(end) = ends.iter().find(|e| e.token_refused) {
+        eprintln!(
+            "card-ingest: {}",
+            end.error.as_deref().unwrap_or(TOKEN_REFUSED)
+        );
+        return Ok(ExitCode::from(1));
     }
+    // A card that could not run at all (paths, storage, journal) ends the command with why.
+    if let Some(error) = ends
+        .iter()
+        .find(|e| e.verdict.is_none())
+        .and_then(|e| e.error.clone())
+    {
+        print_summary(&ends);
+        bail!(error);
+    }
+    let ok = print_summary(&ends);
     if args.sandbox
         && let Some(h) = &sandbox_handle
     {
@@ -576,7 +571,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<IngestEvent>, json: bool) {
+async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<SessionEvent>, json: bool) {
     let bar = (!json && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
@@ -587,7 +582,30 @@ async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<IngestEvent>,
         );
         b
     });
-    while let Some(ev) = rx.recv().await {
+    while let Some(event) = rx.recv().await {
+        let ev = match event {
+            SessionEvent::Engine(ev) => ev,
+            SessionEvent::CardEnded(end) => {
+                // The card's end, every clip with its state: the same words as the table.
+                if json {
+                    match serde_json::to_value(&*end) {
+                        Ok(mut v) => {
+                            v["event"] = "card_ended".into();
+                            println!("{v}");
+                        }
+                        Err(e) => tracing::warn!(error = %e, "card end not printable"),
+                    }
+                }
+                continue;
+            }
+            SessionEvent::Notice(text) => {
+                eprintln!("warning: {text}");
+                continue;
+            }
+            SessionEvent::Started { .. }
+            | SessionEvent::AssetLink { .. }
+            | SessionEvent::Ended { .. } => continue,
+        };
         if json {
             match serde_json::to_string(&ev) {
                 Ok(line) => println!("{line}"),
@@ -612,6 +630,7 @@ async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<IngestEvent>,
                     .unwrap_or_default()
             )),
             EventKind::Skipped { reason } => Some(format!("{who}: {step} skipped: {reason}")),
+            EventKind::ClipFinished { status } => Some(format!("{who}: {}", status.label())),
             EventKind::Failed { error, .. } => Some(format!("{who}: {step} FAILED: {error}")),
             EventKind::Retrying {
                 attempt,
@@ -653,61 +672,41 @@ async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<IngestEvent>,
     }
 }
 
-/// Prints the per-clip table to stderr; true when every clip completed.
-fn print_summary(outcomes: &[CardOutcome]) -> bool {
-    let mut ok = !outcomes.is_empty();
+/// Prints every clip of every card (those the run did not take too) and each card's verdict
+/// to stderr, in the words of the report; true when every clip of every card is complete.
+fn print_summary(ends: &[CardEnd]) -> bool {
+    let mut ok = !ends.is_empty();
     eprintln!(
-        "{:<10} {:<10} {:<38} FAILED STEP / NOTE",
+        "{:<10} {:<24} {:<38} FAILED STEP / NOTE",
         "CLIP", "STATUS", "ASSET"
     );
-    for o in outcomes {
-        ok &= o.all_complete();
-        for c in o.record.clips.values() {
-            let asset = c
-                .asset_id
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| "-".into());
-            let (status, note) = match c.failure() {
-                Some((step, err)) => ("FAILED", format!("{step}: {err}")),
-                None if c.duplicate_of.is_some() => {
-                    ("SKIPPED", c.duplicate_of.clone().unwrap_or_default())
-                }
-                None if matches!(
-                    c.step(card_ingest::ingest::Step::CreateAsset),
-                    StepState::Skipped { .. }
-                ) =>
-                {
-                    (
-                        "SKIPPED",
-                        match c.step(card_ingest::ingest::Step::CreateAsset) {
-                            StepState::Skipped { reason } => reason,
-                            _ => String::new(),
-                        },
-                    )
-                }
-                None if c.is_complete() => ("OK", String::new()),
-                None => (
-                    "STOPPED",
-                    "not finished; run the same command again to resume".into(),
-                ),
-            };
-            eprintln!("{:<10} {:<10} {:<38} {}", c.name, status, asset, note);
+    for end in ends {
+        ok &= end.all_complete && end.error.is_none();
+        for c in &end.clips {
+            eprintln!(
+                "{:<10} {:<24} {:<38} {}",
+                c.name,
+                c.status.label(),
+                c.asset_id.as_deref().unwrap_or("-"),
+                c.note
+            );
         }
         // The one line an operator acts on before formatting the card, with its evidence.
-        let root = card_ingest::canonical::canonicalize(&o.card.root)
-            .unwrap_or_else(|_| o.card.root.clone());
-        let verdict = card_ingest::ingest::erase::verdict(&o.record, &root);
+        let safe = end.verdict.as_ref().is_some_and(|v| v.safe_to_erase);
         eprintln!(
             "{}: {}",
-            o.card.root.display(),
-            if verdict.safe_to_erase {
+            end.card.display(),
+            if safe {
                 "SAFE TO ERASE"
             } else {
                 "NOT safe to erase"
             }
         );
-        for line in verdict.lines() {
+        for line in end.verdict.iter().flat_map(|v| v.lines()) {
             eprintln!("  {line}");
+        }
+        if let Some(error) = &end.error {
+            eprintln!("  ✗ {error}");
         }
     }
     ok

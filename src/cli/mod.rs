@@ -92,10 +92,15 @@ pub fn main() -> ExitCode {
 /// The media tools, with any paths set in the window's settings (shared with the CLI) taking
 /// precedence over the environment, the executable's folder and `PATH`.
 pub(crate) fn detect_tools() -> card_ingest::media::Tools {
-    let settings = card_ingest::ui::config::AppDirs::from_os()
-        .and_then(|dirs| card_ingest::ui::config::load(&dirs.settings_file()).ok())
-        .unwrap_or_default();
-    card_ingest::media::Tools::detect_with(&settings.tools)
+    card_ingest::media::Tools::detect_with(&tool_paths())
+}
+
+/// The media tool paths set in the window's settings (none when there are no settings).
+pub(crate) fn tool_paths() -> card_ingest::media::tools::ToolPaths {
+    card_ingest::settings::AppDirs::from_os()
+        .and_then(|dirs| card_ingest::settings::load(&dirs.settings_file()).ok())
+        .unwrap_or_default()
+        .tools
 }
 
 /// Warns on stderr about each missing media tool (what it is for, how to install it here).
@@ -116,13 +121,13 @@ fn print_version() {
 /// Logs go to stderr so that `--json` output on stdout stays machine-readable. The window's log
 /// panel gets the library's INFO and above through the returned buffer (unused by other
 /// subcommands).
-fn init_tracing() -> card_ingest::ui::log_capture::LogBuffer {
+fn init_tracing() -> card_ingest::log_capture::LogBuffer {
     use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("CARD_INGEST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let buffer = card_ingest::ui::log_capture::LogBuffer::new();
+    let buffer = card_ingest::log_capture::LogBuffer::new();
     let panel =
         tracing_subscriber::filter::Targets::new().with_target("card_ingest", tracing::Level::INFO);
     tracing_subscriber::registry()

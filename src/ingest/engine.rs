@@ -39,6 +39,11 @@ pub enum IngestError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(
+        "nothing to ingest on this card: every clip is left out (see each clip's reason); select \
+         a clip, give the card it continues on, or re-copy a damaged file"
+    )]
+    NothingToIngest,
+    #[error(
         "{path} is not under the storage root {root}: iconik paths are relative to the storage's \
          mount; pass --storage-root (the local mount of the iconik storage) or --offload-to"
     )]
@@ -92,6 +97,9 @@ pub struct CardJob {
     /// Roots of the other cards the clips' files lie on (a P2 / XDCAM EX / XD take spanning
     /// two cards): offloaded with this card, so every segment is registered as its copy.
     pub span_cards: Vec<PathBuf>,
+    /// The card's other clips, not part of this run, with why ([`super::selection`]): the
+    /// verdict and the report cover them too.
+    pub left_out: Vec<super::selection::LeftOut>,
 }
 
 impl CardJob {
@@ -103,6 +111,7 @@ impl CardJob {
             card,
             clips,
             span_cards,
+            left_out: Vec::new(),
         }
     }
 }
@@ -139,14 +148,23 @@ pub struct CardOutcome {
     /// iconik refused the token: the job stopped early.
     pub token_refused: bool,
     pub cancelled: bool,
+    /// The card's clips this run did not take ([`CardJob::left_out`]).
+    pub left_out: Vec<super::selection::LeftOut>,
 }
 
 impl CardOutcome {
-    /// Every clip complete (skipped duplicates count as complete: nothing is left to do).
+    /// Every clip of the card complete (skipped duplicates count as complete: nothing is left
+    /// to do; a clip left out of the run counts only if an earlier run completed it).
     pub fn all_complete(&self) -> bool {
         !self.token_refused
             && !self.cancelled
             && self.record.clips.values().all(|c| c.is_complete())
+            && self.left_out.iter().all(|l| {
+                self.record
+                    .clips
+                    .get(&l.clip_id)
+                    .is_some_and(|c| c.is_complete())
+            })
     }
 }
 
@@ -377,7 +395,7 @@ impl Engine {
         }
         let mhl = self.manifest(&paths, &record);
         if !settled_announced {
-            announce_finished(&shared, &card);
+            announce_finished(&shared, &job);
         }
         Ok(CardOutcome {
             card,
@@ -386,6 +404,7 @@ impl Engine {
             mhl,
             token_refused,
             cancelled,
+            left_out: job.left_out,
         })
     }
 
@@ -755,7 +774,7 @@ async fn supervise(
             // (the window's toasts and report hang on it), once per quiet period.
             if !settled_announced {
                 settled_announced = true;
-                announce_finished(shared, &job.card);
+                announce_finished(shared, job);
             }
         } else {
             settled_announced = false;
@@ -768,6 +787,7 @@ async fn supervise(
                 match done {
                     Some(Ok(id)) => {
                         running.remove(&id);
+                        announce_clip(shared, &id);
                         let (now, later): (Vec<_>, Vec<_>) =
                             queued.drain(..).partition(|(q, _)| *q == id);
                         queued = later;
@@ -801,12 +821,31 @@ async fn supervise(
     (settled_announced, offloaded.unwrap_or(Ok(())))
 }
 
+/// Sends `ClipFinished` with the clip's status in the journal.
+fn announce_clip(shared: &Shared, id: &str) {
+    let Some((name, status)) = shared.journal.read(|r| {
+        r.clips
+            .get(id)
+            .map(|c| (c.name.clone(), super::summary::clip_status(c)))
+    }) else {
+        return;
+    };
+    shared.events.send(IngestEvent {
+        clip_id: Some(id.to_owned()),
+        clip_name: Some(name),
+        step: None,
+        lane: None,
+        kind: EventKind::ClipFinished { status },
+    });
+}
+
 /// Sends `CardFinished` with the journal's current counts.
-fn announce_finished(shared: &Shared, card: &Card) {
+fn announce_finished(shared: &Shared, job: &CardJob) {
+    let card = &job.card;
     let root = crate::canonical::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
     let ((completed, failed, skipped), verdict) = shared
         .journal
-        .read(|r| (counts(r), super::erase::verdict(r, &root)));
+        .read(|r| (counts(r), super::erase::verdict(r, &root, &job.left_out)));
     shared
         .events
         .send(IngestEvent::card(EventKind::CardFinished {

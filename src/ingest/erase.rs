@@ -9,6 +9,7 @@
 
 use super::Step;
 use super::record::{CardRecord, StepState};
+use super::selection::LeftOut;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -51,24 +52,39 @@ fn names(list: &[&str]) -> String {
     s
 }
 
-/// The verdict for the card whose journal record is `record` (`card_root` canonical).
-pub fn verdict(record: &CardRecord, card_root: &Path) -> Verdict {
+/// The verdict for the card whose journal record is `record` (`card_root` canonical), covering
+/// the card's clips the run did not take (`left_out`) as well: each one keeps the card from
+/// "safe to erase" unless an earlier run completed it.
+pub fn verdict(record: &CardRecord, card_root: &Path, left_out: &[LeftOut]) -> Verdict {
     let mut evidence = Vec::new();
     let clips: Vec<_> = record.clips.values().collect();
 
-    // 1. Every clip complete in iconik (a clip skipped as incomplete is not).
-    let not_done: Vec<&str> = clips
+    // 1. Every clip of the card complete in iconik (a clip skipped as incomplete is not, nor is
+    // one the run left out).
+    let mut not_done: Vec<String> = clips
         .iter()
         .filter(|c| {
             !c.is_complete()
                 || matches!(c.step(Step::CreateAsset), StepState::Skipped { ref reason } if reason.starts_with("incomplete clip"))
         })
-        .map(|c| c.name.as_str())
+        .map(|c| c.name.clone())
         .collect();
+    let mut total = clips.len();
+    for l in left_out {
+        match record.clips.get(&l.clip_id) {
+            Some(c) if c.is_complete() => {}
+            // Already named above from its record (failed or stopped in an earlier run).
+            Some(_) => {}
+            None => {
+                total += 1;
+                not_done.push(format!("{} ({})", l.name, l.why.text()));
+            }
+        }
+    }
     let duplicates = clips.iter().filter(|c| c.duplicate_of.is_some()).count();
     evidence.push(Evidence {
-        met: not_done.is_empty() && !clips.is_empty(),
-        text: if clips.is_empty() {
+        met: not_done.is_empty() && total > 0,
+        text: if total == 0 {
             "no clip of this card was ingested".to_owned()
         } else if not_done.is_empty() {
             let dup = if duplicates > 0 {
@@ -76,13 +92,14 @@ pub fn verdict(record: &CardRecord, card_root: &Path) -> Verdict {
             } else {
                 String::new()
             };
-            format!("{n} of {n} clips complete in iconik{dup}", n = clips.len())
+            format!("{n} of {n} clips complete in iconik{dup}", n = total)
         } else {
+            let names_: Vec<&str> = not_done.iter().map(String::as_str).collect();
             format!(
                 "{} of {} clips not complete in iconik: {}",
                 not_done.len(),
-                clips.len(),
-                names(&not_done)
+                total,
+                names(&names_)
             )
         },
     });
@@ -239,9 +256,42 @@ mod tests {
     }
 
     #[test]
+    fn a_clip_the_run_did_not_take_is_named_and_not_safe() {
+        use crate::ingest::selection::LeftOutReason;
+        let f = fixture();
+        let left = [
+            LeftOut {
+                clip_id: "A003".into(),
+                name: "A003".into(),
+                why: LeftOutReason::NotSelected,
+            },
+            LeftOut {
+                clip_id: "A004".into(),
+                name: "A004".into(),
+                why: LeftOutReason::Waiting("waiting for card CARDB0001".into()),
+            },
+            // Completed by an earlier run: accounted for.
+            LeftOut {
+                clip_id: "A001".into(),
+                name: "A001".into(),
+                why: LeftOutReason::NotSelected,
+            },
+        ];
+        let v = verdict(&f.record, &f.card, &left);
+        assert!(!v.safe_to_erase);
+        assert_eq!(
+            v.evidence[0].text,
+            "2 of 4 clips not complete in iconik: A003 (not selected by the operator), A004 \
+             (waiting for card CARDB0001)"
+        );
+        let v = verdict(&f.record, &f.card, &left[2..]);
+        assert!(v.safe_to_erase, "{:?}", v.lines());
+    }
+
+    #[test]
     fn all_evidence_met_is_safe() {
         let f = fixture();
-        let v = verdict(&f.record, &f.card);
+        let v = verdict(&f.record, &f.card, &[]);
         assert!(v.safe_to_erase, "{:#?}", v);
         // clips, registered-from-copy, 2 × (copy + MHL), proxies.
         assert_eq!(v.evidence.len(), 7);
@@ -254,7 +304,7 @@ mod tests {
         // A corrupted shuttle copy.
         let mut f = fixture();
         f.record.offload_copies[1].failed = vec!["CONTENTS/VIDEO/A002.MXF".into()];
-        let v = verdict(&f.record, &f.card);
+        let v = verdict(&f.record, &f.card, &[]);
         assert!(!v.safe_to_erase);
         let bad: Vec<&Evidence> = v.evidence.iter().filter(|e| !e.met).collect();
         assert_eq!(bad.len(), 1);
@@ -269,7 +319,7 @@ mod tests {
         // Size-only verification is not read-back.
         let mut f = fixture();
         f.record.offload_copies[0].verify = "size".into();
-        let v = verdict(&f.record, &f.card);
+        let v = verdict(&f.record, &f.card, &[]);
         assert!(!v.safe_to_erase);
         assert!(
             v.lines()
@@ -280,7 +330,7 @@ mod tests {
         // A missing MHL file.
         let f = fixture();
         std::fs::remove_file(&f.record.offload_copies[0].mhl).unwrap();
-        let v = verdict(&f.record, &f.card);
+        let v = verdict(&f.record, &f.card, &[]);
         assert!(!v.safe_to_erase);
         assert!(v.lines().iter().any(|l| l.starts_with("✗ ASC MHL missing")));
 
@@ -292,7 +342,7 @@ mod tests {
             retryable: true,
         };
         clip.steps.get_mut(&Step::CloseProxy).unwrap().state = StepState::Pending;
-        let v = verdict(&f.record, &f.card);
+        let v = verdict(&f.record, &f.card, &[]);
         assert!(!v.safe_to_erase);
         let lines = v.lines();
         assert!(
@@ -310,7 +360,7 @@ mod tests {
         for c in f.record.clips.values_mut() {
             c.files[0].registered = c.files[0].source.clone();
         }
-        let v = verdict(&f.record, &f.card);
+        let v = verdict(&f.record, &f.card, &[]);
         assert!(!v.safe_to_erase);
         assert_eq!(
             v.lines()[1],
@@ -327,7 +377,7 @@ mod tests {
                 reason: "incomplete clip: part 2 of 2 is on another card".into(),
             };
         }
-        let v = verdict(&f.record, &f.card);
+        let v = verdict(&f.record, &f.card, &[]);
         assert!(!v.safe_to_erase);
         assert_eq!(v.lines()[0], "✗ 1 of 2 clips not complete in iconik: A001");
     }

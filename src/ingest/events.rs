@@ -50,6 +50,9 @@ pub enum EventKind {
     Failed { error: String, retryable: bool },
     /// The step (or the whole clip) was skipped.
     Skipped { reason: String },
+    /// The clip's run is over (until a retry): how it stands now, whichever steps it skipped
+    /// or an earlier run did (so a face counts it done without knowing the steps).
+    ClipFinished { status: super::report::ClipStatus },
     /// Every clip has finished or failed.
     CardFinished {
         card: String,

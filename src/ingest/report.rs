@@ -65,6 +65,12 @@ pub enum ClipStatus {
     SkippedDuplicate,
     /// Stopped before the end (cancelled, or the run ended) without a failure.
     Incomplete,
+    /// On the card but not part of the run: the operator did not select it.
+    NotSelected,
+    /// On the card but held back before any call: a member file is empty or truncated.
+    Blocked,
+    /// On the card but part of a shot that continues on a card that was not given.
+    Waiting,
 }
 
 impl ClipStatus {
@@ -75,7 +81,15 @@ impl ClipStatus {
             Self::Failed => "failed",
             Self::SkippedDuplicate => "skipped (duplicate)",
             Self::Incomplete => "incomplete",
+            Self::NotSelected => "not selected",
+            Self::Blocked => "blocked (damaged file)",
+            Self::Waiting => "waiting for another card",
         }
+    }
+
+    /// Whether the clip needs nothing more (complete, or already in iconik before the run).
+    pub fn is_settled_in_iconik(self) -> bool {
+        matches!(self, Self::Complete | Self::SkippedDuplicate)
     }
 
     fn css_class(self) -> &'static str {
@@ -83,7 +97,8 @@ impl ClipStatus {
             Self::Complete => "complete",
             Self::Failed => "failed",
             Self::SkippedDuplicate => "skipped",
-            Self::Incomplete => "incomplete",
+            Self::Incomplete | Self::Waiting => "incomplete",
+            Self::NotSelected | Self::Blocked => "left",
         }
     }
 }
@@ -158,6 +173,30 @@ pub struct StatusCounts {
     pub failed: usize,
     pub skipped: usize,
     pub incomplete: usize,
+    pub not_selected: usize,
+    pub blocked: usize,
+    pub waiting: usize,
+}
+
+impl StatusCounts {
+    /// The one line every face prints: `3 complete, 1 failed, 0 skipped (duplicate), 0
+    /// incomplete`, then the clips left out of the run where there are any.
+    pub fn line(&self) -> String {
+        let mut s = format!(
+            "{} complete, {} failed, {} skipped (duplicate), {} incomplete",
+            self.complete, self.failed, self.skipped, self.incomplete
+        );
+        for (n, label) in [
+            (self.not_selected, ClipStatus::NotSelected.label()),
+            (self.blocked, ClipStatus::Blocked.label()),
+            (self.waiting, ClipStatus::Waiting.label()),
+        ] {
+            if n > 0 {
+                s.push_str(&format!(", {n} {label}"));
+            }
+        }
+        s
+    }
 }
 
 impl CardReport {
@@ -169,6 +208,9 @@ impl CardReport {
                 ClipStatus::Failed => c.failed += 1,
                 ClipStatus::SkippedDuplicate => c.skipped += 1,
                 ClipStatus::Incomplete => c.incomplete += 1,
+                ClipStatus::NotSelected => c.not_selected += 1,
+                ClipStatus::Blocked => c.blocked += 1,
+                ClipStatus::Waiting => c.waiting += 1,
             }
         }
         c
@@ -448,7 +490,7 @@ h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em}\
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}\
 th{background:#f3f3f3}td.num{text-align:right}code{font-size:.95em}\
 .status{padding:.1em .5em;border-radius:.3em;color:#fff;font-weight:600}\
-.complete{background:#2e7d32}.failed{background:#c62828}.skipped{background:#757575}.incomplete{background:#ef6c00}\
+.complete{background:#2e7d32}.failed{background:#c62828}.skipped{background:#757575}.incomplete{background:#ef6c00}.left{background:#6a1b9a}\
 .error{color:#c62828;white-space:pre-wrap}.warn{color:#8d6e00}\
 img.poster{width:160px;border:1px solid #ccc;display:block}td.poster{padding:2px}\
 .verdict{padding:.6em 1em;border-radius:.4em;margin:1em 0;border:2px solid}.verdict.safe{border-color:#2e7d32;background:#e8f5e9}\
@@ -476,13 +518,7 @@ pub fn render_html(report: &CardReport) -> String {
     row("Card", e(&report.card_root.to_string_lossy()));
     row("Family", e(&report.card_family));
     row("Server", e(&report.server));
-    row(
-        "Clips",
-        format!(
-            "{} complete, {} failed, {} skipped (duplicate), {} incomplete",
-            counts.complete, counts.failed, counts.skipped, counts.incomplete
-        ),
-    );
+    row("Clips", e(&counts.line()));
     row(
         "Total size",
         format!(
@@ -944,7 +980,8 @@ mod tests {
                 complete: 1,
                 failed: 1,
                 skipped: 0,
-                incomplete: 0
+                incomplete: 0,
+                ..StatusCounts::default()
             }
         );
     }

@@ -184,13 +184,7 @@ pub fn render_pdf(report: &CardReport) -> Vec<u8> {
     let mut summary = vec![
         ("Family", report.card_family.clone()),
         ("Server", report.server.clone()),
-        (
-            "Clips",
-            format!(
-                "{} complete, {} failed, {} skipped (duplicate), {} incomplete",
-                counts.complete, counts.failed, counts.skipped, counts.incomplete
-            ),
-        ),
+        ("Clips", counts.line()),
         (
             "Total size",
             format!(

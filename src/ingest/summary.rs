@@ -6,6 +6,7 @@ use super::record::{ClipRecord, StepState};
 use super::report::{
     CardReport, ClipReport, ClipStatus, FileReport, ProxyReport, StepTiming, asset_link,
 };
+use super::selection::LeftOut;
 use super::step::Step;
 use chrono::{DateTime, Utc};
 
@@ -32,11 +33,30 @@ fn state_label(s: &StepState) -> &'static str {
     }
 }
 
+/// The report row of a clip the run did not take.
+fn left_out_report(l: &LeftOut, family: &str) -> ClipReport {
+    ClipReport {
+        clip_id: l.clip_id.clone(),
+        name: l.name.clone(),
+        family: family.to_owned(),
+        title: String::new(),
+        status: l.why.status(),
+        asset_id: None,
+        asset_link: None,
+        files: Vec::new(),
+        steps: Vec::new(),
+        proxy: None,
+        warnings: Vec::new(),
+        error: Some(l.why.text()),
+        poster_jpeg: None,
+    }
+}
+
 /// The report of one card job that started at `started_at`.
 pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardReport {
     let record = &outcome.record;
     let root = &outcome.card.root;
-    let clips = record
+    let mut clips: Vec<ClipReport> = record
         .clips
         .values()
         .map(|c| {
@@ -101,6 +121,14 @@ pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardRepo
             }
         })
         .collect();
+    // The card's clips this run did not take and no run registered: listed with their reason.
+    clips.extend(
+        outcome
+            .left_out
+            .iter()
+            .filter(|l| !record.clips.contains_key(&l.clip_id))
+            .map(|l| left_out_report(l, outcome.card.family.as_str())),
+    );
     CardReport {
         card_root: root.clone(),
         card_family: outcome.card.family.as_str().to_owned(),
@@ -114,6 +142,7 @@ pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardRepo
         verdict: Some(super::erase::verdict(
             record,
             &crate::canonical::canonicalize(root).unwrap_or_else(|_| root.clone()),
+            &outcome.left_out,
         )),
     }
 }

@@ -4,18 +4,18 @@
 
 use super::background::{BgEvent, KeyringOpener, StorageInfo, Worker};
 use super::command::{Commands, UiCommand};
-use super::config::{AppDirs, ServerChoice, Settings};
-use super::duplicates::{
-    CheckKey, DuplicateCheck, DuplicateRequest, DuplicateTracker, DuplicateUpdate, Follow,
-};
-use super::ingest_run::{IngestHandle, RunEvent};
 use super::queue::{QueueEvent, from_ingest};
 use super::state::{
     CardView, ClipRow, Connection, KeyringStatus, PosterState, StorageRow, ViewModel,
 };
+use crate::ingest::lookup::{
+    CheckKey, DuplicateCheck, DuplicateRequest, DuplicateTracker, DuplicateUpdate, Follow,
+};
+use crate::ingest::session::{SessionEvent, SessionHandle};
 use crate::ingest::{EventKind, IngestCommand, NoticeLevel};
 use crate::sandbox::SandboxHandle;
 use crate::secrets::{EnvStore, Resolver, TokenStore};
+use crate::settings::{AppDirs, ServerChoice, Settings};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
@@ -47,7 +47,7 @@ pub struct Startup {
     /// Messages to show in the log at start (e.g. an unreadable settings file).
     pub notices: Vec<String>,
     /// Library `tracing` events for the log panel (`None`: only the app's own lines).
-    pub log: Option<super::log_capture::LogBuffer>,
+    pub log: Option<crate::log_capture::LogBuffer>,
 }
 
 /// Kinds of toast.
@@ -81,9 +81,9 @@ pub struct App {
     toasts: egui_notify::Toasts,
     cmds: Commands,
     attached: bool,
-    log: Option<super::log_capture::LogBuffer>,
+    log: Option<crate::log_capture::LogBuffer>,
     /// The ingest started from this window; dropping it ends card jobs waiting for retries.
-    ingest: Option<IngestHandle>,
+    ingest: Option<SessionHandle>,
     /// Which run the queue shows (events of an earlier, finishing run are only logged).
     run: u64,
     /// Ingest runs that ended (the "already in iconik" check runs again after each).
@@ -102,6 +102,8 @@ pub struct App {
     start_next: bool,
     /// Test seam: given to every ingest's offload (corrupts copies before their read-back).
     offload_hook: Option<crate::ingest::engine::OffloadHook>,
+    /// The options the last ingest session runs with, as the session reported them.
+    run_options: Option<Box<crate::ingest::IngestOptions>>,
 }
 
 /// A resume in progress: the clips left in the journals, and the server they belong to.
@@ -153,6 +155,7 @@ impl App {
             waiting_generation: WAITING_GENERATIONS,
             start_next: false,
             offload_hook: None,
+            run_options: None,
         };
         app.worker
             .find_unfinished(app.dirs.data_dir.join("journals"));
@@ -177,6 +180,11 @@ impl App {
     /// The view model, mutable (tests feed state changes directly).
     pub fn view_mut(&mut self) -> &mut ViewModel {
         &mut self.vm
+    }
+
+    /// The options the last ingest session runs with (what the settings sheet showed).
+    pub fn run_options(&self) -> Option<&crate::ingest::IngestOptions> {
+        self.run_options.as_deref()
     }
 
     /// Calls `hook` on each offloaded file between copy and read-back in later ingests (tests
@@ -809,7 +817,7 @@ impl App {
             BgEvent::Ingest { run, event } => {
                 if run == self.run {
                     self.ingest_event(event);
-                } else if let RunEvent::CardEnded(end) = event {
+                } else if let SessionEvent::CardEnded(end) = event {
                     self.vm.log(
                         Level::INFO,
                         format!(
@@ -1003,7 +1011,7 @@ impl App {
         };
         match super::plan::plan(&self.vm, &target) {
             Ok(mut plan) => {
-                plan.request.offload_after_copy = self.offload_hook.clone();
+                plan.request.config.offload_after_copy = self.offload_hook.clone();
                 for note in plan.notes {
                     self.vm.log(Level::WARN, note);
                 }
@@ -1060,9 +1068,9 @@ impl App {
         }
     }
 
-    fn ingest_event(&mut self, event: RunEvent) {
+    fn ingest_event(&mut self, event: SessionEvent) {
         match event {
-            RunEvent::Engine(e) => {
+            SessionEvent::Engine(e) => {
                 match &e.kind {
                     EventKind::Notice { level, message } => self.vm.log(
                         match level {
@@ -1102,7 +1110,7 @@ impl App {
                             .file_name()
                             .map(|n| n.to_string_lossy().into_owned())
                             .unwrap_or_else(|| card.clone());
-                        let cancelled = self.ingest.as_ref().is_some_and(IngestHandle::cancelled);
+                        let cancelled = self.ingest.as_ref().is_some_and(SessionHandle::cancelled);
                         let text = if cancelled {
                             format!(
                                 "{name}: cancelled; {completed} completed, {failed} not \
@@ -1128,11 +1136,19 @@ impl App {
                     self.vm.queue.apply(q);
                 }
             }
-            RunEvent::Notice(text) => self.vm.log(Level::WARN, text),
-            RunEvent::AssetLink { clip_id, url } => {
+            SessionEvent::Notice(text) => self.vm.log(Level::WARN, text),
+            SessionEvent::Started { options, cards } => {
+                tracing::info!(?cards, "ingest session started");
+                self.run_options = Some(options);
+            }
+            SessionEvent::AssetLink { clip_id, url } => {
+                self.vm
+                    .card
+                    .registered_here
+                    .insert(clip_id.clone(), url.clone());
                 self.vm.queue.apply(QueueEvent::AssetLink { clip_id, url });
             }
-            RunEvent::CardEnded(end) => {
+            SessionEvent::CardEnded(end) => {
                 if let Some(error) = &end.error {
                     self.vm
                         .log(Level::ERROR, format!("{}: {error}", end.card.display()));
@@ -1146,10 +1162,10 @@ impl App {
                     // The eject offer needs the card's device: looked up off the UI thread.
                     self.worker.find_device(end.card.clone());
                 }
-                self.vm.queue.apply(QueueEvent::CardEnded(end));
+                self.vm.queue.apply(QueueEvent::CardEnded(*end));
             }
-            RunEvent::Ended { transcript } => {
-                self.start_next = !self.ingest.as_ref().is_some_and(IngestHandle::cancelled);
+            SessionEvent::Ended { transcript } => {
+                self.start_next = !self.ingest.as_ref().is_some_and(SessionHandle::cancelled);
                 self.vm.queue.transcript = transcript;
                 self.vm.queue.apply(QueueEvent::Finished);
                 self.ingests_ended += 1;

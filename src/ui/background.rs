@@ -6,11 +6,10 @@
 //! the channel once per frame. Nothing here touches the view model, and nothing in the panels
 //! calls into here except through [`super::command::UiCommand`]s applied by the app.
 
-use super::config::{self, Settings};
-use super::duplicates::{self, DuplicateRequest, DuplicateUpdate};
-use super::ingest_run::{self, IngestHandle, IngestRequest, RunEvent};
-use super::resume::{self, UnfinishedCard};
 use crate::iconik::{Client, Credentials as ClientCredentials};
+use crate::ingest::lookup::{DuplicateRequest, DuplicateUpdate};
+use crate::ingest::resume::{self, UnfinishedCard};
+use crate::ingest::session::{self, SessionEvent, SessionHandle, SessionRequest};
 use crate::media::poster::{self, PosterFormat, PosterOptions};
 use crate::media::tools::ToolPaths;
 use crate::media::{ClipDescription, Tools};
@@ -21,6 +20,7 @@ use crate::secrets::{
     self, AuthToken, Credentials, EnvStore, KeyringStore, MemoryStore, Resolver, SecretsError,
     ServerKey, StoreKind, TokenStore,
 };
+use crate::settings::Settings;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock, mpsc};
@@ -103,7 +103,7 @@ pub enum BgEvent {
     /// Progress of the ingest `run` started from the window.
     Ingest {
         run: u64,
-        event: RunEvent,
+        event: SessionEvent,
     },
     /// The API transcript's text (path, text), for the viewer.
     Transcript(Result<(PathBuf, String), String>),
@@ -325,9 +325,9 @@ impl Worker {
 
     /// Runs an ingest; its events arrive as [`BgEvent::Ingest`]. Dropping the handle lets card
     /// jobs that wait for retries end.
-    pub fn start_ingest(&self, run: u64, request: IngestRequest) -> IngestHandle {
+    pub fn start_ingest(&self, run: u64, request: SessionRequest) -> SessionHandle {
         let reply = self.reply.clone();
-        ingest_run::start(&self.rt, request, move |event| {
+        session::start(&self.rt, request, move |event| {
             reply.send(BgEvent::Ingest { run, event });
         })
     }
@@ -475,7 +475,7 @@ impl Worker {
         }));
     }
 
-    /// Looks the clips of `request` up in iconik (see [`super::duplicates`]); each result comes
+    /// Looks the clips of `request` up in iconik (see [`crate::ingest::lookup`]); each result comes
     /// back as [`BgEvent::Duplicates`] tagged `generation`. Setting `cancel` stops it.
     pub fn check_duplicates(
         &self,
@@ -485,7 +485,7 @@ impl Worker {
     ) {
         let reply = self.reply.clone();
         drop(self.rt.spawn(async move {
-            duplicates::check_clips(request, cancel, |update| {
+            crate::ingest::lookup::check_clips(request, cancel, |update| {
                 reply.send(BgEvent::Duplicates { generation, update });
             })
             .await;
@@ -495,7 +495,7 @@ impl Worker {
     pub fn save_settings(&self, path: PathBuf, settings: Settings) {
         self.blocking(move |reply| {
             reply.send(BgEvent::SettingsSaved(
-                config::save(&path, &settings).map_err(|e| e.to_string()),
+                crate::settings::save(&path, &settings).map_err(|e| e.to_string()),
             ));
         });
     }

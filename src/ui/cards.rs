@@ -3,8 +3,8 @@
 //! below. Rows are virtualised (`egui_extras` table), so thousands of clips stay smooth.
 
 use super::command::{Commands, UiCommand};
-use super::duplicates::DuplicateCheck;
 use super::state::{ClipRow, PosterState, ViewModel};
+use crate::ingest::lookup::DuplicateCheck;
 use egui_extras::{Column, TableBuilder};
 
 const ROW_HEIGHT: f32 = 60.0;

@@ -52,7 +52,7 @@ pub(crate) fn rule_preview(
 /// probe ran with the scan.
 pub(crate) fn camera_proxy_preview(
     sc: &crate::scan::ScannedClip,
-    settings: &super::config::Settings,
+    settings: &crate::settings::Settings,
     clip_look: Option<&crate::media::proxy::look_rules::ClipLook>,
 ) -> Option<String> {
     use crate::media::proxy::{camera, look_rules, preset};
@@ -390,14 +390,14 @@ mod tests {
             description: None,
             pending: None,
         };
-        let mut settings = super::super::config::Settings::default();
+        let mut settings = crate::settings::Settings::default();
         assert_eq!(
             camera_proxy_preview(&sc, &settings, None),
             None,
             "setting off"
         );
         settings.camera_proxy = true;
-        let say = |sc: &crate::scan::ScannedClip, s: &super::super::config::Settings| {
+        let say = |sc: &crate::scan::ScannedClip, s: &crate::settings::Settings| {
             camera_proxy_preview(sc, s, None).unwrap()
         };
         assert_eq!(say(&sc, &settings), "Camera proxy used as it is: no encode");

@@ -69,7 +69,7 @@ pub enum UiCommand {
     /// Open (true) or close the keyboard-shortcut overlay.
     ShowHelp(bool),
     /// Switch how proxies are made (the missing-ffmpeg banner's way forward).
-    UseProxy(super::config::ProxyChoice),
+    UseProxy(crate::settings::ProxyChoice),
 }
 
 /// The frame's command list.

@@ -2,9 +2,9 @@
 //! to resume unfinished cards. They render the view model and push commands, like the panels.
 
 use super::command::{Commands, UiCommand};
-use super::config::ProxyChoice;
 use super::state::ViewModel;
 use crate::media::tools::ToolKind;
+use crate::settings::ProxyChoice;
 
 /// The floating dialogs (call after the panels).
 pub fn dialogs_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {

@@ -1,21 +1,21 @@
 //! Turns the view model (settings, connection, selected clips and the operator's edits) into an
-//! [`IngestRequest`]: what the window shows is exactly what gets registered. Pure: no I/O, so it
+//! [`SessionRequest`]: what the window shows is exactly what gets registered. Pure: no I/O, so it
 //! runs on the UI thread and is unit-tested.
 
-use super::config::{ProxyChoice, ServerChoice};
-use super::ingest_run::IngestRequest;
 use super::state::{MetaField, ViewModel};
-use crate::ingest::{CardJob, IngestOptions, ProxyMode};
-use std::collections::{BTreeMap, HashMap};
+use crate::ingest::CardPlan;
+use crate::ingest::session::{Face, SessionConfig, SessionRequest};
+use crate::settings::{ProxyChoice, ServerChoice};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 /// The description goes to the view field of this name.
 const DESCRIPTION_FIELD: &str = "description";
 
-/// A request to run, the queue's (clip id, title) rows, and notes for the log.
+/// A session to run, the queue's (clip id, title) rows, and notes for the log.
 #[derive(Debug)]
 pub struct Plan {
-    pub request: IngestRequest,
+    pub request: SessionRequest,
     pub queue: Vec<(String, String)>,
     pub notes: Vec<String>,
 }
@@ -73,76 +73,51 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
         ));
     }
 
-    let mut jobs: Vec<CardJob> = Vec::new();
     let mut queue = Vec::new();
     let mut titles = HashMap::new();
     let mut collections = HashMap::new();
     let mut clip_looks = HashMap::new();
     let mut metadata: HashMap<String, BTreeMap<String, String>> = HashMap::new();
-    for row in vm
-        .card
-        .clips
-        .iter()
-        .filter(|r| r.selected && r.ingestable())
-    {
+    // Every clip of a card with a selected clip goes to the session (the verdict and the report
+    // cover them all); the selected ones carry the operator's edits.
+    let mut plans: Vec<CardPlan> = Vec::new();
+    for row in &vm.card.clips {
         let id = row.id().to_owned();
-        let title = vm.title_of(row);
-        let edit = vm.edits.get(&id);
+        let card_root = &row.scanned.clip.card_root;
+        // A clip the preview found in iconik runs too: the engine confirms it and skips it as
+        // a duplicate, so the verdict counts it from iconik's answer, not from an unticked box.
+        let runs = row.ingestable() && (row.selected || vm.in_iconik(&id));
         let mut scanned = row.scanned.clone();
-        for (field, value) in edit.map(|e| &e.fields).into_iter().flatten() {
-            field.apply(&mut scanned.metadata, value);
-        }
-        if let Some(c) = edit.and_then(|e| e.collection.clone()) {
-            collections.insert(id.clone(), c);
-        }
-        if let Some(look) = edit.and_then(|e| e.look.clone()) {
-            clip_looks.insert(id.clone(), look);
-        }
-        if let Some(view) = &view {
-            let mut values = BTreeMap::new();
-            for field in MetaField::ALL {
-                let value = vm.field_value(row, field);
-                let edited = edit.is_some_and(|e| e.fields.contains_key(&field));
-                if value.trim().is_empty() {
-                    continue;
-                }
-                if view.fields.iter().any(|f| f == field.view_field()) {
-                    values.insert(field.view_field().to_owned(), value);
-                } else if edited {
-                    notes.push(format!(
-                        "{}: {} not written (view {:?} has no field {:?})",
-                        row.scanned.clip.name,
-                        field.label(),
-                        view.name,
-                        field.view_field()
-                    ));
-                }
+        if runs && row.selected {
+            let title = vm.title_of(row);
+            let edit = vm.edits.get(&id);
+            for (field, value) in edit.map(|e| &e.fields).into_iter().flatten() {
+                field.apply(&mut scanned.metadata, value);
             }
-            if let Some(d) = edit.map(|e| e.description.trim()).filter(|d| !d.is_empty()) {
-                if view.fields.iter().any(|f| f == DESCRIPTION_FIELD) {
-                    values.insert(DESCRIPTION_FIELD.to_owned(), d.to_owned());
-                } else {
-                    notes.push(format!(
-                        "{}: description not written (view {:?} has no field {DESCRIPTION_FIELD:?})",
-                        row.scanned.clip.name, view.name
-                    ));
+            if let Some(c) = edit.and_then(|e| e.collection.clone()) {
+                collections.insert(id.clone(), c);
+            }
+            if let Some(look) = edit.and_then(|e| e.look.clone()) {
+                clip_looks.insert(id.clone(), look);
+            }
+            if let Some(view) = &view {
+                let values = view_values(vm, row, view, &mut notes);
+                if !values.is_empty() {
+                    metadata.insert(id.clone(), values);
                 }
+            } else if edit.is_some_and(|e| !e.description.trim().is_empty() || !e.fields.is_empty())
+            {
+                notes.push(format!(
+                    "{}: edited fields are registered only through a metadata view; pick one in \
+                     Connection",
+                    row.scanned.clip.name
+                ));
             }
-            if !values.is_empty() {
-                metadata.insert(id.clone(), values);
-            }
-        } else if edit.is_some_and(|e| !e.description.trim().is_empty() || !e.fields.is_empty()) {
-            notes.push(format!(
-                "{}: edited fields are registered only through a metadata view; pick one in \
-                 Connection",
-                row.scanned.clip.name
-            ));
+            titles.insert(id.clone(), title.clone());
+            queue.push((id.clone(), title));
         }
-        titles.insert(id.clone(), title.clone());
-        queue.push((id, title));
-        let card_root = &scanned.clip.card_root;
-        match jobs.iter_mut().find(|j| &j.card.root == card_root) {
-            Some(job) => job.clips.push(scanned),
+        let plan_index = match plans.iter().position(|p| &p.card.root == card_root) {
+            Some(i) => i,
             None => {
                 let card = vm
                     .card
@@ -156,17 +131,29 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
                             row.scanned.clip.name
                         )
                     })?;
-                jobs.push(CardJob::new(card, vec![scanned], &vm.card.cards));
+                plans.push(CardPlan {
+                    card,
+                    clips: Vec::new(),
+                    selected: HashSet::new(),
+                });
+                plans.len() - 1
             }
+        };
+        let plan = &mut plans[plan_index];
+        if runs {
+            plan.selected.insert(id);
         }
-    }
-    for job in &mut jobs {
-        job.span_cards =
-            crate::ingest::engine::span_cards_of(&job.card.root, &job.clips, &vm.card.cards);
+        plan.clips.push(scanned);
     }
     if queue.is_empty() {
         return Err("Select at least one complete clip to ingest.".into());
     }
+    // Cards with nothing ticked are not part of this ingest.
+    plans.retain(|p| {
+        p.clips
+            .iter()
+            .any(|c| p.selected.contains(&c.clip.id) && queue.iter().any(|(q, _)| q == &c.clip.id))
+    });
     let no_ffmpeg = vm
         .missing_tools
         .iter()
@@ -180,93 +167,83 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
                 .into(),
         );
     }
-    let root = PathBuf::from(root);
-    let mut options = IngestOptions::new(storage, root.clone(), target.data_dir.join("proxies"));
-    // Offload copies go below the storage's mount; the sandbox's mount is the file system root,
-    // so its copies go to a folder of the app's own instead of `/`.
-    options.offload_to = vm.settings.offload.then(|| {
-        if sandbox {
-            target.data_dir.join("sandbox-originals")
-        } else {
-            root
-        }
-    });
-    options.offload_pattern = vm.settings.offload_pattern.clone();
-    options.offload_also = vm
-        .settings
-        .offload_also
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .map(PathBuf::from)
-        .collect();
-    options.verify = if vm.settings.verify_size_only {
-        crate::offload::VerifyMode::Size
-    } else {
-        crate::offload::VerifyMode::ReadBack
-    };
-    // Trying things out in the sandbox, the card and the app's data folder are usually on one
-    // drive: allow that there; against a real storage it is the operator's choice.
-    options.allow_same_volume = vm.settings.allow_same_volume || sandbox;
-    options.proxy = match vm.settings.proxy {
-        ProxyChoice::Local => ProxyMode::Local,
-        ProxyChoice::Iconik => ProxyMode::Iconik,
-        ProxyChoice::None => ProxyMode::None,
-    };
-    options.encoder = vm.settings.proxy_encoder.parse().unwrap_or_else(|e| {
-        // A hand-edited settings file: detect rather than refuse the whole ingest.
-        tracing::warn!(error = %e, "proxy encoder setting ignored");
-        crate::media::proxy::EncoderChoice::Auto
-    });
-    let preset = vm.settings.proxy_preset.trim();
-    options.proxy_preset = if preset.is_empty() {
-        None
-    } else {
-        // A hand-edited settings file: the family defaults rather than refusing the ingest.
-        crate::media::proxy::preset::find(preset)
-            .inspect_err(|e| tracing::warn!(error = %e, "proxy preset setting ignored"))
-            .ok()
-    };
-    options.camera_proxy = vm.settings.camera_proxy;
+    let mut options =
+        vm.settings
+            .ingest_options(storage, PathBuf::from(root), &target.data_dir, sandbox);
     options.clip_looks = clip_looks;
-    if !vm.settings.burn_in.trim().is_empty() {
-        use crate::media::proxy::burn_in;
-        // A broken setting is shown in the panel; the ingest then goes without burn-ins.
-        match burn_in::parse_items(&vm.settings.burn_in) {
-            Ok(items) => options.burn_in = items,
-            Err(e) => tracing::warn!(error = %e, "burn-in setting ignored"),
-        }
-        options.burn_in_corner = vm.settings.burn_in_corner.parse().unwrap_or_default();
-    }
-    options.look_rules = crate::media::proxy::look_rules::parse_rules(&vm.settings.look_rules)
-        .unwrap_or_else(|e| {
-            // The settings panel shows the error; a broken line must not stop the ingest.
-            tracing::warn!(error = %e, "look rules ignored");
-            Vec::new()
-        });
-    options.collection =
-        Some(vm.settings.default_collection.trim().to_owned()).filter(|c| !c.is_empty());
     options.metadata_view = view.map(|v| v.id);
     options.clip_metadata = metadata;
     options.clip_titles = titles;
     options.clip_collections = collections;
+    let config = SessionConfig {
+        face: Face::Window,
+        server: target.server.clone(),
+        credentials: crate::iconik::Credentials::new(vm.settings.app_id.trim(), vm.token.0.trim()),
+        options,
+        journal_dir: target.data_dir.join("journals"),
+        report_dir: target.data_dir.join("reports"),
+        // Always kept, so "Show API transcript" has something to show.
+        transcript: Some(target.data_dir.join("transcripts").join(format!(
+            "card-ingest-{}.sh",
+            chrono::Local::now().format("%Y%m%d-%H%M%S")
+        ))),
+        sandbox,
+        tool_paths: vm.settings.tools.clone(),
+        notify_desktop: vm.settings.notify_desktop,
+        webhook_url: vm.settings.webhook_url.clone(),
+        keep_open: true,
+        offload_after_copy: None,
+    };
     Ok(Plan {
-        request: IngestRequest {
-            server: target.server.clone(),
-            app_id: vm.settings.app_id.trim().to_owned(),
-            token: vm.token.0.trim().to_owned(),
-            options,
-            jobs,
-            data_dir: target.data_dir.clone(),
-            sandbox,
-            tool_paths: vm.settings.tools.clone(),
-            notify_desktop: vm.settings.notify_desktop,
-            webhook_url: vm.settings.webhook_url.clone(),
-            offload_after_copy: None,
+        request: SessionRequest {
+            config,
+            plans,
+            cards: vm.card.cards.clone(),
         },
         queue,
         notes,
     })
+}
+
+/// The view values of a selected clip: each field the view has (edited or scanned), and the
+/// description; a note for each edit the view cannot store.
+fn view_values(
+    vm: &ViewModel,
+    row: &super::state::ClipRow,
+    view: &crate::ui::background::ViewInfo,
+    notes: &mut Vec<String>,
+) -> BTreeMap<String, String> {
+    let edit = vm.edits.get(row.id());
+    let mut values = BTreeMap::new();
+    for field in MetaField::ALL {
+        let value = vm.field_value(row, field);
+        let edited = edit.is_some_and(|e| e.fields.contains_key(&field));
+        if value.trim().is_empty() {
+            continue;
+        }
+        if view.fields.iter().any(|f| f == field.view_field()) {
+            values.insert(field.view_field().to_owned(), value);
+        } else if edited {
+            notes.push(format!(
+                "{}: {} not written (view {:?} has no field {:?})",
+                row.scanned.clip.name,
+                field.label(),
+                view.name,
+                field.view_field()
+            ));
+        }
+    }
+    if let Some(d) = edit.map(|e| e.description.trim()).filter(|d| !d.is_empty()) {
+        if view.fields.iter().any(|f| f == DESCRIPTION_FIELD) {
+            values.insert(DESCRIPTION_FIELD.to_owned(), d.to_owned());
+        } else {
+            notes.push(format!(
+                "{}: description not written (view {:?} has no field {DESCRIPTION_FIELD:?})",
+                row.scanned.clip.name, view.name
+            ));
+        }
+    }
+    values
 }
 
 #[cfg(test)]
@@ -364,10 +341,13 @@ mod tests {
         vm.edits.insert("p2:0001AA".into(), edit);
         let plan = plan(&vm, &target()).expect("plan");
         let r = &plan.request;
-        assert_eq!(r.options.storage, "st-1");
-        assert_eq!(r.options.storage_root, PathBuf::from("/mnt/originals"));
-        assert_eq!(r.options.offload_to, None);
-        assert_eq!(r.options.metadata_view.as_deref(), Some("view-1"));
+        assert_eq!(r.config.options.storage, "st-1");
+        assert_eq!(
+            r.config.options.storage_root,
+            PathBuf::from("/mnt/originals")
+        );
+        assert_eq!(r.config.options.offload_to, None);
+        assert_eq!(r.config.options.metadata_view.as_deref(), Some("view-1"));
         assert_eq!(
             plan.queue,
             [
@@ -375,38 +355,44 @@ mod tests {
                 ("p2:0003BB".to_owned(), "0003BB".to_owned())
             ]
         );
-        assert_eq!(r.options.clip_titles["p2:0001AA"], "Interview wide");
-        assert_eq!(r.options.clip_collections["p2:0001AA"], "Day 2");
-        assert!(!r.options.clip_collections.contains_key("p2:0003BB"));
+        assert_eq!(r.config.options.clip_titles["p2:0001AA"], "Interview wide");
+        assert_eq!(r.config.options.clip_collections["p2:0001AA"], "Day 2");
+        assert!(!r.config.options.clip_collections.contains_key("p2:0003BB"));
         // The clip's own look choice; broken rule text is ignored rather than half-applied.
         assert_eq!(
-            r.options.clip_looks["p2:0001AA"],
+            r.config.options.clip_looks["p2:0001AA"],
             crate::media::proxy::look_rules::ClipLook::NoLook
         );
-        assert_eq!(r.options.clip_looks.len(), 1);
-        assert!(r.options.look_rules.is_empty());
-        assert!(r.options.burn_in.is_empty());
+        assert_eq!(r.config.options.clip_looks.len(), 1);
+        assert!(r.config.options.look_rules.is_empty());
+        assert!(r.config.options.burn_in.is_empty());
         // Fields the view has: the edit (scene) and the scanned camera; not the frame rate.
-        let a = &r.options.clip_metadata["p2:0001AA"];
+        let a = &r.config.options.clip_metadata["p2:0001AA"];
         assert_eq!(a.get("scene").map(String::as_str), Some("12A"));
         assert_eq!(a.get("camera").map(String::as_str), Some("AJ-PX270"));
         assert_eq!(a.len(), 2, "{a:?}");
-        assert_eq!(r.options.clip_metadata["p2:0003BB"].len(), 1);
+        assert_eq!(r.config.options.clip_metadata["p2:0003BB"].len(), 1);
         assert_eq!(plan.notes.len(), 2, "{:?}", plan.notes);
         assert!(plan.notes.iter().any(|n| n.contains("Frame rate")));
         assert!(plan.notes.iter().any(|n| n.contains("description")));
         // The frame-rate edit is still what the clip is registered with.
-        let cards: Vec<_> = r.jobs.iter().map(|j| j.card.root.clone()).collect();
+        let cards: Vec<_> = r.plans.iter().map(|j| j.card.root.clone()).collect();
         assert_eq!(
             cards,
             [PathBuf::from("/cards/A"), PathBuf::from("/cards/B")]
         );
-        assert_eq!(r.jobs[0].clips.len(), 1);
+        // Card A's plan holds both its clips (the verdict covers them); only one runs.
+        assert_eq!(r.plans[0].clips.len(), 2);
+        assert_eq!(r.plans[0].selected, HashSet::from(["p2:0001AA".to_owned()]));
+        let (job, left) = r.plans[0].split(&r.cards);
+        assert_eq!(job.clips.len(), 1);
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].why, crate::ingest::LeftOutReason::NotSelected);
         assert_eq!(
-            r.jobs[0].clips[0].metadata.frame_rate.as_deref(),
+            r.plans[0].clips[0].metadata.frame_rate.as_deref(),
             Some("25")
         );
-        assert_eq!(r.token, "s3cr3t-T0K");
+        assert_eq!(r.config.credentials.token.expose(), "s3cr3t-T0K");
         assert!(
             !format!("{r:?}").contains("s3cr3t"),
             "Debug redacts the token"
@@ -440,7 +426,7 @@ mod tests {
         edit.fields.insert(MetaField::Take, "2".into());
         v.edits.insert("p2:0001AA".into(), edit);
         let plan = plan(&v, &target()).expect("plan");
-        let a = &plan.request.options.clip_metadata["p2:0001AA"];
+        let a = &plan.request.config.options.clip_metadata["p2:0001AA"];
         let got: Vec<(&str, &str)> = a.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(
             got,
@@ -454,7 +440,7 @@ mod tests {
             ]
         );
         // The registered clip carries the edit; the note has no view field and is not written.
-        let m = &plan.request.jobs[0].clips[0].metadata;
+        let m = &plan.request.plans[0].clips[0].metadata;
         assert_eq!(m.take.as_deref(), Some("2"));
         let sm = &v.card.clips[0].scanned.metadata;
         assert_eq!(MetaField::Scene.source(sm), Some("A101_1.WAV iXML SCENE"));
@@ -513,13 +499,13 @@ mod tests {
         }];
         v.views[0].id = "sbx-view".into();
         let r = plan(&v, &target()).expect("plan").request;
-        assert!(r.sandbox);
-        assert_eq!(r.options.storage, "sbx-files");
-        assert_eq!(r.options.storage_root, PathBuf::from("/"));
+        assert!(r.config.sandbox);
+        assert_eq!(r.config.options.storage, "sbx-files");
+        assert_eq!(r.config.options.storage_root, PathBuf::from("/"));
         assert_eq!(
-            r.options.offload_to,
+            r.config.options.offload_to,
             Some(PathBuf::from("/data/sandbox-originals"))
         );
-        assert_eq!(r.options.metadata_view.as_deref(), Some("sbx-view"));
+        assert_eq!(r.config.options.metadata_view.as_deref(), Some("sbx-view"));
     }
 }

@@ -116,7 +116,7 @@ pub fn read_bytes(clip: &QueueClip) -> u64 {
             Some(StepStatus::Done | StepStatus::Skipped(_))
         )
     };
-    if over(Step::Checksum) {
+    if over(Step::Checksum) || clip.completed() {
         return clip.bytes;
     }
     match &clip.progress {

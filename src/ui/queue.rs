@@ -76,6 +76,10 @@ pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
     };
     let Some(step) = event.step else {
         return match &event.kind {
+            EventKind::ClipFinished { status } => vec![QueueEvent::ClipFinished {
+                clip_id,
+                status: *status,
+            }],
             EventKind::Skipped { reason } => Step::ALL
                 .into_iter()
                 .map(|step| QueueEvent::StepSkipped {
@@ -115,6 +119,7 @@ pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
         EventKind::Retrying { .. }
         | EventKind::Notice { .. }
         | EventKind::CardStarted { .. }
+        | EventKind::ClipFinished { .. }
         | EventKind::CardFinished { .. } => {
             return Vec::new();
         }
@@ -131,6 +136,13 @@ pub enum StepStatus {
     /// iconik's (or the tool's) message.
     Failed(String),
     Skipped(String),
+}
+
+impl StepStatus {
+    /// Done or skipped.
+    pub fn is_over(&self) -> bool {
+        matches!(self, StepStatus::Done | StepStatus::Skipped(_))
+    }
 }
 
 /// Byte progress of the running step.
@@ -176,6 +188,12 @@ pub enum QueueEvent {
         step: Step,
         reason: String,
     },
+    /// The clip's run is over (until a retry), however many steps it skipped or an earlier run
+    /// did: how it stands.
+    ClipFinished {
+        clip_id: String,
+        status: crate::ingest::report::ClipStatus,
+    },
     /// The clip's asset exists in iconik (link for the operator).
     AssetLink {
         clip_id: String,
@@ -191,7 +209,7 @@ pub enum QueueEvent {
         skipped: usize,
     },
     /// A card job ended: its report, or why it could not run.
-    CardEnded(super::ingest_run::CardEnd),
+    CardEnded(crate::ingest::session::CardEnd),
     /// Every card job ended (or the ingest was cancelled).
     Finished,
 }
@@ -205,6 +223,8 @@ pub struct QueueClip {
     pub steps: Vec<(Step, StepStatus)>,
     pub progress: Option<ByteProgress>,
     pub asset_url: Option<String>,
+    /// How the clip's run ended, once it has (cleared by a step starting again on a retry).
+    pub end: Option<crate::ingest::report::ClipStatus>,
     /// The card the clip is on ("" until [`QueueEvent::ClipSizes`] says).
     pub card: PathBuf,
     /// The clip's bytes (0 until [`QueueEvent::ClipSizes`] says).
@@ -222,6 +242,7 @@ impl QueueClip {
                 .collect(),
             progress: None,
             asset_url: None,
+            end: None,
             card: PathBuf::new(),
             bytes: 0,
         }
@@ -247,22 +268,25 @@ impl QueueClip {
         })
     }
 
-    /// Every step done or skipped.
+    /// The clip is complete in iconik (or was there before): the engine said so, or every
+    /// step is done or skipped.
     pub fn completed(&self) -> bool {
-        self.finished_steps() == self.steps.len()
+        self.end.is_some_and(|s| s.is_settled_in_iconik())
+            || self.steps.iter().all(|(_, st)| st.is_over())
     }
 
-    /// Nothing more happens to this clip without a retry: every step over, or one failed.
+    /// Nothing more happens to this clip without a retry: it ended, or a step failed.
     pub fn settled(&self) -> bool {
-        self.failed().is_some() || self.finished_steps() == self.steps.len()
+        self.end.is_some() || self.failed().is_some() || self.completed()
     }
 
-    /// Steps that are over (done or skipped).
+    /// Steps that are over (done or skipped); every step of a completed clip counts, whichever
+    /// it skipped (no proxy, audio only, resumed, camera proxy).
     fn finished_steps(&self) -> usize {
-        self.steps
-            .iter()
-            .filter(|(_, st)| matches!(st, StepStatus::Done | StepStatus::Skipped(_)))
-            .count()
+        if self.completed() {
+            return self.steps.len();
+        }
+        self.steps.iter().filter(|(_, st)| st.is_over()).count()
     }
 }
 
@@ -280,7 +304,7 @@ pub struct QueueView {
     /// Card jobs still accept retries (the app holds the run); "Finish" ends them.
     pub open: bool,
     /// Ended card jobs: reports and card-level errors.
-    pub cards: Vec<super::ingest_run::CardEnd>,
+    pub cards: Vec<crate::ingest::session::CardEnd>,
     /// The API transcript of this run (curl commands, token redacted).
     pub transcript: Option<std::path::PathBuf>,
     /// The card-level step in progress (offload), until the card is copied and checked.
@@ -326,8 +350,16 @@ impl QueueView {
                     self.meters.entry(card).or_default().record(now, 0);
                 }
             }
+            QueueEvent::ClipFinished { clip_id, status } => {
+                if let Some(c) = self.clip_mut(&clip_id) {
+                    c.end = Some(status);
+                    c.progress = None;
+                }
+            }
             QueueEvent::StepStarted { clip_id, step } => {
                 if let Some(c) = self.clip_mut(&clip_id) {
+                    // A retry: the clip is at work again.
+                    c.end = None;
                     c.set(step, StepStatus::Running);
                     c.progress = None;
                 }

@@ -3,8 +3,8 @@
 //! title template and offload pattern, plus the "Try with the built-in sandbox" path.
 
 use super::command::{Commands, UiCommand};
-use super::config::{ProxyChoice, ServerChoice};
 use super::state::{Connection, KeyringStatus, ViewModel};
+use crate::settings::{ProxyChoice, ServerChoice};
 
 /// Renders the panel into `ui`.
 pub fn settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {

@@ -2,13 +2,13 @@
 //! channels, stores or server handles — those live in [`super::app::App`] and
 //! [`super::background`]). Background results are folded in by `App`; widgets edit plain fields.
 
-use super::config::Settings;
-use super::duplicates::DuplicateCheck;
 use super::queue::QueueView;
 use crate::card::ScanIssue;
 use crate::card::Skipped;
+use crate::ingest::lookup::DuplicateCheck;
 use crate::media::ClipMetadata;
 use crate::scan::ScannedClip;
+use crate::settings::Settings;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
@@ -118,6 +118,9 @@ pub struct CardView {
     pub scan_error: Option<String>,
     /// The "already in iconik" check, by clip id (absent: not checked, e.g. not connected).
     pub duplicates: HashMap<String, DuplicateCheck>,
+    /// Clips a run of this window registered (clip id → where to see the asset): the preview
+    /// says so in the success colour, never "already in iconik".
+    pub registered_here: HashMap<String, String>,
     /// Position of each clip id in `clips`, so per-clip results (posters, duplicate checks) find
     /// their row without a scan of 1 000 rows each. Validated on use and rebuilt when stale,
     /// because `clips` is a plain field that callers replace wholesale.
@@ -348,12 +351,7 @@ pub struct BulkEdit {
     pub fields: BTreeMap<MetaField, (bool, String)>,
 }
 
-/// One line in the log panel.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogLine {
-    pub level: tracing::Level,
-    pub text: String,
-}
+pub use crate::log_capture::LogLine;
 
 /// The whole view model.
 #[derive(Debug, Default)]
@@ -368,7 +366,7 @@ pub struct ViewModel {
     /// Metadata views of the server (from "Test connection").
     pub views: Vec<super::background::ViewInfo>,
     /// Journals of earlier runs with clips left (the resume offer); empty once dismissed.
-    pub unfinished: Vec<super::resume::UnfinishedCard>,
+    pub unfinished: Vec<crate::ingest::resume::UnfinishedCard>,
     /// The transcript viewer: (file, text).
     pub transcript_view: Option<(PathBuf, String)>,
     /// The operator tried to close the window while an ingest runs.
@@ -454,7 +452,7 @@ impl ViewModel {
     /// with every start, so it never goes into the settings (which keep the real server's
     /// storage and mount folder).
     pub fn sandbox_storage(&self) -> Option<&StorageRow> {
-        if self.settings.server != super::config::ServerChoice::Sandbox {
+        if self.settings.server != crate::settings::ServerChoice::Sandbox {
             return None;
         }
         self.storages.iter().find(|s| s.purpose == "FILES")
@@ -463,5 +461,15 @@ impl ViewModel {
     /// Whether any connection is usable for an ingest.
     pub fn connected(&self) -> bool {
         self.connection == Connection::Connected
+    }
+
+    /// The preview's look-up found this clip in iconik before any run of this window.
+    pub fn in_iconik(&self, clip_id: &str) -> bool {
+        !self.card.registered_here.contains_key(clip_id)
+            && self
+                .card
+                .duplicates
+                .get(clip_id)
+                .is_some_and(crate::ingest::lookup::DuplicateCheck::is_duplicate)
     }
 }

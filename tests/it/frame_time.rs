@@ -13,7 +13,7 @@ use card_ingest::card::{Clip, ClipFile, Family, FileRole};
 use card_ingest::media::ClipMetadata;
 use card_ingest::scan::ScannedClip;
 use card_ingest::secrets::{EnvStore, SecretsError};
-use card_ingest::ui::config::{AppDirs, Settings};
+use card_ingest::settings::{AppDirs, Settings};
 use card_ingest::ui::state::{ClipRow, PosterState};
 use card_ingest::ui::{App, Startup};
 use std::path::PathBuf;

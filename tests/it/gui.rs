@@ -6,7 +6,7 @@ use crate::util::fixtures;
 use card_ingest::card::FileRole;
 use card_ingest::sample::SampleKind;
 use card_ingest::secrets::{EnvStore, SecretsError};
-use card_ingest::ui::config::{AppDirs, ServerChoice, Settings};
+use card_ingest::settings::{AppDirs, ServerChoice, Settings};
 use card_ingest::ui::state::{Connection, KeyringStatus, MetaField, PosterState};
 use card_ingest::ui::{App, Startup};
 use egui_kittest::Harness;
@@ -327,7 +327,7 @@ fn gui_without_a_keyring_says_so_and_keeps_the_token_for_this_run() {
     std::thread::sleep(Duration::from_millis(1000));
     let path = AppDirs::under(g.dir.path()).settings_file();
     g.pump_until("the settings file", |_| path.is_file());
-    let saved = card_ingest::ui::config::load(&path).expect("settings saved");
+    let saved = card_ingest::settings::load(&path).expect("settings saved");
     assert_eq!(saved.title_template, "{user_clip_name} {card}");
     assert_eq!(saved.custom_url, "http://127.0.0.1:9");
     assert_eq!(saved.app_id, "app-1");
@@ -578,7 +578,7 @@ fn gui_snapshots_of_the_main_screens() {
 #[cfg(feature = "snapshots")]
 fn queue_after_a_run(g: &mut Gui) {
     use card_ingest::ingest::Step;
-    use card_ingest::ui::ingest_run::CardEnd;
+    use card_ingest::ingest::session::CardEnd;
     use card_ingest::ui::queue::QueueEvent;
     let ids: Vec<(String, String)> = g
         .app()
@@ -1118,8 +1118,8 @@ fn dir_under(root: &std::path::Path, file: &std::path::Path) -> String {
 fn gui_preview_warns_about_clips_already_in_iconik() {
     use card_ingest::iconik::models::{AssetCreate, FileCreate, StorageId};
     use card_ingest::iconik::{Client, Credentials};
+    use card_ingest::ingest::lookup::DuplicateCheck;
     use card_ingest::ui::cards::DUPLICATE_LABEL;
-    use card_ingest::ui::duplicates::DuplicateCheck;
 
     crate::util::require_tool("ffmpeg");
     // The storage root holds the card, as when cards are copied to the shared storage first.

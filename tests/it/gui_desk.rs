@@ -9,11 +9,11 @@ use crate::util::fixtures;
 use card_ingest::eject::Mounted;
 use card_ingest::ingest::Step;
 use card_ingest::ingest::erase::{Evidence, Verdict};
+use card_ingest::ingest::session::CardEnd;
 use card_ingest::sample::SampleKind;
 use card_ingest::secrets::EnvStore;
+use card_ingest::settings::Settings;
 use card_ingest::ui::App;
-use card_ingest::ui::config::Settings;
-use card_ingest::ui::ingest_run::CardEnd;
 use card_ingest::ui::queue::QueueEvent;
 use card_ingest::ui::sources::{SourceRow, SourceState, rows};
 use egui_kittest::Harness;
@@ -150,9 +150,14 @@ fn card_end(card: &Path, failed: usize, verdict: Option<Verdict>) -> CardEnd {
         cancelled: false,
         token_refused: false,
         report_html: Some(PathBuf::from("/reports/card-ingest-report-XDCAM.html")),
+        report_csv: None,
+        report_pdf: None,
         journal: None,
+        mhl: None,
         error: None,
+        all_complete: failed == 0,
         verdict,
+        clips: Vec::new(),
     }
 }
 

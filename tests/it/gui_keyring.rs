@@ -13,7 +13,7 @@
 
 use card_ingest::sandbox::{self, SandboxConfig, SandboxHandle, auth};
 use card_ingest::secrets::{EnvStore, KeyringStore, SecretsError, ServerKey, TokenStore};
-use card_ingest::ui::config::{self, AppDirs, ServerChoice};
+use card_ingest::settings::{self, AppDirs, ServerChoice};
 use card_ingest::ui::state::{Connection, KeyringStatus};
 use card_ingest::ui::{App, Startup};
 use egui::accesskit::Role;

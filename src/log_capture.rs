@@ -1,11 +1,17 @@
-//! Captures `tracing` events of the library (scan, media, iconik, sandbox, secrets, ...) for the
+//! Captures `tracing` events (for the window's log panel; installed by the binary for every
+//! subcommand, so it lives outside `ui`) of the library (scan, media, iconik, sandbox, secrets, ...) for the
 //! log panel: a [`LogLayer`] installed next to the stderr logger pushes each event into a
 //! bounded [`LogBuffer`], which the app drains once per frame.
 //!
 //! Events of `card_ingest::ui` itself are left out: the app already adds its own lines to the
 //! panel (and logs them), so they would show twice.
 
-use super::state::LogLine;
+/// One line in the window's log panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub level: tracing::Level,
+    pub text: String,
+}
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use tracing_subscriber::layer::Context;

@@ -2,9 +2,10 @@
 //! config dir (`directories::ProjectDirs`, e.g. `~/.config/card-ingest/settings.json`).
 //!
 //! Never secrets: the token lives only in [`crate::secrets`]. Reading happens once at startup
-//! (before the window opens); writing runs on the background worker ([`super::background`]) with
+//! (before the window opens); writing runs on the window's background worker with
 //! [`crate::atomic_write::write_atomic`], so a crash never leaves half a file.
 
+use crate::ingest::{IngestOptions, ProxyMode};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -174,6 +175,85 @@ impl Settings {
             }
             ServerChoice::Sandbox => None,
         }
+    }
+}
+
+impl Settings {
+    /// The engine's options exactly as this sheet shows them, for the originals storage
+    /// `storage` mounted at `root`; per-clip edits are the window's to add. Pure (the CLI's
+    /// flags have their own twin, `cli::ingest::options_from_args`).
+    ///
+    /// The sandbox's mount is the file system root, so its offload copies go to a folder of the
+    /// app's own (`data_dir/sandbox-originals`) instead of `/`; trying things out there, the
+    /// card and that folder are usually on one drive, so the same-drive refusal is off.
+    pub fn ingest_options(
+        &self,
+        storage: String,
+        root: PathBuf,
+        data_dir: &Path,
+        sandbox: bool,
+    ) -> IngestOptions {
+        let mut options = IngestOptions::new(storage, root.clone(), data_dir.join("proxies"));
+        options.offload_to = self.offload.then(|| {
+            if sandbox {
+                data_dir.join("sandbox-originals")
+            } else {
+                root
+            }
+        });
+        options.offload_pattern = self.offload_pattern.clone();
+        options.offload_also = self
+            .offload_also
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect();
+        options.verify = if self.verify_size_only {
+            crate::offload::VerifyMode::Size
+        } else {
+            crate::offload::VerifyMode::ReadBack
+        };
+        options.allow_same_volume = self.allow_same_volume || sandbox;
+        options.proxy = match self.proxy {
+            ProxyChoice::Local => ProxyMode::Local,
+            ProxyChoice::Iconik => ProxyMode::Iconik,
+            ProxyChoice::None => ProxyMode::None,
+        };
+        options.encoder = self.proxy_encoder.parse().unwrap_or_else(|e| {
+            // A hand-edited settings file: detect rather than refuse the whole ingest.
+            tracing::warn!(error = %e, "proxy encoder setting ignored");
+            crate::media::proxy::EncoderChoice::Auto
+        });
+        let preset = self.proxy_preset.trim();
+        options.proxy_preset = if preset.is_empty() {
+            None
+        } else {
+            // A hand-edited settings file: the family defaults rather than refusing the ingest.
+            crate::media::proxy::preset::find(preset)
+                .inspect_err(|e| tracing::warn!(error = %e, "proxy preset setting ignored"))
+                .ok()
+        };
+        options.camera_proxy = self.camera_proxy;
+        if !self.burn_in.trim().is_empty() {
+            use crate::media::proxy::burn_in;
+            // A broken setting is shown in the panel; the ingest then goes without burn-ins.
+            match burn_in::parse_items(&self.burn_in) {
+                Ok(items) => options.burn_in = items,
+                Err(e) => tracing::warn!(error = %e, "burn-in setting ignored"),
+            }
+            options.burn_in_corner = self.burn_in_corner.parse().unwrap_or_default();
+        }
+        options.look_rules = crate::media::proxy::look_rules::parse_rules(&self.look_rules)
+            .unwrap_or_else(|e| {
+                // The settings panel shows the error; a broken line must not stop the ingest.
+                tracing::warn!(error = %e, "look rules ignored");
+                Vec::new()
+            });
+        options.collection =
+            Some(self.default_collection.trim().to_owned()).filter(|c| !c.is_empty());
+        options.title_template = self.title_template.clone();
+        options
     }
 }
 
