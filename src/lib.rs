@@ -12,16 +12,27 @@
 //! - [`checksum`]: one-pass xxh64/md5/C4 file hashing (and hashing copy) with progress + cancel.
 //! - [`mhl`]: ASC MHL v2.0 generations and chain (write, read back, verify the chain).
 //! - [`offload`]: verified card copy to the storage mount, with a transfer MHL generation.
-//! - [`ingest`]: the ingest engine; so far its crash-safe per-card [`ingest::journal`].
+//! - [`ingest`]: the ingest engine (per card, crash-safe [`ingest::journal`]) and the one
+//!   [`ingest::session`] both faces run: the queue of cards, the verdict over every clip of a
+//!   card ([`ingest::selection`], [`ingest::erase`]), the HTML/CSV/PDF report, notifications
+//!   and webhook, the transcript; also the preview's "already in iconik" look-up
+//!   ([`ingest::lookup`]) and the discovery of unfinished journals ([`ingest::resume`]).
+//! - [`settings`]: the operator's saved settings (config folder) and their one mapping to the
+//!   engine's options ([`settings::Settings::ingest_options`]); the CLI maps its flags alike.
+//! - [`opener`]: opens reports and links with the system's viewer.
+//! - [`log_capture`]: `tracing` events kept for the window's log panel.
 //! - [`atomic_write`]: temp + fsync + rename file replacement used by `mhl` and the journal.
 //! - [`secrets`]: iconik App-ID + token per server in the OS keyring (or env vars / this run only).
 //! - [`eject`]: finds a card's removable mount and builds/runs the OS eject commands.
-//! - [`ui`]: the operator's eframe/egui window; all its I/O runs on a background worker.
+//! - [`ui`]: the operator's eframe/egui window: renders the view model and sends commands; all
+//!   its I/O runs on a background worker, its ingest is an [`ingest::session`].
 //!
 //! Direction: `scan → {card, media}`, `card → media::sidecar`, `sandbox` is independent of
 //! `iconik` (it stores what it receives as JSON, validated against iconik's OpenAPI files).
 //! `offload → {checksum, mhl}`, `mhl → checksum`; none of these know about the UI or iconik.
-//! `ui → {scan, media, iconik, sandbox, sample, secrets}`; nothing depends on `ui`.
+//! `ui → {ingest::session, settings, scan, media, iconik, sandbox, sample, secrets}`; nothing
+//! depends on `ui`, and the CLI (the binary's `cli` module) reaches it only through its `gui`
+//! subcommand. Both faces build a session's options and render its events.
 
 pub mod atomic_write;
 pub mod canonical;
@@ -36,6 +47,7 @@ pub mod media;
 pub mod mhl;
 pub mod notify;
 pub mod offload;
+pub mod opener;
 pub mod sample;
 pub mod sandbox;
 pub mod scan;

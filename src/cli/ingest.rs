@@ -184,6 +184,10 @@ pub struct IngestArgs {
     /// machine only).
     #[arg(long, value_name = "URL")]
     webhook: Option<String>,
+    /// With --sandbox, from a terminal: keep the sandbox serving its web view after the run
+    /// until Enter or Ctrl+C (what `card-ingest demo` does).
+    #[arg(long, requires = "sandbox")]
+    keep_serving: bool,
     /// Resumable upload chunk size in KiB (multiple of 256).
     #[arg(long, default_value_t = 8192, hide = true)]
     upload_chunk_kib: u64,
@@ -226,6 +230,7 @@ impl IngestArgs {
             include_damaged: false,
             notify: false,
             webhook: None,
+            keep_serving: true,
             upload_chunk_kib: 8192,
         }
     }
@@ -558,11 +563,27 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     if args.sandbox
         && let Some(h) = &sandbox_handle
     {
-        eprintln!(
-            "sandbox {} holds {} assets (the sandbox stops when this command ends)",
-            h.base_url(),
-            h.state()["assets"].as_array().map_or(0, Vec::len)
-        );
+        let assets = h.state()["assets"].as_array().map_or(0, Vec::len);
+        let web = format!("{}/sandbox/", h.base_url().trim_end_matches('/'));
+        if args.keep_serving && std::io::stdin().is_terminal() {
+            // A first-time user can look at what the run made before the sandbox goes.
+            eprintln!(
+                "sandbox holds {assets} assets: open {web} in a browser to see them; press Enter \
+                 or Ctrl+C to stop the sandbox"
+            );
+            let enter = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map(|_| ())
+            });
+            tokio::select! {
+                _ = enter => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        } else {
+            eprintln!(
+                "sandbox {web} holds {assets} assets (the sandbox stops when this command ends)"
+            );
+        }
     }
     Ok(if ok {
         ExitCode::SUCCESS
@@ -710,4 +731,84 @@ fn print_summary(ends: &[CardEnd]) -> bool {
         }
     }
     ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(clap::Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: IngestArgs,
+    }
+
+    fn parse(line: &[&str]) -> IngestArgs {
+        Cmd::try_parse_from(std::iter::once("ingest").chain(line.iter().copied()))
+            .expect("flags parse")
+            .args
+    }
+
+    #[test]
+    fn flags_become_the_sessions_options_field_by_field() {
+        let args = parse(&[
+            "/cards/A",
+            "--server",
+            "https://app.iconik.io",
+            "--storage",
+            "Originals",
+            "--offload-to",
+            "/mnt/raid",
+            "--offload-to",
+            "/mnt/shuttle",
+            "--verify",
+            "size",
+            "--proxy",
+            "none",
+            "--collection",
+            "Day 2",
+            "--metadata-view",
+            "v-1",
+            "--metadata",
+            "scene=12=A",
+            "--title-template",
+            "{card} {name}",
+            "--concurrency",
+            "0",
+            "--io-concurrency",
+            "3",
+            "--camera-proxy",
+            "--force",
+            "--upload-chunk-kib",
+            "1000",
+        ]);
+        let o = options_from_args(
+            &args,
+            "Originals".into(),
+            PathBuf::from("/mnt/raid"),
+            PathBuf::from("/data/proxies"),
+            false,
+        );
+        assert_eq!(o.storage, "Originals");
+        assert_eq!(o.storage_root, PathBuf::from("/mnt/raid"));
+        assert_eq!(o.offload_to, Some(PathBuf::from("/mnt/raid")));
+        assert_eq!(o.offload_also, [PathBuf::from("/mnt/shuttle")]);
+        assert_eq!(o.verify, card_ingest::offload::VerifyMode::Size);
+        assert!(!o.allow_same_volume);
+        assert_eq!(o.proxy, ProxyMode::None);
+        assert_eq!(o.collection.as_deref(), Some("Day 2"));
+        assert_eq!(o.metadata_view.as_deref(), Some("v-1"));
+        assert_eq!(o.metadata.get("scene").map(String::as_str), Some("12=A"));
+        assert_eq!(o.title_template, "{card} {name}");
+        assert_eq!(o.concurrency, 1, "at least one clip at a time");
+        assert_eq!(o.io_concurrency, 3);
+        assert!(o.camera_proxy && o.force && o.write_manifest);
+        assert_eq!(o.upload_chunk_bytes, 768 * 1024, "rounded down to 256 KiB");
+        // A sandbox or dry run is for trying things out: the same drive is allowed.
+        let dry = parse(&["/cards/A", "--dry-run"]);
+        let o = options_from_args(&dry, "s".into(), "/".into(), "/p".into(), true);
+        assert!(o.allow_same_volume && !o.write_manifest);
+        assert_eq!(o.proxy, ProxyMode::Local);
+    }
 }

@@ -5,6 +5,10 @@
 //!   upload session, checksums); [`events`] out, [`commands`] in; [`options`] = CLI flags.
 //! - [`engine`]: runs one card job ([`Engine::run_card`]); [`steps`] does each step's work;
 //!   [`retry`] retries transient iconik errors; [`dedupe`] looks objects up before creating.
+//! - [`session`]: one run of one or more cards, whichever face started it (CLI or window):
+//!   engine per card, commands, verdict, report, notifications, transcript. [`selection`]
+//!   splits a card's clips into the run and the left-out (not selected, blocked, waiting).
+//! - [`lookup`]: the preview's "already in iconik" check; [`resume`]: unfinished journals.
 //! - [`transcript`]: the `--transcript` curl script (a [`crate::iconik::CallObserver`]);
 //!   [`report`]: the HTML + CSV ingest report written after a card, filled by [`summary`].
 

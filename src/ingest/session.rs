@@ -341,7 +341,11 @@ pub async fn run(
             Ok((_, _, Ok(outcome))) => {
                 card_ended(&config, &engine, outcome, started_at, &emit, &mut telling).await
             }
-            Ok((root, left, Err(e))) => CardEnd::failed(root, config.face.card_error(&e), &left),
+            Ok((root, left, Err(e))) => {
+                let mut end = CardEnd::failed(root, config.face.card_error(&e), &left);
+                end.token_refused = matches!(e, IngestError::TokenRefused);
+                end
+            }
             Err(e) => CardEnd::failed(PathBuf::new(), format!("card job stopped: {e}"), &[]),
         };
         emit(SessionEvent::CardEnded(Box::new(end.clone())));

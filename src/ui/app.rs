@@ -104,6 +104,10 @@ pub struct App {
     offload_hook: Option<crate::ingest::engine::OffloadHook>,
     /// The options the last ingest session runs with, as the session reported them.
     run_options: Option<Box<crate::ingest::IngestOptions>>,
+    /// Connect by itself once the saved server's credentials are loaded (at start only).
+    auto_connect: bool,
+    /// Test seam: the `PATH` reports and links are opened with (a stand-in viewer).
+    opener_path: Option<std::ffi::OsString>,
 }
 
 /// A resume in progress: the clips left in the journals, and the server they belong to.
@@ -156,7 +160,13 @@ impl App {
             start_next: false,
             offload_hook: None,
             run_options: None,
+            auto_connect: true,
+            opener_path: None,
         };
+        // The last server was the built-in sandbox: start it again (it connects by itself).
+        if app.vm.settings.server == ServerChoice::Sandbox {
+            app.cmds.push(UiCommand::TrySandbox);
+        }
         app.worker
             .find_unfinished(app.dirs.data_dir.join("journals"));
         for notice in startup.notices {
@@ -180,6 +190,11 @@ impl App {
     /// The view model, mutable (tests feed state changes directly).
     pub fn view_mut(&mut self) -> &mut ViewModel {
         &mut self.vm
+    }
+
+    /// Opens reports and links with the programs found on `path` (tests: a stand-in viewer).
+    pub fn set_opener_path(&mut self, path: std::ffi::OsString) {
+        self.opener_path = Some(path);
     }
 
     /// The options the last ingest session runs with (what the settings sheet showed).
@@ -221,6 +236,20 @@ impl App {
         super::help::help_ui(ui, self.vm.show_help, &mut self.cmds);
         for command in self.cmds.take() {
             self.apply_command(command);
+        }
+        // Links (assets, the sandbox's pages) open with the system's viewer: eframe's own
+        // opener is not built in.
+        let urls = ctx.output_mut(|o| {
+            let (urls, rest) = std::mem::take(&mut o.commands)
+                .into_iter()
+                .partition::<Vec<_>, _>(|c| matches!(c, egui::OutputCommand::OpenUrl(_)));
+            o.commands = rest;
+            urls
+        });
+        for c in urls {
+            if let egui::OutputCommand::OpenUrl(u) = c {
+                self.worker.open(u.url, self.opener_path.clone());
+            }
         }
         self.advance_queue();
         self.follow_server();
@@ -512,11 +541,10 @@ impl App {
                 }
             }
             UiCommand::OpenReport(path) => {
-                if let Some(ctx) = &self.ctx {
-                    ctx.open_url(egui::OpenUrl::new_tab(file_url(&path)));
-                }
                 self.vm
                     .log(Level::INFO, format!("report: {}", path.display()));
+                self.worker
+                    .open(path.display().to_string(), self.opener_path.clone());
             }
             UiCommand::ShowTranscript(path) => self.worker.read_transcript(path),
             UiCommand::ResumeUnfinished => self.resume_unfinished(),
@@ -653,6 +681,11 @@ impl App {
                         Level::INFO,
                         format!("token for {server} from {}", source.label()),
                     );
+                    // A saved server with its credentials: connect without a click (the
+                    // button stays for changes).
+                    if std::mem::take(&mut self.auto_connect) && !self.vm.connected() {
+                        self.test_connection();
+                    }
                 }
             }
             BgEvent::NoCredentials { server } => {
@@ -956,7 +989,8 @@ impl App {
                     .clips
                     .into_iter()
                     .map(|scanned| ClipRow {
-                        selected: scanned.clip.incomplete.is_none(),
+                        // A damaged clip is not ticked: the operator ticks it on purpose.
+                        selected: scanned.clip.incomplete.is_none() && scanned.damage().is_none(),
                         scanned,
                         expanded: false,
                         poster: PosterState::NotRequested,
@@ -1390,14 +1424,6 @@ impl App {
         self.settings_changed_at = None;
         self.worker
             .save_settings(self.dirs.settings_file(), self.vm.settings.clone());
-    }
-}
-
-/// `file://` URL of a local path (the browser opens the HTML report).
-fn file_url(path: &std::path::Path) -> String {
-    match url::Url::from_file_path(path) {
-        Ok(u) => u.to_string(),
-        Err(()) => format!("file://{}", path.display()),
     }
 }
 

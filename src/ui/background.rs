@@ -332,6 +332,16 @@ impl Worker {
         })
     }
 
+    /// Opens a report or a link with the system's viewer (off the UI thread; a failure goes to
+    /// the log panel).
+    pub fn open(&self, target: String, search_path: Option<std::ffi::OsString>) {
+        drop(self.rt.spawn_blocking(move || {
+            if let Err(e) = crate::opener::open(&target, search_path.as_deref()) {
+                tracing::warn!("{e}");
+            }
+        }));
+    }
+
     /// Reads a transcript for the viewer (at most its last few MiB).
     pub fn read_transcript(&self, path: PathBuf) {
         self.blocking(move |reply| {

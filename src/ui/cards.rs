@@ -13,6 +13,12 @@ const POSTER_SIZE: egui::Vec2 = egui::vec2(96.0, 54.0);
 /// The row's warning when the clip is already in iconik (tests find it by this label). Plain
 /// text in the warning colour: egui's default fonts have no ⚠ glyph.
 pub const DUPLICATE_LABEL: &str = "already in iconik";
+/// The row's word for a clip a run of this window registered (in the success colour).
+pub const REGISTERED_LABEL: &str = "registered by this run";
+/// The row's status for a clip with an empty or truncated member file (not ticked).
+pub const DAMAGED_LABEL: &str = "damaged";
+/// The success colour (done, safe to erase, registered).
+pub const SUCCESS: egui::Color32 = egui::Color32::from_rgb(0x22, 0xa0, 0x4b);
 
 /// Renders the preview (or the drop zone when nothing is loaded).
 pub fn cards_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
@@ -355,7 +361,13 @@ fn clip_table(
                         ui.label(title);
                     });
                     row.col(|ui| status_ui(ui, clip));
-                    row.col(|ui| iconik_ui(ui, vm.card.duplicates.get(&id)));
+                    row.col(|ui| {
+                        iconik_ui(
+                            ui,
+                            vm.card.duplicates.get(&id),
+                            vm.card.registered_here.get(&id),
+                        );
+                    });
                     let m = &clip.scanned.metadata;
                     row.col(|ui| {
                         ui.label(m.duration_seconds.map(format_duration).unwrap_or_default());
@@ -496,6 +508,13 @@ fn status_ui(ui: &mut egui::Ui, clip: &ClipRow) {
     if let Some(why) = &clip.scanned.clip.incomplete {
         ui.colored_label(ui.visuals().error_fg_color, "incomplete")
             .on_hover_text(why);
+    } else if let Some(damage) = clip.scanned.damage() {
+        // Not ticked after the scan: registering it would fail at the proxy with a retry that
+        // cannot succeed. Ticking it is the operator's deliberate choice.
+        ui.colored_label(ui.visuals().error_fg_color, DAMAGED_LABEL)
+            .on_hover_text(format!(
+                "{damage}\nNot ticked: tick it to ingest it anyway."
+            ));
     } else if !clip.scanned.clip.warnings.is_empty() {
         ui.colored_label(
             ui.visuals().warn_fg_color,
@@ -511,7 +530,12 @@ fn status_ui(ui: &mut egui::Ui, clip: &ClipRow) {
 }
 
 /// The "already in iconik" column (empty until a check runs: connect and pick a FILES storage).
-fn iconik_ui(ui: &mut egui::Ui, check: Option<&DuplicateCheck>) {
+fn iconik_ui(ui: &mut egui::Ui, check: Option<&DuplicateCheck>, registered: Option<&String>) {
+    if let Some(url) = registered {
+        ui.colored_label(SUCCESS, REGISTERED_LABEL)
+            .on_hover_text(url);
+        return;
+    }
     let Some(check) = check else {
         return;
     };

@@ -4,14 +4,18 @@
 //! Layout (one job per file): [`app`] composes the panels — the settings side sheet
 //! ([`settings`]), the card list ([`sources`]), the clip table ([`cards`]), [`clip_edit`],
 //! [`queue`] (its "how long" figures from [`progress`] on the [`clock`]), [`log`] (fed by
-//! [`log_capture`]) and the shortcut overlay ([`help`]) — which render the [`state`] view model and return
-//! [`command::UiCommand`]s applied at the end of the frame. All I/O — keyring, settings file,
-//! scans, poster grabs, iconik calls (the "already in iconik" check is [`duplicates`]), the
-//! sandbox, the folder picker — runs in [`background`] on
+//! [`crate::log_capture`]) and the shortcut overlay ([`help`]) — which render the [`state`] view
+//! model and return [`command::UiCommand`]s applied at the end of the frame. [`plan`] turns the
+//! sheet and the edits into an [`crate::ingest::session`] request (the settings' part is
+//! [`crate::settings::Settings::ingest_options`]); the session's events fold into the queue.
+//! All I/O — keyring, settings file, scans, poster grabs, iconik calls (the "already in iconik"
+//! check is [`crate::ingest::lookup`]), the session, the sandbox, the folder picker, opening
+//! reports and links ([`crate::opener`]) — runs in [`background`] on
 //! a tokio runtime beside eframe; results come back over a channel drained once per frame, and
 //! jobs wake the UI with `request_repaint` (reactive repaint only: an idle window draws nothing).
 //!
-//! Direction: `ui → {scan, media, iconik, sandbox, sample, secrets}`; nothing depends on `ui`.
+//! Direction: `ui → {ingest::session, settings, scan, media, iconik, sandbox, sample,
+//! secrets}`; nothing depends on `ui`.
 
 pub mod app;
 pub mod background;

@@ -4,6 +4,7 @@ mod camera_proxy;
 mod card_sweep;
 mod client;
 mod encoder;
+mod faces;
 mod frame_time;
 mod gui;
 mod gui_desk;
