@@ -54,3 +54,21 @@ pub mod scan;
 pub mod secrets;
 pub mod settings;
 pub mod ui;
+
+/// The independent test peers (`.ci/setup` installs them under `target/`): the variable's path
+/// when set, else where `.ci/setup` puts it; a test that needs one fails loudly when neither is
+/// there.
+#[cfg(test)]
+pub(crate) fn test_peer(var: &str, installed: &str) -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os(var) {
+        return p.into();
+    }
+    let default = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(installed);
+    assert!(
+        default.exists(),
+        "{var} is not set and {} does not exist: run `bash .ci/setup` (it installs the test \
+         peers there) or set {var}",
+        default.display()
+    );
+    default
+}

@@ -319,17 +319,11 @@ fn record_without_action_is_invalid() {
 /// Independent check with the reference implementation (ascmhl 1.2 has `verify` only in its
 /// `ascmhl-debug` tool; `ascmhl create` re-hashes and fails on a mismatch with the history).
 /// Install it with `python3 -m venv target/ascmhl-venv && target/ascmhl-venv/bin/pip install
-/// ascmhl==1.2` and run with `ASCMHL_BIN=$PWD/target/ascmhl-venv/bin/ascmhl`. Without the variable
+/// ascmhl==1.2` (what `.ci/setup` does), or point `ASCMHL_BIN` at another install. Without either
 /// the test fails (CI must install it); `cargo test -- --skip ascmhl_reference` leaves it out.
 #[test]
 fn ascmhl_reference_verifies_our_generations() {
-    let bin = PathBuf::from(std::env::var_os("ASCMHL_BIN").unwrap_or_else(|| {
-        panic!(
-            "ASCMHL_BIN is not set: install the reference tool (python3 -m venv target/ascmhl-venv \
-             && target/ascmhl-venv/bin/pip install ascmhl==1.2) and set \
-             ASCMHL_BIN=$PWD/target/ascmhl-venv/bin/ascmhl"
-        )
-    }));
+    let bin = crate::test_peer("ASCMHL_BIN", "target/ascmhl-venv/bin/ascmhl");
     let debug_bin = bin.with_file_name("ascmhl-debug");
     let dir = tempfile::tempdir().unwrap();
     let root = make_card(dir.path());

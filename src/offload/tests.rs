@@ -491,13 +491,7 @@ fn card_history_travels_and_gets_a_transfer_generation() {
 /// The destination manifest checked by the reference tool; see `mhl::tests` for installation.
 #[test]
 fn ascmhl_reference_verifies_offload_destination() {
-    let bin = PathBuf::from(std::env::var_os("ASCMHL_BIN").unwrap_or_else(|| {
-        panic!(
-            "ASCMHL_BIN is not set: install the reference tool (python3 -m venv target/ascmhl-venv \
-             && target/ascmhl-venv/bin/pip install ascmhl==1.2) and set \
-             ASCMHL_BIN=$PWD/target/ascmhl-venv/bin/ascmhl"
-        )
-    }));
+    let bin = crate::test_peer("ASCMHL_BIN", "target/ascmhl-venv/bin/ascmhl");
     let f = fixture();
     let report = done(
         offload(
@@ -524,7 +518,7 @@ fn ascmhl_reference_verifies_offload_destination() {
 }
 
 fn ascmhl_verify(dir: &Path) {
-    let bin = PathBuf::from(std::env::var_os("ASCMHL_BIN").expect("ASCMHL_BIN (see above)"));
+    let bin = crate::test_peer("ASCMHL_BIN", "target/ascmhl-venv/bin/ascmhl");
     let out = std::process::Command::new(bin.with_file_name("ascmhl-debug"))
         .arg("verify")
         .arg(dir)

@@ -1213,13 +1213,7 @@ fn cli_prints_the_listening_line_with_the_real_port() {
 /// The independent client check: nsa-pythonik against the sandbox. Needs a venv; CI makes it.
 #[tokio::test]
 async fn pythonik_creates_asset_format_file_set_and_file() {
-    let python = std::env::var("PYTHONIK_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "PYTHONIK_PYTHON is not set. Create the peer venv and point the variable at its python:\n  \
-             python3 -m venv target/peers-venv && target/peers-venv/bin/pip install nsa-pythonik\n  \
-             export PYTHONIK_PYTHON=$PWD/target/peers-venv/bin/python"
-        )
-    });
+    let python = crate::util::test_peer("PYTHONIK_PYTHON", "target/peers-venv/bin/python");
     let sbx = Sbx::start(config()).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/pythonik_check.py");
     let out = tokio::process::Command::new(&python)
@@ -1227,7 +1221,7 @@ async fn pythonik_creates_asset_format_file_set_and_file() {
         .args([sbx.handle.base_url(), "sandbox-app", "sandbox-token"])
         .output()
         .await
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
     assert!(
         out.status.success(),
         "pythonik check failed:\n{}\n{}",

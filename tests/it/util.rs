@@ -666,3 +666,19 @@ pub fn write_script(path: &Path, text: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
         .unwrap_or_else(|e| panic!("making {} executable: {e}", path.display()));
 }
+
+/// The independent test peers (`.ci/setup` installs them under `target/`): the variable's path
+/// when set, else where `.ci/setup` puts it; fails loudly when neither is there.
+pub fn test_peer(var: &str, installed: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(var) {
+        return p.into();
+    }
+    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join(installed);
+    assert!(
+        default.exists(),
+        "{var} is not set and {} does not exist: run `bash .ci/setup` (it installs the test \
+         peers there) or set {var}",
+        default.display()
+    );
+    default
+}
