@@ -108,7 +108,15 @@ pub struct App {
     auto_connect: bool,
     /// Test seam: the `PATH` reports and links are opened with (a stand-in viewer).
     opener_path: Option<std::ffi::OsString>,
+    /// The connection test in flight (storages, then views).
+    connecting: Option<poll_promise::Promise<super::background::ConnectionTest>>,
+    /// The folder picker while it is open.
+    choosing: Option<poll_promise::Promise<Option<Vec<std::path::PathBuf>>>>,
+    /// Posters being grabbed: (scan generation, clip id, the picture or why not).
+    posters: Vec<(u64, String, PosterPromise)>,
 }
+
+type PosterPromise = poll_promise::Promise<Result<egui::ColorImage, String>>;
 
 /// A resume in progress: the clips left in the journals, and the server they belong to.
 #[derive(Debug)]
@@ -162,6 +170,9 @@ impl App {
             run_options: None,
             auto_connect: true,
             opener_path: None,
+            connecting: None,
+            choosing: None,
+            posters: Vec::new(),
         };
         // The last server was the built-in sandbox: start it again (it connects by itself).
         if app.vm.settings.server == ServerChoice::Sandbox {
@@ -225,8 +236,9 @@ impl App {
         }
         self.guard_close(&ctx);
         while let Ok(event) = self.events.try_recv() {
-            self.apply_event(event, &ctx);
+            self.apply_event(event);
         }
+        self.poll_promises(&ctx);
         if let Some(log) = &self.log {
             self.vm.log.extend(log.drain());
         }
@@ -501,7 +513,7 @@ impl App {
             UiCommand::ChooseCard => {
                 if !self.vm.choosing_folder {
                     self.vm.choosing_folder = true;
-                    self.worker.choose_folders();
+                    self.choosing = Some(self.worker.choose_folders());
                 }
             }
             UiCommand::LoadPaths(paths) => self.load_paths(paths),
@@ -514,7 +526,8 @@ impl App {
                 if let Some(row) = self.vm.card.row_mut(&id) {
                     row.poster = PosterState::Loading;
                     let scanned = row.scanned.clone();
-                    self.worker.poster(self.scan_generation, scanned);
+                    self.posters
+                        .push((self.scan_generation, id, self.worker.poster(scanned)));
                 }
             }
             UiCommand::SelectAll(on) => {
@@ -616,6 +629,86 @@ impl App {
         );
     }
 
+    /// Takes the one-shot background results that are ready.
+    fn poll_promises(&mut self, ctx: &egui::Context) {
+        let generation = self.scan_generation;
+        for (g, clip_id, p) in std::mem::take(&mut self.posters) {
+            if g != generation {
+                continue; // a later scan replaced the clip list
+            }
+            match p.try_take() {
+                Ok(result) => self.poster_ready(ctx, &clip_id, result),
+                Err(p) => self.posters.push((g, clip_id, p)),
+            }
+        }
+        if let Some(p) = self.connecting.take() {
+            match p.try_take() {
+                Ok(test) => {
+                    let server = test.server.clone();
+                    self.storages_listed(test.server, test.storages);
+                    if let Some(views) = test.views {
+                        self.views_listed(server, views);
+                    }
+                }
+                Err(p) => self.connecting = Some(p),
+            }
+        }
+        if let Some(p) = self.choosing.take() {
+            match p.try_take() {
+                Ok(picked) => {
+                    self.vm.choosing_folder = false;
+                    if let Some(paths) = picked.filter(|p| !p.is_empty()) {
+                        self.load_paths(paths);
+                    }
+                }
+                Err(p) => self.choosing = Some(p),
+            }
+        }
+    }
+
+    fn poster_ready(
+        &mut self,
+        ctx: &egui::Context,
+        clip_id: &str,
+        result: Result<egui::ColorImage, String>,
+    ) {
+        let Some(row) = self.vm.card.row_mut(clip_id) else {
+            return;
+        };
+        row.poster = match result {
+            Ok(image) => PosterState::Ready(ctx.load_texture(
+                format!("poster-{clip_id}"),
+                image,
+                egui::TextureOptions::LINEAR,
+            )),
+            Err(msg) => {
+                tracing::debug!(clip = %clip_id, "no poster: {msg}");
+                PosterState::Failed(msg)
+            }
+        };
+    }
+
+    /// The metadata views of `server` (a failure is not a failed connection).
+    fn views_listed(
+        &mut self,
+        server: String,
+        result: Result<Vec<super::background::ViewInfo>, String>,
+    ) {
+        if self.server_url().as_deref() != Some(server.as_str()) {
+            return;
+        }
+        match result {
+            Ok(views) => self.vm.views = views,
+            Err(msg) => {
+                self.vm.views.clear();
+                self.vm.log(
+                    Level::WARN,
+                    format!("metadata views of {server} not listed: {msg}"),
+                );
+            }
+        }
+    }
+
     fn test_connection(&mut self) {
         let Some(server) = self.server_url() else {
             self.vm.connection = Connection::Failed(match self.vm.settings.server {
@@ -635,7 +728,7 @@ impl App {
             return;
         }
         self.vm.connection = Connection::Testing;
-        self.worker.list_storages(server, app_id, token);
+        self.connecting = Some(self.worker.list_storages(server, app_id, token));
     }
 
     fn save_token(&mut self) {
@@ -652,7 +745,7 @@ impl App {
         );
     }
 
-    fn apply_event(&mut self, event: BgEvent, ctx: &egui::Context) {
+    fn apply_event(&mut self, event: BgEvent) {
         match event {
             BgEvent::Keyring { store, unavailable } => {
                 self.vm.keyring = match unavailable {
@@ -717,7 +810,6 @@ impl App {
                 self.vm.log(Level::ERROR, msg.clone());
                 self.toast(Notice::Failed, msg);
             }
-            BgEvent::Storages { server, result } => self.storages_listed(server, result),
             BgEvent::SandboxStarted(handle) => self.sandbox_started(handle),
             BgEvent::ToolsChecked(missing) => {
                 for m in &missing {
@@ -739,12 +831,6 @@ impl App {
                     .log(Level::ERROR, format!("sandbox failed to start: {msg}"));
                 self.toasts
                     .error("The sandbox failed to start (see the log)");
-            }
-            BgEvent::FoldersChosen(picked) => {
-                self.vm.choosing_folder = false;
-                if let Some(paths) = picked.filter(|p| !p.is_empty()) {
-                    self.load_paths(paths);
-                }
             }
             BgEvent::SampleWritten(result) => {
                 self.vm.sample_writing = false;
@@ -804,47 +890,9 @@ impl App {
                     }
                 }
             }
-            BgEvent::Poster {
-                generation,
-                clip_id,
-                result,
-            } => {
-                if generation != self.scan_generation {
-                    return;
-                }
-                let Some(row) = self.vm.card.row_mut(&clip_id) else {
-                    return;
-                };
-                row.poster = match result {
-                    Ok(image) => PosterState::Ready(ctx.load_texture(
-                        format!("poster-{clip_id}"),
-                        image,
-                        egui::TextureOptions::LINEAR,
-                    )),
-                    Err(msg) => {
-                        tracing::debug!(clip = %clip_id, "no poster: {msg}");
-                        PosterState::Failed(msg)
-                    }
-                };
-            }
             BgEvent::SettingsSaved(result) => {
                 if let Err(msg) = result {
                     self.vm.log(Level::ERROR, msg);
-                }
-            }
-            BgEvent::Views { server, result } => {
-                if self.server_url().as_deref() != Some(server.as_str()) {
-                    return;
-                }
-                match result {
-                    Ok(views) => self.vm.views = views,
-                    Err(msg) => {
-                        self.vm.views.clear();
-                        self.vm.log(
-                            Level::WARN,
-                            format!("metadata views of {server} not listed: {msg}"),
-                        );
-                    }
                 }
             }
             BgEvent::Ingest { run, event } => {

@@ -21,6 +21,7 @@ use crate::secrets::{
     ServerKey, StoreKind, TokenStore,
 };
 use crate::settings::Settings;
+use poll_promise::Promise;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock, mpsc};
@@ -73,33 +74,16 @@ pub enum BgEvent {
     },
     /// A keyring/store call failed; the message says what to do.
     TokenError(String),
-    Storages {
-        server: String,
-        result: Result<Vec<StorageInfo>, String>,
-    },
     SandboxStarted(SandboxHandle),
     /// The media tools were looked for: those missing (empty: all found).
     ToolsChecked(Vec<crate::media::tools::MissingTool>),
     SandboxFailed(String),
-    /// The folder picker closed (`None`: cancelled).
-    FoldersChosen(Option<Vec<PathBuf>>),
     SampleWritten(Result<PathBuf, String>),
     ScanFinished {
         generation: u64,
         result: Result<ScanReport, String>,
     },
-    Poster {
-        generation: u64,
-        clip_id: String,
-        result: Result<egui::ColorImage, String>,
-    },
     SettingsSaved(Result<(), String>),
-    /// Metadata views of `server` (a failure is not a failed connection: tokens may lack the
-    /// metadata permission).
-    Views {
-        server: String,
-        result: Result<Vec<ViewInfo>, String>,
-    },
     /// Progress of the ingest `run` started from the window.
     Ingest {
         run: u64,
@@ -145,16 +129,12 @@ impl std::fmt::Debug for BgEvent {
             BgEvent::TokenSaved { .. } => "TokenSaved",
             BgEvent::TokenForgotten { .. } => "TokenForgotten",
             BgEvent::TokenError(_) => "TokenError",
-            BgEvent::Storages { .. } => "Storages",
             BgEvent::SandboxStarted(_) => "SandboxStarted",
             BgEvent::ToolsChecked(_) => "ToolsChecked",
             BgEvent::SandboxFailed(_) => "SandboxFailed",
-            BgEvent::FoldersChosen(_) => "FoldersChosen",
             BgEvent::SampleWritten(_) => "SampleWritten",
             BgEvent::ScanFinished { .. } => "ScanFinished",
-            BgEvent::Poster { .. } => "Poster",
             BgEvent::SettingsSaved(_) => "SettingsSaved",
-            BgEvent::Views { .. } => "Views",
             BgEvent::Ingest { .. } => "Ingest",
             BgEvent::Transcript(_) => "Transcript",
             BgEvent::Unfinished(_) => "Unfinished",
@@ -183,6 +163,15 @@ impl Reply {
             ctx.request_repaint();
         }
     }
+}
+
+/// What "Test connection" learned: the storages, then (connected) the metadata views (a failure
+/// there is not a failed connection: tokens may lack the metadata permission).
+#[derive(Debug)]
+pub struct ConnectionTest {
+    pub server: String,
+    pub storages: Result<Vec<StorageInfo>, String>,
+    pub views: Option<Result<Vec<ViewInfo>, String>>,
 }
 
 /// Starts background jobs on the runtime. Cheap to call from the UI thread: every method only
@@ -302,25 +291,46 @@ impl Worker {
     }
 
     /// `GET storages/` (and the metadata views) with these credentials.
-    pub fn list_storages(&self, server: String, app_id: String, token: String) {
-        let reply = self.reply.clone();
-        drop(self.rt.spawn(async move {
+    pub fn list_storages(
+        &self,
+        server: String,
+        app_id: String,
+        token: String,
+    ) -> Promise<ConnectionTest> {
+        self.promise(async move {
             let client = Client::new(&server, ClientCredentials::new(app_id, token))
                 .map_err(|e| e.to_string());
-            let result = match &client {
+            let storages = match &client {
                 Ok(c) => list_storages(c).await,
                 Err(e) => Err(e.clone()),
             };
-            let connected = result.is_ok();
-            reply.send(BgEvent::Storages {
-                server: server.clone(),
-                result,
-            });
-            if let (true, Ok(c)) = (connected, client) {
-                let result = list_views(&c).await;
-                reply.send(BgEvent::Views { server, result });
+            let views = match (&storages, client) {
+                (Ok(_), Ok(c)) => Some(list_views(&c).await),
+                _ => None,
+            };
+            ConnectionTest {
+                server,
+                storages,
+                views,
+            }
+        })
+    }
+
+    /// One background result the app polls each frame (a connection test, the folder picker):
+    /// `fut` runs on the runtime and the window repaints when its value is ready.
+    fn promise<T: Send + 'static>(
+        &self,
+        fut: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> Promise<T> {
+        let (sender, promise) = Promise::new();
+        let ctx = self.reply.ctx.clone();
+        drop(self.rt.spawn(async move {
+            sender.send(fut.await);
+            if let Some(ctx) = ctx.get() {
+                ctx.request_repaint();
             }
         }));
+        promise
     }
 
     /// Runs an ingest; its events arrive as [`BgEvent::Ingest`]. Dropping the handle lets card
@@ -409,16 +419,15 @@ impl Worker {
     }
 
     /// The native folder picker (several folders allowed).
-    pub fn choose_folders(&self) {
-        let reply = self.reply.clone();
-        drop(self.rt.spawn(async move {
-            let picked = rfd::AsyncFileDialog::new()
+    /// The folders chosen (`None`: cancelled).
+    pub fn choose_folders(&self) -> Promise<Option<Vec<PathBuf>>> {
+        self.promise(async move {
+            rfd::AsyncFileDialog::new()
                 .set_title("Choose card folders")
                 .pick_folders()
                 .await
-                .map(|handles| handles.iter().map(|h| h.path().to_path_buf()).collect());
-            reply.send(BgEvent::FoldersChosen(picked));
-        }));
+                .map(|handles| handles.iter().map(|h| h.path().to_path_buf()).collect())
+        })
     }
 
     /// Writes the sample P2 span card pair into the cache dir (ffmpeg).
@@ -462,27 +471,19 @@ impl Worker {
     }
 
     /// Grabs (or reuses from the cache) a clip's poster and decodes it for a texture.
-    pub fn poster(&self, generation: u64, clip: ScannedClip) {
-        let reply = self.reply.clone();
+    pub fn poster(&self, clip: ScannedClip) -> Promise<Result<egui::ColorImage, String>> {
         let permits = self.posters.clone();
         let cache = self.cache_dir.join("posters");
         let tool_paths = self.tool_paths();
-        drop(self.rt.spawn(async move {
+        self.promise(async move {
             // Closed semaphore = shutting down; nothing to report to.
             let Ok(_permit) = permits.acquire_owned().await else {
-                return;
+                return Err("shutting down".to_owned());
             };
-            let clip_id = clip.clip.id.clone();
-            let result =
-                tokio::task::spawn_blocking(move || grab_poster(&clip, &cache, &tool_paths))
-                    .await
-                    .unwrap_or_else(|e| Err(format!("poster task failed: {e}")));
-            reply.send(BgEvent::Poster {
-                generation,
-                clip_id,
-                result,
-            });
-        }));
+            tokio::task::spawn_blocking(move || grab_poster(&clip, &cache, &tool_paths))
+                .await
+                .unwrap_or_else(|e| Err(format!("poster task failed: {e}")))
+        })
     }
 
     /// Looks the clips of `request` up in iconik (see [`crate::ingest::lookup`]); each result comes

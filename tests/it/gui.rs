@@ -1051,6 +1051,19 @@ fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_
     assert_eq!(vm.queue.clips.len(), 1);
     assert_eq!(vm.queue.clips[0].clip_id, failed_id);
     assert_eq!(vm.queue.failed_count(), 0, "{:#?}", vm.queue);
+    // The resumed card ends at 100 % and "1 of 1", though its earlier steps did not run again;
+    // its verdict covers the clip the first run completed as well.
+    assert_eq!(vm.queue.overall(), 1.0, "{:#?}", vm.queue);
+    let figures = vm.queue.card_figures();
+    assert_eq!((figures[0].clips_done, figures[0].clips_total), (1, 1));
+    let verdict = vm.queue.cards[0].verdict.as_ref().expect("verdict");
+    assert!(
+        verdict.evidence[0]
+            .text
+            .starts_with("2 of 2 clips complete"),
+        "{:?}",
+        verdict.lines()
+    );
     // Still one asset per clip: the resumed clip kept its asset and format.
     let state = sbx.state();
     for kind in ["assets", "formats", "file_sets", "proxies"] {
