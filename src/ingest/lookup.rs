@@ -1,4 +1,5 @@
-//! The preview's "already in iconik" check: once a card is scanned and a FILES storage is picked
+//! The look-ups a face makes before a run: the connection test (storages, metadata views) and
+//! the preview's "already in iconik" check: once a card is scanned and a FILES storage is picked
 //! on a working connection, every ingestable clip is looked up the way the ingest engine decides
 //! a duplicate before creating its asset ([`dedupe::clip_in_iconik`]: the clip id as
 //! `external_id`, then the main file at its storage path). Runs on the worker, a few clips at a
@@ -375,6 +376,91 @@ impl Drop for DuplicateTracker {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A storage as the settings panel needs it (no iconik model types in the view model).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageInfo {
+    pub id: String,
+    pub name: String,
+    pub purpose: String,
+    pub method: String,
+    pub mount_point: Option<String>,
+}
+
+/// A metadata view and its field names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewInfo {
+    pub id: String,
+    pub name: String,
+    pub fields: Vec<String>,
+}
+
+/// What "Test connection" learned: the storages, then (connected) the metadata views (a failure
+/// there is not a failed connection: tokens may lack the metadata permission).
+#[derive(Debug)]
+pub struct ConnectionTest {
+    pub server: String,
+    pub storages: Result<Vec<StorageInfo>, String>,
+    pub views: Option<Result<Vec<ViewInfo>, String>>,
+}
+
+/// "Test connection": the storages of `server` with these credentials, then (connected) its
+/// metadata views.
+pub async fn test_connection(server: String, app_id: String, token: String) -> ConnectionTest {
+    let client = Client::new(&server, Credentials::new(app_id, token)).map_err(|e| e.to_string());
+    let storages = match &client {
+        Ok(c) => list_storages(c).await,
+        Err(e) => Err(e.clone()),
+    };
+    let views = match (&storages, client) {
+        (Ok(_), Ok(c)) => Some(list_views(&c).await),
+        _ => None,
+    };
+    ConnectionTest {
+        server,
+        storages,
+        views,
+    }
+}
+
+async fn list_views(client: &Client) -> Result<Vec<ViewInfo>, String> {
+    let views = client
+        .metadata()
+        .list_views()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(views
+        .into_iter()
+        .map(|v| ViewInfo {
+            id: v.id.to_string(),
+            name: v.name.unwrap_or_default(),
+            fields: v.view_fields.into_iter().map(|f| f.name).collect(),
+        })
+        .collect())
+}
+
+async fn list_storages(client: &Client) -> Result<Vec<StorageInfo>, String> {
+    let storages = client
+        .storages()
+        .list_all()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(storages
+        .into_iter()
+        .map(|s| StorageInfo {
+            id: s.id.to_string(),
+            name: s.name.clone().unwrap_or_default(),
+            purpose: s.purpose.map(|p| p.to_string()).unwrap_or_default(),
+            method: s.method.map(|m| m.to_string()).unwrap_or_default(),
+            mount_point: s
+                .settings
+                .as_ref()
+                .and_then(|v| v.get("mount_point"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+        })
+        .collect())
 }
 
 #[cfg(test)]

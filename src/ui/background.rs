@@ -6,7 +6,7 @@
 //! the channel once per frame. Nothing here touches the view model, and nothing in the panels
 //! calls into here except through [`super::command::UiCommand`]s applied by the app.
 
-use crate::iconik::{Client, Credentials as ClientCredentials};
+pub use crate::ingest::lookup::{ConnectionTest, StorageInfo, ViewInfo};
 use crate::ingest::lookup::{DuplicateRequest, DuplicateUpdate};
 use crate::ingest::resume::{self, UnfinishedCard};
 use crate::ingest::session::{self, SessionEvent, SessionHandle, SessionRequest};
@@ -35,16 +35,6 @@ const POSTER_JOBS: usize = 2;
 const TRANSCRIPT_VIEW_BYTES: u64 = 2 * 1024 * 1024;
 /// Poster width in pixels (rows show it at ~96 px; 2× for high-DPI screens).
 const POSTER_WIDTH: u32 = 192;
-
-/// A storage as the settings panel needs it (no iconik model types in the view model).
-#[derive(Debug, Clone, PartialEq)]
-pub struct StorageInfo {
-    pub id: String,
-    pub name: String,
-    pub purpose: String,
-    pub method: String,
-    pub mount_point: Option<String>,
-}
 
 /// What a background job reports.
 pub enum BgEvent {
@@ -110,14 +100,6 @@ pub enum BgEvent {
     },
 }
 
-/// A metadata view and its field names.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ViewInfo {
-    pub id: String,
-    pub name: String,
-    pub fields: Vec<String>,
-}
-
 impl std::fmt::Debug for BgEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Only the variant: payloads can be big (scan reports, images) or secret (credentials).
@@ -163,15 +145,6 @@ impl Reply {
             ctx.request_repaint();
         }
     }
-}
-
-/// What "Test connection" learned: the storages, then (connected) the metadata views (a failure
-/// there is not a failed connection: tokens may lack the metadata permission).
-#[derive(Debug)]
-pub struct ConnectionTest {
-    pub server: String,
-    pub storages: Result<Vec<StorageInfo>, String>,
-    pub views: Option<Result<Vec<ViewInfo>, String>>,
 }
 
 /// Starts background jobs on the runtime. Cheap to call from the UI thread: every method only
@@ -297,23 +270,9 @@ impl Worker {
         app_id: String,
         token: String,
     ) -> Promise<ConnectionTest> {
-        self.promise(async move {
-            let client = Client::new(&server, ClientCredentials::new(app_id, token))
-                .map_err(|e| e.to_string());
-            let storages = match &client {
-                Ok(c) => list_storages(c).await,
-                Err(e) => Err(e.clone()),
-            };
-            let views = match (&storages, client) {
-                (Ok(_), Ok(c)) => Some(list_views(&c).await),
-                _ => None,
-            };
-            ConnectionTest {
-                server,
-                storages,
-                views,
-            }
-        })
+        self.promise(crate::ingest::lookup::test_connection(
+            server, app_id, token,
+        ))
     }
 
     /// One background result the app polls each frame (a connection test, the folder picker):
@@ -525,45 +484,6 @@ fn load_credentials(reply: &Reply, resolver: &Resolver, server: &str) {
         },
         Err(e) => BgEvent::TokenError(e.to_string()),
     });
-}
-
-async fn list_views(client: &Client) -> Result<Vec<ViewInfo>, String> {
-    let views = client
-        .metadata()
-        .list_views()
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(views
-        .into_iter()
-        .map(|v| ViewInfo {
-            id: v.id.to_string(),
-            name: v.name.unwrap_or_default(),
-            fields: v.view_fields.into_iter().map(|f| f.name).collect(),
-        })
-        .collect())
-}
-
-async fn list_storages(client: &Client) -> Result<Vec<StorageInfo>, String> {
-    let storages = client
-        .storages()
-        .list_all()
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(storages
-        .into_iter()
-        .map(|s| StorageInfo {
-            id: s.id.to_string(),
-            name: s.name.clone().unwrap_or_default(),
-            purpose: s.purpose.map(|p| p.to_string()).unwrap_or_default(),
-            method: s.method.map(|m| m.to_string()).unwrap_or_default(),
-            mount_point: s
-                .settings
-                .as_ref()
-                .and_then(|v| v.get("mount_point"))
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned),
-        })
-        .collect())
 }
 
 fn grab_poster(
