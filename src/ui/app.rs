@@ -106,6 +106,8 @@ pub struct App {
     run_options: Option<Box<crate::ingest::IngestOptions>>,
     /// Connect by itself once the saved server's credentials are loaded (at start only).
     auto_connect: bool,
+    /// The connection being made is the automatic one at start: close the sheet once it works.
+    close_sheet_on_connect: bool,
     /// Test seam: the `PATH` reports and links are opened with (a stand-in viewer).
     opener_path: Option<std::ffi::OsString>,
     /// The connection test in flight (storages, then views).
@@ -169,6 +171,7 @@ impl App {
             offload_hook: None,
             run_options: None,
             auto_connect: true,
+            close_sheet_on_connect: false,
             opener_path: None,
             connecting: None,
             choosing: None,
@@ -177,6 +180,7 @@ impl App {
         // The last server was the built-in sandbox: start it again (it connects by itself).
         if app.vm.settings.server == ServerChoice::Sandbox {
             app.cmds.push(UiCommand::TrySandbox);
+            app.close_sheet_on_connect = true;
         }
         app.worker
             .find_unfinished(app.dirs.data_dir.join("journals"));
@@ -777,6 +781,7 @@ impl App {
                     // A saved server with its credentials: connect without a click (the
                     // button stays for changes).
                     if std::mem::take(&mut self.auto_connect) && !self.vm.connected() {
+                        self.close_sheet_on_connect = true;
                         self.test_connection();
                     }
                 }
@@ -956,6 +961,11 @@ impl App {
         match result {
             Ok(list) => {
                 self.vm.connection = Connection::Connected;
+                // Connected by itself at start: the sheet makes room for the clip table
+                // (Settings, Ctrl/Cmd+, brings it back).
+                if std::mem::take(&mut self.close_sheet_on_connect) {
+                    self.vm.show_settings = false;
+                }
                 self.vm.storages = list
                     .into_iter()
                     .map(|s| StorageRow {
@@ -1221,6 +1231,7 @@ impl App {
             SessionEvent::Notice(text) => self.vm.log(Level::WARN, text),
             SessionEvent::Started { options, cards } => {
                 tracing::info!(?cards, "ingest session started");
+                self.vm.queue.max_retries = Some(options.retry.max_retries);
                 self.run_options = Some(options);
             }
             SessionEvent::AssetLink { clip_id, url } => {

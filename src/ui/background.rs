@@ -423,8 +423,38 @@ impl Worker {
     pub fn scan(&self, generation: u64, paths: Vec<PathBuf>) {
         let tool_paths = self.tool_paths();
         self.blocking(move |reply| {
-            let result =
-                scan::scan(&paths, &Tools::detect_with(&tool_paths)).map_err(|e| e.to_string());
+            // Each path loads or fails on its own: a missing or unreadable one is listed with
+            // its reason and the others are scanned (together: a span needs both its cards).
+            let (good, bad): (Vec<PathBuf>, Vec<PathBuf>) = paths
+                .into_iter()
+                .partition(|p| std::fs::metadata(p).is_ok());
+            let unreadable: Vec<crate::card::ScanIssue> = bad
+                .into_iter()
+                .map(|p| {
+                    let why = std::fs::metadata(&p).err().map(|e| e.to_string());
+                    crate::card::ScanIssue {
+                        message: format!(
+                            "cannot be read ({}): check the path, or that the card is mounted",
+                            why.unwrap_or_default()
+                        ),
+                        path: p,
+                    }
+                })
+                .collect();
+            let result = if good.is_empty() {
+                Err(unreadable
+                    .iter()
+                    .map(|i| format!("{}: {}", i.path.display(), i.message))
+                    .collect::<Vec<_>>()
+                    .join("; "))
+            } else {
+                scan::scan(&good, &Tools::detect_with(&tool_paths))
+                    .map(|mut r| {
+                        r.errors.splice(0..0, unreadable);
+                        r
+                    })
+                    .map_err(|e| e.to_string())
+            };
             reply.send(BgEvent::ScanFinished { generation, result });
         });
     }

@@ -77,7 +77,12 @@ pub struct CardFigures {
     pub clips_total: usize,
     /// Share of the card's work over (0..=1), weighted by clip bytes.
     pub fraction: f64,
+    /// A clip of the card waits for an automatic retry of an iconik call.
+    pub waiting_for_iconik: bool,
 }
+
+/// The time left is a guess until the run has this much data behind it.
+pub const ETA_AFTER: Duration = Duration::from_secs(3);
 
 impl CardFigures {
     /// `1.2 GiB of 4.0 GiB · 85.3 MB/s · 0:42 elapsed · 1:40 left · 3 of 10 clips done, 1 failed`
@@ -87,9 +92,11 @@ impl CardFigures {
             super::cards::format_bytes(self.done_bytes),
             super::cards::format_bytes(self.total_bytes)
         )];
-        parts.push(match self.rate {
-            Some(r) => format!("{:.1} MB/s", r / 1e6),
-            None => "– MB/s".to_owned(),
+        parts.push(match (self.waiting_for_iconik, self.rate) {
+            // A retry wait is not a slow card: say what the run waits for.
+            (true, _) => "waiting for iconik".to_owned(),
+            (false, Some(r)) => format!("{:.1} MB/s", r / 1e6),
+            (false, None) => "– MB/s".to_owned(),
         });
         parts.push(format!(
             "{} elapsed",
@@ -168,8 +175,13 @@ pub fn card_figures(
     let clips_done = clips.iter().filter(|c| c.completed()).count();
     let clips_failed = clips.iter().filter(|c| c.failed().is_some()).count();
     let all_settled = clips.iter().all(|c| c.settled());
+    let waiting_for_iconik = running && clips.iter().any(|c| c.retry.is_some());
     let eta = if all_settled || !running {
         (all_settled && clips_failed == 0).then_some(Duration::ZERO)
+    } else if waiting_for_iconik || elapsed < ETA_AFTER {
+        // Hidden while a retry waits or before there are a few seconds of data: a guess from
+        // the first second said "8:52 left" for a 20 s job.
+        None
     } else if fraction > 0.0 {
         Some(Duration::from_secs_f64(
             elapsed.as_secs_f64() * (1.0 - fraction) / fraction,
@@ -193,6 +205,7 @@ pub fn card_figures(
         clips_failed,
         clips_total: clips.len(),
         fraction,
+        waiting_for_iconik,
     }
 }
 

@@ -35,7 +35,7 @@ pub fn step_label(step: Step) -> &'static str {
 }
 
 /// Adapts one ingest engine event to the queue's events. Card starts (the app queues the clips
-/// with their titles itself) and automatic retries (they go to the log) give nothing; a clip
+/// with their titles itself) give nothing; an automatic retry is shown on its clip (and logged); a clip
 /// skipped as a whole (already in iconik) marks every step skipped.
 pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
     use crate::ingest::EventKind;
@@ -116,8 +116,18 @@ pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
             step,
             reason: reason.clone(),
         },
-        EventKind::Retrying { .. }
-        | EventKind::Notice { .. }
+        EventKind::Retrying {
+            attempt,
+            delay_ms,
+            error,
+        } => QueueEvent::Retrying {
+            clip_id,
+            step,
+            attempt: *attempt,
+            delay: Duration::from_millis(*delay_ms),
+            error: error.clone(),
+        },
+        EventKind::Notice { .. }
         | EventKind::CardStarted { .. }
         | EventKind::ClipFinished { .. }
         | EventKind::CardFinished { .. } => {
@@ -142,6 +152,36 @@ impl StepStatus {
     /// Done or skipped.
     pub fn is_over(&self) -> bool {
         matches!(self, StepStatus::Done | StepStatus::Skipped(_))
+    }
+}
+
+/// An automatic retry the clip waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryWait {
+    pub step: Step,
+    /// The attempt that comes next (1 = the first retry).
+    pub attempt: u32,
+    pub error: String,
+    /// When the next attempt starts.
+    pub at: Instant,
+}
+
+impl RetryWait {
+    /// `file set: iconik answered 503 …; retrying in 8 s (attempt 3 of 5)`.
+    pub fn text(&self, now: Instant, max_retries: Option<u32>) -> String {
+        let secs = self.at.saturating_duration_since(now).as_secs_f64().ceil() as u64;
+        let of = max_retries.map(|m| format!(" of {m}")).unwrap_or_default();
+        let when = if secs == 0 {
+            "retrying now".to_owned()
+        } else {
+            format!("retrying in {secs} s")
+        };
+        format!(
+            "{}: {}; {when} (attempt {}{of})",
+            step_label(self.step),
+            self.error,
+            self.attempt
+        )
     }
 }
 
@@ -194,6 +234,14 @@ pub enum QueueEvent {
         clip_id: String,
         status: crate::ingest::report::ClipStatus,
     },
+    /// A step failed for a passing reason and runs again after `delay`.
+    Retrying {
+        clip_id: String,
+        step: Step,
+        attempt: u32,
+        delay: Duration,
+        error: String,
+    },
     /// The clip's asset exists in iconik (link for the operator).
     AssetLink {
         clip_id: String,
@@ -223,6 +271,9 @@ pub struct QueueClip {
     pub steps: Vec<(Step, StepStatus)>,
     pub progress: Option<ByteProgress>,
     pub asset_url: Option<String>,
+    /// The step waiting to be tried again: what failed, when, and which attempt comes next
+    /// (cleared when the step moves on).
+    pub retry: Option<RetryWait>,
     /// How the clip's run ended, once it has (cleared by a step starting again on a retry).
     pub end: Option<crate::ingest::report::ClipStatus>,
     /// The card the clip is on ("" until [`QueueEvent::ClipSizes`] says).
@@ -242,6 +293,7 @@ impl QueueClip {
                 .collect(),
             progress: None,
             asset_url: None,
+            retry: None,
             end: None,
             card: PathBuf::new(),
             bytes: 0,
@@ -313,6 +365,8 @@ pub struct QueueView {
     pub clock: Clock,
     /// Bytes read per card, for its MB/s over the last seconds.
     pub meters: BTreeMap<PathBuf, RateMeter>,
+    /// How many automatic retries a step gets in this run (the session's options).
+    pub max_retries: Option<u32>,
 }
 
 impl QueueView {
@@ -380,8 +434,26 @@ impl QueueView {
                     });
                 }
             }
+            QueueEvent::Retrying {
+                clip_id,
+                step,
+                attempt,
+                delay,
+                error,
+            } => {
+                let at = self.clock.now() + delay;
+                if let Some(c) = self.clip_mut(&clip_id) {
+                    c.retry = Some(RetryWait {
+                        step,
+                        attempt,
+                        error,
+                        at,
+                    });
+                }
+            }
             QueueEvent::StepDone { clip_id, step } => {
                 if let Some(c) = self.clip_mut(&clip_id) {
+                    c.retry = None;
                     c.set(step, StepStatus::Done);
                     c.progress = None;
                 }
@@ -392,6 +464,7 @@ impl QueueView {
                 error,
             } => {
                 if let Some(c) = self.clip_mut(&clip_id) {
+                    c.retry = None;
                     c.set(step, StepStatus::Failed(error));
                     c.progress = None;
                 }
@@ -603,7 +676,13 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
         .max_height(220.0)
         .show(ui, |ui| {
             for clip in &queue.clips {
-                clip_ui(ui, clip, !queue.ended, cmds);
+                clip_ui(
+                    ui,
+                    clip,
+                    !queue.ended,
+                    (queue.clock.now(), queue.max_retries),
+                    cmds,
+                );
             }
         });
 }
@@ -677,7 +756,13 @@ fn lanes_bar_ui(ui: &mut egui::Ui, clip: &QueueClip) {
     response.on_hover_text(label);
 }
 
-fn clip_ui(ui: &mut egui::Ui, clip: &QueueClip, retryable: bool, cmds: &mut Commands) {
+fn clip_ui(
+    ui: &mut egui::Ui,
+    clip: &QueueClip,
+    retryable: bool,
+    (now, max_retries): (Instant, Option<u32>),
+    cmds: &mut Commands,
+) {
     ui.horizontal_wrapped(|ui| {
         ui.label(egui::RichText::new(&clip.title).strong());
         lanes_bar_ui(ui, clip);
@@ -705,6 +790,11 @@ fn clip_ui(ui: &mut egui::Ui, clip: &QueueClip, retryable: bool, cmds: &mut Comm
     });
     if let Some(p) = &clip.progress {
         progress_bar(ui, p);
+    }
+    if let Some(wait) = &clip.retry {
+        // Every wait explained: what iconik said, when the next try is, which try it is.
+        ui.colored_label(ui.visuals().warn_fg_color, wait.text(now, max_retries));
+        ui.ctx().request_repaint_after(Duration::from_millis(500));
     }
     if let Some((step, error)) = clip.failed() {
         ui.horizontal_wrapped(|ui| {
@@ -765,6 +855,87 @@ pub fn format_elapsed(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retry_wait_is_explained_and_the_card_says_it_waits_for_iconik() {
+        let (clock, hand) = super::super::clock::Clock::manual();
+        let mut q = QueueView {
+            clock,
+            max_retries: Some(5),
+            ..QueueView::default()
+        };
+        q.apply(QueueEvent::Started {
+            clips: vec![("c1".into(), "C0001".into())],
+        });
+        q.apply(QueueEvent::ClipSizes(vec![(
+            "c1".into(),
+            PathBuf::from("/A"),
+            100,
+        )]));
+        q.max_retries = Some(5);
+        hand.advance(Duration::from_secs(10));
+        q.apply(QueueEvent::StepStarted {
+            clip_id: "c1".into(),
+            step: Step::CreateProxy,
+        });
+        q.apply(QueueEvent::Retrying {
+            clip_id: "c1".into(),
+            step: Step::CreateProxy,
+            attempt: 3,
+            delay: Duration::from_secs(8),
+            error: "iconik answered 503".into(),
+        });
+        let wait = q.clips[0].retry.clone().expect("retry shown");
+        assert_eq!(
+            wait.text(q.clock.now(), q.max_retries),
+            "proxy record: iconik answered 503; retrying in 8 s (attempt 3 of 5)"
+        );
+        hand.advance(Duration::from_millis(2500));
+        assert_eq!(
+            wait.text(q.clock.now(), q.max_retries),
+            "proxy record: iconik answered 503; retrying in 6 s (attempt 3 of 5)"
+        );
+        let f = &q.card_figures()[0];
+        assert!(f.waiting_for_iconik);
+        assert_eq!(f.eta, None, "no guess while waiting");
+        assert!(
+            f.summary().contains("waiting for iconik"),
+            "{}",
+            f.summary()
+        );
+        q.apply(QueueEvent::StepDone {
+            clip_id: "c1".into(),
+            step: Step::CreateProxy,
+        });
+        assert_eq!(q.clips[0].retry, None);
+        assert!(!q.card_figures()[0].waiting_for_iconik);
+    }
+
+    #[test]
+    fn a_clip_that_ended_counts_done_whichever_steps_it_skipped() {
+        let mut q = QueueView::default();
+        q.apply(QueueEvent::Started {
+            clips: vec![("c1".into(), "A".into()), ("c2".into(), "B".into())],
+        });
+        q.apply(QueueEvent::StepDone {
+            clip_id: "c1".into(),
+            step: Step::Checksum,
+        });
+        // No proxy: the engine reports the clip complete without the proxy steps' events.
+        q.apply(QueueEvent::ClipFinished {
+            clip_id: "c1".into(),
+            status: crate::ingest::report::ClipStatus::Complete,
+        });
+        assert!(q.clips[0].completed() && q.clips[0].settled());
+        assert_eq!(q.overall(), 0.5);
+        q.apply(QueueEvent::ClipFinished {
+            clip_id: "c2".into(),
+            status: crate::ingest::report::ClipStatus::SkippedDuplicate,
+        });
+        assert_eq!(q.overall(), 1.0);
+        assert!(!q.running());
+    }
+
     use crate::ingest::{EventKind, IngestEvent, Step};
 
     fn ev(step: Option<Step>, kind: EventKind) -> IngestEvent {
@@ -811,16 +982,22 @@ mod tests {
                 error: "500 injected".into(),
             }]
         );
-        assert!(
+        assert_eq!(
             from_ingest(&ev(
                 Some(Step::CreateAsset),
                 EventKind::Retrying {
-                    attempt: 1,
-                    delay_ms: 500,
-                    error: "429".into(),
+                    attempt: 3,
+                    delay_ms: 8000,
+                    error: "iconik answered 503".into(),
                 }
-            ))
-            .is_empty()
+            )),
+            [QueueEvent::Retrying {
+                clip_id: "c1".into(),
+                step: Step::CreateAsset,
+                attempt: 3,
+                delay: Duration::from_secs(8),
+                error: "iconik answered 503".into(),
+            }]
         );
         // The offload's card-level progress (no clip) feeds the queue's card bar.
         let card_level = IngestEvent {

@@ -93,7 +93,7 @@ impl Session {
     /// Opens a window the way `card-ingest gui` does: settings from the config dir (first run:
     /// the sandbox as a Custom server), the real keyring opener, no iconik environment.
     fn window(&self) -> Window {
-        let mut settings = config::load(&self.settings_file()).expect("settings readable");
+        let mut settings = settings::load(&self.settings_file()).expect("settings readable");
         if settings.server != ServerChoice::Custom {
             settings.server = ServerChoice::Custom;
             settings.custom_url = self.url().to_owned();
@@ -292,9 +292,9 @@ fn gui_keyring_save_restart_forget_in_the_secret_service() {
     // Settings (debounced) hold the server and App-ID, never the token.
     let path = s.settings_file();
     w.pump_until("settings.json with the App-ID", |_| {
-        config::load(&path).is_ok_and(|c| c.app_id == s.app_id)
+        settings::load(&path).is_ok_and(|c| c.app_id == s.app_id)
     });
-    let saved = config::load(&path).expect("settings");
+    let saved = settings::load(&path).expect("settings");
     assert_eq!(saved.server, ServerChoice::Custom);
     assert_eq!(saved.custom_url, s.url());
     let text = std::fs::read_to_string(&path).expect("read settings.json");
@@ -484,7 +484,7 @@ fn assert_memory_only_connects(s: &Session, w: &mut Window) {
     assert!(w.harness.query_by_label(MEMORY_ONLY).is_some());
     let path = s.settings_file();
     w.pump_until("settings.json with the App-ID", |_| {
-        config::load(&path).is_ok_and(|c| c.app_id == s.app_id)
+        settings::load(&path).is_ok_and(|c| c.app_id == s.app_id)
     });
     let text = std::fs::read_to_string(&path).expect("read settings.json");
     assert!(!text.contains(&s.token), "token in settings.json: {text}");
