@@ -118,6 +118,16 @@ pub struct App {
     posters: Vec<(u64, String, PosterPromise)>,
 }
 
+/// The clip table's least width for its Clip, Title and Status columns.
+const TABLE_MIN_WIDTH: f32 = 700.0;
+/// The side sheets' usual widths, and the least the settings sheet is shown at.
+const SHEET_WIDTH: f32 = 340.0;
+const SHEET_MIN_WIDTH: f32 = 300.0;
+const EDITOR_WIDTH: f32 = 320.0;
+const SOURCES_WIDTH: f32 = 180.0;
+/// Below this width the sheets are held to a share of the window.
+const NARROW_WIDTH: f32 = 1500.0;
+
 type PosterPromise = poll_promise::Promise<Result<egui::ColorImage, String>>;
 
 /// A resume in progress: the clips left in the journals, and the server they belong to.
@@ -295,12 +305,31 @@ impl App {
                     .default_open(false)
                     .show(ui, |ui| super::log::log_ui(ui, vm));
             });
-        if vm.show_settings {
+        // The clip table keeps room for its named columns; the side sheets take what is left,
+        // in the order the operator needs them: the clip editor, the settings, the card list
+        // (the toolbar reopens what had no room).
+        let width = ui.ctx().content_rect().width();
+        let editing = vm.focused.is_some() || vm.bulk_open && !vm.card.clips.is_empty();
+        let mut room = width - TABLE_MIN_WIDTH - if editing { EDITOR_WIDTH } else { 0.0 };
+        let show_settings = vm.show_settings && room >= SHEET_MIN_WIDTH;
+        if show_settings {
+            room -= SHEET_WIDTH;
+        }
+        let show_sources = room >= SOURCES_WIDTH;
+        let narrow = width < NARROW_WIDTH;
+        if show_settings {
             // The side sheet: open on start (nothing is connected yet), when a connection
             // fails, and from the toolbar.
+            // On a laptop's width the sheet leaves the clip table at least its named columns.
+            let width = ui.ctx().content_rect().width();
             egui::Panel::left("settings_panel")
                 .resizable(true)
-                .default_size(340.0)
+                .default_size(SHEET_WIDTH)
+                .max_size(if narrow {
+                    (width * 0.3).max(260.0)
+                } else {
+                    width * 0.45
+                })
                 .show(ui, |ui| {
                     ui.horizontal(|ui| {
                         ui.strong("Connection & settings");
@@ -320,14 +349,22 @@ impl App {
                         .show(ui, |ui| super::settings::settings_ui(ui, vm, cmds));
                 });
         }
-        egui::Panel::left("sources_panel")
-            .resizable(true)
-            .default_size(180.0)
-            .show(ui, |ui| super::sources::sources_ui(ui, vm, cmds));
-        if vm.focused.is_some() || vm.bulk_open && !vm.card.clips.is_empty() {
+        if show_sources {
+            egui::Panel::left("sources_panel")
+                .resizable(true)
+                .default_size(SOURCES_WIDTH)
+                .show(ui, |ui| super::sources::sources_ui(ui, vm, cmds));
+        }
+        if editing {
+            let width = ui.ctx().content_rect().width();
             egui::Panel::right("clip_edit_panel")
                 .resizable(true)
-                .default_size(320.0)
+                .default_size(EDITOR_WIDTH)
+                .max_size(if narrow {
+                    (width * 0.32).max(260.0)
+                } else {
+                    width * 0.4
+                })
                 .show(ui, |ui| super::clip_edit::clip_edit_ui(ui, vm, cmds));
         }
         egui::CentralPanel::default().show(ui, |ui| {

@@ -100,9 +100,23 @@ fn drop_zone_ui(ui: &mut egui::Ui, vm: &ViewModel, cmds: &mut Commands) {
 }
 
 fn header_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
-    ui.horizontal(|ui| {
+    // Wrapped, the Ingest button first: on a narrow window the row breaks instead of drawing
+    // buttons over each other, and the one that matters most is never pushed out.
+    ui.horizontal_wrapped(|ui| {
         let total = vm.card.clips.len();
         let selected = vm.card.selected_count();
+        let ready = selected > 0 && vm.connected() && !vm.queue.running();
+        let button = egui::Button::new(format!("Ingest {selected} clips"));
+        let hint = if !vm.connected() {
+            "Test the connection first"
+        } else if selected == 0 {
+            "Select clips to ingest"
+        } else {
+            "Register the selected clips in iconik (Enter)"
+        };
+        if ui.add_enabled(ready, button).on_hover_text(hint).clicked() {
+            cmds.push(UiCommand::StartIngest);
+        }
         ui.strong(format!("{total} clips"));
         ui.label(format!("{selected} selected"));
         if ui.button("Select all").clicked() {
@@ -116,20 +130,6 @@ fn header_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         if ui.button("Clear").clicked() {
             cmds.push(UiCommand::ClearCard);
         }
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            let ready = selected > 0 && vm.connected() && !vm.queue.running();
-            let button = egui::Button::new(format!("Ingest {selected} clips"));
-            let hint = if !vm.connected() {
-                "Test the connection first"
-            } else if selected == 0 {
-                "Select clips to ingest"
-            } else {
-                "Register the selected clips in iconik (Enter)"
-            };
-            if ui.add_enabled(ready, button).on_hover_text(hint).clicked() {
-                cmds.push(UiCommand::StartIngest);
-            }
-        });
     });
 }
 

@@ -438,10 +438,17 @@ fn faces_a_clip_with_an_empty_member_is_blocked_before_any_call() {
     );
     let q = ingest_with_enter(&mut g);
     let sandbox = g.harness.state().sandbox().expect("sandbox");
-    let calls: Vec<String> = sandbox.requests().iter().map(|r| r.to_string()).collect();
+    // The preview's look-ups (GET) may name it; nothing is created or changed for it.
+    let writes: Vec<String> = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r["method"] != "GET")
+        .map(|r| r.to_string())
+        .collect();
+    assert!(!writes.is_empty(), "the healthy clip was registered");
     assert!(
-        !calls.iter().any(|c| c.contains("0002EM")),
-        "a call names the damaged clip"
+        !writes.iter().any(|c| c.contains("0002EM")),
+        "a call that creates or changes something names the damaged clip"
     );
     let assets = sandbox.state()["assets"].as_array().expect("assets").len();
     assert_eq!(assets, 1, "only the healthy clip is registered");

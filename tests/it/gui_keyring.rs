@@ -312,6 +312,13 @@ fn gui_keyring_save_restart_forget_in_the_secret_service() {
         vm.token.0, s.token,
         "the masked field holds the stored token"
     );
+    // A saved server with its stored token: the window connects by itself and closes the sheet
+    // to make room for the clips; Settings brings it back.
+    w.pump_until("the connection made at start", |h| {
+        h.state().view().connection == Connection::Connected
+    });
+    w.pump_until("the sheet closed", |h| !h.state().view().show_settings);
+    w.harness.get_by_label("Settings").click();
     w.pump_until_label("Token from the OS keyring");
     assert!(w.harness.query_by_value(&s.token).is_none());
     let field = w

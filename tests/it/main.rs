@@ -11,6 +11,7 @@ mod gui_desk;
 #[cfg(feature = "os-keyring-tests")]
 mod gui_keyring;
 mod ingest;
+mod layout;
 mod look;
 mod look_rules;
 mod media;
