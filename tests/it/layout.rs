@@ -9,7 +9,7 @@ use card_ingest::sample::SampleKind;
 use card_ingest::secrets::EnvStore;
 use card_ingest::settings::Settings;
 use egui::accesskit::Role;
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::NodeT;
 use std::time::Duration;
 
 const SIZES: [(f32, f32); 3] = [(1024.0, 700.0), (1280.0, 800.0), (1920.0, 1080.0)];
