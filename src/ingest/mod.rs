@@ -11,6 +11,7 @@
 pub mod commands;
 mod commit;
 pub mod dedupe;
+pub mod edit_target;
 pub mod engine;
 pub mod erase;
 pub mod events;

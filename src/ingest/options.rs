@@ -85,6 +85,10 @@ pub struct IngestOptions {
     pub look_rules: Vec<crate::media::proxy::look_rules::LookRule>,
     /// Per-clip look (clip editor), by clip id: a LUT or "no look"; before the rules.
     pub clip_looks: HashMap<String, crate::media::proxy::look_rules::ClipLook>,
+    /// Storages for the edit proxy (`--edit-proxy-to`); empty = no edit proxy.
+    pub edit_proxy_to: Vec<super::edit_target::EditProxyTarget>,
+    /// The edit proxy's codec (`--edit-proxy-codec`).
+    pub edit_proxy_codec: crate::media::proxy::EditCodec,
 }
 
 /// Files hashed at once by default: one per core (hashing is CPU-bound on a fast reader).
@@ -120,6 +124,8 @@ impl IngestOptions {
             camera_proxy: false,
             look_rules: Vec::new(),
             clip_looks: HashMap::new(),
+            edit_proxy_to: Vec::new(),
+            edit_proxy_codec: crate::media::proxy::EditCodec::default(),
             force: false,
             proxy_dir,
             upload_chunk_bytes: 8 * 1024 * 1024,
