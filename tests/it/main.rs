@@ -3,6 +3,7 @@ mod burn_in;
 mod camera_proxy;
 mod card_sweep;
 mod client;
+mod edit_proxy;
 mod encoder;
 mod frame_time;
 mod gui;

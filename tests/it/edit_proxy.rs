@@ -1,0 +1,178 @@
+//! The edit proxy (`PPRO_PROXY`): written by the same ffmpeg run as the web proxy, checked with
+//! ffprobe against the original: codec and profile, audio tracks and layouts in the
+//! original's order (never mixed down), frame rate, start timecode, duration ±1 frame.
+
+use super::util::{clip, describe, ffmpeg, ffprobe, p2_segment, require, video_clip};
+use card_ingest::card::Family;
+use card_ingest::media::proxy::{self, EditCodec, ProxyOutput, ProxySpec};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+fn streams<'a>(p: &'a Value, kind: &str) -> Vec<&'a Value> {
+    p["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["codec_type"] == kind)
+        .collect()
+}
+
+fn encode(c: &card_ingest::card::Clip, out: &Path, codec: EditCodec) -> ProxyOutput {
+    let spec = ProxySpec {
+        edit: Some(codec),
+        poster_width: Some(160),
+        ..ProxySpec::default()
+    };
+    let plan = proxy::plan(c, &describe(c), &spec, out).unwrap();
+    let cancel = Arc::new(AtomicBool::new(false));
+    proxy::encode(&plan, &require("ffmpeg"), &cancel, &mut |_| {}).unwrap()
+}
+
+/// The dominant tone of audio track `k` of `path`, by zero crossings of its first second.
+fn tone_hz(path: &Path, k: usize) -> f64 {
+    let pcm = Command::new(require("ffmpeg"))
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-map", &format!("0:a:{k}"), "-t", "1", "-ac", "1"])
+        .args(["-f", "s16le", "-ar", "48000", "-"])
+        .output()
+        .unwrap()
+        .stdout;
+    let samples: Vec<i16> = pcm
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let crossings = samples
+        .windows(2)
+        .filter(|w| (w[0] < 0) != (w[1] < 0))
+        .count();
+    crossings as f64 / 2.0 / (samples.len() as f64 / 48_000.0)
+}
+
+/// (channels, layout) of each audio stream, in order; "unknown" when ffprobe names none.
+fn layouts(p: &Value) -> Vec<(u64, String)> {
+    streams(p, "audio")
+        .iter()
+        .map(|s| {
+            (
+                s["channels"].as_u64().unwrap(),
+                s["channel_layout"].as_str().unwrap_or("unknown").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn tmcd_timecode(p: &Value) -> Option<String> {
+    streams(p, "data")
+        .into_iter()
+        .find(|s| s["codec_tag_string"] == "tmcd")
+        .and_then(|s| s["tags"]["timecode"].as_str().map(str::to_owned))
+}
+
+#[test]
+fn p2_edit_proxy_is_prores_proxy_with_the_four_mono_tracks_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let card = dir.path().join("CARD_A");
+    let c = clip(
+        Family::P2,
+        "0002EM",
+        &card,
+        p2_segment(dir.path(), "0002EM", 3, "10:00:00:00"),
+        vec![vec![0, 1, 2, 3, 4]],
+    );
+    let out = dir.path().join("0002EM.mp4");
+    let o = encode(&c, &out, EditCodec::ProresProxy);
+    let edit = o.edit.as_ref().expect("an edit proxy");
+    assert_eq!(edit.codec, EditCodec::ProresProxy);
+    assert_eq!(
+        edit.size_bytes,
+        std::fs::metadata(&edit.path).unwrap().len()
+    );
+
+    let p = ffprobe(&edit.path, &[]);
+    let v = streams(&p, "video");
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["codec_name"], "prores");
+    assert_eq!(v[0]["profile"], "Proxy");
+    assert_eq!(v[0]["r_frame_rate"], "25/1");
+    assert_eq!(p["format"]["format_name"], "mov,mp4,m4a,3gp,3g2,mj2");
+    assert_eq!(tmcd_timecode(&p).as_deref(), Some("10:00:00:00"));
+    let original = ffprobe(&c.files[0].path, &[]);
+    let want: f64 = original["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let got: f64 = p["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!((got - want).abs() <= 1.0 / 25.0, "{got} vs {want}");
+    // One track per camera audio file, each with that file's channel count and layout (four
+    // mono files: four one-channel tracks; a mixdown fails here) ...
+    let originals: Vec<(u64, String)> = c.files[1..]
+        .iter()
+        .flat_map(|f| layouts(&ffprobe(&f.path, &[])))
+        .collect();
+    assert_eq!(originals.len(), 4);
+    assert!(originals.iter().all(|(n, _)| *n == 1), "{originals:?}");
+    assert_eq!(layouts(&p), originals);
+    // ... in the original's order: CH1..CH4 carry 300, 500, 700, 900 Hz.
+    for (k, hz) in [300.0, 500.0, 700.0, 900.0].into_iter().enumerate() {
+        let got = tone_hz(&edit.path, k);
+        assert!((got - hz).abs() < 15.0, "track {k}: {got} Hz, want {hz}");
+    }
+    assert_eq!(p["format"]["tags"]["title"], "0002EM");
+    let tmcd = streams(&p, "data");
+    assert!(
+        tmcd.iter().any(|s| s["tags"]["reel_name"] == "CARD_A"),
+        "{p}"
+    );
+    // The web proxy and the poster came out of the same run, unchanged.
+    let web = ffprobe(&out, &[]);
+    assert_eq!(streams(&web, "video")[0]["codec_name"], "h264");
+    assert_eq!(streams(&web, "audio")[0]["channels"], 2);
+    assert!(o.poster.is_some());
+}
+
+#[test]
+fn a_stereo_camera_file_gets_one_stereo_track_in_dnxhr_lb() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("GX010001.MP4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=30000/1001:duration=2",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000:duration=2",
+        "-ac",
+        "2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-timecode",
+        "01:02:03;04",
+        src.to_str().unwrap(),
+    ]);
+    let c = video_clip(Family::Gopro, "GX010001", dir.path(), &src);
+    let o = encode(&c, &dir.path().join("gx.mp4"), EditCodec::DnxhrLb);
+    let edit = o.edit.unwrap();
+    let p = ffprobe(&edit.path, &[]);
+    let v = streams(&p, "video");
+    assert_eq!(v[0]["codec_name"], "dnxhd");
+    assert_eq!(v[0]["profile"], "DNXHR LB");
+    assert_eq!(v[0]["r_frame_rate"], "30000/1001");
+    assert_eq!(layouts(&p), vec![(2, "stereo".to_owned())], "{p}");
+    assert_eq!(layouts(&p), layouts(&ffprobe(&src, &[])));
+    assert_eq!(tmcd_timecode(&p).as_deref(), Some("01:02:03;04"));
+    let got: f64 = p["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!((got - 2.0).abs() <= 1001.0 / 30000.0, "{got}");
+}
