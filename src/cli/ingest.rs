@@ -123,6 +123,14 @@ pub struct IngestArgs {
     /// sound when the clip has sound, the clip's length); the step says why when not.
     #[arg(long)]
     camera_proxy: bool,
+    /// Make an edit proxy (iconik format PPRO_PROXY, for Premiere Pro) from the same encode and
+    /// store it on this storage, repeatable: a cloud storage by id or name, or a FILES storage
+    /// with the local folder where it is mounted (`STORAGE=LOCAL_MOUNT`).
+    #[arg(long, value_name = "STORAGE[=LOCAL_MOUNT]", value_parser = parse_edit_target)]
+    edit_proxy_to: Vec<card_ingest::ingest::edit_target::EditProxyTarget>,
+    /// The edit proxy's codec: prores-proxy (ProRes 422 Proxy) or dnxhr-lb.
+    #[arg(long, value_name = "CODEC", default_value = "prores-proxy", value_parser = parse_edit_codec)]
+    edit_proxy_codec: card_ingest::media::proxy::EditCodec,
     /// Corner the burn-in lines are stacked in.
     #[arg(long, value_name = "CORNER", default_value = "bottom-left", value_parser = parse_corner)]
     burn_in_corner: Corner,
@@ -199,6 +207,8 @@ impl IngestArgs {
             burn_in: None,
             proxy_preset: None,
             camera_proxy: false,
+            edit_proxy_to: Vec::new(),
+            edit_proxy_codec: Default::default(),
             look_rule: Vec::new(),
             burn_in_corner: Corner::BottomLeft,
             collection: None,
@@ -219,6 +229,17 @@ impl IngestArgs {
             upload_chunk_kib: 8192,
         }
     }
+}
+
+fn parse_edit_target(
+    text: &str,
+) -> Result<card_ingest::ingest::edit_target::EditProxyTarget, String> {
+    card_ingest::ingest::edit_target::EditProxyTarget::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_edit_codec(text: &str) -> Result<card_ingest::media::proxy::EditCodec, String> {
+    card_ingest::media::proxy::EditCodec::parse(text)
+        .ok_or_else(|| format!("unknown edit proxy codec {text:?}: prores-proxy or dnxhr-lb"))
 }
 
 /// A `--metadata FIELD=VALUE` pair (the value may itself contain `=`).
@@ -413,6 +434,8 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     options.burn_in_corner = args.burn_in_corner;
     options.proxy_preset = args.proxy_preset;
     options.camera_proxy = args.camera_proxy;
+    options.edit_proxy_to = args.edit_proxy_to.clone();
+    options.edit_proxy_codec = args.edit_proxy_codec;
     for rule in &args.look_rule {
         // Checked before any call, as --lut is.
         card_ingest::media::proxy::look::Look::load(&rule.lut)

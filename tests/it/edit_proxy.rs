@@ -176,3 +176,109 @@ fn a_stereo_camera_file_gets_one_stereo_track_in_dnxhr_lb() {
     let got: f64 = p["format"]["duration"].as_str().unwrap().parse().unwrap();
     assert!((got - 2.0).abs() <= 1001.0 / 30000.0, "{got}");
 }
+
+/// A P2 card ingested with `--edit-proxy-to "Sandbox S3"` and `--edit-proxy-to "Sandbox
+/// originals=<mount>"` on the all-kinds sandbox: the asset gets a PPRO_PROXY format with one
+/// file set per storage, each with the CLOSED MOV and its MD5; the S3 bytes and the FILES copy
+/// are the encoded edit proxy; every request validates against iconik's spec.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edit_proxies_are_registered_as_ppro_proxy_on_a_cloud_and_a_files_storage() {
+    use crate::ingest::{TOKEN, engine, md5_hex, run, scan_card, setup};
+    use card_ingest::ingest::edit_target::EditProxyTarget;
+    use card_ingest::sandbox::{self, SandboxConfig, profiles::StorageProfile};
+
+    let s = setup(1);
+    let mut config = SandboxConfig {
+        spec_dir: None,
+        job_delay: std::time::Duration::from_millis(30),
+        mount_point: s.root.display().to_string(),
+        storage_profile: StorageProfile::AllKinds,
+        ..SandboxConfig::default()
+    };
+    config.credentials.token = TOKEN.to_owned();
+    let sbx = sandbox::spawn(config).await.expect("sandbox starts");
+    let mut e = engine(&sbx, &s, TOKEN);
+    // A proxy cache of its own: the shared one holds web-only proxies of the same card.
+    e.options.proxy_dir = s.root.join("proxies");
+    e.options.edit_proxy_to = vec![
+        EditProxyTarget::parse("Sandbox S3").unwrap(),
+        EditProxyTarget::parse(&format!("Sandbox originals={}", s.root.display())).unwrap(),
+    ];
+    let report = scan_card(&s.card);
+    let clip_name = report.clips[0].clip.name.clone();
+    let (out, _) = run(&e, crate::ingest::job(&report)).await;
+    let rec = out.record.clips.values().next().unwrap();
+    assert!(rec.is_complete(), "{rec:?}");
+
+    let st = sbx.state();
+    let list = |kind: &str| st[kind].as_array().unwrap().clone();
+    let formats = list("formats");
+    let mut names: Vec<&str> = formats
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["ORIGINAL", "PPRO_PROXY"]);
+    let ppro = formats.iter().find(|f| f["name"] == "PPRO_PROXY").unwrap();
+    let storages = list("storages");
+    let storage_id = |name: &str| {
+        storages
+            .iter()
+            .find(|x| x["name"] == name)
+            .unwrap_or_else(|| panic!("storage {name}"))["id"]
+            .clone()
+    };
+    let sets: Vec<Value> = list("file_sets")
+        .into_iter()
+        .filter(|f| f["format_id"] == ppro["id"])
+        .collect();
+    let mut set_storages: Vec<Value> = sets.iter().map(|s| s["storage_id"].clone()).collect();
+    set_storages.sort_by_key(|v| v.to_string());
+    let mut want = vec![storage_id("Sandbox S3"), storage_id("Sandbox originals")];
+    want.sort_by_key(|v| v.to_string());
+    assert_eq!(set_storages, want);
+
+    let local = s.root.join("proxies").join(
+        std::fs::read_dir(s.root.join("proxies"))
+            .unwrap()
+            .filter_map(|d| d.ok())
+            .map(|d| d.file_name().to_string_lossy().into_owned())
+            .find(|n| n.ends_with(".edit.mov"))
+            .expect("edit proxy in the cache"),
+    );
+    let md5 = md5_hex(&local);
+    let name = format!("{clip_name}_Proxy.mov");
+    for set in &sets {
+        let files: Vec<Value> = list("files")
+            .into_iter()
+            .filter(|f| f["file_set_id"] == set["id"])
+            .collect();
+        assert_eq!(files.len(), 1, "{set}");
+        let f = &files[0];
+        assert_eq!(f["status"], "CLOSED");
+        assert_eq!(f["checksum"], md5.as_str());
+        assert_eq!(f["name"], name.as_str());
+        assert_eq!(f["directory_path"], "Proxies/CARD_C");
+        assert_eq!(f["size"], std::fs::metadata(&local).unwrap().len());
+    }
+    let s3 = list("files")
+        .into_iter()
+        .find(|f| f["storage_id"] == storage_id("Sandbox S3") && f["name"] == name.as_str())
+        .unwrap();
+    let key = format!("sandbox-s3-files/{}/{name}", s3["id"].as_str().unwrap());
+    let bytes = sbx.object_bytes(&key).expect("S3 object");
+    assert_eq!(bytes, std::fs::read(&local).unwrap());
+    let copy = s.root.join("Proxies/CARD_C").join(&name);
+    assert_eq!(md5_hex(&copy), md5);
+    // What was stored is the edit proxy: ProRes Proxy with the card's four mono tracks.
+    let p = ffprobe(&copy, &[]);
+    assert_eq!(streams(&p, "video")[0]["profile"], "Proxy");
+    assert_eq!(layouts(&p).len(), 4);
+    for r in sbx.requests() {
+        if r["path"].as_str().unwrap_or("").starts_with("/API/")
+            && matches!(r["method"].as_str(), Some("POST" | "PATCH" | "PUT"))
+        {
+            assert_eq!(r["validation"]["valid"], true, "invalid request: {r}");
+        }
+    }
+}

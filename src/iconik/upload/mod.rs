@@ -301,6 +301,82 @@ pub async fn upload_proxy(
         .storage_method
         .clone()
         .ok_or_else(|| unsupported("iconik returned no storage_method".to_owned()))?;
+    let multipart = proxy
+        .multipart_upload_url
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .map(|url| S3Multipart {
+            iconik,
+            asset,
+            proxy: proxy.id,
+            url,
+        });
+    upload_signed(
+        http,
+        method,
+        upload_url,
+        path,
+        opts,
+        multipart,
+        &proxy.id.to_string(),
+    )
+    .await
+}
+
+/// Uploads `path` as the bytes of the file record `file` on a cloud storage (a cloud copy of
+/// an original, an edit proxy): GCS resumable, S3 single PUT, Azure block blob, as for
+/// proxies. iconik's S3 multipart endpoints are proxy endpoints, so files go in one PUT (S3
+/// takes up to 5 GB that way). Does not close the record.
+pub async fn upload_file(
+    http: &UploadHttp,
+    file: &super::models::File,
+    path: &Path,
+    opts: &ProxyUploadOptions,
+) -> Result<UploadOutcome, UploadError> {
+    let unsupported = |detail: String| UploadError::Unsupported {
+        proxy: format!("file {}", file.id),
+        detail,
+    };
+    let upload_url = file
+        .upload_url
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| unsupported("iconik returned no upload_url".to_owned()))?;
+    let method = file
+        .storage_method
+        .as_deref()
+        .and_then(|m| serde_json::from_value(serde_json::Value::String(m.to_owned())).ok())
+        .ok_or_else(|| unsupported("iconik returned no storage_method".to_owned()))?;
+    upload_signed(
+        http,
+        method,
+        upload_url,
+        path,
+        opts,
+        None,
+        &format!("file {}", file.id),
+    )
+    .await
+}
+
+/// iconik's S3 multipart flow for a proxy.
+struct S3Multipart<'a> {
+    iconik: &'a Client,
+    asset: AssetId,
+    proxy: super::models::ProxyId,
+    url: &'a str,
+}
+
+/// The upload to a signed URL by storage method; `what` names the record in errors.
+async fn upload_signed(
+    http: &UploadHttp,
+    method: StorageMethod,
+    upload_url: &str,
+    path: &Path,
+    opts: &ProxyUploadOptions,
+    multipart: Option<S3Multipart<'_>>,
+    what: &str,
+) -> Result<UploadOutcome, UploadError> {
     let size = file_size(path).await?;
     let progress = opts.progress.clone();
     match method {
@@ -331,11 +407,11 @@ pub async fn upload_proxy(
             let threshold = opts
                 .s3_multipart_threshold
                 .unwrap_or(s3::DEFAULT_MULTIPART_THRESHOLD);
-            match proxy.multipart_upload_url.as_deref() {
-                Some(mp) if !mp.is_empty() && size > threshold => {
+            match multipart {
+                Some(mp) if size > threshold => {
                     let part_size = opts.s3_part_size.unwrap_or(s3::DEFAULT_PART_SIZE);
                     s3::multipart_upload(
-                        http, iconik, asset, proxy.id, mp, path, part_size, progress,
+                        http, mp.iconik, mp.asset, mp.proxy, mp.url, path, part_size, progress,
                     )
                     .await?;
                 }
@@ -365,9 +441,10 @@ pub async fn upload_proxy(
                 restarts: 0,
             })
         }
-        other => Err(unsupported(format!(
-            "storage_method {other} is not supported (GCS, S3 and AZURE are)"
-        ))),
+        other => Err(UploadError::Unsupported {
+            proxy: what.to_owned(),
+            detail: format!("storage_method {other} is not supported (GCS, S3 and AZURE are)"),
+        }),
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod camera_proxy;
 pub mod copy;
+pub mod edit_proxy;
 pub mod encode;
 pub mod hash;
 pub mod proxy_cache;

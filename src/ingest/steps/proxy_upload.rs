@@ -178,7 +178,13 @@ impl ClipCtx {
             }
         })
         .await?;
-        Ok(StepEnd::Done(Some(format!("proxy {proxy} CLOSED"))))
+        // The edit proxy joins the asset once its web proxy is there.
+        let edit = self
+            .register_edit_proxy()
+            .await?
+            .map(|e| format!("; {e}"))
+            .unwrap_or_default();
+        Ok(StepEnd::Done(Some(format!("proxy {proxy} CLOSED{edit}"))))
     }
 
     pub(super) async fn keyframes(&self, resumed: bool) -> StepResult {

@@ -95,6 +95,23 @@ pub fn fresh_state(config: &SandboxConfig) -> State {
             json!({ "container": "sandbox-azure-proxies", "add_uuid_to_filenames": false }),
         ));
     }
+    if config.storage_profile == profiles::StorageProfile::AllKinds {
+        // Cloud storages holding files (originals' copies, edit proxies), as iconik lists them.
+        for (name, method, bucket) in profiles::CLOUD_STORAGES {
+            let key = if method == "AZURE" {
+                "container"
+            } else {
+                "bucket"
+            };
+            storages.push(storage(
+                name,
+                method,
+                "FILES",
+                false,
+                json!({ key: bucket, "add_uuid_to_filenames": false }),
+            ));
+        }
+    }
     let field = |name: &str, label: &str| {
         json!({ "name": name, "label": label, "field_type": "string", "read_only": false,
                 "required": false, "multi": false })
