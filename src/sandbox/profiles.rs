@@ -30,8 +30,9 @@ pub enum StorageProfile {
     /// A typical production tenant: scanned folder with aggregation, no access outside it, an
     /// ACL template and an access group.
     Tenant,
-    /// The plain FILES storage plus cloud storages for originals and edit proxies: "Sandbox
-    /// GCS", "Sandbox S3" and "Sandbox Azure" (their records answer upload URLs).
+    /// The plain FILES storage, a second FILES storage "Sandbox shuttle" (`<mount>/shuttle`),
+    /// and cloud storages for originals and edit proxies: "Sandbox GCS", "Sandbox S3" and
+    /// "Sandbox Azure" (their records answer upload URLs).
     AllKinds,
 }
 
@@ -85,7 +86,7 @@ impl StorageProfile {
                 "scanned + aggregation, no access outside scan folders, ACL template and group"
             }
             StorageProfile::AllKinds => {
-                "plain FILES storage plus cloud storages Sandbox GCS, Sandbox S3, Sandbox Azure"
+                "plain FILES storage, a second one (Sandbox shuttle, <mount>/shuttle), cloud storages Sandbox GCS, Sandbox S3, Sandbox Azure"
             }
         }
     }
@@ -123,6 +124,10 @@ impl StorageProfile {
         }
     }
 }
+
+/// The second FILES storage of [`StorageProfile::AllKinds`] and its folder under the mount.
+pub const SHUTTLE_NAME: &str = "Sandbox shuttle";
+pub const SHUTTLE_FOLDER: &str = "shuttle";
 
 /// The cloud storages of [`StorageProfile::AllKinds`]: (name, method, bucket or container).
 pub const CLOUD_STORAGES: [(&str, &str, &str); 3] = [

@@ -184,7 +184,7 @@ fn a_stereo_camera_file_gets_one_stereo_track_in_dnxhr_lb() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_proxies_are_registered_as_ppro_proxy_on_a_cloud_and_a_files_storage() {
     use crate::ingest::{TOKEN, engine, md5_hex, run, scan_card, setup};
-    use card_ingest::ingest::edit_target::EditProxyTarget;
+    use card_ingest::ingest::storage_target::StorageTarget;
     use card_ingest::sandbox::{self, SandboxConfig, profiles::StorageProfile};
 
     let s = setup(1);
@@ -201,8 +201,8 @@ async fn edit_proxies_are_registered_as_ppro_proxy_on_a_cloud_and_a_files_storag
     // A proxy cache of its own: the shared one holds web-only proxies of the same card.
     e.options.proxy_dir = s.root.join("proxies");
     e.options.edit_proxy_to = vec![
-        EditProxyTarget::parse("Sandbox S3").unwrap(),
-        EditProxyTarget::parse(&format!("Sandbox originals={}", s.root.display())).unwrap(),
+        StorageTarget::parse("Sandbox S3").unwrap(),
+        StorageTarget::parse(&format!("Sandbox originals={}", s.root.display())).unwrap(),
     ];
     let report = scan_card(&s.card);
     let clip_name = report.clips[0].clip.name.clone();

@@ -26,6 +26,7 @@ mod sample_cards;
 mod sandbox;
 mod scan;
 mod secrets;
+mod seed_tree;
 mod tenant;
 mod transcript;
 mod util;

@@ -13,8 +13,8 @@ use crate::iconik::models::{
     StorageMethod, VersionId,
 };
 use crate::iconik::upload::{self, ProxyUploadOptions};
-use crate::ingest::edit_target::EditProxyTarget;
 use crate::ingest::step::Step;
+use crate::ingest::storage_target::StorageTarget;
 use crate::media::proxy::record::EditRecord;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -218,7 +218,7 @@ impl ClipCtx {
         format: &Format,
         set: FileSetId,
         storage: &Storage,
-        target: &EditProxyTarget,
+        target: &StorageTarget,
         mov: &Path,
         md5: &str,
         place: &EditPlace,

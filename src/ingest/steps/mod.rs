@@ -10,6 +10,7 @@
 //! (iconik-api.md §9).
 
 pub mod camera_proxy;
+pub mod copies;
 pub mod copy;
 pub mod edit_proxy;
 pub mod encode;

@@ -1,12 +1,12 @@
-//! `--edit-proxy-to STORAGE[=LOCAL_MOUNT]`: where the edit proxy (`PPRO_PROXY`) is stored. A
-//! FILES storage needs the folder where it is mounted here (the MOV is copied there and its
-//! path registered); a cloud storage takes the upload.
+//! `STORAGE[=LOCAL_MOUNT]`: an iconik storage (id or name) and, for a FILES storage, the local
+//! folder where it is mounted. `--edit-proxy-to` (the edit proxy is copied there or uploaded)
+//! and `--offload-storage` (offload destinations under the mount are copies on that storage).
 
 use std::path::PathBuf;
 
-/// One storage the edit proxy goes to.
+/// One storage, with its local mount when it has one here.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EditProxyTarget {
+pub struct StorageTarget {
     /// iconik storage id or name.
     pub storage: String,
     /// The storage's local mount (FILES storages).
@@ -14,32 +14,32 @@ pub struct EditProxyTarget {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum EditTargetError {
-    #[error("--edit-proxy-to needs a storage name or id (STORAGE or STORAGE=LOCAL_MOUNT)")]
+pub enum StorageTargetError {
+    #[error("a storage name or id is needed (STORAGE or STORAGE=LOCAL_MOUNT)")]
     NoStorage,
-    #[error("--edit-proxy-to {0:?}: the local mount after '=' is empty")]
+    #[error("{0:?}: the local mount after '=' is empty")]
     EmptyMount(String),
 }
 
-impl EditProxyTarget {
+impl StorageTarget {
     /// `STORAGE` or `STORAGE=LOCAL_MOUNT`. The first `=` separates them: storage names with
     /// `=` are not supported here (use the storage id).
-    pub fn parse(text: &str) -> Result<EditProxyTarget, EditTargetError> {
+    pub fn parse(text: &str) -> Result<StorageTarget, StorageTargetError> {
         let (storage, mount) = match text.split_once('=') {
             Some((s, m)) => (s.trim(), Some(m)),
             None => (text.trim(), None),
         };
         if storage.is_empty() {
-            return Err(EditTargetError::NoStorage);
+            return Err(StorageTargetError::NoStorage);
         }
         let local_mount = match mount {
             Some(m) if m.trim().is_empty() => {
-                return Err(EditTargetError::EmptyMount(text.to_owned()));
+                return Err(StorageTargetError::EmptyMount(text.to_owned()));
             }
             Some(m) => Some(PathBuf::from(m)),
             None => None,
         };
-        Ok(EditProxyTarget {
+        Ok(StorageTarget {
             storage: storage.to_owned(),
             local_mount,
         })
@@ -53,26 +53,26 @@ mod tests {
     #[test]
     fn storage_and_optional_mount() {
         assert_eq!(
-            EditProxyTarget::parse("Sandbox S3").unwrap(),
-            EditProxyTarget {
+            StorageTarget::parse("Sandbox S3").unwrap(),
+            StorageTarget {
                 storage: "Sandbox S3".into(),
                 local_mount: None
             }
         );
         assert_eq!(
-            EditProxyTarget::parse("Edit=/mnt/edit=x").unwrap(),
-            EditProxyTarget {
+            StorageTarget::parse("Edit=/mnt/edit=x").unwrap(),
+            StorageTarget {
                 storage: "Edit".into(),
                 local_mount: Some("/mnt/edit=x".into())
             }
         );
         assert_eq!(
-            EditProxyTarget::parse("=/mnt"),
-            Err(EditTargetError::NoStorage)
+            StorageTarget::parse("=/mnt"),
+            Err(StorageTargetError::NoStorage)
         );
         assert!(matches!(
-            EditProxyTarget::parse("Edit="),
-            Err(EditTargetError::EmptyMount(_))
+            StorageTarget::parse("Edit="),
+            Err(StorageTargetError::EmptyMount(_))
         ));
     }
 }

@@ -1,0 +1,168 @@
+//! The seed's whole asset (issue 22): a P2 clip offloaded to two destinations on two iconik
+//! storages, copied to the sandbox's GCS and with edit proxies on S3 and a FILES path, shows
+//! ORIGINAL with three file sets (each with every member file and its MD5), PPRO_PROXY with two
+//! file sets, the closed web proxy and keyframes; every request validates against the spec;
+//! the verified cloud copy is a line of the safe-to-erase evidence.
+
+use crate::ingest::{TOKEN, engine, job, master, md5_hex, run, scan_card, setup};
+use crate::util::{canonical, copy_tree, tempdir};
+use card_ingest::ingest::storage_target::StorageTarget;
+use card_ingest::sandbox::profiles::StorageProfile;
+use card_ingest::sandbox::{self, SandboxConfig};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_p2_clip_gets_the_seeds_tree_originals_on_three_storages_and_two_edit_proxies() {
+    let s = setup(1);
+    // The card outside the storages; the RAID under "Sandbox originals", the shuttle drive on
+    // "Sandbox shuttle".
+    let card_dir = tempdir();
+    let card = canonical(card_dir.path()).join("CARD_C");
+    copy_tree(master(1), &card);
+    let raid = s.root.join("raid");
+    let shuttle_mount = s.root.join("shuttle");
+    let shuttle = shuttle_mount.join("ingest");
+    std::fs::create_dir_all(&raid).unwrap();
+    std::fs::create_dir_all(&shuttle).unwrap();
+
+    let mut config = SandboxConfig {
+        spec_dir: None,
+        job_delay: std::time::Duration::from_millis(30),
+        mount_point: s.root.display().to_string(),
+        storage_profile: StorageProfile::AllKinds,
+        ..SandboxConfig::default()
+    };
+    config.credentials.token = TOKEN.to_owned();
+    let sbx = sandbox::spawn(config).await.expect("sandbox starts");
+    let mut e = engine(&sbx, &s, TOKEN);
+    e.options.proxy_dir = s.root.join("proxies");
+    e.options.offload_to = Some(raid.clone());
+    e.options.offload_also = vec![shuttle.clone()];
+    e.options.allow_same_volume = true;
+    e.options.offload_storages = vec![
+        StorageTarget::parse(&format!("Sandbox shuttle={}", shuttle_mount.display())).unwrap(),
+    ];
+    e.options.cloud_copy = vec!["Sandbox GCS".into()];
+    e.options.edit_proxy_to = vec![
+        StorageTarget::parse("Sandbox S3").unwrap(),
+        StorageTarget::parse(&format!("Sandbox originals={}", s.root.display())).unwrap(),
+    ];
+    let report = scan_card(&card);
+    let members: Vec<_> = report.clips[0].clip.files.clone();
+    let (out, _) = run(&e, job(&report)).await;
+    let rec = out.record.clips.values().next().unwrap();
+    assert!(rec.is_complete(), "{rec:#?}");
+
+    let st = sbx.state();
+    let list = |kind: &str| st[kind].as_array().unwrap().clone();
+    let storage_name: BTreeMap<String, String> = list("storages")
+        .iter()
+        .map(|x| (x["id"].to_string(), x["name"].as_str().unwrap().to_owned()))
+        .collect();
+    let format_id = |name: &str| {
+        let f: Vec<Value> = list("formats")
+            .into_iter()
+            .filter(|f| f["name"] == name)
+            .collect();
+        assert_eq!(f.len(), 1, "{name}");
+        f[0]["id"].clone()
+    };
+    let sets_of = |format: &Value| -> BTreeMap<String, Value> {
+        list("file_sets")
+            .into_iter()
+            .filter(|s| s["format_id"] == *format)
+            .map(|s| (storage_name[&s["storage_id"].to_string()].clone(), s))
+            .collect()
+    };
+    let files_in = |set: &Value| -> Vec<Value> {
+        list("files")
+            .into_iter()
+            .filter(|f| f["file_set_id"] == set["id"])
+            .collect()
+    };
+
+    // ORIGINAL: three file sets, each with every member file, its size and MD5, CLOSED.
+    let original = sets_of(&format_id("ORIGINAL"));
+    assert_eq!(
+        original.keys().collect::<Vec<_>>(),
+        ["Sandbox GCS", "Sandbox originals", "Sandbox shuttle"]
+    );
+    for (storage, set) in &original {
+        let files = files_in(set);
+        assert_eq!(files.len(), members.len(), "{storage}");
+        for m in &members {
+            let name = m.path.file_name().unwrap().to_string_lossy().into_owned();
+            let f = files
+                .iter()
+                .find(|f| f["name"] == name.as_str() || f["original_name"] == name.as_str())
+                .unwrap_or_else(|| panic!("{name} on {storage}"));
+            assert_eq!(f["checksum"], md5_hex(&m.path), "{name} on {storage}");
+            assert_eq!(f["size"], m.size, "{name} on {storage}");
+            assert_eq!(f["status"], "CLOSED", "{name} on {storage}");
+            assert!(f["file_date_modified"].is_string(), "{f}");
+        }
+    }
+    // The shuttle's records are relative to its own mount.
+    let shuttle_dirs: Vec<String> = files_in(&original["Sandbox shuttle"])
+        .iter()
+        .map(|f| f["directory_path"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        shuttle_dirs.iter().all(|d| d.starts_with("ingest/")),
+        "{shuttle_dirs:?}"
+    );
+    // The GCS copy holds the card's bytes.
+    for f in files_in(&original["Sandbox GCS"]) {
+        let key = format!(
+            "sandbox-gcs-files/{}/{}",
+            f["id"].as_str().unwrap(),
+            f["name"].as_str().unwrap()
+        );
+        let bytes = sbx.object_bytes(&key).expect("GCS object");
+        let m = members
+            .iter()
+            .find(|m| m.path.file_name().unwrap().to_string_lossy() == f["name"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(bytes, std::fs::read(&m.path).unwrap(), "{key}");
+    }
+
+    // PPRO_PROXY: two file sets (S3, the FILES path), each with the MOV.
+    let ppro = sets_of(&format_id("PPRO_PROXY"));
+    assert_eq!(
+        ppro.keys().collect::<Vec<_>>(),
+        ["Sandbox S3", "Sandbox originals"]
+    );
+    for set in ppro.values() {
+        let files = files_in(set);
+        assert_eq!(files.len(), 1);
+        assert!(files[0]["name"].as_str().unwrap().ends_with("_Proxy.mov"));
+        assert_eq!(files[0]["status"], "CLOSED");
+    }
+
+    // The web proxy closed, keyframes made.
+    let proxies = list("proxies");
+    assert_eq!(proxies.len(), 1);
+    assert_eq!(proxies[0]["status"], "CLOSED");
+    assert!(!list("keyframes").is_empty());
+
+    // Every write validated against iconik's spec.
+    for r in sbx.requests() {
+        if r["path"].as_str().unwrap_or("").starts_with("/API/")
+            && matches!(r["method"].as_str(), Some("POST" | "PATCH" | "PUT"))
+        {
+            assert_eq!(r["validation"]["valid"], true, "invalid request: {r}");
+        }
+    }
+
+    // The verified cloud copy is evidence for erasing the card.
+    assert_eq!(rec.cloud_copies.len(), 1);
+    assert!(rec.cloud_copies[0].verified);
+    let verdict = card_ingest::ingest::erase::verdict(&out.record, &card);
+    let line = verdict
+        .evidence
+        .iter()
+        .find(|e| e.text.starts_with("cloud copy on Sandbox GCS"))
+        .expect("a cloud copy line");
+    assert!(line.met, "{}", line.text);
+}
