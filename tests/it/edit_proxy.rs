@@ -185,18 +185,9 @@ fn a_stereo_camera_file_gets_one_stereo_track_in_dnxhr_lb() {
 async fn edit_proxies_are_registered_as_ppro_proxy_on_a_cloud_and_a_files_storage() {
     use crate::ingest::{TOKEN, engine, md5_hex, run, scan_card, setup};
     use card_ingest::ingest::storage_target::StorageTarget;
-    use card_ingest::sandbox::{self, SandboxConfig, profiles::StorageProfile};
 
     let s = setup(1);
-    let mut config = SandboxConfig {
-        spec_dir: None,
-        job_delay: std::time::Duration::from_millis(30),
-        mount_point: s.root.display().to_string(),
-        storage_profile: StorageProfile::AllKinds,
-        ..SandboxConfig::default()
-    };
-    config.credentials.token = TOKEN.to_owned();
-    let sbx = sandbox::spawn(config).await.expect("sandbox starts");
+    let sbx = crate::seed_tree::all_kinds_sandbox(&s.root).await;
     let mut e = engine(&sbx, &s, TOKEN);
     // A proxy cache of its own: the shared one holds web-only proxies of the same card.
     e.options.proxy_dir = s.root.join("proxies");

@@ -12,6 +12,19 @@ use card_ingest::sandbox::{self, SandboxConfig};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// A sandbox with the `all-kinds` storages, mounted at `mount`.
+pub(crate) async fn all_kinds_sandbox(mount: &std::path::Path) -> sandbox::SandboxHandle {
+    let mut config = SandboxConfig {
+        spec_dir: None,
+        job_delay: std::time::Duration::from_millis(30),
+        mount_point: mount.display().to_string(),
+        storage_profile: StorageProfile::AllKinds,
+        ..SandboxConfig::default()
+    };
+    config.credentials.token = TOKEN.to_owned();
+    sandbox::spawn(config).await.expect("sandbox starts")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_p2_clip_gets_the_seeds_tree_originals_on_three_storages_and_two_edit_proxies() {
     let s = setup(1);
@@ -26,15 +39,7 @@ async fn a_p2_clip_gets_the_seeds_tree_originals_on_three_storages_and_two_edit_
     std::fs::create_dir_all(&raid).unwrap();
     std::fs::create_dir_all(&shuttle).unwrap();
 
-    let mut config = SandboxConfig {
-        spec_dir: None,
-        job_delay: std::time::Duration::from_millis(30),
-        mount_point: s.root.display().to_string(),
-        storage_profile: StorageProfile::AllKinds,
-        ..SandboxConfig::default()
-    };
-    config.credentials.token = TOKEN.to_owned();
-    let sbx = sandbox::spawn(config).await.expect("sandbox starts");
+    let sbx = all_kinds_sandbox(&s.root).await;
     let mut e = engine(&sbx, &s, TOKEN);
     e.options.proxy_dir = s.root.join("proxies");
     e.options.offload_to = Some(raid.clone());

@@ -291,19 +291,12 @@ pub async fn upload_proxy(
     path: &Path,
     opts: &ProxyUploadOptions,
 ) -> Result<UploadOutcome, UploadError> {
-    let unsupported = |detail: String| UploadError::Unsupported {
-        proxy: proxy.id.to_string(),
-        detail,
-    };
-    let upload_url = proxy
-        .upload_url
-        .as_deref()
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| unsupported("iconik returned no upload_url".to_owned()))?;
-    let method = proxy
-        .storage_method
-        .clone()
-        .ok_or_else(|| unsupported("iconik returned no storage_method".to_owned()))?;
+    let what = proxy.id.to_string();
+    let (upload_url, method) = signed_target(
+        proxy.upload_url.as_deref(),
+        proxy.storage_method.clone(),
+        &what,
+    )?;
     let multipart = proxy
         .multipart_upload_url
         .as_deref()
@@ -314,16 +307,24 @@ pub async fn upload_proxy(
             proxy: proxy.id,
             url,
         });
-    upload_signed(
-        http,
-        method,
-        upload_url,
-        path,
-        opts,
-        multipart,
-        &proxy.id.to_string(),
-    )
-    .await
+    upload_signed(http, method, upload_url, path, opts, multipart, &what).await
+}
+
+/// The signed URL and storage method a record answered, or why it cannot be uploaded.
+fn signed_target<'a>(
+    upload_url: Option<&'a str>,
+    method: Option<StorageMethod>,
+    what: &str,
+) -> Result<(&'a str, StorageMethod), UploadError> {
+    let unsupported = |detail: &str| UploadError::Unsupported {
+        proxy: what.to_owned(),
+        detail: detail.to_owned(),
+    };
+    let url = upload_url
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| unsupported("iconik returned no upload_url"))?;
+    let method = method.ok_or_else(|| unsupported("iconik returned no storage_method"))?;
+    Ok((url, method))
 }
 
 /// Uploads `path` as the bytes of the file record `file` on a cloud storage (a cloud copy of
@@ -336,30 +337,13 @@ pub async fn upload_file(
     path: &Path,
     opts: &ProxyUploadOptions,
 ) -> Result<UploadOutcome, UploadError> {
-    let unsupported = |detail: String| UploadError::Unsupported {
-        proxy: format!("file {}", file.id),
-        detail,
-    };
-    let upload_url = file
-        .upload_url
-        .as_deref()
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| unsupported("iconik returned no upload_url".to_owned()))?;
+    let what = format!("file {}", file.id);
     let method = file
         .storage_method
         .as_deref()
-        .and_then(|m| serde_json::from_value(serde_json::Value::String(m.to_owned())).ok())
-        .ok_or_else(|| unsupported("iconik returned no storage_method".to_owned()))?;
-    upload_signed(
-        http,
-        method,
-        upload_url,
-        path,
-        opts,
-        None,
-        &format!("file {}", file.id),
-    )
-    .await
+        .and_then(|m| serde_json::from_value(serde_json::Value::String(m.to_owned())).ok());
+    let (upload_url, method) = signed_target(file.upload_url.as_deref(), method, &what)?;
+    upload_signed(http, method, upload_url, path, opts, None, &what).await
 }
 
 /// iconik's S3 multipart flow for a proxy.

@@ -8,10 +8,9 @@
 use super::register::common_dir;
 use super::{ClipCtx, StepFail};
 use crate::iconik::models::{
-    AssetId, FileCreate, FilePatch, FileSetCreate, FileSetId, FileSetStatus, ObjectStatus, Storage,
+    AssetId, FileCreate, FileSetCreate, FileSetId, FileSetStatus, ObjectStatus, Storage,
     StorageMethod,
 };
-use crate::iconik::upload::{self, ProxyUploadOptions};
 use crate::ingest::record::{ClipRecord, CloudCopy, FileRecord};
 use crate::ingest::step::Step;
 use crate::ingest::storage_path::{PathStyle, directory_path};
@@ -164,17 +163,6 @@ impl ClipCtx {
         Ok(done)
     }
 
-    async fn storage_named(&self, wanted: &str, flag: &str) -> Result<Storage, StepFail> {
-        super::resolve_storage(&self.shared.client, wanted)
-            .await
-            .map_err(|e| match e {
-                super::StorageLookup::Api(e) => StepFail::iconik(e),
-                super::StorageLookup::NotFound { wanted, known } => {
-                    StepFail::permanent(format!("{flag}: no storage {wanted:?}; known: {known}"))
-                }
-            })
-    }
-
     /// The ORIGINAL's file set on `storage` with every member; for a cloud storage the bytes
     /// are uploaded and each MD5 compared. Returns whether every MD5 was reported and matched.
     async fn copy_file_set(
@@ -277,76 +265,45 @@ impl ClipCtx {
         m: &Member<'_>,
         found: Option<crate::iconik::models::File>,
     ) -> Result<bool, StepFail> {
-        let client = self.shared.client.clone();
-        let file = match found {
-            Some(f) if f.upload_url.is_some() => f,
-            Some(f) => {
-                let id = f.id;
-                self.call(Step::CreateFiles, |_| {
-                    let client = client.clone();
-                    async move { client.files().get(asset, id).await }
-                })
-                .await?
-            }
-            None => {
-                let (created, modified) = dates(&m.local);
-                let body = FileCreate {
-                    name: Some(m.name.clone()),
-                    size: Some(m.record.size_bytes),
-                    file_date_created: created,
-                    file_date_modified: modified,
-                    file_set_id: Some(set),
-                    format_id: rec.format_id,
-                    storage_id: Some(storage.id),
-                    status: Some(ObjectStatus::Open),
-                    version_id: rec.version_id,
-                    ..FileCreate::new(m.directory.clone(), m.name.clone())
-                };
-                let body = &body;
-                self.call(Step::CreateFiles, |_| {
-                    let client = client.clone();
-                    async move { client.files().create(asset, body).await }
-                })
-                .await?
-            }
+        let (created, modified) = dates(&m.local);
+        let body = FileCreate {
+            name: Some(m.name.clone()),
+            size: Some(m.record.size_bytes),
+            file_date_created: created,
+            file_date_modified: modified,
+            file_set_id: Some(set),
+            format_id: rec.format_id,
+            storage_id: Some(storage.id),
+            version_id: rec.version_id,
+            ..FileCreate::new(m.directory.clone(), m.name.clone())
         };
-        let opts = ProxyUploadOptions {
-            gcs: upload::gcs::ResumableOptions {
-                chunk_size: self.shared.options.upload_chunk_bytes,
-                backoff: self.shared.options.retry.clone(),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let done = upload::upload_file(&self.shared.upload, &file, &m.local, &opts)
-            .await
-            .map_err(|e| StepFail {
-                retryable: e.is_retryable(),
-                ..StepFail::permanent(e.to_string())
-            })?;
-        let card = m.record.md5.as_deref();
-        let matched = match (done.reported_md5.as_deref(), card) {
-            (Some(got), Some(want)) if got == want => true,
-            (Some(got), want) => {
-                return Err(StepFail::permanent(format!(
+        let file = self
+            .open_record(Step::CreateFiles, asset, found, body)
+            .await?;
+        let card = m.record.md5.clone();
+        let mut matched = false;
+        self.upload_and_close(
+            Step::CreateFiles,
+            asset,
+            &file,
+            &m.local,
+            m.record.size_bytes,
+            card.clone(),
+            |done| match (done.reported_md5.as_deref(), card.as_deref()) {
+                (Some(got), Some(want)) if got == want => {
+                    matched = true;
+                    Ok(())
+                }
+                (Some(got), want) => Err(StepFail::permanent(format!(
                     "{} on {}: the storage reports MD5 {got}, the card's is {}",
                     m.name,
                     label(storage),
                     want.unwrap_or("unknown")
-                )));
-            }
-            (None, _) => false,
-        };
-        let patch = FilePatch {
-            status: Some(ObjectStatus::Closed),
-            size: Some(m.record.size_bytes),
-            checksum: m.record.md5.clone(),
-        };
-        let (patch, id) = (&patch, file.id);
-        self.call(Step::CreateFiles, |_| {
-            let client = client.clone();
-            async move { client.files().patch(asset, id, patch).await }
-        })
+                ))),
+                // Closed, but no evidence: the storage said nothing to compare.
+                (None, _) => Ok(()),
+            },
+        )
         .await?;
         Ok(matched)
     }

@@ -8,11 +8,9 @@
 use super::{ClipCtx, StepFail};
 use crate::checksum::{Algorithm, AlgorithmSet};
 use crate::iconik::models::{
-    ActiveStatus, AssetId, ComponentCreate, ComponentType, File, FileCreate, FilePatch,
-    FileSetCreate, FileSetId, FileSetStatus, Format, FormatCreate, ObjectStatus, Storage,
-    StorageMethod, VersionId,
+    ActiveStatus, AssetId, ComponentCreate, ComponentType, FileCreate, FileSetCreate, FileSetId,
+    FileSetStatus, Format, FormatCreate, ObjectStatus, Storage, StorageMethod, VersionId,
 };
-use crate::iconik::upload::{self, ProxyUploadOptions};
 use crate::ingest::step::Step;
 use crate::ingest::storage_target::StorageTarget;
 use crate::media::proxy::record::EditRecord;
@@ -100,14 +98,7 @@ impl ClipCtx {
         let asset = self.asset()?;
         let mut storages = Vec::new();
         for t in &targets {
-            let s = super::resolve_storage(&self.shared.client, &t.storage)
-                .await
-                .map_err(|e| match e {
-                    super::StorageLookup::Api(e) => StepFail::iconik(e),
-                    super::StorageLookup::NotFound { wanted, known } => StepFail::permanent(
-                        format!("--edit-proxy-to: no storage {wanted:?}; known: {known}"),
-                    ),
-                })?;
+            let s = self.storage_named(&t.storage, "--edit-proxy-to").await?;
             if s.method == Some(StorageMethod::File) && t.local_mount.is_none() {
                 return Err(StepFail::permanent(format!(
                     "--edit-proxy-to {}: a FILES storage needs its local mount (STORAGE=LOCAL_MOUNT)",
@@ -276,50 +267,18 @@ impl ClipCtx {
             return Ok(());
         }
         // Cloud storage: an OPEN record answers the signed URL the bytes go to.
-        let file: File = match existing {
-            Some(f) if f.upload_url.is_some() => f,
-            Some(f) => {
-                let id = f.id;
-                self.call(Step::CloseProxy, |_| {
-                    let client = client.clone();
-                    async move { client.files().get(asset, id).await }
-                })
-                .await?
-            }
-            None => {
-                body.status = Some(ObjectStatus::Open);
-                let body = &body;
-                self.call(Step::CloseProxy, |_| {
-                    let client = client.clone();
-                    async move { client.files().create(asset, body).await }
-                })
-                .await?
-            }
-        };
-        let opts = ProxyUploadOptions {
-            gcs: upload::gcs::ResumableOptions {
-                chunk_size: self.shared.options.upload_chunk_bytes,
-                backoff: self.shared.options.retry.clone(),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        upload::upload_file(&self.shared.upload, &file, mov, &opts)
-            .await
-            .map_err(|e| StepFail {
-                retryable: e.is_retryable(),
-                ..StepFail::permanent(e.to_string())
-            })?;
-        let patch = FilePatch {
-            status: Some(ObjectStatus::Closed),
-            size: Some(size),
-            checksum: Some(md5.to_owned()),
-        };
-        let (patch, id) = (&patch, file.id);
-        self.call(Step::CloseProxy, |_| {
-            let client = client.clone();
-            async move { client.files().patch(asset, id, patch).await }
-        })
+        let file = self
+            .open_record(Step::CloseProxy, asset, existing, body)
+            .await?;
+        self.upload_and_close(
+            Step::CloseProxy,
+            asset,
+            &file,
+            mov,
+            size,
+            Some(md5.to_owned()),
+            |_| Ok(()),
+        )
         .await?;
         Ok(())
     }

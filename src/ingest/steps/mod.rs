@@ -14,6 +14,7 @@ pub mod copies;
 pub mod copy;
 pub mod edit_proxy;
 pub mod encode;
+pub mod file_upload;
 pub mod hash;
 pub mod proxy_cache;
 pub mod proxy_upload;

@@ -68,9 +68,8 @@ fn p2_files(prefix: &str) -> Vec<ClipFile> {
     files
 }
 
-#[test]
-fn p2_single_segment_is_the_verified_command() {
-    let c = clip(Family::P2, p2_files("0002EM"), vec![vec![0, 1, 2, 3, 4]]);
+/// Clip 0002EM described: progressive 1080p25 video and four mono audio files.
+fn p2_desc() -> ClipDescription {
     let mut files = vec![("/c/VIDEO/0002EM.MXF", vec![], Some("progressive"))];
     let names: Vec<String> = (0..4)
         .map(|n| format!("/c/AUDIO/0002EM{n:02}.MXF"))
@@ -78,7 +77,13 @@ fn p2_single_segment_is_the_verified_command() {
     for n in &names {
         files.push((n.as_str(), vec![1], None));
     }
-    let d = desc(hd25(), &files);
+    desc(hd25(), &files)
+}
+
+#[test]
+fn p2_single_segment_is_the_verified_command() {
+    let c = clip(Family::P2, p2_files("0002EM"), vec![vec![0, 1, 2, 3, 4]]);
+    let d = p2_desc();
     let p = plan(&c, &d, &ProxySpec::default(), Path::new("/out/p.mp4")).unwrap();
     let expected = format!(
         "-hide_banner -nostdin -y -i /c/VIDEO/0002EM.MXF -i /c/AUDIO/0002EM00.MXF \
@@ -101,14 +106,7 @@ fn p2_single_segment_is_the_verified_command() {
 #[test]
 fn p2_single_segment_with_vaapi_uploads_nv12_and_keeps_gop_rates_and_faststart() {
     let c = clip(Family::P2, p2_files("0002EM"), vec![vec![0, 1, 2, 3, 4]]);
-    let mut files = vec![("/c/VIDEO/0002EM.MXF", vec![], Some("progressive"))];
-    let names: Vec<String> = (0..4)
-        .map(|n| format!("/c/AUDIO/0002EM{n:02}.MXF"))
-        .collect();
-    for n in &names {
-        files.push((n.as_str(), vec![1], None));
-    }
-    let d = desc(hd25(), &files);
+    let d = p2_desc();
     let spec = ProxySpec {
         encoder: super::super::Encoder::Vaapi,
         ..ProxySpec::default()
@@ -420,14 +418,7 @@ fn look_and_burn_in_go_before_the_hardware_upload_with_the_clip_values() {
 #[test]
 fn p2_edit_proxy_keeps_the_four_mono_tracks_in_order_from_the_same_decode() {
     let c = clip(Family::P2, p2_files("0002EM"), vec![vec![0, 1, 2, 3, 4]]);
-    let mut files = vec![("/c/VIDEO/0002EM.MXF", vec![], Some("progressive"))];
-    let names: Vec<String> = (0..4)
-        .map(|n| format!("/c/AUDIO/0002EM{n:02}.MXF"))
-        .collect();
-    for n in &names {
-        files.push((n.as_str(), vec![1], None));
-    }
-    let d = desc(hd25(), &files);
+    let d = p2_desc();
     let spec = ProxySpec {
         edit: Some(super::super::EditCodec::ProresProxy),
         ..ProxySpec::default()
