@@ -171,3 +171,91 @@ async fn a_p2_clip_gets_the_seeds_tree_originals_on_three_storages_and_two_edit_
         .expect("a cloud copy line");
     assert!(line.met, "{}", line.text);
 }
+
+/// The fixed command line: `--edit-proxy-to` (cloud), `--edit-proxy-codec dnxhr-lb` and
+/// `--cloud-copy` through the binary against the all-kinds sandbox; bad values are usage
+/// errors (exit 2) naming the expected form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_flags_make_the_edit_proxy_and_the_cloud_copy() {
+    let s = setup(1);
+    let sbx = all_kinds_sandbox(&s.root).await;
+    let args = crate::util::sandbox_ingest_args(
+        &s.card,
+        &sbx,
+        &s.root,
+        "journal",
+        &[
+            "--edit-proxy-to",
+            "Sandbox Azure",
+            "--edit-proxy-codec",
+            "dnxhr-lb",
+            "--cloud-copy",
+            "Sandbox S3",
+            "--json",
+        ],
+    );
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_card-ingest"))
+                .args(&args)
+                .env("ICONIK_APP_ID", "sandbox-app")
+                .env("ICONIK_AUTH_TOKEN", TOKEN)
+                .output()
+                .expect("run card-ingest")
+        })
+    };
+    let out = run(args).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The step details name both, as --json carries them.
+    assert!(stdout.contains("PPRO_PROXY (dnxhr-lb"), "{stdout}");
+    assert!(stdout.contains("cloud copy on Sandbox S3"), "{stdout}");
+    let st = sbx.state();
+    let list = |kind: &str| st[kind].as_array().unwrap().clone();
+    let ppro = list("formats")
+        .into_iter()
+        .find(|f| f["name"] == "PPRO_PROXY")
+        .expect("PPRO_PROXY format");
+    assert_eq!(ppro["metadata"][0]["codec"], "dnxhr-lb");
+    let s3 = list("storages")
+        .into_iter()
+        .find(|x| x["name"] == "Sandbox S3")
+        .unwrap();
+    let on_s3: Vec<Value> = list("files")
+        .into_iter()
+        .filter(|f| f["storage_id"] == s3["id"])
+        .collect();
+    assert!(!on_s3.is_empty());
+    assert!(
+        on_s3
+            .iter()
+            .all(|f| f["status"] == "CLOSED" && f["checksum"].is_string())
+    );
+
+    for (flag, value, says) in [
+        ("--edit-proxy-codec", "prores", "prores-proxy or dnxhr-lb"),
+        (
+            "--offload-storage",
+            "Sandbox shuttle",
+            "STORAGE=LOCAL_MOUNT",
+        ),
+        ("--edit-proxy-to", "=/mnt", "storage name or id"),
+    ] {
+        let args = vec![
+            "ingest".to_owned(),
+            "/nonexistent-card".into(),
+            "--sandbox".into(),
+            flag.into(),
+            value.into(),
+        ];
+        let out = run(args).await.unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{flag} {value}: {err}");
+    }
+}
