@@ -273,3 +273,70 @@ async fn edit_proxies_are_registered_as_ppro_proxy_on_a_cloud_and_a_files_storag
         }
     }
 }
+
+/// The cache rule covers the edit proxy: a second ingest of the same card (another tenant,
+/// a fresh journal) reuses the cached web + edit proxies without an encode and registers the
+/// same MOV bytes; a web-only cache entry of that card is not taken for one with an edit proxy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_edit_proxy_is_reused_and_registered_again() {
+    use crate::ingest::{TOKEN, engine, run, scan_card, setup};
+    use card_ingest::ingest::storage_target::StorageTarget;
+    use card_ingest::ingest::{EventKind, Step};
+
+    let s = setup(1);
+    let cache = s.root.join("proxies");
+    let proxy_detail = |events: &[card_ingest::ingest::IngestEvent]| {
+        events
+            .iter()
+            .find_map(|e| match (&e.kind, e.step) {
+                (EventKind::Done { detail }, Some(Step::Proxy)) => detail.clone(),
+                _ => None,
+            })
+            .expect("proxy step done")
+    };
+    let mut details = Vec::new();
+    let mut movs = Vec::new();
+    for (n, edit) in [(0, false), (1, true), (2, true)] {
+        let sbx = crate::seed_tree::all_kinds_sandbox(&s.root).await;
+        let mut e = engine(&sbx, &s, TOKEN);
+        e.store = card_ingest::ingest::journal::JournalStore::at(s.root.join(format!("j{n}")));
+        e.options.proxy_dir = cache.clone();
+        if edit {
+            e.options.edit_proxy_to = vec![StorageTarget::parse("Sandbox GCS").unwrap()];
+        }
+        let (out, events) = run(&e, crate::ingest::job(&scan_card(&s.card))).await;
+        assert!(out.record.clips.values().all(|c| c.is_complete()));
+        details.push(proxy_detail(&events));
+        let st = sbx.state();
+        let on_gcs: Vec<Value> = st["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                f["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("_Proxy.mov"))
+            })
+            .cloned()
+            .collect();
+        if let [f] = on_gcs.as_slice() {
+            let key = format!(
+                "sandbox-gcs-files/{}/{}",
+                f["id"].as_str().unwrap(),
+                f["name"].as_str().unwrap()
+            );
+            movs.push(sbx.object_bytes(&key).expect("MOV on GCS"));
+        }
+    }
+    // Web only first; then the edit proxy is encoded (not the web-only entry reused) ...
+    assert!(!details[0].contains("edit proxy"), "{}", details[0]);
+    assert!(
+        details[1].contains("edit proxy prores-proxy") && !details[1].starts_with("reused"),
+        "{}",
+        details[1]
+    );
+    // ... and the third run takes both from the cache, registering the same bytes.
+    assert!(details[2].starts_with("reused"), "{}", details[2]);
+    assert_eq!(movs.len(), 2);
+    assert_eq!(movs[0], movs[1]);
+}
