@@ -340,3 +340,35 @@ async fn a_cached_edit_proxy_is_reused_and_registered_again() {
     assert_eq!(movs.len(), 2);
     assert_eq!(movs[0], movs[1]);
 }
+
+/// A P2 span (two segments, separate audio files): the edit proxy's four tracks go through the
+/// concat beside the web proxy's mix (CH1/CH2 split to both), in order, the length of both
+/// segments; the web proxy still gets the stereo mix.
+#[test]
+fn a_p2_span_edit_proxy_keeps_four_tracks_across_the_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = p2_segment(dir.path(), "0002EM", 2, "10:00:00:00");
+    files.extend(p2_segment(dir.path(), "0003EM", 1, "10:00:02:00"));
+    let c = clip(
+        Family::P2,
+        "0002EM",
+        dir.path(),
+        files,
+        vec![vec![0, 1, 2, 3, 4], vec![5, 6, 7, 8, 9]],
+    );
+    let out = dir.path().join("span.mp4");
+    let o = encode(&c, &out, EditCodec::ProresProxy);
+    let edit = o.edit.expect("an edit proxy");
+    let p = ffprobe(&edit.path, &[]);
+    assert_eq!(layouts(&p).len(), 4, "{p}");
+    assert!(layouts(&p).iter().all(|(n, _)| *n == 1));
+    for (k, hz) in [300.0, 500.0, 700.0, 900.0].into_iter().enumerate() {
+        let got = tone_hz(&edit.path, k);
+        assert!((got - hz).abs() < 15.0, "track {k}: {got} Hz, want {hz}");
+    }
+    let got: f64 = p["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!((got - 3.0).abs() <= 1.0 / 25.0, "{got}");
+    assert_eq!(tmcd_timecode(&p).as_deref(), Some("10:00:00:00"));
+    let web = ffprobe(&out, &[]);
+    assert_eq!(layouts(&web), vec![(2, "stereo".to_owned())]);
+}
