@@ -336,7 +336,11 @@ async fn a_cached_edit_proxy_is_reused_and_registered_again() {
         details[1]
     );
     // ... and the third run takes both from the cache, registering the same bytes.
-    assert!(details[2].starts_with("reused"), "{}", details[2]);
+    assert!(
+        details[2].starts_with("reused") && details[2].contains("edit proxy prores-proxy"),
+        "{}",
+        details[2]
+    );
     assert_eq!(movs.len(), 2);
     assert_eq!(movs[0], movs[1]);
 }

@@ -119,12 +119,19 @@ impl ClipCtx {
         let fingerprint = proxy_cache::fingerprint(&self.sc.clip.id, &members, &choices.key);
         let paths = CachePaths::new(&self.shared.options.proxy_dir, &fingerprint);
         if let Some(record) = paths.load(&choices.key) {
-            let by = record
+            let mut by = record
                 .made
                 .encoder
                 .as_ref()
                 .map(|e| format!(" (made by {e})"))
                 .unwrap_or_default();
+            if let Some(e) = &record.edit_proxy {
+                by.push_str(&format!(
+                    ", edit proxy {} {}",
+                    e.codec,
+                    paths.edit.display()
+                ));
+            }
             self.keep_proxy(&paths, record).await?;
             return Ok(StepEnd::Done(Some(format!(
                 "reused {}{by}",
