@@ -259,3 +259,69 @@ async fn the_cli_flags_make_the_edit_proxy_and_the_cloud_copy() {
         assert!(err.contains(says), "{flag} {value}: {err}");
     }
 }
+
+/// The sandbox takes `MARKER` segments as iconik does (`POST assets/{id}/segments/`, validated
+/// against `SegmentSchema`), lists them, and its web view shows each asset's markers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_keeps_marker_segments_and_shows_them() {
+    let dir = tempdir();
+    let sbx = all_kinds_sandbox(dir.path()).await;
+    let http = card_ingest::http::client_builder().build().unwrap();
+    let api = |method: reqwest::Method, path: &str| {
+        http.request(method, format!("{}/API/assets/v1/{path}", sbx.base_url()))
+            .header("App-ID", &sbx.credentials().app_id)
+            .header("Auth-Token", TOKEN)
+    };
+    let asset: Value = api(reqwest::Method::POST, "assets/")
+        .json(&serde_json::json!({"title": "GX010001"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = asset["id"].as_str().unwrap().to_owned();
+    let marker = serde_json::json!({
+        "segment_type": "MARKER",
+        "time_start_milliseconds": 1520,
+        "time_end_milliseconds": 1520,
+        "segment_text": "HiLight",
+    });
+    let resp = api(reqwest::Method::POST, &format!("assets/{id}/segments/"))
+        .json(&marker)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
+    // A segment type iconik does not know is refused by the spec.
+    let bad = api(reqwest::Method::POST, &format!("assets/{id}/segments/"))
+        .json(&serde_json::json!({"segment_type": "HILIGHT"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), reqwest::StatusCode::BAD_REQUEST);
+    let listed: Value = api(reqwest::Method::GET, &format!("assets/{id}/segments/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let objects = listed["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0]["time_start_milliseconds"], 1520);
+    let page = http
+        .get(format!("{}/sandbox/assets/{id}", sbx.base_url()))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<h2>Markers (1)</h2>"), "{page}");
+    assert!(
+        page.contains("<td class=\"mono\">1520</td><td>HiLight</td>"),
+        "{page}"
+    );
+}
