@@ -190,26 +190,12 @@ impl ClipCtx {
             is_archive: None,
             original_storage_id: None,
         };
-        let (body, sid) = (&body, storage.id);
-        let set = self
-            .look_up_then_create(
-                Step::CreateFiles,
-                true,
-                |c| async move {
-                    Ok(c.file_sets().list(asset).await?.into_iter().find(|s| {
-                        s.format_id == Some(format)
-                            && s.storage_id == Some(sid)
-                            && s.status != Some(FileSetStatus::Deleted)
-                    }))
-                },
-                |c| async move { c.file_sets().create(asset, body).await },
-            )
-            .await?;
+        let set = self.file_set_on(Step::CreateFiles, asset, &body).await?;
         let client = self.shared.client.clone();
         let existing = self
             .call(Step::CreateFiles, |_| {
                 let client = client.clone();
-                async move { client.files().list_in_file_set(asset, set.id).await }
+                async move { client.files().list_in_file_set(asset, set).await }
             })
             .await?;
         let mut verified = true;
@@ -225,7 +211,7 @@ impl ClipCtx {
             }
             if upload {
                 verified &= self
-                    .upload_member(asset, rec, set.id, storage, m, found.cloned())
+                    .upload_member(asset, rec, set, storage, m, found.cloned())
                     .await?;
             } else if found.is_none() {
                 let (created, modified) = dates(&m.local);
@@ -235,7 +221,7 @@ impl ClipCtx {
                     checksum: m.record.md5.clone(),
                     file_date_created: created,
                     file_date_modified: modified,
-                    file_set_id: Some(set.id),
+                    file_set_id: Some(set),
                     format_id: Some(format),
                     storage_id: Some(storage.id),
                     status: Some(ObjectStatus::Closed),

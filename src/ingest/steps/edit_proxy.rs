@@ -184,22 +184,7 @@ impl ClipCtx {
             is_archive: None,
             original_storage_id: None,
         };
-        let (body, fid, sid) = (&body, format.id, storage.id);
-        let set = self
-            .look_up_then_create(
-                Step::CloseProxy,
-                true,
-                |c| async move {
-                    Ok(c.file_sets().list(asset).await?.into_iter().find(|s| {
-                        s.format_id == Some(fid)
-                            && s.storage_id == Some(sid)
-                            && s.status != Some(FileSetStatus::Deleted)
-                    }))
-                },
-                |c| async move { c.file_sets().create(asset, body).await },
-            )
-            .await?;
-        Ok(set.id)
+        self.file_set_on(Step::CloseProxy, asset, &body).await
     }
 
     #[allow(clippy::too_many_arguments)]

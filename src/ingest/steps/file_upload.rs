@@ -1,9 +1,12 @@
-//! A file record on another storage, shared by the cloud copy of the originals ([`super::copies`])
+//! A file set and file records on another storage, shared by the cloud copy of the originals ([`super::copies`])
 //! and the edit proxy ([`super::edit_proxy`]): the storage by id or name, the OPEN record a
 //! cloud upload goes through (or the one a lost attempt left), the upload, then CLOSED.
 
 use super::{ClipCtx, StepFail};
-use crate::iconik::models::{AssetId, File, FileCreate, FilePatch, ObjectStatus, Storage};
+use crate::iconik::models::{
+    AssetId, File, FileCreate, FilePatch, FileSetCreate, FileSetId, FileSetStatus, ObjectStatus,
+    Storage,
+};
 use crate::iconik::upload::{self, ProxyUploadOptions, UploadOutcome};
 use crate::ingest::step::Step;
 use std::path::Path;
@@ -23,6 +26,32 @@ impl ClipCtx {
                     StepFail::permanent(format!("{flag}: no storage {wanted:?}; known: {known}"))
                 }
             })
+    }
+
+    /// The file set of `body`'s format on `body`'s storage: the one there (an asset has one
+    /// per format and storage), else a new one.
+    pub(super) async fn file_set_on(
+        &self,
+        step: Step,
+        asset: AssetId,
+        body: &FileSetCreate,
+    ) -> Result<FileSetId, StepFail> {
+        let (format, storage) = (body.format_id, body.storage_id);
+        let set = self
+            .look_up_then_create(
+                step,
+                true,
+                |c| async move {
+                    Ok(c.file_sets().list(asset).await?.into_iter().find(|s| {
+                        s.format_id == Some(format)
+                            && s.storage_id == storage
+                            && s.status != Some(FileSetStatus::Deleted)
+                    }))
+                },
+                |c| async move { c.file_sets().create(asset, body).await },
+            )
+            .await?;
+        Ok(set.id)
     }
 
     /// The record to upload through: `found` (left OPEN by an earlier attempt; read again
