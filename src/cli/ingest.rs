@@ -119,6 +119,24 @@ pub struct IngestArgs {
     /// sound when the clip has sound, the clip's length); the step says why when not.
     #[arg(long)]
     camera_proxy: bool,
+    /// Make an edit proxy (iconik format PPRO_PROXY, for Premiere Pro) from the same encode and
+    /// store it on this storage, repeatable: a cloud storage by id or name, or a FILES storage
+    /// with the local folder where it is mounted (`STORAGE=LOCAL_MOUNT`).
+    #[arg(long, value_name = "STORAGE[=LOCAL_MOUNT]", value_parser = parse_storage_target)]
+    edit_proxy_to: Vec<card_ingest::ingest::storage_target::StorageTarget>,
+    /// An iconik FILES storage and its local mount, repeatable: every further --offload-to
+    /// destination under LOCAL_MOUNT is registered as its own ORIGINAL file set on STORAGE
+    /// (the first destination is --storage, as before).
+    #[arg(long, value_name = "STORAGE=LOCAL_MOUNT", value_parser = parse_offload_storage)]
+    offload_storage: Vec<card_ingest::ingest::storage_target::StorageTarget>,
+    /// Upload the clips' original files to this cloud storage (id or name), repeatable: one more
+    /// ORIGINAL file set there, each file's MD5 checked against what the storage reports; a
+    /// verified copy is a line of the safe-to-erase evidence.
+    #[arg(long, value_name = "STORAGE")]
+    cloud_copy: Vec<String>,
+    /// The edit proxy's codec: prores-proxy (ProRes 422 Proxy) or dnxhr-lb.
+    #[arg(long, value_name = "CODEC", default_value = "prores-proxy", value_parser = parse_edit_codec)]
+    edit_proxy_codec: card_ingest::media::proxy::EditCodec,
     /// Corner the burn-in lines are stacked in.
     #[arg(long, value_name = "CORNER", default_value = "bottom-left", value_parser = parse_corner)]
     burn_in_corner: Corner,
@@ -210,6 +228,10 @@ impl IngestArgs {
             burn_in: None,
             proxy_preset: None,
             camera_proxy: false,
+            edit_proxy_to: Vec::new(),
+            edit_proxy_codec: Default::default(),
+            offload_storage: Vec::new(),
+            cloud_copy: Vec::new(),
             look_rule: Vec::new(),
             burn_in_corner: Corner::BottomLeft,
             collection: None,
@@ -234,6 +256,29 @@ impl IngestArgs {
             upload_chunk_kib: 8192,
         }
     }
+}
+
+fn parse_storage_target(
+    text: &str,
+) -> Result<card_ingest::ingest::storage_target::StorageTarget, String> {
+    card_ingest::ingest::storage_target::StorageTarget::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_offload_storage(
+    text: &str,
+) -> Result<card_ingest::ingest::storage_target::StorageTarget, String> {
+    let t = parse_storage_target(text)?;
+    if t.local_mount.is_none() {
+        return Err(format!(
+            "{text:?}: STORAGE=LOCAL_MOUNT (where the storage is mounted here)"
+        ));
+    }
+    Ok(t)
+}
+
+fn parse_edit_codec(text: &str) -> Result<card_ingest::media::proxy::EditCodec, String> {
+    card_ingest::media::proxy::EditCodec::parse(text)
+        .ok_or_else(|| format!("unknown edit proxy codec {text:?}: prores-proxy or dnxhr-lb"))
 }
 
 /// A `--metadata FIELD=VALUE` pair (the value may itself contain `=`).
@@ -290,6 +335,10 @@ pub fn options_from_args(
     options.burn_in_corner = args.burn_in_corner;
     options.proxy_preset = args.proxy_preset;
     options.camera_proxy = args.camera_proxy;
+    options.edit_proxy_to = args.edit_proxy_to.clone();
+    options.edit_proxy_codec = args.edit_proxy_codec;
+    options.offload_storages = args.offload_storage.clone();
+    options.cloud_copy = args.cloud_copy.clone();
     options.look_rules = args.look_rule.clone();
     options.verify = match args.verify {
         VerifyArg::ReadBack => card_ingest::offload::VerifyMode::ReadBack,

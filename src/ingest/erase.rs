@@ -185,6 +185,9 @@ pub fn verdict(record: &CardRecord, card_root: &Path, left_out: &[LeftOut]) -> V
         },
     });
 
+    // 6. A verified cloud copy (`--cloud-copy`), one line per storage.
+    evidence.extend(super::cloud_evidence::evidence(&clips));
+
     Verdict {
         safe_to_erase: evidence.iter().all(|e| e.met),
         evidence,

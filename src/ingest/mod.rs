@@ -12,6 +12,7 @@
 //! - [`transcript`]: the `--transcript` curl script (a [`crate::iconik::CallObserver`]);
 //!   [`report`]: the HTML + CSV ingest report written after a card, filled by [`summary`].
 
+pub mod cloud_evidence;
 pub mod commands;
 mod commit;
 pub mod dedupe;
@@ -33,6 +34,7 @@ pub mod step;
 pub mod steps;
 pub mod storage_path;
 pub mod storage_policy;
+pub mod storage_target;
 pub mod summary;
 pub mod transcript;
 

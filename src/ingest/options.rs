@@ -85,6 +85,14 @@ pub struct IngestOptions {
     pub look_rules: Vec<crate::media::proxy::look_rules::LookRule>,
     /// Per-clip look (clip editor), by clip id: a LUT or "no look"; before the rules.
     pub clip_looks: HashMap<String, crate::media::proxy::look_rules::ClipLook>,
+    /// Storages for the edit proxy (`--edit-proxy-to`); empty = no edit proxy.
+    pub edit_proxy_to: Vec<super::storage_target::StorageTarget>,
+    /// The edit proxy's codec (`--edit-proxy-codec`).
+    pub edit_proxy_codec: crate::media::proxy::EditCodec,
+    /// Storages the further offload destinations lie on (`--offload-storage STORAGE=MOUNT`).
+    pub offload_storages: Vec<super::storage_target::StorageTarget>,
+    /// Cloud storages that get a copy of the originals (`--cloud-copy`).
+    pub cloud_copy: Vec<String>,
 }
 
 /// Files hashed at once by default: one per core (hashing is CPU-bound on a fast reader).
@@ -120,6 +128,10 @@ impl IngestOptions {
             camera_proxy: false,
             look_rules: Vec::new(),
             clip_looks: HashMap::new(),
+            edit_proxy_to: Vec::new(),
+            edit_proxy_codec: crate::media::proxy::EditCodec::default(),
+            offload_storages: Vec::new(),
+            cloud_copy: Vec::new(),
             force: false,
             proxy_dir,
             upload_chunk_bytes: 8 * 1024 * 1024,

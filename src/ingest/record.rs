@@ -128,6 +128,19 @@ pub struct ClipRecord {
     /// Set when the clip was skipped as already in iconik.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub duplicate_of: Option<String>,
+    /// `--cloud-copy`: the clip's member files uploaded to each cloud storage.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub cloud_copies: Vec<CloudCopy>,
+}
+
+/// The clip's originals on one cloud storage (`--cloud-copy`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CloudCopy {
+    /// The storage's name (or id when it has none).
+    pub storage: String,
+    pub files: usize,
+    /// Every file's MD5, as the storage reported it, matched the card's.
+    pub verified: bool,
 }
 
 impl ClipRecord {

@@ -260,6 +260,9 @@ fn proxy_note(v: &serde_json::Value) -> Option<String> {
     if let Some(why) = text("camera_proxy_not_used") {
         parts.push(format!("camera proxy not used: {why}"));
     }
+    if let Some(codec) = v["edit_proxy"]["codec"].as_str() {
+        parts.push(format!("edit proxy {codec} (PPRO_PROXY)"));
+    }
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 

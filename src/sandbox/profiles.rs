@@ -30,6 +30,10 @@ pub enum StorageProfile {
     /// A typical production tenant: scanned folder with aggregation, no access outside it, an
     /// ACL template and an access group.
     Tenant,
+    /// The plain FILES storage, a second FILES storage "Sandbox shuttle" (`<mount>/shuttle`),
+    /// and cloud storages for originals and edit proxies: "Sandbox GCS", "Sandbox S3" and
+    /// "Sandbox Azure" (their records answer upload URLs).
+    AllKinds,
 }
 
 /// The seeded ACL template's and access group's names (their ids are made at seed time).
@@ -39,7 +43,7 @@ pub const GROUP_NAME: &str = "Post team (sandbox group)";
 pub const SCAN_FOLDER: &str = "scanned";
 
 impl StorageProfile {
-    pub const ALL: [StorageProfile; 7] = [
+    pub const ALL: [StorageProfile; 8] = [
         StorageProfile::Plain,
         StorageProfile::Scanned,
         StorageProfile::ScannedNoAggregation,
@@ -47,6 +51,7 @@ impl StorageProfile {
         StorageProfile::AclTemplate,
         StorageProfile::AccessGroup,
         StorageProfile::Tenant,
+        StorageProfile::AllKinds,
     ];
 
     pub fn name(self) -> &'static str {
@@ -58,6 +63,7 @@ impl StorageProfile {
             StorageProfile::AclTemplate => "acl-template",
             StorageProfile::AccessGroup => "access-group",
             StorageProfile::Tenant => "tenant",
+            StorageProfile::AllKinds => "all-kinds",
         }
     }
 
@@ -78,6 +84,9 @@ impl StorageProfile {
             StorageProfile::AccessGroup => "storage has an access_group_id",
             StorageProfile::Tenant => {
                 "scanned + aggregation, no access outside scan folders, ACL template and group"
+            }
+            StorageProfile::AllKinds => {
+                "plain FILES storage, a second one (Sandbox shuttle, <mount>/shuttle), cloud storages Sandbox GCS, Sandbox S3, Sandbox Azure"
             }
         }
     }
@@ -100,7 +109,7 @@ impl StorageProfile {
             })
         };
         match self {
-            StorageProfile::Plain => json!({}),
+            StorageProfile::Plain | StorageProfile::AllKinds => json!({}),
             StorageProfile::Scanned => scanned(true, true),
             StorageProfile::ScannedNoAggregation => scanned(false, true),
             StorageProfile::ScanFoldersOnly => scanned(true, false),
@@ -115,6 +124,17 @@ impl StorageProfile {
         }
     }
 }
+
+/// The second FILES storage of [`StorageProfile::AllKinds`] and its folder under the mount.
+pub const SHUTTLE_NAME: &str = "Sandbox shuttle";
+pub const SHUTTLE_FOLDER: &str = "shuttle";
+
+/// The cloud storages of [`StorageProfile::AllKinds`]: (name, method, bucket or container).
+pub const CLOUD_STORAGES: [(&str, &str, &str); 3] = [
+    ("Sandbox GCS", "GCS", "sandbox-gcs-files"),
+    ("Sandbox S3", "S3", "sandbox-s3-files"),
+    ("Sandbox Azure", "AZURE", "sandbox-azure-files"),
+];
 
 impl std::str::FromStr for StorageProfile {
     type Err = ProfileError;

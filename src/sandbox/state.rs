@@ -80,6 +80,9 @@ pub struct State {
     /// What each simulated storage-gateway scan did to a file it found (`POST /sandbox/isg/scan`).
     #[serde(default)]
     pub isg_scans: Vec<Value>,
+    /// Asset segments (`SegmentSchema`): camera marks arrive as `MARKER` segments.
+    #[serde(default)]
+    pub segments: Vec<Value>,
     /// record id (proxy/keyframe/file) -> `bucket/object` its upload URL points at.
     pub upload_targets: BTreeMap<String, String>,
     pub sessions: BTreeMap<String, Session>,
@@ -213,6 +216,7 @@ impl State {
             "groups": self.groups,
             "acls": self.acls,
             "isg_scans": self.isg_scans,
+            "segments": self.segments,
             "upload_sessions": self.sessions.values().collect::<Vec<_>>(),
             "objects": self.object_sizes,
         })

@@ -361,15 +361,67 @@ pub fn asset_page(state: &Value, id: &str) -> Option<String> {
         }
     }
 
+    // Per format, its file sets by storage: the same originals (or edit proxies) on several
+    // storages show as one line per storage.
     body.push_str("<h2>File sets</h2>");
-    for fs in of_asset(state, "file_sets", id) {
+    let storage_label = |sid: &Value| {
+        state["storages"]
+            .as_array()
+            .and_then(|all| all.iter().find(|st| st["id"] == *sid))
+            .map_or_else(
+                || text(sid),
+                |st| format!("{} ({})", text(&st["name"]), text(&st["method"])),
+            )
+    };
+    let sets = of_asset(state, "file_sets", id);
+    let files_of = |fs: &Value| {
+        of_asset(state, "files", id)
+            .into_iter()
+            .filter(|f| f["file_set_id"] == fs["id"])
+            .count()
+    };
+    for f in of_asset(state, "formats", id) {
+        let mine: Vec<&&Value> = sets
+            .iter()
+            .filter(|fs| fs["format_id"] == f["id"])
+            .collect();
         let _ = write!(
             body,
-            "<p><b>{}</b> <span class=\"mono\">base_dir {} · {} component(s)</span></p>",
-            esc(&text(&fs["name"])),
-            esc(&text(&fs["base_dir"])),
-            fs["component_ids"].as_array().map_or(0, Vec::len)
+            "<h3 class=\"format-sets\">{} <span class=\"note\">{} file set(s)</span></h3><ul>",
+            esc(&text(&f["name"])),
+            mine.len()
         );
+        for fs in mine {
+            let _ = write!(
+                body,
+                "<li class=\"file-set\"><b>{}</b> on {} <span class=\"mono\">base_dir {} · {} component(s) · {} file(s)</span></li>",
+                esc(&text(&fs["name"])),
+                esc(&storage_label(&fs["storage_id"])),
+                esc(&text(&fs["base_dir"])),
+                fs["component_ids"].as_array().map_or(0, Vec::len),
+                files_of(fs)
+            );
+        }
+        body.push_str("</ul>");
+    }
+
+    // Markers: segments of type MARKER at their time on the clip.
+    let markers: Vec<&Value> = of_asset(state, "segments", id)
+        .into_iter()
+        .filter(|m| m["segment_type"] == "MARKER")
+        .collect();
+    let _ = write!(body, "<h2>Markers ({})</h2>", markers.len());
+    if !markers.is_empty() {
+        body.push_str("<table><tr><th>time (ms)</th><th>text</th></tr>");
+        for m in markers {
+            let _ = write!(
+                body,
+                "<tr class=\"marker\"><td class=\"mono\">{}</td><td>{}</td></tr>",
+                esc(&text(&m["time_start_milliseconds"])),
+                esc(&text(&m["segment_text"]))
+            );
+        }
+        body.push_str("</table>");
     }
 
     let files = of_asset(state, "files", id);
@@ -432,6 +484,48 @@ mod tests {
         assert!(html.contains("<td>scene</td><td>12 &amp; 13</td>"));
         assert!(html.contains("src=\"/sandbox/keyframes/k1.jpg\""));
         assert!(asset_page(&state(), "nope").is_none());
+    }
+
+    #[test]
+    fn each_format_lists_its_file_sets_by_storage_and_the_markers_show() {
+        let mut st = state();
+        st["storages"] = json!([
+            {"id": "s1", "name": "Sandbox originals", "method": "FILE"},
+            {"id": "s2", "name": "Sandbox S3", "method": "S3"}
+        ]);
+        st["formats"] = json!([
+            {"id": "o", "asset_id": "a1", "name": "ORIGINAL"},
+            {"id": "e", "asset_id": "a1", "name": "PPRO_PROXY"}
+        ]);
+        st["file_sets"] = json!([
+            {"id": "fs1", "asset_id": "a1", "format_id": "o", "storage_id": "s1", "name": "0001AB.MXF", "component_ids": ["c"]},
+            {"id": "fs2", "asset_id": "a1", "format_id": "e", "storage_id": "s1", "name": "0001AB_Proxy.mov", "component_ids": []},
+            {"id": "fs3", "asset_id": "a1", "format_id": "e", "storage_id": "s2", "name": "0001AB_Proxy.mov", "component_ids": []}
+        ]);
+        st["files"][0]["file_set_id"] = json!("fs1");
+        st["segments"] = json!([
+            {"asset_id": "a1", "segment_type": "MARKER", "time_start_milliseconds": 1200, "segment_text": "HiLight"}
+        ]);
+        let html = asset_page(&st, "a1").unwrap();
+        assert!(
+            html.contains("PPRO_PROXY <span class=\"note\">2 file set(s)</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("ORIGINAL <span class=\"note\">1 file set(s)</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<b>0001AB_Proxy.mov</b> on Sandbox S3 (S3)"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<b>0001AB.MXF</b> on Sandbox originals (FILE)"),
+            "{html}"
+        );
+        assert!(html.contains("1 component(s) · 1 file(s)"), "{html}");
+        assert!(html.contains("<h2>Markers (1)</h2>"));
+        assert!(html.contains("<td class=\"mono\">1200</td><td>HiLight</td>"));
     }
 
     #[test]

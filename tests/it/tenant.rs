@@ -181,6 +181,7 @@ fn api_calls(sbx: &SandboxHandle) -> Vec<Value> {
 
 #[tokio::test]
 async fn storage_profiles_seed_the_files_storage_settings() {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
     let mount = "/mnt/originals";
     let mut seen = Vec::new();
     for profile in StorageProfile::ALL {
@@ -212,6 +213,7 @@ async fn storage_profiles_seed_the_files_storage_settings() {
             !matches!(
                 profile,
                 StorageProfile::Plain
+                    | StorageProfile::AllKinds
                     | StorageProfile::ScannedNoAggregation
                     | StorageProfile::AclTemplate
                     | StorageProfile::AccessGroup
@@ -256,7 +258,28 @@ async fn storage_profiles_seed_the_files_storage_settings() {
                 .contains(profile.name()),
             "{files}"
         );
-        seen.push(st.clone());
+        // all-kinds: the same FILES storage, plus the cloud storages holding files.
+        let mut clouds: Vec<(String, String)> = list["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["purpose"] == "FILES" && s["method"] != "FILE")
+            .map(|s| (text(&s["name"]), text(&s["method"])))
+            .collect();
+        clouds.sort();
+        let want: Vec<(String, String)> = if profile == StorageProfile::AllKinds {
+            [
+                ("Sandbox Azure", "AZURE"),
+                ("Sandbox GCS", "GCS"),
+                ("Sandbox S3", "S3"),
+            ]
+            .map(|(n, m)| (n.to_owned(), m.to_owned()))
+            .into()
+        } else {
+            Vec::new()
+        };
+        assert_eq!(clouds, want, "{profile}");
+        seen.push((st.clone(), clouds));
     }
     // Every profile is a different combination.
     for (i, a) in seen.iter().enumerate() {

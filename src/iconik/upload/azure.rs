@@ -23,7 +23,7 @@ pub async fn put_blob(
     sas_url: &str,
     path: &Path,
     progress: Option<ProgressFn>,
-) -> Result<(), UploadError> {
+) -> Result<Option<String>, UploadError> {
     let request = http.http.put(sas_url).header("x-ms-blob-type", "BlockBlob");
     super::put_whole_file(http, request, path, "Azure Put Blob", progress).await
 }

@@ -14,6 +14,7 @@ use crate::iconik::retry::{Backoff, RetryHint};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderMap, LOCATION, RANGE};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::instrument;
 
@@ -56,6 +57,8 @@ pub struct Completed {
     pub session_url: String,
     pub total: u64,
     pub restarts: u32,
+    /// The object's MD5 as the storage reports it (`x-goog-hash: md5=…`), lowercase hex.
+    pub md5: Option<String>,
 }
 
 /// `Content-Range` of a chunk `first..=last` of `total` bytes.
@@ -125,12 +128,19 @@ enum Step {
 pub struct ResumableUploader {
     http: UploadHttp,
     opts: ResumableOptions,
+    /// The MD5 the storage reported with the object's completion (a 200/201); shared by
+    /// clones, so one uploader serves one upload at a time.
+    reported_md5: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl ResumableUploader {
     pub fn new(http: UploadHttp, opts: ResumableOptions) -> Result<Self, UploadError> {
         validate_chunk_size(opts.chunk_size)?;
-        Ok(Self { http, opts })
+        Ok(Self {
+            http,
+            opts,
+            reported_md5: Arc::new(std::sync::Mutex::new(None)),
+        })
     }
 
     /// Starts a session on the signed `upload_url`; returns the session URL (`Location`).
@@ -298,7 +308,15 @@ impl ResumableUploader {
                     .map_err(|detail| UploadError::Protocol { step, detail })?;
                 Ok(Step::Status(SessionStatus::Incomplete { persisted }))
             }
-            200 | 201 => Ok(Step::Status(SessionStatus::Complete)),
+            200 | 201 => {
+                let md5 =
+                    header_str(resp.headers(), "x-goog-hash").and_then(super::md5_of_goog_hash);
+                *self
+                    .reported_md5
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = md5;
+                Ok(Step::Status(SessionStatus::Complete))
+            }
             404 | 410 => Ok(Step::SessionGone(status)),
             408 | 429 | 500..=599 => {
                 let hint = RetryHint {
@@ -378,6 +396,11 @@ impl ResumableUploader {
                         session_url: session,
                         total,
                         restarts,
+                        md5: self
+                            .reported_md5
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .take(),
                     });
                 }
                 Step::Status(SessionStatus::Incomplete { persisted }) => {

@@ -276,6 +276,9 @@ pub struct UploadOutcome {
     pub session_url: Option<String>,
     /// GCS: sessions restarted from byte 0 after a 404/410.
     pub restarts: u32,
+    /// The object's MD5 as the storage reported it (lowercase hex): GCS `x-goog-hash`, a
+    /// single-part S3 `ETag`, Azure `Content-MD5`. `None` when it said nothing usable.
+    pub reported_md5: Option<String>,
 }
 
 /// Uploads `path` as the bytes of `proxy`, by its `storage_method` (GCS resumable, S3 single PUT
@@ -288,19 +291,79 @@ pub async fn upload_proxy(
     path: &Path,
     opts: &ProxyUploadOptions,
 ) -> Result<UploadOutcome, UploadError> {
-    let unsupported = |detail: String| UploadError::Unsupported {
-        proxy: proxy.id.to_string(),
-        detail,
-    };
-    let upload_url = proxy
-        .upload_url
+    let what = proxy.id.to_string();
+    let (upload_url, method) = signed_target(
+        proxy.upload_url.as_deref(),
+        proxy.storage_method.clone(),
+        &what,
+    )?;
+    let multipart = proxy
+        .multipart_upload_url
         .as_deref()
         .filter(|u| !u.is_empty())
-        .ok_or_else(|| unsupported("iconik returned no upload_url".to_owned()))?;
-    let method = proxy
+        .map(|url| S3Multipart {
+            iconik,
+            asset,
+            proxy: proxy.id,
+            url,
+        });
+    upload_signed(http, method, upload_url, path, opts, multipart, &what).await
+}
+
+/// The signed URL and storage method a record answered, or why it cannot be uploaded.
+fn signed_target<'a>(
+    upload_url: Option<&'a str>,
+    method: Option<StorageMethod>,
+    what: &str,
+) -> Result<(&'a str, StorageMethod), UploadError> {
+    let unsupported = |detail: &str| UploadError::Unsupported {
+        proxy: what.to_owned(),
+        detail: detail.to_owned(),
+    };
+    let url = upload_url
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| unsupported("iconik returned no upload_url"))?;
+    let method = method.ok_or_else(|| unsupported("iconik returned no storage_method"))?;
+    Ok((url, method))
+}
+
+/// Uploads `path` as the bytes of the file record `file` on a cloud storage (a cloud copy of
+/// an original, an edit proxy): GCS resumable, S3 single PUT, Azure block blob, as for
+/// proxies. iconik's S3 multipart endpoints are proxy endpoints, so files go in one PUT (S3
+/// takes up to 5 GB that way). Does not close the record.
+pub async fn upload_file(
+    http: &UploadHttp,
+    file: &super::models::File,
+    path: &Path,
+    opts: &ProxyUploadOptions,
+) -> Result<UploadOutcome, UploadError> {
+    let what = format!("file {}", file.id);
+    let method = file
         .storage_method
-        .clone()
-        .ok_or_else(|| unsupported("iconik returned no storage_method".to_owned()))?;
+        .as_deref()
+        .and_then(|m| serde_json::from_value(serde_json::Value::String(m.to_owned())).ok());
+    let (upload_url, method) = signed_target(file.upload_url.as_deref(), method, &what)?;
+    upload_signed(http, method, upload_url, path, opts, None, &what).await
+}
+
+/// iconik's S3 multipart flow for a proxy.
+struct S3Multipart<'a> {
+    iconik: &'a Client,
+    asset: AssetId,
+    proxy: super::models::ProxyId,
+    url: &'a str,
+}
+
+/// The upload to a signed URL by storage method; `what` names the record in errors.
+async fn upload_signed(
+    http: &UploadHttp,
+    method: StorageMethod,
+    upload_url: &str,
+    path: &Path,
+    opts: &ProxyUploadOptions,
+    multipart: Option<S3Multipart<'_>>,
+    what: &str,
+) -> Result<UploadOutcome, UploadError> {
     let size = file_size(path).await?;
     let progress = opts.progress.clone();
     match method {
@@ -325,49 +388,56 @@ pub async fn upload_proxy(
                 bytes: done.total,
                 session_url: Some(done.session_url),
                 restarts: done.restarts,
+                reported_md5: done.md5,
             })
         }
         StorageMethod::S3 => {
             let threshold = opts
                 .s3_multipart_threshold
                 .unwrap_or(s3::DEFAULT_MULTIPART_THRESHOLD);
-            match proxy.multipart_upload_url.as_deref() {
-                Some(mp) if !mp.is_empty() && size > threshold => {
+            // A multipart ETag is not an MD5 of the object: nothing reported then.
+            let reported_md5 = match multipart {
+                Some(mp) if size > threshold => {
                     let part_size = opts.s3_part_size.unwrap_or(s3::DEFAULT_PART_SIZE);
                     s3::multipart_upload(
-                        http, iconik, asset, proxy.id, mp, path, part_size, progress,
+                        http, mp.iconik, mp.asset, mp.proxy, mp.url, path, part_size, progress,
                     )
                     .await?;
+                    None
                 }
                 _ => s3::put_single(http, upload_url, path, progress).await?,
-            }
+            };
             Ok(UploadOutcome {
                 method,
                 bytes: size,
                 session_url: None,
                 restarts: 0,
+                reported_md5,
             })
         }
         StorageMethod::Azure => {
             let threshold = opts
                 .azure_block_threshold
                 .unwrap_or(azure::DEFAULT_BLOCK_THRESHOLD);
-            if size > threshold {
+            let reported_md5 = if size > threshold {
                 azure::put_blocks(http, upload_url, path, azure::DEFAULT_BLOCK_SIZE, progress)
                     .await?;
+                None
             } else {
-                azure::put_blob(http, upload_url, path, progress).await?;
-            }
+                azure::put_blob(http, upload_url, path, progress).await?
+            };
             Ok(UploadOutcome {
                 method,
                 bytes: size,
                 session_url: None,
                 restarts: 0,
+                reported_md5,
             })
         }
-        other => Err(unsupported(format!(
-            "storage_method {other} is not supported (GCS, S3 and AZURE are)"
-        ))),
+        other => Err(UploadError::Unsupported {
+            proxy: what.to_owned(),
+            detail: format!("storage_method {other} is not supported (GCS, S3 and AZURE are)"),
+        }),
     }
 }
 
@@ -421,13 +491,14 @@ pub(crate) async fn body_text(resp: reqwest::Response) -> String {
 
 /// Sends the whole file as one `PUT` built by `request` (S3 single PUT, Azure Put Blob): the
 /// request gets the octet-stream body, length and timeout here; the caller adds its own headers.
+/// One PUT of the whole file; returns the MD5 the storage reported for it, if any.
 pub(crate) async fn put_whole_file(
     http: &UploadHttp,
     request: reqwest::RequestBuilder,
     path: &Path,
     step: &'static str,
     progress: Option<ProgressFn>,
-) -> Result<(), UploadError> {
+) -> Result<Option<String>, UploadError> {
     let total = file_size(path).await?;
     let resp = http
         .send(
@@ -447,18 +518,73 @@ pub(crate) async fn put_whole_file(
             body: body_text(resp).await,
         });
     }
+    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok());
+    let md5 = reported_md5(header("content-md5"), header("etag"));
     if let Some(p) = progress {
         p(UploadProgress {
             confirmed: total,
             total,
         });
     }
-    Ok(())
+    Ok(md5)
+}
+
+/// The MD5 a single PUT's answer states: Azure's `Content-MD5` (base64), else an `ETag` that is
+/// 32 hex digits (S3's single-part ETag is the object's MD5; Azure's ETags are not).
+pub fn reported_md5(content_md5: Option<&str>, etag: Option<&str>) -> Option<String> {
+    if let Some(hex) = content_md5.and_then(base64_to_hex) {
+        return Some(hex);
+    }
+    let etag = etag?.trim().trim_matches('"');
+    (etag.len() == 32 && etag.chars().all(|c| c.is_ascii_hexdigit()))
+        .then(|| etag.to_ascii_lowercase())
+}
+
+/// `md5=<base64>` out of GCS's `x-goog-hash` (which may also list `crc32c=…`), as hex.
+pub fn md5_of_goog_hash(header: &str) -> Option<String> {
+    header
+        .split(',')
+        .find_map(|part| part.trim().strip_prefix("md5="))
+        .and_then(base64_to_hex)
+}
+
+/// A base64 MD5 (16 bytes) as lowercase hex.
+fn base64_to_hex(b64: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    (bytes.len() == 16).then(|| crate::checksum::lower_hex(&bytes))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reported_md5s_are_read_from_each_storage_spelling() {
+        // MD5 of "hello": 5d41402abc4b2a76b9719d911017c592.
+        let hex = "5d41402abc4b2a76b9719d911017c592";
+        assert_eq!(
+            md5_of_goog_hash("crc32c=n03x6A==,md5=XUFAKrxLKna5cZ2REBfFkg==").as_deref(),
+            Some(hex)
+        );
+        assert_eq!(
+            reported_md5(Some("XUFAKrxLKna5cZ2REBfFkg=="), Some("\"0x8D\"")).as_deref(),
+            Some(hex)
+        );
+        assert_eq!(
+            reported_md5(None, Some("\"5D41402ABC4B2A76B9719D911017C592\"")).as_deref(),
+            Some(hex)
+        );
+        // A multipart ETag (`…-3`) or an Azure ETag is no MD5.
+        assert_eq!(
+            reported_md5(None, Some("\"5d41402abc4b2a76b9719d911017c592-3\"")),
+            None
+        );
+        assert_eq!(reported_md5(None, Some("\"0x8DC1234567890AB\"")), None);
+        assert_eq!(md5_of_goog_hash("crc32c=n03x6A=="), None);
+    }
 
     #[tokio::test]
     async fn progress_channel_delivers_in_order() {

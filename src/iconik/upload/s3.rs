@@ -27,7 +27,7 @@ pub async fn put_single(
     url: &str,
     path: &Path,
     progress: Option<ProgressFn>,
-) -> Result<(), UploadError> {
+) -> Result<Option<String>, UploadError> {
     super::put_whole_file(http, http.http.put(url), path, "S3 PUT", progress).await
 }
 

@@ -4,8 +4,8 @@
 
 use super::{ClipCtx, StepFail};
 use crate::media::proxy::camera::{self, CameraProxyFacts, Needs, Use};
+use crate::media::proxy::record::ProxyFields;
 use crate::media::timecode::Timecode;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// A qualifying camera proxy and how it becomes the iconik proxy.
@@ -24,9 +24,9 @@ impl Chosen {
         }
     }
 
-    /// Part of the proxy cache key.
+    /// Part of the proxy cache key ([`super::proxy_cache::CacheKey::camera`]).
     pub fn key(&self) -> String {
-        format!("camera:{:?}\n", self.how)
+        format!("{:?}", self.how)
     }
 }
 
@@ -89,12 +89,13 @@ impl ClipCtx {
         })))
     }
 
-    /// Copies or remuxes the camera proxy to `private` and returns its iconik fields.
+    /// Copies or remuxes the camera proxy to `private`; returns its iconik fields and its
+    /// card-relative path.
     pub(super) async fn publish_camera_proxy(
         &self,
         chosen: &Chosen,
         private: &Path,
-    ) -> Result<Value, StepFail> {
+    ) -> Result<(ProxyFields, String), StepFail> {
         let (facts, how, tc) = (chosen.facts.clone(), chosen.how, chosen.timecode.clone());
         let ffmpeg: Option<PathBuf> = self.shared.ffmpeg.clone();
         let out = private.to_owned();
@@ -104,7 +105,7 @@ impl ClipCtx {
         .await
         .map_err(|e| StepFail::permanent(e.to_string()))?
         .map_err(|e| StepFail::permanent(e.to_string()))?;
-        let mut fields = camera::iconik_fields(&chosen.facts, size, chosen.timecode.as_deref());
+        let fields = camera::proxy_fields(&chosen.facts, size, chosen.timecode.as_deref());
         let card_rel = chosen
             .facts
             .path
@@ -112,8 +113,7 @@ impl ClipCtx {
             .unwrap_or(&chosen.facts.path)
             .to_string_lossy()
             .into_owned();
-        fields["camera_proxy"] = Value::String(card_rel);
-        Ok(fields)
+        Ok((fields, card_rel))
     }
 }
 

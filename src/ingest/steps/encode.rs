@@ -3,6 +3,7 @@
 //! on a single-file clip, iconik's transcoder (which needs the registered file: that clip's
 //! proxy step waits for its files).
 
+use super::proxy_cache::{self, CacheKey, CachePaths, MemberStamp};
 use super::{ClipCtx, StepEnd, StepFail, StepResult};
 use crate::card::FileRole;
 use crate::iconik::models::KeyframeRequest;
@@ -11,7 +12,8 @@ use crate::ingest::events::EventKind;
 use crate::ingest::options::ProxyMode;
 use crate::ingest::step::Step;
 use crate::media;
-use serde_json::Value;
+use crate::media::proxy::EditCodec;
+use crate::media::proxy::record::{EditRecord, Provenance, ProxyFields, ProxyRecord};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -106,34 +108,68 @@ impl ClipCtx {
         if mode == ProxyMode::Iconik && self.single_essence() {
             return self.iconik_transcode(resumed).await;
         }
-        let rec = self.rec();
-        // The look: `--lut`, else the clip editor's choice, else the first matching rule (the
-        // clip's metadata: described only when there are rules). Checked once per clip (the
-        // file may be edited between runs); its bytes join the cache key, so a proxy made
-        // without (or with another) look is never reused.
-        let options = &self.shared.options;
-        let meta = if options.lut.is_none() && !options.look_rules.is_empty() {
+        let choices = self.proxy_choices().await?;
+        let members: Vec<MemberStamp> = self
+            .sc
+            .clip
+            .files
+            .iter()
+            .map(|f| MemberStamp::of(&f.path, f.size))
+            .collect();
+        let fingerprint = proxy_cache::fingerprint(&self.sc.clip.id, &members, &choices.key);
+        let paths = CachePaths::new(&self.shared.options.proxy_dir, &fingerprint);
+        if let Some(record) = paths.load(&choices.key) {
+            let mut by = record
+                .made
+                .encoder
+                .as_ref()
+                .map(|e| format!(" (made by {e})"))
+                .unwrap_or_default();
+            if let Some(e) = &record.edit_proxy {
+                by.push_str(&format!(
+                    ", edit proxy {} {}",
+                    e.codec,
+                    paths.edit.display()
+                ));
+            }
+            self.keep_proxy(&paths, record).await?;
+            return Ok(StepEnd::Done(Some(format!(
+                "reused {}{by}",
+                paths.web.display()
+            ))));
+        }
+        if let Some(chosen) = &choices.camera {
+            return self
+                .register_camera_proxy(chosen, &paths, choices.preset)
+                .await;
+        }
+        self.encode_new(&choices, &paths).await
+    }
+
+    /// What shapes this clip's proxy: the look (`--lut`, else the clip editor's choice, else
+    /// the first matching rule on the clip's metadata, described only when there are rules),
+    /// the burn-in, the preset, the camera proxy and the edit proxy. Checked once per attempt
+    /// (a LUT may be edited between runs): the LUT's bytes join the cache key, so a proxy made
+    /// without (or with another) look is never reused.
+    async fn proxy_choices(&self) -> Result<Choices, StepFail> {
+        let opts = &self.shared.options;
+        let meta = if opts.lut.is_none() && !opts.look_rules.is_empty() {
             self.describe().await?.metadata.clone()
         } else {
             media::ClipMetadata::default()
         };
-        let chosen = self.look_choice(&meta);
-        let look = match &chosen {
-            Some(c) => Some(
-                media::proxy::look::Look::load(&c.lut)
-                    .map_err(|e| StepFail::permanent(format!("{} ({})", e, c.why)))?,
-            ),
+        let look = match self.look_choice(&meta) {
+            Some(c) => {
+                let look = media::proxy::look::Look::load(&c.lut)
+                    .map_err(|e| StepFail::permanent(format!("{} ({})", e, c.why)))?;
+                let hash = std::fs::read(&look.path)
+                    .map(|b| xxhash_rust::xxh64::xxh64(&b, 0))
+                    .map_err(|e| StepFail::permanent(format!("{}: {e}", look.path.display())))?;
+                Some((c, look, hash))
+            }
             None => None,
         };
-        let look_key = match &look {
-            Some(l) => std::fs::read(&l.path)
-                .map(|b| format!("lut:{:016x}", xxhash_rust::xxh64::xxh64(&b, 0)))
-                .map_err(|e| StepFail::permanent(format!("{}: {e}", l.path.display())))?,
-            None => String::new(),
-        };
-        // `--burn-in`: the items and corner join the cache key too; the app's font is written
-        // to the proxy folder once for ffmpeg's `fontfile=`.
-        let opts = &self.shared.options;
+        // The app's font is written to the proxy folder once for ffmpeg's `fontfile=`.
         let burn_in = if opts.burn_in.is_empty() {
             None
         } else {
@@ -145,78 +181,65 @@ impl ClipCtx {
                 font,
             })
         };
-        let burn_key = burn_in
-            .as_ref()
-            .map(|b| {
-                format!(
-                    "burn:{}@{}\n",
-                    media::proxy::burn_in::items_text(&b.items),
-                    b.corner.name()
-                )
-            })
-            .unwrap_or_default();
         let preset = opts
             .proxy_preset
             .unwrap_or_else(|| media::proxy::preset::family_default(self.sc.clip.family));
-        // The verified 720p proxy keeps the key it always had (earlier caches stay valid).
-        let preset_key = if preset.name == "720p" {
-            String::new()
+        let edit = (!opts.edit_proxy_to.is_empty()).then_some(opts.edit_proxy_codec);
+        let needs_encode = if look.is_some() {
+            Some("a look")
+        } else if burn_in.is_some() {
+            Some("a burn-in")
+        } else if edit.is_some() {
+            Some("an edit proxy")
         } else {
-            format!("preset:{}\n", preset.name)
+            None
         };
-        let needs_encode = match (&look, &burn_in) {
-            (Some(_), _) => Some("a look"),
-            (None, Some(_)) => Some("a burn-in"),
-            (None, None) => None,
-        };
-        let (camera, camera_note) = match self
+        let (camera, camera_not_used) = match self
             .camera_proxy_choice(needs_encode, preset.max_height)
             .await?
         {
-            Ok(c) => (c, String::new()),
-            Err(why) => (None, format!("; camera proxy not used: {why}")),
+            Ok(c) => (c, None),
+            Err(why) => (None, Some(why)),
         };
-        let camera_key = camera.as_ref().map(|c| c.key()).unwrap_or_default();
-        let fingerprint = fingerprint(
-            &self.sc,
-            &format!("{look_key}{burn_key}{preset_key}{camera_key}"),
-        );
-        let dir = self.shared.options.proxy_dir.clone();
-        let out = dir.join(format!("{fingerprint}.mp4"));
-        let fields_path = dir.join(format!("{fingerprint}.json"));
-        if out.is_file()
-            && let Ok(text) = std::fs::read_to_string(&fields_path)
-            && let Ok(fields) = serde_json::from_str::<Value>(&text)
-        {
-            let encoder = fields["encoder"].as_str().map(str::to_owned);
-            *super::lock(&self.proxy_fields) = Some(fields);
-            self.save(|r| {
-                r.proxy_path = Some(out.clone());
-                r.proxy_fingerprint = Some(fingerprint.clone());
-                r.proxy_encoder = encoder.clone();
-            })
-            .await?;
-            let by = encoder
-                .map(|e| format!(" (made by {e})"))
-                .unwrap_or_default();
-            return Ok(StepEnd::Done(Some(format!("reused {}{by}", out.display()))));
-        }
-        if let Some(chosen) = &camera {
-            return self
-                .register_camera_proxy(chosen, &fingerprint, &out, &fields_path, &preset)
-                .await;
-        }
+        let key = CacheKey {
+            look: look.as_ref().map(|l| l.2),
+            burn_in: burn_in
+                .as_ref()
+                .map(|b| (media::proxy::burn_in::items_text(&b.items), b.corner.name())),
+            preset: preset.name,
+            camera: camera.as_ref().map(super::camera_proxy::Chosen::key),
+            edit,
+        };
+        Ok(Choices {
+            look: look.map(|(c, l, _)| (c, l)),
+            burn_in,
+            preset,
+            camera,
+            camera_not_used,
+            edit,
+            key,
+        })
+    }
+
+    /// Records `record` (published at `paths`) as this clip's proxy.
+    async fn keep_proxy(&self, paths: &CachePaths, record: ProxyRecord) -> Result<(), StepFail> {
+        let encoder = record.made.encoder.clone();
+        *super::lock(&self.proxy_fields) = Some(record);
+        self.save(|r| {
+            r.proxy_path = Some(paths.web.clone());
+            r.proxy_fingerprint = Some(paths.fingerprint.clone());
+            r.proxy_encoder = encoder;
+        })
+        .await
+    }
+
+    /// Encodes the web proxy (and the edit proxy and the poster, from the same decode) under a
+    /// private name, then publishes them into the cache.
+    async fn encode_new(&self, choices: &Choices, paths: &CachePaths) -> StepResult {
         let ffmpeg = self.shared.ffmpeg.clone().ok_or_else(|| {
             StepFail::permanent("ffmpeg was not found on PATH: install it or use --proxy none")
         })?;
         let desc = self.describe().await?;
-        // Encode under a name of our own, then publish: two jobs with identical cards (same
-        // fingerprint) may encode at once without clobbering each other's file.
-        let private = dir.join(format!(
-            "{fingerprint}.{}-{}.mp4",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
         // Detected once per run (cached), on a worker thread: it runs ffmpeg test encodes.
         let (probe, choice) = (ffmpeg.clone(), self.shared.options.encoder);
         let encoder =
@@ -224,21 +247,15 @@ impl ClipCtx {
                 .await
                 .map_err(|e| StepFail::permanent(e.to_string()))?
                 .map_err(|e| StepFail::permanent(e.to_string()))?;
-        let look_name = chosen
-            .as_ref()
-            .map(|c| format!("{} ({})", c.lut.display(), c.why));
-        let look_path = chosen.as_ref().map(|c| c.lut.display().to_string());
-        let burn_name = burn_in
-            .as_ref()
-            .map(|b| media::proxy::burn_in::items_text(&b.items));
-        let spec = preset.apply(media::proxy::ProxySpec {
+        let spec = choices.preset.apply(media::proxy::ProxySpec {
             encoder,
-            look,
-            burn_in,
+            look: choices.look.as_ref().map(|(_, l)| l.clone()),
+            burn_in: choices.burn_in.clone(),
             poster_width: Some(crate::ingest::summary::POSTER_WIDTH),
+            edit: choices.edit,
             ..Default::default()
         });
-        let plan = match media::proxy::plan(&self.sc.clip, &desc, &spec, &private) {
+        let plan = match media::proxy::plan(&self.sc.clip, &desc, &spec, &paths.private_web()) {
             Ok(p) => p,
             Err(
                 e @ (media::proxy::ProxyError::NoVideo { .. }
@@ -253,7 +270,28 @@ impl ClipCtx {
             }
             Err(e) => return Err(StepFail::permanent(e.to_string())),
         };
-        // This clip's stop (a duplicate found meanwhile) or the job's cancel ends the encode.
+        let output = self.run_encode(plan, ffmpeg).await?;
+        let record = ProxyRecord {
+            fields: ProxyFields::of_output(&output).named(&paths.web_name()),
+            made: provenance(choices, output.encoder.name()),
+            edit_proxy: output
+                .edit
+                .as_ref()
+                .map(|e| EditRecord::of_output(e, &paths.edit_name())),
+        };
+        publish(&output, paths, &record)?;
+        let detail = encode_detail(&paths.web, choices, &output);
+        self.keep_proxy(paths, record).await?;
+        Ok(StepEnd::Done(Some(detail)))
+    }
+
+    /// Runs `plan` on a worker thread with progress events; this clip's stop (a duplicate
+    /// found meanwhile) or the job's cancel ends the encode.
+    async fn run_encode(
+        &self,
+        plan: media::proxy::ProxyPlan,
+        ffmpeg: std::path::PathBuf,
+    ) -> Result<media::proxy::ProxyOutput, StepFail> {
         let cancel = self.encode_stop.clone();
         let relay = {
             let (job, clip) = (self.shared.cancel.clone(), cancel.clone());
@@ -267,7 +305,7 @@ impl ClipCtx {
             })
         };
         let shared = self.shared.clone();
-        let rec2 = rec.clone();
+        let rec = self.rec();
         let output = tokio::task::spawn_blocking(move || {
             let mut last = Instant::now();
             media::proxy::encode(&plan, &ffmpeg, &cancel, &mut |p| {
@@ -275,7 +313,7 @@ impl ClipCtx {
                     last = Instant::now();
                     let total = (p.duration_seconds.unwrap_or(0.0) * 1000.0) as u64;
                     shared.emit(
-                        &rec2,
+                        &rec,
                         Some(Step::Proxy),
                         EventKind::Progress {
                             done_bytes: (p.out_time_seconds * 1000.0) as u64,
@@ -290,59 +328,107 @@ impl ClipCtx {
         .await
         .map_err(|e| StepFail::permanent(e.to_string()));
         relay.abort();
-        let output = match output? {
-            Ok(o) => o,
-            Err(media::proxy::ProxyError::Cancelled { .. }) => return Err(StepFail::cancelled()),
-            Err(e) => return Err(StepFail::permanent(e.to_string())),
-        };
-        let mut fields = output.iconik_fields();
-        let final_name = format!("{fingerprint}.mp4");
-        fields["name"] = Value::String(final_name.clone());
-        fields["filename"] = Value::String(final_name);
-        // Kept beside the proxy (not sent to iconik: create_proxy picks its fields by name).
-        fields["encoder"] = Value::String(output.encoder.name().to_owned());
-        if let (Some(l), Some(c)) = (&look_path, &chosen) {
-            fields["look"] = Value::String(l.clone());
-            fields["look_source"] = Value::String(c.why.clone());
+        match output? {
+            Ok(o) => Ok(o),
+            Err(media::proxy::ProxyError::Cancelled { .. }) => Err(StepFail::cancelled()),
+            Err(e) => Err(StepFail::permanent(e.to_string())),
         }
-        if let Some(b) = &burn_name {
-            fields["burn_in"] = Value::String(b.clone());
-        }
-        fields["preset"] = Value::String(preset.name.to_owned());
-        if let Some(why) = camera_note.strip_prefix("; camera proxy not used: ") {
-            fields["camera_proxy_not_used"] = Value::String(why.to_owned());
-        }
-        // The fields first: a published mp4 always has its fields beside it.
-        crate::atomic_write::write_atomic(&fields_path, fields.to_string().as_bytes())
-            .map_err(|e| StepFail::permanent(format!("{}: {e}", fields_path.display())))?;
-        // The report's poster came out of the same decode; published first like the fields.
-        if let Some(poster) = &output.poster {
-            let to = crate::ingest::summary::poster_beside(&out);
-            if let Err(e) = std::fs::rename(poster, &to) {
-                tracing::warn!(path = %to.display(), error = %e, "poster not kept");
-            }
-        }
-        std::fs::rename(&output.path, &out)
-            .map_err(|e| StepFail::permanent(format!("{}: {e}", out.display())))?;
-        *super::lock(&self.proxy_fields) = Some(fields);
-        self.save(|r| {
-            r.proxy_path = Some(out.clone());
-            r.proxy_fingerprint = Some(fingerprint.clone());
-            r.proxy_encoder = Some(output.encoder.name().to_owned());
-        })
-        .await?;
-        let mut looked = look_name.map(|l| format!(", look {l}")).unwrap_or_default();
-        if let Some(b) = &burn_name {
-            looked.push_str(&format!(", burn-in {b}"));
-        }
-        Ok(StepEnd::Done(Some(format!(
-            "{} (preset {}, {} bytes, {}{looked}){camera_note}",
-            out.display(),
-            preset.name,
-            output.size_bytes,
-            output.encoder
-        ))))
     }
+}
+
+/// The choices that shape a clip's proxy ([`ClipCtx::proxy_choices`]).
+struct Choices {
+    look: Option<(
+        media::proxy::look_rules::ChosenLook,
+        media::proxy::look::Look,
+    )>,
+    burn_in: Option<media::proxy::burn_in::BurnIn>,
+    preset: media::proxy::preset::ProxyPreset,
+    camera: Option<super::camera_proxy::Chosen>,
+    /// Why `--camera-proxy` was asked but an encode runs.
+    camera_not_used: Option<String>,
+    edit: Option<EditCodec>,
+    key: CacheKey,
+}
+
+/// How an encoded proxy was made, for its record.
+fn provenance(choices: &Choices, encoder: &str) -> Provenance {
+    Provenance {
+        encoder: Some(encoder.to_owned()),
+        preset: Some(choices.preset.name.to_owned()),
+        look: choices
+            .look
+            .as_ref()
+            .map(|(c, _)| c.lut.display().to_string()),
+        look_source: choices.look.as_ref().map(|(c, _)| c.why.clone()),
+        burn_in: choices
+            .burn_in
+            .as_ref()
+            .map(|b| media::proxy::burn_in::items_text(&b.items)),
+        camera_proxy: None,
+        camera_proxy_not_used: choices.camera_not_used.clone(),
+    }
+}
+
+/// Publishes an encode's files under the cache names: the record first (a published mp4
+/// always has its record beside it), the poster and the edit proxy, then the web proxy.
+fn publish(
+    output: &media::proxy::ProxyOutput,
+    paths: &CachePaths,
+    record: &ProxyRecord,
+) -> Result<(), StepFail> {
+    crate::atomic_write::write_atomic(&paths.record, record.to_json().as_bytes())
+        .map_err(|e| StepFail::permanent(format!("{}: {e}", paths.record.display())))?;
+    // The report's poster came out of the same decode.
+    if let Some(poster) = &output.poster {
+        let to = crate::ingest::summary::poster_beside(&paths.web);
+        if let Err(e) = std::fs::rename(poster, &to) {
+            tracing::warn!(path = %to.display(), error = %e, "poster not kept");
+        }
+    }
+    if let Some(edit) = &output.edit {
+        std::fs::rename(&edit.path, &paths.edit)
+            .map_err(|e| StepFail::permanent(format!("{}: {e}", paths.edit.display())))?;
+    }
+    std::fs::rename(&output.path, &paths.web)
+        .map_err(|e| StepFail::permanent(format!("{}: {e}", paths.web.display())))
+}
+
+/// The proxy step's detail for an encode.
+fn encode_detail(
+    out: &std::path::Path,
+    choices: &Choices,
+    output: &media::proxy::ProxyOutput,
+) -> String {
+    let mut made = String::new();
+    if let Some((c, _)) = &choices.look {
+        made.push_str(&format!(", look {} ({})", c.lut.display(), c.why));
+    }
+    if let Some(b) = &choices.burn_in {
+        made.push_str(&format!(
+            ", burn-in {}",
+            media::proxy::burn_in::items_text(&b.items)
+        ));
+    }
+    if let Some(e) = &output.edit {
+        made.push_str(&format!(
+            ", edit proxy {} {} bytes",
+            e.codec.name(),
+            e.size_bytes
+        ));
+    }
+    let camera = choices
+        .camera_not_used
+        .as_ref()
+        .map(|why| format!("; camera proxy not used: {why}"))
+        .unwrap_or_default();
+    format!(
+        "{} (preset {}, {} bytes, {}{made}){camera}",
+        out.display(),
+        choices.preset.name,
+        output.size_bytes,
+        output.encoder
+    )
 }
 
 impl ClipCtx {
@@ -365,68 +451,40 @@ impl ClipCtx {
         )
     }
 
-    /// Publishes the qualifying camera proxy as this clip's proxy (fields beside it, as for an
-    /// encode) and records it.
+    /// Publishes the qualifying camera proxy as this clip's proxy (its record beside it, as
+    /// for an encode) and records it.
     async fn register_camera_proxy(
         &self,
         chosen: &super::camera_proxy::Chosen,
-        fingerprint: &str,
-        out: &std::path::Path,
-        fields_path: &std::path::Path,
-        preset: &media::proxy::preset::ProxyPreset,
+        paths: &CachePaths,
+        preset: media::proxy::preset::ProxyPreset,
     ) -> StepResult {
         let dir = self.shared.options.proxy_dir.clone();
         std::fs::create_dir_all(&dir)
             .map_err(|e| StepFail::permanent(format!("{}: {e}", dir.display())))?;
-        let private = dir.join(format!(
-            "{fingerprint}.{}-{}.mp4",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        let mut fields = self.publish_camera_proxy(chosen, &private).await?;
-        let final_name = format!("{fingerprint}.mp4");
-        fields["name"] = Value::String(final_name.clone());
-        fields["filename"] = Value::String(final_name);
-        fields["encoder"] = Value::String(chosen.label().to_owned());
-        fields["preset"] = Value::String(preset.name.to_owned());
-        let size = fields["size"].as_u64().unwrap_or(0);
-        crate::atomic_write::write_atomic(fields_path, fields.to_string().as_bytes())
-            .map_err(|e| StepFail::permanent(format!("{}: {e}", fields_path.display())))?;
-        std::fs::rename(&private, out)
-            .map_err(|e| StepFail::permanent(format!("{}: {e}", out.display())))?;
-        *super::lock(&self.proxy_fields) = Some(fields);
-        self.save(|r| {
-            r.proxy_path = Some(out.to_owned());
-            r.proxy_fingerprint = Some(fingerprint.to_owned());
-            r.proxy_encoder = Some(chosen.label().to_owned());
-        })
-        .await?;
+        let private = paths.private_web();
+        let (fields, card_rel) = self.publish_camera_proxy(chosen, &private).await?;
+        let size = fields.size;
+        let record = ProxyRecord {
+            fields: fields.named(&paths.web_name()),
+            made: Provenance {
+                encoder: Some(chosen.label().to_owned()),
+                preset: Some(preset.name.to_owned()),
+                camera_proxy: Some(card_rel),
+                ..Provenance::default()
+            },
+            edit_proxy: None,
+        };
+        crate::atomic_write::write_atomic(&paths.record, record.to_json().as_bytes())
+            .map_err(|e| StepFail::permanent(format!("{}: {e}", paths.record.display())))?;
+        std::fs::rename(&private, &paths.web)
+            .map_err(|e| StepFail::permanent(format!("{}: {e}", paths.web.display())))?;
+        self.keep_proxy(paths, record).await?;
         Ok(StepEnd::Done(Some(super::camera_proxy::detail(
             chosen,
             &self.sc.clip.card_root,
-            out,
+            &paths.web,
             size,
         ))))
     }
-}
-
-/// The proxy cache key: xxh64 over the clip id and each member's name, size and modification
-/// time (plus the look, burn-in, preset and camera-proxy keys). Known from the scan, so the
-/// encode starts before the checksums; camera files are written once, so name + size + mtime
-/// (what rsync trusts) names the content. A copy keeping its mtimes (`cp -a`, an offload)
-/// reuses the proxy.
-fn fingerprint(sc: &crate::scan::ScannedClip, look_key: &str) -> String {
-    let mut text = String::from(look_key);
-    text.push_str(&sc.clip.id);
-    text.push('\n');
-    for f in &sc.clip.files {
-        let name = f.path.file_name().unwrap_or_default().to_string_lossy();
-        let mtime = std::fs::metadata(&f.path)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        text.push_str(&format!("{name}:{}:{mtime}\n", f.size));
-    }
-    format!("{:016x}", xxhash_rust::xxh64::xxh64(text.as_bytes(), 0))
 }

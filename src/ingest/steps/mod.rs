@@ -10,9 +10,13 @@
 //! (iconik-api.md §9).
 
 pub mod camera_proxy;
+pub mod copies;
 pub mod copy;
+pub mod edit_proxy;
 pub mod encode;
+pub mod file_upload;
 pub mod hash;
+pub mod proxy_cache;
 pub mod proxy_upload;
 pub mod register;
 
@@ -30,7 +34,6 @@ use crate::iconik::models::{Proxy, ProxyId};
 use crate::iconik::{Client, Error as IconikError};
 use crate::media::ClipDescription;
 use crate::scan::ScannedClip;
-use serde_json::Value;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -177,8 +180,8 @@ pub(crate) struct ClipCtx {
     /// MediaInfo/ffprobe description: the scan's, or made once here (format components and
     /// the encode plan).
     desc: tokio::sync::OnceCell<Arc<ClipDescription>>,
-    /// The proxy's iconik fields, from the encode (or its `.json` beside the mp4 on resume).
-    proxy_fields: Mutex<Option<Value>>,
+    /// The proxy's record, from the encode (or its `.json` beside the mp4 on resume).
+    proxy_fields: Mutex<Option<crate::media::proxy::record::ProxyRecord>>,
     /// The proxy record as `POST proxies/` answered (upload URL included): the upload needs no
     /// read-back when the record was made in this run.
     created_proxy: Mutex<Option<Proxy>>,

@@ -9,12 +9,13 @@ use crate::iconik::upload::{self, ProxyUploadOptions, UploadProgress};
 use crate::ingest::dedupe;
 use crate::ingest::events::EventKind;
 use crate::ingest::step::Step;
-use serde_json::Value;
+use crate::media::proxy::record::{ProxyFields, ProxyRecord};
 use std::sync::Arc;
 use std::time::Instant;
 
 impl ClipCtx {
-    pub(super) fn proxy_fields(&self) -> Result<Value, StepFail> {
+    /// The proxy's record: this run's, else the one published beside the proxy.
+    pub(super) fn proxy_record(&self) -> Result<ProxyRecord, StepFail> {
         if let Some(f) = lock(&self.proxy_fields).clone() {
             return Ok(f);
         }
@@ -24,8 +25,7 @@ impl ClipCtx {
             .ok_or_else(|| StepFail::permanent("no proxy recorded; retry from proxy"))?;
         let text = std::fs::read_to_string(path.with_extension("json"))
             .map_err(|e| StepFail::permanent(format!("{}: {e}", path.display())))?;
-        let v: Value =
-            serde_json::from_str(&text).map_err(|e| StepFail::permanent(e.to_string()))?;
+        let v = ProxyRecord::from_json(&text).map_err(|e| StepFail::permanent(e.to_string()))?;
         *lock(&self.proxy_fields) = Some(v.clone());
         Ok(v)
     }
@@ -36,33 +36,7 @@ impl ClipCtx {
             return Ok(StepEnd::Done(Some(format!("proxy {id}"))));
         }
         let asset = self.asset()?;
-        let v = self.proxy_fields()?;
-        let s = |k: &str| v[k].as_str().map(str::to_owned);
-        let i = |k: &str| v[k].as_i64().and_then(|x| i32::try_from(x).ok());
-        let body = ProxyCreate {
-            name: s("name"),
-            filename: s("filename"),
-            format: s("format"),
-            codec: s("codec"),
-            frame_rate: s("frame_rate"),
-            resolution: match (
-                v["resolution"]["width"].as_i64(),
-                v["resolution"]["height"].as_i64(),
-            ) {
-                (Some(w), Some(h)) => Some(Resolution {
-                    width: w as i32,
-                    height: h as i32,
-                }),
-                _ => None,
-            },
-            bit_rate: i("bit_rate"),
-            audio_bitrate: i("audio_bitrate"),
-            is_drop_frame: v["is_drop_frame"].as_bool(),
-            start_time_code: s("start_time_code"),
-            size: v["size"].as_u64(),
-            version_id: rec.version_id,
-            ..ProxyCreate::default()
-        };
+        let body = create_body(&self.proxy_record()?.fields, rec.version_id);
         let body = &body;
         let proxy = self
             .look_up_then_create(
@@ -204,7 +178,13 @@ impl ClipCtx {
             }
         })
         .await?;
-        Ok(StepEnd::Done(Some(format!("proxy {proxy} CLOSED"))))
+        // The edit proxy joins the asset once its web proxy is there.
+        let edit = self
+            .register_edit_proxy()
+            .await?
+            .map(|e| format!("; {e}"))
+            .unwrap_or_default();
+        Ok(StepEnd::Done(Some(format!("proxy {proxy} CLOSED{edit}"))))
     }
 
     pub(super) async fn keyframes(&self, resumed: bool) -> StepResult {
@@ -244,5 +224,67 @@ impl ClipCtx {
         };
         self.wait_job(Step::Keyframes, job).await?;
         Ok(StepEnd::Done(Some(format!("keyframe job {job} finished"))))
+    }
+}
+
+/// iconik's `POST proxies/` body for a proxy with `fields`.
+fn create_body(
+    fields: &ProxyFields,
+    version_id: Option<crate::iconik::models::VersionId>,
+) -> ProxyCreate {
+    let int = |x: Option<u64>| x.and_then(|x| i32::try_from(x).ok());
+    ProxyCreate {
+        name: fields.name.clone(),
+        filename: fields.filename.clone(),
+        format: Some(fields.format.clone()),
+        codec: Some(fields.codec.clone()),
+        frame_rate: fields.frame_rate.clone(),
+        resolution: fields.resolution.map(|r| Resolution {
+            width: r.width as i32,
+            height: r.height as i32,
+        }),
+        bit_rate: int(fields.bit_rate),
+        audio_bitrate: int(fields.audio_bitrate),
+        is_drop_frame: Some(fields.is_drop_frame),
+        start_time_code: fields.start_time_code.clone(),
+        size: Some(fields.size),
+        version_id,
+        ..ProxyCreate::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::proxy::record::Size;
+
+    #[test]
+    fn the_create_body_carries_every_field() {
+        let fields = ProxyFields {
+            name: Some("f.mp4".into()),
+            filename: Some("f.mp4".into()),
+            codec: "h264".into(),
+            format: "mp4".into(),
+            bit_rate: Some(3_000_000),
+            is_drop_frame: true,
+            size: 42,
+            resolution: Some(Size {
+                width: 1280,
+                height: 720,
+            }),
+            frame_rate: Some("29.97".into()),
+            start_time_code: Some("01:00:00;00".into()),
+            audio_bitrate: Some(128_000),
+        };
+        let b = serde_json::to_value(create_body(&fields, None)).unwrap();
+        assert_eq!(
+            b,
+            serde_json::json!({
+                "name": "f.mp4", "filename": "f.mp4", "format": "mp4", "codec": "h264",
+                "frame_rate": "29.97", "resolution": {"width": 1280, "height": 720},
+                "bit_rate": 3000000, "audio_bitrate": 128000, "is_drop_frame": true,
+                "start_time_code": "01:00:00;00", "size": 42
+            })
+        );
     }
 }

@@ -362,7 +362,14 @@ impl ClipCtx {
         if let Some(e) = first_failure {
             return Err(e);
         }
-        Ok(StepEnd::Done(Some(format!("{total} files"))))
+        // The same originals on their other storages (offload copies, cloud copies).
+        let copies: String = self
+            .register_copies()
+            .await?
+            .iter()
+            .map(|c| format!("; {c}"))
+            .collect();
+        Ok(StepEnd::Done(Some(format!("{total} files{copies}"))))
     }
 
     /// Member `i` (`f`) into the file set: the id the resumed step's listing found, else a
@@ -512,7 +519,7 @@ fn with_acl(detail: String, acl: Option<String>) -> String {
 }
 
 /// Longest common folder prefix of `/`-separated relative paths.
-fn common_dir<'a>(dirs: impl Iterator<Item = &'a str>) -> String {
+pub(super) fn common_dir<'a>(dirs: impl Iterator<Item = &'a str>) -> String {
     let mut common: Option<Vec<&str>> = None;
     for d in dirs {
         let parts: Vec<&str> = d.split('/').filter(|p| !p.is_empty()).collect();

@@ -14,17 +14,11 @@ pub struct AudioSource {
 /// Filter chain turning `sources` into stereo, ending in the pad `out` (e.g. `[a]`).
 /// `None` when there is no audio: the proxy then has no audio track (none is invented).
 pub fn mix_chain(sources: &[AudioSource], mix: AudioMix, out: &str) -> Option<String> {
-    let needed = mix.channels_needed().max(1);
-    // Only the streams that hold the channels the mix uses: fewer decoders, smaller amerge.
-    let mut selected: Vec<&AudioSource> = Vec::new();
-    let mut total = 0;
-    for s in sources.iter().filter(|s| s.channels > 0) {
-        if total >= needed {
-            break;
-        }
-        total += s.channels;
-        selected.push(s);
-    }
+    let selected: Vec<&AudioSource> = mixed_sources(sources, mix)
+        .into_iter()
+        .map(|i| &sources[i])
+        .collect();
+    let total: u32 = selected.iter().map(|s| s.channels).sum();
     let first = selected.first()?;
     let pan = pan(total, mix);
     if selected.len() == 1 {
@@ -38,6 +32,22 @@ pub fn mix_chain(sources: &[AudioSource], mix: AudioMix, out: &str) -> Option<St
     }
     let pads: String = selected.iter().map(|s| s.pad.as_str()).collect();
     Some(format!("{pads}amerge=inputs={},{pan}{out}", selected.len()))
+}
+
+/// Indices of the `sources` the mix reads: only the streams that hold the channels it uses
+/// (fewer decoders, a smaller amerge).
+pub fn mixed_sources(sources: &[AudioSource], mix: AudioMix) -> Vec<usize> {
+    let needed = mix.channels_needed().max(1);
+    let mut selected = Vec::new();
+    let mut total = 0;
+    for (i, s) in sources.iter().enumerate().filter(|(_, s)| s.channels > 0) {
+        if total >= needed {
+            break;
+        }
+        total += s.channels;
+        selected.push(i);
+    }
+    selected
 }
 
 const IDENTITY: &str = "pan=stereo|c0=c0|c1=c1";

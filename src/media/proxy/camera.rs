@@ -297,35 +297,38 @@ pub fn publish(
     }
 }
 
-/// iconik `POST proxies/` fields for the published file (as [`super::ProxyOutput::iconik_fields`]).
-pub fn iconik_fields(f: &CameraProxyFacts, size_bytes: u64, timecode: Option<&str>) -> Value {
-    let mut v = serde_json::json!({
-        "codec": "h264",
-        "format": "mp4",
-        "size": size_bytes,
-        "is_drop_frame": timecode.is_some_and(|t| t.contains(';')),
-    });
+/// iconik's proxy fields for the published file (as [`super::ProxyOutput::iconik_fields`]).
+pub fn proxy_fields(
+    f: &CameraProxyFacts,
+    size_bytes: u64,
+    timecode: Option<&str>,
+) -> super::record::ProxyFields {
     let bit_rate = f.video_bit_rate.or_else(|| {
         f.duration_seconds
             .filter(|d| *d > 0.0)
             .map(|d| (size_bytes as f64 * 8.0 / d) as u64)
     });
-    if let Some(b) = bit_rate {
-        v["bit_rate"] = b.into();
+    super::record::ProxyFields {
+        name: None,
+        filename: None,
+        codec: "h264".into(),
+        format: "mp4".into(),
+        bit_rate,
+        is_drop_frame: timecode.is_some_and(|t| t.contains(';')),
+        size: size_bytes,
+        resolution: match (f.width, f.height) {
+            (Some(width), Some(height)) => Some(super::record::Size { width, height }),
+            _ => None,
+        },
+        frame_rate: f.frame_rate.map(super::iconik_frame_rate),
+        start_time_code: timecode.map(str::to_owned),
+        audio_bitrate: f.audio.as_ref().map(|(_, _, b)| b.unwrap_or(128_000)),
     }
-    if let (Some(w), Some(h)) = (f.width, f.height) {
-        v["resolution"] = serde_json::json!({"width": w, "height": h});
-    }
-    if let Some(r) = f.frame_rate {
-        v["frame_rate"] = super::iconik_frame_rate(r).into();
-    }
-    if let Some(tc) = timecode {
-        v["start_time_code"] = tc.into();
-    }
-    if let Some((_, _, b)) = &f.audio {
-        v["audio_bitrate"] = b.unwrap_or(128_000).into();
-    }
-    v
+}
+
+/// [`proxy_fields`] as JSON.
+pub fn iconik_fields(f: &CameraProxyFacts, size_bytes: u64, timecode: Option<&str>) -> Value {
+    serde_json::to_value(proxy_fields(f, size_bytes, timecode)).unwrap_or_default()
 }
 
 #[cfg(test)]

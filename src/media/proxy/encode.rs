@@ -3,7 +3,7 @@
 //! leaves a file that looks finished. Cancel kills ffmpeg and removes the partial file.
 
 use super::mp4;
-use super::{ProxyError, ProxyOutput, ProxyPlan, ProxyProgress, iconik_frame_rate};
+use super::{EditOutput, ProxyError, ProxyOutput, ProxyPlan, ProxyProgress, iconik_frame_rate};
 use crate::media::process::{self, ProcessError, ProcessSpec};
 use std::path::Path;
 use std::sync::Arc;
@@ -80,6 +80,9 @@ fn remove_temps(plan: &ProxyPlan) {
     if let Some(p) = &plan.poster {
         remove_quietly(p);
     }
+    if let Some(e) = &plan.edit {
+        remove_quietly(&e.temp_output);
+    }
 }
 
 /// Runs `plan` with `ffmpeg`. `cancel` stops it (the partial file is removed);
@@ -146,6 +149,23 @@ pub fn encode(
             });
         }
     };
+    // The edit proxy was asked for: a run without it is a failed run (no half result).
+    let edit = match &plan.edit {
+        Some(e) => match std::fs::metadata(&e.temp_output) {
+            Ok(m) if m.is_file() && m.len() > 0 => Some(EditOutput {
+                path: e.temp_output.clone(),
+                size_bytes: m.len(),
+                codec: e.codec,
+            }),
+            _ => {
+                remove_temps(plan);
+                return Err(ProxyError::NoOutput {
+                    path: e.temp_output.clone(),
+                });
+            }
+        },
+        None => None,
+    };
     std::fs::rename(&plan.temp_output, &plan.output).map_err(|source| ProxyError::Io {
         path: plan.output.clone(),
         source,
@@ -189,6 +209,7 @@ pub fn encode(
             .poster
             .clone()
             .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0)),
+        edit,
     })
 }
 

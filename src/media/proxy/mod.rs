@@ -16,6 +16,8 @@ pub mod look_rules;
 pub mod mp4;
 pub mod plan;
 pub mod preset;
+pub mod recipe;
+pub mod record;
 pub mod streams;
 #[cfg(test)]
 pub(crate) mod test_clip;
@@ -23,10 +25,11 @@ pub(crate) mod test_clip;
 pub use encode::encode;
 pub use encoder::{Encoder, EncoderChoice};
 pub use plan::plan;
+pub use recipe::EditCodec;
 
 use super::process::ProcessError;
 use super::rate::Rational;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -101,6 +104,8 @@ pub struct ProxySpec {
     /// Also write a JPEG poster this many pixels wide, a second output of the same decode
     /// (`thumbnail` over the first frames): the report's poster without a second ffmpeg run.
     pub poster_width: Option<u32>,
+    /// Also write an edit proxy (`PPRO_PROXY`) in this codec from the same decode.
+    pub edit: Option<EditCodec>,
 }
 
 impl Default for ProxySpec {
@@ -118,6 +123,7 @@ impl Default for ProxySpec {
             look: None,
             burn_in: None,
             poster_width: None,
+            edit: None,
         }
     }
 }
@@ -169,6 +175,26 @@ pub struct ProxyPlan {
     pub warnings: Vec<String>,
     /// Where ffmpeg writes the poster ([`ProxySpec::poster_width`]), when the plan has one.
     pub poster: Option<PathBuf>,
+    /// The edit proxy the same run writes ([`ProxySpec::edit`]).
+    pub edit: Option<EditPlan>,
+}
+
+/// The edit proxy output of a [`ProxyPlan`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditPlan {
+    pub codec: EditCodec,
+    /// Where ffmpeg writes it (removed when the encode fails).
+    pub temp_output: PathBuf,
+    /// Sound tracks, one per source stream of the original.
+    pub audio_tracks: usize,
+}
+
+/// A finished edit proxy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditOutput {
+    pub path: PathBuf,
+    pub size_bytes: u64,
+    pub codec: EditCodec,
 }
 
 /// One `-progress` report.
@@ -206,35 +232,14 @@ pub struct ProxyOutput {
     pub encoder: Encoder,
     /// The poster JPEG written beside it ([`ProxyPlan::poster`]), when ffmpeg made one.
     pub poster: Option<PathBuf>,
+    /// The edit proxy written beside it ([`ProxyPlan::edit`]).
+    pub edit: Option<EditOutput>,
 }
 
 impl ProxyOutput {
     /// The body fields for iconik `POST proxies/` (`ProxySchema`), minus ids and status.
     pub fn iconik_fields(&self) -> Value {
-        let mut v = json!({
-            "codec": self.codec,
-            "format": self.format,
-            "bit_rate": self.bit_rate,
-            "is_drop_frame": self.is_drop_frame,
-            "size": self.size_bytes,
-        });
-        if let Some(name) = self.path.file_name() {
-            v["filename"] = json!(name.to_string_lossy());
-            v["name"] = json!(name.to_string_lossy());
-        }
-        if let (Some(w), Some(h)) = (self.width, self.height) {
-            v["resolution"] = json!({"width": w, "height": h});
-        }
-        if let Some(r) = &self.frame_rate {
-            v["frame_rate"] = json!(r);
-        }
-        if let Some(tc) = &self.start_time_code {
-            v["start_time_code"] = json!(tc);
-        }
-        if let Some(a) = self.audio_bitrate {
-            v["audio_bitrate"] = json!(a);
-        }
-        v
+        serde_json::to_value(record::ProxyFields::of_output(self)).unwrap_or_default()
     }
 }
 

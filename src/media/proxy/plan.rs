@@ -7,10 +7,11 @@
 //! XDCAM EX) → the concat demuxer; image sequences → `-framerate -start_number -i pattern`;
 //! RAW (R3D, BRAW, ARRIRAW, CRM) → the camera's proxy file, if the clip has one.
 
-use super::audio::{AudioSource, mix_chain};
+use super::audio::{AudioSource, mix_chain, mixed_sources};
 use super::burn_in::BurnInValues;
+use super::recipe::{EditOut, Picture, PosterOut, Recipe};
 use super::streams::{described, facts};
-use super::{ConcatList, ProxyError, ProxyPlan, ProxySource, ProxySpec};
+use super::{ConcatList, EditPlan, ProxyError, ProxyPlan, ProxySource, ProxySpec};
 use crate::card::{Clip, Family, FileRole};
 use crate::media::ClipDescription;
 use crate::media::describe::segments;
@@ -38,22 +39,11 @@ fn poster_path(out: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// `graph` with its `{tail}[v]` output split in two: the proxy's picture as before, and a
-/// `[poster]` branch that keeps only the first 25 frames (`trim` ends the branch there, so
-/// the rest of the clip costs nothing), scales them to `width` and picks the most
-/// representative (`thumbnail`). `None` when the graph does not have that output.
-fn with_poster_branch(graph: &str, tail: &str, width: u32) -> Option<String> {
-    let end = format!("{tail}[v]");
-    let at = graph.rfind(&end)?;
-    let (head, rest) = (&graph[..at], &graph[at + end.len()..]);
-    // The tail must close a chain: it follows a filter or an input label, and the chain ends.
-    if !(head.ends_with(',') || head.ends_with(']')) || !(rest.is_empty() || rest.starts_with(';'))
-    {
-        return None;
-    }
-    Some(format!(
-        "{head}split=2[pm][pp];[pm]{end};[pp]trim=end_frame=25,scale={width}:-2,thumbnail=25[poster]{rest}"
-    ))
+/// `"{out}.edit.part.mov"`: where ffmpeg writes the edit proxy beside the web proxy.
+fn edit_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".edit.part.mov");
+    PathBuf::from(name)
 }
 
 /// `"{out}.part"`: what ffmpeg writes before the rename.
@@ -137,26 +127,36 @@ fn output_size(w: u32, h: u32, max: u32) -> (u32, u32) {
     ((half * 2) as u32, max)
 }
 
-/// The picture chain after the video pad: deinterlace, scale, then the encoder's pixel format
-/// (`format=yuv420p` for libx264; see [`super::Encoder::filter_tail`]).
-fn video_chain(input: &str, src: Option<(u32, u32)>, interlaced: bool, spec: &ProxySpec) -> String {
+/// The picture chain from the video pad: deinterlace and scale (the encoders' pixel formats
+/// come per output, see [`Recipe`]).
+fn video_chain(
+    input: &str,
+    src: Option<(u32, u32)>,
+    interlaced: bool,
+    spec: &ProxySpec,
+) -> Picture {
     let max = spec.max_height;
-    let mut chain = String::from(input);
+    let mut base = Vec::new();
     if interlaced {
         // bwdif: faster than yadif at the same quality (§7); one frame per frame.
-        chain.push_str("bwdif=0:-1:0,");
+        base.push("bwdif=0:-1:0".to_owned());
     }
     match src {
-        Some((_, h)) if h > max => chain.push_str(&format!("scale=-2:{max}:flags=bicubic,")),
+        Some((_, h)) if h > max => base.push(format!("scale=-2:{max}:flags=bicubic")),
         Some((w, h)) if w % 2 == 0 && h % 2 == 0 => {}
-        Some(_) => chain.push_str("scale=trunc(iw/2)*2:trunc(ih/2)*2,"),
-        None => chain.push_str(&format!(
-            "scale=-2:'min({max},trunc(ih/2)*2)':flags=bicubic,"
-        )),
+        Some(_) => base.push("scale=trunc(iw/2)*2:trunc(ih/2)*2".to_owned()),
+        None => base.push(format!("scale=-2:'min({max},trunc(ih/2)*2)':flags=bicubic")),
     }
-    chain.push_str(spec.encoder.filter_tail());
-    chain.push_str("[v]");
-    chain
+    Picture {
+        input: input.to_owned(),
+        base,
+        web: Vec::new(),
+    }
+}
+
+/// `[1:a:0]` → `1:a:0`: an input pad as a `-map` spec.
+fn map_spec(pad: &str) -> String {
+    pad.trim_start_matches('[').trim_end_matches(']').to_owned()
 }
 
 /// Audio streams of one file as mix sources on input `input`.
@@ -199,8 +199,14 @@ enum AudioOut {
 /// The family-specific part of the command: inputs and filter graph.
 struct Graph {
     inputs: Vec<String>,
-    filter: String,
+    /// Filter chains before the picture's (span mixes and concat).
+    before: Vec<String>,
+    picture: Picture,
+    /// Filter chains after the picture's (the stereo mix).
+    after: Vec<String>,
     audio: AudioOut,
+    /// The edit proxy's sound: one `-map` per source stream, in the original's order.
+    edit_audio: Vec<String>,
     concat_list: Option<ConcatList>,
     source: ProxySource,
 }
@@ -236,8 +242,11 @@ impl Ctx<'_> {
 fn camera_proxy_graph(ctx: &Ctx, proxy: PathBuf) -> Graph {
     Graph {
         inputs: vec!["-i".into(), proxy.to_string_lossy().into_owned()],
-        filter: video_chain("[0:v:0]", None, false, ctx.spec),
+        before: Vec::new(),
+        picture: video_chain("[0:v:0]", None, false, ctx.spec),
+        after: Vec::new(),
         audio: AudioOut::Optional,
+        edit_audio: vec!["0:a?".into()],
         concat_list: None,
         source: ProxySource::CameraProxy(proxy),
     }
@@ -263,21 +272,28 @@ fn sequence_graph(ctx: &Ctx, first: &Path, rate: Rational) -> Result<Graph, Prox
             "-i".into(),
             pattern.to_string_lossy().into_owned(),
         ],
-        filter: video_chain("[0:v:0]", ctx.size, false, ctx.spec),
+        before: Vec::new(),
+        picture: video_chain("[0:v:0]", ctx.size, false, ctx.spec),
+        after: Vec::new(),
         audio: AudioOut::None,
+        edit_audio: Vec::new(),
         concat_list: None,
         source: ProxySource::Essence,
     })
 }
 
 /// Spans with separate audio files (P2): every file is an input; each segment's audio is
-/// mixed to stereo, then the `concat` filter joins picture and sound.
+/// mixed to stereo, then the `concat` filter joins picture and sound. With an edit proxy, each
+/// segment's source streams also join the concat unmixed (`asplit` where the mix reads them
+/// too), so the edit proxy keeps the original's tracks across the span.
 fn span_graph(ctx: &Ctx, warnings: &mut Vec<String>) -> Result<Graph, ProxyError> {
     let mut inputs = Vec::new();
     let mut parts = Vec::new();
     let mut vpads = Vec::new();
     let mut all_audio = true;
     let mut input = 0;
+    // Per segment: the pads of its unmixed streams for the edit proxy.
+    let mut edit_pads: Vec<Vec<String>> = Vec::new();
     for (k, seg) in ctx.segs.iter().enumerate() {
         let mut vpad = None;
         let mut sources = Vec::new();
@@ -290,19 +306,49 @@ fn span_graph(ctx: &Ctx, warnings: &mut Vec<String>) -> Result<Graph, ProxyError
             input += 1;
         }
         vpads.push(vpad.ok_or_else(|| ctx.no_video())?);
+        let mut edit = Vec::new();
+        if ctx.spec.edit.is_some() {
+            let mixed = mixed_sources(&sources, ctx.spec.audio_mix);
+            for (j, src) in sources.iter_mut().enumerate() {
+                let e = format!("[e{k}_{j}]");
+                if mixed.contains(&j) {
+                    let m = format!("[m{k}_{j}]");
+                    parts.push(format!("{}asplit=2{m}{e}", src.pad));
+                    src.pad = m;
+                    edit.push(e);
+                } else {
+                    edit.push(src.pad.clone());
+                }
+            }
+        }
+        edit_pads.push(edit);
         match mix_chain(&sources, ctx.spec.audio_mix, &format!("[a{k}]")) {
             Some(chain) => parts.push(chain),
             None => all_audio = false,
         }
     }
     let n = ctx.segs.len();
+    let tracks = edit_pads.first().map_or(0, Vec::len);
+    let edit_tracks = if edit_pads.iter().all(|p| p.len() == tracks) {
+        tracks
+    } else {
+        warnings
+            .push("span segments have different audio tracks: the edit proxy has no audio".into());
+        0
+    };
+    let mut edit_audio = Vec::new();
     let concat = if all_audio {
         let pads: String = vpads
             .iter()
             .enumerate()
-            .map(|(k, v)| format!("{v}[a{k}]"))
+            .map(|(k, v)| format!("{v}[a{k}]{}", edit_pads[k][..edit_tracks].concat()))
             .collect();
-        format!("{pads}concat=n={n}:v=1:a=1[vc][a]")
+        edit_audio = (0..edit_tracks).map(|j| format!("[e{j}]")).collect();
+        format!(
+            "{pads}concat=n={n}:v=1:a={}[vc][a]{}",
+            1 + edit_tracks,
+            edit_audio.concat()
+        )
     } else {
         // The concat filter needs the same streams in every segment: without audio in one
         // segment the proxy goes without audio rather than inventing silence.
@@ -311,15 +357,17 @@ fn span_graph(ctx: &Ctx, warnings: &mut Vec<String>) -> Result<Graph, ProxyError
         format!("{}concat=n={n}:v=1:a=0[vc]", vpads.concat())
     };
     parts.push(concat);
-    parts.push(video_chain("[vc]", ctx.size, ctx.interlaced, ctx.spec));
     Ok(Graph {
         inputs,
-        filter: parts.join(";"),
+        before: parts,
+        picture: video_chain("[vc]", ctx.size, ctx.interlaced, ctx.spec),
+        after: Vec::new(),
         audio: if all_audio {
             AudioOut::Mixed
         } else {
             AudioOut::None
         },
+        edit_audio,
         concat_list: None,
         source: ProxySource::Essence,
     })
@@ -365,31 +413,25 @@ fn file_graph(ctx: &Ctx, out: &Path, video: usize) -> Graph {
             sources.extend(audio_sources(ctx.desc, ctx.clip, i, n + 1));
         }
     }
-    let mut parts = vec![video_chain("[0:v:0]", ctx.size, ctx.interlaced, ctx.spec)];
     let mix = mix_chain(&sources, ctx.spec.audio_mix, "[a]");
     let audio = if mix.is_some() {
         AudioOut::Mixed
     } else {
         AudioOut::None
     };
-    parts.extend(mix);
     Graph {
         inputs,
-        filter: parts.join(";"),
+        before: Vec::new(),
+        picture: video_chain("[0:v:0]", ctx.size, ctx.interlaced, ctx.spec),
+        after: mix.into_iter().collect(),
         audio,
+        edit_audio: sources
+            .iter()
+            .filter(|s| s.channels > 0)
+            .map(|s| map_spec(&s.pad))
+            .collect(),
         concat_list,
         source: ProxySource::Essence,
-    }
-}
-
-/// Inserts `filters` into the video chain just before `{tail}[v]` (the encoder's pixel format).
-fn insert_before_tail(graph: &str, tail: &str, filters: &[String]) -> String {
-    let end = format!("{tail}[v]");
-    match graph.rfind(&end) {
-        Some(at) if !filters.is_empty() => {
-            format!("{}{},{}", &graph[..at], filters.join(","), &graph[at..])
-        }
-        _ => graph.to_owned(),
     }
 }
 
@@ -529,25 +571,24 @@ pub fn plan(
         .and_then(Timecode::parse)
         .map(|tc| tc.to_string());
     let temp_output = temp_path(out);
-    let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-y"].map(String::from).into();
-    args.extend(spec.encoder.global_args());
-    args.extend(graph.inputs);
+    let mut global: Vec<String> = ["-hide_banner", "-nostdin", "-y"].map(String::from).into();
+    global.extend(spec.encoder.global_args());
     // Look then burn-in, after deinterlace and scale (cheaper on the small picture; the text
     // is not graded), before the encoder's pixel format.
     let out_height = match (&graph.source, size) {
         (ProxySource::Essence, Some((w, h))) => output_size(w, h, spec.max_height).1,
         _ => spec.max_height,
     };
-    let mut picture = Vec::new();
+    let card = clip
+        .card_root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut picture = graph.picture;
     if let Some(look) = &spec.look {
-        picture.push(look.filter());
+        picture.web.push(look.filter());
     }
     if let Some(burn) = &spec.burn_in {
-        let card = clip
-            .card_root
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         let (chain, w) = burn.filters(&BurnInValues {
             clip: &clip.name,
             card: &card,
@@ -557,32 +598,21 @@ pub fn plan(
         });
         warnings.extend(w);
         if !chain.is_empty() {
-            picture.push(chain);
+            picture.web.push(chain);
         }
     }
-    let filter = insert_before_tail(&graph.filter, spec.encoder.filter_tail(), &picture);
-    let (filter, poster) = match spec.poster_width {
-        Some(w) => match with_poster_branch(&filter, spec.encoder.filter_tail(), w) {
-            Some(f) => (f, Some(poster_path(out))),
-            None => (filter, None),
-        },
-        None => (filter, None),
+    let poster = spec.poster_width.map(|width| PosterOut {
+        width,
+        path: poster_path(out),
+    });
+    let web_maps: Vec<String> = match graph.audio {
+        AudioOut::None => Vec::new(),
+        AudioOut::Mixed => vec!["-map".into(), "[a]".into()],
+        AudioOut::Optional => vec!["-map".into(), "0:a:0?".into()],
     };
-    args.extend(["-filter_complex".into(), filter]);
-    args.extend(["-map".into(), "[v]".into()]);
-    match graph.audio {
-        AudioOut::None => {}
-        AudioOut::Mixed => args.extend(["-map".into(), "[a]".into()]),
-        AudioOut::Optional => args.extend(["-map".into(), "0:a:0?".into()]),
-    }
     let has_audio = graph.audio != AudioOut::None;
-    args.extend(encoder_args(
-        spec,
-        frame_rate,
-        has_audio,
-        start_timecode.as_deref(),
-    ));
-    args.extend(
+    let mut web_args = encoder_args(spec, frame_rate, has_audio, start_timecode.as_deref());
+    web_args.extend(
         [
             "-movflags",
             "+faststart",
@@ -594,27 +624,36 @@ pub fn plan(
         ]
         .map(String::from),
     );
-    args.push(temp_output.to_string_lossy().into_owned());
-    if let Some(p) = &poster {
-        args.extend(
-            [
-                "-map",
-                "[poster]",
-                "-frames:v",
-                "1",
-                "-c:v",
-                "mjpeg",
-                "-q:v",
-                "4",
-                "-f",
-                "image2",
-                "-update",
-                "1",
-            ]
-            .map(String::from),
-        );
-        args.push(p.to_string_lossy().into_owned());
-    }
+    web_args.push(temp_output.to_string_lossy().into_owned());
+    let edit = spec.edit.map(|codec| EditOut {
+        codec,
+        audio: graph.edit_audio.clone(),
+        timecode: start_timecode.clone(),
+        clip_name: meta
+            .user_clip_name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| clip.name.clone()),
+        reel: meta
+            .tape
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| card.clone()),
+        path: edit_path(out),
+    });
+    let recipe = Recipe {
+        global,
+        inputs: graph.inputs,
+        chains_before: graph.before,
+        picture,
+        chains_after: graph.after,
+        web_tail: spec.encoder.filter_tail().to_owned(),
+        web_maps,
+        web_args,
+        edit,
+        poster,
+    };
+    let args = recipe.args();
 
     let (width, height) = match (&graph.source, size) {
         (ProxySource::Essence, Some((w, h))) => {
@@ -645,7 +684,12 @@ pub fn plan(
         encoder: spec.encoder,
         timeout,
         warnings,
-        poster,
+        edit: recipe.edit.map(|e| EditPlan {
+            codec: e.codec,
+            temp_output: e.path,
+            audio_tracks: e.audio.len(),
+        }),
+        poster: recipe.poster.map(|p| p.path),
     })
 }
 

@@ -68,9 +68,8 @@ fn p2_files(prefix: &str) -> Vec<ClipFile> {
     files
 }
 
-#[test]
-fn p2_single_segment_is_the_verified_command() {
-    let c = clip(Family::P2, p2_files("0002EM"), vec![vec![0, 1, 2, 3, 4]]);
+/// Clip 0002EM described: progressive 1080p25 video and four mono audio files.
+fn p2_desc() -> ClipDescription {
     let mut files = vec![("/c/VIDEO/0002EM.MXF", vec![], Some("progressive"))];
     let names: Vec<String> = (0..4)
         .map(|n| format!("/c/AUDIO/0002EM{n:02}.MXF"))
@@ -78,7 +77,13 @@ fn p2_single_segment_is_the_verified_command() {
     for n in &names {
         files.push((n.as_str(), vec![1], None));
     }
-    let d = desc(hd25(), &files);
+    desc(hd25(), &files)
+}
+
+#[test]
+fn p2_single_segment_is_the_verified_command() {
+    let c = clip(Family::P2, p2_files("0002EM"), vec![vec![0, 1, 2, 3, 4]]);
+    let d = p2_desc();
     let p = plan(&c, &d, &ProxySpec::default(), Path::new("/out/p.mp4")).unwrap();
     let expected = format!(
         "-hide_banner -nostdin -y -i /c/VIDEO/0002EM.MXF -i /c/AUDIO/0002EM00.MXF \
@@ -101,14 +106,7 @@ fn p2_single_segment_is_the_verified_command() {
 #[test]
 fn p2_single_segment_with_vaapi_uploads_nv12_and_keeps_gop_rates_and_faststart() {
     let c = clip(Family::P2, p2_files("0002EM"), vec![vec![0, 1, 2, 3, 4]]);
-    let mut files = vec![("/c/VIDEO/0002EM.MXF", vec![], Some("progressive"))];
-    let names: Vec<String> = (0..4)
-        .map(|n| format!("/c/AUDIO/0002EM{n:02}.MXF"))
-        .collect();
-    for n in &names {
-        files.push((n.as_str(), vec![1], None));
-    }
-    let d = desc(hd25(), &files);
+    let d = p2_desc();
     let spec = ProxySpec {
         encoder: super::super::Encoder::Vaapi,
         ..ProxySpec::default()
@@ -418,34 +416,79 @@ fn look_and_burn_in_go_before_the_hardware_upload_with_the_clip_values() {
 }
 
 #[test]
-fn the_poster_branch_splits_the_picture_output_only() {
-    let g = "[0:v:0]scale=640:-2,format=yuv420p[v];[1:a:0]anull[a]";
+fn p2_edit_proxy_keeps_the_four_mono_tracks_in_order_from_the_same_decode() {
+    let c = clip(Family::P2, p2_files("0002EM"), vec![vec![0, 1, 2, 3, 4]]);
+    let d = p2_desc();
+    let spec = ProxySpec {
+        edit: Some(super::super::EditCodec::ProresProxy),
+        ..ProxySpec::default()
+    };
+    let p = plan(&c, &d, &spec, Path::new("/out/p.mp4")).unwrap();
     assert_eq!(
-        with_poster_branch(g, "format=yuv420p", 160).as_deref(),
-        Some(
-            "[0:v:0]scale=640:-2,split=2[pm][pp];[pm]format=yuv420p[v];\
-             [pp]trim=end_frame=25,scale=160:-2,thumbnail=25[poster];[1:a:0]anull[a]"
-        )
+        arg_after(&p, "-filter_complex"),
+        [format!(
+            "[0:v:0]scale=-2:720:flags=bicubic,split=2[pc][pe];[pe]format=yuv422p10le[edit];\
+             [pc]format=yuv420p[v];[1:a:0][2:a:0][3:a:0][4:a:0]{P2_MIX}[a]"
+        )]
+    );
+    // The web proxy's maps, then the edit proxy's: picture and the four files' streams.
+    assert_eq!(
+        arg_after(&p, "-map"),
+        ["[v]", "[a]", "[edit]", "1:a:0", "2:a:0", "3:a:0", "4:a:0"]
+    );
+    assert_eq!(arg_after(&p, "-profile:v"), ["high", "0"]);
+    assert_eq!(arg_after(&p, "-timecode"), ["10:00:00:00", "10:00:00:00"]);
+    let edit = p.edit.as_ref().unwrap();
+    assert_eq!(edit.audio_tracks, 4);
+    assert_eq!(edit.temp_output, PathBuf::from("/out/p.mp4.edit.part.mov"));
+    assert_eq!(p.args.last().unwrap(), "/out/p.mp4.edit.part.mov");
+}
+
+#[test]
+fn p2_span_edit_proxy_concats_each_track_beside_the_mix() {
+    let mut files = p2_files("0001AB");
+    files.extend(p2_files("0001AC"));
+    let c = clip(
+        Family::P2,
+        files,
+        vec![vec![0, 1, 2, 3, 4], vec![5, 6, 7, 8, 9]],
+    );
+    let mut described = Vec::new();
+    let names: Vec<String> = ["0001AB", "0001AC"]
+        .iter()
+        .flat_map(|p| (0..4).map(move |n| format!("/c/AUDIO/{p}{n:02}.MXF")))
+        .collect();
+    described.push(("/c/VIDEO/0001AB.MXF", vec![], Some("progressive")));
+    described.push(("/c/VIDEO/0001AC.MXF", vec![], Some("progressive")));
+    for n in &names {
+        described.push((n.as_str(), vec![1], None));
+    }
+    let d = desc(hd25(), &described);
+    let spec = ProxySpec {
+        edit: Some(super::super::EditCodec::DnxhrLb),
+        audio_mix: super::super::AudioMix::Ch1Ch2Only,
+        ..ProxySpec::default()
+    };
+    let p = plan(&c, &d, &spec, Path::new("/out/p.mp4")).unwrap();
+    let graph = &arg_after(&p, "-filter_complex")[0];
+    // CH1/CH2 feed the mix and the edit proxy (asplit); CH3/CH4 go to the edit proxy only.
+    assert!(
+        graph.starts_with(
+            "[1:a:0]asplit=2[m0_0][e0_0];[2:a:0]asplit=2[m0_1][e0_1];[m0_0][m0_1]amerge=inputs=2,"
+        ),
+        "{graph}"
+    );
+    assert!(
+        graph.contains(
+            "[0:v:0][a0][e0_0][e0_1][3:a:0][4:a:0][5:v:0][a1][e1_0][e1_1][8:a:0][9:a:0]\
+             concat=n=2:v=1:a=5[vc][a][e0][e1][e2][e3]"
+        ),
+        "{graph}"
     );
     assert_eq!(
-        with_poster_branch(
-            "[0:v:0]format=nv12,hwupload[v]",
-            "format=nv12,hwupload",
-            160
-        )
-        .as_deref(),
-        Some(
-            "[0:v:0]split=2[pm][pp];[pm]format=nv12,hwupload[v];\
-             [pp]trim=end_frame=25,scale=160:-2,thumbnail=25[poster]"
-        )
+        arg_after(&p, "-map"),
+        ["[v]", "[a]", "[edit]", "[e0]", "[e1]", "[e2]", "[e3]"]
     );
-    // No picture output of that shape: no poster (the report grabs one later).
-    assert_eq!(
-        with_poster_branch("[0:v]null[x]", "format=yuv420p", 160),
-        None
-    );
-    assert_eq!(
-        with_poster_branch("[0:v]format=yuv420p[v]x", "format=yuv420p", 160),
-        None
-    );
+    assert_eq!(arg_after(&p, "-profile:v"), ["high", "dnxhr_lb"]);
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }

@@ -20,6 +20,18 @@ pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
             page(ctx, items)
         }
         ("GET", [id]) => Ok(Reply::ok(super::asset(&app.state(), id)?.clone())),
+        ("POST", [id, "segments"]) => create_segment(app, ctx, id),
+        ("GET", [id, "segments"]) => {
+            let st = app.state();
+            super::asset(&st, id)?;
+            let items = st
+                .segments
+                .iter()
+                .filter(|s| s["asset_id"] == *id)
+                .cloned()
+                .collect();
+            page(ctx, items)
+        }
         ("PATCH" | "PUT", [id]) => {
             let template = "/API/assets/v1/assets/{asset_id}/";
             let body = ctx.body(app, template, "AssetSchema")?;
@@ -79,6 +91,26 @@ pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
         }
         _ => Err(not_routed(ctx)),
     }
+}
+
+/// SPEC-A POST /v1/assets/{asset_id}/segments/ → 201 (`SegmentSchema`): a marker or comment
+/// at its time on the asset; the server adds the id, the asset and the dates.
+fn create_segment(app: &App, ctx: &mut Ctx, asset_id: &str) -> RouteResult {
+    let body = ctx.body(
+        app,
+        "/API/assets/v1/assets/{asset_id}/segments/",
+        "SegmentSchema",
+    )?;
+    let mut st = app.state();
+    super::asset(&st, asset_id)?;
+    let mut segment = body.clone();
+    let created = now();
+    segment["id"] = json!(new_id());
+    segment["asset_id"] = json!(asset_id);
+    segment["date_created"] = json!(created);
+    segment["date_modified"] = json!(created);
+    st.segments.push(segment.clone());
+    Ok(Reply::created(segment))
 }
 
 /// SPEC-A POST /v1/assets/ → 201 (`AssetCreateSchema`; query `assign_to_collection`).

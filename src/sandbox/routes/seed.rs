@@ -95,6 +95,38 @@ pub fn fresh_state(config: &SandboxConfig) -> State {
             json!({ "container": "sandbox-azure-proxies", "add_uuid_to_filenames": false }),
         ));
     }
+    if config.storage_profile == profiles::StorageProfile::AllKinds {
+        // A second FILES storage (the shuttle drive of a two-destination offload), mounted
+        // under the sandbox's mount so one folder holds everything.
+        let mut shuttle = json!({
+            "mount_point": format!("{}/{}", config.mount_point.trim_end_matches('/'), profiles::SHUTTLE_FOLDER),
+            "scan": false,
+            "aggregate_identical_files": false,
+        });
+        shuttle["title_includes_extension"] = json!(true);
+        storages.push(storage(
+            profiles::SHUTTLE_NAME,
+            "FILE",
+            "FILES",
+            false,
+            shuttle,
+        ));
+        // Cloud storages holding files (originals' copies, edit proxies), as iconik lists them.
+        for (name, method, bucket) in profiles::CLOUD_STORAGES {
+            let key = if method == "AZURE" {
+                "container"
+            } else {
+                "bucket"
+            };
+            storages.push(storage(
+                name,
+                method,
+                "FILES",
+                false,
+                json!({ key: bucket, "add_uuid_to_filenames": false }),
+            ));
+        }
+    }
     let field = |name: &str, label: &str| {
         json!({ "name": name, "label": label, "field_type": "string", "read_only": false,
                 "required": false, "multi": false })
