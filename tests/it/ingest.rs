@@ -715,7 +715,12 @@ async fn manual_retry_of_a_failed_step_completes() {
     let journal_text: String = std::fs::read_dir(&s.journal)
         .unwrap()
         .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        // The snapshot and its log (the failure is a line of the log until the next snapshot).
+        .filter(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x == "json" || x == "jsonl")
+        })
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
         .collect();
     assert!(
