@@ -180,6 +180,10 @@ pub struct IngestArgs {
     /// Resumable upload chunk size in KiB (multiple of 256).
     #[arg(long, default_value_t = 8192, hide = true)]
     upload_chunk_kib: u64,
+    /// How long to wait for an unreachable iconik (90s, 60m, 2h) before stopping with the
+    /// journal ready to resume; the disk and CPU work goes on meanwhile.
+    #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = card_ingest::ingest::options::parse_duration)]
+    offline_wait: std::time::Duration,
 }
 
 impl IngestArgs {
@@ -217,6 +221,7 @@ impl IngestArgs {
             json,
             force: false,
             upload_chunk_kib: 8192,
+            offline_wait: std::time::Duration::from_secs(3600),
         }
     }
 }
@@ -403,6 +408,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let proxy_dir = store.dir().join("proxies");
     let mut options = IngestOptions::new(storage, storage_root.clone(), proxy_dir);
     options.offload_to = args.offload_to.first().cloned();
+    options.offline_wait = Some(args.offline_wait);
     if let Some(lut) = &args.lut {
         // Checked before any call: a bad LUT is the operator's to fix, not a per-clip failure.
         card_ingest::media::proxy::look::Look::load(lut)
@@ -619,6 +625,17 @@ async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<IngestEvent>,
                 error,
             } => Some(format!(
                 "{who}: {step} retry {attempt} in {delay_ms} ms ({error})"
+            )),
+            EventKind::Offline {
+                since,
+                retry_every_s,
+            } => Some(format!(
+                "iconik unreachable since {}; retrying every {retry_every_s:.0} s",
+                since.with_timezone(&chrono::Local).format("%H:%M")
+            )),
+            EventKind::Online { offline_ms } => Some(format!(
+                "iconik answers again after {} s offline",
+                offline_ms / 1000
             )),
             EventKind::CardFinished {
                 completed,

@@ -50,6 +50,14 @@ pub enum EventKind {
     Failed { error: String, retryable: bool },
     /// The step (or the whole clip) was skipped.
     Skipped { reason: String },
+    /// iconik stopped answering beyond the backoff: the network lane waits (disk and CPU lanes
+    /// go on) and a probe call repeats every `retry_every_s` ([`super::outage`]).
+    Offline {
+        since: chrono::DateTime<chrono::Utc>,
+        retry_every_s: f64,
+    },
+    /// The probe answered: the network lane goes on after `offline_ms` without iconik.
+    Online { offline_ms: u64 },
     /// Every clip has finished or failed.
     CardFinished {
         card: String,

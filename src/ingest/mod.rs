@@ -4,7 +4,8 @@
 //! - [`step`]: the [`Step`] enum; [`record`]: what the [`journal`] keeps per clip (states, ids,
 //!   upload session, checksums); [`events`] out, [`commands`] in; [`options`] = CLI flags.
 //! - [`engine`]: runs one card job ([`Engine::run_card`]); [`steps`] does each step's work;
-//!   [`retry`] retries transient iconik errors; [`dedupe`] looks objects up before creating.
+//!   [`retry`] retries transient iconik errors; [`outage`] pauses the network lane while iconik
+//!   is unreachable beyond that backoff; [`dedupe`] looks objects up before creating.
 //! - [`transcript`]: the `--transcript` curl script (a [`crate::iconik::CallObserver`]);
 //!   [`report`]: the HTML + CSV ingest report written after a card, filled by [`summary`].
 
@@ -16,6 +17,7 @@ pub mod erase;
 pub mod events;
 pub mod journal;
 pub mod options;
+pub mod outage;
 pub mod record;
 pub mod report;
 pub mod report_pdf;

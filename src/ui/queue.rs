@@ -115,6 +115,8 @@ pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
         EventKind::Retrying { .. }
         | EventKind::Notice { .. }
         | EventKind::CardStarted { .. }
+        | EventKind::Offline { .. }
+        | EventKind::Online { .. }
         | EventKind::CardFinished { .. } => {
             return Vec::new();
         }

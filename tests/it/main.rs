@@ -17,6 +17,7 @@ mod media;
 mod notify_dbus;
 mod offload_cli;
 mod offload_lane;
+mod outage;
 mod pipeline;
 mod preset;
 mod production;

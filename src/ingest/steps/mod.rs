@@ -94,35 +94,33 @@ impl From<Gave> for StepFail {
     }
 }
 
-/// Why the storage could not be resolved.
+/// No storage has the wanted id or name.
 #[derive(Debug)]
-pub enum StorageLookup {
-    Api(IconikError),
-    NotFound { wanted: String, known: String },
+pub struct StorageNotFound {
+    pub wanted: String,
+    pub known: String,
 }
 
-/// The FILES storage named or identified by `wanted`, with its settings.
-pub async fn resolve_storage(
-    client: &Client,
+/// The FILES storage named or identified by `wanted` among `all` (the storage list).
+pub fn find_storage(
+    all: Vec<crate::iconik::models::Storage>,
     wanted: &str,
-) -> Result<crate::iconik::models::Storage, StorageLookup> {
-    let all = client
-        .storages()
-        .list_all()
-        .await
-        .map_err(StorageLookup::Api)?;
-    all.iter()
-        .find(|s| s.id.to_string() == wanted)
-        .or_else(|| all.iter().find(|s| s.name.as_deref() == Some(wanted)))
-        .cloned()
-        .ok_or_else(|| StorageLookup::NotFound {
+) -> Result<crate::iconik::models::Storage, StorageNotFound> {
+    let found = all
+        .iter()
+        .position(|s| s.id.to_string() == wanted)
+        .or_else(|| all.iter().position(|s| s.name.as_deref() == Some(wanted)));
+    match found {
+        Some(i) => Ok(all.into_iter().nth(i).expect("found above")),
+        None => Err(StorageNotFound {
             wanted: wanted.to_owned(),
             known: all
                 .iter()
                 .map(|s| format!("{:?} ({})", s.name.clone().unwrap_or_default(), s.id))
                 .collect::<Vec<_>>()
                 .join(", "),
-        })
+        }),
+    }
 }
 
 /// The asset title from `template`: `{user_clip_name}` (falls back to the clip name), `{name}`,
@@ -285,9 +283,10 @@ impl ClipCtx {
             );
         };
         let shared = self.shared.clone();
-        retry::run(
+        retry::run_waiting(
             &self.shared.options.retry,
             &self.shared.cancel,
+            Some(&self.shared.outage),
             &mut notice,
             |attempt| {
                 let fut = op(attempt);

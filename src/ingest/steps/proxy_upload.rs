@@ -109,7 +109,7 @@ impl ClipCtx {
         backoff.reset();
         let started = Instant::now();
         loop {
-            if self.shared.stopping() {
+            if self.shared.stopping() || self.shared.outage.ready().await.is_err() {
                 return Err(StepFail::cancelled());
             }
             let rec = self.rec();
@@ -166,13 +166,25 @@ impl ClipCtx {
                     return Ok(StepEnd::Done(Some(format!("{} bytes", done.bytes))));
                 }
                 Err(e) if e.is_retryable() => {
-                    let Some(delay) = backoff.next_delay(Default::default()) else {
-                        return Err(StepFail {
-                            error: e.to_string(),
-                            retryable: true,
-                            auth: false,
-                            cancelled: false,
-                        });
+                    let delay = match backoff.next_delay(Default::default()) {
+                        Some(delay) => delay,
+                        // iconik unreachable: wait with the network lane, then go on from
+                        // the session's offset with a fresh backoff.
+                        None => match self.shared.outage.backoff_ran_out().await {
+                            Ok(true) => {
+                                backoff.reset();
+                                std::time::Duration::ZERO
+                            }
+                            Ok(false) => {
+                                return Err(StepFail {
+                                    error: e.to_string(),
+                                    retryable: true,
+                                    auth: false,
+                                    cancelled: false,
+                                });
+                            }
+                            Err(_) => return Err(StepFail::cancelled()),
+                        },
                     };
                     self.shared.emit(
                         &rec,
