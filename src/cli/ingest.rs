@@ -184,6 +184,9 @@ pub struct IngestArgs {
     /// journal ready to resume; the disk and CPU work goes on meanwhile.
     #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = card_ingest::ingest::options::parse_duration)]
     offline_wait: std::time::Duration,
+    /// Cap of all proxy uploads together, bytes per second (20M = 20 MiB/s, 500K).
+    #[arg(long, value_name = "RATE", value_parser = card_ingest::iconik::upload::throttle::parse_rate)]
+    max_upload_rate: Option<u64>,
 }
 
 impl IngestArgs {
@@ -222,6 +225,7 @@ impl IngestArgs {
             force: false,
             upload_chunk_kib: 8192,
             offline_wait: std::time::Duration::from_secs(3600),
+            max_upload_rate: None,
         }
     }
 }
@@ -409,6 +413,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let mut options = IngestOptions::new(storage, storage_root.clone(), proxy_dir);
     options.offload_to = args.offload_to.first().cloned();
     options.offline_wait = Some(args.offline_wait);
+    options.max_upload_rate = args.max_upload_rate;
     if let Some(lut) = &args.lut {
         // Checked before any call: a bad LUT is the operator's to fix, not a per-clip failure.
         card_ingest::media::proxy::look::Look::load(lut)

@@ -353,6 +353,8 @@ impl Engine {
         if let (ProxyMode::Local, Some(ffmpeg)) = (self.options.proxy, &self.ffmpeg) {
             crate::media::proxy::encoder::warm_up(ffmpeg, self.options.encoder);
         }
+        // The cap holds for every upload of the client (the process shares one).
+        self.upload.set_max_rate(self.options.max_upload_rate);
         let (journal, mut record) = self.open_journal(&card)?;
         let journal_path = journal.path().to_path_buf();
         // Paths first: a card that cannot be registered fails before any API call.

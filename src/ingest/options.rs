@@ -75,6 +75,9 @@ pub struct IngestOptions {
     pub offline_wait: Option<std::time::Duration>,
     /// Pause between probe calls while iconik is unreachable.
     pub probe_every: std::time::Duration,
+    /// Cap of every upload of the process together, bytes per second (`--max-upload-rate`;
+    /// `None` = no cap). [`crate::iconik::upload::throttle`]
+    pub max_upload_rate: Option<u64>,
     /// H.264 encoder for local proxies: detected once per run (`Auto`) or forced.
     pub encoder: crate::media::proxy::EncoderChoice,
     /// `.cube` LUT applied to every clip's proxy (`--lut`; none = no look).
@@ -138,6 +141,7 @@ impl IngestOptions {
             job_timeout: std::time::Duration::from_secs(600),
             offline_wait: None,
             probe_every: std::time::Duration::from_secs(30),
+            max_upload_rate: None,
             encoder: crate::media::proxy::EncoderChoice::Auto,
         }
     }

@@ -84,7 +84,7 @@ pub async fn put_blocks(
                     .put(&url)
                     .header(CONTENT_LENGTH, len.to_string())
                     .timeout(http.request_timeout)
-                    .body(file_body(path, offset, len).await?),
+                    .body(file_body(http, path, offset, len).await?),
                 file_range(path, offset, len),
             )
             .await

@@ -259,7 +259,7 @@ impl ResumableUploader {
         total: u64,
     ) -> Result<Step, UploadError> {
         let len = last - first + 1;
-        let body = file_body(path, first, len).await?;
+        let body = file_body(&self.http, path, first, len).await?;
         let sent = self
             .http
             .send(

@@ -7,6 +7,7 @@
 pub mod azure;
 pub mod gcs;
 pub mod s3;
+pub mod throttle;
 
 use super::Client;
 use super::error::{Error as IconikError, TransportKind, transport_kind};
@@ -147,6 +148,8 @@ pub struct UploadHttp {
     pub(crate) request_timeout: Duration,
     /// Sees every storage request (transcript); signatures redacted, bodies described.
     observer: Option<Arc<dyn CallObserver>>,
+    /// The bandwidth cap shared by every clone ([`throttle`]).
+    rate: Arc<throttle::UploadRate>,
 }
 
 impl std::fmt::Debug for UploadHttp {
@@ -183,7 +186,13 @@ impl UploadHttp {
             http,
             request_timeout: config.request_timeout,
             observer: None,
+            rate: Arc::default(),
         })
+    }
+
+    /// Caps every upload of this client and its clones at `bytes_per_second` (`None`: no cap).
+    pub fn set_max_rate(&self, bytes_per_second: Option<u64>) {
+        self.rate.set(bytes_per_second);
     }
 
     /// This client reporting every storage request to `observer` (see [`super::observer`]).
@@ -392,10 +401,12 @@ const BODY_READ_SIZE: usize = 1024 * 1024;
 
 /// A request body streaming `len` bytes of `path` from `offset` (never the whole file in memory).
 pub(crate) async fn file_body(
+    http: &UploadHttp,
     path: &Path,
     offset: u64,
     len: u64,
 ) -> Result<reqwest::Body, UploadError> {
+    use futures_util::StreamExt;
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let io_err = |source| UploadError::Io {
         path: path.to_owned(),
@@ -408,7 +419,24 @@ pub(crate) async fn file_body(
     // Each read of a tokio File is a trip to the blocking pool: the default 4 KiB buffer made
     // that 2 048 trips (and body frames) per 8 MiB chunk. 1 MiB reads cost 8.
     let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), BODY_READ_SIZE);
-    Ok(reqwest::Body::wrap_stream(stream))
+    if http.rate.rate().is_none() {
+        return Ok(reqwest::Body::wrap_stream(stream));
+    }
+    // Each frame waits for its share of the cap before the connection gets it.
+    let rate = Arc::clone(&http.rate);
+    let capped = stream.then(move |frame| {
+        let wait = match &frame {
+            Ok(bytes) => rate.reserve(bytes.len() as u64, std::time::Instant::now()),
+            Err(_) => Duration::ZERO,
+        };
+        async move {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            frame
+        }
+    });
+    Ok(reqwest::Body::wrap_stream(capped))
 }
 
 /// Response body text, bounded, for error messages.
@@ -435,7 +463,7 @@ pub(crate) async fn put_whole_file(
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
                 .header(reqwest::header::CONTENT_LENGTH, total.to_string())
                 .timeout(http.request_timeout)
-                .body(file_body(path, 0, total).await?),
+                .body(file_body(http, path, 0, total).await?),
             file_range(path, 0, total),
         )
         .await

@@ -168,7 +168,7 @@ async fn send_parts(
                     .put(&part.url)
                     .header(CONTENT_LENGTH, len.to_string())
                     .timeout(http.request_timeout)
-                    .body(file_body(path, first, len).await?),
+                    .body(file_body(http, path, first, len).await?),
                 file_range(path, first, len),
             )
             .await
