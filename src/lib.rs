@@ -14,6 +14,7 @@
 //! - [`offload`]: verified card copy to the storage mount, with a transfer MHL generation.
 //! - [`ingest`]: the ingest engine; so far its crash-safe per-card [`ingest::journal`].
 //! - [`atomic_write`]: temp + fsync + rename file replacement used by `mhl` and the journal.
+//! - [`pause`]: the operator's pause switch, honoured by the ingest's lanes and the uploads.
 //! - [`secrets`]: iconik App-ID + token per server in the OS keyring (or env vars / this run only).
 //! - [`eject`]: finds a card's removable mount and builds/runs the OS eject commands.
 //! - [`ui`]: the operator's eframe/egui window; all its I/O runs on a background worker.
@@ -35,6 +36,7 @@ pub mod media;
 pub mod mhl;
 pub mod notify;
 pub mod offload;
+pub mod pause;
 pub mod sample;
 pub mod sandbox;
 pub mod scan;

@@ -414,6 +414,8 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     options.offload_to = args.offload_to.first().cloned();
     options.offline_wait = Some(args.offline_wait);
     options.max_upload_rate = args.max_upload_rate;
+    #[cfg(unix)]
+    card_ingest::pause::on_unix_signals(options.pause.clone());
     if let Some(lut) = &args.lut {
         // Checked before any call: a bad LUT is the operator's to fix, not a per-clip failure.
         card_ingest::media::proxy::look::Look::load(lut)

@@ -297,6 +297,7 @@ impl CardCalls<'_> {
             &self.options.retry,
             self.cancel,
             Some(self.outage),
+            Some(&self.options.pause),
             &mut |n| tracing::info!(attempt = n.attempt, "retrying {doing}: {}", n.error),
             |attempt| {
                 let fut = op(attempt);
@@ -355,6 +356,7 @@ impl Engine {
         }
         // The cap holds for every upload of the client (the process shares one).
         self.upload.set_max_rate(self.options.max_upload_rate);
+        self.upload.set_pause(self.options.pause.clone());
         let (journal, mut record) = self.open_journal(&card)?;
         let journal_path = journal.path().to_path_buf();
         // Paths first: a card that cannot be registered fails before any API call.

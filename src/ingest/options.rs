@@ -78,6 +78,8 @@ pub struct IngestOptions {
     /// Cap of every upload of the process together, bytes per second (`--max-upload-rate`;
     /// `None` = no cap). [`crate::iconik::upload::throttle`]
     pub max_upload_rate: Option<u64>,
+    /// The operator's pause (shared: pause and resume it from outside while the job runs).
+    pub pause: crate::pause::Pause,
     /// H.264 encoder for local proxies: detected once per run (`Auto`) or forced.
     pub encoder: crate::media::proxy::EncoderChoice,
     /// `.cube` LUT applied to every clip's proxy (`--lut`; none = no look).
@@ -142,6 +144,7 @@ impl IngestOptions {
             offline_wait: None,
             probe_every: std::time::Duration::from_secs(30),
             max_upload_rate: None,
+            pause: crate::pause::Pause::default(),
             encoder: crate::media::proxy::EncoderChoice::Auto,
         }
     }

@@ -51,17 +51,18 @@ where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
-    run_waiting(backoff, cancel, None, notice, op).await
+    run_waiting(backoff, cancel, None, None, notice, op).await
 }
 
-/// [`run`] for a card job's calls: each attempt waits while the job's network lane is paused,
-/// and when the backoff runs out while iconik is unreachable, the call waits for it
-/// ([`Outage`]) and goes on with a fresh backoff. A job stopped by an outage gives
-/// [`Gave::Cancelled`].
+/// [`run`] for a card job's calls: each attempt waits while the operator paused the job
+/// (`pause`) or the network lane is paused for an outage, and when the backoff runs out while
+/// iconik is unreachable, the call waits for it ([`Outage`]) and goes on with a fresh backoff.
+/// A job stopped by an outage gives [`Gave::Cancelled`].
 pub async fn run_waiting<T, F, Fut>(
     backoff: &Backoff,
     cancel: &Arc<AtomicBool>,
     outage: Option<&Arc<Outage>>,
+    pause: Option<&crate::pause::Pause>,
     notice: &mut (dyn FnMut(RetryNotice) + Send),
     mut op: F,
 ) -> Result<T, Gave>
@@ -74,6 +75,11 @@ where
     let mut attempt = 0;
     loop {
         if cancel.load(Ordering::Relaxed) {
+            return Err(Gave::Cancelled);
+        }
+        if let Some(p) = pause
+            && !p.resumed_unless(cancel).await
+        {
             return Err(Gave::Cancelled);
         }
         if let Some(o) = outage {

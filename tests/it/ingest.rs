@@ -921,7 +921,7 @@ fn view_puts(sbx: &SandboxHandle) -> usize {
         .count()
 }
 
-fn put_bytes(sbx: &SandboxHandle) -> u64 {
+pub(crate) fn put_bytes(sbx: &SandboxHandle) -> u64 {
     sbx.requests()
         .iter()
         .filter(|r| {

@@ -18,6 +18,7 @@ mod notify_dbus;
 mod offload_cli;
 mod offload_lane;
 mod outage;
+mod pause;
 mod pipeline;
 mod preset;
 mod production;

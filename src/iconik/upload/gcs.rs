@@ -355,6 +355,8 @@ impl ResumableUploader {
         };
 
         loop {
+            // A pause holds the upload here, between chunks; it goes on from `offset`.
+            self.http.unpaused().await;
             // Whether this round sends data (a 308 that confirms nothing new is then a failure).
             let sends_chunk = offset.is_some_and(|o| o < total);
             // `None` = unknown (resumed session or after a failure): ask the server.

@@ -150,6 +150,8 @@ pub struct UploadHttp {
     observer: Option<Arc<dyn CallObserver>>,
     /// The bandwidth cap shared by every clone ([`throttle`]).
     rate: Arc<throttle::UploadRate>,
+    /// The operator's pause, honoured between chunks (shared by every clone).
+    pause: Arc<std::sync::Mutex<crate::pause::Pause>>,
 }
 
 impl std::fmt::Debug for UploadHttp {
@@ -187,7 +189,30 @@ impl UploadHttp {
             request_timeout: config.request_timeout,
             observer: None,
             rate: Arc::default(),
+            pause: Arc::default(),
         })
+    }
+
+    /// Uploads of this client and its clones stop at their next chunk (or part) boundary while
+    /// `pause` is paused, and go on from there when it resumes.
+    pub fn set_pause(&self, pause: crate::pause::Pause) {
+        *self
+            .pause
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = pause;
+    }
+
+    /// Returns once the uploads are not paused (at a chunk or part boundary).
+    pub(crate) async fn unpaused(&self) {
+        let pause = self
+            .pause
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if pause.is_paused() {
+            tracing::info!("upload paused at a chunk boundary");
+            pause.resumed().await;
+        }
     }
 
     /// Caps every upload of this client and its clones at `bytes_per_second` (`None`: no cap).

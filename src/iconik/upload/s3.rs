@@ -160,6 +160,7 @@ async fn send_parts(
     let mut etags = Vec::with_capacity(urls.len());
     let mut sent = 0u64;
     for part in &urls {
+        http.unpaused().await;
         let first = u64::from(part.number.saturating_sub(1)) * part_size;
         let len = part_size.min(total.saturating_sub(first));
         let resp = http

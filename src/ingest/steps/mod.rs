@@ -287,6 +287,7 @@ impl ClipCtx {
             &self.shared.options.retry,
             &self.shared.cancel,
             Some(&self.shared.outage),
+            Some(&self.shared.options.pause),
             &mut notice,
             |attempt| {
                 let fut = op(attempt);

@@ -158,9 +158,15 @@ impl ClipCtx {
                 progress: Some(progress),
                 ..Default::default()
             };
-            match upload::upload_proxy(&self.shared.upload, &client, asset, &proxy, &path, &opts)
-                .await
-            {
+            let upload =
+                upload::upload_proxy(&self.shared.upload, &client, asset, &proxy, &path, &opts);
+            // A cancel while paused ends the upload where it waits (between chunks; the
+            // journal keeps its session and offset), as it ends every other paused step.
+            let outcome = tokio::select! {
+                r = upload => r,
+                () = self.cancelled_while_paused() => return Err(StepFail::cancelled()),
+            };
+            match outcome {
                 Ok(done) => {
                     self.save(|r| r.upload_offset = done.bytes).await?;
                     return Ok(StepEnd::Done(Some(format!("{} bytes", done.bytes))));
@@ -199,6 +205,13 @@ impl ClipCtx {
                 }
                 Err(e) => return Err(StepFail::permanent(e.to_string())),
             }
+        }
+    }
+
+    /// Returns once the job is cancelled while paused.
+    async fn cancelled_while_paused(&self) {
+        while !(self.shared.stopping() && self.shared.options.pause.is_paused()) {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
     }
 
