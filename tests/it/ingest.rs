@@ -921,12 +921,19 @@ fn view_puts(sbx: &SandboxHandle) -> usize {
         .count()
 }
 
-pub(crate) fn put_bytes(sbx: &SandboxHandle) -> u64 {
+/// The upload PUTs (chunks) the sandbox received.
+pub(crate) fn upload_puts(sbx: &SandboxHandle) -> Vec<Value> {
     sbx.requests()
-        .iter()
+        .into_iter()
         .filter(|r| {
             r["method"] == "PUT" && r["path"].as_str().unwrap_or("").starts_with("/upload/")
         })
+        .collect()
+}
+
+pub(crate) fn put_bytes(sbx: &SandboxHandle) -> u64 {
+    upload_puts(sbx)
+        .iter()
         .map(|r| r["body"]["bytes"].as_u64().unwrap_or(0))
         .sum()
 }
