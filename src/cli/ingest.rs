@@ -187,6 +187,10 @@ pub struct IngestArgs {
     /// Cap of all proxy uploads together, bytes per second (20M = 20 MiB/s, 500K).
     #[arg(long, value_name = "RATE", value_parser = card_ingest::iconik::upload::throttle::parse_rate)]
     max_upload_rate: Option<u64>,
+    /// Show the card as a job on iconik's Jobs page (one child job per clip; aborting it there
+    /// stops the card).
+    #[arg(long)]
+    iconik_job: bool,
 }
 
 impl IngestArgs {
@@ -226,6 +230,7 @@ impl IngestArgs {
             upload_chunk_kib: 8192,
             offline_wait: std::time::Duration::from_secs(3600),
             max_upload_rate: None,
+            iconik_job: false,
         }
     }
 }
@@ -414,6 +419,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     options.offload_to = args.offload_to.first().cloned();
     options.offline_wait = Some(args.offline_wait);
     options.max_upload_rate = args.max_upload_rate;
+    options.iconik_job = args.iconik_job;
     #[cfg(unix)]
     card_ingest::pause::on_unix_signals(options.pause.clone());
     if let Some(lut) = &args.lut {

@@ -435,8 +435,22 @@ impl Engine {
             storage_acl: remote.storage_acl,
             card: job.card.clone(),
         });
+        let job_page = match self.options.iconik_job {
+            true => {
+                shared.pacer.wait(&self.client).await;
+                let name = card.root.file_name().unwrap_or_default().to_string_lossy();
+                super::jobs_page::CardJobPage::start(&self.client, &name, job.clips.len()).await
+            }
+            false => None,
+        };
+        let polling = job_page
+            .as_ref()
+            .map(|p| p.spawn_poll(shared.clone(), self.options.job_poll_every));
         let offload = steps::copy::start(self, &shared, cards, &job.clips);
         let (settled_announced, offloaded) = supervise(&shared, &job, commands, offload).await;
+        if let Some(p) = polling {
+            p.abort();
+        }
 
         // The changes nobody waited for (upload offsets) are on disk before the outcome.
         if let Err(e) = shared.journal.flush().await {
@@ -457,6 +471,14 @@ impl Engine {
             Ok(()) => {}
         }
         let mhl = self.manifest(&paths, &record);
+        if let Some(page) = &job_page {
+            let root = &paths.card_root;
+            let verdict = match super::erase::verdict(&record, root).safe_to_erase {
+                true => "safe to erase",
+                false => "not safe to erase",
+            };
+            page.finish(&record, cancelled, verdict).await;
+        }
         if !settled_announced {
             announce_finished(&shared, &card);
         }

@@ -5,7 +5,8 @@
 //!   upload session, checksums); [`events`] out, [`commands`] in; [`options`] = CLI flags.
 //! - [`engine`]: runs one card job ([`Engine::run_card`]); [`steps`] does each step's work;
 //!   [`retry`] retries transient iconik errors; [`outage`] pauses the network lane while iconik
-//!   is unreachable beyond that backoff; [`dedupe`] looks objects up before creating.
+//!   is unreachable beyond that backoff; [`dedupe`] looks objects up before creating;
+//!   [`jobs_page`] shows the card and its clips on iconik's Jobs page (where it can be aborted).
 //! - [`transcript`]: the `--transcript` curl script (a [`crate::iconik::CallObserver`]);
 //!   [`report`]: the HTML + CSV ingest report written after a card, filled by [`summary`].
 
@@ -15,6 +16,7 @@ pub mod dedupe;
 pub mod engine;
 pub mod erase;
 pub mod events;
+pub mod jobs_page;
 pub mod journal;
 pub mod options;
 pub mod outage;

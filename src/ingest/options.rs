@@ -80,6 +80,11 @@ pub struct IngestOptions {
     pub max_upload_rate: Option<u64>,
     /// The operator's pause (shared: pause and resume it from outside while the job runs).
     pub pause: crate::pause::Pause,
+    /// Show the card as a job (and its clips as child jobs) on iconik's Jobs page, where it
+    /// can be aborted ([`super::jobs_page`]).
+    pub iconik_job: bool,
+    /// How often the card's job is updated and checked for an abort.
+    pub job_poll_every: std::time::Duration,
     /// H.264 encoder for local proxies: detected once per run (`Auto`) or forced.
     pub encoder: crate::media::proxy::EncoderChoice,
     /// `.cube` LUT applied to every clip's proxy (`--lut`; none = no look).
@@ -145,6 +150,9 @@ impl IngestOptions {
             probe_every: std::time::Duration::from_secs(30),
             max_upload_rate: None,
             pause: crate::pause::Pause::default(),
+            // Off until the window and CLI tests that count every call know the extra ones.
+            iconik_job: false,
+            job_poll_every: std::time::Duration::from_secs(10),
             encoder: crate::media::proxy::EncoderChoice::Auto,
         }
     }

@@ -828,7 +828,7 @@ async fn run_bin_async(
 }
 
 /// Delays every matching request by `ms` (so a kill lands inside that phase).
-fn delay_every(method: &str, path: &str, ms: u64) -> FaultSet {
+pub(crate) fn delay_every(method: &str, path: &str, ms: u64) -> FaultSet {
     FaultSet {
         rules: vec![FaultRule {
             method: method.into(),

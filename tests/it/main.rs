@@ -10,6 +10,7 @@ mod gui_desk;
 #[cfg(feature = "os-keyring-tests")]
 mod gui_keyring;
 mod ingest;
+mod jobs_page;
 mod look;
 mod look_rules;
 mod media;

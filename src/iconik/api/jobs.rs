@@ -1,8 +1,10 @@
-//! `GET /API/jobs/v1/jobs/{job_id}/` (iconik-api.md §6.8).
+//! `GET /API/jobs/v1/jobs/{job_id}/` (iconik-api.md §6.8), and jobs of our own: `POST jobs/`,
+//! `PATCH jobs/{job_id}/` (the card's job on iconik's Jobs page).
 
-use crate::iconik::client::{Client, Service};
+use crate::iconik::client::{Call, Client, Service};
 use crate::iconik::error::Error;
-use crate::iconik::models::{Job, JobId};
+use crate::iconik::models::{Job, JobId, JobWrite};
+use reqwest::Method;
 use tracing::instrument;
 
 /// Job calls.
@@ -17,6 +19,36 @@ impl JobsHandler<'_> {
     pub async fn get(&self, id: JobId) -> Result<Job, Error> {
         self.client
             .get(Service::Jobs, &format!("jobs/{id}"), &[])
+            .await
+    }
+
+    /// `POST jobs/` → 201.
+    #[instrument(skip(self, body))]
+    pub async fn create(&self, body: &JobWrite) -> Result<Job, Error> {
+        self.client
+            .send(
+                Method::POST,
+                Service::Jobs,
+                "jobs",
+                &[],
+                Some(body),
+                Call::Create,
+            )
+            .await
+    }
+
+    /// `PATCH jobs/{job_id}/`; the answer holds the job's status (an abort asked in iconik).
+    #[instrument(skip(self, body))]
+    pub async fn patch(&self, id: JobId, body: &JobWrite) -> Result<Job, Error> {
+        self.client
+            .send(
+                Method::PATCH,
+                Service::Jobs,
+                &format!("jobs/{id}"),
+                &[],
+                Some(body),
+                Call::Plain,
+            )
             .await
     }
 }
