@@ -524,6 +524,11 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
             eprintln!("card-ingest: {TOKEN_REFUSED}");
             return Ok(ExitCode::from(1));
         }
+        // iconik unreachable past --offline-wait: the journal resumes it, like failed clips.
+        Some(e @ card_ingest::ingest::IngestError::Offline) => {
+            eprintln!("card-ingest: {e}");
+            return Ok(ExitCode::from(1));
+        }
         Some(e) => return Err(e.into()),
         None => {}
     }

@@ -408,16 +408,20 @@ impl ClipCtx {
         job: crate::iconik::models::JobId,
     ) -> Result<(), StepFail> {
         let client = self.shared.client.clone();
-        let deadline = Instant::now() + self.shared.options.job_timeout;
+        let mut deadline = Instant::now() + self.shared.options.job_timeout;
         // Short jobs finish within a second; poll fast first, then back off to 2 s (§6.8).
         let mut pause = Duration::from_millis(50);
         loop {
+            let asked = Instant::now();
             let j = self
                 .call(step, |_| {
                     let client = client.clone();
                     async move { client.jobs().get(job).await }
                 })
                 .await?;
+            // Time spent waiting out an outage or a pause is not the job's: it gets it back.
+            let waited = asked.elapsed().saturating_sub(Duration::from_secs(5));
+            deadline += waited;
             if j.status.is_done() {
                 return Ok(());
             }
