@@ -6,17 +6,18 @@
 //! pacer's timers waited behind them.
 //!
 //! [`CardJournal`] keeps the record in memory and writes it from one thread of its own: a
-//! change bumps a generation and marks its clip, the writer appends the marked clips' records to
-//! the journal's log as one fsync'd line (every change made while the previous write was under
-//! way goes in one write; [`super::journal`]), so a change costs one clip's record whatever the
-//! card's size. A change of the card's own fields (once per card) and a log grown past its
+//! change bumps a generation and marks its clip, the writer appends what changed in the marked
+//! clips (a step's record, an id: [`super::journal::changes_between`] against what it last
+//! wrote of each) to the journal's log as one fsync'd line (every change made while the
+//! previous write was under way goes in one write; [`super::journal`]), so a change costs a few
+//! hundred bytes whatever the card's size. A change of the card's own fields (once per card) and a log grown past its
 //! limit are written as a new snapshot instead, and so is the last write when the job ends (the
 //! journal it leaves is one file). [`CardJournal::update`] waits,
 //! without holding a worker, until a write holding its change is on disk. So "journaled before
 //! the step runs" means what it meant, and a kill -9 at any point finds on disk at least every
 //! change that some caller was told was saved.
 
-use super::journal::{Change, Journal, JournalError};
+use super::journal::{Change, Journal, JournalError, changes_between};
 use super::record::{CardRecord, ClipRecord};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -241,9 +242,14 @@ impl Drop for CardJournal {
 /// What the writer thread writes for one generation.
 enum Work {
     Snapshot(Result<super::journal::Snapshot, JournalError>),
-    Log(Vec<Change>),
+    /// The changes, and each changed clip's record as they leave it.
+    Log(Vec<Change>, Vec<(String, serde_json::Value)>),
     Nothing,
 }
+
+/// Levels below a clip's record that are compared key by key: the clip's fields, then its
+/// steps (a step's record is written whole).
+const CLIP_DIFF_DEPTH: usize = 2;
 
 /// The writer thread: the changed clips whenever something changed (a snapshot when the card's
 /// fields changed, the log is due for compaction, the last write failed, or on stop), until
@@ -254,6 +260,8 @@ fn write_loop(inner: &Inner) {
     // write is a snapshot: it holds every change, also those of the failed write).
     let mut logged = false;
     let mut failed = false;
+    // Each clip's record as a load now gives it (absent: unknown, written whole next time).
+    let mut on_disk: std::collections::HashMap<String, serde_json::Value> = Default::default();
     loop {
         let mut state = inner.lock();
         while state.dirty == written && !state.stop {
@@ -273,34 +281,46 @@ fn write_loop(inner: &Inner) {
             || stopping
             || inner.journal.compaction_due()
         {
+            // The snapshot holds them as they are now: written whole next time.
+            on_disk.retain(|id, _| !clips.contains(id));
             Work::Snapshot(inner.journal.snapshot(&state.record))
-        } else if clips.is_empty() {
-            Work::Nothing
         } else {
-            Work::Log(
-                clips
-                    .iter()
-                    .filter_map(|id| {
-                        let to = serde_json::to_value(state.record.clips.get(id)?).ok()?;
-                        Some(Change {
-                            at: vec!["clips".to_owned(), id.clone()],
-                            to,
-                        })
-                    })
-                    .collect(),
-            )
+            let mut changes = Vec::new();
+            let mut now = Vec::new();
+            for id in &clips {
+                let Some(value) = state
+                    .record
+                    .clips
+                    .get(id)
+                    .and_then(|c| serde_json::to_value(c).ok())
+                else {
+                    continue;
+                };
+                let at = ["clips".to_owned(), id.clone()];
+                changes_between(&at, on_disk.get(id), &value, CLIP_DIFF_DEPTH, &mut changes);
+                now.push((id.clone(), value));
+            }
+            if changes.is_empty() {
+                Work::Nothing
+            } else {
+                Work::Log(changes, now)
+            }
         };
         drop(state);
         let result = match work {
             Work::Snapshot(s) => s.and_then(|s| inner.journal.write_snapshot(s)).map(|()| {
                 logged = false;
             }),
-            Work::Log(changes) => inner.journal.append(&changes).map(|()| {
+            Work::Log(changes, now) => inner.journal.append(&changes).map(|()| {
                 logged = true;
+                on_disk.extend(now);
             }),
             Work::Nothing => Ok(()),
         };
         failed = result.is_err();
+        if failed {
+            on_disk.clear();
+        }
         let publish = |d: &mut Durable| match &result {
             Ok(()) => {
                 d.generation = generation;
@@ -447,14 +467,55 @@ mod tests {
              (one clip record: {record} bytes)"
         );
         // A whole-card rewrite per change would be 16× more at 400 clips than at 25; the log
-        // writes one clip record per change plus its share of the compactions (≤ 1/2 record).
+        // writes what changed in the clip (here its upload offset) plus its share of the
+        // compactions.
         assert!(
-            large / small < 1.75,
+            large / small < 1.2,
             "{large:.0} bytes per change at 400 clips vs {small:.0} at 25"
         );
         assert!(
-            large < 2.0 * record as f64,
-            "{large:.0} bytes per change, one record is {record}"
+            large < record as f64 / 2.0,
+            "{large:.0} bytes per change, one clip record is {record}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_log_is_folded_into_a_snapshot_and_loads_the_same() {
+        use crate::ingest::journal::COMPACT_MIN_BYTES;
+        let dir = tempfile::tempdir().unwrap();
+        let (j, mut record) = journal(dir.path());
+        let path = j.path().to_path_buf();
+        for i in 0..10 {
+            let id = format!("c{i}");
+            record.clips.insert(id.clone(), full_clip(&id));
+        }
+        let cj = CardJournal::start(j, record).unwrap();
+        // Titles of 2 kB: 300 changes log 600 kB, past the compaction limit twice.
+        for n in 0..300u64 {
+            let title = format!("{n:>2000}");
+            cj.update(&format!("c{}", n % 10), |c| c.title = title)
+                .await
+                .unwrap();
+        }
+        let log = std::fs::metadata(path.with_extension("jsonl"))
+            .unwrap()
+            .len();
+        assert!(cj.bytes_written() > 2 * COMPACT_MIN_BYTES);
+        assert!(
+            log <= COMPACT_MIN_BYTES + 4096,
+            "log of {log} bytes was folded"
+        );
+        let state = on_disk(&path);
+        for i in 0..10u64 {
+            let title = state["state"]["clips"][format!("c{i}")]["title"]
+                .as_str()
+                .unwrap();
+            assert_eq!(title.trim(), (290 + i).to_string());
+        }
+        drop(cj);
+        assert!(
+            !path.with_extension("jsonl").exists(),
+            "one file when the job ends"
         );
     }
 

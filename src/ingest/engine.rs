@@ -449,7 +449,9 @@ impl Engine {
         let offload = steps::copy::start(self, &shared, cards, &job.clips);
         let (settled_announced, offloaded) = supervise(&shared, &job, commands, offload).await;
         if let Some(p) = polling {
+            // Gone before the job ends: it holds the card's journal (and its lock).
             p.abort();
+            let _ = p.await;
         }
 
         // The changes nobody waited for (upload offsets) are on disk before the outcome.

@@ -12,10 +12,11 @@
 //!   draws a new random `epoch` and removes the log. Format 1 (the snapshot alone, no `epoch`,
 //!   written before the log existed) loads as a snapshot with an empty log.
 //! - **Log**: one line per [`Journal::append`], `{"epoch":…,"set":[{"at":[key…],"to":value}…]}`:
-//!   each `to` replaces the value at the key path in the snapshot's state (a clip's whole record
-//!   at `["clips", id]`). A line is written and fsync'd in one go, so a step's change costs one
-//!   clip record, whatever the card's size — rewriting the whole card on every change made a
-//!   400-clip card write 13 GB. Lines of another epoch are the leftovers of a crash between a
+//!   each `to` replaces the value at the key path in the snapshot's state (`null` removes the
+//!   key: absent and null read the same for optional fields). The writer logs only what changed
+//!   in a clip ([`changes_between`]: a step's record, an id), so a step's change costs a few
+//!   hundred bytes whatever the card's size — rewriting the whole card on every change made a
+//!   400-clip card write 13 GB. A line is written and fsync'd in one go. Lines of another epoch are the leftovers of a crash between a
 //!   save and the log's removal and are skipped; a torn last line (kill -9 mid-write) is
 //!   dropped, and the next append cuts the file back to the last whole line. When the log
 //!   outgrows [`COMPACT_FACTOR`] × the snapshot the caller saves a fresh snapshot
@@ -356,7 +357,39 @@ fn read_on_disk(path: &Path, log_path: &Path) -> Result<Option<OnDisk>, ReadErro
     }))
 }
 
-/// Sets the value at `change.at` (objects on the way are made when missing).
+/// The changes that turn `old` (what a load gives at `at`; `None`: unknown) into `new`: objects
+/// are compared key by key down to `depth` levels, below that a differing value is replaced
+/// whole, and a key `new` lacks is removed (`null`).
+pub fn changes_between(
+    at: &[String],
+    old: Option<&serde_json::Value>,
+    new: &serde_json::Value,
+    depth: usize,
+    out: &mut Vec<Change>,
+) {
+    use serde_json::Value;
+    match (old, new) {
+        (Some(o), n) if o == n => {}
+        (Some(Value::Object(o)), Value::Object(n)) if depth > 0 => {
+            let path = |k: &String| at.iter().cloned().chain([k.clone()]).collect::<Vec<_>>();
+            for (k, v) in n {
+                changes_between(&path(k), o.get(k), v, depth - 1, out);
+            }
+            for k in o.keys().filter(|k| !n.contains_key(*k)) {
+                out.push(Change {
+                    at: path(k),
+                    to: Value::Null,
+                });
+            }
+        }
+        _ => out.push(Change {
+            at: at.to_vec(),
+            to: new.clone(),
+        }),
+    }
+}
+
+/// Sets the value at `change.at` (objects on the way are made when missing); `null` removes it.
 fn apply(state: &mut serde_json::Value, change: Change) -> Result<(), String> {
     let Some((last, parents)) = change.at.split_last() else {
         *state = change.to;
@@ -370,9 +403,14 @@ fn apply(state: &mut serde_json::Value, change: Change) -> Result<(), String> {
             .entry(key.clone())
             .or_insert_with(|| serde_json::Value::Object(Default::default()));
     }
-    at.as_object_mut()
-        .ok_or_else(|| format!("log sets {:?} inside a non-object", change.at))?
-        .insert(last.clone(), change.to);
+    let object = at
+        .as_object_mut()
+        .ok_or_else(|| format!("log sets {:?} inside a non-object", change.at))?;
+    if change.to.is_null() {
+        object.remove(last);
+    } else {
+        object.insert(last.clone(), change.to);
+    }
     Ok(())
 }
 
@@ -931,6 +969,42 @@ mod tests {
         );
         std::fs::write(&log, stale).unwrap();
         assert_eq!(journal.load().unwrap(), Some(state("keyframes")));
+    }
+
+    #[test]
+    fn changes_are_the_differing_keys_down_to_the_depth() {
+        let at = ["clips".to_owned(), "c1".to_owned()];
+        let old = serde_json::json!({"name": "A", "steps": {"asset": {"state": "running"},
+            "format": {"state": "pending"}}, "asset_id": "x"});
+        let new = serde_json::json!({"name": "A", "steps": {"asset": {"state": "done"},
+            "format": {"state": "pending"}}, "files": [1]});
+        let mut out = Vec::new();
+        changes_between(&at, Some(&old), &new, 2, &mut out);
+        let mut got: Vec<(String, serde_json::Value)> =
+            out.iter().map(|c| (c.at.join("/"), c.to.clone())).collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            got,
+            vec![
+                ("clips/c1/asset_id".into(), serde_json::Value::Null),
+                ("clips/c1/files".into(), serde_json::json!([1])),
+                (
+                    "clips/c1/steps/asset".into(),
+                    serde_json::json!({"state": "done"})
+                ),
+            ]
+        );
+        // Replayed over the old value they give the new one.
+        let mut state = serde_json::json!({"clips": {"c1": old}});
+        for c in out {
+            apply(&mut state, c).unwrap();
+        }
+        assert_eq!(state["clips"]["c1"], new);
+        // Unknown before: the whole value.
+        let mut whole = Vec::new();
+        changes_between(&at, None, &new, 2, &mut whole);
+        assert_eq!(whole.len(), 1);
+        assert_eq!(whole[0].to, new);
     }
 
     #[test]
