@@ -358,8 +358,9 @@ fn read_on_disk(path: &Path, log_path: &Path) -> Result<Option<OnDisk>, ReadErro
 }
 
 /// The changes that turn `old` (what a load gives at `at`; `None`: unknown) into `new`: objects
-/// are compared key by key down to `depth` levels, below that a differing value is replaced
-/// whole, and a key `new` lacks is removed (`null`).
+/// are compared key by key and arrays of the same length item by item (the key is the index)
+/// down to `depth` levels, below that a differing value is replaced whole, and a key `new`
+/// lacks is removed (`null`).
 pub fn changes_between(
     at: &[String],
     old: Option<&serde_json::Value>,
@@ -382,6 +383,12 @@ pub fn changes_between(
                 });
             }
         }
+        (Some(Value::Array(o)), Value::Array(n)) if depth > 0 && o.len() == n.len() => {
+            for (i, (o, n)) in o.iter().zip(n).enumerate() {
+                let at: Vec<String> = at.iter().cloned().chain([i.to_string()]).collect();
+                changes_between(&at, Some(o), n, depth - 1, out);
+            }
+        }
         _ => out.push(Change {
             at: at.to_vec(),
             to: new.clone(),
@@ -389,27 +396,45 @@ pub fn changes_between(
     }
 }
 
-/// Sets the value at `change.at` (objects on the way are made when missing); `null` removes it.
+/// Sets the value at `change.at` (objects on the way are made when missing; in an array the
+/// key is an index); `null` removes an object's key.
 fn apply(state: &mut serde_json::Value, change: Change) -> Result<(), String> {
+    use serde_json::Value;
     let Some((last, parents)) = change.at.split_last() else {
         *state = change.to;
         return Ok(());
     };
+    let bad = || format!("log sets {:?} where the state has no such place", change.at);
     let mut at = state;
     for key in parents {
-        at = at
-            .as_object_mut()
-            .ok_or_else(|| format!("log sets {:?} inside a non-object", change.at))?
-            .entry(key.clone())
-            .or_insert_with(|| serde_json::Value::Object(Default::default()));
+        at = match at {
+            Value::Object(o) => o
+                .entry(key.clone())
+                .or_insert_with(|| Value::Object(Default::default())),
+            Value::Array(a) => key
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| a.get_mut(i))
+                .ok_or_else(bad)?,
+            _ => return Err(bad()),
+        };
     }
-    let object = at
-        .as_object_mut()
-        .ok_or_else(|| format!("log sets {:?} inside a non-object", change.at))?;
-    if change.to.is_null() {
-        object.remove(last);
-    } else {
-        object.insert(last.clone(), change.to);
+    match at {
+        Value::Object(o) if change.to.is_null() => {
+            o.remove(last);
+        }
+        Value::Object(o) => {
+            o.insert(last.clone(), change.to);
+        }
+        Value::Array(a) => {
+            let item = last
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| a.get_mut(i))
+                .ok_or_else(bad)?;
+            *item = change.to;
+        }
+        _ => return Err(bad()),
     }
     Ok(())
 }
@@ -975,9 +1000,9 @@ mod tests {
     fn changes_are_the_differing_keys_down_to_the_depth() {
         let at = ["clips".to_owned(), "c1".to_owned()];
         let old = serde_json::json!({"name": "A", "steps": {"asset": {"state": "running"},
-            "format": {"state": "pending"}}, "asset_id": "x"});
+            "format": {"state": "pending"}}, "asset_id": "x", "files": [{"n": 1}, {"n": 2}]});
         let new = serde_json::json!({"name": "A", "steps": {"asset": {"state": "done"},
-            "format": {"state": "pending"}}, "files": [1]});
+            "format": {"state": "pending"}}, "files": [{"n": 1}, {"n": 3}], "ids": [7]});
         let mut out = Vec::new();
         changes_between(&at, Some(&old), &new, 2, &mut out);
         let mut got: Vec<(String, serde_json::Value)> =
@@ -987,7 +1012,8 @@ mod tests {
             got,
             vec![
                 ("clips/c1/asset_id".into(), serde_json::Value::Null),
-                ("clips/c1/files".into(), serde_json::json!([1])),
+                ("clips/c1/files/1".into(), serde_json::json!({"n": 3})),
+                ("clips/c1/ids".into(), serde_json::json!([7])),
                 (
                     "clips/c1/steps/asset".into(),
                     serde_json::json!({"state": "done"})
