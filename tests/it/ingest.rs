@@ -125,6 +125,20 @@ pub(crate) fn engine(sbx: &SandboxHandle, s: &Setup, token: &str) -> Engine {
     }
 }
 
+/// The card job of `report` run by `engine` in a task of its own, events to `sink`.
+pub(crate) fn spawn_run(
+    engine: Engine,
+    report: &ScanReport,
+    sink: EventSink,
+) -> tokio::task::JoinHandle<Result<CardOutcome, card_ingest::ingest::IngestError>> {
+    let job = job(report);
+    tokio::spawn(async move {
+        engine
+            .run_card(job, sink, None, Arc::new(AtomicBool::new(false)))
+            .await
+    })
+}
+
 pub(crate) async fn run(engine: &Engine, job: CardJob) -> (CardOutcome, Vec<IngestEvent>) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let out = engine

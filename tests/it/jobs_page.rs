@@ -1,13 +1,11 @@
 //! The card on iconik's Jobs page (src/ingest/jobs_page.rs): one CUSTOM job per card and one
 //! child per clip in the sandbox's state, matching the run; an abort there stops the card.
 
-use crate::ingest::{TOKEN, delay_every, engine, job, scan_card, setup, start_sandbox};
+use crate::ingest::{TOKEN, delay_every, engine, job, scan_card, setup, spawn_run, start_sandbox};
 use card_ingest::ingest::jobs_page::CUSTOM_TYPE;
 use card_ingest::ingest::{EventKind, EventSink, Step};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// The card-ingest jobs in the sandbox: (the card's, its children).
@@ -86,13 +84,7 @@ async fn aborting_the_card_job_in_iconik_stops_the_card() {
             let _ = tx.send(());
         }
     });
-    let run = tokio::spawn({
-        let job = job(&report);
-        async move {
-            eng.run_card(job, sink, None, Arc::new(AtomicBool::new(false)))
-                .await
-        }
-    });
+    let run = spawn_run(eng, &report, sink);
     rx.recv().await.expect("the first asset is made");
     let (cards, _) = card_jobs(&sbx.state());
     assert_eq!(cards.len(), 1);

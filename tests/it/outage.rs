@@ -3,14 +3,12 @@
 //! port, and 60 answers of 429 before the first call gets through. Both runs complete in one go
 //! with no duplicates.
 
-use crate::ingest::{TOKEN, count, engine, job, scan_card, setup};
+use crate::ingest::{TOKEN, count, engine, job, scan_card, setup, spawn_run};
 use card_ingest::ingest::{CardOutcome, EventKind, EventSink, IngestEvent, Step};
 use card_ingest::sandbox::faults::{FaultRule, FaultSet};
 use card_ingest::sandbox::{self, SandboxConfig, SandboxHandle};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -90,18 +88,7 @@ impl Outage {
         eng.options.probe_every = Duration::from_millis(100);
         eng.options.offline_wait = offline_wait;
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let run = tokio::spawn({
-            let job = job(&report);
-            async move {
-                eng.run_card(
-                    job,
-                    EventSink::new(tx),
-                    None,
-                    Arc::new(AtomicBool::new(false)),
-                )
-                .await
-            }
-        });
+        let run = spawn_run(eng, &report, EventSink::new(tx));
         let mut events = Vec::new();
         while let Some(e) = rx.recv().await {
             let asset_made =

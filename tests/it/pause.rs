@@ -3,11 +3,10 @@
 //! reaches the storage exactly once.
 
 use crate::ingest::{
-    TOKEN, count, engine, job, put_bytes, scan_card, setup, start_sandbox, upload_puts,
+    TOKEN, count, engine, put_bytes, scan_card, setup, spawn_run, start_sandbox, upload_puts,
 };
 use card_ingest::ingest::{EventKind, EventSink, IngestEvent, Step};
 use card_ingest::pause::Pause;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,13 +37,7 @@ async fn pause_then_resume_mid_upload_sends_every_byte_once() {
             events.lock().unwrap().push(e);
         }
     });
-    let run = tokio::spawn({
-        let job = job(&report);
-        async move {
-            eng.run_card(job, sink, None, Arc::new(AtomicBool::new(false)))
-                .await
-        }
-    });
+    let run = spawn_run(eng, &report, sink);
     paused_rx.recv().await.expect("the upload got under way");
     let (puts, seen) = (upload_puts(&sbx).len(), events.lock().unwrap().len());
     // Paused: no chunk goes and no step starts, however long it lasts.
