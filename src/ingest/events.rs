@@ -169,6 +169,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn outage_transitions_print_as_json_lines() {
+        let since = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:42:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let off = IngestEvent::card(EventKind::Offline {
+            since,
+            retry_every_s: 30.0,
+        });
+        assert_eq!(
+            serde_json::to_value(&off).unwrap(),
+            serde_json::json!({"event": "offline", "since": "2026-12-07T10:42:00Z", "retry_every_s": 30.0})
+        );
+        let on = IngestEvent::card(EventKind::Online { offline_ms: 90_500 });
+        assert_eq!(
+            serde_json::to_value(&on).unwrap(),
+            serde_json::json!({"event": "online", "offline_ms": 90_500})
+        );
+    }
+
+    #[test]
     fn created_asset_reads_the_create_asset_detail_only() {
         let ev = |step, detail: &str| IngestEvent {
             clip_id: Some("c".into()),
