@@ -1,18 +1,21 @@
 //! The ingest on iconik's Jobs page (`/API/jobs/v1/`): one `CUSTOM` job per card
-//! (`custom_type` [`CUSTOM_TYPE`], titled with the card's name) whose progress counts clips, and
-//! one child job per clip, made when the clip settles, with its state. When someone aborts the
+//! (`custom_type` [`CUSTOM_TYPE`], titled with the card's name) whose progress counts clips and
+//! whose steps are the lanes (disk, CPU, network), and one child job per clip, made when the
+//! clip settles, with its state. When someone aborts the
 //! card's job in iconik (status `ABORT_PENDING`), the card stops at its next step as if
 //! cancelled in the window, and its job ends `ABORTED`.
 //!
 //! Budget (the issue's): one call per clip (its child) plus one `PATCH` of the card's job per
 //! [`IngestOptions::job_poll_every`](super::IngestOptions::job_poll_every) — the progress goes up
-//! and the answer says whether an abort is pending — plus the create and the last update. The
+//! and the answer says whether an abort is pending — plus, per card, the create, the lanes as
+//! steps at the start and at the end, and the last update. The
 //! Jobs page is a view: a failed call there is logged and never fails the card.
 
 use super::engine::{Shared, counts};
 use super::record::{CardRecord, ClipRecord};
+use super::step::Lane;
 use crate::iconik::Client;
-use crate::iconik::models::{JobId, JobStatus, JobWrite};
+use crate::iconik::models::{JobId, JobStatus, JobStepWrite, JobWrite};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,6 +28,8 @@ pub const CUSTOM_TYPE: &str = "card-ingest";
 pub struct CardJobPage {
     client: Client,
     id: JobId,
+    /// The lanes' step ids, in [`Lane::ALL`] order.
+    steps: [uuid::Uuid; 3],
     /// Clips that have their child job.
     reported: Mutex<HashSet<String>>,
     aborted: std::sync::atomic::AtomicBool,
@@ -43,17 +48,40 @@ impl CardJobPage {
             message: Some(format!("{clips} clips: checksum, offload, register, proxy")),
             ..JobWrite::default()
         };
-        match client.jobs().create(&body).await {
-            Ok(job) => Some(Arc::new(Self {
+        let page = match client.jobs().create(&body).await {
+            Ok(job) => Arc::new(Self {
                 client: client.clone(),
                 id: job.id,
+                steps: [(); 3].map(|()| uuid::Uuid::new_v4()),
                 reported: Mutex::default(),
                 aborted: Default::default(),
-            })),
+            }),
             Err(e) => {
                 tracing::warn!(error = %e, "the card's job could not be made on iconik's Jobs page");
-                None
+                return None;
             }
+        };
+        page.put_steps(|_| ("IN_PROGRESS", None)).await;
+        Some(page)
+    }
+
+    /// The lanes as the job's steps, with `state(lane)` = (status, message).
+    async fn put_steps(&self, state: impl Fn(Lane) -> (&'static str, Option<String>)) {
+        let steps: Vec<JobStepWrite> = Lane::ALL
+            .into_iter()
+            .zip(self.steps)
+            .map(|(lane, id)| {
+                let (status, message) = state(lane);
+                JobStepWrite {
+                    id,
+                    label: lane_label(lane).to_owned(),
+                    status,
+                    message,
+                }
+            })
+            .collect();
+        if let Err(e) = self.client.jobs().put_steps(self.id, &steps).await {
+            tracing::warn!(error = %e, "the card job's steps were not updated");
         }
     }
 
@@ -158,6 +186,28 @@ impl CardJobPage {
         if let Err(e) = self.client.jobs().patch(self.id, &body).await {
             tracing::warn!(error = %e, "the card's job was not ended");
         }
+        let stopped = self.aborted() || cancelled;
+        self.put_steps(|lane| {
+            let failed = record
+                .clips
+                .values()
+                .filter(|c| c.failure().is_some_and(|(s, _)| s.lane() == lane))
+                .count();
+            match (failed, stopped) {
+                (0, true) => ("SKIPPED", Some("stopped".into())),
+                (0, false) => ("DONE", None),
+                (n, _) => ("FAILED", Some(format!("{n} clip(s) failed here"))),
+            }
+        })
+        .await;
+    }
+}
+
+fn lane_label(lane: Lane) -> &'static str {
+    match lane {
+        Lane::Disk => "disk: checksums and offload copy",
+        Lane::Cpu => "cpu: proxy encodes",
+        Lane::Network => "network: registration, proxy upload, keyframes",
     }
 }
 

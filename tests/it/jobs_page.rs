@@ -44,6 +44,21 @@ async fn the_card_job_and_its_children_match_the_run() {
             .starts_with("3 completed, 0 failed, 0 skipped"),
         "{card}"
     );
+    let steps: Vec<(&str, &str)> = card["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["label"].as_str().unwrap(), s["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("disk: checksums and offload copy", "DONE"),
+            ("cpu: proxy encodes", "DONE"),
+            ("network: registration, proxy upload, keyframes", "DONE"),
+        ],
+        "the lanes as steps"
+    );
     assert_eq!(children.len(), 3);
     assert!(children.iter().all(|c| c["parent_id"] == card["id"]));
     assert!(children.iter().all(|c| c["status"] == "FINISHED"));
@@ -103,6 +118,13 @@ async fn aborting_the_card_job_in_iconik_stops_the_card() {
     assert!(!out.all_complete());
     let (cards, children) = card_jobs(&sbx.state());
     assert_eq!(cards[0]["status"], "ABORTED");
+    assert!(
+        cards[0]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "SKIPPED")
+    );
     assert_eq!(children.len(), 3, "every clip has its child job");
     assert!(
         children.iter().any(|c| c["status"] == "ABORTED"),

@@ -3,7 +3,7 @@
 
 use crate::iconik::client::{Call, Client, Service};
 use crate::iconik::error::Error;
-use crate::iconik::models::{Job, JobId, JobWrite};
+use crate::iconik::models::{Job, JobId, JobStepWrite, JobWrite};
 use reqwest::Method;
 use tracing::instrument;
 
@@ -33,6 +33,22 @@ impl JobsHandler<'_> {
                 &[],
                 Some(body),
                 Call::Create,
+            )
+            .await
+    }
+
+    /// `PUT jobs/{job_id}/steps/` `{"steps": [{"id", "label", "status", "message"}…]}`
+    /// (`JobStepsUpdateSchema`): the job's steps as a whole.
+    #[instrument(skip(self, steps))]
+    pub async fn put_steps(&self, id: JobId, steps: &[JobStepWrite]) -> Result<Job, Error> {
+        self.client
+            .send(
+                Method::PUT,
+                Service::Jobs,
+                &format!("jobs/{id}/steps"),
+                &[],
+                Some(&serde_json::json!({ "steps": steps })),
+                Call::Plain,
             )
             .await
     }

@@ -60,3 +60,14 @@ pub struct JobWrite {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
 }
+
+/// One step of a job of our own (`JobStepUpdateBulkSchema`): the id is ours, kept to update it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobStepWrite {
+    pub id: uuid::Uuid,
+    pub label: String,
+    /// `IN_PROGRESS`, `WAITING`, `FAILED`, `DONE` or `SKIPPED`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}

@@ -127,6 +127,25 @@ pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
             }
             Ok(Reply::ok(json!({})))
         }
+        ("PATCH" | "PUT", [id, "steps"]) => {
+            // The job's steps as a whole (`JobStepsUpdateSchema`), shown with the job.
+            let body = ctx.body(
+                app,
+                "/API/jobs/v1/jobs/{job_id}/steps/",
+                "JobStepsUpdateSchema",
+            )?;
+            let mut st = app.state();
+            let job = st
+                .get_mut(Kind::Jobs, id)
+                .ok_or_else(|| Reply::not_found("Job", id))?;
+            let mut steps = body["steps"].clone();
+            for step in steps.as_array_mut().into_iter().flatten() {
+                step["date_updated"] = json!(now());
+            }
+            job["steps"] = steps;
+            job["date_modified"] = json!(now());
+            Ok(Reply::ok(public(job)))
+        }
         ("PATCH" | "PUT", [id]) => {
             let body = ctx.body(app, "/API/jobs/v1/jobs/{job_id}/", "JobSchema")?;
             let mut st = app.state();
