@@ -4,7 +4,9 @@
 //! this example and the CLI in release first). Benchmarks report; nothing here is a test.
 //!
 //! `bench [LINE...]` runs only the named lines (checksum1, checksum2, proxy — with its LUT and
-//! burn-in variants, or those alone as proxy-lut, proxy-burn-in — job, api, upload, scan, frame); inputs are generated under `target/bench/data` and reused by later runs.
+//! burn-in variants, or those alone as proxy-lut, proxy-burn-in — job, api, upload — with its
+//! `--max-upload-rate 20M` variant, or that alone as upload-capped — scan, frame); inputs are
+//! generated under `target/bench/data` and reused by later runs.
 
 #[path = "../tests/it/frame_time.rs"]
 mod frame_time;
@@ -504,7 +506,34 @@ async fn api_path() -> Line {
     }
 }
 
-async fn upload() -> Line {
+/// A fresh asset with a proxy record of `len` bytes; its GCS upload URL.
+async fn proxy_upload_url(client: &Client, name: String, len: u64) -> String {
+    let asset = client
+        .assets()
+        .create(&AssetCreate::new(name), None)
+        .await
+        .expect("asset");
+    let proxy = client
+        .proxies()
+        .create(
+            asset.id,
+            &ProxyCreate {
+                name: Some("bench.mp4".into()),
+                filename: Some("bench.mp4".into()),
+                format: Some("mp4".into()),
+                codec: Some("h264".into()),
+                size: Some(len),
+                version_id: asset.version_id(),
+                ..ProxyCreate::default()
+            },
+        )
+        .await
+        .expect("proxy");
+    proxy.upload_url.expect("upload_url")
+}
+
+/// The 512 MiB upload file, a sandbox on loopback and a client of it.
+async fn upload_setup() -> (u64, PathBuf, SandboxHandle, Client) {
     let len = 512 * 1024 * 1024;
     let file = data_file("upload-512MiB.bin", len);
     warm(&file);
@@ -516,34 +545,26 @@ async fn upload() -> Line {
         Credentials::new(sbx.credentials().app_id.clone(), TOKEN),
     )
     .expect("client");
+    (len, file, sbx, client)
+}
+
+/// One upload of `file` through `url` (session start included), timed.
+async fn timed_upload(uploader: &ResumableUploader, url: &str, file: &Path) -> Duration {
+    let t = Instant::now();
+    uploader
+        .upload(url, file, None, &mut |_| {}, None)
+        .await
+        .expect("upload");
+    t.elapsed()
+}
+
+async fn upload() -> Line {
+    let (len, file, _sbx, client) = upload_setup().await;
     let http = UploadHttp::new(&UploadConfig::default()).expect("upload client");
     let uploader = ResumableUploader::new(http, ResumableOptions::default()).expect("uploader");
     let mut best = (Duration::MAX, Duration::MAX);
     for round in 0..2 {
-        let url = || async {
-            let asset = client
-                .assets()
-                .create(&AssetCreate::new(format!("bench-{round}")), None)
-                .await
-                .expect("asset");
-            let proxy = client
-                .proxies()
-                .create(
-                    asset.id,
-                    &ProxyCreate {
-                        name: Some("bench.mp4".into()),
-                        filename: Some("bench.mp4".into()),
-                        format: Some("mp4".into()),
-                        codec: Some("h264".into()),
-                        size: Some(len),
-                        version_id: asset.version_id(),
-                        ..ProxyCreate::default()
-                    },
-                )
-                .await
-                .expect("proxy");
-            proxy.upload_url.expect("upload_url")
-        };
+        let url = || proxy_upload_url(&client, format!("bench-{round}"), len);
         // Reference: a session started outside the timing, then one `curl -T` of the file.
         let session = uploader.start(&url().await).await.expect("session");
         let f = file.clone();
@@ -555,13 +576,7 @@ async fn upload() -> Line {
         })
         .await
         .unwrap();
-        let u = url().await;
-        let t = Instant::now();
-        uploader
-            .upload(&u, &file, None, &mut |_| {}, None)
-            .await
-            .expect("upload");
-        let ours = t.elapsed();
+        let ours = timed_upload(&uploader, &url().await, &file).await;
         best = (best.0.min(ours), best.1.min(reference));
     }
     let (ours, reference) = best;
@@ -579,6 +594,28 @@ async fn upload() -> Line {
         target: ">= 0.9x",
         met: ratio >= 0.9,
         note: "ratio = curl time / ours; ours includes the session start".into(),
+    }
+}
+
+/// The same upload under `--max-upload-rate 20M`: 512 MiB / 20 MiB/s = 25.6 s.
+async fn upload_capped() -> Line {
+    let (len, file, _sbx, client) = upload_setup().await;
+    let http = UploadHttp::new(&UploadConfig::default()).expect("upload client");
+    let rate = card_ingest::iconik::upload::throttle::parse_rate("20M").expect("rate");
+    http.set_max_rate(Some(rate));
+    let uploader = ResumableUploader::new(http, ResumableOptions::default()).expect("uploader");
+    let u = proxy_upload_url(&client, "bench-capped".into(), len).await;
+    let ours = timed_upload(&uploader, &u, &file).await;
+    let expected = len as f64 / rate as f64;
+    let ratio = secs(ours) / expected;
+    Line {
+        name: "upload of 512 MiB with --max-upload-rate 20M",
+        ours: format!("{:.2} s", secs(ours)),
+        reference: format!("{expected:.2} s (512 MiB / 20 MiB/s)"),
+        ratio: Some(ratio),
+        target: "25.6 s +- 5 %",
+        met: (0.95..=1.05).contains(&ratio),
+        note: "ratio = ours / the cap's time; ours includes the session start".into(),
     }
 }
 
@@ -708,6 +745,9 @@ fn main() {
     }
     if want("upload") {
         push(rt.block_on(upload()));
+    }
+    if want("upload") || want("upload-capped") {
+        push(rt.block_on(upload_capped()));
     }
     if want("scan") {
         push(scan_line());

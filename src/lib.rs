@@ -22,6 +22,7 @@
 //! - [`opener`]: opens reports and links with the system's viewer.
 //! - [`log_capture`]: `tracing` events kept for the window's log panel.
 //! - [`atomic_write`]: temp + fsync + rename file replacement used by `mhl` and the journal.
+//! - [`pause`]: the operator's pause switch, honoured by the ingest's lanes and the uploads.
 //! - [`secrets`]: iconik App-ID + token per server in the OS keyring (or env vars / this run only).
 //! - [`eject`]: finds a card's removable mount and builds/runs the OS eject commands.
 //! - [`ui`]: the operator's eframe/egui window: renders the view model and sends commands; all
@@ -48,6 +49,7 @@ pub mod mhl;
 pub mod notify;
 pub mod offload;
 pub mod opener;
+pub mod pause;
 pub mod sample;
 pub mod sandbox;
 pub mod scan;

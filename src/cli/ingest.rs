@@ -209,6 +209,17 @@ pub struct IngestArgs {
     /// Resumable upload chunk size in KiB (multiple of 256).
     #[arg(long, default_value_t = 8192, hide = true)]
     upload_chunk_kib: u64,
+    /// How long to wait for an unreachable iconik (90s, 60m, 2h) before stopping with the
+    /// journal ready to resume; the disk and CPU work goes on meanwhile.
+    #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = card_ingest::ingest::options::parse_duration)]
+    offline_wait: std::time::Duration,
+    /// Cap of all proxy uploads together, bytes per second (20M = 20 MiB/s, 500K).
+    #[arg(long, value_name = "RATE", value_parser = card_ingest::iconik::upload::throttle::parse_rate)]
+    max_upload_rate: Option<u64>,
+    /// Show the card as a job on iconik's Jobs page (one child job per clip; aborting it there
+    /// stops the card).
+    #[arg(long)]
+    iconik_job: bool,
 }
 
 impl IngestArgs {
@@ -254,6 +265,9 @@ impl IngestArgs {
             webhook: None,
             keep_serving: true,
             upload_chunk_kib: 8192,
+            offline_wait: std::time::Duration::from_secs(3600),
+            max_upload_rate: None,
+            iconik_job: false,
         }
     }
 }
@@ -362,6 +376,9 @@ pub fn options_from_args(
     options.force = args.force;
     options.write_manifest = !args.dry_run;
     options.upload_chunk_bytes = args.upload_chunk_kib.max(256) / 256 * 256 * 1024;
+    options.offline_wait = Some(args.offline_wait);
+    options.max_upload_rate = args.max_upload_rate;
+    options.iconik_job = args.iconik_job;
     options
 }
 
@@ -498,6 +515,9 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         store.dir().join("proxies"),
         in_process,
     );
+    // SIGUSR1 pauses the run, SIGUSR2 resumes it.
+    #[cfg(unix)]
+    card_ingest::pause::on_unix_signals(options.pause.clone());
     let config = SessionConfig {
         face: Face::Cli,
         server: server.clone(),
@@ -596,6 +616,15 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "card-ingest: {}",
             end.error.as_deref().unwrap_or(TOKEN_REFUSED)
+        );
+        return Ok(ExitCode::from(1));
+    }
+    // iconik unreachable past --offline-wait: the journal resumes it, like failed clips.
+    if let Some(end) = ends.iter().find(|e| e.offline) {
+        print_summary(&ends);
+        eprintln!(
+            "card-ingest: {}",
+            end.error.as_deref().unwrap_or("iconik stayed unreachable")
         );
         return Ok(ExitCode::from(1));
     }
@@ -708,6 +737,17 @@ async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<SessionEvent>
                 error,
             } => Some(format!(
                 "{who}: {step} retry {attempt} in {delay_ms} ms ({error})"
+            )),
+            EventKind::Offline {
+                since,
+                retry_every_s,
+            } => Some(format!(
+                "iconik unreachable since {}; retrying every {retry_every_s:.0} s",
+                since.with_timezone(&chrono::Local).format("%H:%M")
+            )),
+            EventKind::Online { offline_ms } => Some(format!(
+                "iconik answers again after {} s offline",
+                offline_ms / 1000
             )),
             EventKind::CardFinished {
                 completed,

@@ -12,6 +12,7 @@ use super::dedupe::KnownInIconik;
 use super::events::{EventKind, EventSink, IngestEvent, NoticeLevel};
 use super::journal::{CardKey, Journal, JournalError, JournalStore};
 use super::options::{IngestOptions, ProxyMode};
+use super::outage::Outage;
 use super::record::{CardRecord, ClipRecord, FileRecord, StepState};
 use super::retry::{Pacer, TOKEN_REFUSED};
 use super::scheduler::{self, Lanes};
@@ -75,6 +76,11 @@ pub enum IngestError {
     StorageSettings(String),
     #[error("ingest cancelled")]
     Cancelled,
+    #[error(
+        "iconik was unreachable for longer than the offline wait; the journal keeps the card: \
+         run again to resume"
+    )]
+    Offline,
     #[error("a background task of the ingest was interrupted: {0}")]
     Interrupted(String),
 }
@@ -150,6 +156,9 @@ pub struct CardOutcome {
     pub cancelled: bool,
     /// The card's clips this run did not take ([`CardJob::left_out`]).
     pub left_out: Vec<super::selection::LeftOut>,
+    /// iconik stayed unreachable for longer than `offline_wait`: the job stopped like a
+    /// cancel (`cancelled` is set too) with its journal ready to resume.
+    pub offline: bool,
 }
 
 impl CardOutcome {
@@ -206,6 +215,8 @@ pub(crate) struct Shared {
     /// Disk, CPU and network slots, served in card order.
     pub lanes: Lanes,
     pub cancel: Arc<AtomicBool>,
+    /// Pauses the network lane while iconik is unreachable.
+    pub outage: Arc<Outage>,
     pub token_refused: AtomicBool,
     pub storage_id: StorageId,
     pub collection_id: Option<CollectionId>,
@@ -284,6 +295,57 @@ impl CardPaths {
     }
 }
 
+/// How the card-level iconik calls run: paced, retried with the backoff, and waiting out an
+/// outage like the clips' calls.
+struct CardCalls<'a> {
+    client: &'a Client,
+    options: &'a IngestOptions,
+    pacer: &'a Pacer,
+    outage: &'a Arc<Outage>,
+    cancel: &'a Arc<AtomicBool>,
+}
+
+impl CardCalls<'_> {
+    async fn run<T, F, Fut>(&self, doing: &'static str, mut op: F) -> Result<T, IngestError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: std::future::Future<Output = Result<T, IconikError>>,
+    {
+        super::retry::run_waiting(
+            &self.options.retry,
+            self.cancel,
+            Some(self.outage),
+            Some(&self.options.pause),
+            &mut |n| tracing::info!(attempt = n.attempt, "retrying {doing}: {}", n.error),
+            |attempt| {
+                let fut = op(attempt);
+                async move {
+                    self.pacer.wait(self.client).await;
+                    fut.await
+                }
+            },
+        )
+        .await
+        .map_err(|g| match g {
+            super::retry::Gave::Up(e) => IngestError::iconik(doing, e),
+            super::retry::Gave::Cancelled if self.outage.gave_up() => IngestError::Offline,
+            super::retry::Gave::Cancelled => IngestError::Cancelled,
+        })
+    }
+}
+
+/// The request surely made nothing: refused before it was sent, or a 429.
+fn made_nothing(e: &IconikError) -> bool {
+    e.status() == Some(429)
+        || matches!(
+            e,
+            IconikError::Transport {
+                kind: crate::iconik::TransportKind::Connect,
+                ..
+            }
+        )
+}
+
 /// What the card-level iconik calls resolved.
 struct Remote {
     storage_id: StorageId,
@@ -310,6 +372,9 @@ impl Engine {
         if let (ProxyMode::Local, Some(ffmpeg)) = (self.options.proxy, &self.ffmpeg) {
             crate::media::proxy::encoder::warm_up(ffmpeg, self.options.encoder);
         }
+        // The cap holds for every upload of the client (the process shares one).
+        self.upload.set_max_rate(self.options.max_upload_rate);
+        self.upload.set_pause(self.options.pause.clone());
         let (journal, mut record) = self.open_journal(&card)?;
         let journal_path = journal.path().to_path_buf();
         // Paths first: a card that cannot be registered fails before any API call.
@@ -321,11 +386,25 @@ impl Engine {
             clips: job.clips.len(),
         }));
         let pacer = Pacer::new(self.options.max_calls_per_second);
+        let outage = Outage::new(
+            self.client.clone(),
+            events.clone(),
+            cancel.clone(),
+            self.options.probe_every,
+            self.options.offline_wait,
+        );
+        let calls = CardCalls {
+            client: &self.client,
+            options: &self.options,
+            pacer: &pacer,
+            outage: &outage,
+            cancel: &cancel,
+        };
         let remote = self
-            .resolve_remote(&job, &paths, &events, &pacer, &journal, &mut record)
+            .resolve_remote(&job, &paths, &events, &calls, &journal, &mut record)
             .await?;
         let known = self
-            .look_up_known(&job, &record, &pacer, remote.storage_id)
+            .look_up_known(&job, &record, &calls, remote.storage_id)
             .await?;
 
         // The offload runs beside the clips (this card, then each card a spanned clip touches,
@@ -359,6 +438,7 @@ impl Engine {
             journal: CardJournal::start(journal, record)?,
             lanes: Lanes::new(self.options.io_concurrency, self.options.concurrency),
             cancel: cancel.clone(),
+            outage: outage.clone(),
             token_refused: AtomicBool::new(false),
             storage_id: remote.storage_id,
             collection_id: remote.collection_id,
@@ -373,8 +453,24 @@ impl Engine {
             storage_acl: remote.storage_acl,
             card: job.card.clone(),
         });
+        let job_page = match self.options.iconik_job {
+            true => {
+                shared.pacer.wait(&self.client).await;
+                let name = card.root.file_name().unwrap_or_default().to_string_lossy();
+                super::jobs_page::CardJobPage::start(&self.client, &name, job.clips.len()).await
+            }
+            false => None,
+        };
+        let polling = job_page
+            .as_ref()
+            .map(|p| p.spawn_poll(shared.clone(), self.options.job_poll_every));
         let offload = steps::copy::start(self, &shared, cards, &job.clips);
         let (settled_announced, offloaded) = supervise(&shared, &job, commands, offload).await;
+        if let Some(p) = polling {
+            // Gone before the job ends: it holds the card's journal (and its lock).
+            p.abort();
+            let _ = p.await;
+        }
 
         // The changes nobody waited for (upload offsets) are on disk before the outcome.
         if let Err(e) = shared.journal.flush().await {
@@ -382,6 +478,7 @@ impl Engine {
         }
         let token_refused = shared.token_refused.load(Ordering::Relaxed);
         let cancelled = cancel.load(Ordering::Relaxed) && !token_refused;
+        let offline = outage.gave_up();
         let record = shared.journal.read(CardRecord::clone);
         // An offload that stopped (not by cancel) is the card's failure, as before the clips
         // ran beside it; the clips still waiting failed with it and none of them was registered.
@@ -394,6 +491,14 @@ impl Engine {
             Ok(()) => {}
         }
         let mhl = self.manifest(&paths, &record);
+        if let Some(page) = &job_page {
+            let root = &paths.card_root;
+            let verdict = match super::erase::verdict(&record, root, &job.left_out).safe_to_erase {
+                true => "safe to erase",
+                false => "not safe to erase",
+            };
+            page.finish(&record, cancelled, verdict).await;
+        }
         if !settled_announced {
             announce_finished(&shared, &job);
         }
@@ -405,6 +510,7 @@ impl Engine {
             token_refused,
             cancelled,
             left_out: job.left_out,
+            offline,
         })
     }
 
@@ -539,23 +645,34 @@ impl Engine {
         Ok(())
     }
 
-    /// `POST collections/` with `title`, paced.
+    /// `POST collections/` with `title`, paced and retried (only while nothing can have been
+    /// made: no answer at all, or 429).
     async fn create_collection(
         &self,
-        pacer: &Pacer,
+        calls: &CardCalls<'_>,
         title: &str,
     ) -> Result<CollectionId, IngestError> {
-        pacer.wait(&self.client).await;
-        let c = self
-            .client
-            .collections()
-            .create(&CollectionCreate {
-                title: title.to_owned(),
-                ..CollectionCreate::default()
+        let made = calls
+            .run("creating a collection", |_| async {
+                let made = self
+                    .client
+                    .collections()
+                    .create(&CollectionCreate {
+                        title: title.to_owned(),
+                        ..CollectionCreate::default()
+                    })
+                    .await;
+                // A 5xx or a lost answer may have made it, so a retry could make a second
+                // one: only what surely made nothing is retried (the inner error gives up).
+                match made {
+                    Err(e) if e.is_retryable() && !made_nothing(&e) => Ok(Err(e)),
+                    Err(e) => Err(e),
+                    Ok(c) => Ok(Ok(c)),
+                }
             })
-            .await
-            .map_err(|e| IngestError::iconik("creating a collection", e))?;
-        Ok(c.id)
+            .await?;
+        made.map(|c| c.id)
+            .map_err(|e| IngestError::iconik("creating a collection", e))
     }
 
     /// The card-level calls: the storage, the `--collection`, per-clip collections (each made
@@ -565,19 +682,21 @@ impl Engine {
         job: &CardJob,
         paths: &CardPaths,
         events: &EventSink,
-        pacer: &Pacer,
+        calls: &CardCalls<'_>,
         journal: &Journal<CardRecord>,
         record: &mut CardRecord,
     ) -> Result<Remote, IngestError> {
-        pacer.wait(&self.client).await;
-        let storage = steps::resolve_storage(&self.client, &self.options.storage)
-            .await
-            .map_err(|e| match e {
-                steps::StorageLookup::Api(e) => IngestError::iconik("looking up the storage", e),
-                steps::StorageLookup::NotFound { wanted, known } => {
-                    IngestError::StorageNotFound { wanted, known }
-                }
-            })?;
+        let all = calls
+            .run("looking up the storage", |_| async {
+                self.client.storages().list_all().await
+            })
+            .await?;
+        let storage = steps::find_storage(all, &self.options.storage).map_err(|e| {
+            IngestError::StorageNotFound {
+                wanted: e.wanted,
+                known: e.known,
+            }
+        })?;
         let storage_id = storage.id;
         // The storage's settings decide before anything is made or copied.
         let dir = storage_path::directory_path(
@@ -610,7 +729,7 @@ impl Engine {
             (None, _) => None,
             (Some(_), Some(id)) => Some(id),
             (Some(title), None) => {
-                let id = self.create_collection(pacer, title).await?;
+                let id = self.create_collection(calls, title).await?;
                 record.collection_id = Some(id);
                 Some(id)
             }
@@ -631,7 +750,7 @@ impl Engine {
                 _ => match record.collections.get(title) {
                     Some(id) => *id,
                     None => {
-                        let id = self.create_collection(pacer, title).await?;
+                        let id = self.create_collection(calls, title).await?;
                         record.collections.insert(title.to_owned(), id);
                         journal.save(record)?;
                         id
@@ -658,7 +777,7 @@ impl Engine {
         &self,
         job: &CardJob,
         record: &CardRecord,
-        pacer: &Pacer,
+        calls: &CardCalls<'_>,
         storage: StorageId,
     ) -> Result<KnownInIconik, IngestError> {
         if self.options.force {
@@ -676,33 +795,19 @@ impl Engine {
         }
         let ids: Vec<String> = deciding.iter().map(|r| r.clip_id.clone()).collect();
         let mains: Vec<&FileRecord> = deciding.iter().filter_map(|r| r.files.first()).collect();
-        let never = Arc::new(AtomicBool::new(false));
         let (ids, mains) = (&ids, &mains);
-        super::retry::run(
-            &self.options.retry,
-            &never,
-            &mut |n| {
-                tracing::debug!(
-                    attempt = n.attempt,
-                    "retrying the duplicate look-up: {}",
-                    n.error
-                )
-            },
-            |_| async move {
-                // One pacer slot per call the look-up makes (the search, each folder).
-                let folders: std::collections::BTreeSet<&str> =
-                    mains.iter().map(|f| f.directory_path.as_str()).collect();
-                for _ in 0..ids.len().div_ceil(100) + folders.len() {
-                    pacer.wait(&self.client).await;
+        // One pacer slot per call the look-up makes (the search, each folder); `run` takes one.
+        let folders: std::collections::BTreeSet<&str> =
+            mains.iter().map(|f| f.directory_path.as_str()).collect();
+        let extra = ids.len().div_ceil(100) + folders.len() - 1;
+        calls
+            .run("looking up duplicates", |_| async move {
+                for _ in 0..extra {
+                    calls.pacer.wait(&self.client).await;
                 }
                 KnownInIconik::look_up(&self.client, storage, ids, mains).await
-            },
-        )
-        .await
-        .map_err(|g| match g {
-            super::retry::Gave::Up(e) => IngestError::iconik("looking up duplicates", e),
-            super::retry::Gave::Cancelled => IngestError::Cancelled,
-        })
+            })
+            .await
     }
 
     /// The ASC MHL generation of this run: the offload's, or one written in place.

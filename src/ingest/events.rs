@@ -53,6 +53,14 @@ pub enum EventKind {
     /// The clip's run is over (until a retry): how it stands now, whichever steps it skipped
     /// or an earlier run did (so a face counts it done without knowing the steps).
     ClipFinished { status: super::report::ClipStatus },
+    /// iconik stopped answering beyond the backoff: the network lane waits (disk and CPU lanes
+    /// go on) and a probe call repeats every `retry_every_s` ([`super::outage`]).
+    Offline {
+        since: chrono::DateTime<chrono::Utc>,
+        retry_every_s: f64,
+    },
+    /// The probe answered: the network lane goes on after `offline_ms` without iconik.
+    Online { offline_ms: u64 },
     /// Every clip has finished or failed.
     CardFinished {
         card: String,
@@ -162,6 +170,26 @@ impl EventSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outage_transitions_print_as_json_lines() {
+        let since = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:42:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let off = IngestEvent::card(EventKind::Offline {
+            since,
+            retry_every_s: 30.0,
+        });
+        assert_eq!(
+            serde_json::to_value(&off).unwrap(),
+            serde_json::json!({"event": "offline", "since": "2026-12-07T10:42:00Z", "retry_every_s": 30.0})
+        );
+        let on = IngestEvent::card(EventKind::Online { offline_ms: 90_500 });
+        assert_eq!(
+            serde_json::to_value(&on).unwrap(),
+            serde_json::json!({"event": "online", "offline_ms": 90_500})
+        );
+    }
 
     #[test]
     fn created_asset_reads_the_create_asset_detail_only() {

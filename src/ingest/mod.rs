@@ -4,7 +4,9 @@
 //! - [`step`]: the [`Step`] enum; [`record`]: what the [`journal`] keeps per clip (states, ids,
 //!   upload session, checksums); [`events`] out, [`commands`] in; [`options`] = CLI flags.
 //! - [`engine`]: runs one card job ([`Engine::run_card`]); [`steps`] does each step's work;
-//!   [`retry`] retries transient iconik errors; [`dedupe`] looks objects up before creating.
+//!   [`retry`] retries transient iconik errors; [`outage`] pauses the network lane while iconik
+//!   is unreachable beyond that backoff; [`dedupe`] looks objects up before creating;
+//!   [`jobs_page`] shows the card and its clips on iconik's Jobs page (where it can be aborted).
 //! - [`session`]: one run of one or more cards, whichever face started it (CLI or window):
 //!   engine per card, commands, verdict, report, notifications, transcript. [`selection`]
 //!   splits a card's clips into the run and the left-out (not selected, blocked, waiting).
@@ -19,9 +21,11 @@ pub mod dedupe;
 pub mod engine;
 pub mod erase;
 pub mod events;
+pub mod jobs_page;
 pub mod journal;
 pub mod lookup;
 pub mod options;
+pub mod outage;
 pub mod record;
 pub mod report;
 pub mod report_pdf;

@@ -69,6 +69,22 @@ pub struct IngestOptions {
     pub max_calls_per_second: u32,
     /// Longest wait for a keyframe job.
     pub job_timeout: std::time::Duration,
+    /// How long the network lane waits for an unreachable iconik before the card stops with
+    /// its journal ready to resume (`--offline-wait`; `None` = until it answers or the
+    /// operator cancels, as the window does). [`super::outage`]
+    pub offline_wait: Option<std::time::Duration>,
+    /// Pause between probe calls while iconik is unreachable.
+    pub probe_every: std::time::Duration,
+    /// Cap of every upload of the process together, bytes per second (`--max-upload-rate`;
+    /// `None` = no cap). [`crate::iconik::upload::throttle`]
+    pub max_upload_rate: Option<u64>,
+    /// The operator's pause (shared: pause and resume it from outside while the job runs).
+    pub pause: crate::pause::Pause,
+    /// Show the card as a job (and its clips as child jobs) on iconik's Jobs page, where it
+    /// can be aborted ([`super::jobs_page`]).
+    pub iconik_job: bool,
+    /// How often the card's job is updated and checked for an abort.
+    pub job_poll_every: std::time::Duration,
     /// H.264 encoder for local proxies: detected once per run (`Auto`) or forced.
     pub encoder: crate::media::proxy::EncoderChoice,
     /// `.cube` LUT applied to every clip's proxy (`--lut`; none = no look).
@@ -142,6 +158,13 @@ impl IngestOptions {
             write_manifest: true,
             max_calls_per_second: crate::iconik::pacer::DEFAULT_PER_SECOND,
             job_timeout: std::time::Duration::from_secs(600),
+            offline_wait: None,
+            probe_every: std::time::Duration::from_secs(30),
+            max_upload_rate: None,
+            pause: crate::pause::Pause::default(),
+            // Off until the window and CLI tests that count every call know the extra ones.
+            iconik_job: false,
+            job_poll_every: std::time::Duration::from_secs(10),
             encoder: crate::media::proxy::EncoderChoice::Auto,
         }
     }
@@ -161,9 +184,54 @@ impl IngestOptions {
     }
 }
 
+/// A duration as `--offline-wait` takes it: a number with a unit, several in a row (`90s`,
+/// `60m`, `1h30m`, `500ms`), or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{text:?} is not a duration: write e.g. 90s, 60m or 1h30m");
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    if t.is_empty() {
+        return Err(bad());
+    }
+    let mut total = std::time::Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        let unit_len = rest[digits..]
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len() - digits);
+        let unit = match &rest[digits..digits + unit_len] {
+            "ms" => std::time::Duration::from_millis(1),
+            "s" => std::time::Duration::from_secs(1),
+            "m" | "min" => std::time::Duration::from_secs(60),
+            "h" => std::time::Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        total += unit * u32::try_from(n).map_err(|_| bad())?;
+        rest = &rest[digits + unit_len..];
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_like_humantime() {
+        let d = |s| parse_duration(s).map(|d| d.as_millis());
+        assert_eq!(d("60m"), Ok(3_600_000));
+        assert_eq!(d("90s"), Ok(90_000));
+        assert_eq!(d("1h30m"), Ok(5_400_000));
+        assert_eq!(d("250ms"), Ok(250));
+        assert_eq!(d("45"), Ok(45_000));
+        for bad in ["", "m", "10x", "1.5h", "-3s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn clip_values_override_card_defaults_field_by_field() {

@@ -2,6 +2,7 @@
 //! timeouts, lost responses) with capped exponential backoff and jitter, with the client-side
 //! pacer re-exported from [`crate::iconik::pacer`] (≈ 45 requests/s, iconik-api.md §2). A 401 is never retried: the caller stops the job.
 
+use super::outage::Outage;
 #[cfg(test)]
 use crate::iconik::Client;
 use crate::iconik::Error;
@@ -44,6 +45,25 @@ pub async fn run<T, F, Fut>(
     backoff: &Backoff,
     cancel: &Arc<AtomicBool>,
     notice: &mut (dyn FnMut(RetryNotice) + Send),
+    op: F,
+) -> Result<T, Gave>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    run_waiting(backoff, cancel, None, None, notice, op).await
+}
+
+/// [`run`] for a card job's calls: each attempt waits while the operator paused the job
+/// (`pause`) or the network lane is paused for an outage, and when the backoff runs out while
+/// iconik is unreachable, the call waits for it ([`Outage`]) and goes on with a fresh backoff.
+/// A job stopped by an outage gives [`Gave::Cancelled`].
+pub async fn run_waiting<T, F, Fut>(
+    backoff: &Backoff,
+    cancel: &Arc<AtomicBool>,
+    outage: Option<&Arc<Outage>>,
+    pause: Option<&crate::pause::Pause>,
+    notice: &mut (dyn FnMut(RetryNotice) + Send),
     mut op: F,
 ) -> Result<T, Gave>
 where
@@ -57,12 +77,29 @@ where
         if cancel.load(Ordering::Relaxed) {
             return Err(Gave::Cancelled);
         }
+        if let Some(p) = pause
+            && !p.resumed_unless(cancel).await
+        {
+            return Err(Gave::Cancelled);
+        }
+        if let Some(o) = outage {
+            o.ready().await.map_err(|_| Gave::Cancelled)?;
+        }
         match op(attempt).await {
             Ok(v) => return Ok(v),
             Err(e) if e.is_auth() || !e.is_retryable() => return Err(Gave::Up(e)),
             Err(e) => {
-                let Some(delay) = backoff.next_delay(RetryHint::from(&e)) else {
-                    return Err(Gave::Up(e));
+                let delay = match (backoff.next_delay(RetryHint::from(&e)), outage) {
+                    (Some(delay), _) => delay,
+                    (None, None) => return Err(Gave::Up(e)),
+                    (None, Some(o)) => match o.backoff_ran_out().await {
+                        Ok(true) => {
+                            backoff.reset();
+                            Duration::ZERO
+                        }
+                        Ok(false) => return Err(Gave::Up(e)),
+                        Err(_) => return Err(Gave::Cancelled),
+                    },
                 };
                 attempt += 1;
                 tracing::debug!(attempt, ?delay, error = %e, "retrying iconik call");

@@ -163,6 +163,10 @@ async fn walk(ctx: &ClipCtx, steps: &[Step]) -> bool {
         let Ok(mut slot) = ctx.lane_slot(step).await else {
             return false;
         };
+        // Paused by the operator: no step starts (the ones running finish).
+        if !shared.options.pause.resumed_unless(&shared.cancel).await {
+            return false;
+        }
         // The other branch may have settled this step while it waited (a clip found already
         // in iconik skips its encode): the slot goes straight to the next clip.
         if shared.clip(id).step(step).is_finished() {

@@ -143,6 +143,9 @@ pub struct CardEnd {
     pub skipped: usize,
     pub cancelled: bool,
     pub token_refused: bool,
+    /// iconik stayed unreachable past the offline wait: the card stopped, its journal ready to
+    /// resume.
+    pub offline: bool,
     pub report_html: Option<PathBuf>,
     pub report_csv: Option<PathBuf>,
     pub report_pdf: Option<PathBuf>,
@@ -168,6 +171,7 @@ impl CardEnd {
             skipped: 0,
             cancelled: false,
             token_refused: false,
+            offline: false,
             report_html: None,
             report_csv: None,
             report_pdf: None,
@@ -344,6 +348,7 @@ pub async fn run(
             Ok((root, left, Err(e))) => {
                 let mut end = CardEnd::failed(root, config.face.card_error(&e), &left);
                 end.token_refused = matches!(e, IngestError::TokenRefused);
+                end.offline = matches!(e, IngestError::Offline);
                 end
             }
             Err(e) => CardEnd::failed(PathBuf::new(), format!("card job stopped: {e}"), &[]),
@@ -388,6 +393,7 @@ async fn card_ended(
         skipped: counts.skipped,
         cancelled: outcome.cancelled && !outcome.token_refused,
         token_refused: outcome.token_refused,
+        offline: outcome.offline,
         report_html: None,
         report_csv: None,
         report_pdf: None,

@@ -122,9 +122,42 @@ pub fn index_page(state: &Value) -> String {
         );
     }
     body.push_str("</div>");
+    jobs_section(state, &mut body);
     storages_section(state, &mut body);
     scans_section(state, None, &mut body);
     page("card-ingest sandbox", &body)
+}
+
+/// The jobs clients made (`POST jobs/`, e.g. a card ingest), each with its children, as
+/// iconik's Jobs page shows them; the sandbox's own transcode jobs are left out.
+fn jobs_section(state: &Value, body: &mut String) {
+    let jobs: Vec<&Value> = state["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|j| j["type"] == "CUSTOM")
+        .collect();
+    let parents: Vec<&&Value> = jobs.iter().filter(|j| j["parent_id"].is_null()).collect();
+    let _ = write!(body, "<h2>Jobs ({})</h2>", parents.len());
+    body.push_str("<table class=\"jobs\"><tr><th>job</th><th>status</th><th>progress</th><th>message</th></tr>");
+    let row = |body: &mut String, j: &Value, class: &str| {
+        let _ = write!(
+            body,
+            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td></tr>",
+            esc(&text(&j["title"])),
+            esc(&text(&j["status"])),
+            esc(&text(&j["progress_processed"])),
+            esc(&text(&j["progress_total"])),
+            esc(&text(&j["message"])),
+        );
+    };
+    for p in parents {
+        row(body, p, "job");
+        for c in jobs.iter().filter(|c| c["parent_id"] == p["id"]) {
+            row(body, c, "job child");
+        }
+    }
+    body.push_str("</table>");
 }
 
 /// The FILES storages with the settings that decide what happens around registered records.
@@ -534,6 +567,24 @@ mod tests {
         assert!(html.contains("<h1>Assets (1)</h1>"));
         assert!(html.contains("href=\"/sandbox/assets/a1\""));
         assert!(html.contains("<img src=\"/sandbox/keyframes/k1.jpg\""));
+    }
+
+    #[test]
+    fn index_lists_custom_jobs_with_their_children() {
+        let mut s = state();
+        s["jobs"] = json!([
+            {"id": "j1", "type": "CUSTOM", "title": "Ingest of card A<1>", "status": "STARTED",
+             "progress_processed": 1, "progress_total": 2, "parent_id": null},
+            {"id": "j2", "type": "CUSTOM", "title": "clip 1", "status": "FINISHED", "parent_id": "j1"},
+            {"id": "k", "type": "KEYFRAMES", "title": "keyframes", "status": "FINISHED"},
+        ]);
+        let html = index_page(&s);
+        assert!(html.contains("<h2>Jobs (1)</h2>"), "{html}");
+        assert!(html.contains(
+            "<tr class=\"job\"><td>Ingest of card A&lt;1&gt;</td><td>STARTED</td><td>1/2</td>"
+        ));
+        assert!(html.contains("<tr class=\"job child\"><td>clip 1</td><td>FINISHED</td>"));
+        assert!(!html.contains("<td>keyframes</td>"), "not a client job");
     }
 
     #[test]

@@ -130,6 +130,8 @@ pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
         EventKind::Notice { .. }
         | EventKind::CardStarted { .. }
         | EventKind::ClipFinished { .. }
+        | EventKind::Offline { .. }
+        | EventKind::Online { .. }
         | EventKind::CardFinished { .. } => {
             return Vec::new();
         }

@@ -149,6 +149,7 @@ fn card_end(card: &Path, failed: usize, verdict: Option<Verdict>) -> CardEnd {
         skipped: 0,
         cancelled: false,
         token_refused: false,
+        offline: false,
         report_html: Some(PathBuf::from("/reports/card-ingest-report-XDCAM.html")),
         report_csv: None,
         report_pdf: None,

@@ -125,6 +125,20 @@ pub(crate) fn engine(sbx: &SandboxHandle, s: &Setup, token: &str) -> Engine {
     }
 }
 
+/// The card job of `report` run by `engine` in a task of its own, events to `sink`.
+pub(crate) fn spawn_run(
+    engine: Engine,
+    report: &ScanReport,
+    sink: EventSink,
+) -> tokio::task::JoinHandle<Result<CardOutcome, card_ingest::ingest::IngestError>> {
+    let job = job(report);
+    tokio::spawn(async move {
+        engine
+            .run_card(job, sink, None, Arc::new(AtomicBool::new(false)))
+            .await
+    })
+}
+
 pub(crate) async fn run(engine: &Engine, job: CardJob) -> (CardOutcome, Vec<IngestEvent>) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let out = engine
@@ -715,7 +729,12 @@ async fn manual_retry_of_a_failed_step_completes() {
     let journal_text: String = std::fs::read_dir(&s.journal)
         .unwrap()
         .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        // The snapshot and its log (the failure is a line of the log until the next snapshot).
+        .filter(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x == "json" || x == "jsonl")
+        })
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
         .collect();
     assert!(
@@ -823,7 +842,7 @@ async fn run_bin_async(
 }
 
 /// Delays every matching request by `ms` (so a kill lands inside that phase).
-fn delay_every(method: &str, path: &str, ms: u64) -> FaultSet {
+pub(crate) fn delay_every(method: &str, path: &str, ms: u64) -> FaultSet {
     FaultSet {
         rules: vec![FaultRule {
             method: method.into(),
@@ -916,12 +935,19 @@ fn view_puts(sbx: &SandboxHandle) -> usize {
         .count()
 }
 
-fn put_bytes(sbx: &SandboxHandle) -> u64 {
+/// The upload PUTs (chunks) the sandbox received.
+pub(crate) fn upload_puts(sbx: &SandboxHandle) -> Vec<Value> {
     sbx.requests()
-        .iter()
+        .into_iter()
         .filter(|r| {
             r["method"] == "PUT" && r["path"].as_str().unwrap_or("").starts_with("/upload/")
         })
+        .collect()
+}
+
+pub(crate) fn put_bytes(sbx: &SandboxHandle) -> u64 {
+    upload_puts(sbx)
+        .iter()
         .map(|r| r["body"]["bytes"].as_u64().unwrap_or(0))
         .sum()
 }

@@ -12,6 +12,7 @@ mod gui_desk;
 #[cfg(feature = "os-keyring-tests")]
 mod gui_keyring;
 mod ingest;
+mod jobs_page;
 mod layout;
 mod look;
 mod look_rules;
@@ -20,6 +21,8 @@ mod media;
 mod notify_dbus;
 mod offload_cli;
 mod offload_lane;
+mod outage;
+mod pause;
 mod pipeline;
 mod preset;
 mod production;

@@ -25,7 +25,7 @@ pub use file::{File, FileCreate, FilePatch};
 pub use file_set::{FileSet, FileSetCreate};
 pub use format::{Component, ComponentCreate, Format, FormatCreate};
 pub use ids::*;
-pub use job::Job;
+pub use job::{Job, JobStepWrite, JobWrite};
 pub use keyframe::{Keyframe, KeyframeRequest, TranscodeResponse};
 pub use metadata::{FieldValue, FieldValues, MetadataValues, MetadataView, ViewField};
 pub use page::{Cursor, Page};

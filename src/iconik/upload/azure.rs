@@ -75,6 +75,7 @@ pub async fn put_blocks(
     let mut offset = 0u64;
     let mut n = 0u32;
     while offset < total {
+        http.unpaused().await;
         let len = block_size.min(total - offset);
         let id = block_id(n);
         let url = with_params(sas_url, &[("comp", "block"), ("blockid", &id)])?;
@@ -84,7 +85,7 @@ pub async fn put_blocks(
                     .put(&url)
                     .header(CONTENT_LENGTH, len.to_string())
                     .timeout(http.request_timeout)
-                    .body(file_body(path, offset, len).await?),
+                    .body(file_body(http, path, offset, len).await?),
                 file_range(path, offset, len),
             )
             .await

@@ -269,7 +269,7 @@ impl ResumableUploader {
         total: u64,
     ) -> Result<Step, UploadError> {
         let len = last - first + 1;
-        let body = file_body(path, first, len).await?;
+        let body = file_body(&self.http, path, first, len).await?;
         let sent = self
             .http
             .send(
@@ -373,6 +373,8 @@ impl ResumableUploader {
         };
 
         loop {
+            // A pause holds the upload here, between chunks; it goes on from `offset`.
+            self.http.unpaused().await;
             // Whether this round sends data (a 308 that confirms nothing new is then a failure).
             let sends_chunk = offset.is_some_and(|o| o < total);
             // `None` = unknown (resumed session or after a failure): ask the server.

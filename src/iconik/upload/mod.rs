@@ -7,6 +7,7 @@
 pub mod azure;
 pub mod gcs;
 pub mod s3;
+pub mod throttle;
 
 use super::Client;
 use super::error::{Error as IconikError, TransportKind, transport_kind};
@@ -147,6 +148,10 @@ pub struct UploadHttp {
     pub(crate) request_timeout: Duration,
     /// Sees every storage request (transcript); signatures redacted, bodies described.
     observer: Option<Arc<dyn CallObserver>>,
+    /// The bandwidth cap shared by every clone ([`throttle`]).
+    rate: Arc<throttle::UploadRate>,
+    /// The operator's pause, honoured between chunks (shared by every clone).
+    pause: Arc<std::sync::Mutex<crate::pause::Pause>>,
 }
 
 impl std::fmt::Debug for UploadHttp {
@@ -183,7 +188,36 @@ impl UploadHttp {
             http,
             request_timeout: config.request_timeout,
             observer: None,
+            rate: Arc::default(),
+            pause: Arc::default(),
         })
+    }
+
+    /// Uploads of this client and its clones stop at their next chunk (or part) boundary while
+    /// `pause` is paused, and go on from there when it resumes.
+    pub fn set_pause(&self, pause: crate::pause::Pause) {
+        *self
+            .pause
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = pause;
+    }
+
+    /// Returns once the uploads are not paused (at a chunk or part boundary).
+    pub(crate) async fn unpaused(&self) {
+        let pause = self
+            .pause
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if pause.is_paused() {
+            tracing::info!("upload paused at a chunk boundary");
+            pause.resumed().await;
+        }
+    }
+
+    /// Caps every upload of this client and its clones at `bytes_per_second` (`None`: no cap).
+    pub fn set_max_rate(&self, bytes_per_second: Option<u64>) {
+        self.rate.set(bytes_per_second);
     }
 
     /// This client reporting every storage request to `observer` (see [`super::observer`]).
@@ -462,10 +496,12 @@ const BODY_READ_SIZE: usize = 1024 * 1024;
 
 /// A request body streaming `len` bytes of `path` from `offset` (never the whole file in memory).
 pub(crate) async fn file_body(
+    http: &UploadHttp,
     path: &Path,
     offset: u64,
     len: u64,
 ) -> Result<reqwest::Body, UploadError> {
+    use futures_util::StreamExt;
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let io_err = |source| UploadError::Io {
         path: path.to_owned(),
@@ -478,7 +514,24 @@ pub(crate) async fn file_body(
     // Each read of a tokio File is a trip to the blocking pool: the default 4 KiB buffer made
     // that 2 048 trips (and body frames) per 8 MiB chunk. 1 MiB reads cost 8.
     let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), BODY_READ_SIZE);
-    Ok(reqwest::Body::wrap_stream(stream))
+    if http.rate.rate().is_none() {
+        return Ok(reqwest::Body::wrap_stream(stream));
+    }
+    // Each frame waits for its share of the cap before the connection gets it.
+    let rate = Arc::clone(&http.rate);
+    let capped = stream.then(move |frame| {
+        let wait = match &frame {
+            Ok(bytes) => rate.reserve(bytes.len() as u64, std::time::Instant::now()),
+            Err(_) => Duration::ZERO,
+        };
+        async move {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            frame
+        }
+    });
+    Ok(reqwest::Body::wrap_stream(capped))
 }
 
 /// Response body text, bounded, for error messages.
@@ -506,7 +559,7 @@ pub(crate) async fn put_whole_file(
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
                 .header(reqwest::header::CONTENT_LENGTH, total.to_string())
                 .timeout(http.request_timeout)
-                .body(file_body(path, 0, total).await?),
+                .body(file_body(http, path, 0, total).await?),
             file_range(path, 0, total),
         )
         .await

@@ -160,6 +160,7 @@ async fn send_parts(
     let mut etags = Vec::with_capacity(urls.len());
     let mut sent = 0u64;
     for part in &urls {
+        http.unpaused().await;
         let first = u64::from(part.number.saturating_sub(1)) * part_size;
         let len = part_size.min(total.saturating_sub(first));
         let resp = http
@@ -168,7 +169,7 @@ async fn send_parts(
                     .put(&part.url)
                     .header(CONTENT_LENGTH, len.to_string())
                     .timeout(http.request_timeout)
-                    .body(file_body(path, first, len).await?),
+                    .body(file_body(http, path, first, len).await?),
                 file_range(path, first, len),
             )
             .await

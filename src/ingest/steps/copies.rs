@@ -78,7 +78,7 @@ impl ClipCtx {
             let dests = opts.offload_also.iter().filter(|d| d.starts_with(mount));
             for dest in dests {
                 let storage = self
-                    .storage_named(&target.storage, "--offload-storage")
+                    .storage_named(Step::CreateFiles, &target.storage, "--offload-storage")
                     .await?;
                 let mut members = Vec::new();
                 for f in &rec.files {
@@ -124,7 +124,9 @@ impl ClipCtx {
             }
         }
         for wanted in &opts.cloud_copy {
-            let storage = self.storage_named(wanted, "--cloud-copy").await?;
+            let storage = self
+                .storage_named(Step::CreateFiles, wanted, "--cloud-copy")
+                .await?;
             if matches!(storage.method, Some(StorageMethod::File) | None) {
                 return Err(StepFail::permanent(format!(
                     "--cloud-copy {wanted}: not a cloud storage (GCS, S3 or Azure)"

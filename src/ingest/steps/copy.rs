@@ -253,6 +253,11 @@ fn copy_cards(
         let copies = 1 + c.request.also_to.len() as u64;
         let (mut copied, mut checked) = (0u64, 0u64);
         let mut progress = |p: &offload::OffloadProgress| {
+            // Paused by the operator: the copy (on its own blocking thread) holds here, between
+            // two blocks, until resumed or cancelled.
+            while shared.options.pause.is_paused() && !shared.stopping() {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
             let card_bytes = match p.phase {
                 offload::Phase::Copy => {
                     copied = p.done_bytes;

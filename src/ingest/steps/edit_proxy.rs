@@ -98,7 +98,9 @@ impl ClipCtx {
         let asset = self.asset()?;
         let mut storages = Vec::new();
         for t in &targets {
-            let s = self.storage_named(&t.storage, "--edit-proxy-to").await?;
+            let s = self
+                .storage_named(Step::CloseProxy, &t.storage, "--edit-proxy-to")
+                .await?;
             if s.method == Some(StorageMethod::File) && t.local_mount.is_none() {
                 return Err(StepFail::permanent(format!(
                     "--edit-proxy-to {}: a FILES storage needs its local mount (STORAGE=LOCAL_MOUNT)",

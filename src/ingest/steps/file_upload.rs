@@ -12,20 +12,27 @@ use crate::ingest::step::Step;
 use std::path::Path;
 
 impl ClipCtx {
-    /// The storage named or identified by `wanted`; `flag` names the option in the error.
+    /// The storage named or identified by `wanted` (the storage list, paced and retried as
+    /// `step`'s calls); `flag` names the option in the error.
     pub(super) async fn storage_named(
         &self,
+        step: Step,
         wanted: &str,
         flag: &str,
     ) -> Result<Storage, StepFail> {
-        super::resolve_storage(&self.shared.client, wanted)
-            .await
-            .map_err(|e| match e {
-                super::StorageLookup::Api(e) => StepFail::iconik(e),
-                super::StorageLookup::NotFound { wanted, known } => {
-                    StepFail::permanent(format!("{flag}: no storage {wanted:?}; known: {known}"))
-                }
+        let client = self.shared.client.clone();
+        let all = self
+            .call(step, |_| {
+                let client = client.clone();
+                async move { client.storages().list_all().await }
             })
+            .await?;
+        super::find_storage(all, wanted).map_err(|e| {
+            StepFail::permanent(format!(
+                "{flag}: no storage {:?}; known: {}",
+                e.wanted, e.known
+            ))
+        })
     }
 
     /// The file set of `body`'s format on `body`'s storage: the one there (an asset has one

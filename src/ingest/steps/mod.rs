@@ -97,35 +97,33 @@ impl From<Gave> for StepFail {
     }
 }
 
-/// Why the storage could not be resolved.
+/// No storage has the wanted id or name.
 #[derive(Debug)]
-pub enum StorageLookup {
-    Api(IconikError),
-    NotFound { wanted: String, known: String },
+pub struct StorageNotFound {
+    pub wanted: String,
+    pub known: String,
 }
 
-/// The FILES storage named or identified by `wanted`, with its settings.
-pub async fn resolve_storage(
-    client: &Client,
+/// The FILES storage named or identified by `wanted` among `all` (the storage list).
+pub fn find_storage(
+    all: Vec<crate::iconik::models::Storage>,
     wanted: &str,
-) -> Result<crate::iconik::models::Storage, StorageLookup> {
-    let all = client
-        .storages()
-        .list_all()
-        .await
-        .map_err(StorageLookup::Api)?;
-    all.iter()
-        .find(|s| s.id.to_string() == wanted)
-        .or_else(|| all.iter().find(|s| s.name.as_deref() == Some(wanted)))
-        .cloned()
-        .ok_or_else(|| StorageLookup::NotFound {
+) -> Result<crate::iconik::models::Storage, StorageNotFound> {
+    let found = all
+        .iter()
+        .position(|s| s.id.to_string() == wanted)
+        .or_else(|| all.iter().position(|s| s.name.as_deref() == Some(wanted)));
+    match found {
+        Some(i) => Ok(all.into_iter().nth(i).expect("found above")),
+        None => Err(StorageNotFound {
             wanted: wanted.to_owned(),
             known: all
                 .iter()
                 .map(|s| format!("{:?} ({})", s.name.clone().unwrap_or_default(), s.id))
                 .collect::<Vec<_>>()
                 .join(", "),
-        })
+        }),
+    }
 }
 
 /// The asset title from `template`: `{user_clip_name}` (falls back to the clip name), `{name}`,
@@ -288,9 +286,11 @@ impl ClipCtx {
             );
         };
         let shared = self.shared.clone();
-        retry::run(
+        retry::run_waiting(
             &self.shared.options.retry,
             &self.shared.cancel,
+            Some(&self.shared.outage),
+            Some(&self.shared.options.pause),
             &mut notice,
             |attempt| {
                 let fut = op(attempt);
@@ -411,16 +411,20 @@ impl ClipCtx {
         job: crate::iconik::models::JobId,
     ) -> Result<(), StepFail> {
         let client = self.shared.client.clone();
-        let deadline = Instant::now() + self.shared.options.job_timeout;
+        let mut deadline = Instant::now() + self.shared.options.job_timeout;
         // Short jobs finish within a second; poll fast first, then back off to 2 s (§6.8).
         let mut pause = Duration::from_millis(50);
         loop {
+            let asked = Instant::now();
             let j = self
                 .call(step, |_| {
                     let client = client.clone();
                     async move { client.jobs().get(job).await }
                 })
                 .await?;
+            // Time spent waiting out an outage or a pause is not the job's: it gets it back.
+            let waited = asked.elapsed().saturating_sub(Duration::from_secs(5));
+            deadline += waited;
             if j.status.is_done() {
                 return Ok(());
             }

@@ -83,7 +83,7 @@ impl ClipCtx {
         backoff.reset();
         let started = Instant::now();
         loop {
-            if self.shared.stopping() {
+            if self.shared.stopping() || self.shared.outage.ready().await.is_err() {
                 return Err(StepFail::cancelled());
             }
             let rec = self.rec();
@@ -132,21 +132,39 @@ impl ClipCtx {
                 progress: Some(progress),
                 ..Default::default()
             };
-            match upload::upload_proxy(&self.shared.upload, &client, asset, &proxy, &path, &opts)
-                .await
-            {
+            let upload =
+                upload::upload_proxy(&self.shared.upload, &client, asset, &proxy, &path, &opts);
+            // A cancel while paused ends the upload where it waits (between chunks; the
+            // journal keeps its session and offset), as it ends every other paused step.
+            let outcome = tokio::select! {
+                r = upload => r,
+                () = self.cancelled_while_paused() => return Err(StepFail::cancelled()),
+            };
+            match outcome {
                 Ok(done) => {
                     self.save(|r| r.upload_offset = done.bytes).await?;
                     return Ok(StepEnd::Done(Some(format!("{} bytes", done.bytes))));
                 }
                 Err(e) if e.is_retryable() => {
-                    let Some(delay) = backoff.next_delay(Default::default()) else {
-                        return Err(StepFail {
-                            error: e.to_string(),
-                            retryable: true,
-                            auth: false,
-                            cancelled: false,
-                        });
+                    let delay = match backoff.next_delay(Default::default()) {
+                        Some(delay) => delay,
+                        // iconik unreachable: wait with the network lane, then go on from
+                        // the session's offset with a fresh backoff.
+                        None => match self.shared.outage.backoff_ran_out().await {
+                            Ok(true) => {
+                                backoff.reset();
+                                std::time::Duration::ZERO
+                            }
+                            Ok(false) => {
+                                return Err(StepFail {
+                                    error: e.to_string(),
+                                    retryable: true,
+                                    auth: false,
+                                    cancelled: false,
+                                });
+                            }
+                            Err(_) => return Err(StepFail::cancelled()),
+                        },
                     };
                     self.shared.emit(
                         &rec,
@@ -161,6 +179,13 @@ impl ClipCtx {
                 }
                 Err(e) => return Err(StepFail::permanent(e.to_string())),
             }
+        }
+    }
+
+    /// Returns once the job is cancelled while paused.
+    async fn cancelled_while_paused(&self) {
+        while !(self.shared.stopping() && self.shared.options.pause.is_paused()) {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
     }
 

@@ -108,6 +108,44 @@ pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
             st.jobs.push(job.clone());
             Ok(Reply::created(job))
         }
+        ("PUT", ["state"]) => {
+            // iconik's Jobs page: pause, resume, abort or restart jobs (`JobsStateSchema`). An
+            // abort is pending until the job's owner sees it and ends the job.
+            let body = ctx.body(app, "/API/jobs/v1/jobs/state/", "JobsStateSchema")?;
+            let status = match body["action"].as_str() {
+                Some("ABORT") => "ABORT_PENDING",
+                Some("PAUSE") => "PAUSED",
+                Some("RESUME") => "STARTED",
+                _ => "READY",
+            };
+            let mut st = app.state();
+            for id in body["job_ids"].as_array().into_iter().flatten() {
+                if let Some(job) = id.as_str().and_then(|id| st.get_mut(Kind::Jobs, id)) {
+                    job["status"] = json!(status);
+                    job["date_modified"] = json!(now());
+                }
+            }
+            Ok(Reply::ok(json!({})))
+        }
+        ("PATCH" | "PUT", [id, "steps"]) => {
+            // The job's steps as a whole (`JobStepsUpdateSchema`), shown with the job.
+            let body = ctx.body(
+                app,
+                "/API/jobs/v1/jobs/{job_id}/steps/",
+                "JobStepsUpdateSchema",
+            )?;
+            let mut st = app.state();
+            let job = st
+                .get_mut(Kind::Jobs, id)
+                .ok_or_else(|| Reply::not_found("Job", id))?;
+            let mut steps = body["steps"].clone();
+            for step in steps.as_array_mut().into_iter().flatten() {
+                step["date_updated"] = json!(now());
+            }
+            job["steps"] = steps;
+            job["date_modified"] = json!(now());
+            Ok(Reply::ok(public(job)))
+        }
         ("PATCH" | "PUT", [id]) => {
             let body = ctx.body(app, "/API/jobs/v1/jobs/{job_id}/", "JobSchema")?;
             let mut st = app.state();
