@@ -222,12 +222,27 @@ pub enum SessionEvent {
 pub struct SessionHandle {
     commands: UnboundedSender<IngestCommand>,
     cancel: Arc<AtomicBool>,
+    pause: crate::pause::Pause,
 }
 
 impl SessionHandle {
     /// The operator cancelled this run.
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Pauses (true) or resumes the run: no new step, call or copy starts while paused;
+    /// uploads hold at a chunk boundary and go on from their offset.
+    pub fn set_paused(&self, paused: bool) {
+        if paused {
+            self.pause.pause();
+        } else {
+            self.pause.resume();
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.pause.is_paused()
     }
 
     /// Sends a command to the card jobs (routed by clip id).
@@ -253,10 +268,12 @@ pub fn start(
 ) -> SessionHandle {
     let (tx, rx) = mpsc::unbounded_channel();
     let cancel = Arc::new(AtomicBool::new(false));
+    let pause = request.config.options.pause.clone();
     drop(rt.spawn(run(request, rx, cancel.clone(), Arc::new(emit))));
     SessionHandle {
         commands: tx,
         cancel,
+        pause,
     }
 }
 

@@ -414,6 +414,9 @@ impl App {
         if !typing && pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::A)) {
             self.cmds.push(UiCommand::SelectAll(true));
         }
+        if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::P)) {
+            self.cmds.push(UiCommand::TogglePause);
+        }
         if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::R)) {
             self.cmds.push(UiCommand::RetryAllFailed);
         }
@@ -583,6 +586,22 @@ impl App {
             UiCommand::ApplyBulk => self.apply_bulk(),
             UiCommand::StartIngest => self.start_ingest(),
             UiCommand::CancelIngest => self.send_ingest(command, IngestCommand::Cancel),
+            UiCommand::TogglePause => match &self.ingest {
+                Some(h) => {
+                    let paused = !h.is_paused();
+                    h.set_paused(paused);
+                    self.vm.queue.paused = paused;
+                    self.vm.log(
+                        Level::INFO,
+                        if paused {
+                            "ingest paused: running uploads stop at their next chunk, nothing new starts"
+                        } else {
+                            "ingest resumed"
+                        },
+                    );
+                }
+                None => self.vm.log(Level::WARN, "no ingest to pause"),
+            },
             UiCommand::RetryStep { clip_id, step } => {
                 self.send_ingest(command, IngestCommand::RetryStep { clip_id, step })
             }
@@ -1220,6 +1239,30 @@ impl App {
                             e.step.map(|s| s.to_string()).unwrap_or_default()
                         ),
                     ),
+                    EventKind::Offline {
+                        since,
+                        retry_every_s,
+                    } => {
+                        let since = since.with_timezone(&chrono::Local);
+                        self.vm.log(
+                            Level::WARN,
+                            format!(
+                                "iconik unreachable since {}; retrying every {retry_every_s:.0} s",
+                                since.format("%H:%M:%S")
+                            ),
+                        );
+                        self.vm.queue.offline = Some((since, *retry_every_s));
+                    }
+                    EventKind::Online { offline_ms } => {
+                        self.vm.log(
+                            Level::INFO,
+                            format!(
+                                "iconik answers again after {} s: the paused steps go on",
+                                offline_ms / 1000
+                            ),
+                        );
+                        self.vm.queue.offline = None;
+                    }
                     EventKind::Failed { error, .. } => self.vm.log(
                         Level::ERROR,
                         format!(

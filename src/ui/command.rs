@@ -37,6 +37,8 @@ pub enum UiCommand {
     StartIngest,
     /// Stop the running ingest safely.
     CancelIngest,
+    /// Pause the running ingest, or resume it.
+    TogglePause,
     /// Redo a failed step of one clip and continue.
     RetryStep {
         clip_id: String,

@@ -4,7 +4,7 @@
 use super::command::{Commands, UiCommand};
 
 /// (keys, what they do), as the overlay shows them.
-pub const SHORTCUTS: [(&str, &str); 9] = [
+pub const SHORTCUTS: [(&str, &str); 10] = [
     (
         "Ctrl+O",
         "Choose a card folder (queued while an ingest runs)",
@@ -14,6 +14,7 @@ pub const SHORTCUTS: [(&str, &str); 9] = [
     ("Ctrl+Shift+A", "Select no clip"),
     ("Ctrl+R", "Retry every failed step"),
     ("Ctrl+.", "Cancel the ingest"),
+    ("Ctrl+P", "Pause or resume the ingest"),
     ("Ctrl+,", "Connection and settings"),
     ("F1 or ?", "These shortcuts"),
     ("Esc", "Close the editor, dialogs and this overlay"),

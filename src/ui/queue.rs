@@ -369,6 +369,11 @@ pub struct QueueView {
     pub meters: BTreeMap<PathBuf, RateMeter>,
     /// How many automatic retries a step gets in this run (the session's options).
     pub max_retries: Option<u32>,
+    /// The operator paused the run.
+    pub paused: bool,
+    /// iconik has not answered since then (the network lane waits; disk and CPU go on), and
+    /// how often it is asked again.
+    pub offline: Option<(chrono::DateTime<chrono::Local>, f64)>,
 }
 
 impl QueueView {
@@ -604,6 +609,14 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
         {
             cmds.push(UiCommand::RetryAllFailed);
         }
+        if running
+            && ui
+                .button(if queue.paused { "Resume" } else { "Pause" })
+                .on_hover_text("Ctrl+P: nothing new starts while paused; uploads go on from where they stopped")
+                .clicked()
+        {
+            cmds.push(UiCommand::TogglePause);
+        }
         if running && ui.button("Cancel").clicked() {
             cmds.push(UiCommand::CancelIngest);
         }
@@ -625,6 +638,23 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
             cmds.push(UiCommand::ShowTranscript(path.clone()));
         }
     });
+    if let Some((since, every)) = &queue.offline {
+        // Every wait explained: the whole network lane waits, the rest goes on.
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "iconik unreachable since {}; retrying every {every:.0} s (checksums, copies and \
+                 encodes go on)",
+                since.format("%H:%M")
+            ),
+        );
+    }
+    if queue.paused {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            "Paused: nothing new starts until Resume (Ctrl+P)",
+        );
+    }
     if let Some(p) = &queue.card_progress {
         progress_bar(ui, p);
     }

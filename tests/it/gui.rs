@@ -1115,6 +1115,53 @@ fn gui_cancel_stops_the_ingest_at_the_next_step() {
     assert!(g.harness.query_by_label(&line).is_some(), "{line}");
 }
 
+/// Pause (Ctrl+P) while asset creation is in flight: the calls in flight finish, nothing after
+/// them starts while paused, and Resume (the button) lets the run complete with one asset per
+/// clip.
+#[test]
+fn gui_pause_holds_the_run_and_resume_completes_it() {
+    use card_ingest::sandbox::faults::FaultRule;
+    let rule = FaultRule {
+        delay_ms: Some(1500),
+        times: Some(2),
+        ..FaultRule::default()
+    };
+    let (_work, mut g) = gui_on_the_sandbox_with_fault("POST", ASSETS, rule);
+    g.harness.get_by_label("Ingest 2 clips").click();
+    g.pump_until("an asset step running", |h| {
+        h.state().view().queue.clips.iter().any(|c| {
+            c.status(card_ingest::ingest::Step::CreateAsset)
+                == Some(&card_ingest::ui::queue::StepStatus::Running)
+        })
+    });
+    g.harness
+        .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::P);
+    g.harness.run_ok();
+    assert!(g.app().view().queue.paused);
+    g.pump_until_label("Resume");
+    // The asset calls in flight answer (1.5 s); then nothing more is made while paused.
+    g.pump_until("the assets in flight", |h| {
+        let state = h.state().sandbox().expect("sandbox").state();
+        state["assets"].as_array().map_or(0, Vec::len) >= 1
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    g.harness.run_ok();
+    let state = g.app().sandbox().expect("sandbox").state();
+    assert_eq!(
+        state["formats"].as_array().map_or(0, Vec::len),
+        0,
+        "no step starts while paused"
+    );
+    assert!(g.app().view().queue.running(), "paused, not ended");
+    g.harness.get_by_label("Resume").click();
+    let q = g.run_to_end("the resumed run to end");
+    assert_eq!(q.failed_count(), 0, "{q:#?}");
+    assert_eq!(q.overall(), 1.0);
+    let state = g.app().sandbox().expect("sandbox").state();
+    assert_eq!(state["assets"].as_array().map(Vec::len), Some(2));
+    assert_eq!(state["formats"].as_array().map(Vec::len), Some(2));
+}
+
 /// The storage-relative folder of `file` under `root`, `/`-separated (as iconik stores it).
 fn dir_under(root: &std::path::Path, file: &std::path::Path) -> String {
     let parent = file.parent().expect("file has a folder");
