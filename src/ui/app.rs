@@ -118,6 +118,27 @@ pub struct App {
     posters: Vec<(u64, String, PosterPromise)>,
 }
 
+/// DejaVu Sans (2.37, unmodified; licence in assets/fonts/): behind egui's own fonts, it draws
+/// what they lack — ✓ ✗ → ⚠ and the Greek, Cyrillic, Hebrew and Arabic of clip names and paths.
+const FALLBACK_FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// egui's fonts with [`FALLBACK_FONT`] after them in both families.
+pub fn fonts() -> egui::FontDefinitions {
+    let mut fonts = egui::FontDefinitions::default();
+    fonts.font_data.insert(
+        "DejaVuSans".to_owned(),
+        std::sync::Arc::new(egui::FontData::from_static(FALLBACK_FONT)),
+    );
+    for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
+        fonts
+            .families
+            .entry(family)
+            .or_default()
+            .push("DejaVuSans".to_owned());
+    }
+    fonts
+}
+
 /// The clip table's least width for its Clip, Title and Status columns.
 const TABLE_MIN_WIDTH: f32 = 700.0;
 /// The side sheets' usual widths, and the least the settings sheet is shown at.
@@ -247,6 +268,7 @@ impl App {
             self.attached = true;
             // Light or dark as the OS says (eframe reports the system theme each frame).
             ctx.options_mut(|o| o.theme_preference = egui::ThemePreference::System);
+            ctx.set_fonts(fonts());
         }
         self.guard_close(&ctx);
         while let Ok(event) = self.events.try_recv() {

@@ -131,3 +131,58 @@ fn layout_nothing_overlaps_and_the_table_fits_at_three_sizes() {
         found.join("\n")
     );
 }
+
+/// Every character the window shows has a glyph in its fonts: the verdict's ✓ and ✗, arrows and
+/// ellipses, and clip names and paths in Latin, Greek, Cyrillic, Hebrew and Arabic. The strings
+/// are the window's own (the AccessKit tree of a loaded card) plus the verdict lines and names in
+/// those scripts; CJK is left to the system's fonts (not bundled: see the README).
+#[test]
+fn glyphs_every_shown_character_is_drawn() {
+    let card = fixtures().dir_of(SampleKind::P2Span).to_path_buf();
+    let mut g = gui_in(
+        tempfile::tempdir().expect("tempdir"),
+        Settings::default(),
+        vec![card],
+        EnvStore::from_vars(None, None),
+    );
+    pump_until(&mut g.harness, Duration::from_secs(120), "the clips", |h| {
+        h.state().view().card.clips.len() == 2
+    });
+    let mut texts: Vec<String> = g
+        .harness
+        .root()
+        .children_recursive()
+        .flat_map(|n| {
+            let node = n.accesskit_node();
+            [node.label(), node.value()]
+        })
+        .flatten()
+        .map(|s| s.to_string())
+        .collect();
+    let verdict = card_ingest::ingest::erase::Verdict {
+        safe_to_erase: false,
+        evidence: vec![
+            card_ingest::ingest::erase::Evidence {
+                met: true,
+                text: "copy /mnt/raid → read back · matched…".into(),
+            },
+            card_ingest::ingest::erase::Evidence {
+                met: false,
+                text: "⚠ proxy not closed".into(),
+            },
+        ],
+    };
+    texts.extend(verdict.lines());
+    texts.extend(["Café Ærø Łódź", "Αθήνα", "Москва", "ירושלים", "القاهرة"].map(String::from));
+    let ctx = g.harness.ctx.clone();
+    let mut missing = Vec::new();
+    for text in &texts {
+        for c in text.chars().filter(|c| !c.is_control()) {
+            let drawn = ctx.fonts_mut(|f| f.has_glyph(&egui::FontId::proportional(14.0), c));
+            if !drawn {
+                missing.push(format!("{c:?} (U+{:04X}) in {text:?}", c as u32));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "no glyph for:\n{}", missing.join("\n"));
+}
