@@ -70,7 +70,7 @@ fn paths_label(paths: &[std::path::PathBuf]) -> String {
     }
 }
 
-fn drop_zone_ui(ui: &mut egui::Ui, vm: &ViewModel, cmds: &mut Commands) {
+fn drop_zone_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     let stroke = if vm.drop_hover {
         egui::Stroke::new(3.0, ui.visuals().selection.stroke.color)
     } else {
@@ -95,8 +95,34 @@ fn drop_zone_ui(ui: &mut egui::Ui, vm: &ViewModel, cmds: &mut Commands) {
                 {
                     cmds.push(UiCommand::ChooseCard);
                 }
+                ui.label("or type or paste its path");
+                path_field_ui(ui, vm, cmds);
             });
         });
+}
+
+/// A card folder typed or pasted (where no file chooser can open, or a path is at hand):
+/// Enter or "Load" scans it; a path that does not exist is listed with the scan's errors.
+pub fn path_field_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    ui.horizontal(|ui| {
+        let label = ui.label("Path");
+        // Fits the card list's width (the room left beside the label and "Load").
+        let width = (ui.available_width() - 90.0).clamp(60.0, 260.0);
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut vm.path_input)
+                    .hint_text("/media/CARD_A")
+                    .desired_width(width),
+            )
+            .labelled_by(label.id);
+        let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let path = vm.path_input.trim().to_owned();
+        let load = ui.add_enabled(!path.is_empty(), egui::Button::new("Load"));
+        if (entered || load.clicked()) && !path.is_empty() {
+            vm.path_input.clear();
+            cmds.push(UiCommand::LoadPaths(vec![std::path::PathBuf::from(path)]));
+        }
+    });
 }
 
 fn header_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {

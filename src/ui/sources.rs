@@ -208,7 +208,7 @@ fn state_color(ui: &egui::Ui, state: SourceState) -> egui::Color32 {
 }
 
 /// Renders the card list.
-pub fn sources_ui(ui: &mut egui::Ui, vm: &ViewModel, cmds: &mut Commands) {
+pub fn sources_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     ui.horizontal(|ui| {
         ui.heading("Cards");
         if ui
@@ -219,6 +219,7 @@ pub fn sources_ui(ui: &mut egui::Ui, vm: &ViewModel, cmds: &mut Commands) {
             cmds.push(UiCommand::ChooseCard);
         }
     });
+    super::cards::path_field_ui(ui, vm, cmds);
     let rows = rows(vm);
     if rows.is_empty() {
         ui.weak("No card yet: drop a card folder on the window.");

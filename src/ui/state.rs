@@ -390,6 +390,8 @@ pub struct ViewModel {
     /// Files are dragged over the window (highlight the drop zone).
     pub drop_hover: bool,
     pub show_settings: bool,
+    /// A card folder path being typed or pasted (the drop zone's and the card list's field).
+    pub path_input: String,
     /// Media tools that were not found, each with what it is for and how to install it (the
     /// banner); empty when all are there or not yet checked.
     pub missing_tools: Vec<crate::media::tools::MissingTool>,

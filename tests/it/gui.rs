@@ -1476,3 +1476,43 @@ fn walk_find(dir: &std::path::Path, name: &str) -> Option<PathBuf> {
     }
     None
 }
+
+/// Paths in, always: a card folder typed into the path field loads with Enter, and of the
+/// paths given on the command line each loads or fails on its own (the missing one is listed
+/// with its reason; the others' clips are there).
+#[test]
+fn gui_a_typed_path_loads_and_a_missing_command_line_path_fails_alone() {
+    let p2 = fixtures().dir_of(SampleKind::P2Span).to_path_buf();
+    let xdcam = fixtures().dir_of(SampleKind::Xdcam).to_path_buf();
+    let mut g = gui(Settings::default(), Vec::new());
+    g.harness.run_ok();
+    let field = g
+        .harness
+        .get_all_by_role_and_label(egui::accesskit::Role::TextInput, "Path")
+        .next()
+        .expect("a path field");
+    field.focus();
+    field.type_text(&xdcam.display().to_string());
+    g.harness.key_press(egui::Key::Enter);
+    g.pump_until("the typed card's clips", |h| {
+        let card = &h.state().view().card;
+        !card.scanning && !card.clips.is_empty()
+    });
+    assert_eq!(g.app().view().card.paths, std::slice::from_ref(&xdcam));
+
+    let missing = PathBuf::from("/nonexistent/CARD_Z");
+    let mut g = gui(
+        Settings::default(),
+        vec![p2.clone(), missing.clone(), xdcam],
+    );
+    g.pump_until("the good cards' clips", |h| {
+        let card = &h.state().view().card;
+        !card.scanning && !card.clips.is_empty()
+    });
+    let card = &g.app().view().card;
+    assert_eq!(card.scan_error, None, "one bad path does not fail the scan");
+    assert_eq!(card.cards.len(), 3, "{:?}", card.cards);
+    let listed: Vec<&PathBuf> = card.errors.iter().map(|e| &e.path).collect();
+    assert_eq!(listed, [&missing]);
+    assert!(card.errors[0].message.contains("check the path"));
+}
