@@ -1076,21 +1076,7 @@ fn gui_reopened_offers_to_resume_an_unfinished_card_and_asks_before_closing_mid_
 /// the card's report says cancelled and the journal keeps the clips for a resume.
 #[test]
 fn gui_cancel_stops_the_ingest_at_the_next_step() {
-    use card_ingest::sandbox::faults::FaultRule;
-    // Asset creation answers slowly: the operator cancels while it is in flight.
-    let rule = FaultRule {
-        delay_ms: Some(1500),
-        times: Some(2),
-        ..FaultRule::default()
-    };
-    let (_work, mut g) = gui_on_the_sandbox_with_fault("POST", ASSETS, rule);
-    g.harness.get_by_label("Ingest 2 clips").click();
-    g.pump_until("an asset step running", |h| {
-        h.state().view().queue.clips.iter().any(|c| {
-            c.status(card_ingest::ingest::Step::CreateAsset)
-                == Some(&card_ingest::ui::queue::StepStatus::Running)
-        })
-    });
+    let (_work, mut g) = ingest_with_slow_assets();
     g.harness.run_ok();
     g.harness.get_by_label("Cancel").click();
     let q = g.run_to_end("the cancelled run to end");
@@ -1115,18 +1101,16 @@ fn gui_cancel_stops_the_ingest_at_the_next_step() {
     assert!(g.harness.query_by_label(&line).is_some(), "{line}");
 }
 
-/// Pause (Ctrl+P) while asset creation is in flight: the calls in flight finish, nothing after
-/// them starts while paused, and Resume (the button) lets the run complete with one asset per
-/// clip.
-#[test]
-fn gui_pause_holds_the_run_and_resume_completes_it() {
+/// The sandbox's asset creation answers slowly (1.5 s, twice); the ingest of both clips runs
+/// until an asset call is in flight.
+fn ingest_with_slow_assets() -> (tempfile::TempDir, Gui) {
     use card_ingest::sandbox::faults::FaultRule;
     let rule = FaultRule {
         delay_ms: Some(1500),
         times: Some(2),
         ..FaultRule::default()
     };
-    let (_work, mut g) = gui_on_the_sandbox_with_fault("POST", ASSETS, rule);
+    let (work, mut g) = gui_on_the_sandbox_with_fault("POST", ASSETS, rule);
     g.harness.get_by_label("Ingest 2 clips").click();
     g.pump_until("an asset step running", |h| {
         h.state().view().queue.clips.iter().any(|c| {
@@ -1134,6 +1118,15 @@ fn gui_pause_holds_the_run_and_resume_completes_it() {
                 == Some(&card_ingest::ui::queue::StepStatus::Running)
         })
     });
+    (work, g)
+}
+
+/// Pause (Ctrl+P) while asset creation is in flight: the calls in flight finish, nothing after
+/// them starts while paused, and Resume (the button) lets the run complete with one asset per
+/// clip.
+#[test]
+fn gui_pause_holds_the_run_and_resume_completes_it() {
+    let (_work, mut g) = ingest_with_slow_assets();
     g.harness
         .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::P);
     g.harness.run_ok();

@@ -96,8 +96,8 @@ fn problems(
     out
 }
 
-#[test]
-fn layout_nothing_overlaps_and_the_table_fits_at_three_sizes() {
+/// The window with the sample P2 card pair's two clips listed.
+fn loaded_window() -> crate::gui::Gui {
     let card = fixtures().dir_of(SampleKind::P2Span).to_path_buf();
     let mut g = gui_in(
         tempfile::tempdir().expect("tempdir"),
@@ -108,6 +108,12 @@ fn layout_nothing_overlaps_and_the_table_fits_at_three_sizes() {
     pump_until(&mut g.harness, Duration::from_secs(120), "the clips", |h| {
         h.state().view().card.clips.len() == 2
     });
+    g
+}
+
+#[test]
+fn layout_nothing_overlaps_and_the_table_fits_at_three_sizes() {
+    let mut g = loaded_window();
     let mut found = Vec::new();
     for (w, h) in SIZES {
         let size = egui::vec2(w, h);
@@ -138,16 +144,7 @@ fn layout_nothing_overlaps_and_the_table_fits_at_three_sizes() {
 /// those scripts; CJK is left to the system's fonts (not bundled: see the README).
 #[test]
 fn glyphs_every_shown_character_is_drawn() {
-    let card = fixtures().dir_of(SampleKind::P2Span).to_path_buf();
-    let mut g = gui_in(
-        tempfile::tempdir().expect("tempdir"),
-        Settings::default(),
-        vec![card],
-        EnvStore::from_vars(None, None),
-    );
-    pump_until(&mut g.harness, Duration::from_secs(120), "the clips", |h| {
-        h.state().view().card.clips.len() == 2
-    });
+    let g = loaded_window();
     let mut texts: Vec<String> = g
         .harness
         .root()
