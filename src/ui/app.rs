@@ -1357,6 +1357,7 @@ impl App {
                     // The eject offer needs the card's device: looked up off the UI thread.
                     self.worker.find_device(end.card.clone());
                 }
+                self.vm.card_ends.insert(end.card.clone(), (*end).clone());
                 self.vm.queue.apply(QueueEvent::CardEnded(*end));
             }
             SessionEvent::Ended { transcript } => {

@@ -89,23 +89,32 @@ fn scanned_rows(
     rows
 }
 
-/// The state of the loaded card `root` from the queue (the ingest of the loaded clips).
+/// The state of a card whose run ended.
+fn ended_state(
+    end: &crate::ingest::session::CardEnd,
+) -> (SourceState, Option<Verdict>, Option<PathBuf>) {
+    let verdict = end.verdict.clone();
+    let state = if end.error.is_some() || end.failed > 0 || end.cancelled {
+        SourceState::Failed
+    } else if verdict.as_ref().is_some_and(|v| v.safe_to_erase) {
+        SourceState::SafeToErase
+    } else {
+        SourceState::Done
+    };
+    (state, verdict, end.report_html.clone())
+}
+
+/// The state of the loaded card `root`: its ingest in the queue, else how its last run in this
+/// window ended (a later run of other clips or cards never resets it to "scanned").
 fn loaded_state(vm: &ViewModel, root: &Path) -> (SourceState, Option<Verdict>, Option<PathBuf>) {
     let q = &vm.queue;
+    let last = || vm.card_ends.get(root).map(ended_state);
     if let Some(end) = q.cards.iter().find(|e| e.card == root) {
-        let verdict = end.verdict.clone();
-        let state = if end.error.is_some() || end.failed > 0 || end.cancelled {
-            SourceState::Failed
-        } else if verdict.as_ref().is_some_and(|v| v.safe_to_erase) {
-            SourceState::SafeToErase
-        } else {
-            SourceState::Done
-        };
-        return (state, verdict, end.report_html.clone());
+        return ended_state(end);
     }
     let mut clips = q.clips.iter().filter(|c| c.card == root).peekable();
     if clips.peek().is_none() {
-        return (SourceState::Scanned, None, None);
+        return last().unwrap_or((SourceState::Scanned, None, None));
     }
     let (mut any_failed, mut all_done, mut all_settled) = (false, true, true);
     for c in clips {

@@ -390,6 +390,9 @@ pub struct ViewModel {
     /// Files are dragged over the window (highlight the drop zone).
     pub drop_hover: bool,
     pub show_settings: bool,
+    /// How each card's last run in this window ended (by card root): a card keeps its state and
+    /// verdict across later runs.
+    pub card_ends: HashMap<PathBuf, crate::ingest::session::CardEnd>,
     /// A card folder path being typed or pasted (the drop zone's and the card list's field).
     pub path_input: String,
     /// Media tools that were not found, each with what it is for and how to install it (the

@@ -778,3 +778,52 @@ fn desk_the_clip_editor_says_whether_the_camera_proxy_qualifies() {
     assert_eq!(verdicts.len(), 1, "{verdicts:?}");
     assert!(verdicts[0].contains("B-frames"), "{verdicts:?}");
 }
+
+/// A card keeps its last state and verdict in the card list when a later run of the same
+/// window starts (of another card's clips): "safe to erase" does not fall back to "scanned".
+#[test]
+fn desk_a_card_keeps_its_verdict_when_a_later_run_starts() {
+    let mut d = desk(vec![
+        fixtures().dir_of(SampleKind::Xdcam).to_path_buf(),
+        fixtures().dir_of(SampleKind::Gopro).to_path_buf(),
+    ]);
+    d.scanned();
+    d.harness.run_ok();
+    let rows = d.rows();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let (xdcam, gopro) = (rows[0].root.clone(), rows[1].root.clone());
+    // The first run ended with XDCAM safe to erase (as the app records each card's end).
+    d.harness
+        .state_mut()
+        .view_mut()
+        .card_ends
+        .insert(xdcam.clone(), card_end(&xdcam, 0, Some(verdict(true))));
+    d.harness.run_ok();
+    assert_eq!(d.rows()[0].state, SourceState::SafeToErase);
+    // A second run, of the GoPro card's clip.
+    let id = {
+        let vm = d.harness.state().view();
+        let clip = vm
+            .card
+            .clips
+            .iter()
+            .find(|c| c.scanned.clip.card_root == gopro)
+            .expect("a GoPro clip");
+        clip.id().to_owned()
+    };
+    d.apply(vec![
+        QueueEvent::Started {
+            clips: vec![(id.clone(), "GoPro".into())],
+        },
+        QueueEvent::ClipSizes(vec![(id.clone(), gopro.clone(), 10)]),
+        QueueEvent::StepStarted {
+            clip_id: id,
+            step: Step::Checksum,
+        },
+    ]);
+    let rows = d.rows();
+    assert_eq!(rows[0].state, SourceState::SafeToErase, "{rows:?}");
+    assert_eq!(rows[0].verdict, Some(verdict(true)));
+    assert!(rows[0].report.is_some(), "its report stays reachable");
+    assert_eq!(rows[1].state, SourceState::Ingesting);
+}
