@@ -436,6 +436,12 @@ impl App {
         if !typing && pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::A)) {
             self.cmds.push(UiCommand::SelectAll(true));
         }
+        if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::ArrowDown)) {
+            self.cmds.push(UiCommand::FocusNext(1));
+        }
+        if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::ArrowUp)) {
+            self.cmds.push(UiCommand::FocusNext(-1));
+        }
         if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::P)) {
             self.cmds.push(UiCommand::TogglePause);
         }
@@ -601,7 +607,26 @@ impl App {
                     row.selected = on && row.ingestable();
                 }
             }
-            UiCommand::Focus(id) => self.vm.focused = Some(id),
+            UiCommand::Focus(id) => {
+                self.vm.focused = Some(id);
+                self.vm.focus_title = true;
+            }
+            UiCommand::FocusNext(step) => {
+                let clips = &self.vm.card.clips;
+                let at = self
+                    .vm
+                    .focused
+                    .as_deref()
+                    .and_then(|f| clips.iter().position(|c| c.id() == f));
+                let next = match at {
+                    Some(i) => i.checked_add_signed(step).filter(|n| *n < clips.len()),
+                    None => (!clips.is_empty()).then_some(0),
+                };
+                if let Some(n) = next {
+                    self.vm.focused = Some(clips[n].id().to_owned());
+                    self.vm.focus_title = true;
+                }
+            }
             UiCommand::ResetClip(id) => {
                 self.vm.edits.remove(&id);
             }

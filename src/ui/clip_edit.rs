@@ -150,11 +150,15 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     let mut title = vm.title_of(&row);
     let title_label = ui.label("Title");
     ui.horizontal(|ui| {
-        if ui
+        let field = ui
             .add(egui::TextEdit::singleline(&mut title).id_salt("clip_title"))
-            .labelled_by(title_label.id)
-            .changed()
-        {
+            .labelled_by(title_label.id);
+        // A clip opened from the keyboard (Enter on its name, or the next/previous clip): the
+        // cursor goes to its title, not eleven Tabs away.
+        if std::mem::take(&mut vm.focus_title) {
+            field.request_focus();
+        }
+        if field.changed() {
             vm.edits.entry(id.clone()).or_default().title = Some(title.clone());
         }
         let edited = vm.edits.get(&id).is_some_and(|e| e.title.is_some());

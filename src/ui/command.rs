@@ -27,8 +27,10 @@ pub enum UiCommand {
     RequestPoster(String),
     /// Tick or untick every ingestable clip.
     SelectAll(bool),
-    /// Show this clip in the editor.
+    /// Show this clip in the editor (its Title focused).
     Focus(String),
+    /// Show the next (1) or previous (-1) clip of the list in the editor.
+    FocusNext(isize),
     /// Reset every edit of one clip.
     ResetClip(String),
     /// Apply the ticked bulk fields to every selected clip.

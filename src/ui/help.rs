@@ -4,12 +4,16 @@
 use super::command::{Commands, UiCommand};
 
 /// (keys, what they do), as the overlay shows them.
-pub const SHORTCUTS: [(&str, &str); 10] = [
+pub const SHORTCUTS: [(&str, &str); 11] = [
     (
         "Ctrl+O",
         "Choose a card folder (queued while an ingest runs)",
     ),
-    ("Enter", "Ingest the selected clips"),
+    (
+        "Enter",
+        "Ingest the selected clips (on a clip's name: edit it, Title focused)",
+    ),
+    ("Ctrl+↓ / Ctrl+↑", "Edit the next / previous clip"),
     ("Ctrl+A", "Select every clip"),
     ("Ctrl+Shift+A", "Select no clip"),
     ("Ctrl+R", "Retry every failed step"),

@@ -393,6 +393,8 @@ pub struct ViewModel {
     /// How each card's last run in this window ended (by card root): a card keeps its state and
     /// verdict across later runs.
     pub card_ends: HashMap<PathBuf, crate::ingest::session::CardEnd>,
+    /// Put the keyboard focus in the clip editor's Title on the next frame.
+    pub focus_title: bool,
     /// A card folder path being typed or pasted (the drop zone's and the card list's field).
     pub path_input: String,
     /// Media tools that were not found, each with what it is for and how to install it (the

@@ -1509,3 +1509,37 @@ fn gui_a_typed_path_loads_and_a_missing_command_line_path_fails_alone() {
     assert_eq!(listed, [&missing]);
     assert!(card.errors[0].message.contains("check the path"));
 }
+
+/// Keyboard: Enter on a clip's name opens the editor with its Title focused; Ctrl+↓ moves the
+/// editor to the next clip, Title focused again.
+#[test]
+fn gui_enter_on_a_clip_focuses_its_title_and_ctrl_down_moves_on() {
+    let mut g = gui(
+        Settings::default(),
+        vec![fixtures().dir_of(SampleKind::P2Span).to_path_buf()],
+    );
+    g.pump_until_label("0002EM");
+    g.harness.get_by_label("0002EM").focus();
+    g.harness.run_ok();
+    g.harness.key_press(egui::Key::Enter);
+    g.harness.run_ok();
+    g.harness.run_ok();
+    let first = g.app().view().card.clips[0].id().to_owned();
+    assert_eq!(g.app().view().focused.as_deref(), Some(first.as_str()));
+    let title = g
+        .harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Title");
+    assert!(title.is_focused(), "the Title field has the keyboard");
+    g.harness
+        .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::ArrowDown);
+    g.harness.run_ok();
+    g.harness.run_ok();
+    let second = g.app().view().card.clips[1].id().to_owned();
+    assert_eq!(g.app().view().focused.as_deref(), Some(second.as_str()));
+    assert!(
+        g.harness
+            .get_by_role_and_label(egui::accesskit::Role::TextInput, "Title")
+            .is_focused()
+    );
+    assert!(g.harness.query_by_label("Clip 0003AB").is_some());
+}
