@@ -719,6 +719,22 @@ impl App {
             .filter(|c| c.selected && c.ingestable())
             .map(|c| c.id().to_owned())
             .collect();
+        let mut set: Vec<String> = Vec::new();
+        if bulk.collection.0 {
+            set.push(format!("collection = {:?}", bulk.collection.1));
+        }
+        for (field, (on, value)) in &bulk.fields {
+            if *on {
+                set.push(format!("{} = {value:?}", field.label().to_lowercase()));
+            }
+        }
+        if set.is_empty() || ids.is_empty() {
+            self.vm.log(
+                Level::WARN,
+                "bulk edit: nothing applied (type a value for at least one field, and tick clips)",
+            );
+            return;
+        }
         for id in &ids {
             let edit = self.vm.edits.entry(id.clone()).or_default();
             if bulk.collection.0 {
@@ -730,9 +746,18 @@ impl App {
                 }
             }
         }
+        // Exactly what went where.
+        let names: Vec<&str> = self
+            .vm
+            .card
+            .clips
+            .iter()
+            .filter(|c| ids.iter().any(|i| i == c.id()))
+            .map(|c| c.scanned.clip.name.as_str())
+            .collect();
         self.vm.log(
             Level::INFO,
-            format!("bulk edit applied to {} clips", ids.len()),
+            format!("bulk edit: {} → {}", set.join(", "), names.join(", ")),
         );
     }
 

@@ -213,7 +213,7 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     }
     ui.add_space(6.0);
     egui::Grid::new("clip_fields")
-        .num_columns(3)
+        .num_columns(4)
         .spacing([6.0, 4.0])
         .show(ui, |ui| {
             for field in MetaField::ALL {
@@ -224,7 +224,7 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                 // text box would never grow past its first (narrow) layout.
                 if ui
                     .add_sized(
-                        [170.0, 20.0],
+                        [140.0, 20.0],
                         egui::TextEdit::singleline(&mut value).id_salt(("clip_field", field)),
                     )
                     .labelled_by(label.id)
@@ -248,6 +248,18 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                     && let Some(e) = vm.edits.get_mut(&id)
                 {
                     e.fields.remove(&field);
+                }
+                // Nothing typed is dropped without saying so: where this field is stored.
+                let stored = vm.stored_in(field);
+                let mark = egui::RichText::new(stored).small();
+                if stored == "not stored" {
+                    ui.label(mark.color(ui.visuals().warn_fg_color)).on_hover_text(
+                        "The chosen metadata view has no such field and the ORIGINAL format does \
+                         not carry it: an edit here is not registered",
+                    );
+                } else {
+                    ui.label(mark.weak())
+                        .on_hover_text(format!("An edit here is registered in the {stored}"));
                 }
                 ui.end_row();
             }
@@ -328,16 +340,28 @@ fn bulk_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         .num_columns(2)
         .spacing([6.0, 4.0])
         .show(ui, |ui| {
+            // Typing a value ticks its box: what was typed is applied (a ticked empty box
+            // clears the field on every clip).
             let (on, value) = &mut vm.bulk.collection;
             let tick = ui.checkbox(on, "Set collection");
-            ui.add(egui::TextEdit::singleline(value).id_salt("bulk_collection"))
-                .labelled_by(tick.id);
+            if ui
+                .add(egui::TextEdit::singleline(value).id_salt("bulk_collection"))
+                .labelled_by(tick.id)
+                .changed()
+            {
+                *on = true;
+            }
             ui.end_row();
             for field in MetaField::BULK {
                 let (on, value) = vm.bulk.fields.entry(field).or_default();
                 let tick = ui.checkbox(on, format!("Set {}", field.label().to_lowercase()));
-                ui.add(egui::TextEdit::singleline(value).id_salt(("bulk_field", field)))
-                    .labelled_by(tick.id);
+                if ui
+                    .add(egui::TextEdit::singleline(value).id_salt(("bulk_field", field)))
+                    .labelled_by(tick.id)
+                    .changed()
+                {
+                    *on = true;
+                }
                 ui.end_row();
             }
         });

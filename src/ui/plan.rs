@@ -57,14 +57,7 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
             vm.settings.storage_name
         ));
     }
-    let view = if sandbox {
-        vm.views.first().cloned()
-    } else {
-        vm.views
-            .iter()
-            .find(|v| v.id == vm.settings.metadata_view)
-            .cloned()
-    };
+    let view = vm.chosen_view().cloned();
     let mut notes = Vec::new();
     if !sandbox && !vm.settings.metadata_view.is_empty() && view.is_none() {
         notes.push(format!(
@@ -322,6 +315,15 @@ mod tests {
             server: "https://app.iconik.io".into(),
             data_dir: PathBuf::from("/data"),
         }
+    }
+
+    #[test]
+    fn the_editor_says_where_each_field_is_stored() {
+        let v = vm();
+        assert_eq!(v.stored_in(MetaField::Scene), "view + format");
+        assert_eq!(v.stored_in(MetaField::CameraModel), "view");
+        assert_eq!(v.stored_in(MetaField::Take), "format");
+        assert_eq!(v.stored_in(MetaField::FrameRate), "not stored");
     }
 
     #[test]

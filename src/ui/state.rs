@@ -293,6 +293,21 @@ impl MetaField {
     }
 
     /// Puts an edited value into the clip's metadata (what the ingest registers).
+    /// The field goes to the ORIGINAL format's metadata (`ClipMetadata::format_fields`).
+    pub fn in_format(self) -> bool {
+        matches!(
+            self,
+            MetaField::Scene
+                | MetaField::Take
+                | MetaField::Tape
+                | MetaField::Project
+                | MetaField::Circled
+                | MetaField::TrackNames
+                | MetaField::Note
+                | MetaField::Recorder
+        )
+    }
+
     pub fn apply(self, m: &mut ClipMetadata, value: &str) {
         *self.slot(m) = Some(value.to_owned()).filter(|v| !v.trim().is_empty());
     }
@@ -468,6 +483,32 @@ impl ViewModel {
     /// Whether any connection is usable for an ingest.
     pub fn connected(&self) -> bool {
         self.connection == Connection::Connected
+    }
+
+    /// The metadata view the edited fields go to: the sandbox's own, else the one chosen in
+    /// Connection (when the server lists it).
+    pub fn chosen_view(&self) -> Option<&super::background::ViewInfo> {
+        if self.settings.server == crate::settings::ServerChoice::Sandbox {
+            self.views.first()
+        } else {
+            self.views
+                .iter()
+                .find(|v| v.id == self.settings.metadata_view)
+        }
+    }
+
+    /// Where an edit of `field` is stored: the view (when it has the field), the ORIGINAL
+    /// format's metadata (the production fields), both, or nowhere.
+    pub fn stored_in(&self, field: MetaField) -> &'static str {
+        let in_view = self
+            .chosen_view()
+            .is_some_and(|v| v.fields.iter().any(|f| f == field.view_field()));
+        match (in_view, field.in_format()) {
+            (true, true) => "view + format",
+            (true, false) => "view",
+            (false, true) => "format",
+            (false, false) => "not stored",
+        }
     }
 
     /// The preview's look-up found this clip in iconik before any run of this window.
