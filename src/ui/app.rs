@@ -478,6 +478,7 @@ impl App {
             return;
         }
         self.scan_generation += 1;
+        self.vm.card_filter = None;
         self.vm.card = CardView {
             paths: paths.clone(),
             scanning: true,
@@ -611,6 +612,7 @@ impl App {
                 self.vm.focused = Some(id);
                 self.vm.focus_title = true;
             }
+            UiCommand::FilterCard(root) => self.vm.card_filter = root,
             UiCommand::FocusNext(step) => {
                 let clips = &self.vm.card.clips;
                 let at = self

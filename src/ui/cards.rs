@@ -299,13 +299,26 @@ fn clip_table(
 ) -> egui::scroll_area::ScrollAreaOutput<()> {
     // Usually no row is expanded: then every row has the same height and egui_extras lays out
     // only the visible ones without walking (and us allocating) a height per clip each frame.
-    let heights: Option<Vec<f32>> = vm
+    // The clips shown: all, or those of the card picked in the card list.
+    let shown: Vec<usize> = vm
         .card
         .clips
         .iter()
-        .any(|c| c.expanded)
-        .then(|| vm.card.clips.iter().map(row_height).collect());
-    let n = vm.card.clips.len();
+        .enumerate()
+        .filter(|(_, c)| {
+            vm.card_filter
+                .as_ref()
+                .is_none_or(|root| &c.scanned.clip.card_root == root)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let heights: Option<Vec<f32>> = shown.iter().any(|&i| vm.card.clips[i].expanded).then(|| {
+        shown
+            .iter()
+            .map(|&i| row_height(&vm.card.clips[i]))
+            .collect()
+    });
+    let n = shown.len();
     let focused = vm.focused.clone();
     let saved = vm.settings.clip_columns.clone();
     let resizable = |i: usize, min: f32| {
@@ -363,7 +376,9 @@ fn clip_table(
         })
         .body(|body| {
             let row_ui = |mut row: egui_extras::TableRow<'_, '_>| {
-                let i = row.index();
+                let Some(&i) = shown.get(row.index()) else {
+                    return;
+                };
                 // Only visible rows get here: the title is rendered for them alone.
                 let title = if part.rest() {
                     vm.card

@@ -27,6 +27,8 @@ pub enum UiCommand {
     RequestPoster(String),
     /// Tick or untick every ingestable clip.
     SelectAll(bool),
+    /// Show only this card's clips in the table (`None`: every card's).
+    FilterCard(Option<PathBuf>),
     /// Show this clip in the editor (its Title focused).
     Focus(String),
     /// Show the next (1) or previous (-1) clip of the list in the editor.

@@ -230,6 +230,9 @@ pub fn sources_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     });
     super::cards::path_field_ui(ui, vm, cmds);
     let rows = rows(vm);
+    if vm.card_filter.is_some() && ui.button("All cards").clicked() {
+        cmds.push(UiCommand::FilterCard(None));
+    }
     if rows.is_empty() {
         ui.weak("No card yet: drop a card folder on the window.");
     }
@@ -255,8 +258,18 @@ pub fn sources_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
 fn row_ui(ui: &mut egui::Ui, vm: &ViewModel, row: &SourceRow, cmds: &mut Commands) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_min_width(ui.available_width());
-        ui.strong(&row.name)
-            .on_hover_text(row.root.display().to_string());
+        // Clicking a loaded card shows only its clips; clicking it again shows all cards'.
+        let picked = vm.card_filter.as_ref() == Some(&row.root);
+        let loaded = vm.card.cards.iter().any(|c| c.root == row.root);
+        let name = ui
+            .add_enabled(
+                loaded,
+                egui::Button::selectable(picked, egui::RichText::new(&row.name).strong()),
+            )
+            .on_hover_text(format!("{}: show only its clips", row.root.display()));
+        if name.clicked() {
+            cmds.push(UiCommand::FilterCard((!picked).then(|| row.root.clone())));
+        }
         if row.state != SourceState::Scanning && !row.family.is_empty() {
             ui.label(format!(
                 "{} · {} clips · {}",

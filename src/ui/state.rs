@@ -408,6 +408,8 @@ pub struct ViewModel {
     /// How each card's last run in this window ended (by card root): a card keeps its state and
     /// verdict across later runs.
     pub card_ends: HashMap<PathBuf, crate::ingest::session::CardEnd>,
+    /// The clip table shows only this card's clips (picked in the card list); `None`: all.
+    pub card_filter: Option<PathBuf>,
     /// Put the keyboard focus in the clip editor's Title on the next frame.
     pub focus_title: bool,
     /// A card folder path being typed or pasted (the drop zone's and the card list's field).

@@ -827,3 +827,42 @@ fn desk_a_card_keeps_its_verdict_when_a_later_run_starts() {
     assert!(rows[0].report.is_some(), "its report stays reachable");
     assert_eq!(rows[1].state, SourceState::Ingesting);
 }
+
+/// Cards stay apart: clicking a card in the card list shows only its clips; "All cards" shows
+/// every card's again.
+#[test]
+fn desk_clicking_a_card_shows_only_its_clips() {
+    let xdcam = fixtures().dir_of(SampleKind::Xdcam).to_path_buf();
+    let gopro = fixtures().dir_of(SampleKind::Gopro).to_path_buf();
+    let mut d = desk(vec![xdcam, gopro]);
+    d.scanned();
+    d.harness.state_mut().view_mut().show_settings = false;
+    d.harness.run_ok();
+    let vm = d.harness.state().view();
+    let names = |root: &std::path::Path| -> Vec<String> {
+        vm.card
+            .clips
+            .iter()
+            .filter(|c| c.scanned.clip.card_root == root)
+            .map(|c| c.scanned.clip.name.clone())
+            .collect()
+    };
+    let rows = d.rows();
+    let (x_names, g_names) = (names(&rows[0].root), names(&rows[1].root));
+    assert!(!x_names.is_empty() && !g_names.is_empty());
+    let shown = |d: &Desk, name: &str| {
+        d.harness
+            .query_all_by_label(name)
+            .any(|n| n.accesskit_node().role() == egui::accesskit::Role::Button)
+    };
+    assert!(shown(&d, &x_names[0]) && shown(&d, &g_names[0]));
+    d.harness.get_by_label(&rows[0].name).click();
+    d.harness.run_ok();
+    d.harness.run_ok();
+    assert!(shown(&d, &x_names[0]), "the picked card's clips");
+    assert!(!shown(&d, &g_names[0]), "another card's clip is hidden");
+    d.harness.get_by_label("All cards").click();
+    d.harness.run_ok();
+    d.harness.run_ok();
+    assert!(shown(&d, &x_names[0]) && shown(&d, &g_names[0]));
+}
