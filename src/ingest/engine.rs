@@ -25,9 +25,8 @@ use crate::iconik::models::{CollectionCreate, CollectionId, StorageId};
 use crate::iconik::upload::UploadHttp;
 use crate::iconik::{Client, Error as IconikError};
 use crate::media::Tools;
-use crate::offload::{self, OffloadError, OffloadRequest};
+use crate::offload::{self, OffloadError};
 use crate::scan::ScannedClip;
-use chrono::Utc;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -555,19 +554,7 @@ impl Engine {
             crate::canonical::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
         // The offload's pre-flight: every destination's folder (a different card of the same
         // name gets its own), free space and same-volume refusals, before any byte is written.
-        let offload_request = self.options.offload_to.as_ref().map(|to| {
-            let mut r = OffloadRequest::new(
-                card_root.clone(),
-                to.clone(),
-                self.options.offload_pattern.clone(),
-                Utc::now().date_naive(),
-                crate::mhl::CreatorInfo::this_tool(),
-            );
-            r.also_to = self.options.offload_also.clone();
-            r.verify = self.options.verify;
-            r.allow_same_volume = self.options.allow_same_volume;
-            r
-        });
+        let offload_request = self.options.offload_request(card_root.clone());
         let offload_plan = match &offload_request {
             Some(r) => offload::preflight(r).map_err(|source| IngestError::Offload {
                 card: card.root.clone(),

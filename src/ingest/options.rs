@@ -178,6 +178,24 @@ impl IngestOptions {
         values
     }
 
+    /// The offload of the card at `card_root` (canonical) today, when these options copy cards:
+    /// what the run's pre-flight checks and the window shows before the run.
+    pub fn offload_request(&self, card_root: PathBuf) -> Option<crate::offload::OffloadRequest> {
+        self.offload_to.as_ref().map(|to| {
+            let mut r = crate::offload::OffloadRequest::new(
+                card_root,
+                to.clone(),
+                self.offload_pattern.clone(),
+                chrono::Utc::now().date_naive(),
+                crate::mhl::CreatorInfo::this_tool(),
+            );
+            r.also_to = self.offload_also.clone();
+            r.verify = self.verify;
+            r.allow_same_volume = self.allow_same_volume;
+            r
+        })
+    }
+
     /// Whether the Collection step has metadata to write for `clip_id`.
     pub fn writes_metadata(&self, clip_id: &str) -> bool {
         self.metadata_view.is_some() && !self.metadata_for(clip_id).is_empty()

@@ -114,6 +114,9 @@ pub struct App {
     connecting: Option<poll_promise::Promise<super::background::ConnectionTest>>,
     /// The folder picker while it is open.
     choosing: Option<poll_promise::Promise<Option<Vec<std::path::PathBuf>>>>,
+    /// The destinations' pre-flight in flight, and what it was asked (to run again on a change).
+    preflight: Option<DestinationsPromise>,
+    preflight_key: String,
     /// Posters being grabbed: (scan generation, clip id, the picture or why not).
     posters: Vec<(u64, String, PosterPromise)>,
 }
@@ -148,6 +151,8 @@ const EDITOR_WIDTH: f32 = 320.0;
 const SOURCES_WIDTH: f32 = 180.0;
 /// Below this width the sheets are held to a share of the window.
 const NARROW_WIDTH: f32 = 1500.0;
+
+type DestinationsPromise = poll_promise::Promise<Result<Vec<super::state::DestinationRow>, String>>;
 
 type PosterPromise = poll_promise::Promise<Result<egui::ColorImage, String>>;
 
@@ -207,6 +212,8 @@ impl App {
             connecting: None,
             choosing: None,
             posters: Vec::new(),
+            preflight: None,
+            preflight_key: String::new(),
         };
         // The last server was the built-in sandbox: start it again (it connects by itself).
         if app.vm.settings.server == ServerChoice::Sandbox {
@@ -302,6 +309,7 @@ impl App {
         self.advance_queue();
         self.follow_server();
         self.follow_duplicates();
+        self.follow_destinations();
         self.persist_settings(&ctx);
         if self.vm.queue.running() {
             // The elapsed clock ticks even while a long encode sends no events.
@@ -1514,6 +1522,41 @@ impl App {
 
     /// Starts, restarts or clears the "already in iconik" check when what it depends on changes:
     /// the scan, the connection and server, the picked FILES storage or its mount folder.
+    /// Checks the offload's destinations again whenever the sheet or the card changes, with the
+    /// run's own pre-flight (one check at a time; the newest settings win).
+    fn follow_destinations(&mut self) {
+        if let Some(p) = self.preflight.take() {
+            match p.try_take() {
+                Ok(result) => self.vm.destinations = Some(result),
+                Err(p) => {
+                    self.preflight = Some(p);
+                    return;
+                }
+            }
+        }
+        let preview = super::plan::offload_preview(&self.vm, &self.dirs.data_dir);
+        let key = match &preview {
+            None => String::new(),
+            Some(Err(e)) => e.clone(),
+            Some(Ok(r)) => format!(
+                "{:?}|{:?}|{:?}|{}|{}",
+                r.card_root, r.destination_root, r.also_to, r.pattern, r.allow_same_volume
+            ),
+        };
+        if key == self.preflight_key {
+            return;
+        }
+        self.preflight_key = key;
+        match preview {
+            None => self.vm.destinations = None,
+            Some(Err(e)) => self.vm.destinations = Some(Err(e)),
+            Some(Ok(request)) => {
+                let sandbox = self.vm.settings.server == ServerChoice::Sandbox;
+                self.preflight = Some(self.worker.preflight(request, sandbox));
+            }
+        }
+    }
+
     fn follow_duplicates(&mut self) {
         if self.vm.queue.running() || self.ingest.is_some() {
             // The ingest (running, or open for retries) has the call budget and is changing

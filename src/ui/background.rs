@@ -378,6 +378,43 @@ impl Worker {
     }
 
     /// The native folder picker (several folders allowed).
+    /// The offload's pre-flight for `request` (the run's own check): each destination's folder
+    /// and room, or why the run would refuse. `make_primary`: the primary destination is the
+    /// app's own folder (the sandbox's originals), made when missing as the session does.
+    pub fn preflight(
+        &self,
+        request: crate::offload::OffloadRequest,
+        make_primary: bool,
+    ) -> Promise<Result<Vec<super::state::DestinationRow>, String>> {
+        self.promise(async move {
+            tokio::task::spawn_blocking(move || {
+                if make_primary {
+                    std::fs::create_dir_all(&request.destination_root).map_err(|e| {
+                        format!("cannot create {}: {e}", request.destination_root.display())
+                    })?;
+                }
+                let plan = crate::offload::preflight(&request).map_err(|e| e.to_string())?;
+                let Some(plan) = plan else {
+                    return Ok(Vec::new());
+                };
+                let card_bytes = plan.total_bytes();
+                Ok(plan
+                    .destinations
+                    .into_iter()
+                    .map(|d| super::state::DestinationRow {
+                        folder: d.folder,
+                        needed: d.needed_bytes,
+                        card_bytes,
+                        free: d.free_bytes,
+                        renamed_from: d.renamed_from,
+                    })
+                    .collect())
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("pre-flight stopped: {e}")))
+        })
+    }
+
     /// The folders chosen (`None`: cancelled).
     pub fn choose_folders(&self) -> Promise<Option<Vec<PathBuf>>> {
         self.promise(async move {

@@ -35,28 +35,7 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
         );
     }
     let sandbox = vm.settings.server == ServerChoice::Sandbox;
-    let (storage, root) = if sandbox {
-        // The in-process sandbox's own FILES storage and its mount (the file system root).
-        let s = vm
-            .sandbox_storage()
-            .ok_or("The sandbox lists no FILES storage.")?;
-        (s.id.clone(), s.mount_point.clone().unwrap_or_default())
-    } else {
-        (
-            vm.settings.storage_id.clone(),
-            vm.settings.storage_mount.trim().to_owned(),
-        )
-    };
-    if storage.is_empty() {
-        return Err("Pick the storage for originals in Connection.".into());
-    }
-    if root.is_empty() {
-        return Err(format!(
-            "Set the folder where storage {} is mounted on this computer (Connection, \"Mounted \
-             at\"): iconik paths are relative to it.",
-            vm.settings.storage_name
-        ));
-    }
+    let (storage, root) = storage_and_root(vm)?;
     let view = vm.chosen_view().cloned();
     let mut notes = Vec::new();
     if !sandbox && !vm.settings.metadata_view.is_empty() && view.is_none() {
@@ -196,6 +175,55 @@ pub fn plan(vm: &ViewModel, target: &Target) -> Result<Plan, String> {
         queue,
         notes,
     })
+}
+
+/// The originals storage (id) and its local mount, as the sheet shows them.
+fn storage_and_root(vm: &ViewModel) -> Result<(String, String), String> {
+    let (storage, root) = if vm.settings.server == ServerChoice::Sandbox {
+        // The in-process sandbox's own FILES storage and its mount (the file system root).
+        let s = vm
+            .sandbox_storage()
+            .ok_or("The sandbox lists no FILES storage.")?;
+        (s.id.clone(), s.mount_point.clone().unwrap_or_default())
+    } else {
+        (
+            vm.settings.storage_id.clone(),
+            vm.settings.storage_mount.trim().to_owned(),
+        )
+    };
+    if storage.is_empty() {
+        return Err("Pick the storage for originals in Connection.".into());
+    }
+    if root.is_empty() {
+        return Err(format!(
+            "Set the folder where storage {} is mounted on this computer (Connection, \"Mounted \
+             at\"): iconik paths are relative to it.",
+            vm.settings.storage_name
+        ));
+    }
+    Ok((storage, root))
+}
+
+/// The offload of the first loaded card as the sheet stands (`None`: no card or no offload):
+/// the same request the run's pre-flight checks, so the window can show every destination's
+/// folder, room and refusal before the run.
+pub fn offload_preview(
+    vm: &ViewModel,
+    data_dir: &std::path::Path,
+) -> Option<Result<crate::offload::OffloadRequest, String>> {
+    let card = vm.card.cards.first()?;
+    if !vm.settings.offload {
+        return None;
+    }
+    let (storage, root) = match storage_and_root(vm) {
+        Ok(x) => x,
+        Err(e) => return Some(Err(e)),
+    };
+    let sandbox = vm.settings.server == ServerChoice::Sandbox;
+    let options = vm
+        .settings
+        .ingest_options(storage, PathBuf::from(root), data_dir, sandbox);
+    options.offload_request(card.root.clone()).map(Ok)
 }
 
 /// The view values of a selected clip: each field the view has (edited or scanned), and the

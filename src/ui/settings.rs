@@ -458,6 +458,11 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                 "A copy on the same drive is lost with it; off refuses such a destination",
             );
             ui.end_row();
+            if vm.settings.offload {
+                ui.label("Copies go to");
+                destinations_ui(ui, vm.destinations.as_ref());
+                ui.end_row();
+            }
             ui.label("");
             ui.checkbox(
                 &mut vm.settings.notify_desktop,
@@ -541,4 +546,50 @@ fn metadata_view_ui(ui: &mut egui::Ui, vm: &mut ViewModel, label: egui::Id) {
             "Description and edited fields are written to the view's fields of the same name \
              (scene, camera, description, ...)",
         );
+}
+
+/// Each destination of the loaded card as the run will write it (after the pattern), with the
+/// card's bytes against the drive's free space, or in red why the run would refuse — the
+/// run's own pre-flight, checked as the operator types.
+fn destinations_ui(
+    ui: &mut egui::Ui,
+    destinations: Option<&Result<Vec<super::state::DestinationRow>, String>>,
+) {
+    use super::cards::format_bytes;
+    ui.vertical(|ui| match destinations {
+        None => {
+            ui.weak("(load a card to see its folders)");
+        }
+        Some(Err(why)) => {
+            ui.colored_label(ui.visuals().error_fg_color, format!("Refused: {why}"));
+        }
+        Some(Ok(rows)) if rows.is_empty() => {
+            ui.weak("the card is already under the storage: registered in place");
+        }
+        Some(Ok(rows)) => {
+            for row in rows {
+                ui.label(row.folder.display().to_string());
+                let room = match row.free {
+                    Some(free) => format!(
+                        "needs {} of the card's {} · {} free",
+                        format_bytes(row.needed),
+                        format_bytes(row.card_bytes),
+                        format_bytes(free)
+                    ),
+                    None => format!(
+                        "needs {} of the card's {} · free space unknown",
+                        format_bytes(row.needed),
+                        format_bytes(row.card_bytes)
+                    ),
+                };
+                ui.weak(room);
+                if let Some(from) = &row.renamed_from {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!("{} holds a different card: a new folder", from.display()),
+                    );
+                }
+            }
+        }
+    });
 }

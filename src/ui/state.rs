@@ -368,6 +368,20 @@ pub struct BulkEdit {
 
 pub use crate::log_capture::LogLine;
 
+/// One offload destination as the run will write it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DestinationRow {
+    /// The card's folder there (after the pattern).
+    pub folder: PathBuf,
+    /// Bytes of the card still to write there, of the card's bytes.
+    pub needed: u64,
+    pub card_bytes: u64,
+    /// Free bytes on its drive (when the OS says).
+    pub free: Option<u64>,
+    /// The folder the pattern named, when a different card already holds it.
+    pub renamed_from: Option<PathBuf>,
+}
+
 /// The whole view model.
 #[derive(Debug, Default)]
 pub struct ViewModel {
@@ -408,6 +422,9 @@ pub struct ViewModel {
     /// How each card's last run in this window ended (by card root): a card keeps its state and
     /// verdict across later runs.
     pub card_ends: HashMap<PathBuf, crate::ingest::session::CardEnd>,
+    /// The offload's destinations for the first loaded card as the sheet stands, checked by the
+    /// run's own pre-flight (or why the run would refuse them); `None`: no offload or no card.
+    pub destinations: Option<Result<Vec<DestinationRow>, String>>,
     /// The clip table shows only this card's clips (picked in the card list); `None`: all.
     pub card_filter: Option<PathBuf>,
     /// Put the keyboard focus in the clip editor's Title on the next frame.

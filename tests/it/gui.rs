@@ -1547,3 +1547,73 @@ fn gui_enter_on_a_clip_focuses_its_title_and_ctrl_down_moves_on() {
     );
     assert!(g.harness.query_by_label("Clip 0003AB").is_some());
 }
+
+/// Destinations shown before the run: with the offload on, the sheet lists each destination's
+/// folder for the loaded card (after the pattern) with the card's bytes and the drive's free
+/// space, or in red why the run's pre-flight would refuse it (here: the card's own drive), and
+/// checks again as the settings change.
+#[test]
+fn gui_destinations_are_shown_and_refused_before_the_run() {
+    let (work, card) = card_copy();
+    let root = crate::util::canonical(work.path());
+    let (mount, shuttle) = (root.join("mount"), root.join("shuttle"));
+    std::fs::create_dir_all(&mount).unwrap();
+    std::fs::create_dir_all(&shuttle).unwrap();
+    let settings = Settings {
+        server: ServerChoice::Custom,
+        custom_url: "http://127.0.0.1:9".into(),
+        storage_id: "st-1".into(),
+        storage_name: "Originals".into(),
+        storage_mount: mount.display().to_string(),
+        offload: true,
+        offload_pattern: "{card}".into(),
+        offload_also: vec![shuttle.display().to_string()],
+        ..Settings::default()
+    };
+    let card_a = card.join("CARD_A");
+    let mut g = gui(settings, vec![card_a.clone()]);
+    g.pump_until("the pre-flight's answer", |h| {
+        h.state().view().destinations.is_some() && !h.state().view().card.cards.is_empty()
+    });
+    let refused = g.app().view().destinations.clone().expect("checked");
+    let why = refused.expect_err("the card's own drive is refused");
+    assert!(why.contains("same"), "{why}");
+    g.harness.run_ok();
+    assert!(
+        g.harness.query_by_label_contains("Refused:").is_some(),
+        "the refusal is shown in the sheet"
+    );
+    g.harness
+        .get_by_label("Allow a copy on the card's own drive")
+        .click();
+    g.pump_until(
+        "the destinations",
+        |h| matches!(&h.state().view().destinations, Some(Ok(rows)) if rows.len() == 2),
+    );
+    let rows = g.app().view().destinations.clone().unwrap().unwrap();
+    assert_eq!(rows[0].folder, mount.join("CARD_A"));
+    assert_eq!(rows[1].folder, shuttle.join("CARD_A"));
+    let card_bytes: u64 = g
+        .app()
+        .view()
+        .card
+        .clips
+        .iter()
+        .flat_map(|c| &c.scanned.clip.files)
+        .filter(|f| f.path.starts_with(&card_a))
+        .map(|f| f.size)
+        .sum();
+    assert!(
+        rows[0].card_bytes >= card_bytes,
+        "the card's bytes, not × destinations"
+    );
+    assert_eq!(rows[0].card_bytes, rows[1].card_bytes);
+    assert_eq!(rows[0].needed, rows[0].card_bytes, "nothing copied yet");
+    assert!(rows[0].free.is_some_and(|f| f > 0));
+    g.harness.run_ok();
+    assert!(
+        g.harness
+            .query_by_label(&mount.join("CARD_A").display().to_string())
+            .is_some()
+    );
+}
