@@ -1534,20 +1534,26 @@ impl App {
                 }
             }
         }
-        let preview = super::plan::offload_preview(&self.vm, &self.dirs.data_dir);
-        let key = match &preview {
-            None => String::new(),
-            Some(Err(e)) => e.clone(),
-            Some(Ok(r)) => format!(
-                "{:?}|{:?}|{:?}|{}|{}",
-                r.card_root, r.destination_root, r.also_to, r.pattern, r.allow_same_volume
-            ),
-        };
+        // What the destinations depend on (cheap to compare every frame; the options are built
+        // only when it changed).
+        let s = &self.vm.settings;
+        let key = format!(
+            "{}|{}|{:?}|{}|{:?}|{}|{}|{:?}|{:?}",
+            s.offload,
+            s.offload_pattern,
+            s.offload_also,
+            s.allow_same_volume,
+            s.server,
+            s.storage_id,
+            s.storage_mount,
+            self.vm.card.cards.first().map(|c| &c.root),
+            self.vm.sandbox_storage().map(|st| &st.mount_point),
+        );
         if key == self.preflight_key {
             return;
         }
         self.preflight_key = key;
-        match preview {
+        match super::plan::offload_preview(&self.vm, &self.dirs.data_dir) {
             None => self.vm.destinations = None,
             Some(Err(e)) => self.vm.destinations = Some(Err(e)),
             Some(Ok(request)) => {
