@@ -112,8 +112,11 @@ pub struct App {
     opener_path: Option<std::ffi::OsString>,
     /// The connection test in flight (storages, then views).
     connecting: Option<poll_promise::Promise<super::background::ConnectionTest>>,
-    /// The folder picker while it is open.
-    choosing: Option<poll_promise::Promise<Option<Vec<std::path::PathBuf>>>>,
+    /// The folder picker while it is open, and since when.
+    choosing: Option<(
+        Instant,
+        poll_promise::Promise<Option<Vec<std::path::PathBuf>>>,
+    )>,
     /// The destinations' pre-flight in flight, and what it was asked (to run again on a change).
     preflight: Option<DestinationsPromise>,
     preflight_key: String,
@@ -141,6 +144,9 @@ pub fn fonts() -> egui::FontDefinitions {
     }
     fonts
 }
+
+/// A folder chooser that answers "nothing chosen" sooner than this never opened.
+const NO_DIALOG_WITHIN: Duration = Duration::from_millis(700);
 
 /// The clip table's least width for its Clip, Title and Status columns.
 const TABLE_MIN_WIDTH: f32 = 700.0;
@@ -594,7 +600,7 @@ impl App {
             UiCommand::ChooseCard => {
                 if !self.vm.choosing_folder {
                     self.vm.choosing_folder = true;
-                    self.choosing = Some(self.worker.choose_folders());
+                    self.choosing = Some((Instant::now(), self.worker.choose_folders()));
                 }
             }
             UiCommand::LoadPaths(paths) => self.load_paths(paths),
@@ -795,15 +801,26 @@ impl App {
                 Err(p) => self.connecting = Some(p),
             }
         }
-        if let Some(p) = self.choosing.take() {
+        if let Some((since, p)) = self.choosing.take() {
             match p.try_take() {
                 Ok(picked) => {
                     self.vm.choosing_folder = false;
-                    if let Some(paths) = picked.filter(|p| !p.is_empty()) {
-                        self.load_paths(paths);
+                    match picked.filter(|p| !p.is_empty()) {
+                        Some(paths) => self.load_paths(paths),
+                        // rfd answers "none" both for a cancel and for a chooser that could
+                        // not open (no portal, no zenity); nobody cancels within a blink.
+                        None if since.elapsed() < NO_DIALOG_WITHIN => {
+                            let msg = "No file chooser could open here (no desktop portal or \
+                                       zenity): type or paste the card folder's path in the Path \
+                                       field, or drop the folder on the window";
+                            self.vm.log(Level::WARN, msg);
+                            self.toast(Notice::Warning, msg);
+                            self.vm.focus_path = true;
+                        }
+                        None => {}
                     }
                 }
-                Err(p) => self.choosing = Some(p),
+                Err(p) => self.choosing = Some((since, p)),
             }
         }
     }

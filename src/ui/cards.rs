@@ -115,6 +115,9 @@ pub fn path_field_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands)
                     .desired_width(width),
             )
             .labelled_by(label.id);
+        if std::mem::take(&mut vm.focus_path) {
+            field.request_focus();
+        }
         let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         let path = vm.path_input.trim().to_owned();
         let load = ui.add_enabled(!path.is_empty(), egui::Button::new("Load"));

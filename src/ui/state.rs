@@ -427,6 +427,8 @@ pub struct ViewModel {
     pub destinations: Option<Result<Vec<DestinationRow>, String>>,
     /// The clip table shows only this card's clips (picked in the card list); `None`: all.
     pub card_filter: Option<PathBuf>,
+    /// Put the keyboard focus in the Path field on the next frame (no file chooser opened).
+    pub focus_path: bool,
     /// Put the keyboard focus in the clip editor's Title on the next frame.
     pub focus_title: bool,
     /// A card folder path being typed or pasted (the drop zone's and the card list's field).

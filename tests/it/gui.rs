@@ -1617,3 +1617,32 @@ fn gui_destinations_are_shown_and_refused_before_the_run() {
             .is_some()
     );
 }
+
+/// Where no file chooser can open (no desktop portal or zenity, as in this test's process),
+/// "Choose card…" says so and puts the cursor in the Path field instead of failing silently.
+#[test]
+fn gui_choose_card_without_a_file_chooser_offers_the_path_field() {
+    let mut g = gui(Settings::default(), Vec::new());
+    g.harness.run_ok();
+    g.harness
+        .get_all_by_label("Choose card…")
+        .next()
+        .expect("Choose card…")
+        .click();
+    g.pump_until("the chooser's answer", |h| {
+        !h.state().view().choosing_folder
+    });
+    g.harness.run_ok();
+    let said = g
+        .app()
+        .view()
+        .log
+        .iter()
+        .any(|l| l.text.starts_with("No file chooser could open here"));
+    assert!(said, "{:#?}", g.app().view().log);
+    let field = g
+        .harness
+        .get_all_by_role_and_label(egui::accesskit::Role::TextInput, "Path")
+        .find(|n| n.is_focused());
+    assert!(field.is_some(), "the Path field has the keyboard");
+}
