@@ -380,7 +380,8 @@ impl App {
                         });
                     });
                     ui.separator();
-                    egui::ScrollArea::vertical()
+                    // Both ways: a sheet held narrow on a laptop scrolls to its fields instead of cutting them.
+                    egui::ScrollArea::both()
                         .id_salt("settings_scroll")
                         .show(ui, |ui| super::settings::settings_ui(ui, vm, cmds));
                 });
