@@ -380,8 +380,7 @@ impl App {
                         });
                     });
                     ui.separator();
-                    // Both ways: a sheet held narrow on a laptop scrolls to its fields instead of cutting them.
-                    egui::ScrollArea::both()
+                    egui::ScrollArea::vertical()
                         .id_salt("settings_scroll")
                         .show(ui, |ui| super::settings::settings_ui(ui, vm, cmds));
                 });
