@@ -118,6 +118,9 @@ pub struct Settings {
     pub allow_same_volume: bool,
     /// A desktop notification when a card finishes, fails or is safe to erase.
     pub notify_desktop: bool,
+    /// Show each card as a job on iconik's Jobs page (others see the ingest; aborting it there
+    /// stops the card).
+    pub iconik_job: bool,
     /// POST each finished card's summary (JSON) to this URL (empty: none).
     pub webhook_url: String,
     /// iconik metadata view (id) the edited fields and description are written to (empty: none).
@@ -154,6 +157,7 @@ impl Default for Settings {
             verify_size_only: false,
             allow_same_volume: false,
             notify_desktop: true,
+            iconik_job: true,
             webhook_url: String::new(),
             metadata_view: String::new(),
             tools: crate::media::tools::ToolPaths::default(),
@@ -253,6 +257,7 @@ impl Settings {
         options.collection =
             Some(self.default_collection.trim().to_owned()).filter(|c| !c.is_empty());
         options.title_template = self.title_template.clone();
+        options.iconik_job = self.iconik_job;
         options
     }
 }

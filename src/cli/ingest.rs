@@ -216,10 +216,10 @@ pub struct IngestArgs {
     /// Cap of all proxy uploads together, bytes per second (20M = 20 MiB/s, 500K).
     #[arg(long, value_name = "RATE", value_parser = card_ingest::iconik::upload::throttle::parse_rate)]
     max_upload_rate: Option<u64>,
-    /// Show the card as a job on iconik's Jobs page (one child job per clip; aborting it there
-    /// stops the card).
+    /// Do not show the card as a job on iconik's Jobs page (shown by default: one child job per
+    /// clip, and aborting it there stops the card).
     #[arg(long)]
-    iconik_job: bool,
+    no_iconik_job: bool,
 }
 
 impl IngestArgs {
@@ -267,7 +267,7 @@ impl IngestArgs {
             upload_chunk_kib: 8192,
             offline_wait: std::time::Duration::from_secs(3600),
             max_upload_rate: None,
-            iconik_job: false,
+            no_iconik_job: false,
         }
     }
 }
@@ -378,7 +378,7 @@ pub fn options_from_args(
     options.upload_chunk_bytes = args.upload_chunk_kib.max(256) / 256 * 256 * 1024;
     options.offline_wait = Some(args.offline_wait);
     options.max_upload_rate = args.max_upload_rate;
-    options.iconik_job = args.iconik_job;
+    options.iconik_job = !args.no_iconik_job;
     options
 }
 

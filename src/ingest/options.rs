@@ -163,7 +163,7 @@ impl IngestOptions {
             max_upload_rate: None,
             pause: crate::pause::Pause::default(),
             // Off until the window and CLI tests that count every call know the extra ones.
-            iconik_job: false,
+            iconik_job: true,
             job_poll_every: std::time::Duration::from_secs(10),
             encoder: crate::media::proxy::EncoderChoice::Auto,
         }

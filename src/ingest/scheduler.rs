@@ -167,6 +167,11 @@ async fn walk(ctx: &ClipCtx, steps: &[Step]) -> bool {
         if !shared.options.pause.resumed_unless(&shared.cancel).await {
             return false;
         }
+        // A slot handed over after Cancel (or a token refusal) starts nothing: it goes on to
+        // the next waiter, which stops the same way.
+        if shared.stopping() {
+            return false;
+        }
         // The other branch may have settled this step while it waited (a clip found already
         // in iconik skips its encode): the slot goes straight to the next clip.
         if shared.clip(id).step(step).is_finished() {

@@ -465,6 +465,16 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
             }
             ui.label("");
             ui.checkbox(
+                &mut vm.settings.iconik_job,
+                "Show the ingest on iconik's Jobs page",
+            )
+            .on_hover_text(
+                "One job per card with a child per clip, so others see it; aborting it in \
+                 iconik stops the card",
+            );
+            ui.end_row();
+            ui.label("");
+            ui.checkbox(
                 &mut vm.settings.notify_desktop,
                 "Notify me when a card is done",
             )

@@ -1090,9 +1090,12 @@ async fn proxy_mode_iconik_asks_the_transcoder_for_single_file_clips() {
         .count();
     assert_eq!(transcodes, clips);
     assert_eq!(
-        reqs.iter().filter(|r| r["method"] == "PUT").count(),
+        reqs.iter()
+            .filter(|r| r["method"] == "PUT"
+                && !r["path"].as_str().unwrap_or("").starts_with("/API/jobs/"))
+            .count(),
         0,
-        "no local proxy uploaded"
+        "no local proxy uploaded (the Jobs page's step updates aside)"
     );
     assert_all_validated(&sbx);
 }

@@ -100,6 +100,9 @@ fn engine(sbx: &SandboxHandle, s: &Setup, proxy: ProxyMode) -> Engine {
     options.upload_chunk_bytes = 256 * 1024;
     options.max_calls_per_second = 1000;
     options.proxy = proxy;
+    // These tests count the seed flow's calls exactly; the Jobs page's own budget is checked
+    // in `jobs_page`.
+    options.iconik_job = false;
     Engine {
         client,
         upload: UploadHttp::new(&UploadConfig::default()).expect("upload client"),
@@ -297,9 +300,21 @@ async fn cancel_stops_every_lane_and_a_rerun_completes_without_duplicates() {
     // the lanes had moved on by then.)
     let cancel = Arc::new(AtomicBool::new(false));
     let first_clip = report.clips[0].clip.id.clone();
+    // Checksums begun before and after Cancel: the disk lane may have finished the card first
+    // on a fast machine (nothing left to stop), but none may begin after Cancel.
+    let sums_before = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sums_after = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let sink = {
-        let cancel = cancel.clone();
+        let (cancel, before, after) = (cancel.clone(), sums_before.clone(), sums_after.clone());
         EventSink::call(move |e| {
+            if e.step == Some(Step::Checksum) && e.kind == EventKind::Started {
+                let n = if cancel.load(Ordering::Relaxed) {
+                    &after
+                } else {
+                    &before
+                };
+                n.fetch_add(1, Ordering::Relaxed);
+            }
             if e.clip_id.as_deref() == Some(first_clip.as_str())
                 && e.step == Some(Step::Proxy)
                 && e.kind == EventKind::Started
@@ -337,9 +352,15 @@ async fn cancel_stops_every_lane_and_a_rerun_completes_without_duplicates() {
         CLIPS - 1,
         "cpu lane: only clip 1's encode (running when Cancel came) began"
     );
-    assert!(
-        never_started(Step::Checksum) > 0,
-        "disk lane: clips still queued for their checksum never started"
+    assert_eq!(
+        sums_after.load(Ordering::Relaxed),
+        0,
+        "disk lane: no checksum began after Cancel"
+    );
+    assert_eq!(
+        never_started(Step::Checksum),
+        CLIPS - sums_before.load(Ordering::Relaxed),
+        "disk lane: the clips still queued for their checksum never started"
     );
     assert!(
         clips.iter().all(|c| !c.is_complete()),
