@@ -78,9 +78,9 @@ impl CardPlan {
         }
     }
 
-    /// The engine's job (the selected, complete clips; `cards` are every card of the scan, for
-    /// spans) and the clips left out with their reason.
-    pub fn split(&self, cards: &[Card]) -> (CardJob, Vec<LeftOut>) {
+    /// The engine's job: the selected, complete clips (`cards` are every card of the scan, for
+    /// spans), and in [`CardJob::left_out`] the card's other clips with their reason.
+    pub fn split(&self, cards: &[Card]) -> CardJob {
         let mut run = Vec::new();
         let mut left = Vec::new();
         for c in &self.clips {
@@ -102,7 +102,9 @@ impl CardPlan {
                 }),
             }
         }
-        (CardJob::new(self.card.clone(), run, cards), left)
+        let mut job = CardJob::new(self.card.clone(), run, cards);
+        job.left_out = left;
+        job
     }
 }
 
@@ -159,7 +161,8 @@ mod tests {
             clips,
             selected: HashSet::from(["p2:0001AA".to_owned()]),
         };
-        let (job, left) = plan.split(&[card()]);
+        let job = plan.split(&[card()]);
+        let left = &job.left_out;
         let run: Vec<&str> = job.clips.iter().map(|c| c.clip.name.as_str()).collect();
         assert_eq!(run, ["0001AA"]);
         assert_eq!(left.len(), 3);
@@ -178,11 +181,11 @@ mod tests {
     #[test]
     fn the_cli_selection_holds_damaged_clips_back_unless_asked() {
         let clips = vec![clip("0001AA", 10, None), clip("0003AC", 0, None)];
-        let (job, left) = CardPlan::all_clips(card(), clips.clone(), false).split(&[card()]);
+        let job = CardPlan::all_clips(card(), clips.clone(), false).split(&[card()]);
         assert_eq!(job.clips.len(), 1);
-        assert!(matches!(left[0].why, LeftOutReason::Blocked(_)));
-        let (job, left) = CardPlan::all_clips(card(), clips, true).split(&[card()]);
+        assert!(matches!(job.left_out[0].why, LeftOutReason::Blocked(_)));
+        let job = CardPlan::all_clips(card(), clips, true).split(&[card()]);
         assert_eq!(job.clips.len(), 2);
-        assert!(left.is_empty());
+        assert!(job.left_out.is_empty());
     }
 }

@@ -61,9 +61,7 @@ impl Face {
                 path.display(),
                 root.display()
             ),
-            (Face::Cli, IngestError::TokenRefused) | (Face::Window, IngestError::TokenRefused) => {
-                self.token_refused().to_owned()
-            }
+            (_, IngestError::TokenRefused) => self.token_refused().to_owned(),
             _ => e.to_string(),
         }
     }
@@ -292,20 +290,13 @@ pub async fn run(
         cards,
     } = request;
     let started_at = chrono::Utc::now();
-    let jobs: Vec<(CardJob, Vec<LeftOut>)> = plans
-        .iter()
-        .map(|p| {
-            let (mut job, left) = p.split(&cards);
-            job.left_out = left.clone();
-            (job, left)
-        })
-        .collect();
+    let jobs: Vec<CardJob> = plans.iter().map(|p| p.split(&cards)).collect();
     let mut ends = Vec::new();
     let engine = match build_engine(&config, &jobs, started_at) {
         Ok(e) => Arc::new(e),
         Err(msg) => {
-            for (job, left) in &jobs {
-                let end = CardEnd::failed(job.card.root.clone(), msg.clone(), left);
+            for job in &jobs {
+                let end = CardEnd::failed(job.card.root.clone(), msg.clone(), &job.left_out);
                 emit(SessionEvent::CardEnded(Box::new(end.clone())));
                 ends.push(end);
             }
@@ -315,12 +306,13 @@ pub async fn run(
     };
     emit(SessionEvent::Started {
         options: Box::new(engine.options.clone()),
-        cards: jobs.iter().map(|(j, _)| j.card.root.clone()).collect(),
+        cards: jobs.iter().map(|j| j.card.root.clone()).collect(),
     });
     let senders: CardSenders = Arc::default();
     let mut owner = HashMap::new();
     let mut tasks = tokio::task::JoinSet::new();
-    for (job, left) in jobs {
+    for job in jobs {
+        let left = job.left_out.clone();
         let root = job.card.root.clone();
         for c in &job.clips {
             owner.insert(c.clip.id.clone(), root.clone());
@@ -489,7 +481,7 @@ async fn tell(summary: crate::notify::CardSummary, desktop: bool, webhook: Strin
 
 fn build_engine(
     config: &SessionConfig,
-    jobs: &[(CardJob, Vec<LeftOut>)],
+    jobs: &[CardJob],
     started_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Engine, String> {
     let token = config.credentials.token.clone();
@@ -500,7 +492,7 @@ fn build_engine(
         let header = TranscriptHeader {
             card: jobs
                 .iter()
-                .map(|(j, _)| j.card.root.display().to_string())
+                .map(|j| j.card.root.display().to_string())
                 .collect::<Vec<_>>()
                 .join(" "),
             server: config.server.clone(),

@@ -414,10 +414,13 @@ mod tests {
         // Card A's plan holds both its clips (the verdict covers them); only one runs.
         assert_eq!(r.plans[0].clips.len(), 2);
         assert_eq!(r.plans[0].selected, HashSet::from(["p2:0001AA".to_owned()]));
-        let (job, left) = r.plans[0].split(&r.cards);
+        let job = r.plans[0].split(&r.cards);
         assert_eq!(job.clips.len(), 1);
-        assert_eq!(left.len(), 1);
-        assert_eq!(left[0].why, crate::ingest::LeftOutReason::NotSelected);
+        assert_eq!(job.left_out.len(), 1);
+        assert_eq!(
+            job.left_out[0].why,
+            crate::ingest::LeftOutReason::NotSelected
+        );
         assert_eq!(
             r.plans[0].clips[0].metadata.frame_rate.as_deref(),
             Some("25")
