@@ -4,6 +4,7 @@
 
 use super::background::{BgEvent, KeyringOpener, StorageInfo, Worker};
 use super::command::{Commands, UiCommand};
+use super::help::Shortcut;
 use super::queue::{QueueEvent, from_ingest};
 use super::state::{
     CardView, ClipRow, Connection, KeyringStatus, PosterState, StorageRow, ViewModel,
@@ -122,27 +123,8 @@ pub struct App {
     preflight_key: String,
     /// Posters being grabbed: (scan generation, clip id, the picture or why not).
     posters: Vec<(u64, String, PosterPromise)>,
-}
-
-/// DejaVu Sans (2.37, unmodified; licence in assets/fonts/): behind egui's own fonts, it draws
-/// what they lack — ✓ ✗ → ⚠ and the Greek, Cyrillic, Hebrew and Arabic of clip names and paths.
-const FALLBACK_FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-
-/// egui's fonts with [`FALLBACK_FONT`] after them in both families.
-pub fn fonts() -> egui::FontDefinitions {
-    let mut fonts = egui::FontDefinitions::default();
-    fonts.font_data.insert(
-        "DejaVuSans".to_owned(),
-        std::sync::Arc::new(egui::FontData::from_static(FALLBACK_FONT)),
-    );
-    for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
-        fonts
-            .families
-            .entry(family)
-            .or_default()
-            .push("DejaVuSans".to_owned());
-    }
-    fonts
+    /// The bundled fonts plus the system's CJK fallback, while they load.
+    system_fonts: Option<poll_promise::Promise<egui::FontDefinitions>>,
 }
 
 /// A folder chooser that answers "nothing chosen" sooner than this never opened.
@@ -218,6 +200,7 @@ impl App {
             connecting: None,
             choosing: None,
             posters: Vec::new(),
+            system_fonts: None,
             preflight: None,
             preflight_key: String::new(),
         };
@@ -281,20 +264,31 @@ impl App {
             self.attached = true;
             // Light or dark as the OS says (eframe reports the system theme each frame).
             ctx.options_mut(|o| o.theme_preference = egui::ThemePreference::System);
-            ctx.set_fonts(fonts());
+            ctx.set_fonts(super::fonts::bundled());
+            // The system's CJK font, found off the UI thread (a font scan takes a while).
+            self.system_fonts = Some(poll_promise::Promise::spawn_thread(
+                "system-fonts",
+                super::fonts::with_system_fallbacks,
+            ));
         }
         self.guard_close(&ctx);
         while let Ok(event) = self.events.try_recv() {
             self.apply_event(event);
         }
         self.poll_promises(&ctx);
+        if let Some(fonts) = self.system_fonts.take_if(|p| p.ready().is_some()) {
+            if let Ok(fonts) = fonts.try_take() {
+                ctx.set_fonts(fonts);
+            }
+        }
         if let Some(log) = &self.log {
             self.vm.log.extend(log.drain());
         }
+        self.cmds.clear_shortcuts();
         self.input(&ctx);
         self.panels_ui(ui);
         super::dialogs::dialogs_ui(ui, &mut self.vm, &mut self.cmds);
-        super::help::help_ui(ui, self.vm.show_help, &mut self.cmds);
+        super::help::help_ui(ui, self.vm.show_help, &self.vm.help_focus, &mut self.cmds);
         for command in self.cmds.take() {
             self.apply_command(command);
         }
@@ -430,52 +424,8 @@ impl App {
             self.cmds.push(UiCommand::LoadPaths(dropped));
         }
         let typing = ctx.memory(|m| m.focused().is_some());
-        let open = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
-        if ctx.input_mut(|i| i.consume_shortcut(&open)) {
-            self.cmds.push(UiCommand::ChooseCard);
-        }
-        if !typing && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter)) {
-            self.cmds.push(UiCommand::StartIngest);
-        }
-        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape)) {
-            self.cmds.push(UiCommand::CloseDialogs);
-        }
-        // The rest of the table in super::help::SHORTCUTS (the overlay lists them).
-        let shortcut = |m: egui::Modifiers, k: egui::Key| egui::KeyboardShortcut::new(m, k);
-        let cmd_shift = egui::Modifiers::COMMAND | egui::Modifiers::SHIFT;
-        let pressed = |s: egui::KeyboardShortcut| ctx.input_mut(|i| i.consume_shortcut(&s));
-        if !typing && pressed(shortcut(cmd_shift, egui::Key::A)) {
-            self.cmds.push(UiCommand::SelectAll(false));
-        }
-        if !typing && pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::A)) {
-            self.cmds.push(UiCommand::SelectAll(true));
-        }
-        if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::ArrowDown)) {
-            self.cmds.push(UiCommand::FocusNext(1));
-        }
-        if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::ArrowUp)) {
-            self.cmds.push(UiCommand::FocusNext(-1));
-        }
-        if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::P)) {
-            self.cmds.push(UiCommand::TogglePause);
-        }
-        if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::R)) {
-            self.cmds.push(UiCommand::RetryAllFailed);
-        }
-        if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::Period)) {
-            self.cmds.push(UiCommand::CancelIngest);
-        }
-        if pressed(shortcut(egui::Modifiers::COMMAND, egui::Key::Comma)) {
-            self.cmds.push(UiCommand::ToggleSettings);
-        }
-        let question = !typing
-            && ctx.input(|i| {
-                i.events
-                    .iter()
-                    .any(|e| matches!(e, egui::Event::Text(t) if t == "?"))
-            });
-        if pressed(shortcut(egui::Modifiers::NONE, egui::Key::F1)) || question {
-            self.cmds.push(UiCommand::ShowHelp(!self.vm.show_help));
+        for shortcut in super::help::pressed(ctx, typing) {
+            self.cmds.push(shortcut.command(self.vm.show_help));
         }
     }
 
@@ -708,7 +658,14 @@ impl App {
                 _ => {}
             },
             UiCommand::ToggleSettings => self.vm.show_settings = !self.vm.show_settings,
-            UiCommand::ShowHelp(on) => self.vm.show_help = on,
+            UiCommand::ShowHelp(on) => {
+                if on && !self.vm.show_help {
+                    // Which control the operator was on when asking (the modal takes no focus).
+                    let focused = self.ctx.as_ref().and_then(|c| c.memory(|m| m.focused()));
+                    self.vm.help_focus = super::help::FocusedControl::of(focused, &self.cmds);
+                }
+                self.vm.show_help = on;
+            }
             UiCommand::CloseDialogs => {
                 self.vm.show_help = false;
                 self.vm.focused = None;
@@ -1100,9 +1057,14 @@ impl App {
             Notice::Warning => ("!", egui::Color32::from_rgb(0xe0, 0x9b, 0x16)),
             Notice::Failed => ("x", egui::Color32::from_rgb(0xdc, 0x35, 0x45)),
         };
+        let text = text.into();
+        let text = match &self.ctx {
+            Some(ctx) => wrap_toast(ctx, &text),
+            None => text,
+        };
         self.toasts
             .add(egui_notify::Toast::custom(
-                text.into(),
+                text,
                 egui_notify::ToastLevel::Custom(badge.to_owned(), color),
             ))
             .closable(false)
@@ -1707,29 +1669,49 @@ impl App {
     }
 }
 
+/// Room a toast takes besides its text: egui-notify's padding (10 each side), its badge (a line
+/// high, plus padding) and our margin from the window's edges (12 each side).
+pub const TOAST_CHROME: f32 = 2.0 * 10.0 + 30.0 + 2.0 * 12.0;
+/// The widest a toast's text gets on a large screen (a short paragraph reads better).
+const TOAST_MAX_TEXT: f32 = 520.0;
+
+/// The toast's text broken into lines that fit the window: egui-notify lays a toast out on one
+/// line however long, so a long path ran off the window's left edge.
+pub fn wrap_toast(ctx: &egui::Context, text: &str) -> String {
+    let width = (ctx.content_rect().width() - TOAST_CHROME).clamp(120.0, TOAST_MAX_TEXT);
+    let font = egui::TextStyle::Body.resolve(&ctx.global_style());
+    let galley = ctx.fonts_mut(|f| f.layout(text.to_owned(), font, egui::Color32::WHITE, width));
+    galley
+        .rows
+        .iter()
+        .map(|r| r.row.text())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn top_bar_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     ui.horizontal(|ui| {
         ui.heading("card-ingest");
         ui.separator();
-        if ui
+        let settings = ui
             .selectable_label(vm.show_settings, "Settings")
-            .on_hover_text("Connection and settings (Ctrl+,)")
-            .clicked()
-        {
+            .on_hover_text(Shortcut::Settings.hint("Connection and settings"));
+        cmds.shortcut_of(settings.id, Shortcut::Settings);
+        if settings.clicked() {
             cmds.push(UiCommand::ToggleSettings);
         }
-        if ui
+        let choose = ui
             .add_enabled(!vm.choosing_folder, egui::Button::new("Choose card…"))
-            .on_hover_text("Ctrl+O")
-            .clicked()
-        {
+            .on_hover_text(Shortcut::ChooseCard.hint("Choose a card folder"));
+        cmds.shortcut_of(choose.id, Shortcut::ChooseCard);
+        if choose.clicked() {
             cmds.push(UiCommand::ChooseCard);
         }
-        if ui
+        let help = ui
             .button("Help")
-            .on_hover_text("Keyboard shortcuts (F1 or ?)")
-            .clicked()
-        {
+            .on_hover_text(Shortcut::Help.hint("Keyboard shortcuts"));
+        cmds.shortcut_of(help.id, Shortcut::Help);
+        if help.clicked() {
             cmds.push(UiCommand::ShowHelp(true));
         }
         ui.separator();

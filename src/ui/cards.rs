@@ -3,6 +3,7 @@
 //! below. Rows are virtualised (`egui_extras` table), so thousands of clips stay smooth.
 
 use super::command::{Commands, UiCommand};
+use super::help::Shortcut;
 use super::state::{ClipRow, PosterState, ViewModel};
 use crate::ingest::lookup::DuplicateCheck;
 use egui_extras::{Column, TableBuilder};
@@ -89,10 +90,11 @@ fn drop_zone_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
                     "Drop a card folder here"
                 });
                 ui.label("or");
-                if ui
+                let choose = ui
                     .add_enabled(!vm.choosing_folder, egui::Button::new("Choose card…"))
-                    .clicked()
-                {
+                    .on_hover_text(Shortcut::ChooseCard.hint("Choose a card folder"));
+                cmds.shortcut_of(choose.id, Shortcut::ChooseCard);
+                if choose.clicked() {
                     cmds.push(UiCommand::ChooseCard);
                 }
                 ui.label("or type or paste its path");
@@ -137,13 +139,15 @@ fn header_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         let ready = selected > 0 && vm.connected() && !vm.queue.running();
         let button = egui::Button::new(format!("Ingest {selected} clips"));
         let hint = if !vm.connected() {
-            "Test the connection first"
+            "Test the connection first".to_owned()
         } else if selected == 0 {
-            "Select clips to ingest"
+            "Select clips to ingest".to_owned()
         } else {
-            "Register the selected clips in iconik (Enter)"
+            Shortcut::Ingest.hint("Register the selected clips in iconik")
         };
-        if ui.add_enabled(ready, button).on_hover_text(hint).clicked() {
+        let ingest = ui.add_enabled(ready, button).on_hover_text(hint);
+        cmds.shortcut_of(ingest.id, Shortcut::Ingest);
+        if ingest.clicked() {
             cmds.push(UiCommand::StartIngest);
         }
         ui.strong(format!("{total} clips"));
@@ -322,6 +326,8 @@ fn clip_table(
             .collect()
     });
     let n = shown.len();
+    // "All cards" with more than one card loaded: a Card column says whose clip each row is.
+    let card_column = vm.card_filter.is_none() && several_cards(vm);
     let focused = vm.focused.clone();
     let saved = vm.settings.clip_columns.clone();
     let resizable = |i: usize, min: f32| {
@@ -360,19 +366,26 @@ fn clip_table(
             .column(resizable(2, 60.0))
             .column(resizable(3, 56.0))
             .column(Column::auto().at_least(60.0));
+        if card_column {
+            // Last, so the resizable columns keep their header positions (RESIZABLE).
+            builder = builder.column(Column::auto().at_least(60.0).at_most(160.0).clip(true));
+        }
     }
-    let headers = match part {
-        Part::All => &HEADERS[..],
-        Part::Frozen => &HEADERS[..FROZEN],
-        Part::Rest => &HEADERS[FROZEN..],
+    let mut headers: Vec<&str> = match part {
+        Part::All => HEADERS[..].to_vec(),
+        Part::Frozen => HEADERS[..FROZEN].to_vec(),
+        Part::Rest => HEADERS[FROZEN..].to_vec(),
     };
+    if card_column && part.rest() {
+        headers.push("Card");
+    }
     builder
         .header(22.0, |mut header| {
             for title in headers {
                 // Content starts at the cell's left edge: a column is as wide as the distance
                 // to the next one's left edge, less the spacing between them.
                 let (used, _) = header.col(|ui| {
-                    ui.strong(*title);
+                    ui.strong(title);
                 });
                 lefts.push(used.left());
             }
@@ -419,6 +432,13 @@ fn clip_table(
                     row.col(|ui| {
                         ui.label(format_bytes(clip.scanned.clip.total_size()));
                     });
+                    if card_column {
+                        let root = &clip.scanned.clip.card_root;
+                        row.col(|ui| {
+                            ui.label(card_name(root))
+                                .on_hover_text(root.display().to_string());
+                        });
+                    }
                 }
             };
             match heights {
@@ -426,6 +446,19 @@ fn clip_table(
                 None => body.rows(ROW_HEIGHT, n, row_ui),
             }
         })
+}
+
+/// Whether the loaded clips come from more than one card (stops at the first other card).
+fn several_cards(vm: &ViewModel) -> bool {
+    let mut roots = vm.card.clips.iter().map(|c| &c.scanned.clip.card_root);
+    roots.next().is_some_and(|first| roots.any(|r| r != first))
+}
+
+/// A card's name in the table: its folder's name (the whole path on hover).
+fn card_name(root: &std::path::Path) -> String {
+    root.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| root.display().to_string())
 }
 
 /// Tick, expand, poster and clip name (with the expansion's details and files).
@@ -460,11 +493,11 @@ fn frozen_cells(
     row.col(|ui| poster_ui(ui, clip, cmds));
     row.col(|ui| {
         let name_ui = |ui: &mut egui::Ui, cmds: &mut Commands| {
-            if ui
+            let name = ui
                 .selectable_label(focused == Some(id.as_str()), &clip.scanned.clip.name)
-                .on_hover_text("Edit this clip")
-                .clicked()
-            {
+                .on_hover_text("Edit this clip (Enter on its name: Title focused)");
+            cmds.shortcut_of(name.id, Shortcut::Ingest);
+            if name.clicked() {
                 cmds.push(UiCommand::Focus(id.clone()));
             }
         };

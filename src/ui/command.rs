@@ -78,21 +78,42 @@ pub enum UiCommand {
     UseProxy(crate::settings::ProxyChoice),
 }
 
-/// The frame's command list.
+/// The frame's command list, and which widgets stand for a keyboard shortcut this frame.
 #[derive(Debug, Default)]
-pub struct Commands(Vec<UiCommand>);
+pub struct Commands {
+    commands: Vec<UiCommand>,
+    shortcuts: Vec<(egui::Id, super::help::Shortcut)>,
+}
 
 impl Commands {
     pub fn push(&mut self, command: UiCommand) {
-        self.0.push(command);
+        self.commands.push(command);
     }
 
     /// Takes the frame's commands, leaving the list empty.
     pub fn take(&mut self) -> Vec<UiCommand> {
-        std::mem::take(&mut self.0)
+        std::mem::take(&mut self.commands)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.commands.is_empty()
+    }
+
+    /// This widget does what `shortcut` does (the help overlay names it when it has focus).
+    pub fn shortcut_of(&mut self, id: egui::Id, shortcut: super::help::Shortcut) {
+        self.shortcuts.push((id, shortcut));
+    }
+
+    /// The shortcut of the widget `id`, as registered this frame.
+    pub fn shortcut_at(&self, id: egui::Id) -> Option<super::help::Shortcut> {
+        self.shortcuts
+            .iter()
+            .find(|(w, _)| *w == id)
+            .map(|(_, s)| *s)
+    }
+
+    /// Forgets the registrations (at the start of a frame: the widgets register again).
+    pub fn clear_shortcuts(&mut self) {
+        self.shortcuts.clear();
     }
 }

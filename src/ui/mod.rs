@@ -4,7 +4,8 @@
 //! Layout (one job per file): [`app`] composes the panels — the settings side sheet
 //! ([`settings`]), the card list ([`sources`]), the clip table ([`cards`]), [`clip_edit`],
 //! [`queue`] (its "how long" figures from [`progress`] on the [`clock`]), [`log`] (fed by
-//! [`crate::log_capture`]) and the shortcut overlay ([`help`]) — which render the [`state`] view
+//! [`crate::log_capture`]) and the shortcut overlay ([`help`], whose one table the keys are read
+//! from), with the fonts of [`fonts`] — which render the [`state`] view
 //! model and return [`command::UiCommand`]s applied at the end of the frame. [`plan`] turns the
 //! sheet and the edits into an [`crate::ingest::session`] request (the settings' part is
 //! [`crate::settings::Settings::ingest_options`]); the session's events fold into the queue.
@@ -24,6 +25,7 @@ pub mod clip_edit;
 pub mod clock;
 pub mod command;
 pub mod dialogs;
+pub mod fonts;
 pub mod help;
 pub mod log;
 pub mod plan;

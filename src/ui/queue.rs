@@ -10,6 +10,7 @@
 use super::cards::format_bytes;
 use super::clock::Clock;
 use super::command::{Commands, UiCommand};
+use super::help::Shortcut;
 use super::progress::{CardFigures, RateMeter};
 use crate::ingest::Step;
 use std::collections::BTreeMap;
@@ -605,20 +606,34 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
                 .show_percentage(),
         );
         let failed = queue.failed_count();
-        if failed > 0 && !queue.ended && ui.button(format!("Retry all failed ({failed})")).clicked()
-        {
-            cmds.push(UiCommand::RetryAllFailed);
+        if failed > 0 && !queue.ended {
+            let retry = ui
+                .button(format!("Retry all failed ({failed})"))
+                .on_hover_text(
+                    Shortcut::RetryAll.hint("Redo the failed step of every failed clip"),
+                );
+            cmds.shortcut_of(retry.id, Shortcut::RetryAll);
+            if retry.clicked() {
+                cmds.push(UiCommand::RetryAllFailed);
+            }
         }
-        if running
-            && ui
+        if running {
+            let pause = ui
                 .button(if queue.paused { "Resume" } else { "Pause" })
-                .on_hover_text("Ctrl+P: nothing new starts while paused; uploads go on from where they stopped")
-                .clicked()
-        {
-            cmds.push(UiCommand::TogglePause);
-        }
-        if running && ui.button("Cancel").clicked() {
-            cmds.push(UiCommand::CancelIngest);
+                .on_hover_text(Shortcut::Pause.hint(
+                    "Nothing new starts while paused; uploads go on from where they stopped",
+                ));
+            cmds.shortcut_of(pause.id, Shortcut::Pause);
+            if pause.clicked() {
+                cmds.push(UiCommand::TogglePause);
+            }
+            let cancel = ui
+                .button("Cancel")
+                .on_hover_text(Shortcut::Cancel.hint("Stop the ingest safely"));
+            cmds.shortcut_of(cancel.id, Shortcut::Cancel);
+            if cancel.clicked() {
+                cmds.push(UiCommand::CancelIngest);
+            }
         }
         if queue.open
             && !running

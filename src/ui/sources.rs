@@ -7,6 +7,7 @@
 
 use super::cards::format_bytes;
 use super::command::{Commands, UiCommand};
+use super::help::Shortcut;
 use super::state::ViewModel;
 use crate::ingest::erase::Verdict;
 use std::path::{Path, PathBuf};
@@ -220,11 +221,14 @@ fn state_color(ui: &egui::Ui, state: SourceState) -> egui::Color32 {
 pub fn sources_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
     ui.horizontal(|ui| {
         ui.heading("Cards");
-        if ui
+        let add = ui
             .add_enabled(!vm.choosing_folder, egui::Button::new("Add card…"))
-            .on_hover_text("Choose a card folder (Ctrl+O); while an ingest runs it is queued")
-            .clicked()
-        {
+            .on_hover_text(
+                Shortcut::ChooseCard
+                    .hint("Choose a card folder; while an ingest runs it is queued"),
+            );
+        cmds.shortcut_of(add.id, Shortcut::ChooseCard);
+        if add.clicked() {
             cmds.push(UiCommand::ChooseCard);
         }
     });

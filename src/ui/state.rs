@@ -446,6 +446,8 @@ pub struct ViewModel {
     pub ejecting: Vec<PathBuf>,
     /// The keyboard-shortcut overlay is open (F1 / ?).
     pub show_help: bool,
+    /// The control that had focus when the overlay opened (the overlay names its shortcut).
+    pub help_focus: super::help::FocusedControl,
 }
 
 /// A card waiting for its turn: scanned in the background as soon as it is dropped.

@@ -527,9 +527,27 @@ fn desk_help_overlay_lists_the_shortcuts_and_the_theme_follows_the_system() {
     d.harness.key_press(egui::Key::F1);
     d.harness.run_ok();
     assert!(d.has("Keyboard shortcuts"));
-    for (keys, what) in card_ingest::ui::help::SHORTCUTS {
-        assert!(d.has(keys) && d.has(what), "{keys}: {what}");
+    for e in card_ingest::ui::help::SHORTCUTS {
+        assert!(d.has(e.keys) && d.has(e.what), "{}: {}", e.keys, e.what);
     }
+    assert!(d.has("No control has keyboard focus: Tab moves to the first one."));
+    d.harness.key_press(egui::Key::Escape);
+    d.harness.run_ok();
+    assert!(!d.has("Keyboard shortcuts"));
+
+    // With "Choose card…" focused, the overlay names that control's shortcut, from the table
+    // the keys are read from: and the keys do what the overlay says.
+    let choose = card_ingest::ui::help::Shortcut::ChooseCard.entry();
+    d.harness
+        .query_all_by_label("Choose card…")
+        .next()
+        .expect("a Choose card button")
+        .focus();
+    d.harness.run_ok();
+    d.harness.key_press(egui::Key::F1);
+    d.harness.run_ok();
+    let line = format!("The focused control: {} — {}", choose.keys, choose.what);
+    assert!(d.has(&line), "{line}");
     d.harness.key_press(egui::Key::Escape);
     d.harness.run_ok();
     assert!(!d.has("Keyboard shortcuts"));
@@ -856,11 +874,49 @@ fn desk_clicking_a_card_shows_only_its_clips() {
             .any(|n| n.accesskit_node().role() == egui::accesskit::Role::Button)
     };
     assert!(shown(&d, &x_names[0]) && shown(&d, &g_names[0]));
-    d.harness.get_by_label(&rows[0].name).click();
+    // "All cards" has a Card column: each row names its card, on the row's own line.
+    let card_cell = |d: &Desk, clip: &str, card: &std::path::Path| -> bool {
+        let folder = card.file_name().unwrap().to_string_lossy().into_owned();
+        let row = d
+            .harness
+            .query_all_by_label(clip)
+            .find(|n| n.accesskit_node().role() == egui::accesskit::Role::Button)
+            .map(|n| n.rect());
+        let cells: Vec<egui::Rect> = d
+            .harness
+            .query_all_by_label(&folder)
+            .filter(|n| n.accesskit_node().role() == egui::accesskit::Role::Label)
+            .map(|n| n.rect())
+            .collect();
+        row.is_some_and(|r| {
+            cells.iter().any(|c| {
+                c.center().y > r.top() && c.center().y < r.bottom() && c.left() > r.right()
+            })
+        })
+    };
+    let header = |d: &Desk| d.harness.query_all_by_label("Card").next().is_some();
+    assert!(header(&d), "All cards shows a Card column");
+    assert!(
+        card_cell(&d, &x_names[0], &rows[0].root),
+        "{} names its card",
+        x_names[0]
+    );
+    assert!(
+        card_cell(&d, &g_names[0], &rows[1].root),
+        "{} names its card",
+        g_names[0]
+    );
+    // The card list's row (a button; the table's Card cells are labels of the same name).
+    d.harness
+        .query_all_by_label(&rows[0].name)
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::Button)
+        .expect("the card's row in the card list")
+        .click();
     d.harness.run_ok();
     d.harness.run_ok();
     assert!(shown(&d, &x_names[0]), "the picked card's clips");
     assert!(!shown(&d, &g_names[0]), "another card's clip is hidden");
+    assert!(!header(&d), "one card shown: no Card column");
     d.harness.get_by_label("All cards").click();
     d.harness.run_ok();
     d.harness.run_ok();

@@ -139,12 +139,24 @@ fn layout_nothing_overlaps_and_the_table_fits_at_three_sizes() {
 }
 
 /// Every character the window shows has a glyph in its fonts: the verdict's ✓ and ✗, arrows and
-/// ellipses, and clip names and paths in Latin, Greek, Cyrillic, Hebrew and Arabic. The strings
-/// are the window's own (the AccessKit tree of a loaded card) plus the verdict lines and names in
-/// those scripts; CJK is left to the system's fonts (not bundled: see the README).
+/// ellipses, and clip names and paths in Latin, Greek, Cyrillic, Hebrew, Arabic and CJK. The
+/// strings are the window's own (the AccessKit tree of a loaded card) plus the verdict lines and
+/// names in those scripts. CJK comes from the system's fonts (found in the background after the
+/// first frame): the test needs them installed (`.ci/setup` installs fonts-droid-fallback and
+/// fonts-nanum).
 #[test]
 fn glyphs_every_shown_character_is_drawn() {
-    let g = loaded_window();
+    let mut g = loaded_window();
+    let has = |h: &egui_kittest::Harness<'static, card_ingest::ui::App>, c: char| {
+        h.ctx
+            .fonts_mut(|f| f.has_glyph(&egui::FontId::proportional(14.0), c))
+    };
+    pump_until(
+        &mut g.harness,
+        Duration::from_secs(60),
+        "the system's CJK font (install them, e.g. Debian's fonts-droid-fallback and fonts-nanum)",
+        |h| has(h, '東') && has(h, '서'),
+    );
     let mut texts: Vec<String> = g
         .harness
         .root()
@@ -170,7 +182,19 @@ fn glyphs_every_shown_character_is_drawn() {
         ],
     };
     texts.extend(verdict.lines());
-    texts.extend(["Café Ærø Łódź", "Αθήνα", "Москва", "ירושלים", "القاهرة"].map(String::from));
+    texts.extend(
+        [
+            "Café Ærø Łódź",
+            "Αθήνα",
+            "Москва",
+            "ירושלים",
+            "القاهرة",
+            "東京ロケ_カメラA",
+            "北京 素材",
+            "서울 촬영",
+        ]
+        .map(String::from),
+    );
     let ctx = g.harness.ctx.clone();
     let mut missing = Vec::new();
     for text in &texts {
@@ -182,4 +206,44 @@ fn glyphs_every_shown_character_is_drawn() {
         }
     }
     assert!(missing.is_empty(), "no glyph for:\n{}", missing.join("\n"));
+}
+
+/// A toast with a long path stays inside a 1024-wide window: egui-notify lays a toast out on
+/// one line, so the window breaks the text into lines first; each line with the toast's chrome
+/// fits, and no word is lost.
+#[test]
+fn toasts_long_texts_are_broken_to_fit_the_window() {
+    let ctx = egui::Context::default();
+    ctx.set_fonts(card_ingest::ui::fonts::bundled());
+    let input = egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(1024.0, 700.0),
+        )),
+        ..Default::default()
+    };
+    // The frame's font atlas changes are not uploaded anywhere here.
+    ctx.run_ui(input, |_| {}).textures_delta.clear();
+    let text = "Scan failed: /media/operator/A001_XDCAM_2026-12-07_second_unit_backup/XDROOT/Clip \
+                does not exist or cannot be read; check that the card is still mounted and try \
+                again";
+    let wrapped = card_ingest::ui::app::wrap_toast(&ctx, text);
+    let lines: Vec<&str> = wrapped.lines().collect();
+    assert!(lines.len() > 1, "{wrapped}");
+    let font = egui::TextStyle::Body.resolve(&ctx.global_style());
+    for line in &lines {
+        let width = ctx
+            .fonts_mut(|f| f.layout_no_wrap(line.to_string(), font.clone(), egui::Color32::WHITE))
+            .rect
+            .width();
+        assert!(
+            width + card_ingest::ui::app::TOAST_CHROME <= 1024.0,
+            "{line:?} is {width} px wide"
+        );
+    }
+    let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(words(&wrapped), words(text));
+    ctx.run_ui(egui::RawInput::default(), |_| {})
+        .textures_delta
+        .clear();
 }
