@@ -276,10 +276,12 @@ impl App {
             self.apply_event(event);
         }
         self.poll_promises(&ctx);
-        if let Some(fonts) = self.system_fonts.take_if(|p| p.ready().is_some()) {
-            if let Ok(fonts) = fonts.try_take() {
-                ctx.set_fonts(fonts);
-            }
+        if let Some(Ok(fonts)) = self
+            .system_fonts
+            .take_if(|p| p.ready().is_some())
+            .map(|p| p.try_take())
+        {
+            ctx.set_fonts(fonts);
         }
         if let Some(log) = &self.log {
             self.vm.log.extend(log.drain());
