@@ -20,6 +20,7 @@
 //! - [`settings`]: the operator's saved settings (config folder) and their one mapping to the
 //!   engine's options ([`settings::Settings::ingest_options`]); the CLI maps its flags alike.
 //! - [`opener`]: opens reports and links with the system's viewer.
+//! - [`instance`]: one window per user: a second `card-ingest PATH` hands PATH to it.
 //! - [`log_capture`]: `tracing` events kept for the window's log panel.
 //! - [`atomic_write`]: temp + fsync + rename file replacement used by `mhl` and the journal.
 //! - [`pause`]: the operator's pause switch, honoured by the ingest's lanes and the uploads.
@@ -43,6 +44,7 @@ pub mod eject;
 pub mod http;
 pub mod iconik;
 pub mod ingest;
+pub mod instance;
 pub mod log_capture;
 pub mod media;
 pub mod mhl;

@@ -3,6 +3,7 @@
 //! (rust-stack.md §10), and hands both to [`card_ingest::ui::run`].
 
 use anyhow::Context;
+use card_ingest::instance::{self, HandOver};
 use card_ingest::log_capture::LogBuffer;
 use card_ingest::secrets::{EnvStore, KeyringStore};
 use card_ingest::settings::{self, AppDirs, Settings};
@@ -20,9 +21,41 @@ pub struct GuiArgs {
     /// built-in sandbox's request validation.
     #[arg(long = "spec", value_name = "DIR")]
     pub spec_dir: Option<PathBuf>,
+    /// Open a window of its own even when one already runs (by default PATH... goes to the
+    /// running window, which scans or queues them, and this command exits).
+    #[arg(long)]
+    pub new_window: bool,
 }
 
 pub fn run(args: GuiArgs, log: LogBuffer) -> anyhow::Result<ExitCode> {
+    // One window per user: hand the folders to the one that runs.
+    let mut arrivals = None;
+    if !args.new_window {
+        let endpoint = instance::Endpoint::for_user();
+        match instance::hand_over(&endpoint, &args.paths) {
+            Ok(HandOver::Delivered(0)) => {
+                println!("card-ingest: the running card-ingest window was brought to the front");
+                return Ok(ExitCode::SUCCESS);
+            }
+            Ok(HandOver::Delivered(n)) => {
+                println!(
+                    "card-ingest: handed {n} folder{} to the running card-ingest window",
+                    if n == 1 { "" } else { "s" }
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            Ok(HandOver::NoWindow) => {}
+            Err(e) => tracing::warn!("{e}; opening a window of its own"),
+        }
+        let (channel, send) = ui::Arrivals::channel();
+        match instance::listen(&endpoint, send) {
+            Ok(l) => {
+                tracing::debug!(socket = %l.name, "later card-ingest commands hand folders here");
+                arrivals = Some(channel);
+            }
+            Err(e) => tracing::warn!("{e}; a second card-ingest command opens a second window"),
+        }
+    }
     let dirs = AppDirs::from_os()
         .context("the OS gives no home folder for card-ingest's settings (set HOME)")?;
     let mut notices = Vec::new();
@@ -48,6 +81,7 @@ pub fn run(args: GuiArgs, log: LogBuffer) -> anyhow::Result<ExitCode> {
         spec_dir: args.spec_dir,
         notices,
         log: Some(log),
+        arrivals,
     };
     ui::run(startup, rt.handle().clone())
         .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;

@@ -49,6 +49,33 @@ pub struct Startup {
     pub notices: Vec<String>,
     /// Library `tracing` events for the log panel (`None`: only the app's own lines).
     pub log: Option<crate::log_capture::LogBuffer>,
+    /// Card folders later `card-ingest PATH` commands hand to this window (`None`: not the
+    /// user's single window, e.g. tests and `--new-window`).
+    pub arrivals: Option<Arrivals>,
+}
+
+/// Card folders handed over by other `card-ingest` processes ([`crate::instance`]): the
+/// listener's thread sends them and wakes the window.
+pub struct Arrivals {
+    pub paths: mpsc::Receiver<Vec<PathBuf>>,
+    /// Set on the first frame: the listener wakes the window through it.
+    pub waker: Arc<std::sync::OnceLock<egui::Context>>,
+}
+
+impl Arrivals {
+    /// The receiving end, and the listener's callback.
+    pub fn channel() -> (Self, impl Fn(Vec<PathBuf>) + Send + 'static) {
+        let (tx, rx) = mpsc::channel();
+        let waker: Arc<std::sync::OnceLock<egui::Context>> = Arc::default();
+        let wake = waker.clone();
+        let send = move |paths| {
+            let _ = tx.send(paths);
+            if let Some(ctx) = wake.get() {
+                ctx.request_repaint();
+            }
+        };
+        (Self { paths: rx, waker }, send)
+    }
 }
 
 /// Kinds of toast.
@@ -125,6 +152,8 @@ pub struct App {
     posters: Vec<(u64, String, PosterPromise)>,
     /// The bundled fonts plus the system's CJK fallback, while they load.
     system_fonts: Option<poll_promise::Promise<egui::FontDefinitions>>,
+    /// Card folders handed over by later `card-ingest PATH` commands.
+    arrivals: Option<Arrivals>,
 }
 
 /// A folder chooser that answers "nothing chosen" sooner than this never opened.
@@ -183,6 +212,7 @@ impl App {
             cmds: Commands::default(),
             attached: false,
             log: startup.log,
+            arrivals: startup.arrivals,
             ingest: None,
             run: 0,
             ingests_ended: 0,
@@ -270,8 +300,12 @@ impl App {
                 "system-fonts",
                 super::fonts::with_system_fallbacks,
             ));
+            if let Some(a) = &self.arrivals {
+                let _ = a.waker.set(ctx.clone());
+            }
         }
         self.guard_close(&ctx);
+        self.take_arrivals(&ctx);
         while let Ok(event) = self.events.try_recv() {
             self.apply_event(event);
         }
@@ -428,6 +462,33 @@ impl App {
         let typing = ctx.memory(|m| m.focused().is_some());
         for shortcut in super::help::pressed(ctx, typing) {
             self.cmds.push(shortcut.command(self.vm.show_help));
+        }
+    }
+
+    /// Folders another `card-ingest PATH` handed over: loaded like dropped ones (queued behind
+    /// a running ingest), and the window comes to the front.
+    fn take_arrivals(&mut self, ctx: &egui::Context) {
+        let Some(arrivals) = &self.arrivals else {
+            return;
+        };
+        let handed: Vec<Vec<PathBuf>> = arrivals.paths.try_iter().collect();
+        for paths in handed {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+            if paths.is_empty() {
+                continue;
+            }
+            self.vm.log(
+                Level::INFO,
+                format!(
+                    "handed over by another card-ingest command: {}",
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            self.cmds.push(UiCommand::LoadPaths(paths));
         }
     }
 

@@ -36,7 +36,7 @@ pub mod sources;
 pub mod state;
 pub mod title;
 
-pub use app::{App, Startup};
+pub use app::{App, Arrivals, Startup};
 
 /// Opens the window and runs until it is closed. `rt` runs the background jobs.
 ///

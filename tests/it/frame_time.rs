@@ -79,6 +79,7 @@ pub fn bare_app(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> App {
         spec_dir: None,
         notices: Vec::new(),
         log: None,
+        arrivals: None,
     };
     App::new(startup, rt.handle().clone())
 }

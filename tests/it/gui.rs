@@ -27,7 +27,7 @@ pub(crate) struct Gui {
     pub(crate) dir: tempfile::TempDir,
 }
 
-fn no_keyring()
+pub(crate) fn no_keyring()
 -> Box<dyn FnOnce() -> Result<card_ingest::secrets::KeyringStore, SecretsError> + Send> {
     Box::new(|| {
         Err(SecretsError::KeyringUnavailable {
@@ -67,6 +67,7 @@ pub(crate) fn gui_in(
         spec_dir: None,
         notices: Vec::new(),
         log: None,
+        arrivals: None,
     };
     let harness = window(startup, &rt);
     Gui {

@@ -107,6 +107,7 @@ impl Session {
             spec_dir: None,
             notices: Vec::new(),
             log: None,
+            arrivals: None,
         };
         let harness = crate::gui::window(startup, &self.rt);
         Window { harness }

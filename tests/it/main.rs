@@ -12,6 +12,7 @@ mod gui_desk;
 #[cfg(feature = "os-keyring-tests")]
 mod gui_keyring;
 mod ingest;
+mod instance;
 mod jobs_page;
 mod layout;
 mod look;
