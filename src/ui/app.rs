@@ -154,6 +154,8 @@ pub struct App {
     system_fonts: Option<poll_promise::Promise<egui::FontDefinitions>>,
     /// Card folders handed over by later `card-ingest PATH` commands.
     arrivals: Option<Arrivals>,
+    /// The Path field's folder completions being read: (for this input, the folders).
+    completing: Option<(String, poll_promise::Promise<Vec<PathBuf>>)>,
 }
 
 /// A folder chooser that answers "nothing chosen" sooner than this never opened.
@@ -213,6 +215,7 @@ impl App {
             attached: false,
             log: startup.log,
             arrivals: startup.arrivals,
+            completing: None,
             ingest: None,
             run: 0,
             ingests_ended: 0,
@@ -343,6 +346,7 @@ impl App {
             }
         }
         self.advance_queue();
+        self.follow_path_input();
         self.follow_server();
         self.follow_duplicates();
         self.follow_destinations();
@@ -489,6 +493,31 @@ impl App {
                 ),
             );
             self.cmds.push(UiCommand::LoadPaths(paths));
+        }
+    }
+
+    /// Keeps the Path field's completions in step with what is typed: one listing in flight,
+    /// asked again when the input moved on meanwhile.
+    fn follow_path_input(&mut self) {
+        let input = self.vm.path_input.trim().to_owned();
+        if let Some((asked, p)) = self.completing.take() {
+            match p.try_take() {
+                Ok(folders) => {
+                    self.vm.path_completions = folders;
+                    self.vm.path_completed_for = asked;
+                }
+                Err(p) => self.completing = Some((asked, p)),
+            }
+        }
+        if input.is_empty() {
+            self.vm.path_completions.clear();
+            self.vm.path_completed_for.clear();
+            return;
+        }
+        let asked = self.completing.as_ref().map(|(a, _)| a.as_str());
+        if self.vm.path_completed_for != input && asked != Some(input.as_str()) && asked.is_none() {
+            let p = self.worker.complete_folders(input.clone());
+            self.completing = Some((input, p));
         }
     }
 
@@ -835,6 +864,8 @@ impl App {
                                        field, or drop the folder on the window";
                             self.vm.log(Level::WARN, msg);
                             self.toast(Notice::Warning, msg);
+                            // Whichever Path field is on screen first.
+                            self.vm.path_field = None;
                             self.vm.focus_path = true;
                         }
                         None => {}

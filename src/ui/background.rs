@@ -496,6 +496,16 @@ impl Worker {
         });
     }
 
+    /// The folders a typed path may go on to ([`complete_folders`]), read off the UI thread (a
+    /// network mount can take its time to list).
+    pub fn complete_folders(&self, input: String) -> Promise<Vec<PathBuf>> {
+        self.promise(async move {
+            tokio::task::spawn_blocking(move || complete_folders(&input, COMPLETIONS))
+                .await
+                .unwrap_or_default()
+        })
+    }
+
     /// Grabs (or reuses from the cache) a clip's poster and decodes it for a texture.
     pub fn poster(&self, clip: ScannedClip) -> Promise<Result<egui::ColorImage, String>> {
         let permits = self.posters.clone();
@@ -586,4 +596,120 @@ fn grab_poster(
         size,
         image.as_raw(),
     ))
+}
+/// At most this many folders are offered under the Path field.
+pub const COMPLETIONS: usize = 8;
+
+/// The sub-folders a typed path can go on to, sorted, at most `limit`: the folders of
+/// `input`'s parent whose name starts with its last part (any case), or all folders of
+/// `input` when it ends with a separator. A leading `~` is the home folder. Hidden folders
+/// only when the typed part starts with a dot.
+pub fn complete_folders(input: &str, limit: usize) -> Vec<PathBuf> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Vec::new();
+    }
+    let expanded = match input.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with(['/', '\\']) => {
+            match directories::BaseDirs::new() {
+                Some(b) => format!("{}{rest}", b.home_dir().display()),
+                None => input.to_owned(),
+            }
+        }
+        _ => input.to_owned(),
+    };
+    let path = Path::new(&expanded);
+    let (dir, typed) = if expanded.ends_with(['/', '\\']) {
+        (path.to_path_buf(), String::new())
+    } else {
+        match (path.parent(), path.file_name()) {
+            (Some(parent), Some(name)) => {
+                (parent.to_path_buf(), name.to_string_lossy().to_lowercase())
+            }
+            _ => return Vec::new(),
+        }
+    };
+    let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &dir
+    }) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().to_lowercase();
+            name.starts_with(&typed) && (typed.starts_with('.') || !name.starts_with('.'))
+        })
+        .map(|e| dir.join(e.file_name()))
+        .collect();
+    found.sort();
+    found.truncate(limit);
+    found
+}
+
+/// What Tab makes of the typed path: the longest start all `completions` share (one
+/// completion: it, with a trailing separator to go on typing into it); `None` when that
+/// adds nothing.
+pub fn tab_complete(input: &str, completions: &[PathBuf]) -> Option<String> {
+    let texts: Vec<String> = completions
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let first = texts.first()?;
+    let completed = if texts.len() == 1 {
+        format!("{first}{}", std::path::MAIN_SEPARATOR)
+    } else {
+        let mut common = first.len();
+        for t in &texts[1..] {
+            common = common.min(
+                first
+                    .char_indices()
+                    .zip(t.chars())
+                    .take_while(|((_, a), b)| a == b)
+                    .last()
+                    .map_or(0, |((i, a), _)| i + a.len_utf8()),
+            );
+        }
+        first[..common].to_owned()
+    };
+    (completed.len() > input.trim().len()).then_some(completed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completes_folders_by_their_start_in_any_case_and_tab_takes_the_common_part() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["CARD_A", "card_b", "other", ".hidden"] {
+            std::fs::create_dir(dir.path().join(d)).unwrap();
+        }
+        std::fs::write(dir.path().join("CARD_file"), b"x").unwrap();
+        let root = dir.path().display().to_string();
+        let got = complete_folders(&format!("{root}/ca"), 8);
+        assert_eq!(got, [dir.path().join("CARD_A"), dir.path().join("card_b")]);
+        let all = complete_folders(&format!("{root}/"), 8);
+        assert_eq!(all.len(), 3, "{all:?}: no file, no hidden folder");
+        assert_eq!(
+            complete_folders(&format!("{root}/."), 8),
+            [dir.path().join(".hidden")]
+        );
+        assert_eq!(complete_folders(&format!("{root}/ca"), 1).len(), 1);
+        assert!(complete_folders(&format!("{root}/nothing/x"), 8).is_empty());
+
+        let two = [dir.path().join("CARD_A"), dir.path().join("CARD_B")];
+        assert_eq!(
+            tab_complete(&format!("{root}/C"), &two).as_deref(),
+            Some(format!("{root}/CARD_").as_str())
+        );
+        assert_eq!(tab_complete(&format!("{root}/CARD_"), &two), None);
+        assert_eq!(
+            tab_complete(&format!("{root}/CARD_A"), &two[..1]),
+            Some(format!("{root}/CARD_A{}", std::path::MAIN_SEPARATOR))
+        );
+    }
 }

@@ -106,19 +106,58 @@ fn drop_zone_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
 /// A card folder typed or pasted (where no file chooser can open, or a path is at hand):
 /// Enter or "Load" scans it; a path that does not exist is listed with the scan's errors.
 pub fn path_field_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    let id = ui.make_persistent_id("path_field");
+    // Completions that answer what is typed now (a slower answer to an older input is not shown).
+    let current = vm.path_completed_for == vm.path_input.trim() && !vm.path_input.trim().is_empty();
+    let mine = vm.path_field == Some(id);
+    let completions = if current && mine {
+        vm.path_completions.clone()
+    } else {
+        Vec::new()
+    };
     ui.horizontal(|ui| {
         let label = ui.label("Path");
+        // Tab completes the folder (before the field sees it: Tab would move the focus on).
+        let focused = ui.memory(|m| m.has_focus(id));
+        let mut to_end = false;
+        if focused
+            && !completions.is_empty()
+            && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Tab))
+            && let Some(longer) = super::background::tab_complete(&vm.path_input, &completions)
+        {
+            vm.path_input = longer;
+            to_end = true;
+        }
         // Fits the card list's width (the room left beside the label and "Load").
         let width = (ui.available_width() - 90.0).clamp(60.0, 260.0);
+        // The field last typed in takes the focus back (two are shown with no card loaded).
+        if vm.focus_path && vm.path_field.is_none_or(|f| f == id) {
+            vm.focus_path = false;
+            ui.memory_mut(|m| m.request_focus(id));
+            vm.path_field = Some(id);
+            to_end = true;
+        }
+        if to_end {
+            // The caret after the completed text, to go on typing.
+            if let Some(mut state) = egui::TextEdit::load_state(ui.ctx(), id) {
+                let end = egui::text::CCursor::new(vm.path_input.chars().count());
+                state
+                    .cursor
+                    .set_char_range(Some(egui::text::CCursorRange::one(end)));
+                state.store(ui.ctx(), id);
+            }
+        }
         let field = ui
             .add(
                 egui::TextEdit::singleline(&mut vm.path_input)
+                    .id(id)
                     .hint_text("/media/CARD_A")
                     .desired_width(width),
             )
-            .labelled_by(label.id);
-        if std::mem::take(&mut vm.focus_path) {
-            field.request_focus();
+            .labelled_by(label.id)
+            .on_hover_text("A card folder; Tab completes a folder name");
+        if field.changed() {
+            vm.path_field = Some(id);
         }
         let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         let path = vm.path_input.trim().to_owned();
@@ -128,6 +167,21 @@ pub fn path_field_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands)
             cmds.push(UiCommand::LoadPaths(vec![std::path::PathBuf::from(path)]));
         }
     });
+    // The folders it can go on to: a click takes one and goes on typing inside it.
+    for folder in &completions {
+        let name = folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| folder.display().to_string());
+        if ui
+            .small_button(format!("{name}{}", std::path::MAIN_SEPARATOR))
+            .on_hover_text(folder.display().to_string())
+            .clicked()
+        {
+            vm.path_input = format!("{}{}", folder.display(), std::path::MAIN_SEPARATOR);
+            vm.focus_path = true;
+        }
+    }
 }
 
 fn header_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {

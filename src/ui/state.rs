@@ -433,6 +433,12 @@ pub struct ViewModel {
     pub focus_title: bool,
     /// A card folder path being typed or pasted (the drop zone's and the card list's field).
     pub path_input: String,
+    /// Folders the typed path can go on to, and the input they answer (read in the
+    /// background: the list is shown only while it matches what is typed).
+    pub path_completions: Vec<PathBuf>,
+    pub path_completed_for: String,
+    /// The Path field the operator last typed in (the completions show under it alone).
+    pub path_field: Option<egui::Id>,
     /// Media tools that were not found, each with what it is for and how to install it (the
     /// banner); empty when all are there or not yet checked.
     pub missing_tools: Vec<crate::media::tools::MissingTool>,

@@ -1647,3 +1647,50 @@ fn gui_choose_card_without_a_file_chooser_offers_the_path_field() {
         .find(|n| n.is_focused());
     assert!(field.is_some(), "the Path field has the keyboard");
 }
+
+/// The Path field completes folders: typing lists the sub-folders that match (read in the
+/// background), Tab takes their common start, a click goes into one, and Enter loads it.
+#[test]
+fn gui_path_field_completes_folders_and_loads_the_one_picked() {
+    let parent = crate::util::tempdir();
+    let root = crate::util::canonical(parent.path());
+    crate::util::copy_tree(fixtures().dir_of(SampleKind::Gopro), &root.join("CARD_B"));
+    for other in ["CARD_A", "Other"] {
+        std::fs::create_dir(root.join(other)).unwrap();
+    }
+    let mut g = gui(Settings::default(), Vec::new());
+    g.harness.run_ok();
+    let root = root.display().to_string();
+    fn field(g: &Gui) -> egui_kittest::Node<'_> {
+        g.harness
+            .get_all_by_role_and_label(egui::accesskit::Role::TextInput, "Path")
+            .next()
+            .expect("a Path field")
+    }
+    field(&g).click();
+    g.harness.run_ok();
+    field(&g).type_text(&format!("{root}/ca"));
+    g.pump_until("the completions", |h| {
+        h.query_by_label("CARD_A/").is_some() && h.query_by_label("CARD_B/").is_some()
+    });
+    assert!(g.harness.query_by_label("Other/").is_none(), "not a match");
+    g.harness.key_press(egui::Key::Tab);
+    g.harness.run_ok();
+    assert_eq!(g.app().view().path_input, format!("{root}/CARD_"));
+    g.pump_until("the completions of CARD_", |h| {
+        h.state().view().path_completed_for == format!("{root}/CARD_")
+    });
+    g.harness.get_by_label("CARD_B/").click();
+    g.harness.run_ok();
+    assert_eq!(g.app().view().path_input, format!("{root}/CARD_B/"));
+    g.harness.run_ok();
+    assert!(field(&g).is_focused(), "typing goes on in the field");
+    g.harness.key_press(egui::Key::Enter);
+    g.pump_until("the picked card's clips", |h| {
+        !h.state().view().card.clips.is_empty()
+    });
+    assert_eq!(
+        g.app().view().card.paths,
+        [PathBuf::from(format!("{root}/CARD_B/"))]
+    );
+}
