@@ -618,16 +618,14 @@ pub fn complete_folders(input: &str, limit: usize) -> Vec<PathBuf> {
         }
         _ => input.to_owned(),
     };
-    let path = Path::new(&expanded);
-    let (dir, typed) = if expanded.ends_with(['/', '\\']) {
-        (path.to_path_buf(), String::new())
-    } else {
-        match (path.parent(), path.file_name()) {
-            (Some(parent), Some(name)) => {
-                (parent.to_path_buf(), name.to_string_lossy().to_lowercase())
-            }
-            _ => return Vec::new(),
-        }
+    // Split at the last separator by hand: `Path` drops a trailing "." ("/media/." would list
+    // /media's siblings instead of the hidden folders of /media).
+    let (dir, typed) = match expanded.rfind(['/', '\\']) {
+        Some(i) => (
+            PathBuf::from(&expanded[..=i]),
+            expanded[i + 1..].to_lowercase(),
+        ),
+        None => (PathBuf::new(), expanded.to_lowercase()),
     };
     let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() {
         Path::new(".")
