@@ -250,6 +250,14 @@ pub struct OffloadCopy {
     pub verify_description: String,
     /// The ASC MHL generation written there.
     pub mhl: PathBuf,
+    /// A later tier (`--cascade-to`): the first tier's copy it was filled from (`None`: read
+    /// from the card).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub copied_from: Option<PathBuf>,
+    /// Why this copy was not made at all (a later tier that failed: the card was released
+    /// before, so it does not stop the run; the verdict counts it as a missing copy).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
 }
 
 impl OffloadCopy {
@@ -266,11 +274,13 @@ impl OffloadCopy {
             verify: report.verify.as_str().to_owned(),
             verify_description: report.verify_description().to_owned(),
             mhl: d.mhl.path.clone(),
+            copied_from: None,
+            error: None,
         }
     }
 
     /// Whether this copy was read back and every file matched.
     pub fn read_back_and_matched(&self) -> bool {
-        self.failed.is_empty() && self.verify == "read-back"
+        self.error.is_none() && self.failed.is_empty() && self.verify == "read-back"
     }
 }

@@ -589,7 +589,15 @@ fn offload_html(h: &mut String, report: &CardReport) {
                 e(&from.to_string_lossy())
             ));
         }
-        let result = if c.failed.is_empty() {
+        if let Some(from) = &c.copied_from {
+            dest.push_str(&format!(
+                "<br>filled from <code>{}</code> (later tier)",
+                e(&from.to_string_lossy())
+            ));
+        }
+        let result = if let Some(error) = &c.error {
+            format!("<span class=\"status failed\">not made</span> {}", e(error))
+        } else if c.failed.is_empty() {
             "<span class=\"status complete\">matched</span>".to_owned()
         } else {
             format!(

@@ -2,6 +2,8 @@
 mod burn_in;
 mod camera_proxy;
 mod card_sweep;
+mod cascade;
+mod check_copies;
 mod client;
 mod edit_proxy;
 mod encoder;
