@@ -91,6 +91,10 @@ pub struct IngestArgs {
     /// copy and ASC MHL generation. Needs --offload-to.
     #[arg(long, value_name = "LOCAL_PATH")]
     cascade_to: Vec<PathBuf>,
+    /// Copy passes writing to one drive (device) at once, over every card of this run: two
+    /// destination folders on one RAID share it; a card waits for its drive's slot.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    drive_writers: u16,
     /// How offloaded copies are checked: re-read from the destination drive and compared by
     /// checksum, or (faster, weaker) by size only.
     #[arg(long, value_enum, default_value = "read-back")]
@@ -237,6 +241,7 @@ impl IngestArgs {
             storage_root: None,
             offload_to: Vec::new(),
             cascade_to: Vec::new(),
+            drive_writers: 1,
             verify: VerifyArg::ReadBack,
             allow_same_volume: false,
             proxy: ProxyArg::Local,
@@ -351,6 +356,7 @@ pub fn options_from_args(
     options.offload_to = args.offload_to.first().cloned();
     options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
     options.cascade_to = args.cascade_to.clone();
+    options.writers_per_drive = usize::from(args.drive_writers);
     options.lut = args.lut.clone();
     options.burn_in = args.burn_in.clone().map(|b| b.0).unwrap_or_default();
     options.burn_in_corner = args.burn_in_corner;

@@ -32,6 +32,9 @@ pub struct IngestOptions {
     /// verified copy, not from the card, after the card is released
     /// ([`super::EventKind::CardReleased`]); each gets its own verified copy and MHL.
     pub cascade_to: Vec<PathBuf>,
+    /// Copy passes writing to one drive at once, over every card of the process
+    /// (`--drive-writers`; [`crate::offload::drives`]).
+    pub writers_per_drive: usize,
     /// How offloaded copies are checked (read back from the drive, or size only).
     pub verify: crate::offload::VerifyMode,
     /// Let an offload destination share the card's volume (refused by default).
@@ -129,6 +132,7 @@ impl IngestOptions {
             offload_to: None,
             offload_also: Vec::new(),
             cascade_to: Vec::new(),
+            writers_per_drive: crate::offload::drives::DEFAULT_WRITERS_PER_DRIVE,
             verify: crate::offload::VerifyMode::ReadBack,
             allow_same_volume: false,
             offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),

@@ -231,6 +231,27 @@ pub struct CardRecord {
     pub clips: BTreeMap<String, ClipRecord>,
 }
 
+impl CardRecord {
+    /// "Check copies" on this card's copies (every copy that was made), repairing from the card
+    /// while it is still there; `None` when the card was not offloaded. The window runs it with
+    /// [`crate::offload::recheck::recheck`] and appends the outcome to the card's report
+    /// ([`super::report::CheckCopies::of`]).
+    pub fn check_copies_request(&self) -> Option<crate::offload::recheck::RecheckRequest> {
+        let destinations: Vec<PathBuf> = self
+            .offload_copies
+            .iter()
+            .filter(|c| c.error.is_none())
+            .map(|c| c.destination.clone())
+            .collect();
+        if destinations.is_empty() {
+            return None;
+        }
+        let mut request = crate::offload::recheck::RecheckRequest::new(destinations);
+        request.card = Some(self.card_root.clone()).filter(|c| c.is_dir());
+        Some(request)
+    }
+}
+
 /// One destination's copy of the card, as the journal and the report keep it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OffloadCopy {

@@ -34,6 +34,7 @@
 
 pub mod cache;
 mod copy;
+pub mod drives;
 mod pipeline;
 pub mod plan;
 pub mod preflight;
@@ -341,6 +342,18 @@ pub enum OffloadError {
     NotEnoughSpace {
         destination: PathBuf,
         needed: u64,
+        free: u64,
+    },
+    #[error(
+        "not enough free space on {destination}: this card needs {needed} bytes ({needed_h}) there and cards already started will still write {queued} bytes ({queued_h}) to that drive, but {free} bytes ({free_h}) are free; wait for them to finish, free some space or choose another destination",
+        needed_h = human_bytes(*.needed),
+        queued_h = human_bytes(*.queued),
+        free_h = human_bytes(*.free)
+    )]
+    NotEnoughSpaceQueued {
+        destination: PathBuf,
+        needed: u64,
+        queued: u64,
         free: u64,
     },
     #[error("cannot list {path}: {message}")]

@@ -139,6 +139,36 @@ pub fn plan(p: &Preflight<'_>) -> Result<OffloadPlan, OffloadError> {
     })
 }
 
+/// Queues the plan's bytes on its destinations' drives for as long as the returned guard lives
+/// (the card's copy), or refuses the card when a drive cannot hold them on top of what cards
+/// already started will still write there ([`super::drives`]). Destinations on one drive are
+/// summed: two folders on one RAID need the card's bytes twice.
+pub fn reserve(plan: &OffloadPlan) -> Result<super::drives::Reservation, OffloadError> {
+    let mut wanted: Vec<(volume::VolumeId, u64, Option<u64>)> = Vec::new();
+    let mut roots: Vec<&Path> = Vec::new();
+    for d in &plan.destinations {
+        let Ok(drive) = volume::volume_id(&d.root) else {
+            continue;
+        };
+        match wanted.iter_mut().find(|(w, _, _)| *w == drive) {
+            Some((_, bytes, _)) => *bytes += d.needed_bytes,
+            None => {
+                wanted.push((drive, d.needed_bytes, d.free_bytes));
+                roots.push(&d.root);
+            }
+        }
+    }
+    super::drives::check_and_queue(&wanted, MARGIN_BYTES).map_err(|(i, queued)| {
+        let (_, needed, free) = &wanted[i];
+        OffloadError::NotEnoughSpaceQueued {
+            destination: roots[i].to_path_buf(),
+            needed: needed + MARGIN_BYTES,
+            queued,
+            free: free.unwrap_or_default(),
+        }
+    })
+}
+
 /// `named`, or the first of `named_2`, `named_3`, … that is absent or holds (part of) this card.
 fn free_folder(named: &Path, sources: &[SourceFile]) -> Result<PathBuf, OffloadError> {
     let sizes: HashMap<&str, u64> = sources

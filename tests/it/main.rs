@@ -5,6 +5,7 @@ mod card_sweep;
 mod cascade;
 mod check_copies;
 mod client;
+mod drives;
 mod edit_proxy;
 mod encoder;
 mod faces;

@@ -211,6 +211,7 @@ pub(crate) fn start(
     shared: &Arc<Shared>,
     cards: Vec<(Card, Option<PathBuf>)>,
     clips: &[ScannedClip],
+    queued: Vec<offload::drives::Reservation>,
 ) -> tokio::task::JoinHandle<Result<(), IngestError>> {
     let copies: Vec<CardCopy> = match engine.options.offload_to.clone() {
         None => Vec::new(),
@@ -246,7 +247,32 @@ pub(crate) fn start(
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err("the offload stopped unexpectedly".to_owned()),
         });
+        // The copies are written: their bytes leave the drives' queues.
+        drop(queued);
         result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Takes a writer slot on every drive of `destinations` (waiting while other cards' copies
+/// hold them, and saying so); `None` on cancel.
+fn writer_slots(shared: &Shared, destinations: &[&Path]) -> Option<offload::drives::WriterSlots> {
+    let drives = offload::drives::drives_of(destinations.iter().copied());
+    let cap = shared.options.writers_per_drive;
+    offload::drives::acquire(&drives, cap, &shared.cancel, &mut |busy| {
+        let names: Vec<String> = destinations
+            .iter()
+            .filter(|d| offload::volume::volume_id(d).is_ok_and(|v| busy.contains(&v)))
+            .map(|d| d.display().to_string())
+            .collect();
+        tracing::info!(destinations = ?names, cap, "waiting for a drive's writer slot");
+        shared.events.send(IngestEvent::card(EventKind::Notice {
+            level: crate::ingest::events::NoticeLevel::Info,
+            message: format!(
+                "waiting for the drive of {}: another card is writing to it ({cap} writer(s) per \
+                 drive)",
+                names.join(", ")
+            ),
+        }));
     })
 }
 
@@ -319,6 +345,15 @@ fn copy_cards(
                 .offload
                 .file_checked(root.join(&v.rel_path), file_copy(v));
         };
+        let dests: Vec<&Path> = std::iter::once(c.request.destination_root.as_path())
+            .chain(c.request.also_to.iter().map(PathBuf::as_path))
+            .collect();
+        let Some(slots) = writer_slots(shared, &dests) else {
+            return Err(IngestError::Offload {
+                card: c.card.root.clone(),
+                source: offload::OffloadError::Cancelled,
+            });
+        };
         let outcome = offload::offload_each(
             &c.request,
             &shared.cancel,
@@ -334,6 +369,7 @@ fn copy_cards(
             card: c.card.root.clone(),
             source,
         })?;
+        drop(slots);
         if let OffloadOutcome::Done(report) = outcome {
             destination.get_or_insert_with(|| report.primary().destination.clone());
             records.extend(
@@ -413,6 +449,12 @@ fn cascade(
             },
         });
     };
+    let Some(slots) = writer_slots(shared, &[tier]) else {
+        return Err(IngestError::Offload {
+            card: c.card.root.clone(),
+            source: offload::OffloadError::Cancelled,
+        });
+    };
     let outcome = offload::offload_each(
         &request,
         &shared.cancel,
@@ -420,6 +462,7 @@ fn cascade(
         &|_| {},
         &mut |_| {},
     );
+    drop(slots);
     let failed = |error: String| OffloadCopy {
         destination: tier.to_path_buf(),
         verify: request.verify.as_str().to_owned(),
