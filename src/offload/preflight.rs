@@ -29,6 +29,9 @@ pub struct PlannedDestination {
     pub needed_bytes: u64,
     /// Free bytes on its volume, when the OS says.
     pub free_bytes: Option<u64>,
+    /// Bytes cards already started will still write to its drive ([`super::drives`]): what
+    /// the free space must also hold when this card starts ([`reserve`] checks it then).
+    pub queued_bytes: u64,
 }
 
 /// What an offload will read and where it will write.
@@ -122,12 +125,16 @@ pub fn plan(p: &Preflight<'_>) -> Result<OffloadPlan, OffloadError> {
                 "a different card already holds the destination folder: using a new name"
             );
         }
+        let queued_bytes = volume::volume_id(root)
+            .map(|v| super::drives::queued_bytes(&v))
+            .unwrap_or(0);
         destinations.push(PlannedDestination {
             root: root.clone(),
             folder,
             renamed_from,
             needed_bytes,
             free_bytes,
+            queued_bytes,
         });
     }
     Ok(OffloadPlan {

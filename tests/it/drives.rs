@@ -51,6 +51,13 @@ async fn two_cards_copying_to_one_drive_take_turns_with_one_writer_per_drive() {
         .map(|name| {
             let card = shm.path().join(name);
             sample::generate_p2_complete(&card, 2, &opts).expect("P2 card");
+            // A file of no clip (copied like any) makes each copy pass long enough that the
+            // two cards, started together, meet at the drive.
+            std::fs::write(
+                card.join("CONTENTS/PAD.BIN"),
+                util::pseudo_random_bytes(16 << 20, name.len() as u64),
+            )
+            .unwrap();
             canonical(&card)
         })
         .collect();
