@@ -11,7 +11,9 @@
 //! - [`sandbox`]: a local iconik-compatible server with fault injection.
 //! - [`checksum`]: one-pass xxh64/md5/C4 file hashing (and hashing copy) with progress + cancel.
 //! - [`mhl`]: ASC MHL v2.0 generations and chain (write, read back, verify the chain).
-//! - [`offload`]: verified card copy to the storage mount, with a transfer MHL generation.
+//! - [`offload`]: verified card copy to the storage mount, with a transfer MHL generation; later
+//!   tiers filled from that copy ([`offload::OffloadRequest::cascade_request`]), writer slots and
+//!   queued bytes per drive ([`offload::drives`]), and "Check copies" ([`offload::recheck`]).
 //! - [`ingest`]: the ingest engine (per card, crash-safe [`ingest::journal`]) and the one
 //!   [`ingest::session`] both faces run: the queue of cards, the verdict over every clip of a
 //!   card ([`ingest::selection`], [`ingest::erase`]), the HTML/CSV/PDF report, notifications

@@ -86,6 +86,15 @@ pub struct IngestArgs {
     /// its own verified copy and ASC MHL; the first is the one registered.
     #[arg(long, value_name = "LOCAL_PATH")]
     offload_to: Vec<PathBuf>,
+    /// A later-tier destination (repeatable): filled from the first --offload-to's verified
+    /// copy, not from the card, after the card is released (`card_released`); its own verified
+    /// copy and ASC MHL generation. Needs --offload-to.
+    #[arg(long, value_name = "LOCAL_PATH")]
+    cascade_to: Vec<PathBuf>,
+    /// Copy passes writing to one drive (device) at once, over every card of this run: two
+    /// destination folders on one RAID share it; a card waits for its drive's slot.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    drive_writers: u16,
     /// How offloaded copies are checked: re-read from the destination drive and compared by
     /// checksum, or (faster, weaker) by size only.
     #[arg(long, value_enum, default_value = "read-back")]
@@ -231,6 +240,8 @@ impl IngestArgs {
             storage: None,
             storage_root: None,
             offload_to: Vec::new(),
+            cascade_to: Vec::new(),
+            drive_writers: 1,
             verify: VerifyArg::ReadBack,
             allow_same_volume: false,
             proxy: ProxyArg::Local,
@@ -344,6 +355,8 @@ pub fn options_from_args(
     let mut options = IngestOptions::new(storage, storage_root, proxy_dir);
     options.offload_to = args.offload_to.first().cloned();
     options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
+    options.cascade_to = args.cascade_to.clone();
+    options.writers_per_drive = usize::from(args.drive_writers);
     options.lut = args.lut.clone();
     options.burn_in = args.burn_in.clone().map(|b| b.0).unwrap_or_default();
     options.burn_in_corner = args.burn_in_corner;
@@ -394,6 +407,13 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
              registered original) or --proxy none, or {}.",
             card_ingest::media::tools::Os::current()
                 .install_hint(card_ingest::media::tools::ToolKind::Ffmpeg)
+        );
+    }
+    if !args.cascade_to.is_empty() && args.offload_to.is_empty() {
+        bail!(
+            "--cascade-to needs --offload-to: a later tier is filled from the first \
+             --offload-to's verified copy, never from the card; add --offload-to LOCAL_PATH \
+             (e.g. the fast RAID) or give the destination as --offload-to instead"
         );
     }
     // Checked before any call: a bad LUT is the operator's to fix, not a per-clip failure.
@@ -744,6 +764,9 @@ async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<SessionEvent>
             } => Some(format!(
                 "iconik unreachable since {}; retrying every {retry_every_s:.0} s",
                 since.with_timezone(&chrono::Local).format("%H:%M")
+            )),
+            EventKind::CardReleased { card, from, .. } => Some(format!(
+                "card {card} can be ejected: copies continue from {from}"
             )),
             EventKind::Online { offline_ms } => Some(format!(
                 "iconik answers again after {} s offline",

@@ -8,6 +8,7 @@ mod login;
 mod sample;
 mod sandbox;
 mod scan;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -52,6 +53,9 @@ enum Command {
     Login(login::LoginArgs),
     /// Remove the iconik token for a server from the OS keyring.
     Logout(login::LogoutArgs),
+    /// Check copies again: re-read every file of DEST... against its ASC MHL, repair a bad one
+    /// from the card or another DEST, record the check as a new MHL generation.
+    Verify(verify::VerifyArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -69,6 +73,7 @@ pub fn main() -> ExitCode {
         Some(Command::Sample(args)) => sample::run(args),
         Some(Command::Login(args)) => login::run_login(args),
         Some(Command::Logout(args)) => login::run_logout(args),
+        Some(Command::Verify(args)) => verify::run(args),
         Some(Command::Gui(args)) => gui::run(args, log),
         None => gui::check_bare_paths(&cli.paths).and_then(|()| {
             gui::run(

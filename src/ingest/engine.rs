@@ -281,6 +281,9 @@ struct CardPaths {
     registered_root: PathBuf,
     /// The job's span cards: (card root, its offload copy's folder or the card itself).
     span: Vec<(PathBuf, Option<PathBuf>)>,
+    /// The copies' bytes queued on their drives (this card's and its span cards'), until the
+    /// offload ends ([`crate::offload::drives`]).
+    queued: Vec<offload::drives::Reservation>,
 }
 
 impl CardPaths {
@@ -377,7 +380,7 @@ impl Engine {
         let (journal, mut record) = self.open_journal(&card)?;
         let journal_path = journal.path().to_path_buf();
         // Paths first: a card that cannot be registered fails before any API call.
-        let paths = self.card_paths(&card, &job.span_cards)?;
+        let mut paths = self.card_paths(&card, &job.span_cards)?;
         self.prepare_clips(&job, &paths, &mut record)?;
         journal.save(&record)?;
         events.send(IngestEvent::card(EventKind::CardStarted {
@@ -463,7 +466,8 @@ impl Engine {
         let polling = job_page
             .as_ref()
             .map(|p| p.spawn_poll(shared.clone(), self.options.job_poll_every));
-        let offload = steps::copy::start(self, &shared, cards, &job.clips);
+        let queued = std::mem::take(&mut paths.queued);
+        let offload = steps::copy::start(self, &shared, cards, &job.clips, queued);
         let (settled_announced, offloaded) = supervise(&shared, &job, commands, offload).await;
         if let Some(p) = polling {
             // Gone before the job ends: it holds the card's journal (and its lock).
@@ -536,7 +540,8 @@ impl Engine {
                 family: card.family,
                 root: root.clone(),
             };
-            let p = self.one_card_paths(&other)?;
+            let mut p = self.one_card_paths(&other)?;
+            paths.queued.append(&mut p.queued);
             paths.span.push((p.card_root, p.destination));
         }
         Ok(paths)
@@ -562,6 +567,18 @@ impl Engine {
             })?,
             None => None,
         };
+        // Its bytes queued on each drive before it starts: the next card's pre-flight counts
+        // them against the free space too.
+        let queued =
+            match &offload_plan {
+                Some(plan) => vec![offload::preflight::reserve(plan).map_err(|source| {
+                    IngestError::Offload {
+                        card: card.root.clone(),
+                        source,
+                    }
+                })?],
+                None => Vec::new(),
+            };
         let destination = offload_plan
             .as_ref()
             .map(|p| p.destinations[0].folder.clone());
@@ -578,6 +595,7 @@ impl Engine {
             destination,
             registered_root,
             span: Vec::new(),
+            queued,
         })
     }
 

@@ -130,7 +130,18 @@ pub fn verdict(record: &CardRecord, card_root: &Path, left_out: &[LeftOut]) -> V
 
     // 3. Every destination read back and matched; 4. its MHL on disk.
     for copy in &record.offload_copies {
-        let dest = copy.destination.display();
+        let dest = match &copy.copied_from {
+            // A later tier says where it was filled from (the card was not read again).
+            Some(from) => format!("{} (from {})", copy.destination.display(), from.display()),
+            None => copy.destination.display().to_string(),
+        };
+        if let Some(error) = &copy.error {
+            evidence.push(Evidence {
+                met: false,
+                text: format!("copy {dest} not made: {error}"),
+            });
+            continue;
+        }
         let text = if !copy.failed.is_empty() {
             let failed: Vec<&str> = copy.failed.iter().map(String::as_str).collect();
             format!(

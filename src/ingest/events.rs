@@ -61,6 +61,15 @@ pub enum EventKind {
     },
     /// The probe answered: the network lane goes on after `offline_ms` without iconik.
     Online { offline_ms: u64 },
+    /// The card's first-tier copy is verified: the card may be ejected (and go back to the
+    /// camera) while later tiers (`--cascade-to`, copied from that copy) and the registration
+    /// go on. `from` is the first destination as the offload resolved it, `copy` the card's
+    /// folder there.
+    CardReleased {
+        card: String,
+        from: String,
+        copy: String,
+    },
     /// Every clip has finished or failed.
     CardFinished {
         card: String,

@@ -28,6 +28,13 @@ pub struct IngestOptions {
     pub offload_to: Option<PathBuf>,
     /// Further offload destinations (shuttle drives): same read, own verified copy and MHL each.
     pub offload_also: Vec<PathBuf>,
+    /// Later-tier destinations (`--cascade-to`): each filled from the first destination's
+    /// verified copy, not from the card, after the card is released
+    /// ([`super::EventKind::CardReleased`]); each gets its own verified copy and MHL.
+    pub cascade_to: Vec<PathBuf>,
+    /// Copy passes writing to one drive at once, over every card of the process
+    /// (`--drive-writers`; [`crate::offload::drives`]).
+    pub writers_per_drive: usize,
     /// How offloaded copies are checked (read back from the drive, or size only).
     pub verify: crate::offload::VerifyMode,
     /// Let an offload destination share the card's volume (refused by default).
@@ -124,6 +131,8 @@ impl IngestOptions {
             storage_root,
             offload_to: None,
             offload_also: Vec::new(),
+            cascade_to: Vec::new(),
+            writers_per_drive: crate::offload::drives::DEFAULT_WRITERS_PER_DRIVE,
             verify: crate::offload::VerifyMode::ReadBack,
             allow_same_volume: false,
             offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),
@@ -190,6 +199,7 @@ impl IngestOptions {
                 crate::mhl::CreatorInfo::this_tool(),
             );
             r.also_to = self.offload_also.clone();
+            r.cascade_to = self.cascade_to.clone();
             r.verify = self.verify;
             r.allow_same_volume = self.allow_same_volume;
             r

@@ -231,6 +231,27 @@ pub struct CardRecord {
     pub clips: BTreeMap<String, ClipRecord>,
 }
 
+impl CardRecord {
+    /// "Check copies" on this card's copies (every copy that was made), repairing from the card
+    /// while it is still there; `None` when the card was not offloaded. The window runs it with
+    /// [`crate::offload::recheck::recheck`] and appends the outcome to the card's report
+    /// ([`super::report::CheckCopies::of`]).
+    pub fn check_copies_request(&self) -> Option<crate::offload::recheck::RecheckRequest> {
+        let destinations: Vec<PathBuf> = self
+            .offload_copies
+            .iter()
+            .filter(|c| c.error.is_none())
+            .map(|c| c.destination.clone())
+            .collect();
+        if destinations.is_empty() {
+            return None;
+        }
+        let mut request = crate::offload::recheck::RecheckRequest::new(destinations);
+        request.card = Some(self.card_root.clone()).filter(|c| c.is_dir());
+        Some(request)
+    }
+}
+
 /// One destination's copy of the card, as the journal and the report keep it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OffloadCopy {
@@ -250,6 +271,14 @@ pub struct OffloadCopy {
     pub verify_description: String,
     /// The ASC MHL generation written there.
     pub mhl: PathBuf,
+    /// A later tier (`--cascade-to`): the first tier's copy it was filled from (`None`: read
+    /// from the card).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub copied_from: Option<PathBuf>,
+    /// Why this copy was not made at all (a later tier that failed: the card was released
+    /// before, so it does not stop the run; the verdict counts it as a missing copy).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
 }
 
 impl OffloadCopy {
@@ -266,11 +295,13 @@ impl OffloadCopy {
             verify: report.verify.as_str().to_owned(),
             verify_description: report.verify_description().to_owned(),
             mhl: d.mhl.path.clone(),
+            copied_from: None,
+            error: None,
         }
     }
 
     /// Whether this copy was read back and every file matched.
     pub fn read_back_and_matched(&self) -> bool {
-        self.failed.is_empty() && self.verify == "read-back"
+        self.error.is_none() && self.failed.is_empty() && self.verify == "read-back"
     }
 }

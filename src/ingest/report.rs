@@ -51,6 +51,58 @@ pub struct CardReport {
     /// Whether the card may be erased, with the evidence ([`super::erase`]).
     #[serde(default)]
     pub verdict: Option<super::erase::Verdict>,
+    /// "Check copies" run on the card's copies after the ingest, oldest first
+    /// ([`crate::offload::recheck`]; the window appends one and writes the report again).
+    #[serde(default)]
+    pub check_copies: Vec<CheckCopies>,
+}
+
+/// One destination's "Check copies": what was re-read, what was repaired from where, what could
+/// not be, and the generation that records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckCopies {
+    pub checked_at: DateTime<Utc>,
+    /// The card's folder at the destination.
+    pub destination: PathBuf,
+    pub files_checked: usize,
+    pub bytes_checked: u64,
+    /// (file relative to the destination, what was wrong, the file its good copy came from).
+    pub repaired: Vec<(String, String, PathBuf)>,
+    /// (file, what was wrong, why it could not be repaired).
+    pub not_repaired: Vec<(String, String, String)>,
+    /// The ASC MHL generation recording the check.
+    pub mhl: PathBuf,
+}
+
+impl CheckCopies {
+    /// One entry per destination of a finished check.
+    pub fn of(report: &crate::offload::recheck::RecheckReport) -> Vec<CheckCopies> {
+        report
+            .destinations
+            .iter()
+            .map(|d| CheckCopies {
+                checked_at: report.finished,
+                destination: d.destination.clone(),
+                files_checked: d.files_checked,
+                bytes_checked: d.bytes_checked,
+                repaired: d
+                    .repaired()
+                    .map(|f| {
+                        let from = f.repaired_from.clone().unwrap_or_default();
+                        (f.rel_path.clone(), f.problem.to_string(), from)
+                    })
+                    .collect(),
+                not_repaired: d
+                    .unrepaired()
+                    .map(|f| {
+                        let why = f.reason.clone().unwrap_or_default();
+                        (f.rel_path.clone(), f.problem.to_string(), why)
+                    })
+                    .collect(),
+                mhl: d.generation.path.clone(),
+            })
+            .collect()
+    }
 }
 
 /// How a clip ended.
@@ -548,6 +600,7 @@ pub fn render_html(report: &CardReport) -> String {
     h.push_str("</table>\n");
     verdict_html(&mut h, report);
     offload_html(&mut h, report);
+    check_copies_html(&mut h, report);
     overview_html(&mut h, report);
     for (i, clip) in report.clips.iter().enumerate() {
         clip_html(&mut h, i, clip);
@@ -589,7 +642,15 @@ fn offload_html(h: &mut String, report: &CardReport) {
                 e(&from.to_string_lossy())
             ));
         }
-        let result = if c.failed.is_empty() {
+        if let Some(from) = &c.copied_from {
+            dest.push_str(&format!(
+                "<br>filled from <code>{}</code> (later tier)",
+                e(&from.to_string_lossy())
+            ));
+        }
+        let result = if let Some(error) = &c.error {
+            format!("<span class=\"status failed\">not made</span> {}", e(error))
+        } else if c.failed.is_empty() {
             "<span class=\"status complete\">matched</span>".to_owned()
         } else {
             format!(
@@ -603,6 +664,51 @@ fn offload_html(h: &mut String, report: &CardReport) {
             c.files,
             e(&format_bytes(c.bytes)),
             e(&c.verify_description),
+            e(&c.mhl.to_string_lossy())
+        ));
+    }
+    h.push_str("</table>\n");
+}
+
+/// The "Check copies" section: one row per destination and check, each repaired file and each
+/// file that could not be repaired named.
+fn check_copies_html(h: &mut String, report: &CardReport) {
+    if report.check_copies.is_empty() {
+        return;
+    }
+    let e = escape_html;
+    h.push_str("<h2>Check copies</h2>\n<table class=\"offload\">\n<tr><th>Checked</th><th>Destination</th><th>Files</th><th>Size</th><th>Result</th><th>ASC MHL</th></tr>\n");
+    for c in &report.check_copies {
+        let mut result = if c.not_repaired.is_empty() {
+            "<span class=\"status complete\">every file matches</span>".to_owned()
+        } else {
+            format!(
+                "<span class=\"status failed\">{} could not be repaired</span>",
+                c.not_repaired.len()
+            )
+        };
+        for (file, problem, from) in &c.repaired {
+            result.push_str(&format!(
+                "<br>repaired <code>{}</code> ({}) from <code>{}</code>",
+                e(file),
+                e(problem),
+                e(&from.to_string_lossy())
+            ));
+        }
+        for (file, problem, why) in &c.not_repaired {
+            result.push_str(&format!(
+                "<br><span class=\"warn\">not repaired <code>{}</code> ({}): {}</span>",
+                e(file),
+                e(problem),
+                e(why)
+            ));
+        }
+        h.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{result}</td><td><code>{}</code></td></tr>\n",
+            e(&c.checked_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+            e(&c.destination.to_string_lossy()),
+            c.files_checked,
+            e(&format_bytes(c.bytes_checked)),
             e(&c.mhl.to_string_lossy())
         ));
     }
@@ -777,6 +883,7 @@ mod tests {
             tool_version: "card-ingest 0.1.0".into(),
             offload: Vec::new(),
             verdict: None,
+            check_copies: Vec::new(),
             manifest_path: Some(PathBuf::from("/Volumes/NO NAME/ascmhl/0001_NO NAME.mhl")),
             clips: vec![
                 ClipReport {
@@ -839,6 +946,38 @@ mod tests {
                 },
             ],
         }
+    }
+
+    #[test]
+    fn check_copies_names_each_repair_and_each_file_left_damaged() {
+        let mut r = sample();
+        assert!(!render_html(&r).contains("<h2>Check copies</h2>"));
+        r.check_copies.push(CheckCopies {
+            checked_at: at(12, 0, 0),
+            destination: "/mnt/raid/2026-12-03/NO NAME".into(),
+            files_checked: 12,
+            bytes_checked: 1_000_000,
+            repaired: vec![(
+                "CONTENTS/VIDEO/0002EM.MXF".into(),
+                "content changed (xxh64, md5 differ)".into(),
+                "/mnt/shuttle/2026-12-03/NO NAME/CONTENTS/VIDEO/0002EM.MXF".into(),
+            )],
+            not_repaired: vec![(
+                "CONTENTS/AUDIO/0002EM00.MXF".into(),
+                "missing".into(),
+                "no good copy".into(),
+            )],
+            mhl: "/mnt/raid/2026-12-03/NO NAME/ascmhl/0002.mhl".into(),
+        });
+        let html = render_html(&r);
+        assert!(html.contains("<h2>Check copies</h2>"), "{html}");
+        assert!(html.contains(
+            "repaired <code>CONTENTS/VIDEO/0002EM.MXF</code> (content changed (xxh64, md5 differ)) from <code>/mnt/shuttle/2026-12-03/NO NAME/CONTENTS/VIDEO/0002EM.MXF</code>"
+        ));
+        assert!(html.contains("1 could not be repaired"));
+        assert!(html.contains(
+            "not repaired <code>CONTENTS/AUDIO/0002EM00.MXF</code> (missing): no good copy"
+        ));
     }
 
     #[test]

@@ -481,6 +481,7 @@ mod tests {
                 mhl: "/mnt/raid/2026-12-03/CARD_A/ascmhl/0001.mhl".into(),
                 ..OffloadCopy::default()
             }],
+            check_copies: Vec::new(),
             verdict: Some(Verdict {
                 safe_to_erase: false,
                 evidence: vec![

@@ -144,6 +144,7 @@ pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardRepo
             &crate::canonical::canonicalize(root).unwrap_or_else(|_| root.clone()),
             &outcome.left_out,
         )),
+        check_copies: Vec::new(),
     }
 }
 

@@ -163,6 +163,27 @@ pub struct ClipDescription {
 }
 
 impl ClipDescription {
+    /// The same description with every file path under `from` moved under `to`: a clip
+    /// described from its verified copy read as if from the card, or the other way round.
+    pub fn rebased(&self, from: &std::path::Path, to: &std::path::Path) -> ClipDescription {
+        let map = |p: &std::path::PathBuf| {
+            p.strip_prefix(from)
+                .map(|rel| to.join(rel))
+                .unwrap_or_else(|_| p.clone())
+        };
+        let mut d = self.clone();
+        for f in &mut d.files {
+            f.path = map(&f.path);
+        }
+        for (p, _) in &mut d.issues {
+            *p = map(p);
+        }
+        for (p, _) in &mut d.sidecars {
+            *p = map(p);
+        }
+        d
+    }
+
     /// MediaInfo's `media.track` array for `file` (None when ffprobe described it).
     pub fn mediainfo_tracks(&self, file: &DescribedFile) -> Option<&[serde_json::Value]> {
         let entry = &self.raw[file.raw_key.as_str()];

@@ -371,3 +371,30 @@ fn ascmhl_reference_verifies_our_generations() {
     );
     assert!(out.contains("top.txt"), "{out}");
 }
+
+/// A generation where one file has only `failed` records has no folder hashes; every file is
+/// still listed, also those in folders below a folder that holds no file itself (`CONTENTS`).
+#[test]
+fn a_generation_without_folder_hashes_still_lists_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = make_card(dir.path());
+    let mut list = hash_list(&root, HashAction::Verified, 0);
+    for h in &mut list.files[1].hashes {
+        h.action = HashAction::Failed;
+    }
+    let generation = write_generation(&root, &list).unwrap();
+    let history = read_history(&root).unwrap().unwrap();
+    let paths: Vec<&str> = history
+        .latest()
+        .unwrap()
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .collect();
+    let mut expected = FILES.to_vec();
+    expected.sort();
+    let mut got = paths.clone();
+    got.sort();
+    assert_eq!(got, expected, "{}", parse(&generation.path));
+    assert!(!parse(&generation.path).contains("<roothash>"));
+}

@@ -149,7 +149,16 @@ fn hashes(
         .first()
         .map(|(_, t)| t.keys().cloned().collect())
         .unwrap_or_default();
-    dirs.extend(by_dir.keys().map(|d| d.to_string()));
+    // Every ancestor too: without directory hashes (a file with only `failed` records) the
+    // folders come from the files alone, and a folder holding only folders (`CONTENTS`) must
+    // still be walked, or its files would be left out of the list.
+    for d in by_dir.keys() {
+        let mut d = *d;
+        while !d.is_empty() {
+            dirs.insert(d.to_owned());
+            d = d.rsplit_once('/').map_or("", |(p, _)| p);
+        }
+    }
     dirs.insert(String::new());
     let hash_date = date_micros(&list.creator.creation_date);
     emit_dir(w, "", &dirs, &by_dir, dir_hashes, dir_modified, &hash_date)

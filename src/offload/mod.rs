@@ -25,15 +25,20 @@
 //!    file with `original` records from the copy pass and `verified`/`failed` records from the
 //!    re-read (none in size mode: nothing was hashed again).
 //!
+//! 5. **Check again** ([`recheck`]): later, every copy re-read against its MHL, a damaged file
+//!    repaired from the card or another copy, the check recorded as a new generation.
+//!
 //! The source's own `ascmhl/` folder is copied like any file (so its history travels with the
 //! media) but never listed in the manifest (the reference tool ignores it too). OS junk
 //! ([`plan::JUNK_NAMES`]) stays behind.
 
 pub mod cache;
 mod copy;
+pub mod drives;
 mod pipeline;
 pub mod plan;
 pub mod preflight;
+pub mod recheck;
 pub mod volume;
 
 use copy::{create_dir, is_in_ascmhl_folder};
@@ -105,6 +110,9 @@ pub struct OffloadRequest {
     pub destination_root: PathBuf,
     /// Further destinations (RAID, shuttle drive), each getting its own verified copy and MHL.
     pub also_to: Vec<PathBuf>,
+    /// Later tiers: filled from the primary destination's verified copy (not from the card) by
+    /// [`OffloadRequest::cascade_request`] once the card is released; the caller runs them.
+    pub cascade_to: Vec<PathBuf>,
     /// Destination sub-path pattern, e.g. [`DEFAULT_PATTERN`].
     pub pattern: String,
     /// Value of `{date}` (the caller passes the local date of the ingest).
@@ -135,12 +143,37 @@ impl OffloadRequest {
             card_root,
             destination_root,
             also_to: Vec::new(),
+            cascade_to: Vec::new(),
             pattern,
             date,
             creator,
             verify: VerifyMode::ReadBack,
             allow_same_volume: false,
             first: Vec::new(),
+        }
+    }
+}
+
+impl OffloadRequest {
+    /// The copy of a later tier: the verified first-tier copy of the card at `copy` into
+    /// `tier_root` (same pattern, date, verification and order), so the card itself is read
+    /// only once. Its MHL generation names `copy` as its source; the copy's own history travels
+    /// with it, so the tier's chain shows both transfers.
+    pub fn cascade_request(&self, copy: &Path, tier_root: &Path) -> OffloadRequest {
+        OffloadRequest {
+            card_root: copy.to_path_buf(),
+            destination_root: tier_root.to_path_buf(),
+            also_to: Vec::new(),
+            cascade_to: Vec::new(),
+            pattern: self.pattern.clone(),
+            date: self.date,
+            creator: CreatorInfo {
+                creation_date: chrono::Utc::now(),
+                ..self.creator.clone()
+            },
+            verify: self.verify,
+            allow_same_volume: self.allow_same_volume,
+            first: self.first.clone(),
         }
     }
 }
@@ -311,6 +344,18 @@ pub enum OffloadError {
         needed: u64,
         free: u64,
     },
+    #[error(
+        "not enough free space on {destination}: this card needs {needed} bytes ({needed_h}) there and cards already started will still write {queued} bytes ({queued_h}) to that drive, but {free} bytes ({free_h}) are free; wait for them to finish, free some space or choose another destination",
+        needed_h = human_bytes(*.needed),
+        queued_h = human_bytes(*.queued),
+        free_h = human_bytes(*.free)
+    )]
+    NotEnoughSpaceQueued {
+        destination: PathBuf,
+        needed: u64,
+        queued: u64,
+        free: u64,
+    },
     #[error("cannot list {path}: {message}")]
     Walk { path: PathBuf, message: String },
     #[error("cannot create folder {path}: {source}")]
@@ -467,8 +512,15 @@ pub fn offload_each(
     let cache_dropped = copied?;
     let mut reports = Vec::with_capacity(plan.destinations.len());
     for ((planned, files), entries) in plan.destinations.iter().zip(outcomes).zip(entries) {
+        // The source is named in the generation so a later "Check copies" (`recheck`) can
+        // repair a damaged file from the card while it is still mounted.
+        let mut creator = request.creator.clone();
+        creator.comment = Some(recheck::comment_with_source(
+            creator.comment.as_deref(),
+            &plan.card,
+        ));
         let list = HashList {
-            creator: request.creator.clone(),
+            creator,
             process: mhl::Process::Transfer,
             ignore_patterns: plan::JUNK_NAMES
                 .iter()

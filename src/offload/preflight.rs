@@ -29,6 +29,9 @@ pub struct PlannedDestination {
     pub needed_bytes: u64,
     /// Free bytes on its volume, when the OS says.
     pub free_bytes: Option<u64>,
+    /// Bytes cards already started will still write to its drive ([`super::drives`]): what
+    /// the free space must also hold when this card starts ([`reserve`] checks it then).
+    pub queued_bytes: u64,
 }
 
 /// What an offload will read and where it will write.
@@ -122,12 +125,16 @@ pub fn plan(p: &Preflight<'_>) -> Result<OffloadPlan, OffloadError> {
                 "a different card already holds the destination folder: using a new name"
             );
         }
+        let queued_bytes = volume::volume_id(root)
+            .map(|v| super::drives::queued_bytes(&v))
+            .unwrap_or(0);
         destinations.push(PlannedDestination {
             root: root.clone(),
             folder,
             renamed_from,
             needed_bytes,
             free_bytes,
+            queued_bytes,
         });
     }
     Ok(OffloadPlan {
@@ -136,6 +143,36 @@ pub fn plan(p: &Preflight<'_>) -> Result<OffloadPlan, OffloadError> {
         empty_dirs,
         not_copied,
         destinations,
+    })
+}
+
+/// Queues the plan's bytes on its destinations' drives for as long as the returned guard lives
+/// (the card's copy), or refuses the card when a drive cannot hold them on top of what cards
+/// already started will still write there ([`super::drives`]). Destinations on one drive are
+/// summed: two folders on one RAID need the card's bytes twice.
+pub fn reserve(plan: &OffloadPlan) -> Result<super::drives::Reservation, OffloadError> {
+    let mut wanted: Vec<(volume::VolumeId, u64, Option<u64>)> = Vec::new();
+    let mut roots: Vec<&Path> = Vec::new();
+    for d in &plan.destinations {
+        let Ok(drive) = volume::volume_id(&d.root) else {
+            continue;
+        };
+        match wanted.iter_mut().find(|(w, _, _)| *w == drive) {
+            Some((_, bytes, _)) => *bytes += d.needed_bytes,
+            None => {
+                wanted.push((drive, d.needed_bytes, d.free_bytes));
+                roots.push(&d.root);
+            }
+        }
+    }
+    super::drives::check_and_queue(&wanted, MARGIN_BYTES).map_err(|(i, queued)| {
+        let (_, needed, free) = &wanted[i];
+        OffloadError::NotEnoughSpaceQueued {
+            destination: roots[i].to_path_buf(),
+            needed: needed + MARGIN_BYTES,
+            queued,
+            free: free.unwrap_or_default(),
+        }
     })
 }
 

@@ -847,3 +847,53 @@ fn files_are_copied_in_the_order_given_and_each_is_reported_once_checked() {
         assert_eq!(v.source, outcome.source);
     }
 }
+
+/// A card's pre-flight counts what cards already started will still write to the same drive:
+/// with the drive's free space all queued, the next card is refused by name and figures, and
+/// accepted again once those bytes are written (their reservation dropped).
+#[test]
+fn free_space_is_checked_against_the_bytes_already_queued_for_the_drive() {
+    assert!(
+        Path::new("/dev/shm").is_dir(),
+        "this test queues bytes on /dev/shm (tmpfs), a drive no other test writes to"
+    );
+    let f = fixture();
+    let shm = tempfile::tempdir_in("/dev/shm").unwrap();
+    let plan = preflight(&request(&f.card, shm.path())).unwrap().unwrap();
+    let free = plan.destinations[0]
+        .free_bytes
+        .expect("tmpfs says its free space");
+    let drive = volume::volume_id(shm.path()).unwrap();
+    let other_card = drives::check_and_queue(&[(drive.clone(), free, None)], 0).unwrap();
+    assert_eq!(
+        preflight(&request(&f.card, shm.path()))
+            .unwrap()
+            .unwrap()
+            .destinations[0]
+            .queued_bytes,
+        free
+    );
+    match preflight::reserve(&plan) {
+        Err(OffloadError::NotEnoughSpaceQueued {
+            destination,
+            queued,
+            free: said_free,
+            ..
+        }) => {
+            assert_eq!(
+                destination,
+                crate::canonical::canonicalize(shm.path()).unwrap()
+            );
+            assert_eq!((queued, said_free), (free, free));
+        }
+        other => panic!("expected NotEnoughSpaceQueued, got {other:?}"),
+    }
+    drop(other_card);
+    let mine = preflight::reserve(&plan).unwrap();
+    assert_eq!(
+        drives::queued_bytes(&drive),
+        plan.destinations[0].needed_bytes
+    );
+    drop(mine);
+    assert_eq!(drives::queued_bytes(&drive), 0);
+}

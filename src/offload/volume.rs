@@ -6,8 +6,22 @@ use std::io;
 use std::path::Path;
 
 /// Identifies a mounted volume: the device number on Unix, the volume's root path on Windows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct VolumeId(String);
+
+impl VolumeId {
+    /// A made-up drive for tests of what is kept per drive.
+    #[cfg(test)]
+    pub(crate) fn named(name: &str) -> Self {
+        VolumeId(name.to_owned())
+    }
+}
+
+impl std::fmt::Display for VolumeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// The volume `path` (an existing file or folder) lives on.
 pub fn volume_id(path: &Path) -> io::Result<VolumeId> {

@@ -133,6 +133,7 @@ pub fn from_ingest(event: &crate::ingest::IngestEvent) -> Vec<QueueEvent> {
         | EventKind::ClipFinished { .. }
         | EventKind::Offline { .. }
         | EventKind::Online { .. }
+        | EventKind::CardReleased { .. }
         | EventKind::CardFinished { .. } => {
             return Vec::new();
         }

@@ -2,7 +2,10 @@
 mod burn_in;
 mod camera_proxy;
 mod card_sweep;
+mod cascade;
+mod check_copies;
 mod client;
+mod drives;
 mod edit_proxy;
 mod encoder;
 mod faces;

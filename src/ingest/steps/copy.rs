@@ -154,6 +154,36 @@ impl ClipCtx {
         ))))
     }
 
+    /// The clip as its later steps read it (describe, proxy encode): from the first-tier copy
+    /// once every member file's copy there is verified — the card may be released and ejected
+    /// by then — else from the card. With the (card root, copy root) mapping when moved. A
+    /// span clip's members on another card keep being read from the cards.
+    pub(crate) fn read_clip(&self) -> (crate::card::Clip, Option<(PathBuf, PathBuf)>) {
+        let clip = self.sc.clip.clone();
+        let Some(copy) = self.shared.offload_destination.clone() else {
+            return (clip, None);
+        };
+        let card = self.shared.card.root.clone();
+        let verified = clip.files.iter().all(|f| {
+            f.path.starts_with(&card)
+                && matches!(
+                    self.shared.offload.peek(&f.path),
+                    Some(Ok(FileCopy::Verified(_)))
+                )
+        });
+        if !verified {
+            return (clip, None);
+        }
+        let mut moved = clip.clone();
+        for f in &mut moved.files {
+            if let Ok(rel) = f.path.strip_prefix(&card) {
+                f.path = copy.join(rel);
+            }
+        }
+        moved.card_root = copy.clone();
+        (moved, Some((card, copy)))
+    }
+
     /// The reason a member file's copy is refused, if one is.
     pub(super) fn offload_failure(&self) -> Option<String> {
         self.sc
@@ -181,6 +211,7 @@ pub(crate) fn start(
     shared: &Arc<Shared>,
     cards: Vec<(Card, Option<PathBuf>)>,
     clips: &[ScannedClip],
+    queued: Vec<offload::drives::Reservation>,
 ) -> tokio::task::JoinHandle<Result<(), IngestError>> {
     let copies: Vec<CardCopy> = match engine.options.offload_to.clone() {
         None => Vec::new(),
@@ -196,6 +227,7 @@ pub(crate) fn start(
                     crate::mhl::CreatorInfo::this_tool(),
                 );
                 request.also_to = engine.options.offload_also.clone();
+                request.cascade_to = engine.options.cascade_to.clone();
                 request.verify = engine.options.verify;
                 request.allow_same_volume = engine.options.allow_same_volume;
                 request.first = clip_order(&card.root, clips);
@@ -215,7 +247,32 @@ pub(crate) fn start(
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err("the offload stopped unexpectedly".to_owned()),
         });
+        // The copies are written: their bytes leave the drives' queues.
+        drop(queued);
         result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Takes a writer slot on every drive of `destinations` (waiting while other cards' copies
+/// hold them, and saying so); `None` on cancel.
+fn writer_slots(shared: &Shared, destinations: &[&Path]) -> Option<offload::drives::WriterSlots> {
+    let drives = offload::drives::drives_of(destinations.iter().copied());
+    let cap = shared.options.writers_per_drive;
+    offload::drives::acquire(&drives, cap, &shared.cancel, &mut |busy| {
+        let names: Vec<String> = destinations
+            .iter()
+            .filter(|d| offload::volume::volume_id(d).is_ok_and(|v| busy.contains(&v)))
+            .map(|d| d.display().to_string())
+            .collect();
+        tracing::info!(destinations = ?names, cap, "waiting for a drive's writer slot");
+        shared.events.send(IngestEvent::card(EventKind::Notice {
+            level: crate::ingest::events::NoticeLevel::Info,
+            message: format!(
+                "waiting for the drive of {}: another card is writing to it ({cap} writer(s) per \
+                 drive)",
+                names.join(", ")
+            ),
+        }));
     })
 }
 
@@ -246,6 +303,7 @@ fn copy_cards(
 ) -> Result<(), IngestError> {
     let mut destination = None;
     let mut records = Vec::new();
+    let mut tiers: Vec<(&CardCopy, PathBuf)> = Vec::new();
     for c in copies {
         let events = shared.events.clone();
         // Copy and read-back run at once: one bar over both (the card's bytes once for the
@@ -287,6 +345,15 @@ fn copy_cards(
                 .offload
                 .file_checked(root.join(&v.rel_path), file_copy(v));
         };
+        let dests: Vec<&Path> = std::iter::once(c.request.destination_root.as_path())
+            .chain(c.request.also_to.iter().map(PathBuf::as_path))
+            .collect();
+        let Some(slots) = writer_slots(shared, &dests) else {
+            return Err(IngestError::Offload {
+                card: c.card.root.clone(),
+                source: offload::OffloadError::Cancelled,
+            });
+        };
         let outcome = offload::offload_each(
             &c.request,
             &shared.cancel,
@@ -302,6 +369,7 @@ fn copy_cards(
             card: c.card.root.clone(),
             source,
         })?;
+        drop(slots);
         if let OffloadOutcome::Done(report) = outcome {
             destination.get_or_insert_with(|| report.primary().destination.clone());
             records.extend(
@@ -310,6 +378,30 @@ fn copy_cards(
                     .iter()
                     .map(|d| OffloadCopy::of(d, &report)),
             );
+            // Every first-tier copy of every file matched: nothing needs the card any more
+            // (the clips read their copies from now on, `ClipCtx::read_clip`).
+            if report.all_verified() {
+                let primary = report.primary();
+                tracing::info!(card = %c.card.root.display(), from = %primary.root.display(), "card released");
+                shared
+                    .events
+                    .send(IngestEvent::card(EventKind::CardReleased {
+                        card: c.card.root.display().to_string(),
+                        from: primary.root.display().to_string(),
+                        copy: primary.destination.display().to_string(),
+                    }));
+                if !c.request.cascade_to.is_empty() {
+                    tiers.push((c, primary.destination.clone()));
+                }
+            } else {
+                tracing::warn!(card = %c.card.root.display(), "a first-tier copy differs: the card is not released and no later tier is filled");
+            }
+        }
+    }
+    // The later tiers, once every card is released: each from its card's verified copy.
+    for (c, copy) in tiers {
+        for tier in &c.request.cascade_to {
+            records.push(cascade(shared, c, &copy, tier)?);
         }
     }
     // Saved once every card is copied: the report, the erase verdict and the manifest path
@@ -322,6 +414,95 @@ fn copy_cards(
         }))?;
     }
     Ok(())
+}
+
+/// One later tier of a released card, filled from its first-tier `copy`. A failure is recorded
+/// (the verdict counts the copy as missing) and said, never the job's error: the card is
+/// released and registered already. Only a cancel stops the job.
+fn cascade(
+    shared: &Shared,
+    c: &CardCopy,
+    copy: &Path,
+    tier: &Path,
+) -> Result<OffloadCopy, IngestError> {
+    let request = c.request.cascade_request(copy, tier);
+    let events = shared.events.clone();
+    let (mut copied, mut checked) = (0u64, 0u64);
+    let mut progress = |p: &offload::OffloadProgress| {
+        while shared.options.pause.is_paused() && !shared.stopping() {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        match p.phase {
+            offload::Phase::Copy => copied = p.done_bytes,
+            offload::Phase::Verify => checked = p.done_bytes,
+        }
+        events.send(IngestEvent {
+            clip_id: None,
+            clip_name: None,
+            step: Some(Step::Offload),
+            lane: Some(Step::Offload.lane()),
+            kind: EventKind::Progress {
+                done_bytes: copied + checked,
+                total_bytes: p.total_bytes * 2,
+                rate_bytes_per_s: None,
+                eta_secs: None,
+            },
+        });
+    };
+    let Some(slots) = writer_slots(shared, &[tier]) else {
+        return Err(IngestError::Offload {
+            card: c.card.root.clone(),
+            source: offload::OffloadError::Cancelled,
+        });
+    };
+    let outcome = offload::offload_each(
+        &request,
+        &shared.cancel,
+        &mut progress,
+        &|_| {},
+        &mut |_| {},
+    );
+    drop(slots);
+    let failed = |error: String| OffloadCopy {
+        destination: tier.to_path_buf(),
+        verify: request.verify.as_str().to_owned(),
+        copied_from: Some(copy.to_path_buf()),
+        error: Some(error),
+        ..OffloadCopy::default()
+    };
+    let record = match outcome {
+        Ok(OffloadOutcome::Done(report)) => {
+            let mut record = OffloadCopy::of(report.primary(), &report);
+            record.copied_from = Some(copy.to_path_buf());
+            record
+        }
+        Ok(OffloadOutcome::AlreadyAtDestination { .. }) => {
+            failed("the first tier's copy already lies under this destination".to_owned())
+        }
+        Err(offload::OffloadError::Cancelled) => {
+            return Err(IngestError::Offload {
+                card: c.card.root.clone(),
+                source: offload::OffloadError::Cancelled,
+            });
+        }
+        Err(e) => failed(e.to_string()),
+    };
+    let problem = record.error.clone().or_else(|| {
+        (!record.failed.is_empty()).then(|| format!("{} files differ", record.failed.len()))
+    });
+    if let Some(problem) = problem {
+        tracing::warn!(tier = %tier.display(), from = %copy.display(), %problem, "later-tier copy failed");
+        events.send(IngestEvent::card(EventKind::Notice {
+            level: crate::ingest::events::NoticeLevel::Warning,
+            message: format!(
+                "later-tier copy to {} from {} failed: {problem}; the card was released before, \
+                 its verdict counts this copy as missing",
+                tier.display(),
+                copy.display()
+            ),
+        }));
+    }
+    Ok(record)
 }
 
 /// The registered copy is the primary one; a failed further copy does not stop registration

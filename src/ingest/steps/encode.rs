@@ -255,7 +255,13 @@ impl ClipCtx {
             edit: choices.edit,
             ..Default::default()
         });
-        let plan = match media::proxy::plan(&self.sc.clip, &desc, &spec, &paths.private_web()) {
+        // The encode reads the verified copy once there is one: the card may be released.
+        let (clip, moved) = self.read_clip();
+        let desc = match &moved {
+            Some((card, copy)) => std::sync::Arc::new(desc.rebased(card, copy)),
+            None => desc,
+        };
+        let plan = match media::proxy::plan(&clip, &desc, &spec, &paths.private_web()) {
             Ok(p) => p,
             Err(
                 e @ (media::proxy::ProxyError::NoVideo { .. }

@@ -153,12 +153,20 @@ impl ClipCtx {
                     self.settle_title(&desc.metadata).await?;
                     return Ok(desc);
                 }
-                let clip = self.sc.clip.clone();
+                // Read from the verified copy when there is one (the card may be gone), then
+                // described in the card's paths as every step expects.
+                let (clip, moved) = self.read_clip();
                 let tools = self.shared.tools.clone();
-                tokio::task::spawn_blocking(move || media::describe_clip(&clip, &tools))
-                    .await
-                    .map(Arc::new)
-                    .map_err(|e| StepFail::permanent(e.to_string()))
+                tokio::task::spawn_blocking(move || {
+                    let desc = media::describe_clip(&clip, &tools);
+                    match moved {
+                        Some((card, copy)) => desc.rebased(&copy, &card),
+                        None => desc,
+                    }
+                })
+                .await
+                .map(Arc::new)
+                .map_err(|e| StepFail::permanent(e.to_string()))
             })
             .await
             .cloned()
