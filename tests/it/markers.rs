@@ -137,7 +137,11 @@ async fn gopro_hilight_tags_become_markers_once_even_after_a_lost_answer_and_a_r
     let a0123 = asset_of(&st, &rec0123.clip.id);
     assert_near(&markers_of(&st, &a0123), &want, 34);
     assert!(markers_of(&st, &asset_of(&st, &single.clip.id)).is_empty());
-    assert_eq!(bulk_posts(&sbx), 1, "one bulk call for the one clip with marks");
+    assert_eq!(
+        bulk_posts(&sbx),
+        1,
+        "one bulk call for the one clip with marks"
+    );
     let rec = out.record.clips.get(&rec0123.clip.id).unwrap();
     assert_eq!(rec.markers, Some(3));
     assert_eq!(rec.step(Step::Collection), StepState::Done);
@@ -187,5 +191,8 @@ async fn sony_shot_marks_become_markers_at_their_frame() {
         .await
         .unwrap();
     assert!(page.contains("<h2>Markers (2)</h2>"), "{page}");
-    assert!(page.contains("<td class=\"mono\">1200</td><td>Shot Mark 1</td>"), "{page}");
+    assert!(
+        page.contains("<td class=\"mono\">1200</td><td>Shot Mark 1</td>"),
+        "{page}"
+    );
 }

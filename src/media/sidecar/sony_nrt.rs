@@ -87,7 +87,7 @@ impl EssenceMark {
 /// ASCII/UTF-8 label. `None` when it is not that.
 pub fn decode_length_value(hex: &str) -> Option<String> {
     let hex = hex.trim();
-    if hex.len() % 2 != 0 || !hex.is_ascii() {
+    if !hex.len().is_multiple_of(2) || !hex.is_ascii() {
         return None;
     }
     let bytes: Vec<u8> = (0..hex.len())
