@@ -8,7 +8,9 @@ use super::{
     file_size,
 };
 use crate::iconik::Client;
-use crate::iconik::models::{AssetId, MultipartCleanup, ProxyId};
+use crate::iconik::models::{
+    AssetId, FileId, MultipartCleanup, MultipartPartUrl, MultipartUrls, ProxyId,
+};
 use crate::iconik::observer::RequestBody;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use std::path::Path;
@@ -59,6 +61,82 @@ pub fn complete_xml(parts: &[(u32, String)]) -> String {
     s
 }
 
+/// Whose multipart upload it is: iconik signs the part and complete URLs per record, under
+/// `proxies/{id}/…` or `files/{id}/…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MultipartRecord {
+    Proxy(ProxyId),
+    File(FileId),
+}
+
+impl std::fmt::Display for MultipartRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MultipartRecord::Proxy(id) => write!(f, "proxy {id}"),
+            MultipartRecord::File(id) => write!(f, "file {id}"),
+        }
+    }
+}
+
+impl MultipartRecord {
+    async fn part_urls(
+        self,
+        iconik: &Client,
+        asset: AssetId,
+        upload_id: &str,
+        parts: u32,
+    ) -> Result<Vec<MultipartPartUrl>, crate::iconik::Error> {
+        match self {
+            MultipartRecord::Proxy(id) => {
+                iconik
+                    .proxies()
+                    .multipart_part_urls(asset, id, upload_id, parts)
+                    .await
+            }
+            MultipartRecord::File(id) => {
+                iconik
+                    .files()
+                    .multipart_part_urls(asset, id, upload_id, parts)
+                    .await
+            }
+        }
+    }
+
+    async fn complete_url(
+        self,
+        iconik: &Client,
+        asset: AssetId,
+        upload_id: &str,
+    ) -> Result<MultipartUrls, crate::iconik::Error> {
+        match self {
+            MultipartRecord::Proxy(id) => {
+                iconik
+                    .proxies()
+                    .multipart_complete_url(asset, id, upload_id)
+                    .await
+            }
+            MultipartRecord::File(id) => {
+                iconik
+                    .files()
+                    .multipart_complete_url(asset, id, upload_id)
+                    .await
+            }
+        }
+    }
+
+    async fn cleanup(
+        self,
+        iconik: &Client,
+        asset: AssetId,
+        body: &MultipartCleanup,
+    ) -> Result<(), crate::iconik::Error> {
+        match self {
+            MultipartRecord::Proxy(id) => iconik.proxies().multipart_cleanup(asset, id, body).await,
+            MultipartRecord::File(id) => iconik.files().multipart_cleanup(asset, id, body).await,
+        }
+    }
+}
+
 fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -66,14 +144,14 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// iconik's S3 multipart flow for a proxy.
+/// iconik's S3 multipart flow for a proxy or file record.
 #[allow(clippy::too_many_arguments)]
-#[instrument(skip_all, fields(path = %path.display(), %proxy))]
+#[instrument(skip_all, fields(path = %path.display(), %record))]
 pub async fn multipart_upload(
     http: &UploadHttp,
     iconik: &Client,
     asset: AssetId,
-    proxy: ProxyId,
+    record: MultipartRecord,
     multipart_upload_url: &str,
     path: &Path,
     part_size: u64,
@@ -109,7 +187,7 @@ pub async fn multipart_upload(
         detail: format!("no UploadId in {xml:?}"),
     })?;
     let result = send_parts(
-        http, iconik, asset, proxy, &upload_id, path, total, part_size, progress,
+        http, iconik, asset, record, &upload_id, path, total, part_size, progress,
     )
     .await;
     if let Err(e) = &result {
@@ -118,11 +196,7 @@ pub async fn multipart_upload(
             upload_id: upload_id.clone(),
             abort_upload: true,
         };
-        if let Err(ce) = iconik
-            .proxies()
-            .multipart_cleanup(asset, proxy, &cleanup)
-            .await
-        {
+        if let Err(ce) = record.cleanup(iconik, asset, &cleanup).await {
             tracing::warn!(error = %ce, "S3 multipart abort failed");
         }
     }
@@ -134,7 +208,7 @@ async fn send_parts(
     http: &UploadHttp,
     iconik: &Client,
     asset: AssetId,
-    proxy: ProxyId,
+    record: MultipartRecord,
     upload_id: &str,
     path: &Path,
     total: u64,
@@ -144,10 +218,7 @@ async fn send_parts(
     let count = part_count(total, part_size);
     let count32 = u32::try_from(count)
         .map_err(|_| UploadError::Config(format!("{count} parts is too many")))?;
-    let urls = iconik
-        .proxies()
-        .multipart_part_urls(asset, proxy, upload_id, count32)
-        .await?;
+    let urls = record.part_urls(iconik, asset, upload_id, count32).await?;
     if urls.len() != count as usize {
         return Err(UploadError::Protocol {
             step: "S3 part URLs",
@@ -199,10 +270,7 @@ async fn send_parts(
             });
         }
     }
-    let urls = iconik
-        .proxies()
-        .multipart_complete_url(asset, proxy, upload_id)
-        .await?;
+    let urls = record.complete_url(iconik, asset, upload_id).await?;
     let complete = urls.complete_url.ok_or_else(|| UploadError::Protocol {
         step: "S3 complete URL",
         detail: "iconik returned no complete_url".to_owned(),
