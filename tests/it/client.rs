@@ -2047,6 +2047,10 @@ async fn s3_file_records_upload_in_parts_through_the_files_multipart_endpoints()
         done.reported_md5, None,
         "a multipart ETag is not the object's MD5"
     );
+    assert!(
+        done.parts_verified,
+        "each part's ETag is the MD5 of its bytes"
+    );
     // The object the record's URLs point at: `/s3/<bucket>/<object>?…`.
     let key = mp_url
         .split_once("/s3/")

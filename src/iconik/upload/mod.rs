@@ -313,6 +313,9 @@ pub struct UploadOutcome {
     /// The object's MD5 as the storage reported it (lowercase hex): GCS `x-goog-hash`, a
     /// single-part S3 `ETag`, Azure `Content-MD5`. `None` when it said nothing usable.
     pub reported_md5: Option<String>,
+    /// S3 multipart: every part's `ETag` (S3's MD5 of the part) equalled the MD5 of the local
+    /// bytes sent as that part, so the object is the local file byte for byte.
+    pub parts_verified: bool,
 }
 
 /// Uploads `path` as the bytes of `proxy`, by its `storage_method` (GCS resumable, S3 single PUT
@@ -436,23 +439,28 @@ async fn upload_signed(
                 session_url: Some(done.session_url),
                 restarts: done.restarts,
                 reported_md5: done.md5,
+                parts_verified: false,
             })
         }
         StorageMethod::S3 => {
             let threshold = opts
                 .s3_multipart_threshold
                 .unwrap_or(s3::DEFAULT_MULTIPART_THRESHOLD);
-            // A multipart ETag is not an MD5 of the object: nothing reported then.
-            let reported_md5 = match multipart {
+            // A multipart ETag is not an MD5 of the object: nothing reported then, but each
+            // part's ETag is checked against the local bytes.
+            let (reported_md5, parts_verified) = match multipart {
                 Some(mp) if size > threshold => {
                     let part_size = opts.s3_part_size.unwrap_or(s3::DEFAULT_PART_SIZE);
-                    s3::multipart_upload(
+                    let parts = s3::multipart_upload(
                         http, mp.iconik, mp.asset, mp.record, mp.url, path, part_size, progress,
                     )
                     .await?;
-                    None
+                    (None, parts)
                 }
-                _ => s3::put_single(http, upload_url, path, progress).await?,
+                _ => (
+                    s3::put_single(http, upload_url, path, progress).await?,
+                    false,
+                ),
             };
             Ok(UploadOutcome {
                 method,
@@ -460,6 +468,7 @@ async fn upload_signed(
                 session_url: None,
                 restarts: 0,
                 reported_md5,
+                parts_verified,
             })
         }
         StorageMethod::Azure => {
@@ -479,6 +488,7 @@ async fn upload_signed(
                 session_url: None,
                 restarts: 0,
                 reported_md5,
+                parts_verified: false,
             })
         }
         other => Err(UploadError::Unsupported {

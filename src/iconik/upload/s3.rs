@@ -156,7 +156,7 @@ pub async fn multipart_upload(
     path: &Path,
     part_size: u64,
     progress: Option<ProgressFn>,
-) -> Result<(), UploadError> {
+) -> Result<bool, UploadError> {
     if part_size < S3_MIN_PART {
         return Err(UploadError::Config(format!(
             "S3 part size {part_size} is below the 5 MiB minimum"
@@ -214,7 +214,7 @@ async fn send_parts(
     total: u64,
     part_size: u64,
     progress: Option<ProgressFn>,
-) -> Result<(), UploadError> {
+) -> Result<bool, UploadError> {
     let count = part_count(total, part_size);
     let count32 = u32::try_from(count)
         .map_err(|_| UploadError::Config(format!("{count} parts is too many")))?;
@@ -230,6 +230,9 @@ async fn send_parts(
     }
     let mut etags = Vec::with_capacity(urls.len());
     let mut sent = 0u64;
+    // S3 answers each part's MD5 as its ETag: all of them equal to the local bytes' is the
+    // storage's word that it holds this file (the object's own ETag is an MD5 of MD5s).
+    let mut parts_match = true;
     for part in &urls {
         http.unpaused().await;
         let first = u64::from(part.number.saturating_sub(1)) * part_size;
@@ -261,6 +264,9 @@ async fn send_parts(
                 step: "S3 part PUT",
                 detail: format!("part {} answered without an ETag", part.number),
             })?;
+        parts_match &= part_md5(path, first, len)
+            .await
+            .is_some_and(|local| etag.trim_matches('"').eq_ignore_ascii_case(&local));
         etags.push((part.number, etag));
         sent += len;
         if let Some(p) = &progress {
@@ -296,7 +302,41 @@ async fn send_parts(
             body,
         });
     }
-    Ok(())
+    Ok(parts_match)
+}
+
+/// MD5 (lowercase hex) of `len` bytes of `path` from `first`; `None` when it cannot be read
+/// (then the parts count as unverified, the upload itself stands).
+async fn part_md5(path: &Path, first: u64, len: u64) -> Option<String> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use md5::Digest;
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = std::fs::File::open(&path).ok()?;
+        f.seek(SeekFrom::Start(first)).ok()?;
+        let mut hasher = md5::Md5::new();
+        let mut buf = vec![0u8; 1024 * 1024];
+        let mut left = len;
+        while left > 0 {
+            let want = usize::try_from(left.min(buf.len() as u64)).ok()?;
+            let n = f.read(&mut buf[..want]).ok()?;
+            if n == 0 {
+                return None;
+            }
+            hasher.update(&buf[..n]);
+            left -= n as u64;
+        }
+        Some(
+            hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        )
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 #[cfg(test)]
