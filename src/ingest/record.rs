@@ -122,6 +122,10 @@ pub struct ClipRecord {
     /// The metadata view values were written (PUT) to the asset.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub metadata_written: bool,
+    /// Camera marks registered as iconik `MARKER` segments (how many): a re-run makes none
+    /// again.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub markers: Option<usize>,
     /// The storage's ACL template / access group was applied to the asset.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub acl_applied: bool,

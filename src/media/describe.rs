@@ -189,13 +189,15 @@ pub fn describe_clip(clip: &Clip, tools: &Tools) -> ClipDescription {
             height: dpx.as_ref().and_then(|h| h.height),
         }
     });
-    let metadata = normalise::normalise(&NormaliseInput {
+    let mut metadata = normalise::normalise(&NormaliseInput {
         clip,
         segments: &segs,
         tech: &tech,
         sidecars: &sidecars,
         sequence,
     });
+    let durations = super::marks::segment_durations(clip, &segs, &tech, &sidecars);
+    metadata.marks = super::marks::collect(clip, &segs, &durations, &sidecars, &mut issues);
     ClipDescription {
         metadata,
         raw: Value::Object(raw),

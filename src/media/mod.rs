@@ -12,6 +12,7 @@ pub mod components;
 pub mod dates;
 pub mod describe;
 pub mod ffprobe;
+pub mod marks;
 pub mod mediainfo;
 pub mod normalise;
 pub mod poster;
@@ -27,6 +28,7 @@ pub mod tools;
 
 pub use components::{ComponentType, FormatComponent, iconik_components};
 pub use describe::DescribedFile;
+pub use marks::ClipMark;
 pub use rate::Rational;
 pub use tech::{FileTech, ProbeTool};
 pub use timecode::Timecode;
@@ -102,6 +104,10 @@ pub struct ClipMetadata {
     /// `A101_1.WAV iXML SCENE`.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
     pub sources: std::collections::BTreeMap<String, String>,
+    /// Marks the camera recorded (GoPro HiLight tags, Sony shot marks), in time order; the
+    /// ingest registers each as an iconik `MARKER` segment.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub marks: Vec<ClipMark>,
 }
 
 impl ClipMetadata {

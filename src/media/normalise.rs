@@ -193,7 +193,7 @@ fn sidecar_facts(sidecars: &[(PathBuf, Sidecar)]) -> SidecarFacts {
 }
 
 /// Duration of one segment: the video member's duration, else the longest member.
-fn segment_duration(seg: &[usize], tech: &BTreeMap<usize, FileTech>) -> Option<f64> {
+pub(crate) fn segment_duration(seg: &[usize], tech: &BTreeMap<usize, FileTech>) -> Option<f64> {
     let members: Vec<&FileTech> = seg.iter().filter_map(|i| tech.get(i)).collect();
     members
         .iter()

@@ -2,7 +2,9 @@
 //!
 //! GoPro: recording 0123 in two chapters `GH010123.MP4` + `GH020123.MP4` (2 s each at 29.97 fps,
 //! drop-frame TC 00:00:00;00 and 00:00:02;00, creation times 2 s apart) with per-chapter
-//! `GL..LRV` proxies and `GH..THM` JPEG thumbnails; recording 0124 alone; `MISC/`.
+//! `GL..LRV` proxies and `GH..THM` JPEG thumbnails; recording 0124 alone; `MISC/`. Chapter 1
+//! carries HiLight tags at 0.5 s and 1.5 s, chapter 2 one at 1.0 s of the chapter (the
+//! `moov/udta/HMMT` box of real HERO files, [`crate::media::sidecar::gopro_hmmt`]); 0124 none.
 //! DJI: `DJI_0001.MP4` + per-frame `.SRT` telemetry + `.LRF` low-res MP4.
 
 use super::ffmpeg::{FfCmd, Ffmpeg};
@@ -12,6 +14,8 @@ use std::path::Path;
 
 struct Chapter<'a> {
     file_stem: &'a str,
+    /// HiLight tags, ms from the chapter file's start.
+    hilights: &'a [u32],
     lrv_stem: &'a str,
     seconds: u32,
     timecode: &'a str,
@@ -24,6 +28,7 @@ pub(crate) fn gopro(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<()
     let chapters = [
         Chapter {
             file_stem: "GH010123",
+            hilights: &[500, 1500],
             lrv_stem: "GL010123",
             seconds: 2,
             timecode: "00:00:00;00",
@@ -31,6 +36,7 @@ pub(crate) fn gopro(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<()
         },
         Chapter {
             file_stem: "GH020123",
+            hilights: &[1000],
             lrv_stem: "GL020123",
             seconds: 2,
             timecode: "00:00:02;00",
@@ -38,6 +44,7 @@ pub(crate) fn gopro(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<()
         },
         Chapter {
             file_stem: "GH010124",
+            hilights: &[],
             lrv_stem: "GL010124",
             seconds: opts.clip_seconds,
             timecode: "00:10:00;00",
@@ -65,6 +72,12 @@ pub(crate) fn gopro(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<()
         }
         cmd.jpeg_still("[vt]", &dir.join(format!("{}.THM", ch.file_stem)));
         ff.run(&cmd)?;
+        if !ch.hilights.is_empty() {
+            append_to_udta(
+                &dir.join(format!("{}.MP4", ch.file_stem)),
+                &crate::media::sidecar::gopro_hmmt::encode_box(ch.hilights),
+            )?;
+        }
     }
     files::write(
         &root.join("MISC/GoPro-owner.txt"),
@@ -74,6 +87,74 @@ pub(crate) fn gopro(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<()
         files::mac_junk(root, &["DCIM/100GOPRO/GH010123.MP4"])?;
     }
     Ok(())
+}
+
+/// Appends `child` (a whole box) to the `moov/udta` of the MP4 at `path`, creating the `udta`
+/// when there is none. ffmpeg writes `moov` last (no `faststart`), so the media offsets in
+/// `stco` stay right: only `moov` is rewritten, in place at the end of the file.
+fn append_to_udta(path: &Path, child: &[u8]) -> Result<(), SampleError> {
+    let io = |source: std::io::Error| SampleError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bad = |why: &str| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            why.to_owned(),
+        ))
+    };
+    let bytes = std::fs::read(path).map_err(io)?;
+    let be32 = |at: usize| -> Option<usize> {
+        let b = bytes.get(at..at + 4)?;
+        usize::try_from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok()
+    };
+    // Top-level boxes: the last one must be `moov` (32-bit sizes: ffmpeg's small samples).
+    let mut at = 0;
+    let mut moov = None;
+    while at + 8 <= bytes.len() {
+        let size = be32(at)
+            .filter(|&n| n >= 8)
+            .ok_or_else(|| bad("a box of size < 8"))?;
+        if &bytes[at + 4..at + 8] == b"moov" {
+            moov = Some((at, size));
+        }
+        at += size;
+    }
+    let (moov_at, moov_size) = moov.ok_or_else(|| bad("no moov box"))?;
+    if moov_at + moov_size != bytes.len() {
+        return Err(bad("moov is not the last box (written with faststart?)"));
+    }
+    let mut body = bytes[moov_at + 8..].to_vec();
+    let mut at = 0;
+    let mut udta = None;
+    while at + 8 <= body.len() {
+        let size = body
+            .get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .filter(|&n| n >= 8)
+            .ok_or_else(|| bad("a moov child of size < 8"))?;
+        if &body[at + 4..at + 8] == b"udta" {
+            udta = Some((at, size));
+        }
+        at += size;
+    }
+    let size32 = |n: usize| u32::try_from(n).map_err(|_| bad("box over 4 GB"));
+    match udta {
+        Some((u_at, u_size)) => {
+            body.splice(u_at + u_size..u_at + u_size, child.iter().copied());
+            body[u_at..u_at + 4].copy_from_slice(&size32(u_size + child.len())?.to_be_bytes());
+        }
+        None => {
+            body.extend_from_slice(&size32(8 + child.len())?.to_be_bytes());
+            body.extend_from_slice(b"udta");
+            body.extend_from_slice(child);
+        }
+    }
+    let mut out = bytes[..moov_at].to_vec();
+    out.extend_from_slice(&size32(8 + body.len())?.to_be_bytes());
+    out.extend_from_slice(b"moov");
+    out.extend_from_slice(&body);
+    std::fs::write(path, out).map_err(io)
 }
 
 pub(crate) fn dji(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<(), SampleError> {

@@ -43,19 +43,21 @@ pub enum SampleKind {
     P2,
     /// P2 cards A and B as sibling folders `CARD_A/`, `CARD_B/`: the span `0003AB` → `0004CD`.
     P2Span,
-    /// Sony XDCAM HD422 (`XDROOT`): OP1a MPEG-2 + 8 mono PCM, NRT XML, MEDIAPRO listing only C0001.
+    /// Sony XDCAM HD422 (`XDROOT`): OP1a MPEG-2 + 8 mono PCM, NRT XML (C0001 with a shot mark),
+    /// MEDIAPRO listing only C0001.
     Xdcam,
     /// Sony IMX/D10 (`XDROOT/Clip`, 720×608) without any NRT XML.
     Imx,
     /// Sony XDCAM EX (`BPAV`): one take in two clip folders, one empty `M01.XML`.
     XdcamEx,
-    /// Sony XAVC S (`PRIVATE/M4ROOT`).
+    /// Sony XAVC S (`PRIVATE/M4ROOT`): C0001 with shot marks 1 and 2 in its NRT XML.
     XavcS,
     /// Canon XF (`CONTENTS/CLIPS001`): clip `AA0001` in two MXF segments.
     CanonXf,
     /// AVCHD: one recording cut into `00000.MTS` + `00001.MTS`, and `00002.MTS` alone.
     Avchd,
-    /// GoPro: recording 0123 in two chapters (+ LRV, THM), recording 0124 alone.
+    /// GoPro: recording 0123 in two chapters (+ LRV, THM) with HiLight tags in both, recording
+    /// 0124 alone.
     Gopro,
     /// DJI: `DJI_0001.MP4` + `.SRT` telemetry + `.LRF` proxy.
     Dji,

@@ -22,6 +22,8 @@ struct Nrt<'a> {
     model: &'a str,
     serial: &'a str,
     title: &'a str,
+    /// Shot marks (frame, label such as `_ShotMark1`) after the `_RecStart` every real file has.
+    shot_marks: Vec<(u32, &'a str)>,
 }
 
 /// XDCAM HD422: C0001 and C0002 (each OP1a MPEG-2 4:2:2 + 8 mono 24-bit tracks, NRT XML, `Sub/`
@@ -109,6 +111,12 @@ pub(crate) fn xdcam(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<()
                 model: "PXW-X320",
                 serial: "0012345",
                 title: name,
+                // C0001 has a shot mark at 2/5 of the clip (1.2 s at the default 3 s).
+                shot_marks: if name == "C0001" {
+                    vec![(opts.clip_seconds * 25 * 2 / 5, "_ShotMark1")]
+                } else {
+                    Vec::new()
+                },
             }),
         )?;
     }
@@ -253,6 +261,7 @@ fn ex_card(
                     model: "PMW-EX1R",
                     serial: "0054321",
                     title: name,
+                    shot_marks: Vec::new(),
                 }),
             )?;
         } else {
@@ -343,6 +352,11 @@ pub(crate) fn xavc_s(ff: &Ffmpeg, root: &Path, opts: &SampleOptions) -> Result<(
             model: "ILCE-7SM3",
             serial: "3456789",
             title: "C0001",
+            // Shot marks at 2/5 and 4/5 of the clip (1.2 s and 2.4 s at the default 3 s).
+            shot_marks: vec![
+                (opts.clip_seconds * 25 * 2 / 5, "_ShotMark1"),
+                (opts.clip_seconds * 25 * 4 / 5, "_ShotMark2"),
+            ],
         }),
     )?;
     files::write(
@@ -385,8 +399,24 @@ fn tc_add(tc: &str, frames: u32, fps: u32) -> String {
     )
 }
 
+/// A `KlvPacket` essence mark as real files write it: SMPTE's essence-mark key, the frame, and
+/// the label as hex of a length byte and the ASCII text (`095F5265635374617274` = `_RecStart`).
+fn klv_mark(frame: u32, label: &str) -> String {
+    let hex: String = std::iter::once(label.len() as u8)
+        .chain(label.bytes())
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    format!(
+        "\t\t<KlvPacket key=\"060E2B34010101050301020A02000000\" frameCount=\"{frame}\" lengthValue=\"{hex}\" status=\"spot\"/>\n"
+    )
+}
+
 fn nrt_xml(n: &Nrt) -> String {
     let last = tc_add(n.timecode, n.frames.saturating_sub(1), n.fps);
+    let marks: String = std::iter::once((0, "_RecStart"))
+        .chain(n.shot_marks.iter().copied())
+        .map(|(frame, label)| klv_mark(frame, label))
+        .collect();
     let ports: String = (1..=n.channels)
         .map(|ch| {
             format!(
@@ -405,6 +435,7 @@ fn nrt_xml(n: &Nrt) -> String {
 \t\t<LtcChange frameCount=\"{last_frame}\" value=\"{end}\" status=\"end\"/>\n\
 \t</LtcChangeTable>\n\
 \t<CreationDate value=\"{date}\"/>\n\
+\t<KlvPacketTable>\n{marks}\t</KlvPacketTable>\n\
 \t<VideoFormat>\n\
 \t\t<VideoRecPort port=\"DIRECT\"/>\n\
 \t\t<VideoFrame videoCodec=\"{codec}\" captureFps=\"{fps}p\" formatFps=\"{fps}p\"/>\n\
@@ -485,6 +516,7 @@ mod tests {
             model: "PXW-X320",
             serial: "0012345",
             title: "C0001",
+            shot_marks: vec![(30, "_ShotMark1")],
         });
         let doc = roxmltree::Document::parse(&xml).expect("well-formed");
         let find = |name: &str| {
@@ -515,5 +547,12 @@ mod tests {
         );
         assert_eq!(find("Device").attribute("modelName"), Some("PXW-X320"));
         assert_eq!(find("VideoLayout").attribute("pixel"), Some("320"));
+        // `_RecStart` at 0 exactly as a real ILCE-6700 file writes it, then the shot mark.
+        assert!(xml.contains(
+            "<KlvPacket key=\"060E2B34010101050301020A02000000\" frameCount=\"0\" lengthValue=\"095F5265635374617274\" status=\"spot\"/>"
+        ));
+        assert!(xml.contains("frameCount=\"30\" lengthValue=\"0A5F53686F744D61726B31\""));
+        let parsed = crate::media::sidecar::sony_nrt::parse(&xml).unwrap();
+        assert_eq!(parsed.essence_marks.len(), 2);
     }
 }

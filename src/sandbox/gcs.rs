@@ -152,6 +152,26 @@ pub async fn handle(
         .iter()
         .find(|(k, _)| k == "upload_id")
         .map(|(_, v)| v.clone());
+    let q = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    if area == "s3" {
+        // S3's multipart API (CreateMultipartUpload `?uploads`, UploadPart `?partNumber=&
+        // uploadId=`, Complete `?uploadId=`, Abort): iconik-api.md §8.2.
+        match (method, q("uploads"), q("uploadId"), q("partNumber")) {
+            ("POST", Some(_), None, None) => return done(s3_initiate(app, bucket, &key), 0),
+            ("PUT", None, Some(id), Some(n)) => return s3_part(app, &id, &n, body, fault).await,
+            ("POST", None, Some(id), None) => return s3_complete(app, &id, &key, body).await,
+            ("DELETE", None, Some(id), None) => {
+                app.state().s3_multiparts.remove(&id);
+                return done(empty(StatusCode::NO_CONTENT), 0);
+            }
+            _ => {}
+        }
+    }
     match (method, area.as_str(), upload_id) {
         ("POST", "gcs", None) => done(start(app, headers, bucket, object, query), 0),
         ("PUT", "gcs" | "upload", Some(id)) => chunk(app, &id, headers, body, fault).await,
@@ -554,6 +574,200 @@ async fn single_put(app: &App, key: &str, body: Body, fault: &FaultAction) -> Up
         r.headers_mut().insert("etag", v);
     }
     done(r, received)
+}
+
+fn xml(status: StatusCode, body: String) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/xml"));
+    r
+}
+
+fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
+    xml(
+        status,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        ),
+    )
+}
+
+/// CreateMultipartUpload → 200 `InitiateMultipartUploadResult` with a new `UploadId`.
+fn s3_initiate(app: &App, bucket: &str, key: &str) -> Response {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let object = key.split_once('/').map_or("", |(_, o)| o);
+    app.state().s3_multiparts.insert(
+        id.clone(),
+        super::state::S3Multipart {
+            key: key.to_owned(),
+            parts: Default::default(),
+        },
+    );
+    xml(
+        StatusCode::OK,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<InitiateMultipartUploadResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>{bucket}</Bucket><Key>{object}</Key><UploadId>{id}</UploadId></InitiateMultipartUploadResult>"
+        ),
+    )
+}
+
+/// UploadPart: keeps the bytes under the part number (1..=10000) and answers its `ETag`
+/// (the part's MD5 in quotes, as S3 does).
+async fn s3_part(
+    app: &App,
+    id: &str,
+    number: &str,
+    body: Body,
+    fault: &FaultAction,
+) -> UploadOutcome {
+    let Some(n) = number
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+    else {
+        let r = s3_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "Part number must be an integer between 1 and 10000",
+        );
+        return done(r, 0);
+    };
+    let (data, cut) = match read_body(body, fault.reset_after_bytes).await {
+        Ok(d) => d,
+        Err(refused) => return refused,
+    };
+    let received = data.len() as u64;
+    if cut {
+        return UploadOutcome {
+            response: empty(StatusCode::INTERNAL_SERVER_ERROR),
+            bytes_received: received,
+            kill: true,
+        };
+    }
+    let etag = format!("\"{}\"", hex(&md5::Md5::digest(&data)));
+    let mut st = app.state();
+    let Some(upload) = st.s3_multiparts.get_mut(id) else {
+        drop(st);
+        let r = s3_error(
+            StatusCode::NOT_FOUND,
+            "NoSuchUpload",
+            "The specified upload does not exist",
+        );
+        return done(r, received);
+    };
+    upload.parts.insert(n, data);
+    let mut r = empty(StatusCode::OK);
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        r.headers_mut().insert("etag", v);
+    }
+    done(r, received)
+}
+
+/// CompleteMultipartUpload: the body lists every part (ascending numbers) with the ETag its
+/// upload answered; every part but the last must be at least 5 MiB (S3's `EntityTooSmall`).
+/// The object is the parts in order; its ETag is S3's MD5 of the parts' MD5s plus `-N`.
+async fn s3_complete(app: &App, id: &str, key: &str, body: Body) -> UploadOutcome {
+    let (data, _) = match read_body(body, None).await {
+        Ok(d) => d,
+        Err(refused) => return refused,
+    };
+    let text = String::from_utf8_lossy(&data).into_owned();
+    let listed: Option<Vec<(u32, String)>> = roxmltree::Document::parse(&text).ok().map(|doc| {
+        doc.descendants()
+            .filter(|n| n.tag_name().name() == "Part")
+            .filter_map(|p| {
+                let field = |name: &str| {
+                    p.children()
+                        .find(|c| c.tag_name().name() == name)
+                        .and_then(|c| c.text())
+                        .map(str::trim)
+                        .map(str::to_owned)
+                };
+                Some((field("PartNumber")?.parse().ok()?, field("ETag")?))
+            })
+            .collect()
+    });
+    let mut st = app.state();
+    let Some(upload) = st.s3_multiparts.get(id).cloned() else {
+        drop(st);
+        return done(
+            s3_error(
+                StatusCode::NOT_FOUND,
+                "NoSuchUpload",
+                "The specified upload does not exist",
+            ),
+            0,
+        );
+    };
+    let listed = match listed {
+        Some(l) if !l.is_empty() && upload.key == key => l,
+        _ => {
+            drop(st);
+            return done(
+                s3_error(
+                    StatusCode::BAD_REQUEST,
+                    "MalformedXML",
+                    "The XML you provided was not well-formed or did not validate against our published schema",
+                ),
+                0,
+            );
+        }
+    };
+    let mut object = Vec::new();
+    let mut digests = Vec::new();
+    for (i, (n, etag)) in listed.iter().enumerate() {
+        let Some(bytes) = upload.parts.get(n) else {
+            drop(st);
+            return done(
+                s3_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidPart",
+                    &format!("part {n} was not uploaded"),
+                ),
+                0,
+            );
+        };
+        let digest = md5::Md5::digest(bytes);
+        if etag.trim_matches('"') != hex(&digest) || (i > 0 && listed[i - 1].0 >= *n) {
+            drop(st);
+            return done(
+                s3_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidPart",
+                    &format!("part {n}: ETag {etag} does not match, or parts are out of order"),
+                ),
+                0,
+            );
+        }
+        if i + 1 < listed.len() && bytes.len() < 5 * 1024 * 1024 {
+            drop(st);
+            return done(
+                s3_error(
+                    StatusCode::BAD_REQUEST,
+                    "EntityTooSmall",
+                    &format!("part {n} is {} bytes, below the 5 MiB minimum", bytes.len()),
+                ),
+                0,
+            );
+        }
+        object.extend_from_slice(bytes);
+        digests.extend_from_slice(&digest);
+    }
+    let etag = format!("\"{}-{}\"", hex(&md5::Md5::digest(&digests)), listed.len());
+    st.s3_multiparts.remove(id);
+    st.object_sizes.insert(key.to_owned(), object.len() as u64);
+    st.objects.insert(key.to_owned(), object);
+    let (bucket, object_name) = key.split_once('/').unwrap_or((key, ""));
+    done(
+        xml(
+            StatusCode::OK,
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUploadResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>{bucket}</Bucket><Key>{object_name}</Key><ETag>{}</ETag></CompleteMultipartUploadResult>",
+                etag.replace('"', "&quot;")
+            ),
+        ),
+        data.len() as u64,
+    )
 }
 
 fn hex(bytes: &[u8]) -> String {

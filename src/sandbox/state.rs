@@ -90,6 +90,18 @@ pub struct State {
     pub object_sizes: BTreeMap<String, u64>,
     #[serde(skip)]
     pub objects: BTreeMap<String, Vec<u8>>,
+    /// S3 multipart uploads in progress: `UploadId` → the object and its parts so far.
+    #[serde(skip)]
+    pub s3_multiparts: BTreeMap<String, S3Multipart>,
+}
+
+/// One S3 multipart upload (CreateMultipartUpload until Complete or Abort).
+#[derive(Debug, Clone, Default)]
+pub struct S3Multipart {
+    /// `bucket/object`.
+    pub key: String,
+    /// Part number → bytes.
+    pub parts: BTreeMap<u32, Vec<u8>>,
 }
 
 /// Which list a record lives in (used by the generic helpers).

@@ -439,10 +439,11 @@ pub fn asset_page(state: &Value, id: &str) -> Option<String> {
     }
 
     // Markers: segments of type MARKER at their time on the clip.
-    let markers: Vec<&Value> = of_asset(state, "segments", id)
+    let mut markers: Vec<&Value> = of_asset(state, "segments", id)
         .into_iter()
         .filter(|m| m["segment_type"] == "MARKER")
         .collect();
+    markers.sort_by_key(|m| m["time_start_milliseconds"].as_i64());
     let _ = write!(body, "<h2>Markers ({})</h2>", markers.len());
     if !markers.is_empty() {
         body.push_str("<table><tr><th>time (ms)</th><th>text</th></tr>");

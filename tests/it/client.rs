@@ -1983,3 +1983,160 @@ async fn uploader_gives_up_on_a_storage_that_never_persists() {
     // The first chunk plus one resend per retry (fast_backoff allows 4).
     assert_eq!(puts, 5);
 }
+
+/// A cloud copy's file record on the sandbox's S3 storage answers `multipart_upload_url`; above
+/// the threshold the upload goes through iconik's file multipart endpoints (part URLs, complete
+/// URL) and S3's CreateMultipartUpload / UploadPart / Complete, the object is the file's
+/// bytes, and the record closes. A failed part aborts through `files/{id}/multipart/cleanup/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_file_records_upload_in_parts_through_the_files_multipart_endpoints() {
+    let env = start_with(
+        SandboxConfig {
+            storage_profile: card_ingest::sandbox::profiles::StorageProfile::AllKinds,
+            ..SandboxConfig::default()
+        },
+        ClientConfig::default(),
+    )
+    .await;
+    let c = &env.client;
+    let s3 = c
+        .storages()
+        .list_all()
+        .await
+        .expect("storages")
+        .into_iter()
+        .find(|s| s.name.as_deref() == Some("Sandbox S3"))
+        .expect("the all-kinds profile has Sandbox S3");
+    let asset = c
+        .assets()
+        .create(&AssetCreate::new("s3 multipart"), None)
+        .await
+        .expect("asset");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 5 MiB + 5 MiB + 7 bytes: three parts, the last one short.
+    let len = 10 * 1024 * 1024 + 7;
+    let bytes = util::pseudo_random_bytes(len, 41);
+    let path = dir.path().join("0001AB.MXF");
+    std::fs::write(&path, &bytes).expect("write");
+    let record = |name: &str| FileCreate {
+        size: Some(len as u64),
+        storage_id: Some(s3.id),
+        status: Some(ObjectStatus::Open),
+        ..FileCreate::new("CONTENTS/VIDEO", name)
+    };
+    let file = c
+        .files()
+        .create(asset.id, &record("0001AB.MXF"))
+        .await
+        .expect("file record");
+    let mp_url = file
+        .multipart_upload_url
+        .clone()
+        .expect("multipart_upload_url");
+    assert!(
+        mp_url.contains("/s3/") && mp_url.contains("?uploads&"),
+        "{mp_url}"
+    );
+    let opts = s3_multipart(None);
+    let done =
+        card_ingest::iconik::upload::upload_file(&env.upload, c, asset.id, &file, &path, &opts)
+            .await
+            .expect("multipart upload");
+    assert_eq!(done.bytes, len as u64);
+    assert_eq!(
+        done.reported_md5, None,
+        "a multipart ETag is not the object's MD5"
+    );
+    assert!(
+        done.parts_verified,
+        "each part's ETag is the MD5 of its bytes"
+    );
+    // The object the record's URLs point at: `/s3/<bucket>/<object>?…`.
+    let key = mp_url
+        .split_once("/s3/")
+        .and_then(|(_, rest)| rest.split_once('?'))
+        .map(|(key, _)| key.to_owned())
+        .expect("bucket/object in the URL");
+    assert_eq!(
+        md5_hex(&env.sbx.object_bytes(&key).expect("object stored")),
+        md5_hex(&bytes)
+    );
+    let closed = c
+        .files()
+        .patch(
+            asset.id,
+            file.id,
+            &FilePatch {
+                status: Some(ObjectStatus::Closed),
+                size: Some(len as u64),
+                checksum: Some(md5_hex(&bytes)),
+            },
+        )
+        .await
+        .expect("close");
+    assert_eq!(closed.status, Some(ObjectStatus::Closed));
+    let requests = env.requests().await;
+    let s3_calls: Vec<(String, String)> = requests
+        .iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/s3/")))
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap().to_owned(),
+                r["query"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .split('&')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let methods: Vec<&str> = s3_calls.iter().map(|(m, _)| m.as_str()).collect();
+    assert_eq!(
+        methods,
+        ["POST", "PUT", "PUT", "PUT", "POST"],
+        "{s3_calls:?}"
+    );
+    let part_urls = requests
+        .iter()
+        .filter(|r| {
+            r["method"] == "GET"
+                && r["path"].as_str().is_some_and(|p| {
+                    p.ends_with(&format!("/files/{}/multipart_url/part/", file.id))
+                })
+        })
+        .count();
+    assert_eq!(part_urls, 1, "the three part URLs in one page");
+
+    // A part refused: the upload is aborted through iconik's cleanup (validated), not closed.
+    let second = c
+        .files()
+        .create(asset.id, &record("0001AB00.MXF"))
+        .await
+        .expect("second record");
+    env.sbx
+        .set_faults(FaultSet {
+            rules: vec![FaultRule {
+                status: Some(500),
+                ..once("PUT", "/s3/**")
+            }],
+        })
+        .unwrap();
+    let failed =
+        card_ingest::iconik::upload::upload_file(&env.upload, c, asset.id, &second, &path, &opts)
+            .await;
+    assert!(failed.is_err(), "{failed:?}");
+    let requests = env.requests().await;
+    let cleanup = requests
+        .iter()
+        .find(|r| {
+            r["method"] == "POST"
+                && r["path"].as_str().is_some_and(|p| {
+                    p.ends_with(&format!("/files/{}/multipart/cleanup/", second.id))
+                })
+        })
+        .expect("an abort through iconik");
+    assert_eq!(cleanup["validation"]["valid"], true, "{cleanup}");
+    assert_eq!(cleanup["status"], 200, "{cleanup}");
+}

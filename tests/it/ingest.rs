@@ -199,7 +199,7 @@ fn assert_no_duplicates(sbx: &SandboxHandle, clips: usize, context: &str) {
 }
 
 /// Every request with a body validated against the spec.
-fn assert_all_validated(sbx: &SandboxHandle) {
+pub(crate) fn assert_all_validated(sbx: &SandboxHandle) {
     let reqs = sbx.requests();
     let mut with_body = 0;
     for r in &reqs {

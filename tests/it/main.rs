@@ -20,6 +20,7 @@ mod jobs_page;
 mod layout;
 mod look;
 mod look_rules;
+mod markers;
 mod media;
 #[cfg(feature = "os-keyring-tests")]
 mod notify_dbus;

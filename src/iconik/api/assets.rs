@@ -3,7 +3,8 @@
 use crate::iconik::client::{Call, Client, Service};
 use crate::iconik::error::Error;
 use crate::iconik::models::{
-    Asset, AssetCreate, AssetHistory, AssetHistoryCreate, AssetId, AssetPatch, CollectionId, Page,
+    Asset, AssetCreate, AssetHistory, AssetHistoryCreate, AssetId, AssetPatch, BulkSegmentsCreate,
+    CollectionId, Page, Segment, SegmentCreate,
 };
 use reqwest::Method;
 use tracing::instrument;
@@ -113,6 +114,44 @@ impl AssetsHandler<'_> {
                 Some(body),
                 Call::Create,
             )
+            .await
+    }
+
+    /// `POST assets/{asset_id}/segments/bulk/` → 201 (iconik answers with a job's id and
+    /// status, which nothing here needs). One call per clip: the marks are at most a few dozen,
+    /// well under the spec's 500 per call.
+    #[instrument(skip(self, segments), fields(count = segments.len()))]
+    pub async fn create_segments_bulk(
+        &self,
+        id: AssetId,
+        segments: &[SegmentCreate],
+    ) -> Result<(), Error> {
+        let body = BulkSegmentsCreate {
+            objects: segments.to_vec(),
+        };
+        self.client
+            .send_raw(
+                Method::POST,
+                Service::Assets,
+                &format!("assets/{id}/segments/bulk"),
+                &[],
+                Some(&body),
+                Call::Create,
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET assets/{asset_id}/segments/?segment_type=` (every page).
+    #[instrument(skip(self))]
+    pub async fn segments_of_type(
+        &self,
+        id: AssetId,
+        segment_type: &str,
+    ) -> Result<Vec<Segment>, Error> {
+        let q = [("segment_type", segment_type.to_owned())];
+        self.client
+            .get_all_numbered(Service::Assets, &format!("assets/{id}/segments"), &q, 100)
             .await
     }
 }

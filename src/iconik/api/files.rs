@@ -2,7 +2,10 @@
 
 use crate::iconik::client::{Call, Client, Service};
 use crate::iconik::error::Error;
-use crate::iconik::models::{AssetId, File, FileCreate, FileId, FilePatch, FileSetId, StorageId};
+use crate::iconik::models::{
+    AssetId, File, FileCreate, FileId, FilePatch, FileSetId, MultipartCleanup, MultipartPartUrl,
+    MultipartUrls, StorageId,
+};
 use reqwest::Method;
 use tracing::instrument;
 
@@ -121,5 +124,62 @@ impl FilesHandler<'_> {
             Err(e) if e.is_not_found() => Ok(Vec::new()),
             Err(e) => Err(e),
         }
+    }
+
+    /// `GET files/{file_id}/multipart_url/part/?upload_id=&parts_num=N` → signed S3 part URLs
+    /// of a multipart upload started at the record's `multipart_upload_url` (iconik-api.md §8.2).
+    #[instrument(skip(self, upload_id))]
+    pub async fn multipart_part_urls(
+        &self,
+        asset: AssetId,
+        id: FileId,
+        upload_id: &str,
+        parts_num: u32,
+    ) -> Result<Vec<MultipartPartUrl>, Error> {
+        super::proxies::multipart_part_urls_at(
+            self.client,
+            &format!("assets/{asset}/files/{id}"),
+            upload_id,
+            parts_num,
+        )
+        .await
+    }
+
+    /// `GET files/{file_id}/multipart_url/?upload_id=&type=complete_url`.
+    #[instrument(skip(self, upload_id))]
+    pub async fn multipart_complete_url(
+        &self,
+        asset: AssetId,
+        id: FileId,
+        upload_id: &str,
+    ) -> Result<MultipartUrls, Error> {
+        super::proxies::multipart_complete_url_at(
+            self.client,
+            &format!("assets/{asset}/files/{id}"),
+            upload_id,
+        )
+        .await
+    }
+
+    /// `POST files/{file_id}/multipart/cleanup/` `{upload_id, abort_upload}`
+    /// (`MultipartUploadCleanupSchema`).
+    #[instrument(skip(self, body))]
+    pub async fn multipart_cleanup(
+        &self,
+        asset: AssetId,
+        id: FileId,
+        body: &MultipartCleanup,
+    ) -> Result<(), Error> {
+        self.client
+            .send_raw(
+                Method::POST,
+                Service::Files,
+                &format!("assets/{asset}/files/{id}/multipart/cleanup"),
+                &[],
+                Some(body),
+                Call::Plain,
+            )
+            .await
+            .map(|_| ())
     }
 }

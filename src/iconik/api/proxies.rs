@@ -103,26 +103,13 @@ impl ProxiesHandler<'_> {
         upload_id: &str,
         parts_num: u32,
     ) -> Result<Vec<MultipartPartUrl>, Error> {
-        let path = format!("assets/{asset}/proxies/{id}/multipart_url/part");
-        let mut all = Vec::new();
-        let mut page_no = 1u32;
-        loop {
-            let q = [
-                ("upload_id", upload_id.to_owned()),
-                ("parts_num", parts_num.to_string()),
-                ("per_page", self.client.list_page_size().to_string()),
-                ("page", page_no.to_string()),
-            ];
-            let page: Page<MultipartPartUrl> = self.client.get(Service::Files, &path, &q).await?;
-            let more = page.has_next_numbered(page_no) && all.len() < parts_num as usize;
-            all.extend(page.objects);
-            if !more || all.len() >= parts_num as usize {
-                break;
-            }
-            page_no += 1;
-        }
-        all.sort_by_key(|p| p.number);
-        Ok(all)
+        multipart_part_urls_at(
+            self.client,
+            &format!("assets/{asset}/proxies/{id}"),
+            upload_id,
+            parts_num,
+        )
+        .await
     }
 
     /// `GET proxies/{proxy_id}/multipart_url/?upload_id=&type=complete_url`.
@@ -133,17 +120,12 @@ impl ProxiesHandler<'_> {
         id: ProxyId,
         upload_id: &str,
     ) -> Result<MultipartUrls, Error> {
-        let q = [
-            ("upload_id", upload_id.to_owned()),
-            ("type", "complete_url".to_owned()),
-        ];
-        self.client
-            .get(
-                Service::Files,
-                &format!("assets/{asset}/proxies/{id}/multipart_url"),
-                &q,
-            )
-            .await
+        multipart_complete_url_at(
+            self.client,
+            &format!("assets/{asset}/proxies/{id}"),
+            upload_id,
+        )
+        .await
     }
 
     /// `POST proxies/{proxy_id}/multipart/cleanup/` `{upload_id, abort_upload}`.
@@ -166,4 +148,49 @@ impl ProxiesHandler<'_> {
             .await
             .map(|_| ())
     }
+}
+
+/// `GET {record}/multipart_url/part/?upload_id=&parts_num=N` for a proxy or file record
+/// (`record` = `assets/{asset}/proxies/{id}` or `…/files/{id}`), walking iconik's pages.
+pub(crate) async fn multipart_part_urls_at(
+    client: &Client,
+    record: &str,
+    upload_id: &str,
+    parts_num: u32,
+) -> Result<Vec<MultipartPartUrl>, Error> {
+    let path = format!("{record}/multipart_url/part");
+    let mut all = Vec::new();
+    let mut page_no = 1u32;
+    loop {
+        let q = [
+            ("upload_id", upload_id.to_owned()),
+            ("parts_num", parts_num.to_string()),
+            ("per_page", client.list_page_size().to_string()),
+            ("page", page_no.to_string()),
+        ];
+        let page: Page<MultipartPartUrl> = client.get(Service::Files, &path, &q).await?;
+        let more = page.has_next_numbered(page_no) && all.len() < parts_num as usize;
+        all.extend(page.objects);
+        if !more || all.len() >= parts_num as usize {
+            break;
+        }
+        page_no += 1;
+    }
+    all.sort_by_key(|p| p.number);
+    Ok(all)
+}
+
+/// `GET {record}/multipart_url/?upload_id=&type=complete_url` (see [`multipart_part_urls_at`]).
+pub(crate) async fn multipart_complete_url_at(
+    client: &Client,
+    record: &str,
+    upload_id: &str,
+) -> Result<MultipartUrls, Error> {
+    let q = [
+        ("upload_id", upload_id.to_owned()),
+        ("type", "complete_url".to_owned()),
+    ];
+    client
+        .get(Service::Files, &format!("{record}/multipart_url"), &q)
+        .await
 }

@@ -16,6 +16,7 @@ pub mod metadata;
 pub mod page;
 pub mod proxy;
 pub mod search;
+pub mod segment;
 pub mod storage;
 
 pub use asset::{Asset, AssetCreate, AssetHistory, AssetHistoryCreate, AssetPatch, AssetVersion};
@@ -33,6 +34,7 @@ pub use proxy::{
     MultipartCleanup, MultipartPartUrl, MultipartUrls, Proxy, ProxyCreate, ProxyUpdate, Resolution,
 };
 pub use search::{SearchFilter, SearchHit, SearchRequest, SearchTerm};
+pub use segment::{BulkSegmentsCreate, Segment, SegmentCreate};
 pub use storage::Storage;
 
 #[cfg(test)]

@@ -286,3 +286,14 @@ fn responses_are_lenient_and_parse_both_date_styles() {
     assert_eq!(f.size, Some(264_032_992));
     assert_eq!(f.status, Some(ObjectStatus::Closed));
 }
+
+#[test]
+fn segment_requests_use_spec_field_names() {
+    let m = SegmentCreate::marker(1500, "HiLight");
+    let v = serde_json::to_value(&m).unwrap();
+    assert_fields(&v, "assets.json", "Segment");
+    assert_eq!(v["segment_type"], "MARKER");
+    assert_eq!(v["time_end_milliseconds"], 1500);
+    let bulk = serde_json::to_value(BulkSegmentsCreate { objects: vec![m] }).unwrap();
+    assert_fields(&bulk, "assets.json", "BulkCreateSegmentsSchema");
+}

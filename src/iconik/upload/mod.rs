@@ -313,6 +313,9 @@ pub struct UploadOutcome {
     /// The object's MD5 as the storage reported it (lowercase hex): GCS `x-goog-hash`, a
     /// single-part S3 `ETag`, Azure `Content-MD5`. `None` when it said nothing usable.
     pub reported_md5: Option<String>,
+    /// S3 multipart: every part's `ETag` (S3's MD5 of the part) equalled the MD5 of the local
+    /// bytes sent as that part, so the object is the local file byte for byte.
+    pub parts_verified: bool,
 }
 
 /// Uploads `path` as the bytes of `proxy`, by its `storage_method` (GCS resumable, S3 single PUT
@@ -338,7 +341,7 @@ pub async fn upload_proxy(
         .map(|url| S3Multipart {
             iconik,
             asset,
-            proxy: proxy.id,
+            record: s3::MultipartRecord::Proxy(proxy.id),
             url,
         });
     upload_signed(http, method, upload_url, path, opts, multipart, &what).await
@@ -361,12 +364,15 @@ fn signed_target<'a>(
     Ok((url, method))
 }
 
-/// Uploads `path` as the bytes of the file record `file` on a cloud storage (a cloud copy of
-/// an original, an edit proxy): GCS resumable, S3 single PUT, Azure block blob, as for
-/// proxies. iconik's S3 multipart endpoints are proxy endpoints, so files go in one PUT (S3
-/// takes up to 5 GB that way). Does not close the record.
+/// Uploads `path` as the bytes of the file record `file` of `asset` on a cloud storage (a
+/// cloud copy of an original, an edit proxy): GCS resumable, S3 single PUT or — above the
+/// threshold, when the record answered a `multipart_upload_url` — iconik's S3 multipart flow
+/// through the file's `multipart_url` endpoints, Azure block blob, as for proxies. Does not
+/// close the record.
 pub async fn upload_file(
     http: &UploadHttp,
+    iconik: &Client,
+    asset: AssetId,
     file: &super::models::File,
     path: &Path,
     opts: &ProxyUploadOptions,
@@ -377,14 +383,24 @@ pub async fn upload_file(
         .as_deref()
         .and_then(|m| serde_json::from_value(serde_json::Value::String(m.to_owned())).ok());
     let (upload_url, method) = signed_target(file.upload_url.as_deref(), method, &what)?;
-    upload_signed(http, method, upload_url, path, opts, None, &what).await
+    let multipart = file
+        .multipart_upload_url
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .map(|url| S3Multipart {
+            iconik,
+            asset,
+            record: s3::MultipartRecord::File(file.id),
+            url,
+        });
+    upload_signed(http, method, upload_url, path, opts, multipart, &what).await
 }
 
-/// iconik's S3 multipart flow for a proxy.
+/// iconik's S3 multipart flow for a proxy or file record.
 struct S3Multipart<'a> {
     iconik: &'a Client,
     asset: AssetId,
-    proxy: super::models::ProxyId,
+    record: s3::MultipartRecord,
     url: &'a str,
 }
 
@@ -423,23 +439,28 @@ async fn upload_signed(
                 session_url: Some(done.session_url),
                 restarts: done.restarts,
                 reported_md5: done.md5,
+                parts_verified: false,
             })
         }
         StorageMethod::S3 => {
             let threshold = opts
                 .s3_multipart_threshold
                 .unwrap_or(s3::DEFAULT_MULTIPART_THRESHOLD);
-            // A multipart ETag is not an MD5 of the object: nothing reported then.
-            let reported_md5 = match multipart {
+            // A multipart ETag is not an MD5 of the object: nothing reported then, but each
+            // part's ETag is checked against the local bytes.
+            let (reported_md5, parts_verified) = match multipart {
                 Some(mp) if size > threshold => {
                     let part_size = opts.s3_part_size.unwrap_or(s3::DEFAULT_PART_SIZE);
-                    s3::multipart_upload(
-                        http, mp.iconik, mp.asset, mp.proxy, mp.url, path, part_size, progress,
+                    let parts = s3::multipart_upload(
+                        http, mp.iconik, mp.asset, mp.record, mp.url, path, part_size, progress,
                     )
                     .await?;
-                    None
+                    (None, parts)
                 }
-                _ => s3::put_single(http, upload_url, path, progress).await?,
+                _ => (
+                    s3::put_single(http, upload_url, path, progress).await?,
+                    false,
+                ),
             };
             Ok(UploadOutcome {
                 method,
@@ -447,6 +468,7 @@ async fn upload_signed(
                 session_url: None,
                 restarts: 0,
                 reported_md5,
+                parts_verified,
             })
         }
         StorageMethod::Azure => {
@@ -466,6 +488,7 @@ async fn upload_signed(
                 session_url: None,
                 restarts: 0,
                 reported_md5,
+                parts_verified: false,
             })
         }
         other => Err(UploadError::Unsupported {

@@ -8,7 +8,9 @@ use super::{
     file_size,
 };
 use crate::iconik::Client;
-use crate::iconik::models::{AssetId, MultipartCleanup, ProxyId};
+use crate::iconik::models::{
+    AssetId, FileId, MultipartCleanup, MultipartPartUrl, MultipartUrls, ProxyId,
+};
 use crate::iconik::observer::RequestBody;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use std::path::Path;
@@ -59,6 +61,82 @@ pub fn complete_xml(parts: &[(u32, String)]) -> String {
     s
 }
 
+/// Whose multipart upload it is: iconik signs the part and complete URLs per record, under
+/// `proxies/{id}/…` or `files/{id}/…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MultipartRecord {
+    Proxy(ProxyId),
+    File(FileId),
+}
+
+impl std::fmt::Display for MultipartRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MultipartRecord::Proxy(id) => write!(f, "proxy {id}"),
+            MultipartRecord::File(id) => write!(f, "file {id}"),
+        }
+    }
+}
+
+impl MultipartRecord {
+    async fn part_urls(
+        self,
+        iconik: &Client,
+        asset: AssetId,
+        upload_id: &str,
+        parts: u32,
+    ) -> Result<Vec<MultipartPartUrl>, crate::iconik::Error> {
+        match self {
+            MultipartRecord::Proxy(id) => {
+                iconik
+                    .proxies()
+                    .multipart_part_urls(asset, id, upload_id, parts)
+                    .await
+            }
+            MultipartRecord::File(id) => {
+                iconik
+                    .files()
+                    .multipart_part_urls(asset, id, upload_id, parts)
+                    .await
+            }
+        }
+    }
+
+    async fn complete_url(
+        self,
+        iconik: &Client,
+        asset: AssetId,
+        upload_id: &str,
+    ) -> Result<MultipartUrls, crate::iconik::Error> {
+        match self {
+            MultipartRecord::Proxy(id) => {
+                iconik
+                    .proxies()
+                    .multipart_complete_url(asset, id, upload_id)
+                    .await
+            }
+            MultipartRecord::File(id) => {
+                iconik
+                    .files()
+                    .multipart_complete_url(asset, id, upload_id)
+                    .await
+            }
+        }
+    }
+
+    async fn cleanup(
+        self,
+        iconik: &Client,
+        asset: AssetId,
+        body: &MultipartCleanup,
+    ) -> Result<(), crate::iconik::Error> {
+        match self {
+            MultipartRecord::Proxy(id) => iconik.proxies().multipart_cleanup(asset, id, body).await,
+            MultipartRecord::File(id) => iconik.files().multipart_cleanup(asset, id, body).await,
+        }
+    }
+}
+
 fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -66,19 +144,19 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// iconik's S3 multipart flow for a proxy.
+/// iconik's S3 multipart flow for a proxy or file record.
 #[allow(clippy::too_many_arguments)]
-#[instrument(skip_all, fields(path = %path.display(), %proxy))]
+#[instrument(skip_all, fields(path = %path.display(), %record))]
 pub async fn multipart_upload(
     http: &UploadHttp,
     iconik: &Client,
     asset: AssetId,
-    proxy: ProxyId,
+    record: MultipartRecord,
     multipart_upload_url: &str,
     path: &Path,
     part_size: u64,
     progress: Option<ProgressFn>,
-) -> Result<(), UploadError> {
+) -> Result<bool, UploadError> {
     if part_size < S3_MIN_PART {
         return Err(UploadError::Config(format!(
             "S3 part size {part_size} is below the 5 MiB minimum"
@@ -109,7 +187,7 @@ pub async fn multipart_upload(
         detail: format!("no UploadId in {xml:?}"),
     })?;
     let result = send_parts(
-        http, iconik, asset, proxy, &upload_id, path, total, part_size, progress,
+        http, iconik, asset, record, &upload_id, path, total, part_size, progress,
     )
     .await;
     if let Err(e) = &result {
@@ -118,11 +196,7 @@ pub async fn multipart_upload(
             upload_id: upload_id.clone(),
             abort_upload: true,
         };
-        if let Err(ce) = iconik
-            .proxies()
-            .multipart_cleanup(asset, proxy, &cleanup)
-            .await
-        {
+        if let Err(ce) = record.cleanup(iconik, asset, &cleanup).await {
             tracing::warn!(error = %ce, "S3 multipart abort failed");
         }
     }
@@ -134,20 +208,17 @@ async fn send_parts(
     http: &UploadHttp,
     iconik: &Client,
     asset: AssetId,
-    proxy: ProxyId,
+    record: MultipartRecord,
     upload_id: &str,
     path: &Path,
     total: u64,
     part_size: u64,
     progress: Option<ProgressFn>,
-) -> Result<(), UploadError> {
+) -> Result<bool, UploadError> {
     let count = part_count(total, part_size);
     let count32 = u32::try_from(count)
         .map_err(|_| UploadError::Config(format!("{count} parts is too many")))?;
-    let urls = iconik
-        .proxies()
-        .multipart_part_urls(asset, proxy, upload_id, count32)
-        .await?;
+    let urls = record.part_urls(iconik, asset, upload_id, count32).await?;
     if urls.len() != count as usize {
         return Err(UploadError::Protocol {
             step: "S3 part URLs",
@@ -159,6 +230,9 @@ async fn send_parts(
     }
     let mut etags = Vec::with_capacity(urls.len());
     let mut sent = 0u64;
+    // S3 answers each part's MD5 as its ETag: all of them equal to the local bytes' is the
+    // storage's word that it holds this file (the object's own ETag is an MD5 of MD5s).
+    let mut parts_match = true;
     for part in &urls {
         http.unpaused().await;
         let first = u64::from(part.number.saturating_sub(1)) * part_size;
@@ -190,6 +264,9 @@ async fn send_parts(
                 step: "S3 part PUT",
                 detail: format!("part {} answered without an ETag", part.number),
             })?;
+        parts_match &= part_md5(path, first, len)
+            .await
+            .is_some_and(|local| etag.trim_matches('"').eq_ignore_ascii_case(&local));
         etags.push((part.number, etag));
         sent += len;
         if let Some(p) = &progress {
@@ -199,10 +276,7 @@ async fn send_parts(
             });
         }
     }
-    let urls = iconik
-        .proxies()
-        .multipart_complete_url(asset, proxy, upload_id)
-        .await?;
+    let urls = record.complete_url(iconik, asset, upload_id).await?;
     let complete = urls.complete_url.ok_or_else(|| UploadError::Protocol {
         step: "S3 complete URL",
         detail: "iconik returned no complete_url".to_owned(),
@@ -228,7 +302,41 @@ async fn send_parts(
             body,
         });
     }
-    Ok(())
+    Ok(parts_match)
+}
+
+/// MD5 (lowercase hex) of `len` bytes of `path` from `first`; `None` when it cannot be read
+/// (then the parts count as unverified, the upload itself stands).
+async fn part_md5(path: &Path, first: u64, len: u64) -> Option<String> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use md5::Digest;
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = std::fs::File::open(&path).ok()?;
+        f.seek(SeekFrom::Start(first)).ok()?;
+        let mut hasher = md5::Md5::new();
+        let mut buf = vec![0u8; 1024 * 1024];
+        let mut left = len;
+        while left > 0 {
+            let want = usize::try_from(left.min(buf.len() as u64)).ok()?;
+            let n = f.read(&mut buf[..want]).ok()?;
+            if n == 0 {
+                return None;
+            }
+            hasher.update(&buf[..n]);
+            left -= n as u64;
+        }
+        Some(
+            hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        )
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 #[cfg(test)]

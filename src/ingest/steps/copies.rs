@@ -288,6 +288,12 @@ impl ClipCtx {
                     label(storage),
                     want.unwrap_or("unknown")
                 ))),
+                // An S3 multipart upload: every part's MD5 as S3 reported it (its ETag) was
+                // the MD5 of the local copy's bytes, whose whole MD5 is the card's.
+                (None, Some(_)) if done.parts_verified => {
+                    matched = true;
+                    Ok(())
+                }
                 // Closed, but no evidence: the storage said nothing to compare.
                 (None, _) => Ok(()),
             },

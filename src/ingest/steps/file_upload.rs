@@ -114,12 +114,19 @@ impl ClipCtx {
             },
             ..Default::default()
         };
-        let done = upload::upload_file(&self.shared.upload, file, local, &opts)
-            .await
-            .map_err(|e| StepFail {
-                retryable: e.is_retryable(),
-                ..StepFail::permanent(e.to_string())
-            })?;
+        let done = upload::upload_file(
+            &self.shared.upload,
+            &self.shared.client,
+            asset,
+            file,
+            local,
+            &opts,
+        )
+        .await
+        .map_err(|e| StepFail {
+            retryable: e.is_retryable(),
+            ..StepFail::permanent(e.to_string())
+        })?;
         check(&done)?;
         let patch = FilePatch {
             status: Some(ObjectStatus::Closed),

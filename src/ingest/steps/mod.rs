@@ -387,7 +387,7 @@ impl ClipCtx {
             Step::UploadProxy => self.upload_proxy().await,
             Step::CloseProxy => self.close_proxy().await,
             Step::Keyframes => self.keyframes(resumed).await,
-            Step::Collection => self.collection().await,
+            Step::Collection => self.collection(resumed).await,
         }
     }
 
@@ -474,7 +474,8 @@ impl ClipCtx {
     /// Proxy steps are skipped, but the collection / metadata step still runs when asked for.
     async fn keep_collection(&self, end: StepEnd) -> StepEnd {
         let wanted = self.shared.collection_for(self.id()).is_some()
-            || self.shared.options.writes_metadata(self.id());
+            || self.shared.options.writes_metadata(self.id())
+            || self.has_marks().await;
         match end {
             StepEnd::SkipRest { reason, .. } if wanted => {
                 if let Err(e) = self.skip_proxy_steps(&reason).await {

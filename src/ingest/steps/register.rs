@@ -6,7 +6,8 @@ use super::{ClipCtx, StepEnd, StepFail, StepResult};
 use crate::card::FileRole;
 use crate::iconik::models::{
     ActiveStatus, AssetCreate, AssetId, ComponentCreate, ComponentType, FileCreate, FileId,
-    FileSetCreate, FileSetId, FileSetStatus, FormatCreate, MetadataValues, ObjectStatus, ViewId,
+    FileSetCreate, FileSetId, FileSetStatus, FormatCreate, MetadataValues, ObjectStatus,
+    SegmentCreate, ViewId,
 };
 use crate::ingest::dedupe;
 use crate::ingest::events::asset_detail;
@@ -453,12 +454,16 @@ impl ClipCtx {
         Ok(file.id)
     }
 
-    /// Collection membership, then the operator's metadata view values.
-    pub(super) async fn collection(&self) -> StepResult {
+    /// Collection membership, then the operator's metadata view values, then the camera's
+    /// marks as `MARKER` segments.
+    pub(super) async fn collection(&self, resumed: bool) -> StepResult {
         let collection = self.shared.collection_for(self.id());
         let writes_metadata = self.shared.options.writes_metadata(self.id());
-        if collection.is_none() && !writes_metadata {
-            return Ok(StepEnd::Skipped("no --collection or --metadata".into()));
+        let has_marks = self.has_marks().await;
+        if collection.is_none() && !writes_metadata && !has_marks {
+            return Ok(StepEnd::Skipped(
+                "no --collection or --metadata, no camera marks".into(),
+            ));
         }
         let asset = self.asset()?;
         let client = self.shared.client.clone();
@@ -474,7 +479,76 @@ impl ClipCtx {
         if writes_metadata {
             done.push(self.write_metadata(asset).await?);
         }
+        if has_marks {
+            done.push(self.write_markers(asset, resumed).await?);
+        }
         Ok(StepEnd::Done(Some(done.join("; "))))
+    }
+
+    /// Whether the clip's description has camera marks (describing it if the scan did not).
+    pub(super) async fn has_marks(&self) -> bool {
+        match self.describe().await {
+            Ok(d) => !d.metadata.marks.is_empty(),
+            Err(e) => {
+                tracing::warn!(clip = %self.sc.clip.name, error = %e.error, "no description: camera marks not read");
+                false
+            }
+        }
+    }
+
+    /// The camera's marks as `MARKER` segments, in one bulk call (paced like every call, so
+    /// it counts against the rate budget). Journaled as `markers`: a resumed run makes none
+    /// again. When an earlier attempt may have created them with its answer lost (a retry, or
+    /// the step resumed after a crash), the asset's markers are listed first and only the
+    /// missing ones are sent.
+    async fn write_markers(
+        &self,
+        asset: crate::iconik::models::AssetId,
+        resumed: bool,
+    ) -> Result<String, StepFail> {
+        if let Some(n) = self.rec().markers {
+            return Ok(format!(
+                "{n} camera mark(s) as markers (already registered)"
+            ));
+        }
+        let desc = self.describe().await?;
+        let wanted: Vec<SegmentCreate> = desc
+            .metadata
+            .marks
+            .iter()
+            .map(|m| SegmentCreate::marker(i64::try_from(m.time_ms).unwrap_or(i64::MAX), &m.label))
+            .collect();
+        let client = self.shared.client.clone();
+        let wanted = &wanted;
+        let sent = self
+            .call(Step::Collection, |attempt| {
+                let client = client.clone();
+                async move {
+                    let mut missing: Vec<SegmentCreate> = wanted.clone();
+                    if attempt > 0 || resumed {
+                        let there = client
+                            .assets()
+                            .segments_of_type(asset, crate::iconik::models::segment::MARKER)
+                            .await?;
+                        missing.retain(|m| !there.iter().any(|s| s.is(m)));
+                    }
+                    for chunk in missing.chunks(crate::iconik::models::segment::BULK_MAX) {
+                        client.assets().create_segments_bulk(asset, chunk).await?;
+                    }
+                    Ok(missing.len())
+                }
+            })
+            .await?;
+        let n = wanted.len();
+        self.save(|r| r.markers = Some(n)).await?;
+        Ok(if sent == n {
+            format!("{n} camera mark(s) as markers")
+        } else {
+            format!(
+                "{n} camera mark(s) as markers ({} were already there)",
+                n - sent
+            )
+        })
     }
 
     /// `PUT assets/{id}/views/{view}/` with the clip's values. The PUT overwrites the named

@@ -7,6 +7,7 @@ pub mod ale;
 pub mod bwf;
 pub mod canon;
 pub mod dji_srt;
+pub mod gopro_hmmt;
 pub mod mediapro;
 pub mod p2;
 pub mod raw_looks;

@@ -3,6 +3,14 @@
 //!
 //! `LtcChange@value` is 8 hex digits in FF SS MM HH order, each byte BCD with SMPTE flag bits
 //! (drop-frame = 0x40 in the frames byte): `00000012` = 12:00:00:00.
+//!
+//! Essence marks: `KlvPacketTable/KlvPacket@key|frameCount|lengthValue|status`, as real files
+//! show (ILCE-6700 and ILME-FX3 sidecars quoted in public posts: `key=
+//! "060E2B34010101050301020A02000000"` — SMPTE's essence-mark label —, `frameCount="0"
+//! lengthValue="095F5265635374617274" status="spot"`, i.e. `_RecStart` at frame 0). `lengthValue`
+//! is the KLV length and value in hex: a BER length byte, then the ASCII label (`_RecStart`,
+//! `_ShotMark1`, `_ShotMark2`, `_RecEnd`). `frameCount` counts frames of the clip in the unit of
+//! `Duration` (60p frames at 59.94p with `halfStep`, camera-cards.md §10).
 
 use super::{child, clean_xml, descendant};
 use crate::media::rate::{Rational, parse_rate_label};
@@ -46,6 +54,81 @@ pub struct NrtMeta {
     pub gamma: Option<String>,
     /// `AcquisitionRecord` item `CaptureColorPrimaries` (`S-Gamut3.Cine`, `rec709`).
     pub gamut: Option<String>,
+    /// `KlvPacketTable` essence marks, in document order.
+    pub essence_marks: Vec<EssenceMark>,
+}
+
+/// SMPTE's "essence mark" UL, the `key` of every mark packet in real NRT files.
+pub const ESSENCE_MARK_KEY: &str = "060E2B34010101050301020A02000000";
+
+/// One essence mark: its frame and its label (`_ShotMark1`, `_RecStart`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EssenceMark {
+    pub frame: u64,
+    pub label: String,
+}
+
+impl EssenceMark {
+    /// Marks the camera writes on every clip (its own start and end), not the operator's.
+    pub fn is_automatic(&self) -> bool {
+        matches!(self.label.as_str(), "_RecStart" | "_RecEnd")
+    }
+
+    /// The label for people: `_ShotMark1` → `Shot Mark 1`, else the label without its `_`.
+    pub fn display_label(&self) -> String {
+        match self.label.strip_prefix("_ShotMark") {
+            Some(n) if !n.is_empty() => format!("Shot Mark {n}"),
+            _ => self.label.trim_start_matches('_').to_owned(),
+        }
+    }
+}
+
+/// Decodes a `lengthValue`: hex of a BER length (short form, or `81`/`82` long form) and the
+/// ASCII/UTF-8 label. `None` when it is not that.
+pub fn decode_length_value(hex: &str) -> Option<String> {
+    let hex = hex.trim();
+    if !hex.len().is_multiple_of(2) || !hex.is_ascii() {
+        return None;
+    }
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+        .collect::<Option<_>>()?;
+    let (len, start) = match *bytes.first()? {
+        n if n < 0x80 => (usize::from(n), 1),
+        0x81 => (usize::from(*bytes.get(1)?), 2),
+        0x82 => (
+            usize::from(u16::from_be_bytes([*bytes.get(1)?, *bytes.get(2)?])),
+            3,
+        ),
+        _ => return None,
+    };
+    let value = bytes.get(start..start + len)?;
+    let text = String::from_utf8_lossy(value)
+        .trim_end_matches('\0')
+        .trim()
+        .to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
+fn essence_marks(root: roxmltree::Node<'_, '_>) -> Vec<EssenceMark> {
+    let Some(table) = child(root, "KlvPacketTable") else {
+        return Vec::new();
+    };
+    table
+        .children()
+        .filter(|n| n.is_element() && n.tag_name().name() == "KlvPacket")
+        .filter(|n| {
+            n.attribute("key")
+                .is_some_and(|k| k.trim().eq_ignore_ascii_case(ESSENCE_MARK_KEY))
+        })
+        .filter_map(|n| {
+            Some(EssenceMark {
+                frame: n.attribute("frameCount")?.trim().parse().ok()?,
+                label: decode_length_value(n.attribute("lengthValue")?)?,
+            })
+        })
+        .collect()
 }
 
 fn attr(node: Option<roxmltree::Node<'_, '_>>, name: &str) -> Option<String> {
@@ -117,6 +200,7 @@ pub fn parse(xml: &str) -> Result<NrtMeta, NrtError> {
         serial_no: attr(device, "serialNo"),
         gamma: acquisition_item(root, "CaptureGammaEquation"),
         gamut: acquisition_item(root, "CaptureColorPrimaries"),
+        essence_marks: essence_marks(root),
     })
 }
 
@@ -132,6 +216,13 @@ impl NrtMeta {
 
     pub fn duration_seconds(&self) -> Option<f64> {
         Some(self.duration_frames? as f64 / self.frame_rate()?.as_f64())
+    }
+
+    /// Milliseconds from the clip's start of frame `frame` (counted like `Duration`).
+    pub fn frame_ms(&self, frame: u64) -> Option<u64> {
+        let r = self.frame_rate()?;
+        let ms = frame as f64 * 1000.0 / r.as_f64();
+        ms.is_finite().then(|| ms.round() as u64)
     }
 }
 
@@ -221,5 +312,46 @@ mod tests {
         ));
         let minimal = parse("<NonRealTimeMeta/>").unwrap();
         assert_eq!(minimal, NrtMeta::default());
+    }
+
+    #[test]
+    fn essence_marks_from_the_klv_packet_table() {
+        // The table as a real ILCE-6700 sidecar has it (`_RecStart` at 0), plus two shot marks
+        // and a packet of another key, which is not a mark.
+        let xml = SAMPLE.replace(
+            "  <VideoFormat>",
+            r#"  <KlvPacketTable>
+    <KlvPacket key="060E2B34010101050301020A02000000" frameCount="0" lengthValue="095F5265635374617274" status="spot"/>
+    <KlvPacket key="060E2B34010101050301020A02000000" frameCount="30" lengthValue="0A5F53686F744D61726B31" status="spot"/>
+    <KlvPacket key="060e2b34010101050301020a02000000" frameCount="61" lengthValue="0A5F53686F744D61726B32" status="spot"/>
+    <KlvPacket key="060E2B34010101010000000000000000" frameCount="5" lengthValue="0141" status="spot"/>
+  </KlvPacketTable>
+  <VideoFormat>"#,
+        );
+        let m = parse(&xml).unwrap();
+        let labels: Vec<(u64, &str)> = m
+            .essence_marks
+            .iter()
+            .map(|e| (e.frame, e.label.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [(0, "_RecStart"), (30, "_ShotMark1"), (61, "_ShotMark2")]
+        );
+        assert!(m.essence_marks[0].is_automatic());
+        assert_eq!(m.essence_marks[1].display_label(), "Shot Mark 1");
+        // 25p: frame 30 is 1.2 s, frame 61 is 2.44 s.
+        assert_eq!(m.frame_ms(30), Some(1200));
+        assert_eq!(m.frame_ms(61), Some(2440));
+        assert_eq!(
+            decode_length_value("075F526563456E64").as_deref(),
+            Some("_RecEnd")
+        );
+        assert_eq!(
+            decode_length_value("0A5F53"),
+            None,
+            "shorter than its length"
+        );
+        assert_eq!(decode_length_value("zz"), None);
     }
 }

@@ -21,13 +21,17 @@ pub fn route(app: &App, ctx: &mut Ctx, rest: &[&str]) -> RouteResult {
         }
         ("GET", [id]) => Ok(Reply::ok(super::asset(&app.state(), id)?.clone())),
         ("POST", [id, "segments"]) => create_segment(app, ctx, id),
+        ("POST", [id, "segments", "bulk"]) => create_segments_bulk(app, ctx, id),
+        // SPEC-A GET /v1/assets/{asset_id}/segments/ (query `segment_type` filters).
         ("GET", [id, "segments"]) => {
             let st = app.state();
             super::asset(&st, id)?;
+            let wanted = ctx.q("segment_type").map(str::to_owned);
             let items = st
                 .segments
                 .iter()
                 .filter(|s| s["asset_id"] == *id)
+                .filter(|s| wanted.as_deref().is_none_or(|t| s["segment_type"] == t))
                 .cloned()
                 .collect();
             page(ctx, items)
@@ -111,6 +115,39 @@ fn create_segment(app: &App, ctx: &mut Ctx, asset_id: &str) -> RouteResult {
     segment["date_modified"] = json!(created);
     st.segments.push(segment.clone());
     Ok(Reply::created(segment))
+}
+
+/// SPEC-A POST /v1/assets/{asset_id}/segments/bulk/ → 201 (`BulkCreateSegmentsSchema`, 1..=500
+/// objects): each object is kept as one segment of the asset. iconik answers "ID and status of
+/// a job" without a schema; the sandbox stores the segments at once and answers a finished job's
+/// id and status.
+fn create_segments_bulk(app: &App, ctx: &mut Ctx, asset_id: &str) -> RouteResult {
+    let body = ctx.body(
+        app,
+        "/API/assets/v1/assets/{asset_id}/segments/bulk/",
+        "BulkCreateSegmentsSchema",
+    )?;
+    let mut st = app.state();
+    super::asset(&st, asset_id)?;
+    let created = now();
+    for object in body["objects"].as_array().into_iter().flatten() {
+        let mut segment = object.clone();
+        // Server-owned fields of each item are not the client's to set (the validator strips
+        // them only at the top level of the body).
+        if let Some(obj) = segment.as_object_mut() {
+            for key in ["id", "asset_id", "date_created", "date_modified"] {
+                obj.remove(key);
+            }
+        }
+        segment["id"] = json!(new_id());
+        segment["asset_id"] = json!(asset_id);
+        segment["date_created"] = json!(created);
+        segment["date_modified"] = json!(created);
+        st.segments.push(segment);
+    }
+    Ok(Reply::created(
+        json!({"job_id": new_id(), "status": "FINISHED"}),
+    ))
 }
 
 /// SPEC-A POST /v1/assets/ → 201 (`AssetCreateSchema`; query `assign_to_collection`).

@@ -54,6 +54,52 @@ pub fn route(app: &App, ctx: &mut Ctx, asset_id: &str, rest: &[&str]) -> RouteRe
             let file = super::patch_upload_target(&mut st, Kind::Files, "File", id, &body, &owned)?;
             Ok(Reply::ok(file.clone()))
         }
+        // SPEC-F GET …/files/{file_id}/multipart_url/part/?upload_id=&parts_num=N → 200
+        // `MultiPartUploadURLsSchema` (paged `objects[] {number, url}`): signed S3 UploadPart
+        // URLs of an upload started at the record's `multipart_upload_url`.
+        ("GET", [id, "multipart_url", "part"]) => {
+            let (key, upload_id) = multipart_of(app, ctx, asset_id, id)?;
+            let parts = match ctx.q("parts_num").map(str::parse::<u32>) {
+                Some(Ok(n)) if (1..=10_000).contains(&n) => n,
+                _ => {
+                    return Err(Reply::field_error(
+                        StatusCode::BAD_REQUEST,
+                        "parts_num",
+                        "give parts_num, the number of parts (1..=10000)".to_owned(),
+                    ));
+                }
+            };
+            let items = (1..=parts)
+                .map(|n| {
+                    json!({
+                        "number": n,
+                        "url": s3_url(app, &key, &format!("partNumber={n}&uploadId={upload_id}")),
+                    })
+                })
+                .collect();
+            page(ctx, items)
+        }
+        // SPEC-F GET …/files/{file_id}/multipart_url/?upload_id=&type=complete_url → 200
+        // `MultiPartURLsSchema` `{complete_url, abort_url}`.
+        ("GET", [id, "multipart_url"]) => {
+            let (key, upload_id) = multipart_of(app, ctx, asset_id, id)?;
+            let url = s3_url(app, &key, &format!("uploadId={upload_id}"));
+            Ok(Reply::ok(json!({"complete_url": url, "abort_url": url})))
+        }
+        // SPEC-F POST …/files/{file_id}/multipart/cleanup/ (`MultipartUploadCleanupSchema`) →
+        // 200 without body: with `abort_upload` the upload and its parts are dropped.
+        ("POST", [id, "multipart", "cleanup"]) => {
+            let template = "/API/files/v1/assets/{asset_id}/files/{file_id}/multipart/cleanup/";
+            let body = ctx.body(app, template, "MultipartUploadCleanupSchema")?;
+            let mut st = app.state();
+            find(&st, asset_id, id)?;
+            if body["abort_upload"] == true
+                && let Some(upload) = body["upload_id"].as_str()
+            {
+                st.s3_multiparts.remove(upload);
+            }
+            Ok(Reply::ok(Value::Null))
+        }
         // SPEC-F DELETE …/files/{file_id}/ → 204; removes the record only.
         ("DELETE", [id]) => {
             let mut st = app.state();
@@ -63,6 +109,40 @@ pub fn route(app: &App, ctx: &mut Ctx, asset_id: &str, rest: &[&str]) -> RouteRe
         }
         _ => Err(not_routed(ctx)),
     }
+}
+
+/// The object (`bucket/object`) of file `id`'s upload and the query's `upload_id`, which must
+/// be an S3 multipart upload started for that object.
+fn multipart_of(app: &App, ctx: &Ctx, asset_id: &str, id: &str) -> Result<(String, String), Reply> {
+    let st = app.state();
+    find(&st, asset_id, id)?;
+    let Some(upload_id) = ctx.q("upload_id").map(str::to_owned) else {
+        return Err(Reply::field_error(
+            StatusCode::BAD_REQUEST,
+            "upload_id",
+            "give upload_id, the UploadId the multipart_upload_url answered".to_owned(),
+        ));
+    };
+    let key = st.upload_targets.get(id).cloned().unwrap_or_default();
+    match st.s3_multiparts.get(&upload_id) {
+        Some(m) if m.key == key => Ok((key, upload_id)),
+        _ => Err(Reply::field_error(
+            StatusCode::BAD_REQUEST,
+            "upload_id",
+            format!(
+                "no S3 multipart upload {upload_id:?} for file {id}: start it at the file's multipart_upload_url"
+            ),
+        )),
+    }
+}
+
+/// A signed-style S3 URL of object `key` (`bucket/object`) with `action` (e.g. `uploads`).
+fn s3_url(app: &App, key: &str, action: &str) -> String {
+    format!(
+        "{}/s3/{key}?{action}&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=SANDBOX%2F{date}%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date={date}T000000Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host&X-Amz-Signature=sandbox",
+        app.base_url,
+        date = chrono::Utc::now().format("%Y%m%d")
+    )
 }
 
 fn find<'a>(st: &'a State, asset_id: &str, id: &str) -> Result<&'a Value, Reply> {
@@ -166,11 +246,19 @@ fn create(app: &App, ctx: &mut Ctx, asset_id: &str) -> RouteResult {
         .map(|s| s["method"].clone())
         .unwrap_or(Value::Null);
     let mut upload_url = Value::Null;
+    let mut multipart_upload_url = Value::Null;
     if let Some(s) = &storage
         && s["method"] != "FILE"
     {
         let url = crate::sandbox::gcs::mint(app, &mut st, s, &id, &name);
         upload_url = json!(url);
+        // An S3 record also answers where a multipart upload starts (iconik-api.md §8.2):
+        // CreateMultipartUpload (`POST …?uploads`) on the same object.
+        if s["method"] == "S3"
+            && let Some(key) = st.upload_targets.get(&id)
+        {
+            multipart_upload_url = json!(s3_url(app, key, "uploads"));
+        }
     }
     let fs_status = body
         .get("file_set_id")
@@ -211,7 +299,7 @@ fn create(app: &App, ctx: &mut Ctx, asset_id: &str) -> RouteResult {
         "upload_method": Value::Null,
         "upload_credentials": {},
         "upload_filename": Value::Null,
-        "multipart_upload_url": Value::Null,
+        "multipart_upload_url": multipart_upload_url,
         "url": Value::Null,
         "system_domain_id": Value::Null,
         "date_created": created,
