@@ -116,6 +116,27 @@ pub struct Settings {
     pub verify_size_only: bool,
     /// Allow an offload copy on the card's own drive (refused otherwise; the sandbox allows it).
     pub allow_same_volume: bool,
+    /// Later-tier destinations, one folder per line: filled from the first destination's
+    /// verified copy, so the card can be ejected once that one is verified (`--cascade-to`).
+    pub cascade_to: Vec<String>,
+    /// Copies written at once per drive, across all cards (`--drive-writers`).
+    pub drive_writers: u32,
+    /// iconik storages of further destinations, one `STORAGE=LOCAL_MOUNT` per line: each
+    /// destination below such a mount gets its own file set (`--offload-storage`).
+    pub offload_storages: Vec<String>,
+    /// Cloud storages (id or name) the originals are also uploaded to, one per line
+    /// (`--cloud-copy`).
+    pub cloud_copy: Vec<String>,
+    /// Where the edit proxy (PPRO_PROXY) goes, one `STORAGE[=LOCAL_MOUNT]` per line; none: no
+    /// edit proxy (`--edit-proxy-to`).
+    pub edit_proxy_to: Vec<String>,
+    /// `prores-proxy` or `dnxhr-lb` (`--edit-proxy-codec`).
+    pub edit_proxy_codec: String,
+    /// Cap on all uploads together, e.g. `20M` (bytes per second); empty: none
+    /// (`--max-upload-rate`).
+    pub max_upload_rate: String,
+    /// A camera card that appears on a newly mounted volume is queued and started by itself.
+    pub start_when_inserted: bool,
     /// A desktop notification when a card finishes, fails or is safe to erase.
     pub notify_desktop: bool,
     /// Show each card as a job on iconik's Jobs page (others see the ingest; aborting it there
@@ -156,6 +177,14 @@ impl Default for Settings {
             offload_also: Vec::new(),
             verify_size_only: false,
             allow_same_volume: false,
+            cascade_to: Vec::new(),
+            drive_writers: crate::offload::drives::DEFAULT_WRITERS_PER_DRIVE as u32,
+            offload_storages: Vec::new(),
+            cloud_copy: Vec::new(),
+            edit_proxy_to: Vec::new(),
+            edit_proxy_codec: "prores-proxy".to_owned(),
+            max_upload_rate: String::new(),
+            start_when_inserted: false,
             notify_desktop: true,
             iconik_job: true,
             webhook_url: String::new(),
@@ -219,6 +248,19 @@ impl Settings {
             crate::offload::VerifyMode::ReadBack
         };
         options.allow_same_volume = self.allow_same_volume || sandbox;
+        options.cascade_to = lines(&self.cascade_to).map(PathBuf::from).collect();
+        options.writers_per_drive = usize::try_from(self.drive_writers.max(1)).unwrap_or(1);
+        // Lines the sheet marks as wrong (same parsers as the CLI's flags) are left out of the run.
+        options.offload_storages = lines(&self.offload_storages)
+            .filter_map(|l| parse_target(l, true).ok())
+            .collect();
+        options.cloud_copy = lines(&self.cloud_copy).map(str::to_owned).collect();
+        options.edit_proxy_to = lines(&self.edit_proxy_to)
+            .filter_map(|l| parse_target(l, false).ok())
+            .collect();
+        options.edit_proxy_codec =
+            crate::media::proxy::EditCodec::parse(&self.edit_proxy_codec).unwrap_or_default();
+        options.max_upload_rate = upload_rate(&self.max_upload_rate).ok().flatten();
         options.proxy = match self.proxy {
             ProxyChoice::Local => ProxyMode::Local,
             ProxyChoice::Iconik => ProxyMode::Iconik,
@@ -260,6 +302,35 @@ impl Settings {
         options.iconik_job = self.iconik_job;
         options
     }
+}
+
+/// The non-empty lines of a multi-line setting, trimmed.
+fn lines(list: &[String]) -> impl Iterator<Item = &str> {
+    list.iter().map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+/// A `STORAGE[=LOCAL_MOUNT]` line, as the CLI's `--offload-storage` (`mount_needed`) and
+/// `--edit-proxy-to` read it.
+pub fn parse_target(
+    line: &str,
+    mount_needed: bool,
+) -> Result<crate::ingest::storage_target::StorageTarget, String> {
+    let t = crate::ingest::storage_target::StorageTarget::parse(line).map_err(|e| e.to_string())?;
+    if mount_needed && t.local_mount.is_none() {
+        return Err(format!(
+            "{line:?}: STORAGE=LOCAL_MOUNT (where the storage is mounted here)"
+        ));
+    }
+    Ok(t)
+}
+
+/// The upload cap setting: `None` for empty, bytes per second otherwise (`20M`, `500k`).
+pub fn upload_rate(text: &str) -> Result<Option<u64>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    crate::iconik::upload::throttle::parse_rate(text).map(Some)
 }
 
 /// Errors loading or saving the settings file.

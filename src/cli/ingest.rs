@@ -286,19 +286,13 @@ impl IngestArgs {
 fn parse_storage_target(
     text: &str,
 ) -> Result<card_ingest::ingest::storage_target::StorageTarget, String> {
-    card_ingest::ingest::storage_target::StorageTarget::parse(text).map_err(|e| e.to_string())
+    card_ingest::settings::parse_target(text, false)
 }
 
 fn parse_offload_storage(
     text: &str,
 ) -> Result<card_ingest::ingest::storage_target::StorageTarget, String> {
-    let t = parse_storage_target(text)?;
-    if t.local_mount.is_none() {
-        return Err(format!(
-            "{text:?}: STORAGE=LOCAL_MOUNT (where the storage is mounted here)"
-        ));
-    }
-    Ok(t)
+    card_ingest::settings::parse_target(text, true)
 }
 
 fn parse_edit_codec(text: &str) -> Result<card_ingest::media::proxy::EditCodec, String> {

@@ -335,10 +335,80 @@ pub fn write_reports(
     card_key: &str,
 ) -> Result<ReportPaths, ReportError> {
     let paths = report_paths(out_dir, card_key, &report.finished_at);
+    write_all(report, &paths)?;
+    Ok(paths)
+}
+
+/// The CSV, HTML, PDF and JSON (the report as data, read back by [`check_copies_again`]).
+fn write_all(report: &CardReport, paths: &ReportPaths) -> Result<(), ReportError> {
     write_csv(report, &paths.csv)?;
     write_html(report, &paths.html)?;
     super::report_pdf::write_pdf(report, &paths.html.with_extension("pdf"))?;
-    Ok(paths)
+    let json = serde_json::to_vec_pretty(report).expect("a report serialises");
+    write(&paths.html.with_extension("json"), &json)
+}
+
+/// Errors of [`check_copies_again`].
+#[derive(Debug, thiserror::Error)]
+pub enum CheckAgainError {
+    #[error("cannot read the report data {path}: {source} (reports written before this version have none: run `card-ingest verify DEST…`)", path = .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the report data {path} is damaged: {source}", path = .path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the card was not copied anywhere: there are no copies to check")]
+    NoCopies,
+    #[error(transparent)]
+    Recheck(#[from] crate::offload::recheck::RecheckError),
+    #[error(transparent)]
+    Write(#[from] ReportError),
+}
+
+/// "Check copies" on a finished card, from its report (`html`, as the window lists it):
+/// re-reads every copy against its ASC MHL and repairs what no longer matches (from the card
+/// while it is mounted, or another copy), then writes the report again with the outcome as
+/// its "Check copies" section. Blocking (reads every byte of every copy).
+pub fn check_copies_again(
+    html: &Path,
+    cancel: &std::sync::atomic::AtomicBool,
+    on_event: &mut dyn FnMut(&crate::offload::recheck::RecheckEvent),
+) -> Result<(CardReport, crate::offload::recheck::RecheckReport), CheckAgainError> {
+    let data = html.with_extension("json");
+    let bytes = std::fs::read(&data).map_err(|source| CheckAgainError::Read {
+        path: data.clone(),
+        source,
+    })?;
+    let mut report: CardReport =
+        serde_json::from_slice(&bytes).map_err(|source| CheckAgainError::Parse {
+            path: data.clone(),
+            source,
+        })?;
+    let destinations: Vec<PathBuf> = report
+        .offload
+        .iter()
+        .filter(|c| c.error.is_none())
+        .map(|c| c.destination.clone())
+        .collect();
+    if destinations.is_empty() {
+        return Err(CheckAgainError::NoCopies);
+    }
+    let mut request = crate::offload::recheck::RecheckRequest::new(destinations);
+    request.card = Some(report.card_root.clone()).filter(|c| c.is_dir());
+    let outcome = crate::offload::recheck::recheck(&request, cancel, on_event)?;
+    report.check_copies.extend(CheckCopies::of(&outcome));
+    let paths = ReportPaths {
+        html: html.to_owned(),
+        csv: html.with_extension("csv"),
+    };
+    write_all(&report, &paths)?;
+    Ok((report, outcome))
 }
 
 /// Writes [`render_csv`] to `path` atomically.

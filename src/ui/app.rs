@@ -156,6 +156,8 @@ pub struct App {
     arrivals: Option<Arrivals>,
     /// The Path field's folder completions being read: (for this input, the folders).
     completing: Option<(String, poll_promise::Promise<Vec<PathBuf>>)>,
+    /// "Check copies" running: (the card's report, its outcome).
+    checking: Vec<(PathBuf, poll_promise::Promise<Result<String, String>>)>,
 }
 
 /// A folder chooser that answers "nothing chosen" sooner than this never opened.
@@ -216,6 +218,7 @@ impl App {
             log: startup.log,
             arrivals: startup.arrivals,
             completing: None,
+            checking: Vec::new(),
             ingest: None,
             run: 0,
             ingests_ended: 0,
@@ -750,6 +753,17 @@ impl App {
                 _ => {}
             },
             UiCommand::ToggleSettings => self.vm.show_settings = !self.vm.show_settings,
+            UiCommand::CheckCopies(html) => {
+                if !self.checking.iter().any(|(h, _)| *h == html) {
+                    self.vm.log(
+                        Level::INFO,
+                        format!("checking the copies of {} again", html.display()),
+                    );
+                    self.vm.checks.insert(html.clone(), None);
+                    let p = self.worker.check_copies(html.clone());
+                    self.checking.push((html, p));
+                }
+            }
             UiCommand::ShowHelp(on) => {
                 if on && !self.vm.show_help {
                     // Which control the operator was on when asking (the modal takes no focus).
@@ -828,6 +842,30 @@ impl App {
 
     /// Takes the one-shot background results that are ready.
     fn poll_promises(&mut self, ctx: &egui::Context) {
+        for (html, p) in std::mem::take(&mut self.checking) {
+            match p.try_take() {
+                Ok(result) => {
+                    let name = html
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    match &result {
+                        Ok(line) => {
+                            self.vm
+                                .log(Level::INFO, format!("check copies of {name}: {line}"));
+                            self.toast(Notice::Done, format!("Copies checked: {line}"));
+                        }
+                        Err(e) => {
+                            self.vm
+                                .log(Level::ERROR, format!("check copies of {name}: {e}"));
+                            self.toast(Notice::Failed, e.clone());
+                        }
+                    }
+                    self.vm.checks.insert(html, Some(result));
+                }
+                Err(p) => self.checking.push((html, p)),
+            }
+        }
         let generation = self.scan_generation;
         for (g, clip_id, p) in std::mem::take(&mut self.posters) {
             if g != generation {
@@ -1394,6 +1432,20 @@ impl App {
                             e.step.map(|s| s.to_string()).unwrap_or_default()
                         ),
                     ),
+                    EventKind::CardReleased { card, from, .. } => {
+                        let card = PathBuf::from(card);
+                        let from_name = PathBuf::from(from)
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_else(|| from.clone());
+                        let line = format!("card can be ejected: copies continue from {from_name}");
+                        self.vm
+                            .log(Level::INFO, format!("{}: {line}", card.display()));
+                        self.toast(Notice::Info, line.clone());
+                        self.vm.released.insert(card.clone(), line);
+                        // The eject offer needs the card's removable mount.
+                        self.worker.find_device(card);
+                    }
                     EventKind::Offline {
                         since,
                         retry_every_s,

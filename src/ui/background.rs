@@ -496,6 +496,21 @@ impl Worker {
         });
     }
 
+    /// "Check copies" of a finished card from its report ([`crate::ingest::report::check_copies_again`]):
+    /// the outcome line, or why it could not run.
+    pub fn check_copies(&self, html: PathBuf) -> Promise<Result<String, String>> {
+        self.promise(async move {
+            tokio::task::spawn_blocking(move || {
+                let cancel = AtomicBool::new(false);
+                crate::ingest::report::check_copies_again(&html, &cancel, &mut |_| {})
+                    .map(|(_, outcome)| outcome.summary())
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("check copies failed: {e}")))
+        })
+    }
+
     /// The folders a typed path may go on to ([`complete_folders`]), read off the UI thread (a
     /// network mount can take its time to list).
     pub fn complete_folders(&self, input: String) -> Promise<Vec<PathBuf>> {

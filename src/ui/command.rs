@@ -54,6 +54,9 @@ pub enum UiCommand {
     FinishIngest,
     /// Open a card's HTML report with the system's browser.
     OpenReport(PathBuf),
+    /// Re-read a finished card's copies against their ASC MHL and repair what no longer
+    /// matches; the report (its HTML path) is written again with the outcome.
+    CheckCopies(PathBuf),
     /// Show the run's API transcript (curl commands, token redacted) in a window.
     ShowTranscript(PathBuf),
     /// Load the cards of unfinished journals and resume their clips.

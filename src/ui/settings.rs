@@ -433,6 +433,35 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                 vm.settings.offload_also = also.lines().map(str::to_owned).collect();
             }
             ui.end_row();
+            let offload = vm.settings.offload;
+            lines_row(
+                ui,
+                "Then copy to",
+                &mut vm.settings.cascade_to,
+                offload,
+                "Later tiers, one folder per line: filled from the first copy once it is \
+                 verified, so the card can be ejected sooner",
+                |_| Ok(()),
+            );
+            lines_row(
+                ui,
+                "Their iconik storages",
+                &mut vm.settings.offload_storages,
+                offload,
+                "STORAGE=LOCAL_MOUNT per line: a further destination below that mount gets its \
+                 own file set on that storage",
+                |l| crate::settings::parse_target(l, true).map(drop),
+            );
+            let label = ui.label("Copies at once per drive");
+            ui.add_enabled(
+                offload,
+                egui::DragValue::new(&mut vm.settings.drive_writers).range(1..=8),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(
+                "Across all cards: 1 keeps a spinning drive from seeking between copies",
+            );
+            ui.end_row();
             ui.label("");
             ui.add_enabled(
                 vm.settings.offload,
@@ -463,6 +492,58 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                 destinations_ui(ui, vm.destinations.as_ref());
                 ui.end_row();
             }
+            lines_row(
+                ui,
+                "Cloud copy to",
+                &mut vm.settings.cloud_copy,
+                true,
+                "Cloud storages (id or name), one per line: the originals are uploaded there \
+                 too and checked against the storage's MD5",
+                |_| Ok(()),
+            );
+            lines_row(
+                ui,
+                "Edit proxy to",
+                &mut vm.settings.edit_proxy_to,
+                true,
+                "STORAGE[=LOCAL_MOUNT] per line: a PPRO_PROXY (ProRes/DNxHR MOV with the \
+                 original's audio channels) is made and stored there; none: no edit proxy",
+                |l| crate::settings::parse_target(l, false).map(drop),
+            );
+            let label = ui.label("Edit proxy codec");
+            egui::ComboBox::from_id_salt("edit_codec")
+                .selected_text(vm.settings.edit_proxy_codec.clone())
+                .show_ui(ui, |ui| {
+                    for c in ["prores-proxy", "dnxhr-lb"] {
+                        ui.selectable_value(&mut vm.settings.edit_proxy_codec, c.to_owned(), c);
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            ui.end_row();
+            let label = ui.label("Upload cap");
+            ui.vertical(|ui| {
+                ui.add(
+                    egui::TextEdit::singleline(&mut vm.settings.max_upload_rate)
+                        .hint_text("none (e.g. 20M)"),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("Bytes per second for all uploads together: 20M, 500k");
+                if let Err(e) = crate::settings::upload_rate(&vm.settings.max_upload_rate) {
+                    ui.colored_label(ui.visuals().error_fg_color, e);
+                }
+            });
+            ui.end_row();
+            ui.label("");
+            ui.checkbox(
+                &mut vm.settings.start_when_inserted,
+                "Start a card by itself when it is inserted",
+            )
+            .on_hover_text(
+                "A camera card on a newly mounted volume is loaded, queued and ingested with \
+                 these settings; a notification says so",
+            );
+            ui.end_row();
             ui.label("");
             ui.checkbox(
                 &mut vm.settings.iconik_job,
@@ -602,4 +683,36 @@ fn destinations_ui(
             }
         }
     });
+}
+
+/// A grid row holding a list, one entry per line, with each line `check` refuses named in
+/// red below it (the run leaves such lines out).
+fn lines_row(
+    ui: &mut egui::Ui,
+    name: &str,
+    list: &mut Vec<String>,
+    enabled: bool,
+    hint: &str,
+    check: impl Fn(&str) -> Result<(), String>,
+) {
+    let label = ui.label(name);
+    ui.vertical(|ui| {
+        let mut text = list.join("\n");
+        let edit = ui
+            .add_enabled(
+                enabled,
+                egui::TextEdit::multiline(&mut text).desired_rows(1),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(hint);
+        if edit.changed() {
+            *list = text.lines().map(str::to_owned).collect();
+        }
+        for line in list.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+            if let Err(e) = check(line) {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+        }
+    });
+    ui.end_row();
 }

@@ -286,6 +286,18 @@ fn row_ui(ui: &mut egui::Ui, vm: &ViewModel, row: &SourceRow, cmds: &mut Command
         if let Some(v) = &row.verdict {
             state.on_hover_text(v.lines().join("\n"));
         }
+        if let Some(line) = vm.released.get(&row.root)
+            && row.state == SourceState::Ingesting
+        {
+            ui.label(line);
+        }
+        if let Some(line) = row.report.as_ref().and_then(|h| vm.checks.get(h)) {
+            match line {
+                None => ui.label("checking copies…"),
+                Some(Ok(line)) => ui.label(format!("copies: {line}")),
+                Some(Err(e)) => ui.colored_label(ui.visuals().error_fg_color, e),
+            };
+        }
         ui.horizontal_wrapped(|ui| {
             if let Some(html) = &row.report
                 && ui
@@ -294,6 +306,24 @@ fn row_ui(ui: &mut egui::Ui, vm: &ViewModel, row: &SourceRow, cmds: &mut Command
                     .clicked()
             {
                 cmds.push(UiCommand::OpenReport(html.clone()));
+            }
+            if let Some(html) = &row.report
+                && row.state != SourceState::Ingesting
+            {
+                let running = matches!(vm.checks.get(html), Some(None));
+                if ui
+                    .add_enabled(
+                        !running,
+                        egui::Button::new(format!("Check copies {}", row.name)).small(),
+                    )
+                    .on_hover_text(
+                        "Re-read every copy against its ASC MHL; a file that no longer matches \
+                         is repaired from the card or another copy, and the report says so",
+                    )
+                    .clicked()
+                {
+                    cmds.push(UiCommand::CheckCopies(html.clone()));
+                }
             }
             if let Some(m) = eject_offer(row, vm) {
                 let busy = vm.ejecting.contains(&row.root);
@@ -309,10 +339,10 @@ fn row_ui(ui: &mut egui::Ui, vm: &ViewModel, row: &SourceRow, cmds: &mut Command
     });
 }
 
-/// The mount to eject, offered only for a card that is safe to erase and sits on a removable
-/// mount of its own.
+/// The mount to eject, offered only for a card that is safe to erase, or released while its
+/// later copies and registration go on, and that sits on a removable mount of its own.
 pub fn eject_offer<'a>(row: &SourceRow, vm: &'a ViewModel) -> Option<&'a crate::eject::Mounted> {
-    if row.state != SourceState::SafeToErase {
+    if row.state != SourceState::SafeToErase && !vm.released.contains_key(&row.root) {
         return None;
     }
     vm.devices.get(&row.root)

@@ -454,6 +454,11 @@ pub struct ViewModel {
     pub show_help: bool,
     /// The control that had focus when the overlay opened (the overlay names its shortcut).
     pub help_focus: super::help::FocusedControl,
+    /// Cards whose first-tier copies are verified while the run goes on: the line the card
+    /// list shows ("card can be ejected: copies continue from RAID_A").
+    pub released: HashMap<PathBuf, String>,
+    /// "Check copies" per card report (its HTML path): running (`None`) or its outcome line.
+    pub checks: HashMap<PathBuf, Option<Result<String, String>>>,
 }
 
 /// A card waiting for its turn: scanned in the background as soon as it is dropped.

@@ -283,12 +283,19 @@ fn gui_offload_from_saved_settings_is_what_runs_and_leaves_the_card_untouched() 
     let (_work, card) = card_of(SampleKind::P2Span);
     let dir = tempdir();
     let dirs = AppDirs::under(dir.path());
+    // A later tier's root is a drive's folder: it must exist (a missing one is refused).
+    let tier2 = canonical(_work.path()).join("shuttle");
+    std::fs::create_dir(&tier2).unwrap();
     let saved = Settings {
         server: card_ingest::settings::ServerChoice::Sandbox,
         offload: true,
         offload_pattern: "{card}".into(),
         title_template: "{card} {name}".into(),
         default_collection: "Day 1".into(),
+        cascade_to: vec![tier2.display().to_string()],
+        drive_writers: 2,
+        max_upload_rate: "50M".into(),
+        edit_proxy_codec: "dnxhr-lb".into(),
         ..Settings::default()
     };
     card_ingest::settings::save(&dirs.settings_file(), &saved).expect("save settings");
@@ -333,6 +340,37 @@ fn gui_offload_from_saved_settings_is_what_runs_and_leaves_the_card_untouched() 
         "size-only is off"
     );
     assert_eq!(options.offload_also, Vec::<PathBuf>::new());
+    assert_eq!(options.cascade_to, [tier2.clone()]);
+    assert_eq!(options.writers_per_drive, 2);
+    assert_eq!(
+        options.max_upload_rate,
+        Some(card_ingest::iconik::upload::throttle::parse_rate("50M").unwrap())
+    );
+    assert_eq!(
+        options.edit_proxy_codec,
+        card_ingest::media::proxy::EditCodec::parse("dnxhr-lb").unwrap()
+    );
+    assert!(
+        options.edit_proxy_to.is_empty(),
+        "no edit proxy storage: none made"
+    );
+    // The later tier was filled (from the first copy) before the verdict.
+    assert!(
+        tier2.join("CARD_A").join("CONTENTS").is_dir(),
+        "the cascade tier's copy"
+    );
+    // The card was released once its first copy was verified, in the window's words.
+    assert_eq!(
+        g.harness
+            .state()
+            .view()
+            .released
+            .get(&card.join("CARD_A"))
+            .map(String::as_str),
+        Some("card can be ejected: copies continue from sandbox-originals"),
+        "{:?}",
+        g.harness.state().view().released
+    );
     assert_eq!(q.failed_count(), 0, "{q:#?}");
     let end = &q.cards[0];
     let verdict = end.verdict.as_ref().expect("verdict");
@@ -362,6 +400,48 @@ fn gui_offload_from_saved_settings_is_what_runs_and_leaves_the_card_untouched() 
             "{dir} is registered from the card, not the copy"
         );
     }
+
+    // Later, a byte of the first copy rots: "Check copies" on the card's row finds it,
+    // repairs it (from the card, still mounted) and writes the report again with the outcome.
+    let html_path = end.report_html.clone().expect("report");
+    let rel = std::fs::read_dir(copy.join("CONTENTS").join("VIDEO"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "MXF"))
+        .expect("a video MXF in the copy")
+        .strip_prefix(&copy)
+        .unwrap()
+        .to_owned();
+    let original = std::fs::read(card.join("CARD_A").join(&rel))
+        .or_else(|_| std::fs::read(card.join(&rel)))
+        .expect("the card's file");
+    let mut rotten = original.clone();
+    rotten[original.len() / 2] ^= 0x5a;
+    std::fs::write(copy.join(&rel), &rotten).unwrap();
+    g.harness.state_mut().view_mut().show_settings = false;
+    g.harness.run_ok();
+    g.harness.get_by_label("Check copies CARD_A").click();
+    pump_until(&mut g.harness, WAIT, "the copies checked", |h| {
+        matches!(h.state().view().checks.get(&html_path), Some(Some(_)))
+    });
+    let line = g.harness.state().view().checks[&html_path].clone().unwrap();
+    let line = line.expect("check copies ran");
+    assert!(
+        line.contains("1 repaired, 0 could not be repaired"),
+        "{line}"
+    );
+    assert_eq!(
+        std::fs::read(copy.join(&rel)).unwrap(),
+        original,
+        "repaired byte for byte"
+    );
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.contains("Check copies"), "the report's new section");
+    assert!(
+        html.contains(&rel.file_name().unwrap().to_string_lossy().to_string()),
+        "the report names the repaired file"
+    );
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
