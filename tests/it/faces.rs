@@ -340,7 +340,7 @@ fn gui_offload_from_saved_settings_is_what_runs_and_leaves_the_card_untouched() 
         "size-only is off"
     );
     assert_eq!(options.offload_also, Vec::<PathBuf>::new());
-    assert_eq!(options.cascade_to, [tier2.clone()]);
+    assert_eq!(options.cascade_to, std::slice::from_ref(&tier2));
     assert_eq!(options.writers_per_drive, 2);
     assert_eq!(
         options.max_upload_rate,
