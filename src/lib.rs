@@ -23,6 +23,7 @@
 //!   engine's options ([`settings::Settings::ingest_options`]); the CLI maps its flags alike.
 //! - [`opener`]: opens reports and links with the system's viewer.
 //! - [`instance`]: one window per user: a second `card-ingest PATH` hands PATH to it.
+//! - [`volumes`]: newly mounted volumes that hold a camera card (cards that start themselves).
 //! - [`log_capture`]: `tracing` events kept for the window's log panel.
 //! - [`atomic_write`]: temp + fsync + rename file replacement used by `mhl` and the journal.
 //! - [`pause`]: the operator's pause switch, honoured by the ingest's lanes and the uploads.
@@ -60,6 +61,7 @@ pub mod scan;
 pub mod secrets;
 pub mod settings;
 pub mod ui;
+pub mod volumes;
 
 /// The independent test peers (`.ci/setup` installs them under `target/`): the variable's path
 /// when set, else where `.ci/setup` puts it; a test that needs one fails loudly when neither is

@@ -155,6 +155,12 @@ pub fn desktop(summary: &CardSummary) -> Result<(), NotifyError> {
     show(&title, &body)
 }
 
+/// Shows a desktop notification of the app's own (e.g. a card that started by itself;
+/// blocking: call from a blocking task).
+pub fn desktop_text(title: &str, body: &str) -> Result<(), NotifyError> {
+    show(title, body)
+}
+
 #[cfg(not(target_os = "macos"))]
 fn show(title: &str, body: &str) -> Result<(), NotifyError> {
     notify_rust::Notification::new()

@@ -82,6 +82,7 @@ pub fn run(args: GuiArgs, log: LogBuffer) -> anyhow::Result<ExitCode> {
         notices,
         log: Some(log),
         arrivals,
+        mounts: Some(Box::new(card_ingest::volumes::SystemMounts)),
     };
     ui::run(startup, rt.handle().clone())
         .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;

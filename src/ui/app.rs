@@ -52,6 +52,8 @@ pub struct Startup {
     /// Card folders later `card-ingest PATH` commands hand to this window (`None`: not the
     /// user's single window, e.g. tests and `--new-window`).
     pub arrivals: Option<Arrivals>,
+    /// Where newly mounted volumes are noticed (`None`: not watched).
+    pub mounts: Option<Box<dyn crate::volumes::MountSource>>,
 }
 
 /// Card folders handed over by other `card-ingest` processes ([`crate::instance`]): the
@@ -158,6 +160,18 @@ pub struct App {
     completing: Option<(String, poll_promise::Promise<Vec<PathBuf>>)>,
     /// "Check copies" running: (the card's report, its outcome).
     checking: Vec<(PathBuf, poll_promise::Promise<Result<String, String>>)>,
+    /// Camera cards on newly mounted volumes ([`crate::volumes::watch`]), and the window the
+    /// watcher wakes.
+    inserted: Option<(
+        mpsc::Receiver<crate::volumes::InsertedCard>,
+        Arc<std::sync::OnceLock<egui::Context>>,
+    )>,
+    /// The destinations the volume watcher never takes for a card (kept in step with the
+    /// settings).
+    watch_exclude: Arc<std::sync::Mutex<Vec<PathBuf>>>,
+    watch_exclude_now: Vec<PathBuf>,
+    /// Inserted cards to start by themselves once scanned (start when inserted).
+    autostart: HashSet<PathBuf>,
 }
 
 /// A folder chooser that answers "nothing chosen" sooner than this never opened.
@@ -219,6 +233,10 @@ impl App {
             arrivals: startup.arrivals,
             completing: None,
             checking: Vec::new(),
+            inserted: None,
+            watch_exclude: Arc::default(),
+            watch_exclude_now: Vec::new(),
+            autostart: HashSet::new(),
             ingest: None,
             run: 0,
             ingests_ended: 0,
@@ -257,7 +275,125 @@ impl App {
         if !startup.paths.is_empty() {
             app.load_paths(startup.paths);
         }
+        if let Some(source) = startup.mounts {
+            app.follow_watch_exclude();
+            let (tx, rx) = mpsc::channel();
+            let waker: Arc<std::sync::OnceLock<egui::Context>> = Arc::default();
+            let wake = waker.clone();
+            let started = crate::volumes::watch(
+                source,
+                crate::volumes::POLL_EVERY,
+                app.watch_exclude.clone(),
+                move |card| {
+                    let _ = tx.send(card);
+                    if let Some(ctx) = wake.get() {
+                        ctx.request_repaint();
+                    }
+                },
+            );
+            match started {
+                Ok(()) => app.inserted = Some((rx, waker)),
+                Err(e) => app
+                    .vm
+                    .log(Level::WARN, format!("inserted cards are not noticed: {e}")),
+            }
+        }
         app
+    }
+
+    /// The folders the volume watcher never takes for a card: every destination of the
+    /// settings (the storage mount, further and later-tier folders, storages' mounts).
+    fn follow_watch_exclude(&mut self) {
+        let s = &self.vm.settings;
+        let mut now: Vec<PathBuf> = std::iter::once(s.storage_mount.as_str())
+            .chain(s.offload_also.iter().map(String::as_str))
+            .chain(s.cascade_to.iter().map(String::as_str))
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .collect();
+        now.extend(
+            s.offload_storages
+                .iter()
+                .filter_map(|l| crate::settings::parse_target(l, true).ok())
+                .filter_map(|t| t.local_mount),
+        );
+        if now != self.watch_exclude_now {
+            if let Ok(mut shared) = self.watch_exclude.lock() {
+                shared.clone_from(&now);
+            }
+            self.watch_exclude_now = now;
+        }
+    }
+
+    /// A camera card appeared on a newly mounted volume: loaded like a dropped card (queued
+    /// behind a running ingest), and started once scanned when the settings say so.
+    fn card_inserted(&mut self, inserted: crate::volumes::InsertedCard) {
+        let names = inserted
+            .cards
+            .iter()
+            .map(|c| c.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let auto = self.vm.settings.start_when_inserted;
+        self.vm.log(
+            Level::INFO,
+            format!(
+                "camera card inserted: {names}{}",
+                if auto { " (starts by itself)" } else { "" }
+            ),
+        );
+        if auto {
+            self.autostart.extend(inserted.cards.iter().cloned());
+        }
+        self.load_paths(inserted.cards);
+    }
+
+    /// After a scan: an inserted card waiting to start by itself starts now (connected, nothing
+    /// running), with a notification naming it and the settings it runs with.
+    fn start_inserted(&mut self) {
+        let loaded: Vec<PathBuf> = self.vm.card.cards.iter().map(|c| c.root.clone()).collect();
+        if loaded.is_empty() || !loaded.iter().all(|r| self.autostart.contains(r)) {
+            return;
+        }
+        for r in &loaded {
+            self.autostart.remove(r);
+        }
+        let names = loaded
+            .iter()
+            .map(|r| {
+                r.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| r.display().to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !self.vm.connected() {
+            self.vm.log(
+                Level::WARN,
+                format!(
+                    "{names} not started by itself: not connected to iconik (connect, then Ingest)"
+                ),
+            );
+            return;
+        }
+        let with = self.settings_name();
+        self.vm.log(
+            Level::INFO,
+            format!("{names} started by itself with {with}"),
+        );
+        if self.vm.settings.notify_desktop {
+            self.worker.notify(
+                format!("card-ingest: {names} started"),
+                format!("Inserted and started with {with}"),
+            );
+        }
+        self.start_ingest();
+    }
+
+    /// How the settings a run uses are named in messages.
+    fn settings_name(&self) -> String {
+        "the current settings".to_owned()
     }
 
     /// The view model (tests read it).
@@ -312,6 +448,16 @@ impl App {
         }
         self.guard_close(&ctx);
         self.take_arrivals(&ctx);
+        let inserted: Vec<crate::volumes::InsertedCard> = match &self.inserted {
+            Some((rx, waker)) => {
+                let _ = waker.set(ctx.clone());
+                rx.try_iter().collect()
+            }
+            None => Vec::new(),
+        };
+        for card in inserted {
+            self.card_inserted(card);
+        }
         while let Ok(event) = self.events.try_recv() {
             self.apply_event(event);
         }
@@ -350,6 +496,7 @@ impl App {
         }
         self.advance_queue();
         self.follow_path_input();
+        self.follow_watch_exclude();
         self.follow_server();
         self.follow_duplicates();
         self.follow_destinations();
@@ -1318,6 +1465,7 @@ impl App {
                 } else {
                     self.toast(Notice::Info, format!("{n} clips found"));
                 }
+                self.start_inserted();
             }
             Err(msg) => {
                 self.vm.log(Level::ERROR, format!("scan failed: {msg}"));

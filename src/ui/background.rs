@@ -511,6 +511,15 @@ impl Worker {
         })
     }
 
+    /// A desktop notification of the window's own (logged when the desktop has none).
+    pub fn notify(&self, title: String, body: String) {
+        drop(self.rt.spawn_blocking(move || {
+            if let Err(e) = crate::notify::desktop_text(&title, &body) {
+                tracing::warn!(error = %e, "desktop notification not shown");
+            }
+        }));
+    }
+
     /// The folders a typed path may go on to ([`complete_folders`]), read off the UI thread (a
     /// network mount can take its time to list).
     pub fn complete_folders(&self, input: String) -> Promise<Vec<PathBuf>> {

@@ -80,6 +80,7 @@ pub fn bare_app(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> App {
         notices: Vec::new(),
         log: None,
         arrivals: None,
+        mounts: None,
     };
     App::new(startup, rt.handle().clone())
 }

@@ -68,6 +68,7 @@ pub(crate) fn gui_in(
         notices: Vec::new(),
         log: None,
         arrivals: None,
+        mounts: None,
     };
     let harness = window(startup, &rt);
     Gui {

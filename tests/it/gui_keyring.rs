@@ -108,6 +108,7 @@ impl Session {
             notices: Vec::new(),
             log: None,
             arrivals: None,
+            mounts: None,
         };
         let harness = crate::gui::window(startup, &self.rt);
         Window { harness }

@@ -40,6 +40,7 @@ fn instance_second_command_hands_its_card_to_the_running_window() {
         notices: Vec::new(),
         log: None,
         arrivals: Some(arrivals),
+        mounts: None,
     };
     let mut harness = window(startup, &rt);
     harness.run_ok();

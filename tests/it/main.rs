@@ -40,4 +40,5 @@ mod seed_tree;
 mod tenant;
 mod transcript;
 mod util;
+mod volumes;
 mod web_view;
