@@ -158,6 +158,8 @@ pub struct CardOutcome {
     /// iconik stayed unreachable for longer than `offline_wait`: the job stopped like a
     /// cancel (`cancelled` is set too) with its journal ready to resume.
     pub offline: bool,
+    /// Each time iconik was unreachable during the run.
+    pub offline_spans: Vec<super::outage::OfflineSpan>,
 }
 
 impl CardOutcome {
@@ -514,6 +516,7 @@ impl Engine {
             cancelled,
             left_out: job.left_out,
             offline,
+            offline_spans: outage.spans(),
         })
     }
 

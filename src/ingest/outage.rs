@@ -46,6 +46,16 @@ pub struct Outage {
     phase: watch::Sender<Phase>,
     since: Mutex<Option<(Instant, DateTime<Utc>)>>,
     gave_up: AtomicBool,
+    /// Every outage of the job, for its report.
+    spans: Mutex<Vec<OfflineSpan>>,
+}
+
+/// One time iconik was unreachable during a card's run (the report lists them).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OfflineSpan {
+    pub since: DateTime<Utc>,
+    /// When a probe answered again; `None`: it never did (the card stopped, or still waits).
+    pub back: Option<DateTime<Utc>>,
 }
 
 impl Outage {
@@ -66,7 +76,16 @@ impl Outage {
             phase: watch::channel(Phase::Online).0,
             since: Mutex::new(None),
             gave_up: AtomicBool::new(false),
+            spans: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The job's outages so far, oldest first.
+    pub fn spans(&self) -> Vec<OfflineSpan> {
+        self.spans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The outage lasted longer than `offline_wait` and stopped the card.
@@ -120,6 +139,13 @@ impl Outage {
         }
         let now = (Instant::now(), Utc::now());
         *self.since.lock().unwrap_or_else(PoisonError::into_inner) = Some(now);
+        self.spans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(OfflineSpan {
+                since: now.1,
+                back: None,
+            });
         tracing::warn!(
             since = %now.1,
             every_s = self.probe_every.as_secs_f64(),
@@ -148,6 +174,14 @@ impl Outage {
                 let offline_ms = since.elapsed().as_millis() as u64;
                 tracing::info!(offline_ms, "iconik answers again; the network lane goes on");
                 *self.since.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                if let Some(last) = self
+                    .spans
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .last_mut()
+                {
+                    last.back = Some(Utc::now());
+                }
                 self.phase.send_replace(Phase::Online);
                 self.events
                     .send(IngestEvent::card(EventKind::Online { offline_ms }));

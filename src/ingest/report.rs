@@ -55,6 +55,10 @@ pub struct CardReport {
     /// ([`crate::offload::recheck`]; the window appends one and writes the report again).
     #[serde(default)]
     pub check_copies: Vec<CheckCopies>,
+    /// Each time iconik was unreachable during the run (the network lane waited; disk and CPU
+    /// went on).
+    #[serde(default)]
+    pub offline: Vec<super::outage::OfflineSpan>,
 }
 
 /// One destination's "Check copies": what was re-read, what was repaired from where, what could
@@ -671,6 +675,7 @@ pub fn render_html(report: &CardReport) -> String {
     verdict_html(&mut h, report);
     offload_html(&mut h, report);
     check_copies_html(&mut h, report);
+    offline_html(&mut h, report);
     overview_html(&mut h, report);
     for (i, clip) in report.clips.iter().enumerate() {
         clip_html(&mut h, i, clip);
@@ -742,6 +747,39 @@ fn offload_html(h: &mut String, report: &CardReport) {
 
 /// The "Check copies" section: one row per destination and check, each repaired file and each
 /// file that could not be repaired named.
+/// The outages of the run, each with how long the network lane waited.
+pub fn offline_lines(report: &CardReport) -> Vec<String> {
+    report
+        .offline
+        .iter()
+        .map(|s| {
+            let since = s.since.with_timezone(&chrono::Local).format("%H:%M:%S");
+            match s.back {
+                Some(back) => format!(
+                    "iconik unreachable {since} – {} ({} s): the network lane waited, disk and CPU went on",
+                    back.with_timezone(&chrono::Local).format("%H:%M:%S"),
+                    (back - s.since).num_seconds()
+                ),
+                None => format!(
+                    "iconik unreachable since {since}, not back when the card stopped: its journal resumes it"
+                ),
+            }
+        })
+        .collect()
+}
+
+fn offline_html(h: &mut String, report: &CardReport) {
+    let lines = offline_lines(report);
+    if lines.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Network</h2>\n<ul>\n");
+    for l in lines {
+        h.push_str(&format!("<li>{}</li>\n", escape_html(&l)));
+    }
+    h.push_str("</ul>\n");
+}
+
 fn check_copies_html(h: &mut String, report: &CardReport) {
     if report.check_copies.is_empty() {
         return;
@@ -954,6 +992,7 @@ mod tests {
             offload: Vec::new(),
             verdict: None,
             check_copies: Vec::new(),
+            offline: Vec::new(),
             manifest_path: Some(PathBuf::from("/Volumes/NO NAME/ascmhl/0001_NO NAME.mhl")),
             clips: vec![
                 ClipReport {

@@ -482,6 +482,7 @@ mod tests {
                 ..OffloadCopy::default()
             }],
             check_copies: Vec::new(),
+            offline: Vec::new(),
             verdict: Some(Verdict {
                 safe_to_erase: false,
                 evidence: vec![

@@ -145,6 +145,7 @@ pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardRepo
             &outcome.left_out,
         )),
         check_copies: Vec::new(),
+        offline: outcome.offline_spans.clone(),
     }
 }
 

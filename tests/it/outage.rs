@@ -141,6 +141,23 @@ async fn a_server_down_longer_than_the_backoff_mid_card_is_waited_out_without_du
     assert_eq!(transitions(&events), ["offline", "online"]);
     assert_complete(&out, &events, 3);
     assert_one_of_each(&sbx, 3);
+    // The report shows the outage with its times, as the events had it.
+    assert_eq!(out.offline_spans.len(), 1, "{:?}", out.offline_spans);
+    let span = &out.offline_spans[0];
+    let back = span.back.expect("iconik came back");
+    assert!(back > span.since);
+    let report = card_ingest::ingest::summary::card_report(&out, chrono::Utc::now());
+    let html = card_ingest::ingest::report::render_html(&report);
+    let line = &card_ingest::ingest::report::offline_lines(&report)[0];
+    assert!(line.starts_with("iconik unreachable "), "{line}");
+    assert!(
+        line.contains(&format!("({} s)", (back - span.since).num_seconds())),
+        "{line}"
+    );
+    assert!(
+        html.contains("<h2>Network</h2>"),
+        "the report's Network section"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,4 +218,21 @@ async fn sixty_429s_at_the_start_are_waited_out() {
     assert_eq!(transitions(&events), ["offline", "online"]);
     assert_complete(&out, &events, 3);
     assert_one_of_each(&sbx, 3);
+    // The report shows the outage with its times, as the events had it.
+    assert_eq!(out.offline_spans.len(), 1, "{:?}", out.offline_spans);
+    let span = &out.offline_spans[0];
+    let back = span.back.expect("iconik came back");
+    assert!(back > span.since);
+    let report = card_ingest::ingest::summary::card_report(&out, chrono::Utc::now());
+    let html = card_ingest::ingest::report::render_html(&report);
+    let line = &card_ingest::ingest::report::offline_lines(&report)[0];
+    assert!(line.starts_with("iconik unreachable "), "{line}");
+    assert!(
+        line.contains(&format!("({} s)", (back - span.since).num_seconds())),
+        "{line}"
+    );
+    assert!(
+        html.contains("<h2>Network</h2>"),
+        "the report's Network section"
+    );
 }
