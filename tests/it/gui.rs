@@ -53,14 +53,35 @@ pub(crate) fn gui_in(
     paths: Vec<PathBuf>,
     env: EnvStore,
 ) -> Gui {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = runtime();
+    let harness = window(startup(dir.path(), settings, paths, env), &rt);
+    Gui {
+        harness,
+        _rt: rt,
+        dir,
+    }
+}
+
+/// The background runtime of a test window.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("runtime");
-    let startup = Startup {
+        .expect("runtime")
+}
+
+/// A test window's start: settings, cache and data under `dir`, no keyring, no hand-over
+/// socket and no volume watch (tests that need them set them).
+pub(crate) fn startup(
+    dir: &std::path::Path,
+    settings: Settings,
+    paths: Vec<PathBuf>,
+    env: EnvStore,
+) -> Startup {
+    Startup {
         settings,
-        dirs: AppDirs::under(dir.path()),
+        dirs: AppDirs::under(dir),
         paths,
         keyring: no_keyring(),
         env,
@@ -69,12 +90,6 @@ pub(crate) fn gui_in(
         log: None,
         arrivals: None,
         mounts: None,
-    };
-    let harness = window(startup, &rt);
-    Gui {
-        harness,
-        _rt: rt,
-        dir,
     }
 }
 

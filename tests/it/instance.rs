@@ -3,12 +3,12 @@
 //! PATH it only raises the window. The window here is the real App under kittest, its
 //! listener the real one on a socket of the test's own (`CARD_INGEST_INSTANCE`).
 
-use crate::gui::{no_keyring, pump_until, window};
+use crate::gui::{pump_until, runtime, startup, window};
 use crate::util::fixtures;
 use card_ingest::instance::{self, Endpoint, HandOver};
 use card_ingest::sample::SampleKind;
 use card_ingest::secrets::EnvStore;
-use card_ingest::settings::{AppDirs, Settings};
+use card_ingest::settings::Settings;
 use card_ingest::ui::{Arrivals, Startup};
 use std::process::Command;
 use std::time::Duration;
@@ -25,22 +25,15 @@ fn instance_second_command_hands_its_card_to_the_running_window() {
     let (arrivals, send) = Arrivals::channel();
     instance::listen(&endpoint, send).expect("listen");
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let startup = Startup {
-        settings: Settings::default(),
-        dirs: AppDirs::under(dir.path()),
-        paths: Vec::new(),
-        keyring: no_keyring(),
-        env: EnvStore::from_vars(None, None),
-        spec_dir: None,
-        notices: Vec::new(),
-        log: None,
         arrivals: Some(arrivals),
-        mounts: None,
+        ..startup(
+            dir.path(),
+            Settings::default(),
+            Vec::new(),
+            EnvStore::from_vars(None, None),
+        )
     };
     let mut harness = window(startup, &rt);
     harness.run_ok();

@@ -65,6 +65,26 @@ fn assert_complete(out: &CardOutcome, events: &[IngestEvent], clips: usize) {
     assert_eq!(out.record.clips.len(), clips);
 }
 
+/// The report shows the one outage with its times, as the events had it.
+fn assert_one_outage_in_the_report(out: &CardOutcome) {
+    assert_eq!(out.offline_spans.len(), 1, "{:?}", out.offline_spans);
+    let span = &out.offline_spans[0];
+    let back = span.back.expect("iconik came back");
+    assert!(back > span.since);
+    let report = card_ingest::ingest::summary::card_report(out, chrono::Utc::now());
+    let html = card_ingest::ingest::report::render_html(&report);
+    let line = &card_ingest::ingest::report::offline_lines(&report)[0];
+    assert!(line.starts_with("iconik unreachable "), "{line}");
+    assert!(
+        line.contains(&format!("({} s)", (back - span.since).num_seconds())),
+        "{line}"
+    );
+    assert!(
+        html.contains("<h2>Network</h2>"),
+        "the report's Network section"
+    );
+}
+
 /// A card job running against a sandbox that is stopped once the first asset exists (two
 /// clips have their registration ahead) and stays down until the lane went offline.
 struct Outage {
@@ -141,23 +161,7 @@ async fn a_server_down_longer_than_the_backoff_mid_card_is_waited_out_without_du
     assert_eq!(transitions(&events), ["offline", "online"]);
     assert_complete(&out, &events, 3);
     assert_one_of_each(&sbx, 3);
-    // The report shows the outage with its times, as the events had it.
-    assert_eq!(out.offline_spans.len(), 1, "{:?}", out.offline_spans);
-    let span = &out.offline_spans[0];
-    let back = span.back.expect("iconik came back");
-    assert!(back > span.since);
-    let report = card_ingest::ingest::summary::card_report(&out, chrono::Utc::now());
-    let html = card_ingest::ingest::report::render_html(&report);
-    let line = &card_ingest::ingest::report::offline_lines(&report)[0];
-    assert!(line.starts_with("iconik unreachable "), "{line}");
-    assert!(
-        line.contains(&format!("({} s)", (back - span.since).num_seconds())),
-        "{line}"
-    );
-    assert!(
-        html.contains("<h2>Network</h2>"),
-        "the report's Network section"
-    );
+    assert_one_outage_in_the_report(&out);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,21 +222,5 @@ async fn sixty_429s_at_the_start_are_waited_out() {
     assert_eq!(transitions(&events), ["offline", "online"]);
     assert_complete(&out, &events, 3);
     assert_one_of_each(&sbx, 3);
-    // The report shows the outage with its times, as the events had it.
-    assert_eq!(out.offline_spans.len(), 1, "{:?}", out.offline_spans);
-    let span = &out.offline_spans[0];
-    let back = span.back.expect("iconik came back");
-    assert!(back > span.since);
-    let report = card_ingest::ingest::summary::card_report(&out, chrono::Utc::now());
-    let html = card_ingest::ingest::report::render_html(&report);
-    let line = &card_ingest::ingest::report::offline_lines(&report)[0];
-    assert!(line.starts_with("iconik unreachable "), "{line}");
-    assert!(
-        line.contains(&format!("({} s)", (back - span.since).num_seconds())),
-        "{line}"
-    );
-    assert!(
-        html.contains("<h2>Network</h2>"),
-        "the report's Network section"
-    );
+    assert_one_outage_in_the_report(&out);
 }

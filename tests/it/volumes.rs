@@ -3,11 +3,11 @@
 //! "mounted" one and, with "start when inserted" on, ingests it into the sandbox by itself; a
 //! destination drive mounted at the same moment, though it holds a card copy, is never loaded.
 
-use crate::gui::{no_keyring, pump_until, window};
+use crate::gui::{pump_until, runtime, startup, window};
 use crate::util::{canonical, copy_tree, fixtures, tempdir};
 use card_ingest::sample::SampleKind;
 use card_ingest::secrets::EnvStore;
-use card_ingest::settings::{AppDirs, ServerChoice, Settings};
+use card_ingest::settings::{ServerChoice, Settings};
 use card_ingest::ui::Startup;
 use card_ingest::volumes::FolderMounts;
 use std::time::Duration;
@@ -29,22 +29,15 @@ fn volumes_an_inserted_card_starts_by_itself_and_a_destination_drive_is_never_lo
         ..Settings::default()
     };
     let dir = tempdir();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let startup = Startup {
-        settings,
-        dirs: AppDirs::under(dir.path()),
-        paths: Vec::new(),
-        keyring: no_keyring(),
-        env: EnvStore::from_vars(None, None),
-        spec_dir: None,
-        notices: Vec::new(),
-        log: None,
-        arrivals: None,
         mounts: Some(Box::new(FolderMounts(volumes.clone()))),
+        ..startup(
+            dir.path(),
+            settings,
+            Vec::new(),
+            EnvStore::from_vars(None, None),
+        )
     };
     let mut harness = window(startup, &rt);
     pump_until(&mut harness, WAIT, "the sandbox connection", |h| {
