@@ -896,7 +896,7 @@ fn scale_root(clips: u32) -> PathBuf {
     let master = data_dir().join(format!("p2-scale-{all}"));
     let master_done = data_dir().join(format!("p2-scale-{all}.complete"));
     if !master_done.exists() {
-        let _ = std::fs::remove_dir_all(&master);
+        // An interrupted generation goes on: finished clips are kept.
         let opts = SampleOptions {
             clip_seconds: 1,
             jobs: 2,

@@ -349,7 +349,9 @@ pub(crate) fn card_complete(
 /// hundreds to thousands of clips). Unlike [`card_complete`] (names `01NNAA`, TC `12:NN:00:00`,
 /// 99 clips at most) every clip's essence differs (its own timecode in the MXF headers), so no
 /// clip is taken for a duplicate of another by its MD5. Clips are written on `opts.jobs`
-/// threads; the first error stops the others at their next clip.
+/// threads; the first error stops the others at their next clip. A clip whose XML exists is
+/// kept as it is (the XML is written after its essence), so an interrupted generation of a
+/// large card goes on where it stopped.
 pub(crate) fn card_numbered(
     ff: &Ffmpeg,
     root: &Path,
@@ -376,6 +378,10 @@ pub(crate) fn card_numbered(
                         start % 60
                     );
                     let (name, title) = (format!("{i:04}AS"), format!("Shot {i}"));
+                    let xml = root.join("CONTENTS/CLIP").join(format!("{name}.XML"));
+                    if xml.is_file() {
+                        continue;
+                    }
                     let clip = P2Clip {
                         name: &name,
                         card_serial: "CARDS0001",
