@@ -4,21 +4,27 @@
 //! this example and the CLI in release first). Benchmarks report; nothing here is a test.
 //!
 //! `bench [LINE...]` runs only the named lines (checksum1, checksum2, proxy — with its LUT and
-//! burn-in variants, or those alone as proxy-lut, proxy-burn-in — job, api, upload — with its
-//! `--max-upload-rate 20M` variant, or that alone as upload-capped — scan, frame); inputs are
-//! generated under `target/bench/data` and reused by later runs.
+//! burn-in variants, or those alone as proxy-lut, proxy-burn-in — proxy-edit, job, job-edit,
+//! api, upload — with its `--max-upload-rate 20M` variant, or that alone as upload-capped —
+//! cloud-copy, scan, scale — 25, 500 and 2 000 clips, or scale-500 / scale-2000 with the 25-clip
+//! reference only — frame — with its run-in-progress variant, or that alone as frame-run);
+//! inputs are generated under `target/bench/data` and reused by later runs.
 
 #[path = "../tests/it/frame_time.rs"]
 mod frame_time;
 
 use card_ingest::checksum::{self, AlgorithmSet};
-use card_ingest::iconik::models::{AssetCreate, ProxyCreate};
+use card_ingest::iconik::models::{
+    ActiveStatus, AssetCreate, FileCreate, FileSetCreate, FileSetStatus, FormatCreate,
+    ObjectStatus, ProxyCreate, StorageMethod,
+};
 use card_ingest::iconik::upload::gcs::{ResumableOptions, ResumableUploader};
 use card_ingest::iconik::upload::{UploadConfig, UploadHttp};
 use card_ingest::iconik::{Client, Credentials};
-use card_ingest::media::proxy::{self, EncoderChoice, ProxySpec};
+use card_ingest::media::proxy::{self, EditCodec, EncoderChoice, ProxySpec};
 use card_ingest::media::{self, Tools};
 use card_ingest::sample::{self, SampleOptions};
+use card_ingest::sandbox::profiles::StorageProfile;
 use card_ingest::sandbox::{self, SandboxConfig, SandboxHandle};
 use card_ingest::scan;
 use serde_json::{Value, json};
@@ -268,22 +274,42 @@ fn plans_with(card: &Path, out_dir: &Path, spec: ProxySpec) -> Vec<proxy::ProxyP
         .collect()
 }
 
+/// Removes what a run of `plan` leaves (web proxy, poster, temp names), so every run writes
+/// its files afresh.
+fn remove_outputs(plan: &proxy::ProxyPlan) {
+    let mut paths = vec![plan.output.clone(), plan.temp_output.clone()];
+    paths.extend(plan.poster.clone());
+    if let Some(e) = &plan.edit {
+        // The finished edit proxy is removed by name from what `encode` returns.
+        paths.push(e.temp_output.clone());
+    }
+    for p in paths {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
 /// The plan's command run by hand: the same argv, nothing around it.
 fn bare_ffmpeg(plan: &proxy::ProxyPlan) -> Duration {
-    let _ = std::fs::remove_file(&plan.temp_output);
+    remove_outputs(plan);
     let d = run(Command::new(ffmpeg())
         .args(&plan.args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null()));
-    let _ = std::fs::remove_file(&plan.temp_output);
+    remove_outputs(plan);
     d
 }
 
 fn ours_encode(plan: &proxy::ProxyPlan) -> Duration {
-    let _ = std::fs::remove_file(&plan.output);
+    remove_outputs(plan);
     let cancel = Arc::new(AtomicBool::new(false));
-    let d = time(|| proxy::encode(plan, &ffmpeg(), &cancel, &mut |_| {}).expect("encode")).0;
-    let _ = std::fs::remove_file(&plan.output);
+    let d = time(|| {
+        let out = proxy::encode(plan, &ffmpeg(), &cancel, &mut |_| {}).expect("encode");
+        if let Some(edit) = out.edit {
+            let _ = std::fs::remove_file(edit.path);
+        }
+    })
+    .0;
+    remove_outputs(plan);
     d
 }
 
@@ -378,20 +404,56 @@ fn proxy_encode_with(what: &'static str) -> Line {
     }
 }
 
+/// Edit + web proxy of one clip (issue 22): the two-output plan through `proxy::encode`
+/// against the same argv run by hand.
+fn proxy_edit() -> Line {
+    let (card, input) = proxy_input();
+    let spec = ProxySpec {
+        edit: Some(EditCodec::ProresProxy),
+        ..ProxySpec::default()
+    };
+    let plans = plans_with(&card, &data_dir().join("proxy-out-edit"), spec);
+    let plan = &plans[0];
+    let (ours, reference) = best_of(2, || ours_encode(plan), || bare_ffmpeg(plan));
+    let ratio = secs(reference) / secs(ours);
+    Line {
+        name: "edit + web proxy, 10 s 1080p P2 clip (ProRes 422 Proxy + H.264, one ffmpeg)",
+        ours: format!("{:.2} s ({}, {input})", secs(ours), plan.encoder),
+        reference: format!(
+            "the same two-output ffmpeg by hand {:.2} s",
+            secs(reference)
+        ),
+        ratio: Some(ratio),
+        target: ">= 0.95x",
+        met: ratio >= 0.95,
+        note: "ratio = bare ffmpeg time / ours (plan + encode + read-back of both outputs)".into(),
+    }
+}
+
 async fn start_sandbox(mount: &Path, latency_ms: u64) -> SandboxHandle {
+    start_sandbox_with(mount, latency_ms, StorageProfile::default()).await
+}
+
+/// As [`start_sandbox`], with `profile`'s storages (`AllKinds`: the cloud copy's GCS).
+async fn start_sandbox_with(
+    mount: &Path,
+    latency_ms: u64,
+    profile: StorageProfile,
+) -> SandboxHandle {
     let mut config = SandboxConfig {
         latency: Duration::from_millis(latency_ms),
         mount_point: mount.display().to_string(),
         job_delay: Duration::from_millis(300),
+        storage_profile: profile,
         ..SandboxConfig::default()
     };
     config.credentials.token = TOKEN.to_owned();
     sandbox::spawn(config).await.expect("sandbox starts")
 }
 
-/// `card-ingest ingest` against `sbx` on a fresh copy of `card`; returns the wall time.
-async fn cli_ingest(sbx: &SandboxHandle, root: &Path, card: &Path, extra: &[&str]) -> Duration {
-    let journal = root.join("journal");
+/// `card-ingest ingest` of `card` (under `root`, the storage's mount) against `sbx`, its
+/// journal in `root/journal`.
+fn ingest_command(sbx: &SandboxHandle, root: &Path, card: &Path, extra: &[&str]) -> Command {
     let mut cmd = Command::new(card_ingest_bin());
     cmd.arg("ingest")
         .arg(card)
@@ -399,11 +461,17 @@ async fn cli_ingest(sbx: &SandboxHandle, root: &Path, card: &Path, extra: &[&str
         .arg("--storage-root")
         .arg(root)
         .arg("--journal-dir")
-        .arg(&journal)
+        .arg(root.join("journal"))
         .args(extra)
         .env("ICONIK_APP_ID", sbx.credentials().app_id.clone())
-        .env("ICONIK_AUTH_TOKEN", TOKEN)
-        .stdout(std::process::Stdio::null())
+        .env("ICONIK_AUTH_TOKEN", TOKEN);
+    cmd
+}
+
+/// `card-ingest ingest` against `sbx` on a fresh copy of `card`; returns the wall time.
+async fn cli_ingest(sbx: &SandboxHandle, root: &Path, card: &Path, extra: &[&str]) -> Duration {
+    let mut cmd = ingest_command(sbx, root, card, extra);
+    cmd.stdout(std::process::Stdio::null())
         // Its step lines would drown the table: kept beside the journal instead.
         .stderr(std::fs::File::create(root.join("card-ingest.log")).expect("log file"));
     tokio::task::spawn_blocking(move || run(&mut cmd))
@@ -423,16 +491,31 @@ fn fresh_root(name: &str, card: &Path) -> (PathBuf, PathBuf) {
     (root, copy)
 }
 
-async fn whole_job() -> Line {
+/// The whole job against the encodes alone: web proxies only, or (`edit`) web and edit
+/// proxies from one ffmpeg per clip, the edit proxies stored on the sandbox's FILES storage.
+async fn whole_job(edit: bool) -> Line {
     let card = p2_card("p2-20x4s-360", 20, 640, 360, 4);
-    let plans = plans(&card, &data_dir().join("job-encodes"));
+    let spec = ProxySpec {
+        edit: edit.then_some(EditCodec::ProresProxy),
+        ..ProxySpec::default()
+    };
+    let what = if edit { "job-edit" } else { "job" };
+    let plans = plans_with(&card, &data_dir().join(format!("{what}-encodes")), spec);
     // Best of two alternating rounds of each side, as for the other lines: a whole job is
     // long enough for the shared machine to disturb one round.
     let (mut ours, mut reference, mut calls) = (Duration::MAX, Duration::MAX, 0);
     for _ in 0..2 {
-        let (root, copy) = fresh_root("job", &card);
+        let (root, copy) = fresh_root(what, &card);
         let sbx = start_sandbox(&root, 50).await;
-        let t = cli_ingest(&sbx, &root, &copy, &[]).await;
+        // The FILES storage's local mount is the sandbox's mount point (the edit proxies land
+        // in its Proxies/ folder).
+        let edit_to = format!("Sandbox originals={}", root.display());
+        let extra: Vec<&str> = if edit {
+            vec!["--edit-proxy-to", &edit_to]
+        } else {
+            Vec::new()
+        };
+        let t = cli_ingest(&sbx, &root, &copy, &extra).await;
         if t < ours {
             ours = t;
             calls = sbx.requests().len();
@@ -441,19 +524,36 @@ async fn whole_job() -> Line {
     }
     let ratio = secs(ours) / secs(reference);
     Line {
-        name: "whole job, 20-clip P2 card (640x360, 4 s), 50 ms latency, local proxies",
+        name: if edit {
+            "whole job with web + edit proxies, 20-clip P2 card (640x360, 4 s), 50 ms latency"
+        } else {
+            "whole job, 20-clip P2 card (640x360, 4 s), 50 ms latency, local proxies"
+        },
         ours: format!("{:.2} s ({calls} requests)", secs(ours)),
         reference: format!(
-            "the {} encodes alone, one after another {:.2} s",
+            "the {} {} alone, one after another {:.2} s",
             plans.len(),
+            if edit {
+                "two-output ffmpeg runs"
+            } else {
+                "encodes"
+            },
             secs(reference)
         ),
         ratio: Some(ratio),
         target: "<= 1.15x",
         met: ratio <= 1.15,
-        note: "ratio = ours / encodes; ours = the card-ingest CLI process (scan, hash, calls, \
-               encodes, uploads, report, manifest)"
-            .into(),
+        note: if edit {
+            "ratio = ours / encodes; ours = the card-ingest CLI process with --edit-proxy-to \
+             \"Sandbox originals=<root>\" (scan, hash, calls, one ffmpeg per clip for both \
+             proxies, uploads, the MOVs copied to the FILES storage and registered as \
+             PPRO_PROXY, report)"
+                .into()
+        } else {
+            "ratio = ours / encodes; ours = the card-ingest CLI process (scan, hash, calls, \
+             encodes, uploads, report, manifest)"
+                .into()
+        },
     }
 }
 
@@ -619,6 +719,390 @@ async fn upload_capped() -> Line {
     }
 }
 
+/// An OPEN file record of `len` bytes on `storage` in a fresh asset's ORIGINAL file set:
+/// what the cloud copy step uploads through (its `upload_url`).
+async fn cloud_file_record(
+    client: &Client,
+    storage: &card_ingest::iconik::models::Storage,
+    name: &str,
+    len: u64,
+) -> (
+    card_ingest::iconik::models::AssetId,
+    card_ingest::iconik::models::File,
+) {
+    let asset = client
+        .assets()
+        .create(&AssetCreate::new(name.to_owned()), None)
+        .await
+        .expect("asset");
+    let format = client
+        .formats()
+        .create(
+            asset.id,
+            &FormatCreate {
+                name: "ORIGINAL".into(),
+                status: Some(ActiveStatus::Active),
+                version_id: asset.version_id(),
+                storage_methods: vec!["GCS".into()],
+                is_online: Some(true),
+                ..FormatCreate::default()
+            },
+        )
+        .await
+        .expect("format");
+    let set = client
+        .file_sets()
+        .create(
+            asset.id,
+            &FileSetCreate {
+                format_id: format.id,
+                name: "CLIP.MXF".into(),
+                base_dir: "CONTENTS/VIDEO".into(),
+                component_ids: Vec::new(),
+                storage_id: Some(storage.id),
+                status: Some(FileSetStatus::Active),
+                version_id: asset.version_id(),
+                is_archive: None,
+                original_storage_id: None,
+            },
+        )
+        .await
+        .expect("file set");
+    let file = client
+        .files()
+        .create(
+            asset.id,
+            &FileCreate {
+                name: Some("CLIP.MXF".into()),
+                size: Some(len),
+                file_set_id: Some(set.id),
+                format_id: Some(format.id),
+                storage_id: Some(storage.id),
+                status: Some(ObjectStatus::Open),
+                version_id: asset.version_id(),
+                ..FileCreate::new("CONTENTS/VIDEO", "CLIP.MXF")
+            },
+        )
+        .await
+        .expect("file record");
+    (asset.id, file)
+}
+
+/// Cloud copy of a 1 GB clip file to the sandbox's GCS (issue 22): `upload::upload_file`, the
+/// function the cloud copy step calls, through a file record's `upload_url` with the engine's
+/// chunk size, then the record closed; against `curl -T` of the same bytes into a session
+/// started outside the timing.
+async fn cloud_copy() -> Line {
+    let len = 1_000_000_000;
+    let file = data_file("cloud-1GB.bin", len);
+    warm(&file);
+    let root = data_dir().join("cloud-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let sbx = start_sandbox_with(&root, 0, StorageProfile::AllKinds).await;
+    let client = Client::new(
+        sbx.base_url(),
+        Credentials::new(sbx.credentials().app_id.clone(), TOKEN),
+    )
+    .expect("client");
+    let gcs = client
+        .storages()
+        .list_all()
+        .await
+        .expect("storages")
+        .into_iter()
+        .find(|s| s.name.as_deref() == Some("Sandbox GCS"))
+        .expect("the all-kinds profile has \"Sandbox GCS\"");
+    let http = UploadHttp::new(&UploadConfig::default()).expect("upload client");
+    let opts = card_ingest::iconik::upload::ProxyUploadOptions {
+        gcs: ResumableOptions {
+            // The engine's own chunk size (its default options).
+            chunk_size: card_ingest::ingest::IngestOptions::new("", PathBuf::new(), PathBuf::new())
+                .upload_chunk_bytes,
+            ..ResumableOptions::default()
+        },
+        ..Default::default()
+    };
+    let starter =
+        ResumableUploader::new(http.clone(), ResumableOptions::default()).expect("uploader");
+    let mut best = (Duration::MAX, Duration::MAX);
+    let mut reported = None;
+    for round in 0..2 {
+        let (_, rec) = cloud_file_record(&client, &gcs, &format!("ref-{round}"), len).await;
+        let session = starter
+            .start(rec.upload_url.as_deref().expect("upload_url"))
+            .await
+            .expect("session");
+        let f = file.clone();
+        let reference = tokio::task::spawn_blocking(move || {
+            run(Command::new("curl")
+                .args(["-sS", "--fail", "-o", "/dev/null", "-T"])
+                .arg(&f)
+                .arg(&session))
+        })
+        .await
+        .unwrap();
+        let (asset, rec) = cloud_file_record(&client, &gcs, &format!("ours-{round}"), len).await;
+        let t = Instant::now();
+        let done = card_ingest::iconik::upload::upload_file(&http, &rec, &file, &opts)
+            .await
+            .expect("cloud copy upload");
+        client
+            .files()
+            .patch(
+                asset,
+                rec.id,
+                &card_ingest::iconik::models::FilePatch {
+                    status: Some(ObjectStatus::Closed),
+                    size: Some(len),
+                    checksum: done.reported_md5.clone(),
+                },
+            )
+            .await
+            .expect("close");
+        let ours = t.elapsed();
+        assert_eq!(done.method, StorageMethod::Gcs);
+        assert_eq!(done.bytes, len);
+        reported = done.reported_md5;
+        best = (best.0.min(ours), best.1.min(reference));
+    }
+    let (ours, reference) = best;
+    let ratio = secs(reference) / secs(ours);
+    let mbs = |d: Duration| len as f64 / 1e6 / secs(d);
+    Line {
+        name: "cloud copy of a 1 GB clip file to the sandbox's GCS",
+        ours: format!("{:.2} s ({:.0} MB/s)", secs(ours), mbs(ours)),
+        reference: format!(
+            "curl -T {:.2} s ({:.0} MB/s)",
+            secs(reference),
+            mbs(reference)
+        ),
+        ratio: Some(ratio),
+        target: ">= 0.9x",
+        met: ratio >= 0.9 && reported.is_some(),
+        note: "ratio = curl time / ours; ours = upload::upload_file (session start, 8 MiB \
+               chunks, the MD5 GCS reports) + closing the record"
+            .into(),
+    }
+}
+
+/// The clip counts of the scale line (issue 21); the first is every other's reference.
+const SCALE_SIZES: [u32; 3] = [25, 500, 2000];
+
+/// The scale cards: a P2 card of 2 000 one-second 320×180 clips generated once, and for each
+/// size a card of its first clips hard-linked from it, as the storage mount's `CARD` (each run
+/// registers it in place, so nothing is copied). Returns the mount.
+fn scale_root(clips: u32) -> PathBuf {
+    let all = *SCALE_SIZES.iter().max().expect("sizes");
+    let master = data_dir().join(format!("p2-scale-{all}"));
+    let master_done = data_dir().join(format!("p2-scale-{all}.complete"));
+    if !master_done.exists() {
+        // An interrupted generation goes on: finished clips are kept.
+        let opts = SampleOptions {
+            clip_seconds: 1,
+            jobs: 2,
+            ..SampleOptions::default()
+        };
+        eprintln!("generating the {all}-clip scale card (one ffmpeg per clip)...");
+        let (d, r) = time(|| sample::generate_p2_numbered(&master, all, &opts));
+        r.expect("generate the scale card");
+        eprintln!("  {:.0} s", secs(d));
+        std::fs::write(&master_done, b"").unwrap();
+    }
+    let root = data_dir().join(format!("scale-{clips}"));
+    let card = root.join("CARD");
+    let done = data_dir().join(format!("scale-{clips}.complete"));
+    if !done.exists() {
+        let _ = std::fs::remove_dir_all(&root);
+        // P2 names its files after the clip (`0001AS.MXF`, `0001AS00.MXF`, ...): the first
+        // `clips` clips are the files whose first four characters number at most `clips`.
+        for dir in walk_dirs(&master) {
+            let rel = dir.strip_prefix(&master).unwrap();
+            std::fs::create_dir_all(card.join(rel)).unwrap();
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let number = name.get(..4).and_then(|n| n.parse::<u32>().ok());
+                if entry.file_type().unwrap().is_file() && number.is_some_and(|n| n <= clips) {
+                    std::fs::hard_link(entry.path(), card.join(rel).join(&name))
+                        .expect("hard link a scale clip");
+                }
+            }
+        }
+        std::fs::write(card.join("LASTCLIP.TXT"), format!("{clips:04}AS\r\n")).unwrap();
+        std::fs::write(&done, b"").unwrap();
+    }
+    // What an earlier run left beside the card (journal, report, manifest) goes.
+    for entry in std::fs::read_dir(&root).unwrap().flatten() {
+        if entry.file_name() != "CARD" {
+            let p = entry.path();
+            let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+        }
+    }
+    root
+}
+
+/// `dir` and every folder below it.
+fn walk_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    let mut i = 0;
+    while i < out.len() {
+        for entry in std::fs::read_dir(&out[i]).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                out.push(entry.path());
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// What the kernel counted for one child process (and the children it reaped: ffprobe,
+/// MediaInfo).
+struct ProcessCost {
+    wall: Duration,
+    /// User + system CPU.
+    cpu: Duration,
+    /// Peak resident set (the largest of the process and its reaped children).
+    max_rss_bytes: u64,
+    /// `write_bytes` of `/proc/<pid>/io`: bytes the process caused to be written to storage.
+    write_bytes: u64,
+    success: bool,
+}
+
+/// Runs `cmd` to its end and reads its cost: `/proc/<pid>/io` while it is a zombie (waited
+/// for with `WNOWAIT`, so the totals are final and still readable), then `wait4` for CPU and
+/// peak RSS. Its stderr goes through a pipe into `log`, written by this process: a log file
+/// of its own would count in its bytes written.
+#[cfg(target_os = "linux")]
+fn run_measured(cmd: &mut Command, log: &Path) -> ProcessCost {
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let pid = child.id() as libc::pid_t;
+    let mut stderr = child.stderr.take().expect("stderr pipe");
+    let mut out = std::fs::File::create(log).expect("log file");
+    let copier = std::thread::spawn(move || std::io::copy(&mut stderr, &mut out));
+    // SAFETY: waitid and wait4 write only into the zeroed structs passed; `pid` is our child,
+    // reaped here once (the `Child` is never waited for).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        )
+    };
+    assert_eq!(rc, 0, "waitid: {}", std::io::Error::last_os_error());
+    let wall = started.elapsed();
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).expect("/proc/<pid>/io");
+    let write_bytes = io
+        .lines()
+        .find_map(|l| l.strip_prefix("write_bytes:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("write_bytes in /proc/<pid>/io");
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    drop(child);
+    let _ = copier.join();
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    ProcessCost {
+        wall,
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        // Linux reports kilobytes.
+        max_rss_bytes: usage.ru_maxrss as u64 * 1024,
+        write_bytes,
+        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+    }
+}
+
+/// One scale run: `card-ingest ingest --proxy none` of the `clips`-clip card at 0 ms latency;
+/// its cost and the assets the sandbox holds after it.
+#[cfg(target_os = "linux")]
+async fn scale_run(clips: u32) -> (ProcessCost, usize, usize) {
+    let root = scale_root(clips);
+    let sbx = start_sandbox(&root, 0).await;
+    let mut cmd = ingest_command(&sbx, &root, &root.join("CARD"), &["--proxy", "none"]);
+    let log = data_dir().join(format!("scale-{clips}.log"));
+    let cost = tokio::task::spawn_blocking(move || run_measured(&mut cmd, &log))
+        .await
+        .expect("scale run joins");
+    let assets = sbx.state()["assets"].as_array().map_or(0, Vec::len);
+    (cost, assets, sbx.requests().len())
+}
+
+/// The scale line (issue 21): bytes written, CPU and peak RSS per clip at each size; the
+/// ratio is CPU per clip against the 25-clip run of the same bench run.
+#[cfg(target_os = "linux")]
+async fn scale(sizes: &[u32]) -> Vec<Line> {
+    const MAX_BYTES_PER_CLIP: f64 = 64_000.0;
+    const MAX_RSS: u64 = 200_000_000;
+    let mut lines = Vec::new();
+    let mut reference: Option<f64> = None;
+    for &clips in sizes {
+        let (cost, assets, requests) = scale_run(clips).await;
+        let n = f64::from(clips);
+        let cpu_ms = secs(cost.cpu) * 1000.0 / n;
+        let written = cost.write_bytes as f64 / n;
+        let reference_ms = *reference.get_or_insert(cpu_ms);
+        let ratio = cpu_ms / reference_ms;
+        let first = lines.is_empty();
+        lines.push(Line {
+            name: match clips {
+                25 => "scale, 25 clips (--proxy none, 0 ms latency)",
+                500 => "scale, 500 clips (--proxy none, 0 ms latency)",
+                2000 => "scale, 2 000 clips (--proxy none, 0 ms latency)",
+                _ => "scale (--proxy none, 0 ms latency)",
+            },
+            ours: format!(
+                "{:.1} kB written/clip, {cpu_ms:.1} ms CPU/clip, peak RSS {:.0} MB; wall {:.1} s, \
+                 CPU {:.1} s, {:.1} MB written, {assets} assets, {requests} requests",
+                written / 1000.0,
+                cost.max_rss_bytes as f64 / 1e6,
+                secs(cost.wall),
+                secs(cost.cpu),
+                cost.write_bytes as f64 / 1e6,
+            ),
+            reference: format!("25 clips: {reference_ms:.1} ms CPU/clip"),
+            ratio: Some(ratio),
+            target: "<= 64 kB written/clip; CPU/clip <= 1.3x the 25-clip run's; RSS <= 200 MB",
+            met: cost.success
+                && assets == clips as usize
+                && written <= MAX_BYTES_PER_CLIP
+                && cost.max_rss_bytes <= MAX_RSS
+                && (first || ratio <= 1.3),
+            note: format!(
+                "ratio = CPU per clip / the 25-clip run's; bytes = write_bytes of \
+                 /proc/<pid>/io (the process and the tools it ran; its stderr went to a pipe); \
+                 CPU and RSS from wait4; exit {}",
+                if cost.success {
+                    "0"
+                } else {
+                    "non-zero (see the log)"
+                }
+            ),
+        });
+        // The 2 000-clip run takes minutes: each size says so as it ends.
+        eprintln!("scale: {clips} clips done ({:.0} s)", secs(cost.wall));
+    }
+    lines
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn scale(_sizes: &[u32]) -> Vec<Line> {
+    vec![Line {
+        name: "scale",
+        ours: "-".into(),
+        reference: "-".into(),
+        ratio: None,
+        target: "<= 64 kB written/clip; CPU/clip <= 1.3x the 25-clip run's; RSS <= 200 MB",
+        met: false,
+        note: "measured from /proc/<pid>/io: Linux only".into(),
+    }]
+}
+
 /// 200 DPX sequences of 50 frames: 10 000 files in 200 clips.
 fn scan_card() -> PathBuf {
     let dir = data_dir().join("scan-10000");
@@ -693,6 +1177,30 @@ fn frame_line() -> Line {
     }
 }
 
+/// The window with 2 000 clips loaded and a run of all of them in progress (issue 21),
+/// against the same with 20 clips.
+fn frame_run_line() -> Line {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (_, ours) = frame_time::running_frame_time(&rt, 60, 2000);
+    let (_, reference) = frame_time::running_frame_time(&rt, 60, 20);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    Line {
+        name: "window frame with 2 000 clips loaded and a run in progress",
+        ours: format!("{:.2} ms (App::ui + tessellate, median)", ms(ours)),
+        reference: format!("20 clips, a run in progress {:.2} ms", ms(reference)),
+        ratio: Some(secs(ours) / secs(reference)),
+        target: "< 16 ms",
+        met: ms(ours) < 16.0,
+        note: "ratio = 2 000 clips / 20 clips; 40 % of the clips done, four at work, one \
+               progress event folded per frame"
+            .into(),
+    }
+}
+
 fn print(line: &Line) {
     let ratio = line
         .ratio
@@ -737,8 +1245,14 @@ fn main() {
     if want("proxy") || want("proxy-burn-in") {
         push(proxy_encode_with("burn-in"));
     }
+    if want("proxy") || want("proxy-edit") {
+        push(proxy_edit());
+    }
     if want("job") {
-        push(rt.block_on(whole_job()));
+        push(rt.block_on(whole_job(false)));
+    }
+    if want("job") || want("job-edit") {
+        push(rt.block_on(whole_job(true)));
     }
     if want("api") {
         push(rt.block_on(api_path()));
@@ -749,11 +1263,30 @@ fn main() {
     if want("upload") || want("upload-capped") {
         push(rt.block_on(upload_capped()));
     }
+    if want("cloud-copy") {
+        push(rt.block_on(cloud_copy()));
+    }
     if want("scan") {
         push(scan_line());
     }
+    let scale_sizes: Vec<u32> = SCALE_SIZES
+        .into_iter()
+        .filter(|n| {
+            *n == SCALE_SIZES[0]
+                || want("scale")
+                || wanted.iter().any(|w| *w == format!("scale-{n}"))
+        })
+        .collect();
+    if want("scale") || scale_sizes.len() > 1 {
+        for l in rt.block_on(scale(&scale_sizes)) {
+            push(l);
+        }
+    }
     if want("frame") {
         push(frame_line());
+    }
+    if want("frame") || want("frame-run") {
+        push(frame_run_line());
     }
     let out = root().join("bench/results.json");
     let doc = json!({

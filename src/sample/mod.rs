@@ -325,6 +325,30 @@ pub fn generate_p2_complete(
     })
 }
 
+/// Writes a P2 card (`CARDS0001`) with `clips` (1..=9999) complete one-second-apart clips into
+/// `dest_dir`: the scale bench's cards (hundreds to thousands of clips, each file unique).
+pub fn generate_p2_numbered(
+    dest_dir: &Path,
+    clips: u32,
+    opts: &SampleOptions,
+) -> Result<GeneratedCard, SampleError> {
+    opts.validate()?;
+    if !(1..=9999).contains(&clips) {
+        return Err(SampleError::InvalidOption {
+            field: "clips",
+            reason: format!("{clips} is outside 1..=9999 (P2 clip names have 4 digits)"),
+        });
+    }
+    files::create_dir(dest_dir)?;
+    let ff = ffmpeg::Ffmpeg::new(&opts.ffmpeg);
+    p2::card_numbered(&ff, dest_dir, opts, clips)?;
+    Ok(GeneratedCard {
+        kind: SampleKind::P2,
+        dir: dest_dir.to_path_buf(),
+        roots: vec![dest_dir.to_path_buf()],
+    })
+}
+
 /// Writes the XDCAM EX take `709_002` relayed over two cards, `dest_dir/CARD_A` (`709_002_01`
 /// and the take list) and `dest_dir/CARD_B` (`709_002_02`): real MPEG-2/PCM QuickTime essence
 /// of 2 s each, 25p, TC 01:00:00:00 and 01:00:02:00.

@@ -344,6 +344,70 @@ pub(crate) fn card_complete(
     files::write(&root.join("LASTCLIP.TXT"), format!("{last}\r\n"))
 }
 
+/// Card `CARDS0001` with `count` (1..=9999) complete, unspanned 1-per-file clips `0001AS`,
+/// `0002AS`, ... with consecutive timecodes from 10:00:00:00: the bench's scale cards (issue 21:
+/// hundreds to thousands of clips). Unlike [`card_complete`] (names `01NNAA`, TC `12:NN:00:00`,
+/// 99 clips at most) every clip's essence differs (its own timecode in the MXF headers), so no
+/// clip is taken for a duplicate of another by its MD5. Clips are written on `opts.jobs`
+/// threads; the first error stops the others at their next clip. A clip whose XML exists is
+/// kept as it is (the XML is written after its essence), so an interrupted generation of a
+/// large card goes on where it stopped.
+pub(crate) fn card_numbered(
+    ff: &Ffmpeg,
+    root: &Path,
+    opts: &SampleOptions,
+    count: u32,
+) -> Result<(), SampleError> {
+    skeleton(root)?;
+    let next = std::sync::atomic::AtomicU32::new(1);
+    let failed = std::sync::Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.clamp(1, 8) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let stop = failed.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+                    if i > count || stop {
+                        break;
+                    }
+                    let start = 10 * 3600 + (i - 1) * opts.clip_seconds;
+                    let tc = format!(
+                        "{:02}:{:02}:{:02}:00",
+                        (start / 3600) % 24,
+                        (start / 60) % 60,
+                        start % 60
+                    );
+                    let (name, title) = (format!("{i:04}AS"), format!("Shot {i}"));
+                    let xml = root.join("CONTENTS/CLIP").join(format!("{name}.XML"));
+                    if xml.is_file() {
+                        continue;
+                    }
+                    let clip = P2Clip {
+                        name: &name,
+                        card_serial: "CARDS0001",
+                        seconds: opts.clip_seconds,
+                        timecode: &tc,
+                        user_clip_name: &title,
+                        date: "2024-05-15T09:00:00+02:00",
+                        link: Link::None,
+                        voice_memo: false,
+                    };
+                    if let Err(e) = write_clip(ff, root, opts, &clip) {
+                        failed
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
+    files::write(&root.join("LASTCLIP.TXT"), format!("{count:04}AS\r\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -719,21 +719,48 @@ pub fn queue_ui(ui: &mut egui::Ui, queue: &QueueView, cmds: &mut Commands) {
             }
         });
     }
+    // Only the rows near the view are laid out: the list shows a handful of rows, and laying
+    // out all of a 2 000-clip run's (a dozen widgets each) took the frame past its budget
+    // (issue 21: < 16 ms with 2 000 clips and a run in progress). Rows differ in height
+    // (progress, retry and failure lines), so each keeps the height it had when last laid
+    // out (rows never laid out count as a plain one); the rest of the list is empty space of
+    // those heights, so the scroll bar stays true.
+    let heights_id = ui.scope_id().with("queue_row_heights");
+    let mut heights: Vec<f32> = ui.data_mut(|d| d.get_temp(heights_id)).unwrap_or_default();
+    heights.resize(queue.clips.len(), PLAIN_ROW_HEIGHT);
     egui::ScrollArea::vertical()
         .id_salt("queue_scroll")
-        .max_height(220.0)
-        .show(ui, |ui| {
-            for clip in &queue.clips {
-                clip_ui(
-                    ui,
-                    clip,
-                    !queue.ended,
-                    (queue.clock.now(), queue.max_retries),
-                    cmds,
-                );
+        .max_height(QUEUE_HEIGHT)
+        .show_viewport(ui, |ui, viewport| {
+            // A view's height of rows above and below it are laid out too (no blank rows
+            // while scrolling, and the AccessKit tree names the rows around the view).
+            let near = viewport.expand2(egui::vec2(0.0, viewport.height().max(QUEUE_HEIGHT)));
+            let mut y = 0.0;
+            for (clip, height) in queue.clips.iter().zip(heights.iter_mut()) {
+                if y + *height < near.min.y || y > near.max.y {
+                    ui.add_space(*height);
+                } else {
+                    let top = ui.cursor().top();
+                    clip_ui(
+                        ui,
+                        clip,
+                        !queue.ended,
+                        (queue.clock.now(), queue.max_retries),
+                        cmds,
+                    );
+                    *height = ui.cursor().top() - top;
+                }
+                y += *height;
             }
         });
+    ui.data_mut(|d| d.insert_temp(heights_id, heights));
 }
+
+/// The height of the queue's list of clips.
+const QUEUE_HEIGHT: f32 = 220.0;
+
+/// What a row takes before it was laid out once: the title line of chips and the separator.
+const PLAIN_ROW_HEIGHT: f32 = 30.0;
 
 /// One card's line: its name, a bar of its work, and the figures that answer "how long".
 fn card_figures_ui(ui: &mut egui::Ui, f: &CardFigures) {

@@ -10,10 +10,12 @@
 #![allow(dead_code)]
 
 use card_ingest::card::{Clip, ClipFile, Family, FileRole};
+use card_ingest::ingest::Step;
 use card_ingest::media::ClipMetadata;
 use card_ingest::scan::ScannedClip;
 use card_ingest::secrets::{EnvStore, SecretsError};
 use card_ingest::settings::{AppDirs, Settings};
+use card_ingest::ui::queue::QueueEvent;
 use card_ingest::ui::state::{ClipRow, PosterState};
 use card_ingest::ui::{App, Startup};
 use std::path::PathBuf;
@@ -198,4 +200,99 @@ pub fn report(times: &[FrameTimes], profile: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Loads `n` synthetic clips and an ingest of all of them under way, as the queue stands a
+/// while into a run (issue 21: "a window frame with 2 000 clips loaded and a run in
+/// progress"): the first 40 % done, the next four at work (one uploading), the rest waiting.
+/// The events go through [`card_ingest::ui::queue::QueueView::apply`], as the app folds the
+/// engine's.
+pub fn start_run(app: &mut App, n: usize) {
+    load_clips(app, n);
+    let queue = &mut app.view_mut().queue;
+    queue.apply(QueueEvent::Started {
+        clips: (0..n)
+            .map(|i| (format!("synthetic-{i}"), format!("C{i:04}")))
+            .collect(),
+    });
+    queue.apply(QueueEvent::ClipSizes(
+        (0..n)
+            .map(|i| {
+                (
+                    format!("synthetic-{i}"),
+                    PathBuf::from("/cards/SYNTH"),
+                    1_000_000 + i as u64,
+                )
+            })
+            .collect(),
+    ));
+    let done = n * 4 / 10;
+    for i in 0..done {
+        for step in Step::ALL {
+            queue.apply(QueueEvent::StepDone {
+                clip_id: format!("synthetic-{i}"),
+                step,
+            });
+        }
+    }
+    for (k, i) in (done..(done + 4).min(n)).enumerate() {
+        let clip_id = format!("synthetic-{i}");
+        for step in Step::ALL.into_iter().take(2 + k) {
+            queue.apply(QueueEvent::StepDone {
+                clip_id: clip_id.clone(),
+                step,
+            });
+        }
+        queue.apply(QueueEvent::StepStarted {
+            clip_id,
+            step: Step::ALL[2 + k],
+        });
+    }
+}
+
+/// Median `App::ui` and `App::ui` + tessellation per frame with `n` clips and a run in
+/// progress ([`start_run`]); each frame first folds one upload progress event, as a running
+/// ingest sends several a second.
+pub fn running_frame_time(
+    rt: &tokio::runtime::Runtime,
+    frames: u32,
+    n: usize,
+) -> (Duration, Duration) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+    let ctx = egui::Context::default();
+    let mut app = bare_app(rt, dir.path());
+    start_run(&mut app, n);
+    let uploading = format!("synthetic-{}", n * 4 / 10);
+    let mut sent = 0u64;
+    let mut progress = move |app: &mut App| {
+        sent += 64 * 1024;
+        app.view_mut().queue.apply(QueueEvent::Progress {
+            clip_id: uploading.clone(),
+            step: Step::UploadProxy,
+            done_bytes: sent % 1_000_000,
+            total_bytes: 1_000_000,
+            eta_secs: Some(3.0),
+        });
+    };
+    let input = || egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, WINDOW)),
+        ..egui::RawInput::default()
+    };
+    for _ in 0..5 {
+        ctx.run_ui(input(), |ui| app.ui(ui))
+            .drop_without_applying_deltas();
+    }
+    let ui = median_frame(frames, || {
+        progress(&mut app);
+        ctx.run_ui(input(), |ui| app.ui(ui))
+            .drop_without_applying_deltas();
+    });
+    let tessellated = median_frame(frames, || {
+        progress(&mut app);
+        let mut out = ctx.run_ui(input(), |ui| app.ui(ui));
+        let shapes = std::mem::take(&mut out.shapes);
+        std::hint::black_box(ctx.tessellate(shapes, out.pixels_per_point));
+        out.drop_without_applying_deltas();
+    });
+    (ui, tessellated)
 }

@@ -388,6 +388,36 @@ fn gui_preview_with_1000_clips_frame_time() {
     assert!(h.query_by_label("C0999").is_none());
 }
 
+/// Issue 21: the queue of a 2 000-clip run lays out the rows near its view only (the frame
+/// figure comes from `benches/run.sh frame-run`).
+#[test]
+fn gui_queue_of_a_2000_clip_run_lays_out_the_rows_near_its_view() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = crate::util::tempdir();
+    let mut h = egui_kittest::Harness::builder()
+        .with_size(crate::frame_time::WINDOW)
+        .build_ui_state(
+            |ui, app: &mut card_ingest::ui::App| app.ui(ui),
+            crate::frame_time::bare_app(&rt, dir.path()),
+        );
+    crate::frame_time::start_run(h.state_mut(), 2000);
+    h.run_ok();
+    assert!(h.query_by_label_contains("C0000 lanes:").is_some());
+    assert!(
+        h.query_by_label_contains("C1999 lanes:").is_none(),
+        "rows far below the view are not laid out"
+    );
+    // Other rows at the top: those are laid out, the first ones no longer.
+    h.state_mut().view_mut().queue.clips.rotate_left(1000);
+    h.run_ok();
+    assert!(h.query_by_label_contains("C1000 lanes:").is_some());
+    assert!(h.query_by_label_contains("C0000 lanes:").is_none());
+}
+
 /// A folder dropped onto the window, as winit delivers it.
 #[derive(Debug)]
 struct DroppedFolder(PathBuf);

@@ -1050,6 +1050,93 @@ async fn sigkill_during_upload_and_file_registration_then_resume() {
     );
 }
 
+/// A kill -9 storm (issues 6 and 21): the CLI on a 3-clip card is killed again and again, each
+/// time a few more requests into its run (so kills land in the checksums, the calls, the
+/// encodes, the uploads and the journal's own writes), every run resuming from the journal
+/// the last one left; the run after the storm completes with nothing created twice and no
+/// upload byte sent twice beyond a chunk per kill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_9_storm_resumes_every_time_and_creates_nothing_twice() {
+    let s = setup(3);
+    let sbx = start_sandbox(&s.root).await;
+    let args = bin_args(&sbx, &s, &["--upload-chunk-kib", "256"]);
+    let mut kills = 0;
+    // Kill points: this many new requests into each run (a 3-clip run makes ~50).
+    for step in [2usize, 5, 3, 9, 4, 12, 7, 15] {
+        let before = sbx.requests().len();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_card-ingest"))
+            .args(&args)
+            .env("ICONIK_APP_ID", "sandbox-app")
+            .env("ICONIK_AUTH_TOKEN", TOKEN)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start card-ingest");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let finished = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if sbx.requests().len() >= before + step {
+                break None;
+            }
+            assert!(std::time::Instant::now() < deadline, "run {kills} hangs");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        match finished {
+            // It got to the end between two looks: the storm is over.
+            Some(status) => {
+                assert!(status.success(), "a run in the storm failed: {status}");
+                break;
+            }
+            None => {
+                child.kill().expect("SIGKILL");
+                child.wait().expect("reaped");
+                kills += 1;
+            }
+        }
+    }
+    assert!(kills >= 4, "only {kills} kills landed");
+    let sent_in_storm = put_bytes(&sbx);
+    let out = run_bin_async(args, WITH_TOKEN).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "after {kills} kills: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_no_duplicates(&sbx, 3, &format!("after {kills} kills"));
+    let st = sbx.state();
+    let proxies: u64 = st["proxies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["size"].as_u64().expect("proxy size"))
+        .sum();
+    let total_sent = put_bytes(&sbx);
+    assert!(
+        total_sent <= proxies + kills as u64 * 256 * 1024,
+        "{total_sent} bytes sent for {proxies} bytes of proxies ({sent_in_storm} during the \
+         storm, {kills} kills)"
+    );
+    // The last run leaves its journal as one snapshot (the log folded in, no lock held).
+    let left: Vec<String> = std::fs::read_dir(&s.journal)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left.iter().filter(|n| n.ends_with(".json")).count(),
+        1,
+        "{left:?}"
+    );
+    assert!(
+        left.iter()
+            .all(|n| !n.ends_with(".jsonl") && !n.ends_with(".lock")),
+        "{left:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_mode_iconik_asks_the_transcoder_for_single_file_clips() {
     let s = setup(1);

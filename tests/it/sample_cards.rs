@@ -560,3 +560,54 @@ fn cli_sample_writes_the_requested_kinds() {
         bad.stderr
     );
 }
+
+/// The scale bench's numbered P2 card (issue 21): each clip its own name, timecode and main-file
+/// MD5 (so no clip is skipped as another's duplicate), every clip found by the scan, and an
+/// interrupted generation goes on where it stopped instead of starting over.
+#[test]
+fn a_numbered_p2_card_has_distinct_clips_and_resumes_its_generation() {
+    util::require_tool("ffmpeg");
+    let dir = util::tempdir();
+    let card = dir.path().join("CARD");
+    let opts = SampleOptions {
+        clip_seconds: 1,
+        ..SampleOptions::default()
+    };
+    sample::generate_p2_numbered(&card, 2, &opts).expect("2 clips");
+    let first = std::fs::metadata(card.join("CONTENTS/VIDEO/0001AS.MXF"))
+        .and_then(|m| m.modified())
+        .expect("0001AS written");
+    sample::generate_p2_numbered(&card, 3, &opts).expect("3 clips");
+    assert_eq!(
+        std::fs::metadata(card.join("CONTENTS/VIDEO/0001AS.MXF"))
+            .and_then(|m| m.modified())
+            .ok(),
+        Some(first),
+        "a finished clip is kept"
+    );
+    let video = |n: u32| card.join(format!("CONTENTS/VIDEO/{n:04}AS.MXF"));
+    let md5s: std::collections::BTreeSet<String> =
+        (1..=3).map(|n| crate::ingest::md5_hex(&video(n))).collect();
+    assert_eq!(md5s.len(), 3, "every main file differs");
+    let v3 = ffprobe(&video(3), &[]);
+    assert_eq!(tc(&v3), Some("10:00:02:00"));
+    assert_eq!(
+        xml_text(&card.join("CONTENTS/CLIP/0003AS.XML"), "UserClipName"),
+        ["Shot 3"]
+    );
+    let report = card_ingest::scan::scan(
+        std::slice::from_ref(&card),
+        &card_ingest::media::Tools::detect(),
+    )
+    .expect("scan");
+    let mut names: Vec<&str> = report.clips.iter().map(|c| c.clip.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(report.clips.iter().all(|c| c.clip.incomplete.is_none()));
+    let bad = sample::generate_p2_numbered(&card, 10_000, &opts).map(|_| ());
+    assert!(
+        bad.as_ref()
+            .is_err_and(|e| e.to_string().contains("outside 1..=9999")),
+        "{bad:?}"
+    );
+}
