@@ -180,6 +180,10 @@ pub struct IngestArgs {
     /// Scan, hash and encode proxies, but send nothing: print every call it would make.
     #[arg(long)]
     dry_run: bool,
+    /// Registering in place (no --offload-to): also write an ASC MHL generation of the clips'
+    /// files into the card folder's `ascmhl/` (it writes onto the card: off by default).
+    #[arg(long)]
+    mhl_in_place: bool,
     /// Write every iconik call as an equivalent curl command (token redacted).
     #[arg(long, value_name = "FILE")]
     transcript: Option<PathBuf>,
@@ -265,6 +269,7 @@ impl IngestArgs {
             journal_dir: Some(journal_dir),
             report_dir: None,
             dry_run: false,
+            mhl_in_place: false,
             transcript: None,
             sandbox: true,
             spec: None,
@@ -381,7 +386,7 @@ pub fn options_from_args(
         options.io_concurrency = n.max(1);
     }
     options.force = args.force;
-    options.write_manifest = !args.dry_run;
+    options.write_manifest = args.mhl_in_place && !args.dry_run;
     options.upload_chunk_bytes = args.upload_chunk_kib.max(256) / 256 * 256 * 1024;
     options.offline_wait = Some(args.offline_wait);
     options.max_upload_rate = args.max_upload_rate;
@@ -886,6 +891,7 @@ mod tests {
             "3",
             "--camera-proxy",
             "--force",
+            "--mhl-in-place",
             "--upload-chunk-kib",
             "1000",
         ]);

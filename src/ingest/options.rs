@@ -70,7 +70,9 @@ pub struct IngestOptions {
     pub upload_chunk_bytes: u64,
     /// Pauses of automatic retries.
     pub retry: crate::iconik::retry::Backoff,
-    /// Write the in-place ASC MHL manifest at the card root after a card (off for `--dry-run`).
+    /// Write an in-place ASC MHL generation at the card root after a card registered in place
+    /// (`--mhl-in-place`). Off by default: that writes onto the card, which nothing does unless
+    /// the operator asks (an offload's MHL goes into each copy instead).
     pub write_manifest: bool,
     /// Client-side pacing of iconik calls (iconik allows ~50/s; 45 leaves a margin).
     pub max_calls_per_second: u32,
@@ -164,7 +166,7 @@ impl IngestOptions {
                 std::time::Duration::from_millis(500),
                 std::time::Duration::from_secs(30),
             ),
-            write_manifest: true,
+            write_manifest: false,
             max_calls_per_second: crate::iconik::pacer::DEFAULT_PER_SECOND,
             job_timeout: std::time::Duration::from_secs(600),
             offline_wait: None,

@@ -374,7 +374,10 @@ async fn three_clip_p2_card_ingests_completely() {
     let sbx = start_sandbox(&s.root).await;
     let report = scan_card(&s.card);
     assert_eq!(report.clips.len(), 3);
-    let (out, events) = run(&engine(&sbx, &s, TOKEN), job(&report)).await;
+    // Registered in place, with the ASC MHL the operator asked for (`--mhl-in-place`).
+    let mut eng = engine(&sbx, &s, TOKEN);
+    eng.options.write_manifest = true;
+    let (out, events) = run(&eng, job(&report)).await;
     assert!(out.all_complete(), "{:#?}", out.record);
     assert_no_duplicates(&sbx, 3, "3-clip card");
     assert_all_validated(&sbx);
@@ -1440,6 +1443,10 @@ async fn detected_hardware_encoder_is_used_and_reported() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_no_duplicates(&sbx, 1, "stand-in ffmpeg run");
+    assert!(
+        !s.card.join("ascmhl").exists(),
+        "registered in place without --mhl-in-place: nothing written onto the card"
+    );
 
     let calls = std::fs::read_to_string(bin.join("calls.log")).unwrap();
     let listings = calls
