@@ -843,9 +843,10 @@ async fn cloud_copy() -> Line {
         .unwrap();
         let (asset, rec) = cloud_file_record(&client, &gcs, &format!("ours-{round}"), len).await;
         let t = Instant::now();
-        let done = card_ingest::iconik::upload::upload_file(&http, &rec, &file, &opts)
-            .await
-            .expect("cloud copy upload");
+        let done =
+            card_ingest::iconik::upload::upload_file(&http, &client, asset, &rec, &file, &opts)
+                .await
+                .expect("cloud copy upload");
         client
             .files()
             .patch(
