@@ -121,6 +121,9 @@ pub struct Settings {
     pub cascade_to: Vec<String>,
     /// Copies written at once per drive, across all cards (`--drive-writers`).
     pub drive_writers: u32,
+    /// Verified copies needed for "safe to erase"; 0: every destination's
+    /// (`--required-copies`).
+    pub required_copies: u32,
     /// iconik storages of further destinations, one `STORAGE=LOCAL_MOUNT` per line: each
     /// destination below such a mount gets its own file set (`--offload-storage`).
     pub offload_storages: Vec<String>,
@@ -179,6 +182,7 @@ impl Default for Settings {
             allow_same_volume: false,
             cascade_to: Vec::new(),
             drive_writers: crate::offload::drives::DEFAULT_WRITERS_PER_DRIVE as u32,
+            required_copies: 0,
             offload_storages: Vec::new(),
             cloud_copy: Vec::new(),
             edit_proxy_to: Vec::new(),
@@ -250,6 +254,9 @@ impl Settings {
         options.allow_same_volume = self.allow_same_volume || sandbox;
         options.cascade_to = lines(&self.cascade_to).map(PathBuf::from).collect();
         options.writers_per_drive = usize::try_from(self.drive_writers.max(1)).unwrap_or(1);
+        options.required_copies = usize::try_from(self.required_copies)
+            .ok()
+            .filter(|n| *n > 0);
         // Lines the sheet marks as wrong (same parsers as the CLI's flags) are left out of the run.
         options.offload_storages = lines(&self.offload_storages)
             .filter_map(|l| parse_target(l, true).ok())

@@ -95,6 +95,10 @@ pub struct IngestArgs {
     /// destination folders on one RAID share it; a card waits for its drive's slot.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     drive_writers: u16,
+    /// Verified copies the card needs to be safe to erase (default: every destination's): a
+    /// later tier that failed keeps the card from safe to erase only when fewer remain.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    required_copies: Option<u16>,
     /// How offloaded copies are checked: re-read from the destination drive and compared by
     /// checksum, or (faster, weaker) by size only.
     #[arg(long, value_enum, default_value = "read-back")]
@@ -246,6 +250,7 @@ impl IngestArgs {
             offload_to: Vec::new(),
             cascade_to: Vec::new(),
             drive_writers: 1,
+            required_copies: None,
             verify: VerifyArg::ReadBack,
             allow_same_volume: false,
             proxy: ProxyArg::Local,
@@ -356,6 +361,7 @@ pub fn options_from_args(
     options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
     options.cascade_to = args.cascade_to.clone();
     options.writers_per_drive = usize::from(args.drive_writers);
+    options.required_copies = args.required_copies.map(usize::from);
     options.lut = args.lut.clone();
     options.burn_in = args.burn_in.clone().map(|b| b.0).unwrap_or_default();
     options.burn_in_corner = args.burn_in_corner;

@@ -532,6 +532,7 @@ impl Engine {
         };
         record.card_root = card.root.clone();
         record.server = server;
+        record.required_copies = self.options.required_copies;
         Ok((journal, record))
     }
 

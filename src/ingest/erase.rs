@@ -128,7 +128,20 @@ pub fn verdict(record: &CardRecord, card_root: &Path, left_out: &[LeftOut]) -> V
         },
     });
 
-    // 3. Every destination read back and matched; 4. its MHL on disk.
+    // 3. Every destination read back and matched; 4. its MHL on disk. With a required count
+    // of verified copies, a later tier that failed is excused while enough others stand.
+    let verified = record
+        .offload_copies
+        .iter()
+        .filter(|c| c.read_back_and_matched() && c.mhl.is_file())
+        .count();
+    let enough = record.required_copies.is_some_and(|n| verified >= n);
+    if let Some(n) = record.required_copies {
+        evidence.push(Evidence {
+            met: verified >= n,
+            text: format!("{verified} verified copies, {n} required"),
+        });
+    }
     for copy in &record.offload_copies {
         let dest = match &copy.copied_from {
             // A later tier says where it was filled from (the card was not read again).
@@ -136,9 +149,16 @@ pub fn verdict(record: &CardRecord, card_root: &Path, left_out: &[LeftOut]) -> V
             None => copy.destination.display().to_string(),
         };
         if let Some(error) = &copy.error {
+            // Only a later tier (filled from a copy) is excused: the first tier is the copy
+            // the card was released from.
+            let excused = enough && copy.copied_from.is_some();
             evidence.push(Evidence {
-                met: false,
-                text: format!("copy {dest} not made: {error}"),
+                met: excused,
+                text: if excused {
+                    format!("copy {dest} not made ({error}); enough verified copies remain")
+                } else {
+                    format!("copy {dest} not made: {error}")
+                },
             });
             continue;
         }
@@ -300,6 +320,38 @@ mod tests {
         );
         let v = verdict(&f.record, &f.card, &left[2..]);
         assert!(v.safe_to_erase, "{:?}", v.lines());
+    }
+
+    #[test]
+    fn a_failed_later_tier_keeps_the_card_unsafe_only_below_the_required_copies() {
+        let mut f = fixture();
+        // The shuttle was a later tier, filled from the RAID copy, and failed.
+        let raid = f.record.offload_copies[0].destination.clone();
+        let tier = &mut f.record.offload_copies[1];
+        tier.copied_from = Some(raid);
+        tier.error = Some("no room on the drive".into());
+        let v = verdict(&f.record, &f.card, &[]);
+        assert!(!v.safe_to_erase, "every destination required by default");
+        f.record.required_copies = Some(1);
+        let v = verdict(&f.record, &f.card, &[]);
+        assert!(v.safe_to_erase, "{:?}", v.lines());
+        assert!(
+            v.lines()
+                .contains(&"✓ 1 verified copies, 1 required".to_owned())
+        );
+        f.record.required_copies = Some(2);
+        let v = verdict(&f.record, &f.card, &[]);
+        assert!(!v.safe_to_erase);
+        assert!(
+            v.lines()
+                .contains(&"✗ 1 verified copies, 2 required".to_owned())
+        );
+        // The first tier is never excused: the card was released from it.
+        f.record.required_copies = Some(1);
+        f.record.offload_copies[1].error = None;
+        f.record.offload_copies[1].copied_from = None;
+        f.record.offload_copies[0].error = Some("drive gone".into());
+        assert!(!verdict(&f.record, &f.card, &[]).safe_to_erase);
     }
 
     #[test]

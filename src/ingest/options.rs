@@ -35,6 +35,9 @@ pub struct IngestOptions {
     /// Copy passes writing to one drive at once, over every card of the process
     /// (`--drive-writers`; [`crate::offload::drives`]).
     pub writers_per_drive: usize,
+    /// Verified copies needed for "safe to erase" (`--required-copies`): with later tiers, a
+    /// tier that failed keeps the card from safe to erase only when fewer remain. `None`: all.
+    pub required_copies: Option<usize>,
     /// How offloaded copies are checked (read back from the drive, or size only).
     pub verify: crate::offload::VerifyMode,
     /// Let an offload destination share the card's volume (refused by default).
@@ -135,6 +138,7 @@ impl IngestOptions {
             offload_also: Vec::new(),
             cascade_to: Vec::new(),
             writers_per_drive: crate::offload::drives::DEFAULT_WRITERS_PER_DRIVE,
+            required_copies: None,
             verify: crate::offload::VerifyMode::ReadBack,
             allow_same_volume: false,
             offload_pattern: crate::offload::DEFAULT_PATTERN.to_owned(),

@@ -224,6 +224,10 @@ pub struct CardRecord {
     /// "safe to erase" and the report's offload section.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub offload_copies: Vec<OffloadCopy>,
+    /// Verified copies the card needs before it is safe to erase (`--required-copies`); `None`:
+    /// every destination's.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub required_copies: Option<usize>,
     /// The `--collection` every asset is added to.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub collection_id: Option<crate::iconik::models::CollectionId>,

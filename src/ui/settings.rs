@@ -452,6 +452,25 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                  own file set on that storage",
                 |l| crate::settings::parse_target(l, true).map(drop),
             );
+            let label = ui.label("Verified copies required");
+            ui.add_enabled(
+                offload,
+                egui::DragValue::new(&mut vm.settings.required_copies)
+                    .range(0..=8)
+                    .custom_formatter(|n, _| {
+                        if n == 0.0 {
+                            "all".to_owned()
+                        } else {
+                            format!("{n}")
+                        }
+                    }),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(
+                "For safe to erase: a later tier that failed is excused while this many verified \
+                 copies remain (all: every destination must be verified)",
+            );
+            ui.end_row();
             let label = ui.label("Copies at once per drive");
             ui.add_enabled(
                 offload,
