@@ -131,6 +131,9 @@ pub struct Settings {
     /// Widths of the clip table's resizable columns (Clip, Status, iconik, Duration) as the
     /// operator left them; empty: sized to their content.
     pub clip_columns: Vec<f32>,
+    /// The preset these settings were last loaded from or saved as ([`crate::preset`]; empty:
+    /// none). The report names it and `{preset}` in the patterns resolves to it.
+    pub preset: String,
 }
 
 impl Default for Settings {
@@ -162,6 +165,7 @@ impl Default for Settings {
             metadata_view: String::new(),
             tools: crate::media::tools::ToolPaths::default(),
             clip_columns: Vec::new(),
+            preset: String::new(),
         }
     }
 }
@@ -258,6 +262,7 @@ impl Settings {
             Some(self.default_collection.trim().to_owned()).filter(|c| !c.is_empty());
         options.title_template = self.title_template.clone();
         options.iconik_job = self.iconik_job;
+        options.preset = Some(self.preset.trim().to_owned()).filter(|p| !p.is_empty());
         options
     }
 }

@@ -116,6 +116,9 @@ pub struct IngestOptions {
     pub offload_storages: Vec<super::storage_target::StorageTarget>,
     /// Cloud storages that get a copy of the originals (`--cloud-copy`).
     pub cloud_copy: Vec<String>,
+    /// The preset the run's options came from (`--preset`, the window's preset combo); named in
+    /// the report and resolved by `{preset}` in the patterns.
+    pub preset: Option<String>,
 }
 
 /// Files hashed at once by default: one per core (hashing is CPU-bound on a fast reader).
@@ -175,6 +178,7 @@ impl IngestOptions {
             iconik_job: true,
             job_poll_every: std::time::Duration::from_secs(10),
             encoder: crate::media::proxy::EncoderChoice::Auto,
+            preset: None,
         }
     }
 
