@@ -223,7 +223,8 @@ pub fn load_named(dir: &Path, name: &str) -> Result<Preset, PresetError> {
 pub fn resolve(dir: &Path, name_or_path: &str) -> Result<Preset, PresetError> {
     let p = Path::new(name_or_path);
     let looks_like_path = name_or_path.contains(['/', '\\'])
-        || p.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        || p.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if looks_like_path && p.is_file() {
         return load_file(p);
     }
@@ -292,7 +293,10 @@ mod tests {
         let path = save(dir.path(), &preset).unwrap();
         assert_eq!(path, dir.path().join("Day 2.json"));
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("\n  \"name\": \"Day 2\""), "pretty JSON: {text}");
+        assert!(
+            text.contains("\n  \"name\": \"Day 2\""),
+            "pretty JSON: {text}"
+        );
         for field in MACHINE_FIELDS {
             assert!(!text.contains(&format!("\"{field}\"")), "{field}: {text}");
         }
@@ -323,9 +327,16 @@ mod tests {
             save(dir.path(), &Preset::new(n, &Settings::default()).unwrap()).unwrap();
         }
         let err = load_named(dir.path(), "Day 9").unwrap_err().to_string();
-        assert!(err.contains("\"Day 9\"") && err.contains("presets: A-cam, B-cam"), "{err}");
+        assert!(
+            err.contains("\"Day 9\"") && err.contains("presets: A-cam, B-cam"),
+            "{err}"
+        );
         let broken = dir.path().join("Broken.json");
-        std::fs::write(&broken, "{\"name\": \"Broken\", \"settings\": {\"offload\": 3}}").unwrap();
+        std::fs::write(
+            &broken,
+            "{\"name\": \"Broken\", \"settings\": {\"offload\": 3}}",
+        )
+        .unwrap();
         let err = resolve(dir.path(), "Broken").unwrap_err().to_string();
         assert!(err.contains(&broken.display().to_string()), "{err}");
         assert!(err.contains("not a valid preset"), "{err}");

@@ -145,6 +145,8 @@ pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardRepo
             &outcome.left_out,
         )),
         check_copies: Vec::new(),
+        // The session sets it from the run's options.
+        preset: None,
     }
 }
 
