@@ -892,6 +892,7 @@ mod tests {
             offload: Vec::new(),
             verdict: None,
             check_copies: Vec::new(),
+            preset: Some("Day 2".into()),
             manifest_path: Some(PathBuf::from("/Volumes/NO NAME/ascmhl/0001_NO NAME.mhl")),
             clips: vec![
                 ClipReport {
@@ -1013,6 +1014,11 @@ mod tests {
         r.clips[1].asset_id = Some("b-2".into());
         r.clips[1].asset_link = Some("javascript:alert(1)".into());
         r.card_root = PathBuf::from("/Volumes/<b>CARD</b>");
+        r.preset = Some("Day <2>".into());
+        assert!(
+            render_html(&r).contains("<tr><th>Preset</th><td>Day &lt;2&gt;</td></tr>"),
+            "the report names the preset"
+        );
         let html = render_html(&r);
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("<b>"), "{html}");
