@@ -251,6 +251,11 @@ impl App {
             .open_keyring(startup.keyring, startup.env, app.vm.settings.server_url());
         // Before the first scan: it then uses the settings' tool paths.
         app.worker.check_tools(app.vm.settings.tools.clone());
+        app.worker.preset(
+            crate::preset::presets_dir(&app.dirs),
+            super::presets::PresetAction::List,
+            app.vm.settings.clone(),
+        );
         if !startup.paths.is_empty() {
             app.load_paths(startup.paths);
         }
@@ -771,6 +776,11 @@ impl App {
                 self.vm
                     .log(Level::INFO, format!("proxies: {}", choice.label()));
             }
+            UiCommand::Preset(action) => self.worker.preset(
+                crate::preset::presets_dir(&self.dirs),
+                action,
+                self.vm.settings.clone(),
+            ),
         }
     }
 
@@ -1104,6 +1114,24 @@ impl App {
             BgEvent::SettingsSaved(result) => {
                 if let Err(msg) = result {
                     self.vm.log(Level::ERROR, msg);
+                }
+            }
+            BgEvent::Preset(reply) => {
+                self.vm.presets.names = reply.names;
+                if let Some(settings) = reply.loaded {
+                    // Saved like any edit of the sheet (after the quiet period).
+                    self.vm.settings = settings;
+                }
+                match reply.message {
+                    Ok(Some(text)) => {
+                        self.vm.log(Level::INFO, text.clone());
+                        self.toast(Notice::Done, text);
+                    }
+                    Ok(None) => {}
+                    Err(msg) => {
+                        self.vm.log(Level::ERROR, msg.clone());
+                        self.toast(Notice::Failed, msg);
+                    }
                 }
             }
             BgEvent::Ingest { run, event } => {

@@ -386,6 +386,8 @@ pub struct DestinationRow {
 #[derive(Debug, Default)]
 pub struct ViewModel {
     pub settings: Settings,
+    /// The preset row at the top of the settings sheet.
+    pub presets: super::presets::PresetSheet,
     pub token: TokenField,
     pub keyring: KeyringStatus,
     /// Where the current credentials came from ("the OS keyring", "the environment", ...).
