@@ -262,6 +262,10 @@ impl Settings {
             Some(self.default_collection.trim().to_owned()).filter(|c| !c.is_empty());
         options.title_template = self.title_template.clone();
         options.iconik_job = self.iconik_job;
+        // The window replaces it with the view it found on the server (or none); the CLI's
+        // `--preset` runs with the saved id.
+        options.metadata_view =
+            Some(self.metadata_view.trim().to_owned()).filter(|v| !v.is_empty());
         options.preset = Some(self.preset.trim().to_owned()).filter(|p| !p.is_empty());
         options
     }

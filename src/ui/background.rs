@@ -543,12 +543,7 @@ impl Worker {
     }
 
     /// Runs a preset action (file I/O, a file chooser) on the worker.
-    pub fn preset(
-        &self,
-        dir: PathBuf,
-        action: super::presets::PresetAction,
-        current: Settings,
-    ) {
+    pub fn preset(&self, dir: PathBuf, action: super::presets::PresetAction, current: Settings) {
         let reply = self.reply.clone();
         drop(self.rt.spawn(async move {
             reply.send(BgEvent::Preset(

@@ -157,13 +157,15 @@ pub async fn run(dir: PathBuf, action: PresetAction, current: Settings) -> Prese
         }
         PresetAction::Save(name) => {
             let d = dir.clone();
-            blocking(move || {
+            let saved = blocking(move || {
                 let preset = crate::preset::Preset::new(&name, &current)?;
                 let path = crate::preset::save(&d, &preset)?;
-                Ok(format!("preset {} saved as {}", preset.name, path.display()))
+                let text = format!("preset {} saved as {}", preset.name, path.display());
+                // The sheet now shows this preset (the run and the report name it).
+                Ok((Some(preset.settings(&current)), Some(text)))
             })
-            .await
-            .map(Some)
+            .await;
+            return reply(&dir, saved).await;
         }
         PresetAction::Export(path) => {
             let name = Some(current.preset.clone())
@@ -175,7 +177,11 @@ pub async fn run(dir: PathBuf, action: PresetAction, current: Settings) -> Prese
                 Ok(Some(file)) => blocking(move || {
                     let preset = crate::preset::Preset::new(&name, &current)?;
                     crate::preset::write_file(&file, &preset)?;
-                    Ok(format!("preset {} exported to {}", preset.name, file.display()))
+                    Ok(format!(
+                        "preset {} exported to {}",
+                        preset.name,
+                        file.display()
+                    ))
                 })
                 .await
                 .map(Some),
