@@ -134,6 +134,9 @@ pub struct Settings {
     /// The preset these settings were last loaded from or saved as ([`crate::preset`]; empty:
     /// none). The report names it and `{preset}` in the patterns resolves to it.
     pub preset: String,
+    /// `{project}` in the folder and title patterns where the clips record no project (empty:
+    /// `no-project`).
+    pub project: String,
 }
 
 impl Default for Settings {
@@ -166,6 +169,7 @@ impl Default for Settings {
             tools: crate::media::tools::ToolPaths::default(),
             clip_columns: Vec::new(),
             preset: String::new(),
+            project: String::new(),
         }
     }
 }
@@ -267,6 +271,7 @@ impl Settings {
         options.metadata_view =
             Some(self.metadata_view.trim().to_owned()).filter(|v| !v.is_empty());
         options.preset = Some(self.preset.trim().to_owned()).filter(|p| !p.is_empty());
+        options.project = Some(self.project.trim().to_owned()).filter(|p| !p.is_empty());
         options
     }
 }

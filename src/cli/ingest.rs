@@ -164,13 +164,18 @@ pub struct IngestArgs {
     /// Add every asset to this collection.
     #[arg(long, value_name = "NAME")]
     collection: Option<String>,
+    /// {project} in --title-template and the offload pattern where the clips record no project
+    /// (default: no-project).
+    #[arg(long, value_name = "NAME")]
+    project: Option<String>,
     /// iconik metadata view (id) that --metadata values are written to.
     #[arg(long, value_name = "VIEW_ID")]
     metadata_view: Option<String>,
     /// A metadata view value written to every asset (repeatable), e.g. --metadata scene=12.
     #[arg(long, value_name = "FIELD=VALUE", value_parser = parse_field_value, requires = "metadata_view")]
     metadata: Vec<(String, String)>,
-    /// Asset title: {user_clip_name}, {name}, {card}, {date}, {family}.
+    /// Asset title: {user_clip_name}, {name}, {card}, {date}, {family}, {camera}, {reel},
+    /// {shoot_date}, {card_serial}, {project}, {preset} (a missing value: unknown-camera, …).
     #[arg(long, default_value = "{user_clip_name}")]
     title_template: String,
     /// Clips whose iconik calls run at once.
@@ -285,6 +290,7 @@ impl IngestArgs {
             look_rule: Vec::new(),
             burn_in_corner: Corner::BottomLeft,
             collection: None,
+            project: None,
             metadata_view: None,
             metadata: Vec::new(),
             title_template: "{user_clip_name}".to_owned(),
@@ -452,6 +458,9 @@ pub fn options_from_args(
     }
     if given("collection") {
         options.collection = args.collection.clone();
+    }
+    if given("project") {
+        options.project = args.project.clone();
     }
     if given("metadata_view") {
         options.metadata_view = args.metadata_view.clone();

@@ -223,7 +223,15 @@ pub fn offload_preview(
     let options = vm
         .settings
         .ingest_options(storage, PathBuf::from(root), data_dir, sandbox);
-    options.offload_request(card.root.clone()).map(Ok)
+    // The same names the run resolves: from the card's scanned clips, the project and preset.
+    let names = options.name_values(
+        vm.card
+            .clips
+            .iter()
+            .filter(|r| r.scanned.clip.card_root == card.root)
+            .map(|r| &r.scanned.metadata),
+    );
+    options.offload_request(card.root.clone(), names).map(Ok)
 }
 
 /// The view values of a selected clip: each field the view has (edited or scanned), and the

@@ -90,6 +90,20 @@ pub fn preset_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
             }
         }
     });
+    ui.horizontal(|ui| {
+        let label = ui.label("Project");
+        ui.add(
+            egui::TextEdit::singleline(&mut vm.settings.project)
+                .hint_text("{project} when the clips name none")
+                .desired_width(160.0),
+        )
+        .labelled_by(label.id)
+        .on_hover_text(
+            "Folder and title patterns also take {camera}, {reel}, {shoot_date}, {card_serial}, \
+             {project} and {preset}; a value the card does not record becomes unknown-camera, \
+             unknown-reel, unknown-date, unknown-serial, no-project or no-preset",
+        );
+    });
     if !vm.presets.editing {
         return;
     }

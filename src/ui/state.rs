@@ -483,11 +483,7 @@ impl ViewModel {
     pub fn title_of(&self, row: &ClipRow) -> String {
         match self.edits.get(row.id()).and_then(|e| e.title.clone()) {
             Some(t) => t,
-            None => super::title::render(
-                &self.settings.title_template,
-                &row.scanned,
-                self.edits.get(row.id()),
-            ),
+            None => super::title::render(&self.settings, &row.scanned, self.edits.get(row.id())),
         }
     }
 
