@@ -549,4 +549,31 @@ mod tests {
         );
         assert_eq!(r.config.options.metadata_view.as_deref(), Some("sbx-view"));
     }
+
+    /// "Copies go to" resolves the naming placeholders as the run does: from the first card's
+    /// scanned clips, the settings' project and the preset, with fallbacks for what is missing.
+    #[test]
+    fn the_destination_preview_resolves_the_naming_placeholders() {
+        let mut v = vm();
+        v.settings.offload = true;
+        v.settings.offload_pattern = "{project}/{camera}_{reel}/{preset}/{card}".into();
+        v.settings.project = "Nordlicht".into();
+        v.settings.preset = "Day 2".into();
+        let r = offload_preview(&v, std::path::Path::new("/data"))
+            .expect("a preview")
+            .expect("an offload");
+        assert_eq!(r.names.camera.as_deref(), Some("AJ-PX270"));
+        let folder = crate::offload::plan::destination_dir(
+            &r.destination_root,
+            &r.pattern,
+            "A",
+            r.date,
+            &r.names,
+        )
+        .expect("folder");
+        assert_eq!(
+            folder,
+            PathBuf::from("/mnt/originals/Nordlicht/AJ-PX270_unknown-reel/Day 2/A")
+        );
+    }
 }
