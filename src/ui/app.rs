@@ -1117,6 +1117,7 @@ impl App {
                 }
             }
             BgEvent::Preset(reply) => {
+                let reply = *reply;
                 self.vm.presets.names = reply.names;
                 if let Some(settings) = reply.loaded {
                     // Saved like any edit of the sheet (after the quiet period).

@@ -75,7 +75,7 @@ pub enum BgEvent {
     },
     SettingsSaved(Result<(), String>),
     /// A preset job ended ([`super::presets::run`]).
-    Preset(super::presets::PresetReply),
+    Preset(Box<super::presets::PresetReply>),
     /// Progress of the ingest `run` started from the window.
     Ingest {
         run: u64,
@@ -546,9 +546,9 @@ impl Worker {
     pub fn preset(&self, dir: PathBuf, action: super::presets::PresetAction, current: Settings) {
         let reply = self.reply.clone();
         drop(self.rt.spawn(async move {
-            reply.send(BgEvent::Preset(
+            reply.send(BgEvent::Preset(Box::new(
                 super::presets::run(dir, action, current).await,
-            ));
+            )));
         }));
     }
 
