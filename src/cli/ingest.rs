@@ -579,10 +579,22 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     // The clips are grouped at once and described in the background, in card order: clip 1's
     // calls and encode start while MediaInfo reads the rest of the card. (Camera proxies are
     // probed by the ingest itself, only when it may use them.)
+    // A destination folder named from the clips' metadata ({camera}, {project}, …) is fixed
+    // before the card's first byte is copied: then every clip is described first, so the
+    // folder is the one the window previews, not a fallback.
+    let describe_first = early.offload_to.is_some()
+        && card_ingest::offload::plan::NameValues::needs_metadata(&early.offload_pattern);
     let report = tokio::task::spawn_blocking(move || {
-        scan::scan_streaming(&paths, &tools2, |e| {
-            eprintln!("warning: {}: {}", e.path.display(), e.message);
-        })
+        if describe_first {
+            let options = scan::ScanOptions {
+                camera_proxies: false,
+            };
+            scan::scan_with(&paths, &tools2, options)
+        } else {
+            scan::scan_streaming(&paths, &tools2, |e| {
+                eprintln!("warning: {}: {}", e.path.display(), e.message);
+            })
+        }
     })
     .await
     .context("scan interrupted")?

@@ -81,6 +81,15 @@ impl NameValues {
         )
     }
 
+    /// Whether `pattern` names a value read from the clips' metadata (everything here but
+    /// `{preset}`, which the run knows from the start).
+    pub fn needs_metadata(pattern: &str) -> bool {
+        Self::FALLBACKS
+            .iter()
+            .filter(|(name, _)| *name != "preset")
+            .any(|(name, _)| pattern.contains(&format!("{{{name}}}")))
+    }
+
     /// `text` with every one of these placeholders replaced (others left as they are): the
     /// asset title's step.
     pub fn fill(&self, text: &str) -> String {
@@ -356,6 +365,8 @@ mod tests {
             "A001 {name} (ALEXA Mini LF, Day 2/A)"
         );
         assert_eq!(none().fill("{camera}"), "unknown-camera");
+        assert!(NameValues::needs_metadata("{date}/{reel}"));
+        assert!(!NameValues::needs_metadata("{date}/{preset}/{card}"));
     }
 
     #[test]

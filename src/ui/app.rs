@@ -1640,7 +1640,7 @@ impl App {
         // only when it changed).
         let s = &self.vm.settings;
         let key = format!(
-            "{}|{}|{:?}|{}|{:?}|{}|{}|{:?}|{:?}",
+            "{}|{}|{:?}|{}|{:?}|{}|{}|{:?}|{:?}|{}|{}|{}|{}",
             s.offload,
             s.offload_pattern,
             s.offload_also,
@@ -1650,6 +1650,17 @@ impl App {
             s.storage_mount,
             self.vm.card.cards.first().map(|c| &c.root),
             self.vm.sandbox_storage().map(|st| &st.mount_point),
+            // The naming placeholders: the project and preset, and the clips' metadata (it
+            // grows while the clips are described).
+            s.project,
+            s.preset,
+            self.vm.card.clips.len(),
+            self.vm
+                .card
+                .clips
+                .iter()
+                .filter(|c| c.scanned.pending.is_none())
+                .count(),
         );
         if key == self.preflight_key {
             return;

@@ -74,7 +74,8 @@ fn presets_saved_in_the_window_give_the_cli_the_same_options() {
     let settings = Settings {
         server: ServerChoice::Sandbox,
         offload: true,
-        offload_pattern: "{date}/{card}".into(),
+        offload_pattern: "{project}/{camera}/{preset}/{card}".into(),
+        project: "Nordlicht".into(),
         title_template: "{card} {name}".into(),
         default_collection: "Day 1".into(),
         proxy: ProxyChoice::None,
@@ -116,6 +117,40 @@ fn presets_saved_in_the_window_give_the_cli_the_same_options() {
         "{text}"
     );
     assert_eq!(g.harness.state().view().settings.preset, "Day 1 A-cam");
+    // "Copies go to" resolves the naming placeholders before the run (the preset's name too,
+    // once it is the sheet's).
+    pump_until(&mut g.harness, WAIT, "the destination preview", |h| {
+        matches!(&h.state().view().destinations, Some(Ok(rows))
+            if rows.len() == 1 && rows[0].folder.to_string_lossy().contains("Day 1 A-cam"))
+    });
+    let previewed = g
+        .harness
+        .state()
+        .view()
+        .destinations
+        .clone()
+        .unwrap()
+        .unwrap()[0]
+        .folder
+        .clone();
+    let originals = canonical(g.dir.path())
+        .join("data")
+        .join("sandbox-originals");
+    let relative = previewed
+        .strip_prefix(&originals)
+        .expect("below the sandbox originals")
+        .to_path_buf();
+    let parts: Vec<String> = relative
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(parts.len(), 4, "{parts:?}");
+    // The recorder's own project (iXML) comes before the settings' default; a sound recorder
+    // names no camera model, so {camera} takes its fallback.
+    assert_eq!(parts[0], "Harbour", "{parts:?}");
+    assert_eq!(parts[1], "unknown-camera", "{parts:?}");
+    assert_eq!(parts[2], "Day 1 A-cam");
+    assert_eq!(parts[3], "card");
 
     // The window's run with the preset in use.
     g.harness.key_press(egui::Key::Enter);
@@ -133,6 +168,10 @@ fn presets_saved_in_the_window_give_the_cli_the_same_options() {
     assert_eq!(window.preset.as_deref(), Some("Day 1 A-cam"));
     let html = std::fs::read_to_string(q.cards[0].report_html.as_ref().expect("report")).unwrap();
     assert!(html.contains("<tr><th>Preset</th><td>Day 1 A-cam</td></tr>"));
+    assert!(
+        previewed.join("ascmhl").is_dir(),
+        "the copy is where the preview said"
+    );
 
     // The CLI with the same preset file in its presets folder, by name.
     let home = tempdir();
@@ -164,6 +203,11 @@ fn presets_saved_in_the_window_give_the_cli_the_same_options() {
         .as_str()
         .expect("offload_to");
     assert!(copy_to.ends_with("sandbox-originals"), "{copy_to}");
+    assert!(
+        Path::new(copy_to).join(&relative).join("ascmhl").is_dir(),
+        "the CLI's copy has the window's folder names: {}",
+        relative.display()
+    );
     let end = lines
         .iter()
         .find(|l| l["event"] == "card_ended")
