@@ -21,6 +21,8 @@
 //!   ([`ingest::lookup`]) and the discovery of unfinished journals ([`ingest::resume`]).
 //! - [`settings`]: the operator's saved settings (config folder) and their one mapping to the
 //!   engine's options ([`settings::Settings::ingest_options`]); the CLI maps its flags alike.
+//! - [`preset`]: named presets (the run fields of [`settings::Settings`] as JSON files in the
+//!   config folder; export, import, `--preset NAME`).
 //! - [`opener`]: opens reports and links with the system's viewer.
 //! - [`instance`]: one window per user: a second `card-ingest PATH` hands PATH to it.
 //! - [`volumes`]: newly mounted volumes that hold a camera card (cards that start themselves).
@@ -55,6 +57,7 @@ pub mod notify;
 pub mod offload;
 pub mod opener;
 pub mod pause;
+pub mod preset;
 pub mod sample;
 pub mod sandbox;
 pub mod scan;

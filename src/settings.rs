@@ -155,6 +155,12 @@ pub struct Settings {
     /// Widths of the clip table's resizable columns (Clip, Status, iconik, Duration) as the
     /// operator left them; empty: sized to their content.
     pub clip_columns: Vec<f32>,
+    /// The preset these settings were last loaded from or saved as ([`crate::preset`]; empty:
+    /// none). The report names it and `{preset}` in the patterns resolves to it.
+    pub preset: String,
+    /// `{project}` in the folder and title patterns where the clips record no project (empty:
+    /// `no-project`).
+    pub project: String,
 }
 
 impl Default for Settings {
@@ -195,6 +201,8 @@ impl Default for Settings {
             metadata_view: String::new(),
             tools: crate::media::tools::ToolPaths::default(),
             clip_columns: Vec::new(),
+            preset: String::new(),
+            project: String::new(),
         }
     }
 }
@@ -307,6 +315,12 @@ impl Settings {
             Some(self.default_collection.trim().to_owned()).filter(|c| !c.is_empty());
         options.title_template = self.title_template.clone();
         options.iconik_job = self.iconik_job;
+        // The window replaces it with the view it found on the server (or none); the CLI's
+        // `--preset` runs with the saved id.
+        options.metadata_view =
+            Some(self.metadata_view.trim().to_owned()).filter(|v| !v.is_empty());
+        options.preset = Some(self.preset.trim().to_owned()).filter(|p| !p.is_empty());
+        options.project = Some(self.project.trim().to_owned()).filter(|p| !p.is_empty());
         options
     }
 }

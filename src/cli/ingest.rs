@@ -73,11 +73,19 @@ pub struct IngestArgs {
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// iconik base URL, e.g. https://app.iconik.io.
-    #[arg(long, value_name = "URL", required_unless_present_any = ["sandbox", "dry_run"])]
+    #[arg(long, value_name = "URL", required_unless_present_any = ["sandbox", "dry_run", "preset"])]
     server: Option<String>,
     /// iconik FILES storage (id or name) holding the originals.
-    #[arg(long, value_name = "STORAGE", required_unless_present_any = ["sandbox", "dry_run"])]
+    #[arg(long, value_name = "STORAGE", required_unless_present_any = ["sandbox", "dry_run", "preset"])]
     storage: Option<String>,
+    /// Take the run's options from this preset (a name saved in the window, see Settings ›
+    /// Preset, or a preset file's path); flags given beside it override it.
+    #[arg(long, value_name = "NAME|FILE")]
+    preset: Option<String>,
+    /// The ids of the flags given on the command line (not defaults): with --preset only these
+    /// override the preset. Filled from clap's `ArgMatches` ([`IngestArgs::note_given`]).
+    #[arg(skip)]
+    given: std::collections::BTreeSet<String>,
     /// Local mount of that storage; registered paths are relative to it.
     #[arg(long, value_name = "LOCAL_PATH")]
     storage_root: Option<PathBuf>,
@@ -160,13 +168,18 @@ pub struct IngestArgs {
     /// Add every asset to this collection.
     #[arg(long, value_name = "NAME")]
     collection: Option<String>,
+    /// {project} in --title-template and the offload pattern where the clips record no project
+    /// (default: no-project).
+    #[arg(long, value_name = "NAME")]
+    project: Option<String>,
     /// iconik metadata view (id) that --metadata values are written to.
     #[arg(long, value_name = "VIEW_ID")]
     metadata_view: Option<String>,
     /// A metadata view value written to every asset (repeatable), e.g. --metadata scene=12.
     #[arg(long, value_name = "FIELD=VALUE", value_parser = parse_field_value, requires = "metadata_view")]
     metadata: Vec<(String, String)>,
-    /// Asset title: {user_clip_name}, {name}, {card}, {date}, {family}.
+    /// Asset title: {user_clip_name}, {name}, {card}, {date}, {family}, {camera}, {reel},
+    /// {shoot_date}, {card_serial}, {project}, {preset} (a missing value: unknown-camera, …).
     #[arg(long, default_value = "{user_clip_name}")]
     title_template: String,
     /// Clips whose iconik calls run at once.
@@ -240,12 +253,32 @@ pub struct IngestArgs {
 }
 
 impl IngestArgs {
+    /// Records which flags the command line gave (clap's value source), so that with --preset
+    /// a flag left at its default does not override the preset's value.
+    pub fn note_given(&mut self, matches: &clap::ArgMatches) {
+        self.given = matches
+            .ids()
+            .filter(|id| {
+                matches.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+            })
+            .map(|id| id.as_str().to_owned())
+            .collect();
+    }
+
+    /// Whether the flag `id` decides its option: always without a preset, with one only when
+    /// given on the command line.
+    fn decides(&self, preset: bool, id: &str) -> bool {
+        !preset || self.given.contains(id)
+    }
+
     /// `ingest PATH --sandbox --journal-dir JOURNAL` (what `card-ingest demo` runs).
     pub fn sandbox_demo(path: PathBuf, journal_dir: PathBuf, json: bool) -> Self {
         Self {
             paths: vec![path],
             server: None,
             storage: None,
+            preset: None,
+            given: Default::default(),
             storage_root: None,
             offload_to: Vec::new(),
             cascade_to: Vec::new(),
@@ -266,6 +299,7 @@ impl IngestArgs {
             look_rule: Vec::new(),
             burn_in_corner: Corner::BottomLeft,
             collection: None,
+            project: None,
             metadata_view: None,
             metadata: Vec::new(),
             title_template: "{user_clip_name}".to_owned(),
@@ -346,65 +380,178 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(run_async(args))
 }
 
-/// The engine's options from the flags: the CLI's one pure step (the window's twin is
-/// [`card_ingest::settings::Settings::ingest_options`]). `in_process`: a sandbox or dry run,
-/// for trying things out, where the same drive is allowed.
+/// The engine's options from the flags: the CLI's one pure step. Without a preset they start
+/// from the engine's defaults; with `--preset` from the preset's settings through the window's
+/// own mapping ([`card_ingest::settings::Settings::ingest_options`]), and only the flags given on the command line override them — so a
+/// preset gives the same options in both faces. `in_process`: a sandbox or dry run, for trying
+/// things out, where the same drive is allowed.
 pub fn options_from_args(
     args: &IngestArgs,
+    preset: Option<&card_ingest::settings::Settings>,
     storage: String,
     storage_root: PathBuf,
-    proxy_dir: PathBuf,
+    journal_dir: &Path,
     in_process: bool,
 ) -> IngestOptions {
-    let mut options = IngestOptions::new(storage, storage_root, proxy_dir);
-    options.offload_to = args.offload_to.first().cloned();
-    options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
-    options.cascade_to = args.cascade_to.clone();
-    options.writers_per_drive = usize::from(args.drive_writers);
-    options.required_copies = args.required_copies.map(usize::from);
-    options.lut = args.lut.clone();
-    options.burn_in = args.burn_in.clone().map(|b| b.0).unwrap_or_default();
-    options.burn_in_corner = args.burn_in_corner;
-    options.proxy_preset = args.proxy_preset;
-    options.camera_proxy = args.camera_proxy;
-    options.edit_proxy_to = args.edit_proxy_to.clone();
-    options.edit_proxy_codec = args.edit_proxy_codec;
-    options.offload_storages = args.offload_storage.clone();
-    options.cloud_copy = args.cloud_copy.clone();
-    options.look_rules = args.look_rule.clone();
-    options.verify = match args.verify {
-        VerifyArg::ReadBack => card_ingest::offload::VerifyMode::ReadBack,
-        VerifyArg::Size => card_ingest::offload::VerifyMode::Size,
+    // The window keeps its journals in `<data>/journals`: the journal folder's parent plays
+    // its data folder (proxies, a sandbox preset's copies).
+    let data_dir = journal_dir.parent().unwrap_or(journal_dir);
+    let mut options = match preset {
+        Some(settings) => settings.ingest_options(storage, storage_root, data_dir, in_process),
+        None => IngestOptions::new(storage, storage_root, journal_dir.join("proxies")),
     };
-    options.allow_same_volume = args.allow_same_volume || in_process;
-    options.proxy = match args.proxy {
-        ProxyArg::Local => ProxyMode::Local,
-        ProxyArg::Iconik => ProxyMode::Iconik,
-        ProxyArg::None => ProxyMode::None,
-    };
-    options.encoder = args.encoder;
-    options.collection = args.collection.clone();
-    options.metadata_view = args.metadata_view.clone();
-    options.metadata = args.metadata.iter().cloned().collect();
-    options.title_template = args.title_template.clone();
-    options.concurrency = args.concurrency.max(1);
+    let given = |id: &str| args.decides(preset.is_some(), id);
+    if given("offload_to") {
+        options.offload_to = args.offload_to.first().cloned();
+        options.offload_also = args.offload_to.iter().skip(1).cloned().collect();
+    }
+    if given("cascade_to") {
+        options.cascade_to = args.cascade_to.clone();
+    }
+    if given("drive_writers") {
+        options.writers_per_drive = usize::from(args.drive_writers);
+    }
+    if given("required_copies") {
+        options.required_copies = args.required_copies.map(usize::from);
+    }
+    if given("lut") {
+        options.lut = args.lut.clone();
+    }
+    if given("burn_in") {
+        options.burn_in = args.burn_in.clone().map(|b| b.0).unwrap_or_default();
+    }
+    if given("burn_in_corner") {
+        options.burn_in_corner = args.burn_in_corner;
+    }
+    if given("proxy_preset") {
+        options.proxy_preset = args.proxy_preset;
+    }
+    if given("camera_proxy") {
+        options.camera_proxy = args.camera_proxy;
+    }
+    if given("edit_proxy_to") {
+        options.edit_proxy_to = args.edit_proxy_to.clone();
+    }
+    if given("edit_proxy_codec") {
+        options.edit_proxy_codec = args.edit_proxy_codec;
+    }
+    if given("offload_storage") {
+        options.offload_storages = args.offload_storage.clone();
+    }
+    if given("cloud_copy") {
+        options.cloud_copy = args.cloud_copy.clone();
+    }
+    if given("look_rule") {
+        options.look_rules = args.look_rule.clone();
+    }
+    if given("verify") {
+        options.verify = match args.verify {
+            VerifyArg::ReadBack => card_ingest::offload::VerifyMode::ReadBack,
+            VerifyArg::Size => card_ingest::offload::VerifyMode::Size,
+        };
+    }
+    if given("allow_same_volume") {
+        options.allow_same_volume = args.allow_same_volume || in_process;
+    }
+    if given("proxy") {
+        options.proxy = match args.proxy {
+            ProxyArg::Local => ProxyMode::Local,
+            ProxyArg::Iconik => ProxyMode::Iconik,
+            ProxyArg::None => ProxyMode::None,
+        };
+    }
+    if given("encoder") {
+        options.encoder = args.encoder;
+    }
+    if given("collection") {
+        options.collection = args.collection.clone();
+    }
+    if given("project") {
+        options.project = args.project.clone();
+    }
+    if given("metadata_view") {
+        options.metadata_view = args.metadata_view.clone();
+    }
+    if given("metadata") {
+        options.metadata = args.metadata.iter().cloned().collect();
+    }
+    if given("title_template") {
+        options.title_template = args.title_template.clone();
+    }
+    if given("concurrency") {
+        options.concurrency = args.concurrency.max(1);
+    }
     if let Some(n) = args.io_concurrency {
         options.io_concurrency = n.max(1);
     }
-    options.force = args.force;
+    if given("force") {
+        options.force = args.force;
+    }
+    if given("upload_chunk_kib") {
+        options.upload_chunk_bytes = args.upload_chunk_kib.max(256) / 256 * 256 * 1024;
+    }
+    if given("max_upload_rate") {
+        options.max_upload_rate = args.max_upload_rate;
+    }
+    if given("no_iconik_job") {
+        options.iconik_job = !args.no_iconik_job;
+    }
+    // This face's own: a dry run writes nothing, and a command gives up on an unreachable
+    // iconik after --offline-wait where the window waits (no preset decides these).
     options.write_manifest = args.mhl_in_place && !args.dry_run;
-    options.upload_chunk_bytes = args.upload_chunk_kib.max(256) / 256 * 256 * 1024;
     options.offline_wait = Some(args.offline_wait);
-    options.max_upload_rate = args.max_upload_rate;
-    options.iconik_job = !args.no_iconik_job;
     options
+}
+
+/// The preset of `--preset` (by name in the config folder's presets, or a file), as the
+/// settings it runs with; `None` without the flag.
+fn preset_settings(args: &IngestArgs) -> anyhow::Result<Option<card_ingest::settings::Settings>> {
+    let Some(name) = &args.preset else {
+        return Ok(None);
+    };
+    let dirs = card_ingest::settings::AppDirs::from_os();
+    // The machine's own fields (tool paths) come from this machine's settings.
+    let current = dirs
+        .as_ref()
+        .and_then(|d| card_ingest::settings::load(&d.settings_file()).ok())
+        .unwrap_or_default();
+    let presets = dirs
+        .as_ref()
+        .map(card_ingest::preset::presets_dir)
+        .unwrap_or_default();
+    let preset = card_ingest::preset::resolve(&presets, name)?;
+    Ok(Some(preset.settings(&current)))
 }
 
 async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let tool_paths = super::tool_paths();
     let tools = card_ingest::media::Tools::detect_with(&tool_paths);
     super::warn_missing_tools(&tools);
-    if matches!(args.proxy, ProxyArg::Local) && tools.ffmpeg.is_none() {
+    let preset = preset_settings(&args)?;
+    // A preset saved while the window used its built-in sandbox runs in one here too (unless
+    // --server names another iconik).
+    let sandbox = args.sandbox
+        || preset.as_ref().is_some_and(|p| {
+            p.server == card_ingest::settings::ServerChoice::Sandbox && args.server.is_none()
+        });
+    let in_process = sandbox || args.dry_run;
+    let dry_dir = std::env::temp_dir().join(format!("card-ingest-dry-run-{}", std::process::id()));
+    let store = match (&args.journal_dir, args.dry_run) {
+        (_, true) => JournalStore::at(dry_dir.join("journals")),
+        (Some(d), false) => JournalStore::at(d),
+        (None, false) => JournalStore::default_location().context("journal folder")?,
+    };
+    // The options before the storage is known: what the checks below need (proxy mode, looks,
+    // destinations), with the preset's values where no flag overrides them.
+    let early = options_from_args(
+        &args,
+        preset.as_ref(),
+        String::new(),
+        PathBuf::new(),
+        store.dir(),
+        in_process,
+    );
+    if early.proxy == ProxyMode::Local && tools.ffmpeg.is_none() {
         // Refuse before any call: every clip would otherwise fail at its proxy step.
         bail!(
             "ffmpeg is needed for local proxies (--proxy local, the default) and was not found. \
@@ -414,7 +561,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
                 .install_hint(card_ingest::media::tools::ToolKind::Ffmpeg)
         );
     }
-    if !args.cascade_to.is_empty() && args.offload_to.is_empty() {
+    if !early.cascade_to.is_empty() && early.offload_to.is_none() {
         bail!(
             "--cascade-to needs --offload-to: a later tier is filled from the first \
              --offload-to's verified copy, never from the card; add --offload-to LOCAL_PATH \
@@ -422,27 +569,39 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         );
     }
     // Checked before any call: a bad LUT is the operator's to fix, not a per-clip failure.
-    if let Some(lut) = &args.lut {
+    if let Some(lut) = &early.lut {
         card_ingest::media::proxy::look::Look::load(lut)
             .with_context(|| format!("--lut {}", lut.display()))?;
     }
-    for rule in &args.look_rule {
+    for rule in &early.look_rules {
         card_ingest::media::proxy::look::Look::load(&rule.lut)
             .with_context(|| format!("--look-rule {}", rule.lut.display()))?;
     }
-    if let (ProxyArg::Local, Some(ffmpeg)) = (&args.proxy, &tools.ffmpeg) {
+    if let (ProxyMode::Local, Some(ffmpeg)) = (early.proxy, &tools.ffmpeg) {
         // The encoder is detected while the card is scanned (the engine finds it cached).
-        card_ingest::media::proxy::encoder::warm_up(ffmpeg, args.encoder);
+        card_ingest::media::proxy::encoder::warm_up(ffmpeg, early.encoder);
     }
     let paths = args.paths.clone();
     let tools2 = tools.clone();
     // The clips are grouped at once and described in the background, in card order: clip 1's
     // calls and encode start while MediaInfo reads the rest of the card. (Camera proxies are
     // probed by the ingest itself, only when it may use them.)
+    // A destination folder named from the clips' metadata ({camera}, {project}, …) is fixed
+    // before the card's first byte is copied: then every clip is described first, so the
+    // folder is the one the window previews, not a fallback.
+    let describe_first = early.offload_to.is_some()
+        && card_ingest::offload::plan::NameValues::needs_metadata(&early.offload_pattern);
     let report = tokio::task::spawn_blocking(move || {
-        scan::scan_streaming(&paths, &tools2, |e| {
-            eprintln!("warning: {}: {}", e.path.display(), e.message);
-        })
+        if describe_first {
+            let options = scan::ScanOptions {
+                camera_proxies: false,
+            };
+            scan::scan_with(&paths, &tools2, options)
+        } else {
+            scan::scan_streaming(&paths, &tools2, |e| {
+                eprintln!("warning: {}: {}", e.path.display(), e.message);
+            })
+        }
     })
     .await
     .context("scan interrupted")?
@@ -454,16 +613,26 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {}: {}", e.path.display(), e.message);
     }
     let first_card = report.cards[0].root.clone();
-    let in_process = args.sandbox || args.dry_run;
-    let storage_root = match (&args.storage_root, in_process) {
-        (Some(r), _) => r.clone(),
-        (None, true) => args
+    let preset_mount = preset
+        .as_ref()
+        .map(|p| p.storage_mount.trim())
+        .filter(|m| !m.is_empty() && !in_process)
+        .map(PathBuf::from);
+    if in_process
+        && preset.is_some()
+        && let Some(to) = &early.offload_to
+    {
+        // A sandbox preset copies into the app's own folder (as the window does): made here.
+        std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    }
+    let storage_root = match (args.storage_root.clone().or(preset_mount), in_process) {
+        (Some(r), _) => r,
+        (None, true) => early
             .offload_to
-            .first()
-            .cloned()
+            .clone()
             .or_else(|| first_card.parent().map(Path::to_path_buf))
             .unwrap_or_else(|| first_card.clone()),
-        (None, false) => match args.offload_to.first() {
+        (None, false) => match early.offload_to.clone() {
             Some(o) => o.clone(),
             None => bail!(
                 "--storage-root is required: the local mount of the iconik storage (paths sent to \
@@ -509,35 +678,45 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|| "Sandbox originals".to_owned()),
         ),
         None => {
-            let server = args.server.clone().context("--server is required")?;
+            let server = match (&args.server, &preset) {
+                (Some(s), _) => s.clone(),
+                (None, Some(p)) => p.server_url().context(
+                    "the preset names no iconik server (a custom URL left empty): give --server",
+                )?,
+                (None, None) => bail!("--server is required"),
+            };
             let s2 = server.clone();
             let creds = tokio::task::spawn_blocking(move || credentials(&s2))
                 .await
                 .context("credential lookup interrupted")??;
-            (
-                server,
-                creds,
-                args.storage.clone().context("--storage is required")?,
-            )
+            let storage = args
+                .storage
+                .clone()
+                .or_else(|| {
+                    preset
+                        .as_ref()
+                        .map(|p| p.storage_id.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                })
+                .context(
+                    "--storage is required (the preset names no storage: pick one in the \
+                     window's Connection and save the preset again)",
+                )?;
+            (server, creds, storage)
         }
     };
-    let dry_dir = std::env::temp_dir().join(format!("card-ingest-dry-run-{}", std::process::id()));
     // --dry-run always keeps a transcript: it is what gets printed.
     let transcript_path = match (&args.transcript, args.dry_run) {
         (Some(p), _) => Some(p.clone()),
         (None, true) => Some(dry_dir.join("transcript.sh")),
         (None, false) => None,
     };
-    let store = match (&args.journal_dir, args.dry_run) {
-        (_, true) => JournalStore::at(dry_dir.join("journals")),
-        (Some(d), false) => JournalStore::at(d),
-        (None, false) => JournalStore::default_location().context("journal folder")?,
-    };
     let options = options_from_args(
         &args,
+        preset.as_ref(),
         storage,
         storage_root,
-        store.dir().join("proxies"),
+        store.dir(),
         in_process,
     );
     // SIGUSR1 pauses the run, SIGUSR2 resumes it.
@@ -554,10 +733,18 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
             .clone()
             .unwrap_or_else(|| store.dir().to_path_buf()),
         transcript: transcript_path.clone(),
-        sandbox: args.sandbox,
+        sandbox,
         tool_paths,
-        notify_desktop: args.notify,
-        webhook_url: args.webhook.clone().unwrap_or_default(),
+        // Notifications are the preset's unless a flag says otherwise.
+        notify_desktop: match &preset {
+            Some(p) if !args.given.contains("notify") => p.notify_desktop,
+            _ => args.notify,
+        },
+        webhook_url: match (&args.webhook, &preset) {
+            (Some(url), _) => url.clone(),
+            (None, Some(p)) => p.webhook_url.trim().to_owned(),
+            (None, None) => String::new(),
+        },
         keep_open: false,
         offload_after_copy: None,
     };
@@ -663,9 +850,7 @@ async fn run_async(args: IngestArgs) -> anyhow::Result<ExitCode> {
         bail!(error);
     }
     let ok = print_summary(&ends);
-    if args.sandbox
-        && let Some(h) = &sandbox_handle
-    {
+    if sandbox && let Some(h) = &sandbox_handle {
         let assets = h.state()["assets"].as_array().map_or(0, Vec::len);
         let web = format!("{}/sandbox/", h.base_url().trim_end_matches('/'));
         if args.keep_serving && std::io::stdin().is_terminal() {
@@ -726,9 +911,21 @@ async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<SessionEvent>
                 eprintln!("warning: {text}");
                 continue;
             }
-            SessionEvent::Started { .. }
-            | SessionEvent::AssetLink { .. }
-            | SessionEvent::Ended { .. } => continue,
+            SessionEvent::Started { options, cards } => {
+                // The options the run took (a preset's, with the flags given beside it): what
+                // a script or test compares with the window's run.
+                if json {
+                    let line = serde_json::json!({
+                        "event": "started",
+                        "preset": options.preset,
+                        "cards": cards,
+                        "options": options.summary(),
+                    });
+                    println!("{line}");
+                }
+                continue;
+            }
+            SessionEvent::AssetLink { .. } | SessionEvent::Ended { .. } => continue,
         };
         if json {
             match serde_json::to_string(&ev) {
@@ -853,7 +1050,6 @@ fn print_summary(ends: &[CardEnd]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
 
     #[derive(clap::Parser)]
     struct Cmd {
@@ -861,10 +1057,15 @@ mod tests {
         args: IngestArgs,
     }
 
+    /// The flags as `main` parses them: with the ones given on the command line noted.
     fn parse(line: &[&str]) -> IngestArgs {
-        Cmd::try_parse_from(std::iter::once("ingest").chain(line.iter().copied()))
-            .expect("flags parse")
-            .args
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cmd::command()
+            .try_get_matches_from(std::iter::once("ingest").chain(line.iter().copied()))
+            .expect("flags parse");
+        let mut args = Cmd::from_arg_matches(&matches).expect("flags").args;
+        args.note_given(&matches);
+        args
     }
 
     #[test]
@@ -903,9 +1104,10 @@ mod tests {
         ]);
         let o = options_from_args(
             &args,
+            None,
             "Originals".into(),
             PathBuf::from("/mnt/raid"),
-            PathBuf::from("/data/proxies"),
+            Path::new("/data/journals"),
             false,
         );
         assert_eq!(o.storage, "Originals");
@@ -923,10 +1125,83 @@ mod tests {
         assert_eq!(o.io_concurrency, 3);
         assert!(o.camera_proxy && o.force && o.write_manifest);
         assert_eq!(o.upload_chunk_bytes, 768 * 1024, "rounded down to 256 KiB");
+        assert_eq!(o.proxy_dir, PathBuf::from("/data/journals/proxies"));
         // A sandbox or dry run is for trying things out: the same drive is allowed.
         let dry = parse(&["/cards/A", "--dry-run"]);
-        let o = options_from_args(&dry, "s".into(), "/".into(), "/p".into(), true);
+        let o = options_from_args(&dry, None, "s".into(), "/".into(), Path::new("/j"), true);
         assert!(o.allow_same_volume && !o.write_manifest);
         assert_eq!(o.proxy, ProxyMode::Local);
+    }
+
+    /// With --preset the options are the window's mapping of the preset's settings; only the
+    /// flags given on the command line override, defaults left alone do not.
+    #[test]
+    fn preset_options_are_the_windows_and_only_given_flags_override() {
+        use card_ingest::settings::{ProxyChoice, Settings};
+        let preset = Settings {
+            offload: true,
+            offload_pattern: "{camera}/{card}".into(),
+            offload_also: vec!["/mnt/shuttle".into()],
+            verify_size_only: true,
+            proxy: ProxyChoice::None,
+            title_template: "{reel} {name}".into(),
+            default_collection: "Day 2".into(),
+            proxy_encoder: "libx264".into(),
+            burn_in: "timecode,clip".into(),
+            iconik_job: false,
+            preset: "Day 2".into(),
+            ..Settings::default()
+        };
+        let journal = Path::new("/data/journals");
+        let window = preset.ingest_options("st".into(), "/mnt/o".into(), Path::new("/data"), false);
+        let plain = parse(&["/cards/A", "--preset", "Day 2"]);
+        let cli = options_from_args(
+            &plain,
+            Some(&preset),
+            "st".into(),
+            "/mnt/o".into(),
+            journal,
+            false,
+        );
+        let mut expected = window.summary();
+        // The command gives up on an unreachable iconik after --offline-wait; the window waits.
+        expected["offline_wait_ms"] = serde_json::json!(3_600_000);
+        assert_eq!(cli.summary(), expected);
+        assert_eq!(cli.preset.as_deref(), Some("Day 2"));
+
+        let over = parse(&[
+            "/cards/A",
+            "--preset",
+            "Day 2",
+            "--proxy",
+            "local",
+            "--title-template",
+            "{card}",
+            "--offload-to",
+            "/mnt/raid",
+        ]);
+        let o = options_from_args(
+            &over,
+            Some(&preset),
+            "st".into(),
+            "/mnt/o".into(),
+            journal,
+            false,
+        );
+        assert_eq!(o.proxy, ProxyMode::Local, "a given flag overrides");
+        assert_eq!(o.title_template, "{card}");
+        assert_eq!(o.offload_to, Some(PathBuf::from("/mnt/raid")));
+        assert!(
+            o.offload_also.is_empty(),
+            "--offload-to replaces the preset's destinations"
+        );
+        assert_eq!(
+            o.collection.as_deref(),
+            Some("Day 2"),
+            "the rest stays the preset's"
+        );
+        assert_eq!(o.verify, card_ingest::offload::VerifyMode::Size);
+        assert!(!o.iconik_job);
+        assert_eq!(o.encoder, window.encoder, "--encoder left at its default");
     }
 }

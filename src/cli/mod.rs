@@ -60,7 +60,18 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let log = init_tracing();
-    let cli = Cli::parse();
+    // Parsed through `ArgMatches` so `ingest --preset` can tell a flag given on the command
+    // line from one left at its default (only the given ones override the preset).
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if let Some(Command::Ingest(args)) = &mut cli.command
+        && let Some(("ingest", sub)) = matches.subcommand()
+    {
+        args.note_given(sub);
+    }
     if cli.version {
         print_version();
         return ExitCode::SUCCESS;

@@ -382,7 +382,12 @@ impl Engine {
         let (journal, mut record) = self.open_journal(&card)?;
         let journal_path = journal.path().to_path_buf();
         // Paths first: a card that cannot be registered fails before any API call.
-        let mut paths = self.card_paths(&card, &job.span_cards)?;
+        // The folder pattern's names from what the scan knows of the clips at the start (a
+        // description still being made in the background adds nothing here).
+        let names = self
+            .options
+            .name_values(job.clips.iter().map(|c| &c.metadata));
+        let mut paths = self.card_paths(&card, &job.span_cards, &names)?;
         self.prepare_clips(&job, &paths, &mut record)?;
         journal.save(&record)?;
         events.send(IngestEvent::card(EventKind::CardStarted {
@@ -537,21 +542,30 @@ impl Engine {
     }
 
     /// The storage mount, the card, the offload destination and what gets registered.
-    fn card_paths(&self, card: &Card, span_cards: &[PathBuf]) -> Result<CardPaths, IngestError> {
-        let mut paths = self.one_card_paths(card)?;
+    fn card_paths(
+        &self,
+        card: &Card,
+        span_cards: &[PathBuf],
+        names: &crate::offload::plan::NameValues,
+    ) -> Result<CardPaths, IngestError> {
+        let mut paths = self.one_card_paths(card, names)?;
         for root in span_cards {
             let other = Card {
                 family: card.family,
                 root: root.clone(),
             };
-            let mut p = self.one_card_paths(&other)?;
+            let mut p = self.one_card_paths(&other, names)?;
             paths.queued.append(&mut p.queued);
             paths.span.push((p.card_root, p.destination));
         }
         Ok(paths)
     }
 
-    fn one_card_paths(&self, card: &Card) -> Result<CardPaths, IngestError> {
+    fn one_card_paths(
+        &self,
+        card: &Card,
+        names: &crate::offload::plan::NameValues,
+    ) -> Result<CardPaths, IngestError> {
         let storage_root =
             crate::canonical::canonicalize(&self.options.storage_root).map_err(|source| {
                 IngestError::StorageRoot {
@@ -563,7 +577,9 @@ impl Engine {
             crate::canonical::canonicalize(&card.root).unwrap_or_else(|_| card.root.clone());
         // The offload's pre-flight: every destination's folder (a different card of the same
         // name gets its own), free space and same-volume refusals, before any byte is written.
-        let offload_request = self.options.offload_request(card_root.clone());
+        let offload_request = self
+            .options
+            .offload_request(card_root.clone(), names.clone());
         let offload_plan = match &offload_request {
             Some(r) => offload::preflight(r).map_err(|source| IngestError::Offload {
                 card: card.root.clone(),
@@ -641,7 +657,7 @@ impl Engine {
                 _ if sc.pending.is_some() && rec.asset_id.is_some() => rec.title.clone(),
                 // Provisional while the description is made in the background: the clip
                 // settles it before its asset is created (`ClipCtx::describe`).
-                _ => steps::title(&self.options.title_template, sc, &job.card),
+                _ => steps::title(&self.options, sc, &job.card),
             };
             if let Some(reason) = &clip.incomplete {
                 for s in Step::ALL {

@@ -121,6 +121,11 @@ pub struct IngestOptions {
     pub offload_storages: Vec<super::storage_target::StorageTarget>,
     /// Cloud storages that get a copy of the originals (`--cloud-copy`).
     pub cloud_copy: Vec<String>,
+    /// The preset the run's options came from (`--preset`, the window's preset combo); named in
+    /// the report and resolved by `{preset}` in the patterns.
+    pub preset: Option<String>,
+    /// `{project}` where the clips record no project (Settings › Project, `--project`).
+    pub project: Option<String>,
 }
 
 /// Files hashed at once by default: one per core (hashing is CPU-bound on a fast reader).
@@ -181,6 +186,8 @@ impl IngestOptions {
             iconik_job: true,
             job_poll_every: std::time::Duration::from_secs(10),
             encoder: crate::media::proxy::EncoderChoice::Auto,
+            preset: None,
+            project: None,
         }
     }
 
@@ -193,9 +200,23 @@ impl IngestOptions {
         values
     }
 
+    /// The naming placeholders' values for clips with `metadata` (a card's clips: the first
+    /// value each records; one clip: its own), with this run's project default and preset.
+    pub fn name_values<'a>(
+        &self,
+        metadata: impl IntoIterator<Item = &'a crate::media::ClipMetadata>,
+    ) -> crate::offload::plan::NameValues {
+        name_values(metadata, self.project.as_deref(), self.preset.as_deref())
+    }
+
     /// The offload of the card at `card_root` (canonical) today, when these options copy cards:
-    /// what the run's pre-flight checks and the window shows before the run.
-    pub fn offload_request(&self, card_root: PathBuf) -> Option<crate::offload::OffloadRequest> {
+    /// what the run's pre-flight checks and the window shows before the run; `names` fill the
+    /// pattern's naming placeholders ([`Self::name_values`] of the card's clips).
+    pub fn offload_request(
+        &self,
+        card_root: PathBuf,
+        names: crate::offload::plan::NameValues,
+    ) -> Option<crate::offload::OffloadRequest> {
         self.offload_to.as_ref().map(|to| {
             let mut r = crate::offload::OffloadRequest::new(
                 card_root,
@@ -208,7 +229,108 @@ impl IngestOptions {
             r.cascade_to = self.cascade_to.clone();
             r.verify = self.verify;
             r.allow_same_volume = self.allow_same_volume;
+            r.names = names;
             r
+        })
+    }
+
+    /// The run's options as JSON (the CLI's `--json` `started` line; tests compare the two
+    /// faces with it). Types without a serde form are given as their `Debug` text. The
+    /// destructuring lists every field without `..`, so a new option cannot be left out by
+    /// accident; the ones not shown are this process's handles (pause) or per-clip edits.
+    pub fn summary(&self) -> serde_json::Value {
+        let IngestOptions {
+            storage,
+            storage_root,
+            offload_to,
+            offload_also,
+            cascade_to,
+            writers_per_drive,
+            required_copies,
+            verify,
+            allow_same_volume,
+            offload_pattern,
+            proxy,
+            collection,
+            metadata_view,
+            metadata,
+            clip_metadata: _,
+            clip_collections: _,
+            clip_titles: _,
+            title_template,
+            concurrency,
+            io_concurrency,
+            force,
+            proxy_dir,
+            upload_chunk_bytes,
+            retry: _,
+            write_manifest,
+            max_calls_per_second,
+            job_timeout,
+            offline_wait,
+            probe_every,
+            max_upload_rate,
+            pause: _,
+            iconik_job,
+            job_poll_every,
+            encoder,
+            lut,
+            burn_in,
+            burn_in_corner,
+            proxy_preset,
+            camera_proxy,
+            look_rules,
+            clip_looks: _,
+            edit_proxy_to,
+            edit_proxy_codec,
+            offload_storages,
+            cloud_copy,
+            preset,
+            project,
+        } = self;
+        let dbg = |v: &dyn std::fmt::Debug| format!("{v:?}");
+        serde_json::json!({
+            "storage": storage,
+            "storage_root": storage_root,
+            "offload_to": offload_to,
+            "offload_also": offload_also,
+            "cascade_to": cascade_to,
+            "writers_per_drive": writers_per_drive,
+            "required_copies": required_copies,
+            "verify": verify,
+            "allow_same_volume": allow_same_volume,
+            "offload_pattern": offload_pattern,
+            "proxy": proxy,
+            "collection": collection,
+            "metadata_view": metadata_view,
+            "metadata": metadata,
+            "title_template": title_template,
+            "concurrency": concurrency,
+            "io_concurrency": io_concurrency,
+            "force": force,
+            "proxy_dir": proxy_dir,
+            "upload_chunk_bytes": upload_chunk_bytes,
+            "write_manifest": write_manifest,
+            "max_calls_per_second": max_calls_per_second,
+            "job_timeout_ms": job_timeout.as_millis() as u64,
+            "offline_wait_ms": offline_wait.map(|d| d.as_millis() as u64),
+            "probe_every_ms": probe_every.as_millis() as u64,
+            "max_upload_rate": max_upload_rate,
+            "iconik_job": iconik_job,
+            "job_poll_every_ms": job_poll_every.as_millis() as u64,
+            "encoder": dbg(encoder),
+            "lut": lut,
+            "burn_in": dbg(burn_in),
+            "burn_in_corner": dbg(burn_in_corner),
+            "proxy_preset": proxy_preset.map(|p| p.name),
+            "camera_proxy": camera_proxy,
+            "look_rules": dbg(look_rules),
+            "edit_proxy_to": dbg(edit_proxy_to),
+            "edit_proxy_codec": dbg(edit_proxy_codec),
+            "offload_storages": dbg(offload_storages),
+            "cloud_copy": cloud_copy,
+            "preset": preset,
+            "project": project,
         })
     }
 
@@ -216,6 +338,39 @@ impl IngestOptions {
     pub fn writes_metadata(&self, clip_id: &str) -> bool {
         self.metadata_view.is_some() && !self.metadata_for(clip_id).is_empty()
     }
+}
+
+/// The naming placeholders' values from clips' `metadata` (the first clip recording each
+/// value wins; clips come in card order), `project` where none records one, and `preset`.
+pub fn name_values<'a>(
+    metadata: impl IntoIterator<Item = &'a crate::media::ClipMetadata>,
+    project: Option<&str>,
+    preset: Option<&str>,
+) -> crate::offload::plan::NameValues {
+    let mut v = crate::offload::plan::NameValues::default();
+    let keep = |slot: &mut Option<String>, value: Option<&str>| {
+        if slot.is_none()
+            && let Some(value) = value.map(str::trim).filter(|x| !x.is_empty())
+        {
+            *slot = Some(value.to_owned());
+        }
+    };
+    for m in metadata {
+        keep(&mut v.camera, m.camera_model.as_deref());
+        keep(&mut v.reel, m.tape.as_deref());
+        // RFC 3339 (or the recorder's local time when no zone is stated): the date part.
+        let date = m
+            .shoot_date
+            .as_deref()
+            .or(m.shoot_date_local.as_deref())
+            .map(|d| d.chars().take(10).collect::<String>());
+        keep(&mut v.shoot_date, date.as_deref());
+        keep(&mut v.card_serial, m.camera_serial.as_deref());
+        keep(&mut v.project, m.project.as_deref());
+    }
+    keep(&mut v.project, project);
+    keep(&mut v.preset, preset);
+    v
 }
 
 /// A duration as `--offline-wait` takes it: a number with a unit, several in a row (`90s`,
@@ -253,6 +408,45 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_values_take_each_first_recorded_value_and_the_defaults() {
+        let a = crate::media::ClipMetadata {
+            shoot_date_local: Some("2026-05-13T23:00:00".into()),
+            tape: Some(" ".into()),
+            ..Default::default()
+        };
+        let b = crate::media::ClipMetadata {
+            camera_model: Some("AU-EVA1".into()),
+            camera_serial: Some("E1234".into()),
+            tape: Some("A002".into()),
+            shoot_date: Some("2026-05-14T09:00:00+02:00".into()),
+            project: Some("Nordlicht".into()),
+            ..Default::default()
+        };
+        let v = name_values([&a, &b], Some("Fallback"), Some("Day 2"));
+        assert_eq!(v.camera.as_deref(), Some("AU-EVA1"));
+        assert_eq!(
+            v.reel.as_deref(),
+            Some("A002"),
+            "a blank value is not a value"
+        );
+        assert_eq!(
+            v.shoot_date.as_deref(),
+            Some("2026-05-13"),
+            "the first clip's date"
+        );
+        assert_eq!(v.card_serial.as_deref(), Some("E1234"));
+        assert_eq!(
+            v.project.as_deref(),
+            Some("Nordlicht"),
+            "the clips' own project first"
+        );
+        assert_eq!(v.preset.as_deref(), Some("Day 2"));
+        let v = name_values([&a], Some("Fallback"), None);
+        assert_eq!(v.project.as_deref(), Some("Fallback"));
+        assert_eq!(v.fill("{camera}/{preset}"), "unknown-camera/no-preset");
+    }
 
     #[test]
     fn durations_read_like_humantime() {

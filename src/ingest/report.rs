@@ -59,6 +59,9 @@ pub struct CardReport {
     /// went on).
     #[serde(default)]
     pub offline: Vec<super::outage::OfflineSpan>,
+    /// The preset the card ran with (`--preset`, the window's preset combo), if any.
+    #[serde(default)]
+    pub preset: Option<String>,
 }
 
 /// One destination's "Check copies": what was re-read, what was repaired from where, what could
@@ -450,6 +453,7 @@ pub const CSV_HEADER: &[&str] = &[
     "error",
     "warnings",
     "proxy_encoder",
+    "preset",
 ];
 
 /// The CSV (RFC 4180: comma-separated, CRLF line ends, fields with `,` `"` CR or LF quoted and
@@ -502,6 +506,7 @@ pub fn render_csv(report: &CardReport) -> String {
                         .and_then(|p| p.encoder.clone())
                         .unwrap_or_default(),
                 ),
+                Cell::Text(report.preset.clone().unwrap_or_default()),
             ];
             push_row(&mut out, cells.into_iter());
         }
@@ -644,6 +649,9 @@ pub fn render_html(report: &CardReport) -> String {
     row("Card", e(&report.card_root.to_string_lossy()));
     row("Family", e(&report.card_family));
     row("Server", e(&report.server));
+    if let Some(preset) = &report.preset {
+        row("Preset", e(preset));
+    }
     row("Clips", e(&counts.line()));
     row(
         "Total size",
@@ -993,6 +1001,7 @@ mod tests {
             verdict: None,
             check_copies: Vec::new(),
             offline: Vec::new(),
+            preset: Some("Day 2".into()),
             manifest_path: Some(PathBuf::from("/Volumes/NO NAME/ascmhl/0001_NO NAME.mhl")),
             clips: vec![
                 ClipReport {
@@ -1091,10 +1100,10 @@ mod tests {
 
     #[test]
     fn csv_is_exact() {
-        let expected = "card,clip_id,clip_name,title,family,status,asset_id,asset_link,file,size_bytes,md5,xxh64,steps,error,warnings,proxy_encoder\r\n\
-/Volumes/NO NAME,p2:060A2B34,0002EM,\"Interview, take \"\"2\"\"\",p2,complete,a-1,https://app.iconik.io/asset/a-1,CONTENTS/VIDEO/0002EM.MXF,1000000,0cc175b9c0f1b6a831c399e269772661,d24ec4f1a98c6e5b,checksum: done 850 ms; create asset: done 12.3 s (2 attempts),,,h264_vaapi\r\n\
-/Volumes/NO NAME,p2:060A2B34,0002EM,\"Interview, take \"\"2\"\"\",p2,complete,a-1,https://app.iconik.io/asset/a-1,CONTENTS/AUDIO/0002EM00.MXF,2500,92eb5ffee6ae2fec3ad71c777531578f,44bc2cf5ad770999,checksum: done 850 ms; create asset: done 12.3 s (2 attempts),,,h264_vaapi\r\n\
-/Volumes/NO NAME,p2:060A2B35,0003XY,\"'=HYPERLINK(\"\"x\"\")\",p2,failed,,,,,,,checksum: failed 3 ms,checksum failed; checksum: cannot read CONTENTS/VIDEO/0003XY.MXF: is a directory,\"no audio, proxy is silent\",\r\n";
+        let expected = "card,clip_id,clip_name,title,family,status,asset_id,asset_link,file,size_bytes,md5,xxh64,steps,error,warnings,proxy_encoder,preset\r\n\
+/Volumes/NO NAME,p2:060A2B34,0002EM,\"Interview, take \"\"2\"\"\",p2,complete,a-1,https://app.iconik.io/asset/a-1,CONTENTS/VIDEO/0002EM.MXF,1000000,0cc175b9c0f1b6a831c399e269772661,d24ec4f1a98c6e5b,checksum: done 850 ms; create asset: done 12.3 s (2 attempts),,,h264_vaapi,Day 2\r\n\
+/Volumes/NO NAME,p2:060A2B34,0002EM,\"Interview, take \"\"2\"\"\",p2,complete,a-1,https://app.iconik.io/asset/a-1,CONTENTS/AUDIO/0002EM00.MXF,2500,92eb5ffee6ae2fec3ad71c777531578f,44bc2cf5ad770999,checksum: done 850 ms; create asset: done 12.3 s (2 attempts),,,h264_vaapi,Day 2\r\n\
+/Volumes/NO NAME,p2:060A2B35,0003XY,\"'=HYPERLINK(\"\"x\"\")\",p2,failed,,,,,,,checksum: failed 3 ms,checksum failed; checksum: cannot read CONTENTS/VIDEO/0003XY.MXF: is a directory,\"no audio, proxy is silent\",,Day 2\r\n";
         assert_eq!(render_csv(&sample()), expected);
     }
 
@@ -1114,6 +1123,11 @@ mod tests {
         r.clips[1].asset_id = Some("b-2".into());
         r.clips[1].asset_link = Some("javascript:alert(1)".into());
         r.card_root = PathBuf::from("/Volumes/<b>CARD</b>");
+        r.preset = Some("Day <2>".into());
+        assert!(
+            render_html(&r).contains("<tr><th>Preset</th><td>Day &lt;2&gt;</td></tr>"),
+            "the report names the preset"
+        );
         let html = render_html(&r);
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("<b>"), "{html}");

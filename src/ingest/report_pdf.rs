@@ -184,6 +184,10 @@ pub fn render_pdf(report: &CardReport) -> Vec<u8> {
     let mut summary = vec![
         ("Family", report.card_family.clone()),
         ("Server", report.server.clone()),
+        (
+            "Preset",
+            report.preset.clone().unwrap_or_else(|| "none".to_owned()),
+        ),
         ("Clips", counts.line()),
         (
             "Total size",
@@ -483,6 +487,7 @@ mod tests {
             }],
             check_copies: Vec::new(),
             offline: Vec::new(),
+            preset: None,
             verdict: Some(Verdict {
                 safe_to_erase: false,
                 evidence: vec![

@@ -383,6 +383,7 @@ async fn card_ended(
     telling: &mut tokio::task::JoinSet<()>,
 ) -> CardEnd {
     let mut rep = card_report(&outcome, started_at);
+    rep.preset = engine.options.preset.clone();
     if let Some(ffmpeg) = engine.ffmpeg.clone() {
         // ffmpeg grabs a poster per clip: off the runtime's worker threads.
         let outcome2 = outcome.clone();

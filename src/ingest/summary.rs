@@ -146,6 +146,8 @@ pub fn card_report(outcome: &CardOutcome, started_at: DateTime<Utc>) -> CardRepo
         )),
         check_copies: Vec::new(),
         offline: outcome.offline_spans.clone(),
+        // The session sets it from the run's options.
+        preset: None,
     }
 }
 

@@ -128,6 +128,8 @@ pub struct OffloadRequest {
     /// clips' copies are verified (and registered) first. Files of the card not named here
     /// follow in their listing order; names not on the card are ignored.
     pub first: Vec<Vec<String>>,
+    /// Values of the pattern's naming placeholders (`{camera}`, `{reel}`, …) for this card.
+    pub names: plan::NameValues,
 }
 
 impl OffloadRequest {
@@ -150,6 +152,7 @@ impl OffloadRequest {
             verify: VerifyMode::ReadBack,
             allow_same_volume: false,
             first: Vec::new(),
+            names: plan::NameValues::default(),
         }
     }
 }
@@ -174,6 +177,7 @@ impl OffloadRequest {
             verify: self.verify,
             allow_same_volume: self.allow_same_volume,
             first: self.first.clone(),
+            names: self.names.clone(),
         }
     }
 }
@@ -462,6 +466,7 @@ pub fn preflight(request: &OffloadRequest) -> Result<Option<preflight::OffloadPl
         roots: &roots,
         pattern: &request.pattern,
         date: request.date,
+        names: &request.names,
         allow_same_volume: request.allow_same_volume,
     })
     .map(Some)

@@ -58,6 +58,8 @@ pub struct Preflight<'a> {
     pub roots: &'a [PathBuf],
     pub pattern: &'a str,
     pub date: NaiveDate,
+    /// The pattern's placeholders beyond `{date}` and `{card}`.
+    pub names: &'a plan::NameValues,
     pub allow_same_volume: bool,
 }
 
@@ -84,7 +86,7 @@ pub fn plan(p: &Preflight<'_>) -> Result<OffloadPlan, OffloadError> {
                 destination: root.clone(),
             });
         }
-        let named = plan::destination_dir(root, p.pattern, &card_name, p.date)?;
+        let named = plan::destination_dir(root, p.pattern, &card_name, p.date, p.names)?;
         if named.starts_with(p.card) {
             return Err(OffloadError::DestinationInsideCard {
                 card: p.card.to_path_buf(),

@@ -272,6 +272,11 @@ impl App {
             .open_keyring(startup.keyring, startup.env, app.vm.settings.server_url());
         // Before the first scan: it then uses the settings' tool paths.
         app.worker.check_tools(app.vm.settings.tools.clone());
+        app.worker.preset(
+            crate::preset::presets_dir(&app.dirs),
+            super::presets::PresetAction::List,
+            app.vm.settings.clone(),
+        );
         if !startup.paths.is_empty() {
             app.load_paths(startup.paths);
         }
@@ -932,6 +937,11 @@ impl App {
                 self.vm
                     .log(Level::INFO, format!("proxies: {}", choice.label()));
             }
+            UiCommand::Preset(action) => self.worker.preset(
+                crate::preset::presets_dir(&self.dirs),
+                action,
+                self.vm.settings.clone(),
+            ),
         }
     }
 
@@ -1289,6 +1299,25 @@ impl App {
             BgEvent::SettingsSaved(result) => {
                 if let Err(msg) = result {
                     self.vm.log(Level::ERROR, msg);
+                }
+            }
+            BgEvent::Preset(reply) => {
+                let reply = *reply;
+                self.vm.presets.names = reply.names;
+                if let Some(settings) = reply.loaded {
+                    // Saved like any edit of the sheet (after the quiet period).
+                    self.vm.settings = settings;
+                }
+                match reply.message {
+                    Ok(Some(text)) => {
+                        self.vm.log(Level::INFO, text.clone());
+                        self.toast(Notice::Done, text);
+                    }
+                    Ok(None) => {}
+                    Err(msg) => {
+                        self.vm.log(Level::ERROR, msg.clone());
+                        self.toast(Notice::Failed, msg);
+                    }
                 }
             }
             BgEvent::Ingest { run, event } => {
@@ -1811,7 +1840,7 @@ impl App {
         // only when it changed).
         let s = &self.vm.settings;
         let key = format!(
-            "{}|{}|{:?}|{}|{:?}|{}|{}|{:?}|{:?}",
+            "{}|{}|{:?}|{}|{:?}|{}|{}|{:?}|{:?}|{}|{}|{}|{}",
             s.offload,
             s.offload_pattern,
             s.offload_also,
@@ -1821,6 +1850,17 @@ impl App {
             s.storage_mount,
             self.vm.card.cards.first().map(|c| &c.root),
             self.vm.sandbox_storage().map(|st| &st.mount_point),
+            // The naming placeholders: the project and preset, and the clips' metadata (it
+            // grows while the clips are described).
+            s.project,
+            s.preset,
+            self.vm.card.clips.len(),
+            self.vm
+                .card
+                .clips
+                .iter()
+                .filter(|c| c.scanned.pending.is_none())
+                .count(),
         );
         if key == self.preflight_key {
             return;

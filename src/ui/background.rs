@@ -74,6 +74,8 @@ pub enum BgEvent {
         result: Result<ScanReport, String>,
     },
     SettingsSaved(Result<(), String>),
+    /// A preset job ended ([`super::presets::run`]).
+    Preset(Box<super::presets::PresetReply>),
     /// Progress of the ingest `run` started from the window.
     Ingest {
         run: u64,
@@ -117,6 +119,7 @@ impl std::fmt::Debug for BgEvent {
             BgEvent::SampleWritten(_) => "SampleWritten",
             BgEvent::ScanFinished { .. } => "ScanFinished",
             BgEvent::SettingsSaved(_) => "SettingsSaved",
+            BgEvent::Preset(_) => "Preset",
             BgEvent::Ingest { .. } => "Ingest",
             BgEvent::Transcript(_) => "Transcript",
             BgEvent::Unfinished(_) => "Unfinished",
@@ -560,6 +563,16 @@ impl Worker {
                 reply.send(BgEvent::Duplicates { generation, update });
             })
             .await;
+        }));
+    }
+
+    /// Runs a preset action (file I/O, a file chooser) on the worker.
+    pub fn preset(&self, dir: PathBuf, action: super::presets::PresetAction, current: Settings) {
+        let reply = self.reply.clone();
+        drop(self.rt.spawn(async move {
+            reply.send(BgEvent::Preset(Box::new(
+                super::presets::run(dir, action, current).await,
+            )));
         }));
     }
 

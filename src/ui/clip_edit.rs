@@ -145,8 +145,7 @@ fn focused_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
         return;
     };
     ui.heading(format!("Clip {}", row.scanned.clip.name));
-    let template_title =
-        super::title::render(&vm.settings.title_template, &row.scanned, vm.edits.get(&id));
+    let template_title = super::title::render(&vm.settings, &row.scanned, vm.edits.get(&id));
     let mut title = vm.title_of(&row);
     let title_label = ui.label("Title");
     ui.horizontal(|ui| {

@@ -79,6 +79,8 @@ pub enum UiCommand {
     ShowHelp(bool),
     /// Switch how proxies are made (the missing-ffmpeg banner's way forward).
     UseProxy(crate::settings::ProxyChoice),
+    /// List, load, save, export or import presets (on the worker).
+    Preset(super::presets::PresetAction),
 }
 
 /// The frame's command list, and which widgets stand for a keyboard shortcut this frame.

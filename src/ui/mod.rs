@@ -29,6 +29,7 @@ pub mod fonts;
 pub mod help;
 pub mod log;
 pub mod plan;
+pub mod presets;
 pub mod progress;
 pub mod queue;
 pub mod settings;

@@ -223,7 +223,15 @@ pub fn offload_preview(
     let options = vm
         .settings
         .ingest_options(storage, PathBuf::from(root), data_dir, sandbox);
-    options.offload_request(card.root.clone()).map(Ok)
+    // The same names the run resolves: from the card's scanned clips, the project and preset.
+    let names = options.name_values(
+        vm.card
+            .clips
+            .iter()
+            .filter(|r| r.scanned.clip.card_root == card.root)
+            .map(|r| &r.scanned.metadata),
+    );
+    options.offload_request(card.root.clone(), names).map(Ok)
 }
 
 /// The view values of a selected clip: each field the view has (edited or scanned), and the
@@ -540,5 +548,32 @@ mod tests {
             Some(PathBuf::from("/data/sandbox-originals"))
         );
         assert_eq!(r.config.options.metadata_view.as_deref(), Some("sbx-view"));
+    }
+
+    /// "Copies go to" resolves the naming placeholders as the run does: from the first card's
+    /// scanned clips, the settings' project and the preset, with fallbacks for what is missing.
+    #[test]
+    fn the_destination_preview_resolves_the_naming_placeholders() {
+        let mut v = vm();
+        v.settings.offload = true;
+        v.settings.offload_pattern = "{project}/{camera}_{reel}/{preset}/{card}".into();
+        v.settings.project = "Nordlicht".into();
+        v.settings.preset = "Day 2".into();
+        let r = offload_preview(&v, std::path::Path::new("/data"))
+            .expect("a preview")
+            .expect("an offload");
+        assert_eq!(r.names.camera.as_deref(), Some("AJ-PX270"));
+        let folder = crate::offload::plan::destination_dir(
+            &r.destination_root,
+            &r.pattern,
+            "A",
+            r.date,
+            &r.names,
+        )
+        .expect("folder");
+        assert_eq!(
+            folder,
+            PathBuf::from("/mnt/originals/Nordlicht/AJ-PX270_unknown-reel/Day 2/A")
+        );
     }
 }

@@ -8,6 +8,10 @@ use crate::settings::{ProxyChoice, ServerChoice};
 
 /// Renders the panel into `ui`.
 pub fn settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel, cmds: &mut Commands) {
+    // --- Preset row (issue 23): one block, kept apart from the rows below ---
+    super::presets::preset_ui(ui, vm, cmds);
+    ui.separator();
+    // --- end of the preset row ---
     ui.heading("Connection");
     sandbox_ui(ui, vm, cmds);
     ui.separator();

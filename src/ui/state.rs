@@ -386,6 +386,8 @@ pub struct DestinationRow {
 #[derive(Debug, Default)]
 pub struct ViewModel {
     pub settings: Settings,
+    /// The preset row at the top of the settings sheet.
+    pub presets: super::presets::PresetSheet,
     pub token: TokenField,
     pub keyring: KeyringStatus,
     /// Where the current credentials came from ("the OS keyring", "the environment", ...).
@@ -486,11 +488,7 @@ impl ViewModel {
     pub fn title_of(&self, row: &ClipRow) -> String {
         match self.edits.get(row.id()).and_then(|e| e.title.clone()) {
             Some(t) => t,
-            None => super::title::render(
-                &self.settings.title_template,
-                &row.scanned,
-                self.edits.get(row.id()),
-            ),
+            None => super::title::render(&self.settings, &row.scanned, self.edits.get(row.id())),
         }
     }
 

@@ -1,13 +1,19 @@
 //! The asset title preview: the settings' title template applied to a clip, with the operator's
 //! field edits taken into account. Placeholders are the ingest engine's: `{user_clip_name}`
 //! (falls back to the clip name), `{name}`, `{card}` (card folder name), `{date}` (shoot date,
-//! YYYY-MM-DD), `{family}`.
+//! YYYY-MM-DD), `{family}`, and the naming placeholders `{camera}`, `{reel}`, `{shoot_date}`,
+//! `{card_serial}`, `{project}`, `{preset}` (with their fallbacks, e.g. `unknown-camera`).
 
 use super::state::{ClipEdit, MetaField};
 use crate::scan::ScannedClip;
 
-/// `template` filled for `clip`; an empty result falls back to the clip name.
-pub fn render(template: &str, clip: &ScannedClip, edit: Option<&ClipEdit>) -> String {
+/// The settings' title template filled for `clip`; an empty result falls back to the clip name.
+pub fn render(
+    settings: &crate::settings::Settings,
+    clip: &ScannedClip,
+    edit: Option<&ClipEdit>,
+) -> String {
+    let template = &settings.title_template;
     let field = |f: MetaField| {
         edit.and_then(|e| e.fields.get(&f).cloned())
             .unwrap_or_else(|| f.original(&clip.metadata))
@@ -31,6 +37,22 @@ pub fn render(template: &str, clip: &ScannedClip, edit: Option<&ClipEdit>) -> St
         .replace("{card}", &card)
         .replace("{date}", &date)
         .replace("{family}", clip.clip.family.as_str());
+    // The naming placeholders from the values as edited, like {date} above.
+    let text = |f: MetaField| Some(field(f)).filter(|v| !v.trim().is_empty());
+    let m = crate::media::ClipMetadata {
+        camera_model: text(MetaField::CameraModel),
+        tape: text(MetaField::Tape),
+        shoot_date: text(MetaField::ShootDate),
+        camera_serial: text(MetaField::CameraSerial),
+        project: text(MetaField::Project),
+        ..Default::default()
+    };
+    let names = crate::ingest::options::name_values(
+        [&m],
+        Some(settings.project.as_str()),
+        Some(settings.preset.as_str()),
+    );
+    let out = names.fill(&out);
     if out.trim().is_empty() {
         clip.clip.name.clone()
     } else {
@@ -70,25 +92,68 @@ mod tests {
         }
     }
 
+    fn t(template: &str) -> crate::settings::Settings {
+        crate::settings::Settings {
+            title_template: template.into(),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn placeholders_and_fallbacks() {
         let c = clip(None);
-        assert_eq!(render("{user_clip_name}", &c, None), "0002EM");
+        assert_eq!(render(&t("{user_clip_name}"), &c, None), "0002EM");
         assert_eq!(
-            render("{card} {name} {date} {family}", &c, None),
+            render(&t("{card} {name} {date} {family}"), &c, None),
             "CARD_A 0002EM 2024-05-14 p2"
         );
-        assert_eq!(render("  ", &c, None), "0002EM");
+        assert_eq!(render(&t("  "), &c, None), "0002EM");
         let c = clip(Some("Interview"));
-        assert_eq!(render("{user_clip_name}", &c, None), "Interview");
+        assert_eq!(render(&t("{user_clip_name}"), &c, None), "Interview");
         let mut edit = ClipEdit::default();
         edit.fields
             .insert(MetaField::UserClipName, "Interview take 2".into());
         edit.fields
             .insert(MetaField::ShootDate, "2025-01-02".into());
         assert_eq!(
-            render("{user_clip_name} {date}", &c, Some(&edit)),
+            render(&t("{user_clip_name} {date}"), &c, Some(&edit)),
             "Interview take 2 2025-01-02"
+        );
+    }
+
+    /// The naming placeholders in the title column: scanned values, edits, the settings'
+    /// project and preset, and the fallbacks.
+    #[test]
+    fn naming_placeholders_preview_in_the_title() {
+        let mut c = clip(None);
+        c.metadata.camera_model = Some("AG-CX350".into());
+        c.metadata.tape = Some("A007".into());
+        c.metadata.camera_serial = Some("D9TV0001".into());
+        let settings = crate::settings::Settings {
+            title_template: "{camera} {reel} {shoot_date} {card_serial} {project} {preset}".into(),
+            project: "Nordlicht".into(),
+            preset: "Day 2".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            render(&settings, &c, None),
+            "AG-CX350 A007 2024-05-14 D9TV0001 Nordlicht Day 2"
+        );
+        let mut edit = ClipEdit::default();
+        edit.fields.insert(MetaField::Tape, "B001".into());
+        edit.fields.insert(MetaField::Project, "Edited".into());
+        assert_eq!(
+            render(&settings, &c, Some(&edit)),
+            "AG-CX350 B001 2024-05-14 D9TV0001 Edited Day 2"
+        );
+        let bare = clip(None);
+        let plain = crate::settings::Settings {
+            title_template: "{name} {camera} {reel} {card_serial} {project} {preset}".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            render(&plain, &bare, None),
+            "0002EM unknown-camera unknown-reel unknown-serial no-project no-preset"
         );
     }
 }

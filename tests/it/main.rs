@@ -30,6 +30,7 @@ mod outage;
 mod pause;
 mod pipeline;
 mod preset;
+mod presets;
 mod production;
 mod proxy;
 mod sample_cards;

@@ -14,7 +14,6 @@ use crate::ingest::record::OffloadCopy;
 use crate::ingest::step::Step;
 use crate::offload::{self, FileStatus, OffloadOutcome, OffloadRequest, VerifiedFile};
 use crate::scan::ScannedClip;
-use chrono::Utc;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -213,28 +212,22 @@ pub(crate) fn start(
     clips: &[ScannedClip],
     queued: Vec<offload::drives::Reservation>,
 ) -> tokio::task::JoinHandle<Result<(), IngestError>> {
-    let copies: Vec<CardCopy> = match engine.options.offload_to.clone() {
-        None => Vec::new(),
-        Some(dest_root) => cards
-            .into_iter()
-            .filter(|(_, dest)| dest.is_some())
-            .map(|(card, _)| {
-                let mut request = OffloadRequest::new(
-                    card.root.clone(),
-                    dest_root.clone(),
-                    engine.options.offload_pattern.clone(),
-                    Utc::now().date_naive(),
-                    crate::mhl::CreatorInfo::this_tool(),
-                );
-                request.also_to = engine.options.offload_also.clone();
-                request.cascade_to = engine.options.cascade_to.clone();
-                request.verify = engine.options.verify;
-                request.allow_same_volume = engine.options.allow_same_volume;
-                request.first = clip_order(&card.root, clips);
-                CardCopy { card, request }
-            })
-            .collect(),
-    };
+    // The same request as the card's pre-flight (the engine's `card_paths`), so the copy lands
+    // in the folder the clips are registered from: same pattern, names and date.
+    let names = engine
+        .options
+        .name_values(clips.iter().map(|c| &c.metadata));
+    let copies: Vec<CardCopy> = cards
+        .into_iter()
+        .filter(|(_, dest)| dest.is_some())
+        .filter_map(|(card, _)| {
+            let mut request = engine
+                .options
+                .offload_request(card.root.clone(), names.clone())?;
+            request.first = clip_order(&card.root, clips);
+            Some(CardCopy { card, request })
+        })
+        .collect();
     let hook = engine.offload_after_copy.clone();
     let shared = shared.clone();
     tokio::task::spawn_blocking(move || {

@@ -126,19 +126,22 @@ pub fn find_storage(
     }
 }
 
-/// The asset title from `template`: `{user_clip_name}` (falls back to the clip name), `{name}`,
-/// `{card}`, `{date}` (shoot date, YYYY-MM-DD), `{family}`.
-pub fn title(template: &str, sc: &ScannedClip, card: &Card) -> String {
-    title_from(template, &sc.clip, &sc.metadata, card)
+/// The asset title from the options' template: `{user_clip_name}` (falls back to the clip
+/// name), `{name}`, `{card}`, `{date}` (shoot date, YYYY-MM-DD), `{family}`, and the naming
+/// placeholders `{camera}`, `{reel}`, `{shoot_date}`, `{card_serial}`, `{project}`, `{preset}`
+/// ([`crate::offload::plan::NameValues`], with their fallbacks).
+pub fn title(options: &super::IngestOptions, sc: &ScannedClip, card: &Card) -> String {
+    title_from(options, &sc.clip, &sc.metadata, card)
 }
 
 /// [`title`] from `clip` with metadata `m` (the description's, once it arrives).
 pub fn title_from(
-    template: &str,
+    options: &super::IngestOptions,
     clip: &crate::card::Clip,
     m: &crate::media::ClipMetadata,
     card: &Card,
 ) -> String {
+    let template = &options.title_template;
     let card_name = card
         .root
         .file_name()
@@ -161,6 +164,7 @@ pub fn title_from(
         .replace("{card}", &card_name)
         .replace("{date}", &date)
         .replace("{family}", clip.family.as_str());
+    let out = options.name_values([m]).fill(&out);
     if out.trim().is_empty() {
         clip.name.clone()
     } else {

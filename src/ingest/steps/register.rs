@@ -184,12 +184,7 @@ impl ClipCtx {
         if named || self.rec().asset_id.is_some() {
             return Ok(());
         }
-        let title = super::title_from(
-            &options.title_template,
-            &self.sc.clip,
-            metadata,
-            &self.shared.card,
-        );
+        let title = super::title_from(options, &self.sc.clip, metadata, &self.shared.card);
         self.save(|r| r.title = title).await
     }
 
