@@ -398,7 +398,10 @@ impl App {
 
     /// How the settings a run uses are named in messages.
     fn settings_name(&self) -> String {
-        "the current settings".to_owned()
+        match self.vm.settings.preset.trim() {
+            "" => "the current settings".to_owned(),
+            name => format!("preset \"{name}\""),
+        }
     }
 
     /// The view model (tests read it).

@@ -437,6 +437,31 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
                 vm.settings.offload_also = also.lines().map(str::to_owned).collect();
             }
             ui.end_row();
+            ui.label("");
+            ui.add_enabled(
+                vm.settings.offload,
+                egui::Checkbox::new(
+                    &mut vm.settings.verify_size_only,
+                    "Size-only check (faster, copies not re-read)",
+                ),
+            )
+            .on_hover_text(
+                "Off: every copy is re-read from the destination drive and its checksums \
+                 compared. On: only sizes are compared, and the report says so",
+            );
+            ui.end_row();
+            ui.label("");
+            ui.add_enabled(
+                vm.settings.offload,
+                egui::Checkbox::new(
+                    &mut vm.settings.allow_same_volume,
+                    "Allow a copy on the card's own drive",
+                ),
+            )
+            .on_hover_text(
+                "A copy on the same drive is lost with it; off refuses such a destination",
+            );
+            ui.end_row();
             let offload = vm.settings.offload;
             lines_row(
                 ui,
@@ -483,31 +508,6 @@ fn ingest_settings_ui(ui: &mut egui::Ui, vm: &mut ViewModel) {
             .labelled_by(label.id)
             .on_hover_text(
                 "Across all cards: 1 keeps a spinning drive from seeking between copies",
-            );
-            ui.end_row();
-            ui.label("");
-            ui.add_enabled(
-                vm.settings.offload,
-                egui::Checkbox::new(
-                    &mut vm.settings.verify_size_only,
-                    "Size-only check (faster, copies not re-read)",
-                ),
-            )
-            .on_hover_text(
-                "Off: every copy is re-read from the destination drive and its checksums \
-                 compared. On: only sizes are compared, and the report says so",
-            );
-            ui.end_row();
-            ui.label("");
-            ui.add_enabled(
-                vm.settings.offload,
-                egui::Checkbox::new(
-                    &mut vm.settings.allow_same_volume,
-                    "Allow a copy on the card's own drive",
-                ),
-            )
-            .on_hover_text(
-                "A copy on the same drive is lost with it; off refuses such a destination",
             );
             ui.end_row();
             if vm.settings.offload {

@@ -24,6 +24,7 @@ fn volumes_an_inserted_card_starts_by_itself_and_a_destination_drive_is_never_lo
     let settings = Settings {
         server: ServerChoice::Sandbox,
         start_when_inserted: true,
+        preset: "Day 2".into(),
         // A shuttle destination: the drive it is on is never taken for a card.
         offload_also: vec![raid.join("shuttle").display().to_string()],
         ..Settings::default()
@@ -66,7 +67,7 @@ fn volumes_an_inserted_card_starts_by_itself_and_a_destination_drive_is_never_lo
     let log: Vec<&str> = vm.log.iter().map(|l| l.text.as_str()).collect();
     assert!(
         log.iter()
-            .any(|l| l.contains("GOPRO_VOL started by itself with the current settings")),
+            .any(|l| l.contains("GOPRO_VOL started by itself with preset \"Day 2\"")),
         "{log:#?}"
     );
     assert!(
