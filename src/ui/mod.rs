@@ -2,7 +2,7 @@
 //! preview and edit its clips, ingest.
 //!
 //! Layout (one job per file): [`app`] composes the panels — the settings side sheet
-//! ([`settings`]), the card list ([`sources`]), the clip table ([`cards`]), [`clip_edit`],
+//! ([`settings`], its preset row in [`presets`]), the card list ([`sources`]), the clip table ([`cards`]), [`clip_edit`],
 //! [`queue`] (its "how long" figures from [`progress`] on the [`clock`]), [`log`] (fed by
 //! [`crate::log_capture`]) and the shortcut overlay ([`help`], whose one table the keys are read
 //! from), with the fonts of [`fonts`] — which render the [`state`] view
@@ -11,12 +11,14 @@
 //! [`crate::settings::Settings::ingest_options`]); the session's events fold into the queue.
 //! All I/O — keyring, settings file, scans, poster grabs, iconik calls (the "already in iconik"
 //! check is [`crate::ingest::lookup`]), the session, the sandbox, the folder picker, opening
-//! reports and links ([`crate::opener`]) — runs in [`background`] on
+//! reports and links ([`crate::opener`]), "Check copies" — runs in [`background`] on
 //! a tokio runtime beside eframe; results come back over a channel drained once per frame, and
 //! jobs wake the UI with `request_repaint` (reactive repaint only: an idle window draws nothing).
+//! Folders handed over by a second `card-ingest PATH` ([`crate::instance`]) and cards on newly
+//! mounted volumes ([`crate::volumes`]) arrive the same way, from threads of their own.
 //!
-//! Direction: `ui → {ingest::session, settings, scan, media, iconik, sandbox, sample,
-//! secrets}`; nothing depends on `ui`.
+//! Direction: `ui → {ingest::session, settings, preset, scan, media, iconik, sandbox, sample,
+//! secrets, instance, volumes}`; nothing depends on `ui`.
 
 pub mod app;
 pub mod background;
