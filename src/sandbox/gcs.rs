@@ -547,21 +547,34 @@ async fn chunk(
     done(incomplete(id, s.persisted), received)
 }
 
+/// A whole PUT body (an object, or one part of a multipart upload) and its S3 ETag (the quoted
+/// MD5); a body cut by the fault rule answers 500 and ends the connection.
+async fn whole_body(body: Body, fault: &FaultAction) -> Result<(Vec<u8>, String), UploadOutcome> {
+    let (data, cut) = read_body(body, fault.reset_after_bytes).await?;
+    if cut {
+        return Err(UploadOutcome {
+            response: empty(StatusCode::INTERNAL_SERVER_ERROR),
+            bytes_received: data.len() as u64,
+            kill: true,
+        });
+    }
+    let etag = format!("\"{}\"", hex(&md5::Md5::digest(&data)));
+    Ok((data, etag))
+}
+
+fn with_etag(r: &mut Response, etag: &str) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        r.headers_mut().insert("etag", v);
+    }
+}
+
 /// S3/Azure single PUT, and a GCS PUT without a session: store the whole body.
 async fn single_put(app: &App, key: &str, body: Body, fault: &FaultAction) -> UploadOutcome {
-    let (data, cut) = match read_body(body, fault.reset_after_bytes).await {
+    let (data, etag) = match whole_body(body, fault).await {
         Ok(d) => d,
         Err(refused) => return refused,
     };
     let received = data.len() as u64;
-    if cut {
-        return UploadOutcome {
-            response: empty(StatusCode::INTERNAL_SERVER_ERROR),
-            bytes_received: received,
-            kill: true,
-        };
-    }
-    let etag = format!("\"{}\"", hex(&md5::Md5::digest(&data)));
     let mut st = app.state();
     st.object_sizes.insert(key.to_string(), received);
     st.objects.insert(key.to_string(), data);
@@ -570,9 +583,7 @@ async fn single_put(app: &App, key: &str, body: Body, fault: &FaultAction) -> Up
     } else {
         StatusCode::OK
     });
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        r.headers_mut().insert("etag", v);
-    }
+    with_etag(&mut r, &etag);
     done(r, received)
 }
 
@@ -632,19 +643,11 @@ async fn s3_part(
         );
         return done(r, 0);
     };
-    let (data, cut) = match read_body(body, fault.reset_after_bytes).await {
+    let (data, etag) = match whole_body(body, fault).await {
         Ok(d) => d,
         Err(refused) => return refused,
     };
     let received = data.len() as u64;
-    if cut {
-        return UploadOutcome {
-            response: empty(StatusCode::INTERNAL_SERVER_ERROR),
-            bytes_received: received,
-            kill: true,
-        };
-    }
-    let etag = format!("\"{}\"", hex(&md5::Md5::digest(&data)));
     let mut st = app.state();
     let Some(upload) = st.s3_multiparts.get_mut(id) else {
         drop(st);
@@ -657,9 +660,7 @@ async fn s3_part(
     };
     upload.parts.insert(n, data);
     let mut r = empty(StatusCode::OK);
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        r.headers_mut().insert("etag", v);
-    }
+    with_etag(&mut r, &etag);
     done(r, received)
 }
 

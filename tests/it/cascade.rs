@@ -47,11 +47,7 @@ async fn the_card_is_deleted_at_its_release_and_the_later_tier_and_registration_
     util::require_tool("mediainfo");
     // The card and the later tier on tmpfs, the RAID on the build disk: each copy is made onto
     // a volume other than its source's, as the default refusal wants.
-    assert!(
-        Path::new("/dev/shm").is_dir(),
-        "this test needs /dev/shm (tmpfs)"
-    );
-    let shm = tempfile::tempdir_in("/dev/shm").expect("temp dir on /dev/shm");
+    let shm = util::shm_tempdir();
     let card = shm.path().join("CARD_C");
     let opts = SampleOptions {
         clip_seconds: 1,

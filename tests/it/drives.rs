@@ -37,11 +37,7 @@ fn written_between(roots: &[&Path], card: &str) -> (i128, i128) {
 async fn two_cards_copying_to_one_drive_take_turns_with_one_writer_per_drive() {
     util::require_tool("ffmpeg");
     util::require_tool("mediainfo");
-    assert!(
-        Path::new("/dev/shm").is_dir(),
-        "this test needs /dev/shm (tmpfs)"
-    );
-    let shm = tempfile::tempdir_in("/dev/shm").expect("temp dir on /dev/shm");
+    let shm = util::shm_tempdir();
     let opts = SampleOptions {
         clip_seconds: 2,
         ..SampleOptions::default()

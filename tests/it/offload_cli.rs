@@ -68,11 +68,8 @@ fn field<'a>(event: &'a Value, name: &str) -> &'a Value {
 fn tmpfs_card(clips: u32) -> tempfile::TempDir {
     util::require_tool("ffmpeg");
     util::require_tool("mediainfo");
-    assert!(
-        Path::new("/dev/shm").is_dir(),
-        "these tests put the card on /dev/shm (tmpfs): a volume other than the destinations'"
-    );
-    let dir = tempfile::tempdir_in("/dev/shm").expect("temp dir on /dev/shm");
+    // The card on tmpfs: a volume other than the destinations'.
+    let dir = util::shm_tempdir();
     let opts = SampleOptions {
         clip_seconds: 2,
         ..SampleOptions::default()

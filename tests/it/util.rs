@@ -120,6 +120,16 @@ pub fn pseudo_random_bytes(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// A temporary folder on tmpfs (`/dev/shm`): another volume than the build disk, for copies
+/// the same-drive refusal would otherwise refuse. Fails loudly where there is no tmpfs.
+pub fn shm_tempdir() -> tempfile::TempDir {
+    assert!(
+        Path::new("/dev/shm").is_dir(),
+        "this test needs /dev/shm (tmpfs)"
+    );
+    tempfile::tempdir_in("/dev/shm").expect("temp dir on /dev/shm")
+}
+
 /// A temporary folder under target/tmp (removed when dropped).
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()

@@ -334,16 +334,12 @@ pub async fn upload_proxy(
         proxy.storage_method.clone(),
         &what,
     )?;
-    let multipart = proxy
-        .multipart_upload_url
-        .as_deref()
-        .filter(|u| !u.is_empty())
-        .map(|url| S3Multipart {
-            iconik,
-            asset,
-            record: s3::MultipartRecord::Proxy(proxy.id),
-            url,
-        });
+    let multipart = S3Multipart::offered(
+        proxy.multipart_upload_url.as_deref(),
+        iconik,
+        asset,
+        s3::MultipartRecord::Proxy(proxy.id),
+    );
     upload_signed(http, method, upload_url, path, opts, multipart, &what).await
 }
 
@@ -383,16 +379,12 @@ pub async fn upload_file(
         .as_deref()
         .and_then(|m| serde_json::from_value(serde_json::Value::String(m.to_owned())).ok());
     let (upload_url, method) = signed_target(file.upload_url.as_deref(), method, &what)?;
-    let multipart = file
-        .multipart_upload_url
-        .as_deref()
-        .filter(|u| !u.is_empty())
-        .map(|url| S3Multipart {
-            iconik,
-            asset,
-            record: s3::MultipartRecord::File(file.id),
-            url,
-        });
+    let multipart = S3Multipart::offered(
+        file.multipart_upload_url.as_deref(),
+        iconik,
+        asset,
+        s3::MultipartRecord::File(file.id),
+    );
     upload_signed(http, method, upload_url, path, opts, multipart, &what).await
 }
 
@@ -402,6 +394,23 @@ struct S3Multipart<'a> {
     asset: AssetId,
     record: s3::MultipartRecord,
     url: &'a str,
+}
+
+impl<'a> S3Multipart<'a> {
+    /// The flow, when the record answered a (non-empty) `multipart_upload_url`.
+    fn offered(
+        url: Option<&'a str>,
+        iconik: &'a Client,
+        asset: AssetId,
+        record: s3::MultipartRecord,
+    ) -> Option<Self> {
+        url.filter(|u| !u.is_empty()).map(|url| S3Multipart {
+            iconik,
+            asset,
+            record,
+            url,
+        })
+    }
 }
 
 /// The upload to a signed URL by storage method; `what` names the record in errors.
