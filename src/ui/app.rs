@@ -307,7 +307,8 @@ impl App {
     }
 
     /// The folders the volume watcher never takes for a card: every destination of the
-    /// settings (the storage mount, further and later-tier folders, storages' mounts).
+    /// settings (the storage mount, further and later-tier folders, storages' mounts). Called
+    /// at start and when the settings are saved.
     fn follow_watch_exclude(&mut self) {
         let s = &self.vm.settings;
         let mut now: Vec<PathBuf> = std::iter::once(s.storage_mount.as_str())
@@ -504,7 +505,6 @@ impl App {
         }
         self.advance_queue();
         self.follow_path_input();
-        self.follow_watch_exclude();
         self.follow_server();
         self.follow_duplicates();
         self.follow_destinations();
@@ -2001,6 +2001,8 @@ impl App {
         self.load_pending_credentials();
         self.saved_settings = self.vm.settings.clone();
         self.settings_changed_at = None;
+        // The volume watcher's exclusions follow the saved settings (not every frame).
+        self.follow_watch_exclude();
         self.worker
             .save_settings(self.dirs.settings_file(), self.vm.settings.clone());
     }
